@@ -1,0 +1,274 @@
+/**
+ * The storage contract of the durable host. Every method that changes more than
+ * one row does so in one transaction: a step's snapshot, its history row, the
+ * messages, jobs and timers it causes, and the consumption of its event are
+ * committed together or not at all (see packages/runtime/README.md).
+ *
+ * JSON-valued fields are strings: the host serialises once and stores verbatim.
+ */
+
+/** Lifecycle of a durable actor. `active` actors may still receive events. */
+export type ActorStatus = 'active' | 'done' | 'error' | 'stopped';
+
+/** One durable actor: a row with its persisted snapshot. */
+export interface ActorRecord {
+  id: string;
+  /** Id of the root actor of this run (itself for a root actor). */
+  runId: string;
+  parentId: string | null;
+  /** The invoke id under which the parent knows this actor. */
+  childKey: string | null;
+  machine: string;
+  version: string;
+  /** Number of committed steps; 0 until the initial transition has run. */
+  seq: number;
+  status: ActorStatus;
+  /** Persisted XState snapshot (JSON), null before the initial transition. */
+  snapshot: string | null;
+  /** JSON of the snapshot's state value, for listings. */
+  stateValue: string | null;
+  /** JSON output when done. */
+  output: string | null;
+  /** Why the actor failed, when status is `error`. */
+  error: string | null;
+  /** Host that currently drives this actor, if any. */
+  owner: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A stored event waiting in (or consumed from) an actor's mailbox. */
+export interface MailboxEvent {
+  id: number;
+  actorId: string;
+  type: string;
+  /** The event object as JSON. */
+  event: string;
+  /** When the event may be applied (timers have a future due time). */
+  dueAt: number;
+  /** Id of a delayed send, so `cancel(sendId)` can find it. */
+  sendId: string | null;
+  /** Who sent it: an actor id, `external`, `timer`, `activity:<key>`. */
+  source: string;
+  createdAt: number;
+}
+
+/** An event to insert into a mailbox. */
+export interface NewEvent {
+  actorId: string;
+  type: string;
+  event: string;
+  dueAt: number;
+  sendId?: string | null;
+  source: string;
+}
+
+/** Status of an activity job. */
+export type JobStatus = 'pending' | 'running' | 'done' | 'failed' | 'cancelled';
+
+/** An activity execution requested by a step, keyed `actorId:seq:index`. */
+export interface JobRecord {
+  /** Stable idempotency key handed to the activity on every attempt. */
+  key: string;
+  actorId: string;
+  runId: string;
+  /** The invoke id; results return as `xstate.done.actor.<childId>`. */
+  childId: string;
+  /** The activity's name (the invoke `src`). */
+  src: string;
+  input: string;
+  status: JobStatus;
+  /** Executions started so far, across retries and crashes. */
+  attempts: number;
+  /** Not to be started before this time (durable back-off). */
+  runAt: number;
+  owner: string | null;
+  output: string | null;
+  error: string | null;
+  /** Journal: one entry per attempt and whatever the activity recorded (usage, cost, decisions). */
+  journal: string;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+/** A job to create. */
+export interface NewJob {
+  key: string;
+  actorId: string;
+  runId: string;
+  childId: string;
+  src: string;
+  input: string;
+  runAt: number;
+}
+
+/** An actor to create (its initial transition runs as its first step, from an `xstate.init` event). */
+export interface NewActor {
+  id: string;
+  runId: string;
+  parentId: string | null;
+  childKey: string | null;
+  machine: string;
+  version: string;
+  owner: string | null;
+}
+
+/** A refused event, kept with the reason it was refused. */
+export interface DeadLetter {
+  id: number;
+  actorId: string;
+  event: string;
+  reason: string;
+  /** JSON array of `{ path, message }` when a schema refused it. */
+  issues: string | null;
+  source: string;
+  createdAt: number;
+}
+
+/** A dead letter to record. */
+export type NewDeadLetter = Omit<DeadLetter, 'id' | 'createdAt'>;
+
+/** One committed step, as the timeline and time travel read it. */
+export interface HistoryRecord {
+  actorId: string;
+  runId: string;
+  seq: number;
+  eventType: string;
+  event: string;
+  stateValue: string;
+  snapshot: string;
+  status: ActorStatus;
+  version: string;
+  /** JSON array of emitted events, if any. */
+  emitted: string | null;
+  startedAt: number;
+  /** Time from dequeue to commit request, in microseconds. */
+  durationUs: number;
+}
+
+/** Everything one step writes, committed atomically by `commitStep`. */
+export interface StepCommit {
+  actorId: string;
+  /** The seq the host read; the commit is refused if the stored seq differs (fencing). */
+  expectedSeq: number;
+  /** Consumed mailbox event; refused if already consumed. */
+  eventId: number;
+  snapshot: string;
+  stateValue: string;
+  status: ActorStatus;
+  output: string | null;
+  error: string | null;
+  history: Omit<HistoryRecord, 'actorId' | 'runId' | 'seq' | 'snapshot' | 'stateValue' | 'status'>;
+  messages: NewEvent[];
+  /** Pending timers of this actor to delete, by send id. */
+  cancelTimers: string[];
+  jobs: NewJob[];
+  /** Invoke ids of this actor whose pending or running jobs are cancelled; '*' cancels them all. */
+  cancelJobs: string[];
+  /** Durable child actors spawned by this step (their init events are among `messages`). */
+  spawn: NewActor[];
+  /** Durable actors stopped by this step (with their descendants). */
+  stop: string[];
+  deadLetters: NewDeadLetter[];
+}
+
+/** How a step commit ended. */
+export type CommitResult = { ok: true } | { ok: false; reason: 'conflict' | 'consumed' };
+
+/** The outcome of an activity attempt, with the event that delivers it. */
+export interface JobCompletion {
+  key: string;
+  owner: string;
+  status: 'done' | 'failed';
+  output: string | null;
+  error: string | null;
+  journal: string;
+  /** The `xstate.done.actor.*` / `xstate.error.actor.*` event for the invoking actor. */
+  event: NewEvent;
+}
+
+/** A failed attempt that will be tried again at `runAt`. */
+export interface JobRetry {
+  key: string;
+  owner: string;
+  runAt: number;
+  journal: string;
+}
+
+/** Filters for listing actors. */
+export interface ActorQuery {
+  rootsOnly?: boolean;
+  runId?: string;
+  status?: ActorStatus[];
+  limit?: number;
+}
+
+/** The storage contract; implemented by SqliteStore and PostgresStore. */
+export interface Store {
+  /** Machine definitions by content version; inserting an existing version is a no-op. */
+  saveMachineVersion(machine: string, version: string, definition: string): Promise<void>;
+  getMachineVersion(machine: string, version: string): Promise<string | undefined>;
+  listMachineVersions(machine?: string): Promise<{ machine: string; version: string; createdAt: number }[]>;
+
+  /** Creates actors and their first events in one transaction. */
+  createActors(actors: NewActor[], events: NewEvent[]): Promise<void>;
+  getActor(id: string): Promise<ActorRecord | undefined>;
+  listActors(query?: ActorQuery): Promise<ActorRecord[]>;
+  /** Active durable children of an actor, by child key. */
+  childrenOf(parentId: string): Promise<{ id: string; childKey: string; machine: string }[]>;
+
+  /** Appends events to mailboxes in one transaction; returns their ids. */
+  enqueue(events: NewEvent[]): Promise<number[]>;
+  /** The oldest due, unconsumed events of an actor, in mailbox order. */
+  nextEvents(actorId: string, now: number, limit: number): Promise<MailboxEvent[]>;
+  /** Marks an event consumed without a step (the actor had already finished). */
+  discardEvent(eventId: number, deadLetter: NewDeadLetter): Promise<void>;
+  /** Commits one step atomically (see StepCommit). */
+  commitStep(step: StepCommit): Promise<CommitResult>;
+
+  recordDeadLetters(letters: NewDeadLetter[]): Promise<void>;
+  listDeadLetters(actorId?: string): Promise<DeadLetter[]>;
+
+  /** Claims a pending (due) job, or a running one whose owner is in `deadOwners`; bumps attempts. */
+  claimJob(key: string, owner: string, now: number, deadOwners: string[]): Promise<JobRecord | undefined>;
+  /** Journals an attempt's outcome and delivers its event, unless the job was cancelled meanwhile. */
+  completeJob(completion: JobCompletion): Promise<boolean>;
+  /** Puts a failed attempt back to pending until `runAt` (durable back-off). */
+  retryJob(retry: JobRetry): Promise<boolean>;
+  getJob(key: string): Promise<JobRecord | undefined>;
+  listJobs(query: { runId?: string; actorId?: string; status?: JobStatus[] }): Promise<JobRecord[]>;
+
+  /** Actors with due events or runnable jobs that `owner` may drive (unowned, own, or dead owners). */
+  runnable(now: number, owner: string, deadOwners: string[], limit: number): Promise<{ actors: string[]; jobs: { key: string; actorId: string }[] }>;
+  /** The earliest future due time of a timer or a job back-off, if any. */
+  nextWakeAt(now: number): Promise<number | undefined>;
+  /** Claims actors for a host; only unowned ones or ones held by dead owners change hands. */
+  claimActors(ids: string[], owner: string, deadOwners: string[]): Promise<string[]>;
+  /** Releases everything a host holds (clean shutdown). */
+  releaseOwner(owner: string): Promise<void>;
+
+  /** Registers or refreshes a host; returns hosts seen, for liveness checks. */
+  heartbeat(host: HostRecord): Promise<HostRecord[]>;
+  removeHost(id: string): Promise<void>;
+
+  history(actorId: string, options?: { fromSeq?: number; limit?: number }): Promise<HistoryRecord[]>;
+  /** History of every actor of a run, ordered by commit. */
+  runHistory(runId: string): Promise<HistoryRecord[]>;
+  /** A change cursor: history rows committed after `afterRowId`, for live inspection. */
+  historySince(afterRowId: number, limit: number): Promise<(HistoryRecord & { rowId: number })[]>;
+
+  /** Waiting work of a run: for deciding whether it is idle. */
+  runActivity(runId: string, now: number): Promise<{ dueEvents: number; activeJobs: number; nextWakeAt: number | undefined }>;
+
+  close(): Promise<void>;
+}
+
+/** A running host, for liveness: same hostname and a dead pid, or a stale heartbeat, means dead. */
+export interface HostRecord {
+  id: string;
+  hostname: string;
+  pid: number;
+  startedAt: number;
+  heartbeatAt: number;
+}

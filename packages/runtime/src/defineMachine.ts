@@ -1,0 +1,136 @@
+import type { EventObject } from 'xstate';
+import type { z } from 'zod';
+
+/**
+ * A machine's structure as JSON: the XState config (states, transitions, `after`,
+ * `invoke`, tags, meta) with every action, guard, delay and actor referenced by name.
+ */
+export type MachineConfigJson = Record<string, unknown> & { id?: string; states?: Record<string, unknown> };
+
+/** What an activity sees while it runs. */
+export interface ActivityContext {
+  /** Stable idempotency key: the same on every attempt of this invocation; pass it to the systems you call. */
+  readonly key: string;
+  /** 1 on the first execution; grows with each retry and each re-execution after a crash. */
+  readonly attempt: number;
+  readonly actorId: string;
+  readonly runId: string;
+  readonly machine: string;
+  /** The invoke id in the machine. */
+  readonly childId: string;
+  /** Aborted when the invoking state is left or the host stops. */
+  readonly signal: AbortSignal;
+  /** The invoking actor's context when the activity was requested (JSON). */
+  readonly context: unknown;
+  /** Milliseconds since the epoch, from the host's clock. */
+  now(): number;
+  /** Adds facts to this attempt's journal entry (usage, cost, model, decisions); journaled with the result. */
+  record(facts: Record<string, unknown>): void;
+  /** Journal entries of the earlier attempts of this job, oldest first. */
+  readonly previousAttempts: readonly Record<string, unknown>[];
+}
+
+/** Retry for errors that are neither `RetryableError` nor `TerminalError`. Defaults: no retry. */
+export interface ActivityRetry {
+  maxAttempts: number;
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+  factor?: number;
+}
+
+/** A side effect run by the host only after the step that requested it has committed. */
+export interface Activity<I = any, O = any> {
+  /** Validates the input before each attempt. */
+  input?: z.ZodType<I>;
+  /** Validates the output before it is journaled. */
+  output?: z.ZodType<O>;
+  /** Builds the input from the invoking actor's context and event when the invoke gives none. */
+  mapInput?: (args: { context: any; event: EventObject }) => I;
+  run(input: I, ctx: ActivityContext): Promise<O>;
+  retry?: ActivityRetry;
+  /** Hard cap on attempts, including `RetryableError` retries and crash re-executions (default 10). */
+  maxAttempts?: number;
+  /** Aborts an attempt that takes longer (the attempt then counts as a retryable timeout). */
+  timeoutMs?: number;
+}
+
+/** Declares an activity with its types inferred. */
+export function defineActivity<I, O>(activity: Activity<I, O>): Activity<I, O> {
+  return activity;
+}
+
+/** Implementations and schemas that give a JSON machine its behaviour. */
+export interface MachineImplementation {
+  schemas: {
+    /** Input of a run (or of a spawned child); validated before the run starts. */
+    input?: z.ZodType;
+    /** Context; checked after every step in development and by the round-trip test. */
+    context?: z.ZodType;
+    /** Payload schema per accepted event type (the `type` field is implied). */
+    events?: Record<string, z.ZodType>;
+    output?: z.ZodType;
+  };
+  /** Initial context from the input (JSON configs cannot hold functions). */
+  context?: (input: any) => Record<string, unknown>;
+  actions?: Record<string, any>;
+  guards?: Record<string, any>;
+  delays?: Record<string, number | ((args: any) => number)>;
+  /** Named activities this machine invokes. */
+  activities?: Record<string, Activity>;
+  /** Output when the machine reaches a final state (JSON configs cannot hold functions). */
+  output?: (args: { context: any; event: EventObject }) => unknown;
+}
+
+/** A complete machine: its name, JSON structure and implementations. */
+export interface MachineDefinition extends MachineImplementation {
+  name: string;
+  config: MachineConfigJson;
+}
+
+/** Declares a machine from its JSON structure and its implementations. */
+export function defineMachine(definition: MachineDefinition): MachineDefinition {
+  return definition;
+}
+
+/** Marks actions that send to durable actors; the host recognises them among the returned actions. */
+export const DURABLE_SEND = Symbol.for('spine.durableSend');
+
+/** Address of a durable send: an actor id, a child key of the sender, or the parent. */
+export type DurableTarget = string | { parent: true } | ((args: { context: any; event: EventObject }) => string);
+
+/** The payload attached to a durable send action. */
+export interface DurableSend {
+  to: DurableTarget;
+  event: EventObject | ((args: { context: any; event: EventObject }) => EventObject);
+  delay?: number;
+}
+
+/**
+ * An action that sends an event to another durable actor by id (or to a child key
+ * of the sender). The message is written in the same transaction as the step.
+ *
+ * @example
+ * actions: { requestDraft: sendToActor('writer', ({ context }) => ({ type: 'draft.requested', notes: context.notes })) }
+ */
+export function sendToActor(
+  to: DurableTarget,
+  event: DurableSend['event'],
+  options: { delay?: number } = {},
+): (...args: unknown[]) => void {
+  const action = () => {};
+  const send: DurableSend = { to, event };
+  if (options.delay !== undefined) send.delay = options.delay;
+  Object.defineProperty(action, DURABLE_SEND, { value: send });
+  return action;
+}
+
+/** An action that sends an event to the durable actor that spawned this one. */
+export function sendToParent(event: DurableSend['event']): (...args: unknown[]) => void {
+  return sendToActor({ parent: true }, event);
+}
+
+/** Reads the durable send attached to an action implementation, if any. */
+export function getDurableSend(exec: unknown): DurableSend | undefined {
+  if (typeof exec !== 'function') return undefined;
+  return (exec as unknown as Record<symbol, DurableSend | undefined>)[DURABLE_SEND];
+}

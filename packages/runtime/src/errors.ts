@@ -1,0 +1,108 @@
+/** Every failure the runtime reports, as a string union so callers can switch on it. */
+export type SpineErrorCode =
+  | 'invalid_event'
+  | 'invalid_input'
+  | 'unknown_machine'
+  | 'unknown_version'
+  | 'unknown_actor'
+  | 'unknown_activity'
+  | 'actor_not_active'
+  | 'invalid_machine'
+  | 'not_persistable'
+  | 'store_refused'
+  | 'conflict'
+  | 'payload_too_large'
+  | 'activity_failed'
+  | 'retryable'
+  | 'terminal'
+  | 'timeout'
+  | 'closed';
+
+/** One issue found by a schema, with the path of the field it is about. */
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+/** Base error of the runtime; `code` says what went wrong and the structured fields say where. */
+export class SpineError extends Error {
+  override name = 'SpineError';
+  readonly code: SpineErrorCode;
+  readonly actorId?: string;
+  readonly machine?: string;
+  readonly issues?: FieldIssue[];
+
+  constructor(
+    code: SpineErrorCode,
+    message: string,
+    options: { cause?: unknown; actorId?: string; machine?: string; issues?: FieldIssue[] } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    if (options.actorId !== undefined) this.actorId = options.actorId;
+    if (options.machine !== undefined) this.machine = options.machine;
+    if (options.issues !== undefined) this.issues = options.issues;
+  }
+}
+
+/**
+ * Thrown by an activity to ask for another attempt later; the host waits
+ * `retryAfterMs` durably (the wait survives a crash) up to the activity's attempt cap.
+ */
+export class RetryableError extends SpineError {
+  override name = 'RetryableError';
+  readonly retryAfterMs: number | undefined;
+  /** The kind of failure, e.g. `rate_limit` or `transient`, recorded in the job journal. */
+  readonly kind: string;
+
+  constructor(message: string, options: { retryAfterMs?: number; kind?: string; cause?: unknown } = {}) {
+    super('retryable', message, { cause: options.cause });
+    this.retryAfterMs = options.retryAfterMs;
+    this.kind = options.kind ?? 'transient';
+  }
+}
+
+/** Thrown by an activity when another attempt cannot help; the step fails at once. */
+export class TerminalError extends SpineError {
+  override name = 'TerminalError';
+  readonly kind: string;
+  /** JSON-safe details forwarded to the machine in the error event. */
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(message: string, options: { kind?: string; cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super('terminal', message, { cause: options.cause });
+    this.kind = options.kind ?? 'terminal';
+    this.details = options.details;
+  }
+}
+
+/** Normalises anything thrown into an Error, once, at a boundary. */
+export function ensureError(value: unknown): Error {
+  if (value instanceof Error) return value;
+  try {
+    return new Error(typeof value === 'string' ? value : JSON.stringify(value));
+  } catch {
+    return new Error(String(value));
+  }
+}
+
+/** The JSON shape an error takes when it is journaled or delivered to a machine. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  code?: string;
+  kind?: string;
+  details?: Record<string, unknown>;
+}
+
+/** Turns an error into JSON that can be stored and sent as `xstate.error.actor.*` data. */
+export function serializeError(value: unknown): SerializedError {
+  const error = ensureError(value);
+  const out: SerializedError = { name: error.name, message: error.message };
+  if (error instanceof SpineError) out.code = error.code;
+  if (error instanceof RetryableError || error instanceof TerminalError) out.kind = error.kind;
+  if (error instanceof TerminalError && error.details) out.details = error.details;
+  const kind = (error as { kind?: unknown }).kind;
+  if (out.kind === undefined && typeof kind === 'string') out.kind = kind;
+  return out;
+}
