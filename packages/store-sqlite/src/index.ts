@@ -1,1 +1,3 @@
-export {};
+export { SqliteStore } from './SqliteStore.js';
+export type { SqliteStoreOptions } from './SqliteStore.js';
+export { migrations, APPLICATION } from './migrations.js';

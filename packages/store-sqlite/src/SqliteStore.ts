@@ -1,0 +1,632 @@
+import Database from 'better-sqlite3';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import {
+  SpineError,
+  type ActorQuery,
+  type ActorRecord,
+  type CommitResult,
+  type DeadLetter,
+  type HistoryRecord,
+  type HostRecord,
+  type JobCompletion,
+  type JobRecord,
+  type JobRetry,
+  type JobStatus,
+  type MailboxEvent,
+  type NewActor,
+  type NewDeadLetter,
+  type NewEvent,
+  type StepCommit,
+  type Store,
+} from '@spine/runtime';
+import { APPLICATION, migrations } from './migrations.js';
+
+/** Options of `SqliteStore.open`. */
+export interface SqliteStoreOptions {
+  /**
+   * `NORMAL` (default) survives a process crash: a commit is in the WAL before
+   * `commitStep` returns. `FULL` also survives power loss (fsync per commit).
+   */
+  synchronous?: 'NORMAL' | 'FULL';
+  /** Milliseconds to wait for a lock held by another process (default 5000). */
+  busyTimeoutMs?: number;
+  /** Open without writing anything; migrations are not applied. */
+  readonly?: boolean;
+  /** Injected clock for created/updated times (default Date.now). */
+  now?: () => number;
+}
+
+const SQLITE_MAGIC = 'SQLite format 3\u0000';
+
+class Rollback extends Error {
+  constructor(readonly reason: 'conflict' | 'consumed') {
+    super(reason);
+  }
+}
+
+/**
+ * The embedded default store: one SQLite file in WAL mode. Safe for several
+ * processes on one machine (each step is one IMMEDIATE transaction).
+ *
+ * @example
+ * const store = await SqliteStore.open('.spine/spine.db');
+ */
+export class SqliteStore implements Store {
+  readonly db: Database.Database;
+  readonly path: string;
+  readonly #now: () => number;
+  readonly #s: ReturnType<typeof prepare>;
+  readonly #commitTx: (step: StepCommit) => CommitResult;
+
+  private constructor(db: Database.Database, path: string, now: () => number) {
+    this.db = db;
+    this.path = path;
+    this.#now = now;
+    this.#s = prepare(db);
+    this.#commitTx = db.transaction((step: StepCommit) => this.#commit(step)).immediate as unknown as (step: StepCommit) => CommitResult;
+  }
+
+  /**
+   * Opens (or creates) a Spine database. A file that is not SQLite, is corrupt,
+   * or is some other application's SQLite database is refused before anything
+   * is written to it.
+   */
+  static async open(path: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
+    return SqliteStore.openSync(path, options);
+  }
+
+  /** Synchronous `open`, for benchmarks and tools. */
+  static openSync(path: string, options: SqliteStoreOptions = {}): SqliteStore {
+    const memory = path === ':memory:';
+    const exists = !memory && existsSync(path) && statSync(path).size > 0;
+    if (exists) inspectFile(path);
+    else if (!memory && !options.readonly) mkdirSync(dirname(path), { recursive: true });
+    if (options.readonly && !exists && !memory) {
+      throw new SpineError('store_refused', `No Spine database at '${path}'.`);
+    }
+    let db: Database.Database;
+    try {
+      db = new Database(path, { readonly: Boolean(options.readonly), fileMustExist: Boolean(options.readonly) });
+    } catch (error) {
+      throw new SpineError('store_refused', `Cannot open '${path}': ${(error as Error).message}`, { cause: error });
+    }
+    try {
+      db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+      if (exists) checkSpineDatabase(db, path);
+      if (!options.readonly) {
+        db.pragma('journal_mode = WAL');
+        db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
+        db.pragma('foreign_keys = OFF');
+        migrate(db);
+      }
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    return new SqliteStore(db, path, options.now ?? Date.now);
+  }
+
+  // ---- machine versions ---------------------------------------------------------
+
+  async saveMachineVersion(machine: string, version: string, definition: string): Promise<void> {
+    this.#s.insertVersion.run(machine, version, definition, this.#now());
+  }
+
+  async getMachineVersion(machine: string, version: string): Promise<string | undefined> {
+    return (this.#s.getVersion.get(machine, version) as { definition: string } | undefined)?.definition;
+  }
+
+  async listMachineVersions(machine?: string): Promise<{ machine: string; version: string; createdAt: number }[]> {
+    const rows = (machine ? this.#s.listVersionsOf.all(machine) : this.#s.listVersions.all()) as { machine: string; version: string; created_at: number }[];
+    return rows.map((r) => ({ machine: r.machine, version: r.version, createdAt: r.created_at }));
+  }
+
+  // ---- actors -------------------------------------------------------------------
+
+  async createActors(actors: NewActor[], events: NewEvent[]): Promise<void> {
+    this.db.transaction(() => {
+      const now = this.#now();
+      for (const actor of actors) this.#insertActor(actor, now);
+      for (const event of events) this.#insertEvent(event, now);
+    }).immediate();
+  }
+
+  async getActor(id: string): Promise<ActorRecord | undefined> {
+    const row = this.#s.getActor.get(id) as ActorRow | undefined;
+    return row && toActor(row);
+  }
+
+  async listActors(query: ActorQuery = {}): Promise<ActorRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.rootsOnly) where.push('parent_id IS NULL');
+    if (query.runId) {
+      where.push('run_id = ?');
+      params.push(query.runId);
+    }
+    if (query.status?.length) {
+      where.push(`status IN (${query.status.map(() => '?').join(', ')})`);
+      params.push(...query.status);
+    }
+    const sql = `SELECT * FROM actors ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT ?`;
+    params.push(query.limit ?? 1000);
+    return (this.db.prepare(sql).all(...params) as ActorRow[]).map(toActor);
+  }
+
+  async childrenOf(parentId: string): Promise<{ id: string; childKey: string; machine: string }[]> {
+    return (this.#s.children.all(parentId) as { id: string; child_key: string; machine: string }[]).map((r) => ({
+      id: r.id,
+      childKey: r.child_key,
+      machine: r.machine,
+    }));
+  }
+
+  // ---- mailbox ------------------------------------------------------------------
+
+  async enqueue(events: NewEvent[]): Promise<number[]> {
+    if (events.length === 1) return [this.#insertEvent(events[0]!, this.#now())];
+    return this.db.transaction(() => {
+      const now = this.#now();
+      return events.map((e) => this.#insertEvent(e, now));
+    }).immediate();
+  }
+
+  async nextEvents(actorId: string, now: number, limit: number): Promise<MailboxEvent[]> {
+    return (this.#s.nextEvents.all(actorId, now, limit) as EventRow[]).map(toEvent);
+  }
+
+  async discardEvent(eventId: number, deadLetter: NewDeadLetter): Promise<void> {
+    this.db.transaction(() => {
+      if (this.#s.deleteEvent.run(eventId).changes) this.#insertDeadLetter(deadLetter, this.#now());
+    }).immediate();
+  }
+
+  async commitStep(step: StepCommit): Promise<CommitResult> {
+    try {
+      return this.#commitTx(step);
+    } catch (error) {
+      if (error instanceof Rollback) return { ok: false, reason: error.reason };
+      throw error;
+    }
+  }
+
+  #commit(step: StepCommit): CommitResult {
+    const s = this.#s;
+    const now = step.history.startedAt;
+    const seq = step.expectedSeq + 1;
+    const updated = s.updateActor.run(seq, step.status, step.snapshot, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq);
+    if (updated.changes === 0) throw new Rollback('conflict');
+    if (s.deleteEvent.run(step.eventId).changes === 0) throw new Rollback('consumed');
+    const runId = (s.getRunId.get(step.actorId) as { run_id: string }).run_id;
+    const h = step.history;
+    s.insertHistory.run(step.actorId, runId, seq, h.eventType, h.event, step.stateValue, step.snapshot, step.status, h.version, h.emitted, h.startedAt, h.durationUs);
+    for (const actor of step.spawn) this.#insertActor(actor, now);
+    for (const message of step.messages) this.#insertEvent(message, now);
+    for (const sendId of step.cancelTimers) s.cancelTimer.run(step.actorId, sendId);
+    for (const job of step.jobs) s.insertJob.run(job.key, job.actorId, job.runId, job.childId, job.src, job.input, job.runAt, now);
+    for (const childId of step.cancelJobs) {
+      if (childId === '*') s.cancelAllJobs.run(now, step.actorId);
+      else s.cancelJobs.run(now, step.actorId, childId);
+    }
+    for (const id of step.stop) this.#stopTree(id, now);
+    for (const letter of step.deadLetters) this.#insertDeadLetter(letter, now);
+    return { ok: true };
+  }
+
+  #stopTree(id: string, now: number): void {
+    if (this.#s.stopActor.run(now, id).changes === 0) return;
+    this.#s.cancelAllJobs.run(now, id);
+    for (const child of this.#s.children.all(id) as { id: string }[]) this.#stopTree(child.id, now);
+  }
+
+  async recordDeadLetters(letters: NewDeadLetter[]): Promise<void> {
+    this.db.transaction(() => {
+      const now = this.#now();
+      for (const letter of letters) this.#insertDeadLetter(letter, now);
+    }).immediate();
+  }
+
+  async listDeadLetters(actorId?: string): Promise<DeadLetter[]> {
+    const rows = (actorId ? this.#s.deadLettersOf.all(actorId) : this.#s.deadLetters.all()) as DeadLetterRow[];
+    return rows.map((r) => ({ id: r.id, actorId: r.actor_id, event: r.event, reason: r.reason, issues: r.issues, source: r.source, createdAt: r.created_at }));
+  }
+
+  // ---- jobs ---------------------------------------------------------------------
+
+  async claimJob(key: string, owner: string, now: number, deadOwners: string[]): Promise<JobRecord | undefined> {
+    const row = this.#s.claimJob.get(owner, now, key, now, JSON.stringify(deadOwners)) as JobRow | undefined;
+    return row && toJob(row);
+  }
+
+  async completeJob(completion: JobCompletion): Promise<boolean> {
+    return this.db.transaction(() => {
+      const now = this.#now();
+      const { changes } = this.#s.completeJob.run(completion.status, completion.output, completion.error, completion.journal, now, completion.key, completion.owner);
+      if (!changes) return false;
+      this.#insertEvent(completion.event, now);
+      return true;
+    }).immediate();
+  }
+
+  async retryJob(retry: JobRetry): Promise<boolean> {
+    return this.#s.retryJob.run(retry.runAt, retry.journal, retry.key, retry.owner).changes > 0;
+  }
+
+  async getJob(key: string): Promise<JobRecord | undefined> {
+    const row = this.#s.getJob.get(key) as JobRow | undefined;
+    return row && toJob(row);
+  }
+
+  async listJobs(query: { runId?: string; actorId?: string; status?: JobStatus[] }): Promise<JobRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.runId) {
+      where.push('run_id = ?');
+      params.push(query.runId);
+    }
+    if (query.actorId) {
+      where.push('actor_id = ?');
+      params.push(query.actorId);
+    }
+    if (query.status?.length) {
+      where.push(`status IN (${query.status.map(() => '?').join(', ')})`);
+      params.push(...query.status);
+    }
+    const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, key`;
+    return (this.db.prepare(sql).all(...params) as JobRow[]).map(toJob);
+  }
+
+  // ---- scheduling -----------------------------------------------------------------
+
+  async runnable(now: number, owner: string, deadOwners: string[], limit: number): Promise<{ actors: string[]; jobs: { key: string; actorId: string }[] }> {
+    const dead = JSON.stringify(deadOwners);
+    const actors = (this.#s.runnableActors.all(now, owner, dead, limit) as { actor_id: string }[]).map((r) => r.actor_id);
+    const jobs = (this.#s.runnableJobs.all(now, dead, owner, dead, limit) as { key: string; actor_id: string }[]).map((r) => ({ key: r.key, actorId: r.actor_id }));
+    return { actors, jobs };
+  }
+
+  async nextWakeAt(now: number): Promise<number | undefined> {
+    const row = this.#s.nextWake.get(now, now) as { e: number | null; j: number | null };
+    const candidates = [row.e, row.j].filter((v): v is number => v !== null);
+    return candidates.length ? Math.min(...candidates) : undefined;
+  }
+
+  async claimActors(ids: string[], owner: string, deadOwners: string[]): Promise<string[]> {
+    if (!ids.length) return [];
+    const rows = this.#s.claimActors.all(owner, JSON.stringify(ids), owner, JSON.stringify(deadOwners)) as { id: string }[];
+    return rows.map((r) => r.id);
+  }
+
+  async releaseOwner(owner: string): Promise<void> {
+    this.db.transaction(() => {
+      this.#s.releaseActors.run(owner);
+      this.#s.releaseJobs.run(owner);
+    }).immediate();
+  }
+
+  async heartbeat(host: HostRecord): Promise<HostRecord[]> {
+    this.#s.upsertHost.run(host.id, host.hostname, host.pid, host.startedAt, host.heartbeatAt);
+    return (this.#s.hosts.all() as { id: string; hostname: string; pid: number; started_at: number; heartbeat_at: number }[]).map((h) => ({
+      id: h.id,
+      hostname: h.hostname,
+      pid: h.pid,
+      startedAt: h.started_at,
+      heartbeatAt: h.heartbeat_at,
+    }));
+  }
+
+  async removeHost(id: string): Promise<void> {
+    this.#s.removeHost.run(id);
+  }
+
+  // ---- history --------------------------------------------------------------------
+
+  async history(actorId: string, options: { fromSeq?: number; limit?: number } = {}): Promise<HistoryRecord[]> {
+    return (this.#s.history.all(actorId, options.fromSeq ?? 0, options.limit ?? 100_000) as HistoryRow[]).map(toHistory);
+  }
+
+  async runHistory(runId: string): Promise<HistoryRecord[]> {
+    return (this.#s.runHistory.all(runId) as HistoryRow[]).map(toHistory);
+  }
+
+  async historySince(afterRowId: number, limit: number): Promise<(HistoryRecord & { rowId: number })[]> {
+    return (this.#s.historySince.all(afterRowId, limit) as HistoryRow[]).map((r) => ({ ...toHistory(r), rowId: r.row_id }));
+  }
+
+  async runActivity(runId: string, now: number): Promise<{ dueEvents: number; activeJobs: number; nextWakeAt: number | undefined }> {
+    const row = this.#s.runActivity.get(runId, now, runId, now, runId, now, runId, now) as { due: number; jobs: number; e: number | null; j: number | null };
+    const wakes = [row.e, row.j].filter((v): v is number => v !== null);
+    return { dueEvents: row.due, activeJobs: row.jobs, nextWakeAt: wakes.length ? Math.min(...wakes) : undefined };
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  // ---- helpers --------------------------------------------------------------------
+
+  #insertActor(actor: NewActor, now: number): void {
+    this.#s.insertActor.run(actor.id, actor.runId, actor.parentId, actor.childKey, actor.machine, actor.version, actor.owner, now, now);
+  }
+
+  #insertEvent(event: NewEvent, now: number): number {
+    return Number(this.#s.insertEvent.run(event.actorId, event.type, event.event, event.dueAt, event.sendId ?? null, event.source, now).lastInsertRowid);
+  }
+
+  #insertDeadLetter(letter: NewDeadLetter, now: number): void {
+    this.#s.insertDeadLetter.run(letter.actorId, letter.event, letter.reason, letter.issues, letter.source, now);
+  }
+}
+
+function prepare(db: Database.Database) {
+  const dead = `(SELECT value FROM json_each(?))`;
+  return {
+    insertVersion: db.prepare('INSERT OR IGNORE INTO machine_versions (machine, version, definition, created_at) VALUES (?, ?, ?, ?)'),
+    getVersion: db.prepare('SELECT definition FROM machine_versions WHERE machine = ? AND version = ?'),
+    listVersions: db.prepare('SELECT machine, version, created_at FROM machine_versions ORDER BY machine, created_at'),
+    listVersionsOf: db.prepare('SELECT machine, version, created_at FROM machine_versions WHERE machine = ? ORDER BY created_at'),
+    insertActor: db.prepare(
+      'INSERT INTO actors (id, run_id, parent_id, child_key, machine, version, owner, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    getActor: db.prepare('SELECT * FROM actors WHERE id = ?'),
+    getRunId: db.prepare('SELECT run_id FROM actors WHERE id = ?'),
+    children: db.prepare("SELECT id, child_key, machine FROM actors WHERE parent_id = ? AND status = 'active'"),
+    updateActor: db.prepare(
+      "UPDATE actors SET seq = ?, status = ?, snapshot = ?, state_value = ?, output = ?, error = ?, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active'",
+    ),
+    stopActor: db.prepare("UPDATE actors SET status = 'stopped', updated_at = ? WHERE id = ? AND status = 'active'"),
+    insertEvent: db.prepare('INSERT INTO events (actor_id, type, event, due_at, send_id, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    nextEvents: db.prepare('SELECT * FROM events WHERE actor_id = ? AND due_at <= ? ORDER BY due_at, id LIMIT ?'),
+    deleteEvent: db.prepare('DELETE FROM events WHERE id = ?'),
+    cancelTimer: db.prepare('DELETE FROM events WHERE source = ? AND send_id = ?'),
+    insertHistory: db.prepare(
+      'INSERT INTO history (actor_id, run_id, seq, event_type, event, state_value, snapshot, status, version, emitted, started_at, duration_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    history: db.prepare('SELECT * FROM history WHERE actor_id = ? AND seq >= ? ORDER BY seq LIMIT ?'),
+    runHistory: db.prepare('SELECT * FROM history WHERE run_id = ? ORDER BY row_id'),
+    historySince: db.prepare('SELECT * FROM history WHERE row_id > ? ORDER BY row_id LIMIT ?'),
+    insertJob: db.prepare(
+      "INSERT INTO jobs (key, actor_id, run_id, child_id, src, input, status, run_at, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+    ),
+    getJob: db.prepare('SELECT * FROM jobs WHERE key = ?'),
+    claimJob: db.prepare(
+      `UPDATE jobs SET status = 'running', owner = ?, attempts = attempts + 1, started_at = ?
+       WHERE key = ? AND ((status = 'pending' AND run_at <= ?) OR (status = 'running' AND owner IN ${dead}))
+       RETURNING *`,
+    ),
+    completeJob: db.prepare(
+      "UPDATE jobs SET status = ?, output = ?, error = ?, journal = ?, finished_at = ? WHERE key = ? AND status = 'running' AND owner = ?",
+    ),
+    retryJob: db.prepare("UPDATE jobs SET status = 'pending', run_at = ?, journal = ?, owner = NULL WHERE key = ? AND status = 'running' AND owner = ?"),
+    cancelJobs: db.prepare(
+      "UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE actor_id = ? AND child_id = ? AND status IN ('pending', 'running')",
+    ),
+    cancelAllJobs: db.prepare("UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE actor_id = ? AND status IN ('pending', 'running')"),
+    runnableActors: db.prepare(
+      `SELECT DISTINCT e.actor_id FROM events e JOIN actors a ON a.id = e.actor_id
+       WHERE e.due_at <= ? AND a.status = 'active' AND (a.owner IS NULL OR a.owner = ? OR a.owner IN ${dead}) LIMIT ?`,
+    ),
+    runnableJobs: db.prepare(
+      `SELECT j.key, j.actor_id FROM jobs j JOIN actors a ON a.id = j.actor_id
+       WHERE ((j.status = 'pending' AND j.run_at <= ?) OR (j.status = 'running' AND j.owner IN ${dead}))
+         AND a.status = 'active' AND (a.owner IS NULL OR a.owner = ? OR a.owner IN ${dead}) LIMIT ?`,
+    ),
+    nextWake: db.prepare(
+      "SELECT (SELECT MIN(due_at) FROM events WHERE due_at > ?) AS e, (SELECT MIN(run_at) FROM jobs WHERE status = 'pending' AND run_at > ?) AS j",
+    ),
+    claimActors: db.prepare(
+      `UPDATE actors SET owner = ? WHERE id IN (SELECT value FROM json_each(?)) AND status = 'active'
+       AND (owner IS NULL OR owner = ? OR owner IN ${dead}) RETURNING id`,
+    ),
+    releaseActors: db.prepare('UPDATE actors SET owner = NULL WHERE owner = ?'),
+    releaseJobs: db.prepare("UPDATE jobs SET status = 'pending', owner = NULL WHERE owner = ? AND status = 'running'"),
+    upsertHost: db.prepare(
+      'INSERT INTO hosts (id, hostname, pid, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at',
+    ),
+    hosts: db.prepare('SELECT * FROM hosts'),
+    removeHost: db.prepare('DELETE FROM hosts WHERE id = ?'),
+    insertDeadLetter: db.prepare('INSERT INTO dead_letters (actor_id, event, reason, issues, source, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    deadLetters: db.prepare('SELECT * FROM dead_letters ORDER BY id'),
+    deadLettersOf: db.prepare('SELECT * FROM dead_letters WHERE actor_id = ? ORDER BY id'),
+    runActivity: db.prepare(
+      `SELECT
+         (SELECT COUNT(*) FROM events e JOIN actors a ON a.id = e.actor_id WHERE a.run_id = ? AND a.status = 'active' AND e.due_at <= ?) AS due,
+         (SELECT COUNT(*) FROM jobs WHERE run_id = ? AND (status = 'running' OR (status = 'pending' AND run_at <= ?))) AS jobs,
+         (SELECT MIN(e.due_at) FROM events e JOIN actors a ON a.id = e.actor_id WHERE a.run_id = ? AND a.status = 'active' AND e.due_at > ?) AS e,
+         (SELECT MIN(run_at) FROM jobs WHERE run_id = ? AND status = 'pending' AND run_at > ?) AS j`,
+    ),
+  };
+}
+
+/** Refuses a file that is not SQLite at all, before SQLite touches it. */
+function inspectFile(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    const header = Buffer.alloc(16);
+    const read = readSync(fd, header, 0, 16, 0);
+    if (read < 16 || header.toString('latin1') !== SQLITE_MAGIC) {
+      throw new SpineError('store_refused', `'${path}' is not a Spine database (not an SQLite file); refusing to open it. Point --db at a new path or an existing Spine database.`);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Refuses an SQLite file that is corrupt, belongs to another application, or is from a newer Spine. */
+function checkSpineDatabase(db: Database.Database, path: string): void {
+  let tables: string[];
+  try {
+    tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name);
+  } catch (error) {
+    throw new SpineError('store_refused', `'${path}' is corrupt or unreadable: ${(error as Error).message}. Refusing to open it.`, { cause: error });
+  }
+  if (!tables.length) return; // an empty SQLite file: safe to initialise
+  if (!tables.includes('spine_meta')) {
+    const shown = tables.slice(0, 5).join(', ') + (tables.length > 5 ? ', …' : '');
+    throw new SpineError('store_refused', `'${path}' is an SQLite database of another application (tables: ${shown}), not a Spine database; refusing to open it.`);
+  }
+  const meta = Object.fromEntries((db.prepare('SELECT key, value FROM spine_meta').all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
+  if (meta.application !== APPLICATION) {
+    throw new SpineError('store_refused', `'${path}' has a spine_meta table but no Spine application id; refusing to open it.`);
+  }
+  const version = Number(meta.schema_version);
+  if (!Number.isInteger(version) || version < 1) {
+    throw new SpineError('store_refused', `'${path}' has an invalid Spine schema version '${meta.schema_version}'; refusing to open it.`);
+  }
+  if (version > migrations.length) {
+    throw new SpineError('store_refused', `'${path}' was written by a newer Spine (schema ${version}; this one knows up to ${migrations.length}). Upgrade Spine.`);
+  }
+  const check = db.pragma('quick_check', { simple: true });
+  if (check !== 'ok') throw new SpineError('store_refused', `'${path}' is corrupt (${String(check)}); refusing to open it.`);
+}
+
+function migrate(db: Database.Database): void {
+  db.transaction(() => {
+    const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'spine_meta'").get();
+    let version = 0;
+    if (hasMeta) {
+      const row = db.prepare("SELECT value FROM spine_meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
+      version = Number(row?.value ?? 0);
+    }
+    for (let next = version; next < migrations.length; next++) db.exec(migrations[next]!);
+    db.prepare("INSERT INTO spine_meta (key, value) VALUES ('application', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(APPLICATION);
+    db.prepare("INSERT INTO spine_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(migrations.length));
+  }).immediate();
+}
+
+interface ActorRow {
+  id: string;
+  run_id: string;
+  parent_id: string | null;
+  child_key: string | null;
+  machine: string;
+  version: string;
+  seq: number;
+  status: ActorRecord['status'];
+  snapshot: string | null;
+  state_value: string | null;
+  output: string | null;
+  error: string | null;
+  owner: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+function toActor(r: ActorRow): ActorRecord {
+  return {
+    id: r.id,
+    runId: r.run_id,
+    parentId: r.parent_id,
+    childKey: r.child_key,
+    machine: r.machine,
+    version: r.version,
+    seq: r.seq,
+    status: r.status,
+    snapshot: r.snapshot,
+    stateValue: r.state_value,
+    output: r.output,
+    error: r.error,
+    owner: r.owner,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+interface EventRow {
+  id: number;
+  actor_id: string;
+  type: string;
+  event: string;
+  due_at: number;
+  send_id: string | null;
+  source: string;
+  created_at: number;
+}
+
+function toEvent(r: EventRow): MailboxEvent {
+  return { id: r.id, actorId: r.actor_id, type: r.type, event: r.event, dueAt: r.due_at, sendId: r.send_id, source: r.source, createdAt: r.created_at };
+}
+
+interface JobRow {
+  key: string;
+  actor_id: string;
+  run_id: string;
+  child_id: string;
+  src: string;
+  input: string;
+  status: JobStatus;
+  attempts: number;
+  run_at: number;
+  owner: string | null;
+  output: string | null;
+  error: string | null;
+  journal: string;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+function toJob(r: JobRow): JobRecord {
+  return {
+    key: r.key,
+    actorId: r.actor_id,
+    runId: r.run_id,
+    childId: r.child_id,
+    src: r.src,
+    input: r.input,
+    status: r.status,
+    attempts: r.attempts,
+    runAt: r.run_at,
+    owner: r.owner,
+    output: r.output,
+    error: r.error,
+    journal: r.journal,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  };
+}
+
+interface HistoryRow {
+  row_id: number;
+  actor_id: string;
+  run_id: string;
+  seq: number;
+  event_type: string;
+  event: string;
+  state_value: string;
+  snapshot: string;
+  status: HistoryRecord['status'];
+  version: string;
+  emitted: string | null;
+  started_at: number;
+  duration_us: number;
+}
+
+function toHistory(r: HistoryRow): HistoryRecord {
+  return {
+    actorId: r.actor_id,
+    runId: r.run_id,
+    seq: r.seq,
+    eventType: r.event_type,
+    event: r.event,
+    stateValue: r.state_value,
+    snapshot: r.snapshot,
+    status: r.status,
+    version: r.version,
+    emitted: r.emitted,
+    startedAt: r.started_at,
+    durationUs: r.duration_us,
+  };
+}
+
+interface DeadLetterRow {
+  id: number;
+  actor_id: string;
+  event: string;
+  reason: string;
+  issues: string | null;
+  source: string;
+  created_at: number;
+}

@@ -1,0 +1,114 @@
+/** The application id written into `spine_meta`; a database without it is not Spine's. */
+export const APPLICATION = 'spine';
+
+/**
+ * Schema migrations, in order; migration N brings the schema to version N.
+ * Never edit a released migration: add the next one.
+ */
+export const migrations: readonly string[] = [
+  `
+  CREATE TABLE spine_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+  CREATE TABLE machine_versions (
+    machine TEXT NOT NULL,
+    version TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (machine, version)
+  );
+
+  CREATE TABLE actors (
+    id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    parent_id TEXT,
+    child_key TEXT,
+    machine TEXT NOT NULL,
+    version TEXT NOT NULL,
+    seq INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL DEFAULT 'active',
+    snapshot TEXT,
+    state_value TEXT,
+    output TEXT,
+    error TEXT,
+    owner TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX actors_run ON actors (run_id);
+  CREATE INDEX actors_parent ON actors (parent_id, status);
+  CREATE INDEX actors_roots ON actors (created_at) WHERE parent_id IS NULL;
+
+  CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    actor_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    event TEXT NOT NULL,
+    due_at INTEGER NOT NULL,
+    send_id TEXT,
+    source TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX events_mailbox ON events (actor_id, due_at, id);
+  CREATE INDEX events_due ON events (due_at);
+  CREATE INDEX events_send ON events (source, send_id) WHERE send_id IS NOT NULL;
+
+  CREATE TABLE history (
+    row_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    actor_id TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    event_type TEXT NOT NULL,
+    event TEXT NOT NULL,
+    state_value TEXT NOT NULL,
+    snapshot TEXT NOT NULL,
+    status TEXT NOT NULL,
+    version TEXT NOT NULL,
+    emitted TEXT,
+    started_at INTEGER NOT NULL,
+    duration_us INTEGER NOT NULL,
+    UNIQUE (actor_id, seq)
+  );
+  CREATE INDEX history_run ON history (run_id, row_id);
+
+  CREATE TABLE jobs (
+    key TEXT PRIMARY KEY,
+    actor_id TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    child_id TEXT NOT NULL,
+    src TEXT NOT NULL,
+    input TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    run_at INTEGER NOT NULL,
+    owner TEXT,
+    output TEXT,
+    error TEXT,
+    journal TEXT NOT NULL DEFAULT '[]',
+    created_at INTEGER NOT NULL,
+    started_at INTEGER,
+    finished_at INTEGER
+  );
+  CREATE INDEX jobs_open ON jobs (status, run_at) WHERE status IN ('pending', 'running');
+  CREATE INDEX jobs_actor ON jobs (actor_id, child_id);
+  CREATE INDEX jobs_run ON jobs (run_id);
+
+  CREATE TABLE dead_letters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    actor_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    issues TEXT,
+    source TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX dead_letters_actor ON dead_letters (actor_id);
+
+  CREATE TABLE hosts (
+    id TEXT PRIMARY KEY,
+    hostname TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL
+  );
+  `,
+];
