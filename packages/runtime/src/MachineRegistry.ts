@@ -26,6 +26,7 @@ const inert = fromPromise(() => new Promise<never>(() => {}));
 export class MachineRegistry {
   readonly #definitions = new Map<string, MachineDefinition>();
   readonly #built = new Map<string, MachineVersion>();
+  readonly #saved = new Set<string>();
 
   /** Registers (or replaces) a machine definition; returns its current version. */
   register(definition: MachineDefinition): { name: string; version: string } {
@@ -57,16 +58,25 @@ export class MachineRegistry {
     return definition;
   }
 
-  /** The current version of a machine, saved to the store so later runs can be pinned to it. */
-  async current(name: string, store: Store): Promise<MachineVersion> {
+  /** The current version of a machine, built (not saved): for tools and baselines. */
+  machine(name: string): MachineVersion {
     const definition = this.definition(name);
     const version = versionOf(definition.config);
     const key = `${name}@${version}`;
     let built = this.#built.get(key);
     if (!built) {
       built = this.#build(definition, definition.config, version);
-      await store.saveMachineVersion(name, version, canonicalJson(definition.config));
       this.#built.set(key, built);
+    }
+    return built;
+  }
+
+  /** The current version of a machine, saved to the store so later runs can be pinned to it. */
+  async current(name: string, store: Store): Promise<MachineVersion> {
+    const built = this.machine(name);
+    if (!this.#saved.has(`${name}@${built.version}`)) {
+      await store.saveMachineVersion(name, built.version, canonicalJson(built.config));
+      this.#saved.add(`${name}@${built.version}`);
     }
     return built;
   }

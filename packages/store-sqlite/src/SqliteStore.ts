@@ -477,8 +477,8 @@ function checkSpineDatabase(db: Database.Database, path: string): void {
   if (version > migrations.length) {
     throw new SpineError('store_refused', `'${path}' was written by a newer Spine (schema ${version}; this one knows up to ${migrations.length}). Upgrade Spine.`);
   }
-  const check = db.pragma('quick_check', { simple: true });
-  if (check !== 'ok') throw new SpineError('store_refused', `'${path}' is corrupt (${String(check)}); refusing to open it.`);
+  // No full integrity check here: it reads the whole file, so opening would cost O(size).
+  // A damaged page surfaces as SQLITE_CORRUPT on the read that touches it.
 }
 
 function migrate(db: Database.Database): void {

@@ -1,0 +1,36 @@
+import { createRuntime } from '@spine/runtime';
+import { dbOptions, dbPath, intArg, parse } from '../args.js';
+import { CliError, EXIT } from '../CliError.js';
+import { table, stateText } from '../format.js';
+import { loadMachines } from '../loadMachines.js';
+import { openStore } from '../openStore.js';
+import { help } from './run.js';
+
+const usage = 'spine resume [--db FILE] [--machines DIR] [--json] [--wait-timers SECONDS]';
+
+/** `spine resume`: resumes every unfinished run and waits until each is done, failed or waiting. */
+export async function resume(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { ...dbOptions, 'wait-timers': { type: 'string' } }, usage);
+  if (values.help) return help(usage);
+  if (positionals.length) throw new CliError(`unexpected argument '${positionals[0]}'\nusage: ${usage}`);
+  const registry = await loadMachines(values.machines ?? 'machines');
+  const store = await openStore(dbPath(values.db), { mustExist: true });
+  const runtime = createRuntime({ store, machines: registry });
+  try {
+    await runtime.start();
+    const runs = await store.listActors({ rootsOnly: true, status: ['active'], limit: 100_000 });
+    const horizonMs = intArg(values['wait-timers'], '--wait-timers', 60) * 1000;
+    const outcomes = [];
+    for (const run of runs) outcomes.push(await runtime.waitForRun(run.id, { horizonMs }));
+    if (values.json) process.stdout.write(`${JSON.stringify(outcomes)}\n`);
+    else if (!outcomes.length) process.stdout.write('nothing to resume: no unfinished runs\n');
+    else {
+      const rows = outcomes.map((o) => [o.runId, o.status, o.status === 'waiting' ? stateText(JSON.stringify(o.state)) : o.status === 'error' ? o.error : '']);
+      process.stdout.write(`${table(['RUN', 'STATUS', 'DETAIL'], rows)}\n`);
+    }
+    return outcomes.some((o) => o.status === 'error' || o.status === 'stopped') ? EXIT.failed : EXIT.done;
+  } finally {
+    await runtime.stop();
+    await store.close();
+  }
+}

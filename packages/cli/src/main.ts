@@ -1,0 +1,50 @@
+import { SpineError } from '@spine/runtime';
+import { CliError, EXIT } from './CliError.js';
+import { bench } from './commands/bench.js';
+import { resume } from './commands/resume.js';
+import { run } from './commands/run.js';
+import { runs } from './commands/runs.js';
+import { send } from './commands/send.js';
+import { show } from './commands/show.js';
+
+const commands: Record<string, (args: string[]) => Promise<number>> = { run, resume, runs, show, send, bench };
+
+const usage = `usage: spine <command> [options]
+
+commands:
+  run <machine> [--input JSON]   start a run and wait (exit 0 done, 1 failed, 3 waiting)
+  resume                         resume every unfinished run
+  runs                           list runs
+  show <runId>                   every step of a run: event, state, duration, activities
+  send <runId> <eventJSON>       send an event to a run (validated against its schema)
+  bench                          measure durable steps/s against in-memory and bare-SQLite baselines
+
+common options: --db FILE (default $SPINE_DB or .spine/spine.db), --machines DIR (default ./machines), --json`;
+
+/** Runs the `spine` command and returns its exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage}\n`);
+    return name ? EXIT.done : EXIT.usage;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`spine: unknown command '${name}'\n${usage}\n`);
+    return EXIT.usage;
+  }
+  try {
+    return await command(args);
+  } catch (error) {
+    if (error instanceof CliError) {
+      process.stderr.write(`spine: ${error.message}\n`);
+      return error.exitCode;
+    }
+    if (error instanceof SpineError) {
+      process.stderr.write(`spine: ${error.message}\n`);
+      return error.code === 'unknown_machine' || error.code === 'invalid_machine' || error.code === 'store_refused' ? EXIT.usage : EXIT.failed;
+    }
+    process.stderr.write(`spine: ${(error as Error)?.stack ?? String(error)}\n`);
+    return EXIT.failed;
+  }
+}
