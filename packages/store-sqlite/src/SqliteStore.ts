@@ -403,12 +403,14 @@ function prepare(db: Database.Database) {
       "UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE actor_id = ? AND child_id = ? AND status IN ('pending', 'running')",
     ),
     cancelAllJobs: db.prepare("UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE actor_id = ? AND status IN ('pending', 'running')"),
+    // CROSS JOIN fixes the join order: walk the (small) due mailbox and open jobs, then
+    // look actors up by key. Scanning actors first would read every waiting snapshot.
     runnableActors: db.prepare(
-      `SELECT DISTINCT e.actor_id FROM events e JOIN actors a ON a.id = e.actor_id
+      `SELECT DISTINCT e.actor_id FROM events e CROSS JOIN actors a ON a.id = e.actor_id
        WHERE e.due_at <= ? AND a.status = 'active' AND (a.owner IS NULL OR a.owner = ? OR a.owner IN ${dead}) LIMIT ?`,
     ),
     runnableJobs: db.prepare(
-      `SELECT j.key, j.actor_id FROM jobs j JOIN actors a ON a.id = j.actor_id
+      `SELECT j.key, j.actor_id FROM jobs j CROSS JOIN actors a ON a.id = j.actor_id
        WHERE ((j.status = 'pending' AND j.run_at <= ?) OR (j.status = 'running' AND j.owner IN ${dead}))
          AND a.status = 'active' AND (a.owner IS NULL OR a.owner = ? OR a.owner IN ${dead}) LIMIT ?`,
     ),
