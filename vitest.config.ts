@@ -1,12 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
-// Workspace packages export `source` -> src/index.ts, so tests run against the
+// Workspace packages export `@spine/source` -> src/index.ts (a name no third-party package uses), so tests run against the
 // TypeScript sources while `node` and `tsc` use the built dist/.
-const conditions = ['source', 'import', 'module', 'node', 'default'];
+const conditions = ['@spine/source', 'import', 'module', 'node', 'default'];
 
 export default defineConfig({
   resolve: { conditions },
-  ssr: { resolve: { conditions, externalConditions: ['source'] } },
+  ssr: { resolve: { conditions, externalConditions: ['@spine/source'] } },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts', 'machines/**/*.test.ts'],
     testTimeout: 30_000,
