@@ -281,6 +281,47 @@ describe('callModel against a real Chat Completions server', () => {
   });
 });
 
+describe('callModel under random faults (seeded)', () => {
+  it('either succeeds or gives up by the table, with one idempotency key and bounded delays, for many seeds', async () => {
+    let succeeded = 0;
+    for (let seed = 1; seed <= 20; seed++) {
+      const { server, call } = await start({
+        script: [{ reply: { content: 'done' } }],
+        faults: { rate: 0.4, seed, kinds: ['rate_limit', 'server_error', 'unavailable', 'malformed'], retryAfterSeconds: 1 },
+      });
+      const random = seededRandom(seed);
+      let attempts = 0;
+      let outcome: 'ok' | string = '';
+      for (;;) {
+        attempts++;
+        try {
+          await callModel({ messages: hello }, call({ idempotencyKey: `seed-${seed}` }));
+          outcome = 'ok';
+          break;
+        } catch (error) {
+          const failure = classifyFailure(error);
+          expect(['rate_limit', 'transient'], `seed ${seed}`).toContain(failure.kind);
+          const decision = decide(failure, attempts, undefined, random);
+          if (decision.action === 'fail') {
+            outcome = decision.reason;
+            break;
+          }
+          expect(decision.action).toBe('retry');
+          if (decision.action === 'retry') {
+            expect(decision.delayMs).toBeGreaterThanOrEqual(0);
+            expect(decision.delayMs).toBeLessThanOrEqual(failure.kind === 'rate_limit' ? 1100 : 30_000);
+          }
+        }
+      }
+      if (outcome === 'ok') succeeded++;
+      else expect(outcome, `seed ${seed}`).toMatch(/^Gave up after \d+ attempts/);
+      expect(server.requests).toHaveLength(attempts);
+      expect([...server.callsByKey().keys()]).toEqual([`seed-${seed}`]);
+    }
+    expect(succeeded).toBeGreaterThanOrEqual(18);
+  });
+});
+
 describe('parseJsonAnswer', () => {
   it('accepts a bare JSON answer or one wrapped in a code fence', () => {
     expect(parseJsonAnswer('{"a":1}')).toEqual({ ok: true, value: { a: 1 } });
