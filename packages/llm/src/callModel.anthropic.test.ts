@@ -1,6 +1,5 @@
 // The Anthropic path of callModel against a minimal local server speaking the Messages API.
 // (@spine/scripted-model speaks Chat Completions only.)
-import './test-fixtures/nodeModulesWithoutSource.js';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -1,4 +1,3 @@
-import './test-fixtures/nodeModulesWithoutSource.js';
 import { createServer } from 'node:net';
 import { startScriptedModelServer, type ScriptedModelServer, type ScriptedModelServerOptions } from '@spine/scripted-model';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -1,4 +1,3 @@
-import './test-fixtures/nodeModulesWithoutSource.js';
 import { APICallError, JSONParseError, RetryError } from 'ai';
 import { describe, expect, it } from 'vitest';
 import { classifyFailure, parseRetryAfter } from './classifyFailure.js';

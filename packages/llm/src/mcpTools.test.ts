@@ -1,4 +1,3 @@
-import './test-fixtures/nodeModulesWithoutSource.js';
 import { fileURLToPath } from 'node:url';
 import { startScriptedModelServer } from '@spine/scripted-model';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,7 +14,7 @@ afterEach(async () => {
 });
 
 async function open(options: { prefix?: string; env?: Record<string, string> } = {}) {
-  // Plain node, no `--conditions source` from the test worker.
+  // Plain node: no conditions or loaders from the test worker.
   const source = await mcpTools({ ...options, command: process.execPath, args: [serverScript], stderr: 'pipe', env: { NODE_OPTIONS: '', ...options.env } });
   sources.push(source);
   return source;

@@ -1,4 +1,3 @@
-import './test-fixtures/nodeModulesWithoutSource.js';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './errors.js';

@@ -1,4 +1,3 @@
-import './test-fixtures/nodeModulesWithoutSource.js';
 import { startScriptedModelServer, type ScriptedModelServer, type ScriptRule } from '@spine/scripted-model';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
