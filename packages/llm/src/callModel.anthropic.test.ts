@@ -97,7 +97,10 @@ describe('callModel with Anthropic', () => {
 
   it('keeps the key out of an authentication error', async () => {
     const { provider } = await anthropicServer([{ status: 401, body: error('authentication_error', `invalid x-api-key ${KEY}`) }]);
-    const failed = await callModel({ messages: [{ role: 'user', content: 'Hi' }] }, { provider, idempotencyKey: 'k' }).catch((e: unknown) => e as ModelCallError);
+    const failed = (await callModel({ messages: [{ role: 'user', content: 'Hi' }] }, { provider, idempotencyKey: 'k' }).catch(
+      (e: unknown) => e,
+    )) as ModelCallError;
+    expect(failed).toBeInstanceOf(ModelCallError);
     expect(failed.failure.kind).toBe('bad_request');
     expect(failed.message).not.toContain('SECRET');
   });
