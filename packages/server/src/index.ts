@@ -1,1 +1,16 @@
-export {};
+export { startServer } from './startServer.js';
+export type { ServerOptions, SpineServer } from './startServer.js';
+export { ServerError, toErrorJson } from './ServerError.js';
+export { LiveFeed } from './LiveFeed.js';
+export type { FeedClient, LiveFeedOptions } from './LiveFeed.js';
+export { RunReader } from './RunReader.js';
+export type { CostPoint, HistoryRow } from './RunReader.js';
+export { RunControl } from './RunControl.js';
+export { planFork, afterTimers } from './planFork.js';
+export type { RunFork, ForkedActor, PlanForkOptions } from './planFork.js';
+export { controlOperations } from './controlOperations.js';
+export type { ControlOperations } from './controlOperations.js';
+export { inspectionEventsOf } from './inspection.js';
+export { spendOf, sumSpend } from './spend.js';
+export { isLoopback } from './security.js';
+export * from './protocol.js';

@@ -1,0 +1,206 @@
+import { ensureError } from '@spine/runtime';
+import { actorEventOf, inspectionEventsOf } from './inspection.js';
+import type { InspectionEvent, RunSummary, ServerMessage } from './protocol.js';
+import type { HistoryRow, RunReader } from './RunReader.js';
+
+/** A connected client as the feed sees it. */
+export interface FeedClient {
+  /** Which inspection events it receives: one run's, every run's, or none (run summaries only). */
+  subscription: { runId?: string; all?: boolean };
+  send(text: string): void;
+  /** Bytes queued and not yet written to the socket. */
+  readonly bufferedAmount: number;
+  /** Set when events were dropped because the client read too slowly. */
+  lagging?: boolean;
+}
+
+/** Options of LiveFeed; all have defaults. */
+export interface LiveFeedOptions {
+  /** How often the history table is polled for steps committed by any process (default 20 ms). */
+  intervalMs?: number;
+  /** Rows read per poll; a full batch polls again at once (default 2,000). */
+  batchLimit?: number;
+  /** How often changed runs' summaries are sent (default 200 ms). */
+  summaryIntervalMs?: number;
+  /** A client with more unsent bytes than this misses events and is told to resubscribe (default 16 MiB). */
+  maxBufferedBytes?: number;
+  onError?: (error: Error) => void;
+}
+
+/**
+ * Tails the store's history (`historySince`) so that steps committed by every
+ * process on the database reach every subscribed client, as inspection events
+ * in commit order, and keeps the runs list live with throttled summaries.
+ */
+export class LiveFeed {
+  readonly #reader: RunReader;
+  readonly #options: Required<Omit<LiveFeedOptions, 'onError'>>;
+  readonly #onError: (error: Error) => void;
+  readonly #clients = new Set<FeedClient>();
+  readonly #dirtyRuns = new Set<string>();
+  #cursor = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #summaryTimer: NodeJS.Timeout | undefined;
+  #running = false;
+  #lastPollAt = 0;
+
+  constructor(reader: RunReader, options: LiveFeedOptions = {}) {
+    this.#reader = reader;
+    this.#options = {
+      intervalMs: options.intervalMs ?? 20,
+      batchLimit: options.batchLimit ?? 2000,
+      summaryIntervalMs: options.summaryIntervalMs ?? 200,
+      maxBufferedBytes: options.maxBufferedBytes ?? 16 * 1024 * 1024,
+    };
+    this.#onError = options.onError ?? ((error) => process.stderr.write(`spine server: live feed: ${error.message}\n`));
+  }
+
+  /** The last history row id the feed has broadcast. */
+  get cursor(): number {
+    return this.#cursor;
+  }
+
+  /** When the history table was last polled (ms since the epoch). */
+  get lastPollAt(): number {
+    return this.#lastPollAt;
+  }
+
+  /** Starts tailing from the newest committed step. */
+  async start(): Promise<void> {
+    this.#cursor = await this.#reader.headRowId();
+    this.#running = true;
+    this.#schedule(this.#options.intervalMs);
+    this.#summaryTimer = setInterval(() => void this.#flushSummaries(), this.#options.summaryIntervalMs);
+  }
+
+  /** Stops polling; clients are closed by the server. */
+  stop(): void {
+    this.#running = false;
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#summaryTimer) clearInterval(this.#summaryTimer);
+    this.#clients.clear();
+  }
+
+  add(client: FeedClient): void {
+    this.#clients.add(client);
+  }
+
+  remove(client: FeedClient): void {
+    this.#clients.delete(client);
+  }
+
+  /**
+   * Changes a client's subscription. Subscribing to a run first sends its
+   * catch-up: the actors and the most recent `historyLimit` steps up to the
+   * feed's cursor; every later step follows live, so nothing is missed or doubled.
+   */
+  async subscribe(client: FeedClient, subscription: { runId?: string; all?: boolean; historyLimit?: number }): Promise<{ runId?: string; total: number; truncated: boolean }> {
+    client.lagging = false;
+    const next: FeedClient['subscription'] = {};
+    if (subscription.runId !== undefined) next.runId = subscription.runId;
+    if (subscription.all) next.all = true;
+    if (!subscription.runId) {
+      client.subscription = next;
+      return { total: 0, truncated: false };
+    }
+    const runId = subscription.runId;
+    const cursor = this.#cursor;
+    const { rows, total } = await this.#reader.runHistory(runId, { limit: subscription.historyLimit ?? 2000, upToRowId: cursor });
+    const events: InspectionEvent[] = [];
+    const firstSeen = new Set(rows.filter((r) => r.seq === 1).map((r) => r.actorId));
+    const actors = await this.#reader.store.listActors({ runId, limit: 100_000 });
+    for (const actor of actors) if (!firstSeen.has(actor.id) && actor.seq > 0) events.push(actorEventOf(actor));
+    for (const row of rows) events.push(...inspectionEventsOf(row, await this.#reader.actorInfo(row.actorId)));
+    const truncated = rows.length < total;
+    // Rows after `cursor` are sent by the tail once this subscription is in place.
+    client.subscription = next;
+    client.send(stringify({ type: 'inspect', sentAt: Date.now(), events, catchUp: { runId, total, truncated } }));
+    return { runId, total, truncated };
+  }
+
+  #schedule(delay: number): void {
+    if (!this.#running) return;
+    this.#timer = setTimeout(() => void this.#poll(), delay);
+  }
+
+  async #poll(): Promise<void> {
+    let full = false;
+    try {
+      this.#lastPollAt = Date.now();
+      const rows = await this.#reader.store.historySince(this.#cursor, this.#options.batchLimit);
+      if (rows.length) {
+        this.#cursor = rows[rows.length - 1]!.rowId;
+        full = rows.length === this.#options.batchLimit;
+        await this.#broadcast(rows);
+      }
+    } catch (error) {
+      this.#onError(ensureError(error));
+    }
+    if (full) setImmediate(() => void this.#poll());
+    else this.#schedule(this.#options.intervalMs);
+  }
+
+  async #broadcast(rows: HistoryRow[]): Promise<void> {
+    const byRun = new Map<string, string[]>();
+    const ordered: string[] = [];
+    for (const row of rows) {
+      this.#dirtyRuns.add(row.runId);
+      const events = inspectionEventsOf(row, await this.#reader.actorInfo(row.actorId));
+      let parts = byRun.get(row.runId);
+      if (!parts) byRun.set(row.runId, (parts = []));
+      for (const event of events) {
+        const text = JSON.stringify(event);
+        parts.push(text);
+        ordered.push(text);
+      }
+    }
+    if (!this.#clients.size) return;
+    const sentAt = Date.now();
+    let all: string | undefined;
+    for (const client of this.#clients) {
+      const { runId, all: wantsAll } = client.subscription;
+      let parts: string[] | undefined;
+      if (wantsAll) parts = ordered;
+      else if (runId) parts = byRun.get(runId);
+      if (!parts?.length) continue;
+      if (client.bufferedAmount > this.#options.maxBufferedBytes) {
+        client.lagging = true;
+        continue;
+      }
+      if (client.lagging) {
+        client.lagging = false;
+        client.send(stringify({ type: 'gap' }));
+      }
+      const text = wantsAll ? (all ??= batchText(sentAt, parts)) : batchText(sentAt, parts);
+      client.send(text);
+    }
+  }
+
+  async #flushSummaries(): Promise<void> {
+    if (!this.#dirtyRuns.size) return;
+    const runIds = [...this.#dirtyRuns];
+    this.#dirtyRuns.clear();
+    try {
+      const runs = (await Promise.all(runIds.map((id) => this.#reader.runSummary(id)))).filter((r): r is RunSummary => r !== undefined);
+      if (!runs.length || !this.#clients.size) return;
+      const text = stringify({ type: 'runs', runs });
+      for (const client of this.#clients) if (client.bufferedAmount <= this.#options.maxBufferedBytes) client.send(text);
+    } catch (error) {
+      this.#onError(ensureError(error));
+    }
+  }
+
+  /** Marks a run changed outside the history (e.g. cancelled) so its summary is sent. */
+  touch(runId: string): void {
+    this.#dirtyRuns.add(runId);
+  }
+}
+
+function batchText(sentAt: number, parts: string[]): string {
+  return `{"type":"inspect","sentAt":${sentAt},"events":[${parts.join(',')}]}`;
+}
+
+/** Serialises a server message. */
+export function stringify(message: ServerMessage): string {
+  return JSON.stringify(message);
+}

@@ -1,0 +1,254 @@
+import type { ActorRecord, ActorStatus, HistoryRecord, NewEvent, NewJob } from '@spine/runtime';
+import { parseJson, stepOfJobKey, type HistoryRow, type RunReader } from './RunReader.js';
+import { ServerError } from './ServerError.js';
+
+/** An actor of a forked run, created with the state it had at the fork point. */
+export interface ForkedActor {
+  id: string;
+  runId: string;
+  parentId: string | null;
+  childKey: string | null;
+  machine: string;
+  version: string;
+  seq: number;
+  status: ActorStatus;
+  snapshot: string | null;
+  stateValue: string | null;
+  output: string | null;
+  error: string | null;
+}
+
+/**
+ * Everything a fork writes, in one transaction: the proposed `Store.forkRun`
+ * operation. History rows up to the fork point are copied under new ids, each
+ * actor starts from its snapshot at that point, and the work that was pending
+ * there is requested again: activities in flight, `after` timers of the active
+ * states, and the init events of children spawned but not yet started.
+ */
+export interface RunFork {
+  sourceRunId: string;
+  runId: string;
+  point: { actorId: string; seq: number; rowId: number };
+  actors: ForkedActor[];
+  history: HistoryRecord[];
+  events: NewEvent[];
+  jobs: NewJob[];
+  notes: string[];
+}
+
+/** Named delays of a machine, from its implementation (numeric `after` keys need none). */
+export type DelayResolver = (machine: string) => Record<string, number | ((args: any) => number)> | undefined;
+
+/** Options of planFork. */
+export interface PlanForkOptions {
+  runId: string;
+  /** The step to fork from: an actor of the run (default: the root) and its seq. */
+  actorId?: string;
+  seq: number;
+  newRunId: string;
+  now: number;
+  delays?: DelayResolver;
+}
+
+/** Plans a fork of a run from any of its past steps (see RunFork). Reads only. */
+export async function planFork(reader: RunReader, options: PlanForkOptions): Promise<RunFork> {
+  const { runId: sourceRunId, newRunId, now } = options;
+  const store = reader.store;
+  const pointActorId = options.actorId ?? sourceRunId;
+  const root = await store.getActor(sourceRunId);
+  if (!root || root.runId !== sourceRunId) throw new ServerError('unknown_run', `No run with id '${sourceRunId}'.`);
+  if (await store.getActor(newRunId)) throw new ServerError('conflict', `A run with id '${newRunId}' already exists.`);
+  const pointRow = await reader.historyRow(pointActorId, options.seq);
+  if (!pointRow || pointRow.runId !== sourceRunId) {
+    throw new ServerError('not_found', `Run '${sourceRunId}' has no step ${options.seq} of actor '${pointActorId}'. Pick a step from the run's timeline.`);
+  }
+  const { rows } = await reader.runHistory(sourceRunId, { upToRowId: pointRow.rowId });
+  const lastRow = new Map<string, HistoryRow>();
+  for (const row of rows) lastRow.set(row.actorId, row);
+
+  const remap = makeRemap(sourceRunId, newRunId);
+  const notes: string[] = [];
+  const fork: RunFork = { sourceRunId, runId: newRunId, point: { actorId: pointActorId, seq: options.seq, rowId: pointRow.rowId }, actors: [], history: [], events: [], jobs: [], notes };
+  const all = await store.listActors({ runId: sourceRunId, limit: 100_000 });
+  const byId = new Map(all.map((a) => [a.id, a]));
+  const jobs = await store.listJobs({ runId: sourceRunId });
+  const included = new Set<string>();
+
+  // Parents come before children (ids grow by `/childKey`), so a child can look at its parent's fork.
+  for (const actor of [...all].sort((a, b) => a.id.length - b.id.length || a.createdAt - b.createdAt)) {
+    const last = lastRow.get(actor.id);
+    const newId = remap.id(actor.id);
+    const parentSnapshot = actor.parentId ? forkedSnapshotOf(fork, remap.id(actor.parentId)) : undefined;
+    const existsAtPoint = !actor.parentId || (included.has(actor.parentId) && actor.childKey !== null && hasChild(parentSnapshot, actor.childKey));
+    if (!existsAtPoint) continue;
+    if (last) {
+      fork.actors.push({
+        id: newId,
+        runId: newRunId,
+        parentId: actor.parentId && remap.id(actor.parentId),
+        childKey: actor.childKey,
+        machine: actor.machine,
+        version: last.version,
+        seq: last.seq,
+        status: last.status,
+        snapshot: remap.json(last.snapshot),
+        stateValue: last.stateValue,
+        output: last.status === 'done' && actor.status === 'done' && actor.seq === last.seq ? actor.output : null,
+        error: last.status === 'error' && actor.seq === last.seq ? actor.error : null,
+      });
+    } else {
+      // Spawned at or before the point but not started yet: start it afresh from its init event.
+      const init = await initEventOf(reader, actor);
+      if (!init) {
+        notes.push(`Child '${actor.id}' had not started at the fork point and its init event is gone; it was left out.`);
+        continue;
+      }
+      fork.actors.push({ id: newId, runId: newRunId, parentId: actor.parentId && remap.id(actor.parentId), childKey: actor.childKey, machine: actor.machine, version: actor.version, seq: 0, status: 'active', snapshot: null, stateValue: null, output: null, error: null });
+      fork.events.push({ actorId: newId, type: 'xstate.init', event: remap.json(init), dueAt: now, source: actor.parentId ? remap.id(actor.parentId) : 'external' });
+    }
+    included.add(actor.id);
+  }
+
+  for (const row of rows) {
+    if (!included.has(row.actorId)) continue;
+    fork.history.push({ ...row, actorId: remap.id(row.actorId), runId: newRunId, event: remap.json(row.event), snapshot: remap.json(row.snapshot) });
+  }
+  // `rowId` is the source's; the copy gets its own row ids.
+  for (const h of fork.history) delete (h as Partial<HistoryRow>).rowId;
+
+  for (const forked of fork.actors) {
+    if (forked.status !== 'active' || !forked.snapshot) continue;
+    const sourceId = [...included].find((id) => remap.id(id) === forked.id)!;
+    const source = byId.get(sourceId)!;
+    const snapshot = parseJson(forked.snapshot) as { value?: unknown; context?: unknown; children?: Record<string, { src?: unknown }> } | undefined;
+    // Activities in flight at the point are requested again (a new run: new idempotency keys).
+    let index = 0;
+    for (const [childKey, child] of Object.entries(snapshot?.children ?? {})) {
+      if (all.some((a) => a.parentId === source.id && a.childKey === childKey)) continue; // a durable child actor
+      const job = jobs
+        .filter((j) => j.actorId === source.id && j.childId === childKey && (stepOfJobKey(j.key, j.actorId) ?? Infinity) <= forked.seq)
+        .sort((a, b) => (stepOfJobKey(b.key, b.actorId) ?? 0) - (stepOfJobKey(a.key, a.actorId) ?? 0))[0];
+      if (!job) {
+        notes.push(`No job found for invoke '${childKey}' (${String(child.src)}) of '${source.id}'; it was not requested again.`);
+        continue;
+      }
+      fork.jobs.push({ key: `${forked.id}:${forked.seq}:fork${index++}`, actorId: forked.id, runId: newRunId, childId: childKey, src: job.src, input: remap.json(job.input), runAt: now });
+    }
+    // `after` timers of the active states start again from the fork.
+    const config = parseJson(await store.getMachineVersion(forked.machine, forked.version)) as MachineNode | undefined;
+    if (!config) {
+      notes.push(`Machine ${forked.machine}@${forked.version} is not stored; timers of '${forked.id}' were not re-created.`);
+      continue;
+    }
+    for (const timer of afterTimers(config, snapshot?.value)) {
+      const delay = resolveDelay(timer.delay, options.delays?.(forked.machine), snapshot?.context);
+      if (delay === undefined) {
+        notes.push(`Delay '${timer.delay}' of '${forked.id}' is not known to this server; its timer was not re-created.`);
+        continue;
+      }
+      fork.events.push({ actorId: forked.id, type: timer.type, event: JSON.stringify({ type: timer.type }), dueAt: now + delay, sendId: timer.type, source: forked.id });
+    }
+  }
+
+  // A marker step on the root says where the run came from.
+  const forkedRoot = fork.actors.find((a) => a.id === newRunId);
+  if (!forkedRoot) throw new ServerError('conflict', `The root of run '${sourceRunId}' had not started at that step.`);
+  if (forkedRoot.snapshot) {
+    forkedRoot.seq += 1;
+    fork.history.push({
+      actorId: newRunId,
+      runId: newRunId,
+      seq: forkedRoot.seq,
+      eventType: 'spine.run.forked',
+      event: JSON.stringify({ type: 'spine.run.forked', from: { runId: sourceRunId, actorId: pointActorId, seq: options.seq } }),
+      stateValue: forkedRoot.stateValue ?? 'null',
+      snapshot: forkedRoot.snapshot,
+      status: forkedRoot.status,
+      version: forkedRoot.version,
+      emitted: null,
+      startedAt: now,
+      durationUs: 0,
+    });
+  }
+  return fork;
+}
+
+function forkedSnapshotOf(fork: RunFork, id: string): unknown {
+  const actor = fork.actors.find((a) => a.id === id);
+  return actor?.snapshot ? parseJson(actor.snapshot) : undefined;
+}
+
+function hasChild(snapshot: unknown, childKey: string): boolean {
+  const children = (snapshot as { children?: Record<string, unknown> } | undefined)?.children;
+  return Boolean(children && childKey in children);
+}
+
+async function initEventOf(reader: RunReader, actor: ActorRecord): Promise<string | undefined> {
+  const first = await reader.historyRow(actor.id, 1);
+  if (first) return first.event;
+  const pending = await reader.store.nextEvents(actor.id, Number.MAX_SAFE_INTEGER, 16);
+  return pending.find((e) => e.type === 'xstate.init')?.event;
+}
+
+/** Maps ids of the source run to the fork: the run id prefix is replaced, in ids and inside JSON. */
+function makeRemap(from: string, to: string) {
+  const mapString = (value: string): string => {
+    if (value === from) return to;
+    if (value.startsWith(`${from}/`) || value.startsWith(`${from}:`)) return to + value.slice(from.length);
+    return value;
+  };
+  const walk = (value: unknown): unknown => {
+    if (typeof value === 'string') return mapString(value);
+    if (Array.isArray(value)) return value.map(walk);
+    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [mapString(k), walk(v)]));
+    return value;
+  };
+  return {
+    id: mapString,
+    json: (json: string): string => {
+      if (!json.includes(from)) return json;
+      const parsed = parseJson(json);
+      return parsed === undefined ? json : JSON.stringify(walk(parsed));
+    },
+  };
+}
+
+interface MachineNode {
+  id?: string;
+  after?: Record<string, unknown>;
+  states?: Record<string, MachineNode>;
+}
+
+/** The `after` timers of the state nodes active in a state value: event type and delay key, as XState names them. */
+export function afterTimers(config: MachineNode, value: unknown): { type: string; delay: string }[] {
+  const machineId = config.id ?? '(machine)';
+  const timers: { type: string; delay: string }[] = [];
+  const visit = (node: MachineNode | undefined, path: string[], value: unknown) => {
+    if (!node) return;
+    const id = path.length === 0 ? machineId : (node.id ?? [machineId, ...path].join('.'));
+    for (const key of Object.keys(node.after ?? {})) {
+      const delay = Number.isNaN(Number(key)) ? key : String(Number(key));
+      timers.push({ type: `xstate.after.${delay}.${id}`, delay });
+    }
+    if (typeof value === 'string') visit(node.states?.[value], [...path, value], undefined);
+    else if (value && typeof value === 'object') for (const [key, sub] of Object.entries(value)) visit(node.states?.[key], [...path, key], sub);
+  };
+  visit(config, [], value);
+  return timers;
+}
+
+function resolveDelay(delay: string, named: Record<string, number | ((args: any) => number)> | undefined, context: unknown): number | undefined {
+  const numeric = Number(delay);
+  if (!Number.isNaN(numeric)) return numeric;
+  const entry = named?.[delay];
+  if (typeof entry === 'number') return entry;
+  if (typeof entry === 'function') {
+    try {
+      const value = entry({ context, event: { type: 'spine.run.forked' } });
+      return typeof value === 'number' ? value : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}

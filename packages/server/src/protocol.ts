@@ -1,0 +1,276 @@
+/**
+ * The studio protocol: the commands a client may send (zod schemas, checked on
+ * every WebSocket message and HTTP body) and the JSON the server answers with.
+ * Importable by the browser (`@spine/server/protocol`): it depends on zod only.
+ */
+import { z } from 'zod';
+
+/** Version tag carried by every inspection event (`_version`). */
+export const INSPECTION_VERSION = 'spine-inspect/1';
+
+const requestId = z.string().min(1).max(100);
+const actorId = z.string().min(1).max(500);
+const runId = actorId;
+
+/** An XState event as a client sends it: an object with a string `type`; the machine's schema checks the rest. */
+export const eventBody = z.looseObject({ type: z.string().min(1).max(200) });
+
+/** Bodies of the commands, shared by the REST routes and the WebSocket commands. */
+export const bodies = {
+  subscribe: z.strictObject({
+    /** Receive this run's inspection events, after a catch-up of its history. */
+    runId: runId.optional(),
+    /** Receive every run's inspection events (no catch-up). */
+    all: z.boolean().optional(),
+    /** Most recent history rows sent in the catch-up (default 2,000). */
+    historyLimit: z.number().int().min(0).max(100_000).optional(),
+  }),
+  unsubscribe: z.strictObject({}),
+  start: z.strictObject({ machine: z.string().min(1).max(200), input: z.unknown().optional(), runId: runId.optional() }),
+  send: z.strictObject({ actorId, event: eventBody }),
+  cancel: z.strictObject({ runId, reason: z.string().max(1000).optional() }),
+  retry: z.strictObject({ runId, jobKey: z.string().min(1).max(1000).optional() }),
+  fork: z.strictObject({ runId, actorId: actorId.optional(), seq: z.number().int().min(1) }),
+  approve: z.strictObject({ approvalId: z.string().min(1).max(500), note: z.string().max(10_000).optional() }),
+  reject: z.strictObject({ approvalId: z.string().min(1).max(500), note: z.string().max(10_000).optional() }),
+} as const;
+
+const header = { id: requestId };
+
+/** Every command a WebSocket client may send; `id` correlates the reply. */
+export const commandSchema = z.discriminatedUnion('type', [
+  bodies.subscribe.extend({ ...header, type: z.literal('subscribe') }),
+  bodies.unsubscribe.extend({ ...header, type: z.literal('unsubscribe') }),
+  bodies.start.extend({ ...header, type: z.literal('start') }),
+  bodies.send.extend({ ...header, type: z.literal('send') }),
+  bodies.cancel.extend({ ...header, type: z.literal('cancel') }),
+  bodies.retry.extend({ ...header, type: z.literal('retry') }),
+  bodies.fork.extend({ ...header, type: z.literal('fork') }),
+  bodies.approve.extend({ ...header, type: z.literal('approve') }),
+  bodies.reject.extend({ ...header, type: z.literal('reject') }),
+]);
+
+/** A validated client command. */
+export type Command = z.infer<typeof commandSchema>;
+/** The names of the commands. */
+export type CommandType = Command['type'];
+
+/** What went wrong, as the server reports it. */
+export type ServerErrorCode =
+  | 'invalid_json'
+  | 'invalid_command'
+  | 'payload_too_large'
+  | 'unauthorized'
+  | 'forbidden_origin'
+  | 'forbidden_host'
+  | 'not_found'
+  | 'unknown_run'
+  | 'no_runtime'
+  | 'not_available'
+  | 'nothing_to_retry'
+  | 'conflict'
+  | 'token_required'
+  | 'internal';
+
+/** One field a schema refused. */
+export interface IssueJson {
+  path: string;
+  message: string;
+}
+
+/** An error as JSON: `code` is a ServerErrorCode or a runtime SpineErrorCode (e.g. `invalid_event`). */
+export interface ErrorJson {
+  code: string;
+  message: string;
+  issues?: IssueJson[];
+}
+
+/** Lifecycle of a durable actor, as the runtime stores it. */
+export type ActorStatusJson = 'active' | 'done' | 'error' | 'stopped';
+
+/** Tokens spent, summed over journal entries that carry `usage`. */
+export interface TokensJson {
+  input: number;
+  output: number;
+  total: number;
+}
+
+/** One run (a root actor and its descendants) in the runs list. */
+export interface RunSummary {
+  runId: string;
+  machine: string;
+  version: string;
+  status: ActorStatusJson;
+  /** The root actor's state value. */
+  state: unknown;
+  error: string | null;
+  createdAt: number;
+  updatedAt: number;
+  /** Committed steps of every actor of the run. */
+  steps: number;
+  actors: number;
+  tokens: TokensJson;
+  costUsd: number;
+}
+
+/** A durable actor of a run; `parentId` makes the supervisor tree. */
+export interface ActorJson {
+  id: string;
+  runId: string;
+  parentId: string | null;
+  childKey: string | null;
+  machine: string;
+  version: string;
+  seq: number;
+  status: ActorStatusJson;
+  state: unknown;
+  output: unknown;
+  error: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** One attempt (or recorded fact set) of an activity, from its journal. */
+export type JournalEntryJson = Record<string, unknown> & { attempt?: number; outcome?: string; durationMs?: number };
+
+/** An activity call of a step: input, output, attempts and spend. */
+export interface JobJson {
+  key: string;
+  actorId: string;
+  /** The seq of the step that requested it. */
+  step: number | null;
+  childId: string;
+  src: string;
+  status: 'pending' | 'running' | 'done' | 'failed' | 'cancelled';
+  attempts: number;
+  input: unknown;
+  output: unknown;
+  error: unknown;
+  journal: JournalEntryJson[];
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  runAt: number;
+  /** From first start to finish, when finished. */
+  latencyMs: number | null;
+  tokens: TokensJson;
+  costUsd: number;
+  /** Models named in the journal (`model` fields). */
+  models: string[];
+}
+
+/** A refused event. */
+export interface DeadLetterJson {
+  id: number;
+  actorId: string;
+  event: unknown;
+  reason: string;
+  issues: IssueJson[] | null;
+  source: string;
+  createdAt: number;
+}
+
+/** Everything the run view needs besides the live inspection stream. */
+export interface RunDetail {
+  run: RunSummary;
+  actors: ActorJson[];
+  jobs: JobJson[];
+  deadLetters: DeadLetterJson[];
+}
+
+/** A machine and its stored versions, with JSON configs for diagrams. */
+export interface MachineJson {
+  name: string;
+  /** Whether the server's runtime can run it (it has the implementations). */
+  runnable: boolean;
+  current: string | null;
+  versions: { version: string; createdAt: number; config: unknown }[];
+  /** Accepted events with their payload JSON Schemas, when the runtime knows the machine. */
+  events: { type: string; schema: unknown }[];
+  /** JSON Schema of the run input, when known. */
+  input: unknown;
+}
+
+/** A snapshot as inspection events carry it (persisted XState snapshot, JSON). */
+export interface InspectedSnapshot {
+  status?: string;
+  value?: unknown;
+  context?: unknown;
+  output?: unknown;
+  error?: unknown;
+  children?: Record<string, { src?: unknown; snapshot?: unknown }>;
+  [key: string]: unknown;
+}
+
+/** The @statelyai/inspect base fields. */
+interface InspectionBase {
+  /** The run id (session id of the root actor). */
+  rootId: string;
+  /** The durable actor id. */
+  sessionId: string;
+  /** Commit time in ms since the epoch, as a string (as @statelyai/inspect does). */
+  createdAt: string;
+  /** Unique per inspection event: `actorId:seq:kind`. */
+  id: string;
+  _version: string;
+}
+
+/** Spine's extensions: where the step lives in the store. */
+export interface SpineStepFields {
+  actorId: string;
+  runId: string;
+  parentId: string | null;
+  machine: string;
+  version: string;
+  /** The actor's step number. */
+  seq: number;
+  /** The history row id (global commit order); 0 when unknown. */
+  rowId: number;
+  /** When the step started, ms since the epoch. */
+  at: number;
+  durationUs: number;
+  status: ActorStatusJson;
+}
+
+/** An actor came to exist (its first step). */
+export type ActorInspectionEvent = InspectionBase &
+  SpineStepFields & { type: '@xstate.actor'; name: string; snapshot: InspectedSnapshot; definition: string | undefined; parentId: string | null };
+/** An event reached an actor (and was applied as step `seq`). */
+export type EventInspectionEvent = InspectionBase &
+  SpineStepFields & { type: '@xstate.event'; event: { type: string; [key: string]: unknown }; sourceId: string | undefined };
+/** The snapshot an actor committed at step `seq`. */
+export type SnapshotInspectionEvent = InspectionBase &
+  SpineStepFields & { type: '@xstate.snapshot'; event: { type: string; [key: string]: unknown }; snapshot: InspectedSnapshot };
+/** Any inspection event the server streams. */
+export type InspectionEvent = ActorInspectionEvent | EventInspectionEvent | SnapshotInspectionEvent;
+
+/** Messages from the server over the WebSocket. */
+export type ServerMessage =
+  | { type: 'hello'; protocol: 1; serverTime: number; runtime: boolean; maxPayloadBytes: number }
+  | {
+      type: 'inspect';
+      /** Server time when the batch was sent (ms), for lag measurement. */
+      sentAt: number;
+      events: InspectionEvent[];
+      /** Present on the catch-up batch that answers a subscribe. */
+      catchUp?: { runId: string; total: number; truncated: boolean };
+    }
+  | { type: 'runs'; runs: RunSummary[] }
+  /** Some events were dropped for this client (it read too slowly); resubscribe to catch up. */
+  | { type: 'gap' }
+  | { type: 'reply'; id: string; ok: true; result: unknown }
+  | { type: 'reply'; id: string | null; ok: false; error: ErrorJson };
+
+/** How a fork or retry created a new run. */
+export interface ForkResult {
+  runId: string;
+  forkedFrom: { runId: string; actorId: string; seq: number };
+  actors: number;
+  steps: number;
+  jobs: number;
+  timers: number;
+  notes: string[];
+}
+
+/** What a retry did: ran a job in back-off now, or forked the run before the failure. */
+export type RetryResult = { mode: 'now'; jobKey: string } | ({ mode: 'fork'; jobKey: string | null } & ForkResult);

@@ -1,0 +1,404 @@
+import { existsSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureError, type ActorStatus, type Runtime, type Store } from '@spine/runtime';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { z } from 'zod';
+import { LiveFeed, stringify, type FeedClient } from './LiveFeed.js';
+import { machinesJson } from './machinesJson.js';
+import { bodies, commandSchema, type Command, type ServerMessage } from './protocol.js';
+import { RunControl } from './RunControl.js';
+import { RunReader } from './RunReader.js';
+import { hostAllowed, isLoopback, originAllowed, tokenMatches, tokenOf } from './security.js';
+import { describe, ServerError, toErrorJson } from './ServerError.js';
+import { staticFiles } from './staticFiles.js';
+import { zodIssues } from '@spine/runtime';
+
+/** Options of startServer; every field but `store` has a default. */
+export interface ServerOptions {
+  /** The database to inspect and control (an open SqliteStore for `spine serve`). */
+  store: Store;
+  /** A started host with the machines loaded: needed to start runs and send events. */
+  runtime?: Runtime;
+  /** Bind address (default 127.0.0.1). Any non-loopback address requires `token`. */
+  host?: string;
+  /** Port (default 0: any free port). */
+  port?: number;
+  /** Token every request must carry when set (default `process.env.SPINE_TOKEN`). */
+  token?: string;
+  /** The built studio (default: apps/studio/dist of this checkout, when present). */
+  studioDir?: string;
+  /** Largest accepted HTTP body or WebSocket command, in bytes (default 256 KiB). */
+  maxPayloadBytes?: number;
+  /** How often the history is polled for steps of other processes (default 20 ms). */
+  pollIntervalMs?: number;
+  /** Request log; default silent. */
+  log?: (line: string) => void;
+}
+
+/** A running studio server. */
+export interface SpineServer {
+  /** `http://host:port`, the studio's address. */
+  url: string;
+  port: number;
+  /** The live feed (exposed for tests and benchmarks). */
+  feed: LiveFeed;
+  /** Stops accepting connections and closes every client; the store and runtime stay open. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_STUDIO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../apps/studio/dist');
+const HEARTBEAT_MS = 30_000;
+
+/**
+ * Starts the studio server: REST under `/api`, the live inspection feed and
+ * commands on one WebSocket at `/ws`, and the built studio for every other path.
+ *
+ * @example
+ * const store = await SqliteStore.open('.spine/spine.db');
+ * const server = await startServer({ store, runtime });
+ * console.log(`Spine studio: ${server.url}`);
+ */
+export async function startServer(options: ServerOptions): Promise<SpineServer> {
+  const host = options.host ?? '127.0.0.1';
+  const token = options.token ?? (process.env.SPINE_TOKEN || undefined);
+  const loopback = isLoopback(host);
+  if (!loopback && !token) {
+    throw new ServerError(
+      'token_required',
+      `Refusing to listen on ${host}: it is reachable from other machines and no token is set. Set SPINE_TOKEN (or pass token) or bind to 127.0.0.1.`,
+    );
+  }
+  const maxPayloadBytes = options.maxPayloadBytes ?? 256 * 1024;
+  const log = options.log ?? (() => {});
+  const reader = new RunReader(options.store);
+  const feed = new LiveFeed(reader, { intervalMs: options.pollIntervalMs ?? 20 });
+  const control = new RunControl(reader, options.runtime, { onRunChanged: (runId) => feed.touch(runId) });
+  const serveStatic = staticFiles(options.studioDir ?? (existsSync(DEFAULT_STUDIO_DIR) ? DEFAULT_STUDIO_DIR : undefined));
+  const startedAt = Date.now();
+
+  const api = new Api(reader, control, options.runtime, feed, maxPayloadBytes, startedAt);
+
+  const server = createServer((req, res) => {
+    void handle(req, res).catch((error) => {
+      const { status, json } = toErrorJson(error);
+      if (status >= 500) log(`error: ${ensureError(error).stack ?? json.message}`);
+      if (!res.headersSent) sendJson(res, status, { error: json });
+      else res.destroy();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    log(`${req.method} ${url.pathname}`);
+    if (!hostAllowed(req, loopback)) throw new ServerError('forbidden_host', `Host '${req.headers.host ?? ''}' is not this server; use http://127.0.0.1 or http://localhost.`);
+    if (token) {
+      const given = tokenOf(req, url);
+      if (!tokenMatches(given, token)) {
+        throw new ServerError('unauthorized', 'This Spine server requires a token: open the studio at /?token=YOUR_SPINE_TOKEN or send `Authorization: Bearer YOUR_SPINE_TOKEN`.');
+      }
+      if (url.searchParams.has('token') && req.method === 'GET' && !url.pathname.startsWith('/api/')) {
+        // Keep the token out of the address bar and history: move it to an HTTP-only cookie.
+        url.searchParams.delete('token');
+        res.writeHead(303, {
+          location: url.pathname + url.search,
+          'set-cookie': `spine_token=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
+        });
+        res.end();
+        return;
+      }
+    }
+    if (url.pathname.startsWith('/api/')) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        if (!originAllowed(req)) throw new ServerError('forbidden_origin', `Origin '${req.headers.origin}' may not call this server.`);
+        if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
+          throw new ServerError('invalid_command', 'Send request bodies as JSON with `Content-Type: application/json`.');
+        }
+      }
+      const result = await api.route(req, url);
+      sendJson(res, result.status ?? 200, result.body);
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new ServerError('not_found', `${req.method} ${url.pathname} is not a route.`);
+    if (!serveStatic(url.pathname, res)) throw new ServerError('not_found', `No file ${url.pathname}.`);
+  }
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: Math.max(maxPayloadBytes * 4, 1024 * 1024) });
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const refuse = (status: number, text: string, message: string) => {
+      log(`refused WebSocket upgrade: ${status} ${message}`);
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`);
+    };
+    if (url.pathname !== '/ws') return refuse(404, 'Not Found', 'The WebSocket endpoint is /ws.');
+    if (!hostAllowed(req, loopback)) return refuse(403, 'Forbidden', `Host '${req.headers.host ?? ''}' is not this server.`);
+    if (!originAllowed(req)) return refuse(403, 'Forbidden', `Origin '${req.headers.origin}' may not open the studio socket; only pages served by this server may.`);
+    if (token && !tokenMatches(tokenOf(req, url), token)) return refuse(401, 'Unauthorized', 'This Spine server requires a token.');
+    wss.handleUpgrade(req, socket, head, (ws) => connect(ws));
+  });
+
+  const sockets = new Set<WebSocket>();
+  function connect(ws: WebSocket): void {
+    sockets.add(ws);
+    let alive = true;
+    const client: FeedClient = {
+      subscription: {},
+      send: (text) => {
+        if (ws.readyState === ws.OPEN) ws.send(text);
+      },
+      get bufferedAmount() {
+        return ws.bufferedAmount;
+      },
+    };
+    feed.add(client);
+    const reply = (message: ServerMessage) => client.send(stringify(message));
+    reply({ type: 'hello', protocol: 1, serverTime: Date.now(), runtime: Boolean(options.runtime), maxPayloadBytes });
+    ws.on('pong', () => (alive = true));
+    const ping = setInterval(() => {
+      if (!alive) return ws.terminate();
+      alive = false;
+      ws.ping();
+    }, HEARTBEAT_MS);
+    ws.on('close', () => {
+      clearInterval(ping);
+      feed.remove(client);
+      sockets.delete(ws);
+    });
+    ws.on('error', () => ws.terminate());
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      void (async () => {
+        const size = rawSize(data);
+        let id: string | null = null;
+        try {
+          if (isBinary) throw new ServerError('invalid_json', 'Commands are JSON text messages.');
+          const text = rawText(data);
+          if (size > maxPayloadBytes) {
+            id = requestIdOf(text);
+            throw new ServerError('payload_too_large', `The command is ${size} bytes; the limit is ${maxPayloadBytes} bytes (maxPayloadBytes). Nothing was changed.`);
+          }
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch (error) {
+            throw new ServerError('invalid_json', `The command is not valid JSON: ${(error as Error).message}`);
+          }
+          if (json && typeof json === 'object' && typeof (json as { id?: unknown }).id === 'string') id = (json as { id: string }).id.slice(0, 100);
+          const parsed = commandSchema.safeParse(json);
+          if (!parsed.success) {
+            const issues = zodIssues(parsed.error);
+            throw new ServerError('invalid_command', `${describe(issues)}. Nothing was changed.`, { issues });
+          }
+          const command = parsed.data;
+          id = command.id;
+          const result = await api.command(command, client);
+          reply({ type: 'reply', id: command.id, ok: true, result });
+        } catch (error) {
+          const { json } = toErrorJson(error);
+          reply({ type: 'reply', id, ok: false, error: json });
+        }
+      })();
+    });
+  }
+
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolveListen();
+    });
+  });
+  await feed.start();
+  const port = (server.address() as AddressInfo).port;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `http://${shownHost}:${port}`,
+    port,
+    feed,
+    async close() {
+      feed.stop();
+      for (const ws of sockets) ws.close(1001, 'server closing');
+      wss.close();
+      await new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+const statusQuery = z
+  .string()
+  .transform((s) => s.split(',').filter(Boolean))
+  .pipe(z.array(z.enum(['active', 'done', 'error', 'stopped'])));
+const runsQuery = z.strictObject({
+  status: statusQuery.optional(),
+  machine: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(5000).optional(),
+  token: z.string().optional(),
+});
+const runIdParam = z.string().min(1).max(500);
+const routes = {
+  sendBody: bodies.send.extend({ actorId: bodies.send.shape.actorId.optional() }),
+  cancelBody: bodies.cancel.omit({ runId: true }),
+  retryBody: bodies.retry.omit({ runId: true }),
+  forkBody: bodies.fork.omit({ runId: true }),
+};
+
+/** REST routes and WebSocket commands over the same control and read model. */
+class Api {
+  constructor(
+    readonly reader: RunReader,
+    readonly control: RunControl,
+    readonly runtime: Runtime | undefined,
+    readonly feed: LiveFeed,
+    readonly maxPayloadBytes: number,
+    readonly startedAt: number,
+  ) {}
+
+  async route(req: IncomingMessage, url: URL): Promise<{ status?: number; body: unknown }> {
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    const parts = url.pathname.split('/').filter(Boolean).slice(1).map(decodeURIComponent);
+    const [resource, id, action, ...rest] = parts;
+    const body = method === 'POST' ? () => readJson(req, this.maxPayloadBytes) : undefined;
+    if (rest.length) throw notFound(method, url);
+    if (method === 'GET' && resource === 'health' && !id) {
+      return {
+        body: { ok: true, runtime: Boolean(this.runtime), machines: this.runtime?.registry.names() ?? [], cursor: this.feed.cursor, lastPollAt: this.feed.lastPollAt, uptimeMs: Date.now() - this.startedAt },
+      };
+    }
+    if (resource === 'runs') {
+      if (method === 'GET' && !id) {
+        const query = parse(runsQuery, Object.fromEntries(url.searchParams));
+        const status = query.status as ActorStatus[] | undefined;
+        return { body: { runs: await this.reader.listRuns({ ...(query.limit ? { limit: query.limit } : {}), ...(status ? { status } : {}), ...(query.machine ? { machine: query.machine } : {}) }) } };
+      }
+      if (method === 'POST' && !id) return { status: 201, body: await this.control.start(parse(bodies.start, await body!())) };
+      const runId = parse(runIdParam, id);
+      if (method === 'GET' && !action) return { body: await this.reader.runDetail(runId) };
+      if (method === 'POST' && action === 'events') {
+        const input = parse(routes.sendBody, await body!());
+        return { status: 202, body: await this.control.send({ actorId: input.actorId ?? runId, event: input.event }) };
+      }
+      if (method === 'POST' && action === 'cancel') return { body: await this.control.cancel({ runId, ...parse(routes.cancelBody, await body!()) }) };
+      if (method === 'POST' && action === 'retry') return { body: await this.control.retry({ runId, ...parse(routes.retryBody, await body!()) }) };
+      if (method === 'POST' && action === 'fork') return { status: 201, body: await this.control.fork({ runId, ...parse(routes.forkBody, await body!()) }) };
+    }
+    if (method === 'GET' && resource === 'machines' && !id) return { body: { machines: await machinesJson(this.reader.store, this.runtime?.registry) } };
+    if (method === 'GET' && resource === 'costs' && !id) {
+      const runId = url.searchParams.get('runId') ?? undefined;
+      return { body: { points: await this.reader.costs(runId ? { runId } : {}) } };
+    }
+    if (method === 'GET' && resource === 'dead-letters' && !id) {
+      const actorId = url.searchParams.get('actorId') ?? undefined;
+      return { body: { deadLetters: await this.reader.store.listDeadLetters(actorId) } };
+    }
+    if (resource === 'approvals') {
+      if (method === 'GET' && !id) {
+        return { body: { available: false, approvals: [], message: 'Approvals are not available yet: they arrive with the approvals issue (issue 4).' } };
+      }
+      if (method === 'POST' && id && (action === 'approve' || action === 'reject')) {
+        const input = parse(bodies.approve.omit({ approvalId: true }), await body!());
+        return { body: await this.control[action]({ approvalId: id, ...input }) };
+      }
+    }
+    throw notFound(method, url);
+  }
+
+  async command(command: Command, client: FeedClient): Promise<unknown> {
+    switch (command.type) {
+      case 'subscribe': {
+        const { type: _t, id: _i, ...subscription } = command;
+        if (subscription.runId && !(await this.reader.runSummary(subscription.runId))) {
+          throw new ServerError('unknown_run', `No run with id '${subscription.runId}'.`);
+        }
+        return this.feed.subscribe(client, subscription);
+      }
+      case 'unsubscribe':
+        client.subscription = {};
+        return { ok: true };
+      case 'start':
+        return this.control.start(strip(command));
+      case 'send':
+        return this.control.send(strip(command));
+      case 'cancel':
+        return this.control.cancel(strip(command));
+      case 'retry':
+        return this.control.retry(strip(command));
+      case 'fork':
+        return this.control.fork(strip(command));
+      case 'approve':
+        return this.control.approve(strip(command));
+      case 'reject':
+        return this.control.reject(strip(command));
+    }
+  }
+}
+
+function strip<T extends { type: string; id: string }>(command: T): Omit<T, 'type' | 'id'> {
+  const { type: _type, id: _id, ...body } = command;
+  return body;
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issues = zodIssues(result.error);
+  throw new ServerError('invalid_command', `${describe(issues)}. Nothing was changed.`, { issues });
+}
+
+function notFound(method: string | undefined, url: URL): ServerError {
+  return new ServerError('not_found', `${method} ${url.pathname} is not an API route. See GET /api/health, /api/runs, /api/machines.`);
+}
+
+async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) {
+    req.resume();
+    throw new ServerError('payload_too_large', `The request body is ${declared} bytes; the limit is ${limit} bytes (maxPayloadBytes). Nothing was changed.`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      req.resume();
+      throw new ServerError('payload_too_large', `The request body is over the limit of ${limit} bytes (maxPayloadBytes). Nothing was changed.`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (!text.trim()) return {};
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new ServerError('invalid_json', `The request body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+function rawSize(data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
+  return data instanceof ArrayBuffer ? data.byteLength : data.length;
+}
+
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data as ArrayBuffer).toString('utf8');
+}
+
+/** The `id` of a command, found even when the command is too large or invalid to accept. */
+function requestIdOf(text: string): string | null {
+  try {
+    const id = (JSON.parse(text) as { id?: unknown } | null)?.id;
+    return typeof id === 'string' && id.length <= 100 ? id : null;
+  } catch {
+    return null;
+  }
+}
