@@ -1,22 +1,11 @@
 import type { ActorRecord, ActorStatus, HistoryRecord, JobRecord, Store } from '@spine/runtime';
 import { SqliteStore } from '@spine/store-sqlite';
-import type { ActorJson, DeadLetterJson, JobJson, RunDetail, RunSummary, TokensJson } from './protocol.js';
+import type { ActorJson, CostPoint, DeadLetterJson, JobJson, RunDetail, RunSummary } from './protocol.js';
 import { ServerError } from './ServerError.js';
 import { addTokens, parseJournal, spendOf, sumSpend, zeroTokens } from './spend.js';
 
 /** A history row with its global commit order. */
 export type HistoryRow = HistoryRecord & { rowId: number };
-
-/** One priced model call, for the cost chart. */
-export interface CostPoint {
-  at: number;
-  runId: string;
-  actorId: string;
-  machine: string;
-  model: string;
-  costUsd: number;
-  tokens: TokensJson;
-}
 
 type Db = SqliteStore['db'];
 

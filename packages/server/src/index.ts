@@ -4,7 +4,7 @@ export { ServerError, toErrorJson } from './ServerError.js';
 export { LiveFeed } from './LiveFeed.js';
 export type { FeedClient, LiveFeedOptions } from './LiveFeed.js';
 export { RunReader } from './RunReader.js';
-export type { CostPoint, HistoryRow } from './RunReader.js';
+export type { HistoryRow } from './RunReader.js';
 export { RunControl } from './RunControl.js';
 export { planFork, afterTimers } from './planFork.js';
 export type { RunFork, ForkedActor, PlanForkOptions } from './planFork.js';

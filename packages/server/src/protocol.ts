@@ -261,6 +261,17 @@ export type ServerMessage =
   | { type: 'reply'; id: string; ok: true; result: unknown }
   | { type: 'reply'; id: string | null; ok: false; error: ErrorJson };
 
+/** One priced model call, for the cost chart. */
+export interface CostPoint {
+  at: number;
+  runId: string;
+  actorId: string;
+  machine: string;
+  model: string;
+  costUsd: number;
+  tokens: TokensJson;
+}
+
 /** How a fork or retry created a new run. */
 export interface ForkResult {
   runId: string;

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { ensureError, type ActorStatus, type Runtime, type Store } from '@spine/runtime';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { z } from 'zod';
+import { inspectionEventsOf } from './inspection.js';
 import { LiveFeed, stringify, type FeedClient } from './LiveFeed.js';
 import { machinesJson } from './machinesJson.js';
 import { bodies, commandSchema, type Command, type ServerMessage } from './protocol.js';
@@ -238,6 +239,7 @@ const runsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(5000).optional(),
   token: z.string().optional(),
 });
+const historyQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(100_000).optional(), token: z.string().optional() });
 const runIdParam = z.string().min(1).max(500);
 const routes = {
   sendBody: bodies.send.extend({ actorId: bodies.send.shape.actorId.optional() }),
@@ -277,6 +279,14 @@ class Api {
       if (method === 'POST' && !id) return { status: 201, body: await this.control.start(parse(bodies.start, await body!())) };
       const runId = parse(runIdParam, id);
       if (method === 'GET' && !action) return { body: await this.reader.runDetail(runId) };
+      if (method === 'GET' && action === 'history') {
+        const { limit } = parse(historyQuery, Object.fromEntries(url.searchParams));
+        if (!(await this.reader.runSummary(runId))) throw new ServerError('unknown_run', `No run with id '${runId}'.`);
+        const { rows, total } = await this.reader.runHistory(runId, { limit: limit ?? 2000 });
+        const events = [];
+        for (const row of rows) events.push(...inspectionEventsOf(row, await this.reader.actorInfo(row.actorId)));
+        return { body: { total, truncated: rows.length < total, events } };
+      }
       if (method === 'POST' && action === 'events') {
         const input = parse(routes.sendBody, await body!());
         return { status: 202, body: await this.control.send({ actorId: input.actorId ?? runId, event: input.event }) };

@@ -1,0 +1,101 @@
+import { Handle, Position, ReactFlow, type Edge, type Node, type NodeProps } from '@xyflow/react';
+import '@xyflow/react/dist/style.css';
+import { memo, useEffect, useMemo, useState } from 'react';
+import { layoutGraph, type PlacedNode } from '../model/layoutGraph.js';
+import { activeStateIds, machineGraph, type GraphNode } from '../model/machineGraph.js';
+
+type StateData = { node: GraphNode; active: boolean };
+
+const StateNode = memo(function StateNode({ data }: NodeProps<Node<StateData>>) {
+  const { node, active } = data;
+  const compound = node.kind === 'compound' || node.kind === 'parallel';
+  return (
+    <div
+      className={`state ${node.kind} ${active ? 'lit' : ''} ${node.initial ? 'initial' : ''}`}
+      data-testid="state-node"
+      data-state-id={node.id}
+      data-active={active ? 'true' : 'false'}
+    >
+      <Handle type="target" position={Position.Left} />
+      <div className="state-label">{node.label}</div>
+      {!compound && node.invokes.map((i) => <div key={i} className="state-line">⚙ {i}</div>)}
+      {!compound && node.handles.map((h) => <div key={h} className="state-line">↻ {h}</div>)}
+      <Handle type="source" position={Position.Right} />
+    </div>
+  );
+});
+
+const nodeTypes = { state: StateNode };
+
+/**
+ * A machine's diagram, laid out with ELK and drawn with React Flow; the states
+ * active in `value` are lit.
+ */
+export function MachineDiagram({ config, value, label }: { config: unknown; value: unknown; label: string }) {
+  const graph = useMemo(() => machineGraph(config), [config]);
+  const [layout, setLayout] = useState<Map<string, PlacedNode> | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  useEffect(() => {
+    let current = true;
+    setLayout(undefined);
+    layoutGraph(graph.nodes, graph.edges)
+      .then((placed) => current && setLayout(placed))
+      .catch((e: Error) => current && setError(e.message));
+    return () => {
+      current = false;
+    };
+  }, [graph]);
+  const active = useMemo(() => activeStateIds(graph.machineId, value), [graph, value]);
+  const nodes = useMemo<Node<StateData>[]>(
+    () =>
+      layout
+        ? graph.nodes.map((node) => {
+            const p = layout.get(node.id) ?? { x: 0, y: 0, width: 120, height: 40 };
+            return {
+              id: node.id,
+              type: 'state',
+              position: { x: p.x, y: p.y },
+              ...(node.parent ? { parentId: node.parent } : {}),
+              data: { node, active: active.has(node.id) },
+              style: { width: p.width, height: p.height },
+              draggable: false,
+              selectable: false,
+            };
+          })
+        : [],
+    [graph, layout, active],
+  );
+  const edges = useMemo<Edge[]>(
+    () =>
+      graph.edges.map((e) => ({
+        id: e.id,
+        source: e.source,
+        target: e.target,
+        label: e.label,
+        type: 'smoothstep',
+        className: active.has(e.source) ? 'edge-possible' : '',
+        animated: active.has(e.source),
+        labelBgPadding: [4, 2] as [number, number],
+      })),
+    [graph, active],
+  );
+  return (
+    <div className="diagram" data-testid="diagram" data-active-states={[...active].join(' ')} aria-label={`State diagram of ${label}`}>
+      {error && <p className="error pad">Could not lay out the diagram: {error}</p>}
+      {!layout && !error && <p className="muted pad">Laying out {label}…</p>}
+      {layout && (
+        <ReactFlow
+          nodes={nodes}
+          edges={edges}
+          nodeTypes={nodeTypes}
+          fitView
+          fitViewOptions={{ padding: 0.15, maxZoom: 1.2 }}
+          nodesDraggable={false}
+          nodesConnectable={false}
+          elementsSelectable={false}
+          minZoom={0.2}
+        />
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,167 @@
+import type { JobJson } from '@spine/server/protocol';
+import { clock, count, duration, usd } from '../model/format.js';
+import { diffJson } from '../model/diffJson.js';
+import { formatStateValue } from '../model/machineGraph.js';
+import { previousStep, type RunTimeline, type Step } from '../model/RunTimeline.js';
+import { useStudio } from './hooks.js';
+import { Json } from './Json.js';
+
+/** Everything about one step: the event, the state, what changed in the context, and the activity calls. */
+export function StepInspector({ timeline, step, index }: { timeline: RunTimeline; step: Step; index: number }) {
+  const studio = useStudio();
+  const before = previousStep(timeline, step);
+  const changes = before ? diffJson(before.context, step.context) : [];
+  const jobs = timeline.detail?.jobs ?? [];
+  const requested = jobs.filter((j) => j.actorId === step.actorId && j.step === step.seq);
+  const resultOf = /^xstate\.(done|error)\.actor\.(.+)$/.exec(step.eventType);
+  const answered = resultOf
+    ? jobs
+        .filter((j) => j.actorId === step.actorId && j.childId === resultOf[2] && (j.step ?? 0) < step.seq)
+        .sort((a, b) => (b.step ?? 0) - (a.step ?? 0))
+        .slice(0, 1)
+    : [];
+  const actorLabel = step.actorId === timeline.runId ? 'the supervisor' : step.actorId.slice(timeline.runId.length + 1);
+  return (
+    <div className="step-inspector" data-testid="step-inspector" data-seq={step.seq} data-actor={step.actorId}>
+      <div className="panel-head">
+        <h3>
+          Step {step.seq} of {actorLabel}
+        </h3>
+        <span className="muted">
+          {clock(step.at)} · took {duration(step.durationUs)} · #{index + 1} in the run
+        </span>
+      </div>
+      <dl className="facts">
+        <dt>Event</dt>
+        <dd className="mono" data-testid="step-event">
+          {step.eventType}
+        </dd>
+        <dt>State after</dt>
+        <dd className="mono state-value" data-testid="step-state">
+          {formatStateValue(step.value)}
+        </dd>
+        <dt>Status</dt>
+        <dd>{step.status}</dd>
+      </dl>
+      <details open={Object.keys(step.event).length > 1}>
+        <summary>Event payload</summary>
+        <Json value={step.event} testId="step-event-json" max={10} />
+      </details>
+      <h4>Context change {before ? `since step ${before.seq}` : '(first step)'}</h4>
+      {before ? (
+        changes.length ? (
+          <table className="diff" data-testid="context-diff">
+            <tbody>
+              {changes.map((c) => (
+                <tr key={c.path} className={c.kind}>
+                  <td className="mono">{c.path}</td>
+                  <td className="mono before">{c.kind === 'added' ? '' : short(c.before)}</td>
+                  <td className="mono after">{c.kind === 'removed' ? '(removed)' : short(c.after)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : (
+          <p className="hint" data-testid="context-diff">
+            No change to the context.
+          </p>
+        )
+      ) : null}
+      <details>
+        <summary>Full context at this step</summary>
+        <Json value={step.context} testId="step-context" />
+      </details>
+      {[...requested.map((j) => ['requested', j] as const), ...answered.map((j) => ['applied the result of', j] as const)].map(([how, job]) => (
+        <ActivityCall key={job.key + how} job={job} how={how} runId={timeline.runId} />
+      ))}
+      <div className="inspector-actions">
+        <button onClick={() => void studio.fork(timeline.runId, step.actorId, step.seq)} data-testid="fork-step" title="Start a new run whose history is a copy of this run up to this step">
+          Fork from this step
+        </button>
+        {index < timeline.steps.length - 1 && (
+          <button className="secondary" onClick={() => studio.ui.trigger.goLive()}>
+            Back to live
+          </button>
+        )}
+      </div>
+    </div>
+  );
+}
+
+function ActivityCall({ job, how, runId }: { job: JobJson; how: string; runId: string }) {
+  const studio = useStudio();
+  const spent = job.tokens.total > 0 || job.costUsd > 0;
+  return (
+    <section className="activity" data-testid="activity-call">
+      <h4>
+        This step {how} <span className="mono">{job.src}</span> <span className={`badge job-${job.status}`}>{job.status}</span>
+      </h4>
+      <dl className="facts">
+        <dt>Attempts</dt>
+        <dd>{job.attempts}</dd>
+        <dt>Latency</dt>
+        <dd>{job.latencyMs === null ? 'running…' : `${job.latencyMs} ms`}</dd>
+        {spent && (
+          <>
+            <dt>Tokens</dt>
+            <dd>
+              {count(job.tokens.input)} in · {count(job.tokens.output)} out
+            </dd>
+            <dt>Cost</dt>
+            <dd>{usd(job.costUsd)}</dd>
+            {job.models.length > 0 && (
+              <>
+                <dt>Model</dt>
+                <dd className="mono">{job.models.join(', ')}</dd>
+              </>
+            )}
+          </>
+        )}
+      </dl>
+      <details open>
+        <summary>Input (prompt)</summary>
+        <Json value={job.input} max={10} />
+      </details>
+      <details open>
+        <summary>{job.status === 'failed' ? 'Error' : 'Output (answer)'}</summary>
+        <Json value={job.status === 'failed' ? job.error : job.output} max={10} />
+      </details>
+      {job.journal.length > 0 && (
+        <details>
+          <summary>Attempts journal ({job.journal.length})</summary>
+          <table className="journal">
+            <thead>
+              <tr>
+                <th>#</th>
+                <th>outcome</th>
+                <th>ms</th>
+                <th>details</th>
+              </tr>
+            </thead>
+            <tbody>
+              {job.journal.map((entry, i) => {
+                const { attempt, outcome, durationMs, host: _host, startedAt: _s, ...rest } = entry;
+                return (
+                  <tr key={i}>
+                    <td>{String(attempt ?? i + 1)}</td>
+                    <td>{String(outcome ?? '')}</td>
+                    <td className="num">{durationMs === undefined ? '' : String(durationMs)}</td>
+                    <td className="mono">{Object.keys(rest).length ? JSON.stringify(rest) : ''}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </details>
+      )}
+      {(job.status === 'failed' || (job.status === 'pending' && job.attempts > 0)) && (
+        <button onClick={() => void studio.retry(runId, job.key)}>Retry this call</button>
+      )}
+    </section>
+  );
+}
+
+function short(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text === undefined ? '—' : text.length > 120 ? `${text.slice(0, 117)}…` : text;
+}

@@ -1,0 +1,169 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodePng, near, pixelAt } from './support/png.js';
+import { ensureStudioBuilt, launchBrowser, ROOT, spineRun, startServe, tempDb, type ServeProcess } from './support/spine.js';
+
+// The lit state's fill (--lit in apps/studio/src/styles.css) and an idle state's.
+const LIT = [16, 185, 129];
+const IDLE = [255, 255, 255];
+const ARTIFACTS = join(ROOT, 'test/e2e/.artifacts');
+
+let serve: ServeProcess;
+let browser: Browser;
+let page: Page;
+const db = tempDb();
+
+beforeAll(async () => {
+  ensureStudioBuilt();
+  mkdirSync(ARTIFACTS, { recursive: true });
+  serve = await startServe({ db });
+  browser = await launchBrowser();
+  page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, deviceScaleFactor: 1 });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await serve?.stop();
+});
+
+interface SnapshotEventJson {
+  type: string;
+  seq: number;
+  createdAt: string;
+  snapshot: { value: unknown };
+}
+
+async function history(runId: string): Promise<SnapshotEventJson[]> {
+  const res = await fetch(`${serve.url}/api/runs/${runId}/history`);
+  const body = (await res.json()) as { events: SnapshotEventJson[] };
+  return body.events.filter((e) => e.type === '@xstate.snapshot');
+}
+
+/** Screenshot of the page and the box of the state node `stateId`, to check pixels where the node is drawn. */
+async function nodePixels(stateId: string) {
+  const node = page.locator(`[data-testid="state-node"][data-state-id="${stateId}"]`);
+  const box = (await node.boundingBox())!;
+  const shot = await page.screenshot();
+  return { box, image: decodePng(shot), shot };
+}
+
+/** Colours inside a node box, away from its label (bottom-left and bottom-right interior). */
+function insideColours(image: ReturnType<typeof decodePng>, box: { x: number; y: number; width: number; height: number }) {
+  return [pixelAt(image, box.x + 6, box.y + box.height - 6), pixelAt(image, box.x + box.width - 6, box.y + box.height - 6)];
+}
+
+describe('studio end to end, in Chromium against a real `spine serve`', () => {
+  it('loads the first screen in under a second and explains itself to a newcomer', async () => {
+    const t0 = Date.now();
+    await page.goto(serve.url);
+    await page.locator('[data-testid="intro"]').waitFor();
+    await page.locator('[data-testid="empty-runs"], [data-testid="runs-table"]').first().waitFor();
+    const elapsed = Date.now() - t0;
+    const timing = await page.evaluate(() => {
+      const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+      return { domContentLoaded: Math.round(nav.domContentLoadedEventEnd), load: Math.round(nav.loadEventEnd) };
+    });
+    console.log(`[e2e] first screen: visible in ${elapsed} ms (DOMContentLoaded ${timing.domContentLoaded} ms, load ${timing.load} ms)`);
+    expect(elapsed).toBeLessThan(1000);
+    const intro = await page.locator('[data-testid="intro"]').innerText();
+    expect(intro).toContain('Spine');
+    expect(intro).toMatch(/every step is committed/);
+    expect(await page.locator('[data-testid="empty-runs"]').innerText()).toMatch(/No runs yet[\s\S]*spine run/);
+    await page.locator('[data-testid="connection"]', { hasText: 'live' }).waitFor();
+  });
+
+  it('shows a run started by a separate `spine run` process, lit state following each step within 1 s', async () => {
+    const run = await spineRun('ticker', { db, input: { label: 'e2e' } });
+    const row = page.locator(`[data-testid="run-row"][data-run-id="${run.runId}"]`);
+    await row.waitFor({ timeout: 5000 });
+    await row.click();
+    const diagram = page.locator('[data-testid="diagram"]');
+    await page.locator('[data-testid="state-node"]').first().waitFor({ timeout: 10_000 });
+    // Record, in the page, when the lit state changes.
+    await page.evaluate(() => {
+      const w = window as unknown as { litChanges: { states: string; at: number }[] };
+      w.litChanges = [];
+      const target = document.querySelector('[data-testid="diagram"]')!;
+      const record = () => w.litChanges.push({ states: target.getAttribute('data-active-states') ?? '', at: Date.now() });
+      record();
+      new MutationObserver(record).observe(target, { attributes: true, attributeFilter: ['data-active-states'] });
+    });
+    await page.locator('[data-testid="state-node"][data-state-id="ticker.waiting"][data-active="true"]').waitFor({ timeout: 10_000 });
+    expect(await diagram.getAttribute('data-active-states')).toBe('ticker.waiting');
+    const outcome = await run.exited;
+    expect(JSON.parse(outcome.stdout)).toMatchObject({ status: 'waiting', state: 'waiting' });
+
+    const changes = await page.evaluate(() => (window as unknown as { litChanges: { states: string; at: number }[] }).litChanges);
+    const steps = await history(run.runId);
+    expect(steps.map((s) => s.snapshot.value)).toEqual(['tick1', 'tick2', 'tick3', 'tick4', 'tick5', 'waiting']);
+    const observedFrom = changes[0]!.at;
+    const lags: number[] = [];
+    for (const step of steps) {
+      const committed = Number(step.createdAt);
+      if (committed < observedFrom) continue; // committed before the page was watching
+      const seen = changes.find((c) => c.states === `ticker.${String(step.snapshot.value)}` && c.at >= committed - 5);
+      expect(seen, `the diagram never lit ${String(step.snapshot.value)}`).toBeDefined();
+      lags.push(seen!.at - committed);
+    }
+    console.log(`[e2e] step commit -> lit state in the browser: ${lags.map((l) => `${l} ms`).join(', ')}`);
+    expect(lags.length).toBeGreaterThanOrEqual(3);
+    for (const lag of lags) expect(lag).toBeLessThan(1000);
+
+    // The screenshot shows the highlight where the lit node is, and not on the others.
+    const { box, image, shot } = await nodePixels('ticker.waiting');
+    writeFileSync(join(ARTIFACTS, 'run-view-live.png'), shot);
+    for (const colour of insideColours(image, box)) expect(near(colour, LIT), `lit node colour ${colour}`).toBe(true);
+    const idle = await page.locator('[data-testid="state-node"][data-state-id="ticker.tick2"]').boundingBox();
+    for (const colour of insideColours(image, idle!)) expect(near(colour, IDLE), `idle node colour ${colour}`).toBe(true);
+  });
+
+  it('clicking a past step shows that step’s snapshot and lights the state it was in', async () => {
+    const rows = page.locator('[data-testid="step-row"]');
+    const stepTwo = rows.filter({ has: page.locator('text=tick2') }).first();
+    await stepTwo.click();
+    const inspector = page.locator('[data-testid="step-inspector"]');
+    await expect.poll(() => inspector.getAttribute('data-seq')).toBe('2');
+    expect(await page.locator('[data-testid="step-state"]').innerText()).toBe('tick2');
+    expect(await page.locator('[data-testid="step-event"]').innerText()).toBe('xstate.after.300.ticker.tick1');
+    await page.locator('[data-testid="state-node"][data-state-id="ticker.tick2"][data-active="true"]').waitFor();
+    expect(await page.locator('[data-testid="live-toggle"]').innerText()).toBe('Go live');
+    const { box, image, shot } = await nodePixels('ticker.tick2');
+    writeFileSync(join(ARTIFACTS, 'run-view-step-2.png'), shot);
+    for (const colour of insideColours(image, box)) expect(near(colour, LIT), `time-travelled node colour ${colour}`).toBe(true);
+    const now = await page.locator('[data-testid="state-node"][data-state-id="ticker.waiting"]').boundingBox();
+    for (const colour of insideColours(image, now!)) expect(near(colour, IDLE)).toBe(true);
+    await page.locator('[data-testid="context-diff"]').waitFor();
+  });
+
+  it('an event sent from the UI reaches the run (after an invalid one is refused naming its field)', async () => {
+    await page.locator('[data-testid="live-toggle"]').click();
+    const runId = (await page.locator('[data-testid="run-id"]').innerText()).trim();
+    await page.locator('[data-testid="send-event-type"]').selectOption('ticker.resume');
+    await page.locator('[data-testid="send-event-payload"]').fill('{ "note": "" }');
+    await page.locator('[data-testid="send-event-submit"]').click();
+    await expect.poll(() => page.locator('[data-testid="notice"]').innerText()).toMatch(/refused by machine 'ticker': note:/);
+    expect(await history(runId)).toHaveLength(6);
+    await page.locator('[data-testid="send-event-payload"]').fill('{ "note": "sent from the studio" }');
+    await page.locator('[data-testid="send-event-submit"]').click();
+    await page.locator('[data-testid="state-node"][data-state-id="ticker.wrapup"][data-active="true"]').waitFor({ timeout: 5000 });
+    await page.locator('[data-testid="state-node"][data-state-id="ticker.finished"][data-active="true"]').waitFor({ timeout: 5000 });
+    const detail = (await (await fetch(`${serve.url}/api/runs/${runId}`)).json()) as { run: { status: string; state: string } };
+    expect(detail.run).toMatchObject({ status: 'done', state: 'finished' });
+    const steps = await history(runId);
+    expect(steps.map((s) => s.snapshot.value)).toEqual(['tick1', 'tick2', 'tick3', 'tick4', 'tick5', 'waiting', 'wrapup', 'finished']);
+    await page.locator('[data-testid="step-row"]', { hasText: 'ticker.resume' }).waitFor();
+  });
+
+  it('an event to a finished run is refused with a message and changes nothing', async () => {
+    const runId = (await page.locator('[data-testid="run-id"]').innerText()).trim();
+    const before = await history(runId);
+    await page.locator('[data-testid="send-event-type"]').selectOption('ticker.poke');
+    await page.locator('[data-testid="send-event-payload"]').fill('{}');
+    await page.locator('[data-testid="send-event-submit"]').click();
+    const notice = page.locator('[data-testid="notice"]');
+    await expect.poll(() => notice.innerText()).toMatch(/done; it accepts no more events/);
+    expect(await history(runId)).toHaveLength(before.length);
+  });
+});
