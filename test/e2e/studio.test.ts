@@ -166,4 +166,33 @@ describe('studio end to end, in Chromium against a real `spine serve`', () => {
     await expect.poll(() => notice.innerText()).toMatch(/done; it accepts no more events/);
     expect(await history(runId)).toHaveLength(before.length);
   });
+
+  it('shows a supervisor and its child agent as a tree, a step’s model call with tokens and cost, and spend per agent', async () => {
+    const run = await spineRun('crew', { db });
+    expect(JSON.parse((await run.exited).stdout)).toMatchObject({ status: 'waiting' });
+    await page.evaluate(() => (window.location.hash = '#/'));
+    const row = page.locator(`[data-testid="run-row"][data-run-id="${run.runId}"]`);
+    await row.waitFor();
+    await expect.poll(() => row.innerText()).toMatch(/crew[\s\S]*500[\s\S]*\$0\.0021/);
+    await row.click();
+    const tree = page.locator('[data-testid="agents-tree"] li');
+    await expect.poll(() => tree.count()).toBe(2);
+    expect(await tree.nth(0).innerText()).toMatch(/crew\s*delegating/);
+    expect(await tree.nth(1).innerText()).toMatch(/worker\s*waiting/);
+
+    await page.locator('[data-testid="step-row"]', { hasText: 'xstate.done.actor.plan' }).click();
+    const call = page.locator('[data-testid="activity-call"]');
+    await call.waitFor();
+    expect(await call.innerText()).toMatch(/applied the result of plan[\s\S]*Attempts\s*1[\s\S]*420 in · 80 out[\s\S]*\$0\.0021[\s\S]*scripted-mini/);
+
+    await page.locator('[data-testid="live-toggle"]').click();
+    await tree.nth(1).locator('button').click();
+    await page.locator('[data-testid="state-node"][data-state-id="ticker.waiting"][data-active="true"]').waitFor();
+    writeFileSync(join(ARTIFACTS, 'run-view-child.png'), await page.screenshot());
+
+    await page.locator('nav a', { hasText: 'Costs' }).click();
+    const chart = page.locator('[data-testid="cost-chart"]');
+    await chart.waitFor();
+    expect(await chart.innerText()).toContain('crew: $0.0021');
+  });
 });
