@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { InspectionEvent, RunDetail, RunSummary, ServerMessage } from './protocol.js';
 import { startServer, type ServerOptions, type SpineServer } from './startServer.js';
-import { paymentMachine, tempDbPath, tickerMachine } from './testing/machines.js';
+import { helperMachine, paymentMachine, teamMachine, tempDbPath, tickerMachine } from './testing/machines.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -16,7 +16,7 @@ async function setup(options: Partial<ServerOptions> & { tickMs?: number; failur
   const path = tempDbPath();
   const store = await SqliteStore.open(path);
   const failures = options.failures ?? { remaining: 0, calls: 0 };
-  const runtime = createRuntime({ store, machines: [tickerMachine(options.tickMs ?? 100), paymentMachine(failures)], pollIntervalMs: 20 });
+  const runtime = createRuntime({ store, machines: [tickerMachine(options.tickMs ?? 100), paymentMachine(failures), teamMachine, helperMachine], pollIntervalMs: 20 });
   await runtime.start();
   const server = await startServer({ store, runtime, studioDir: '/nonexistent', ...options });
   cleanups.push(async () => {
@@ -173,7 +173,7 @@ describe('studio server: REST', () => {
     await runtime.waitForRun(runId);
 
     const health = await getJson<{ ok: boolean; runtime: boolean; machines: string[] }>(server, '/api/health');
-    expect(health).toEqual({ status: 200, body: expect.objectContaining({ ok: true, runtime: true, machines: ['payment', 'ticker'] }) });
+    expect(health).toEqual({ status: 200, body: expect.objectContaining({ ok: true, runtime: true, machines: ['helper', 'payment', 'team', 'ticker'] }) });
 
     const list = await getJson<{ runs: RunSummary[] }>(server, '/api/runs');
     expect(list.body.runs).toEqual([
@@ -300,6 +300,28 @@ describe('studio server: commands', () => {
     expect(forked).toMatchObject({ seq: 5, runId: fork.runId, parentId: null });
     expect(JSON.parse(forked!.snapshot!).context).toMatchObject({ label: 'orig' });
     expect(await runtime.store.getActor(runId)).toMatchObject({ stateValue: '"waiting"', seq: 4 });
+  });
+
+  it('forks a supervisor with its child agents: a child not yet started starts afresh, a started one resumes with its timers', async () => {
+    const { runtime, server } = await setup();
+    const { runId } = await runtime.startRun('team');
+    await until(() => runtime.store.getActor(`${runId}/helper`), (a) => a?.stateValue === '"ready"');
+
+    // At the supervisor's first step the child was spawned but had not started.
+    const early = await postJson<{ runId: string; actors: number }>(server, `/api/runs/${runId}/fork`, { seq: 1 });
+    expect(early).toMatchObject({ status: 201, body: { actors: 2 } });
+    const earlyChild = await until(() => runtime.store.getActor(`${early.body.runId}/helper`), (a) => a?.stateValue === '"ready"');
+    expect(earlyChild).toMatchObject({ parentId: early.body.runId, childKey: 'helper', runId: early.body.runId });
+
+    // At the child's first step it was busy with a pending timer: the fork re-creates it.
+    const late = await postJson<{ runId: string; timers: number }>(server, `/api/runs/${runId}/fork`, { actorId: `${runId}/helper`, seq: 1 });
+    expect(late).toMatchObject({ status: 201, body: { timers: 1 } });
+    await until(() => runtime.store.getActor(`${late.body.runId}/helper`), (a) => a?.stateValue === '"ready"');
+    await runtime.send(`${late.body.runId}/helper`, { type: 'helper.finish' });
+    const done = await until(() => runtime.store.getActor(late.body.runId), (a) => a?.status === 'done');
+    expect(JSON.parse(done!.output!)).toEqual({ result: { did: 'sweep' } });
+    // The source run is untouched.
+    expect(await runtime.store.getActor(runId)).toMatchObject({ status: 'active', stateValue: '"working"' });
   });
 
   it('retries a failed activity by forking before the failure was applied, which calls the activity again', async () => {

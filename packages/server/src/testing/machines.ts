@@ -80,3 +80,37 @@ export function paymentMachine(failures: { remaining: number; calls: number }): 
     },
   });
 }
+
+/** A supervisor that invokes `helper` as a durable child agent and finishes when it does. */
+export const teamMachine: MachineDefinition = defineMachine({
+  name: 'team',
+  config: {
+    id: 'team',
+    initial: 'working',
+    states: {
+      working: { invoke: { id: 'helper', src: 'helper', input: { task: 'sweep' }, onDone: { target: 'done', actions: 'saveResult' } } },
+      done: { type: 'final' },
+    },
+  },
+  schemas: {},
+  context: () => ({ result: null }),
+  actions: { saveResult: assign({ result: ({ event }: any) => event.output }) },
+  output: ({ context }: any) => ({ result: context.result }),
+});
+
+/** A child agent: busy for 150 ms (a durable timer), then ready until told to finish. */
+export const helperMachine: MachineDefinition = defineMachine({
+  name: 'helper',
+  config: {
+    id: 'helper',
+    initial: 'busy',
+    states: {
+      busy: { after: { 150: 'ready' } },
+      ready: { on: { 'helper.finish': 'finished' } },
+      finished: { type: 'final' },
+    },
+  },
+  schemas: { input: z.object({ task: z.string() }), events: { 'helper.finish': z.object({}) } },
+  context: (input: { task: string }) => ({ task: input.task }),
+  output: ({ context }: any) => ({ did: context.task }),
+});
