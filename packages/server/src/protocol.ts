@@ -170,12 +170,28 @@ export interface DeadLetterJson {
   createdAt: number;
 }
 
+/** One committed step as the REST run detail lists it. */
+export interface StepJson {
+  rowId: number;
+  actorId: string;
+  seq: number;
+  eventType: string;
+  event: unknown;
+  state: unknown;
+  context: unknown;
+  status: ActorStatusJson;
+  at: number;
+  durationUs: number;
+}
+
 /** Everything the run view needs besides the live inspection stream. */
 export interface RunDetail {
   run: RunSummary;
   actors: ActorJson[];
   jobs: JobJson[];
   deadLetters: DeadLetterJson[];
+  /** The most recent steps (`GET /api/runs/:id?history=N`, default 200); absent from the read model, added by the route. */
+  history?: { total: number; truncated: boolean; steps: StepJson[] };
 }
 
 /** A machine and its stored versions, with JSON configs for diagrams. */

@@ -182,6 +182,7 @@ describe('studio server: REST', () => {
 
     const detail = await getJson<RunDetail>(server, `/api/runs/${runId}`);
     expect(detail.body.actors).toEqual([expect.objectContaining({ id: runId, parentId: null, status: 'done', state: 'paid' })]);
+    expect(detail.body.history).toMatchObject({ total: 2, truncated: false, steps: [{ seq: 1, eventType: 'xstate.init', state: 'charging' }, { seq: 2, eventType: 'xstate.done.actor.charge', state: 'paid' }] });
     expect(detail.body.jobs).toEqual([
       expect.objectContaining({ src: 'charge', step: 1, status: 'done', attempts: 1, input: { amount: 5 }, output: { receipt: 'r-5' }, models: ['scripted-1'], costUsd: 0.0012 }),
     ]);

@@ -9,9 +9,9 @@ import { z } from 'zod';
 import { inspectionEventsOf } from './inspection.js';
 import { LiveFeed, stringify, type FeedClient } from './LiveFeed.js';
 import { machinesJson } from './machinesJson.js';
-import { bodies, commandSchema, type Command, type ServerMessage } from './protocol.js';
+import { bodies, commandSchema, type Command, type ServerMessage, type StepJson } from './protocol.js';
 import { RunControl } from './RunControl.js';
-import { RunReader } from './RunReader.js';
+import { parseJson, RunReader, type HistoryRow } from './RunReader.js';
 import { hostAllowed, isLoopback, originAllowed, tokenMatches, tokenOf } from './security.js';
 import { describe, ServerError, toErrorJson } from './ServerError.js';
 import { staticFiles } from './staticFiles.js';
@@ -239,6 +239,7 @@ const runsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(5000).optional(),
   token: z.string().optional(),
 });
+const detailQuery = z.strictObject({ history: z.coerce.number().int().min(0).max(100_000).optional(), token: z.string().optional() });
 const historyQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(100_000).optional(), token: z.string().optional() });
 const runIdParam = z.string().min(1).max(500);
 const routes = {
@@ -278,7 +279,12 @@ class Api {
       }
       if (method === 'POST' && !id) return { status: 201, body: await this.control.start(parse(bodies.start, await body!())) };
       const runId = parse(runIdParam, id);
-      if (method === 'GET' && !action) return { body: await this.reader.runDetail(runId) };
+      if (method === 'GET' && !action) {
+        const { history: limit } = parse(detailQuery, Object.fromEntries(url.searchParams));
+        const detail = await this.reader.runDetail(runId);
+        const { rows, total } = await this.reader.runHistory(runId, { limit: limit ?? 200 });
+        return { body: { ...detail, history: { total, truncated: rows.length < total, steps: rows.map(stepJson) } } };
+      }
       if (method === 'GET' && action === 'history') {
         const { limit } = parse(historyQuery, Object.fromEntries(url.searchParams));
         if (!(await this.reader.runSummary(runId))) throw new ServerError('unknown_run', `No run with id '${runId}'.`);
@@ -344,6 +350,23 @@ class Api {
         return this.control.reject(strip(command));
     }
   }
+}
+
+/** A history row as the run detail lists it (the snapshot stays out; the live feed and /history carry it). */
+function stepJson(row: HistoryRow): StepJson {
+  const snapshot = parseJson(row.snapshot) as { context?: unknown } | undefined;
+  return {
+    rowId: row.rowId,
+    actorId: row.actorId,
+    seq: row.seq,
+    eventType: row.eventType,
+    event: parseJson(row.event),
+    state: parseJson(row.stateValue) ?? null,
+    context: snapshot?.context ?? null,
+    status: row.status,
+    at: row.startedAt,
+    durationUs: row.durationUs,
+  };
 }
 
 function strip<T extends { type: string; id: string }>(command: T): Omit<T, 'type' | 'id'> {

@@ -176,7 +176,7 @@ export class Studio {
     if (this.#detailInFlight) return;
     this.#detailInFlight = true;
     try {
-      const detail = await this.#api<RunDetail>(`/api/runs/${encodeURIComponent(runId)}`);
+      const detail = await this.#api<RunDetail>(`/api/runs/${encodeURIComponent(runId)}?history=0`);
       const run = this.#state.run;
       if (run?.runId === runId) this.#set({ run: withDetail(run, detail), runs: { ...this.#state.runs, [runId]: detail.run } });
     } catch (error) {

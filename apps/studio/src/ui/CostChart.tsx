@@ -48,8 +48,12 @@ export function CostChart({ points, grouping, height = 240 }: { points: CostPoin
     return [...groups.entries()].map(([key, list], i) => ({ key, list, color: COLORS[i % COLORS.length]!, total: totals.get(key)! }));
   }, [points, grouping]);
   if (!points.length) return null;
-  const t0 = points[0]!.at;
-  const t1 = Math.max(points[points.length - 1]!.at, t0 + 1);
+  // Leave a margin before the first call and after the last, so a single call still reads as a step up.
+  const first = points[0]!.at;
+  const last = points[points.length - 1]!.at;
+  const margin = Math.max(1000, (last - first) * 0.05);
+  const t0 = first - margin;
+  const t1 = last + margin;
   const max = Math.max(...series.map((s) => s.total), 1e-9);
   const x = (t: number) => pad.left + ((t - t0) / (t1 - t0)) * (width - pad.left - pad.right);
   const y = (v: number) => height - pad.bottom - (v / max) * (height - pad.top - pad.bottom);
