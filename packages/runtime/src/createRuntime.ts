@@ -360,6 +360,7 @@ export class Runtime {
 
   async #drain(actorId: string): Promise<void> {
     let loaded = await this.#load(actorId);
+    let conflicts = 0;
     while (loaded && !this.#stopping) {
       const events = await this.store.nextEvents(actorId, this.clock.now(), 64);
       if (!events.length) return;
@@ -376,11 +377,14 @@ export class Runtime {
         }
         const committed = await this.#step(loaded, mailboxEvent.id, mailboxEvent.event);
         if (!committed) {
-          // Another writer moved the actor (or consumed the event): reload and re-read the mailbox.
+          // Another writer moved the actor (or consumed the event): reload and re-read the
+          // mailbox. Repeated conflicts mean someone else drives it: leave it to the next poll.
           this.#cache.delete(actorId);
+          if (++conflicts > 3) return;
           loaded = await this.#load(actorId);
           break;
         }
+        conflicts = 0;
         if (this.#stopping) return;
       }
       if (loaded && loaded.record.status !== 'active') this.#cache.delete(actorId);
@@ -542,7 +546,8 @@ export class Runtime {
       else if ('self' in to) target = record.id;
       else if ('parent' in to) target = record.parentId ?? undefined;
       else if ('child' in to) target = children.get(to.child);
-      if (target === undefined || ('child' in (to as object) && activityChildren.has((to as { child: string }).child))) {
+      const childKey = typeof to === 'string' ? (children.has(to) ? to : undefined) : 'child' in to ? to.child : undefined;
+      if (target === undefined || (childKey !== undefined && activityChildren.has(childKey))) {
         const reason = `No durable actor to receive '${send.event.type}' from ${record.id} (target ${JSON.stringify(to)}).`;
         commit.deadLetters.push({ actorId: String(target ?? JSON.stringify(to)), event: json, reason, issues: null, source: record.id });
         commit.messages.push(selfEvent(record.id, { type: 'spine.delivery.refused', to: JSON.stringify(to), eventType: send.event.type, reason }, now));
@@ -678,6 +683,10 @@ export class Runtime {
       now: () => this.clock.now(),
       record: (facts) => void Object.assign(entry, facts),
       previousAttempts: journal,
+      runJournal: async () => {
+        const jobs = await this.store.listJobs({ runId: job.runId });
+        return jobs.flatMap((j) => (j.key === job.key ? journal : (JSON.parse(j.journal) as Record<string, unknown>[])));
+      },
     };
     try {
       const input = activity.input ? parseActivityInput(activity, JSON.parse(job.input)) : JSON.parse(job.input);

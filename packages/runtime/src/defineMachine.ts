@@ -28,6 +28,11 @@ export interface ActivityContext {
   record(facts: Record<string, unknown>): void;
   /** Journal entries of the earlier attempts of this job, oldest first. */
   readonly previousAttempts: readonly Record<string, unknown>[];
+  /**
+   * Every journal entry of every activity of this run so far (all agents), oldest
+   * first: what budgets read to know what the run has already spent.
+   */
+  runJournal(): Promise<Record<string, unknown>[]>;
 }
 
 /** Retry for errors that are neither `RetryableError` nor `TerminalError`. Defaults: no retry. */
