@@ -60,7 +60,7 @@ export async function layoutGraph(nodes: GraphNode[], edges: GraphEdge[]): Promi
   }
   // Edge labels are drawn by React Flow at edge midpoints; the gap between layers leaves room for them.
   const longestLabel = Math.max(0, ...edges.map((e) => e.label.length));
-  const flat = nodes.every((n) => !n.parent);
+  const wrap = nodes.length > 5 && nodes.every((n) => !n.parent);
   const root: ElkNode = {
     id: '(root)',
     children: [],
@@ -71,7 +71,7 @@ export async function layoutGraph(nodes: GraphNode[], edges: GraphEdge[]): Promi
       'elk.layered.spacing.nodeNodeBetweenLayers': String(Math.min(220, Math.max(60, Math.round(longestLabel * 6.5 + 30)))),
       'elk.spacing.nodeNode': '36',
       // Long chains wrap into rows, so a ten-state pipeline stays readable in the panel.
-      ...(flat ? { 'elk.layered.wrapping.strategy': 'SINGLE_EDGE', 'elk.aspectRatio': '1.6' } : {}),
+      ...(wrap ? { 'elk.layered.wrapping.strategy': 'SINGLE_EDGE', 'elk.aspectRatio': '1.6' } : {}),
     },
     edges: edges.filter((e) => e.source !== e.target).map((e) => ({ id: e.id, sources: [e.source], targets: [e.target] })),
   };

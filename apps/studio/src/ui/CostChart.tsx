@@ -31,8 +31,7 @@ export function costPointsOfJobs(jobs: JobJson[], actors: Record<string, ActorMe
 }
 
 /** Cumulative spend over time, one line per agent (machine) or per model; plain SVG. */
-export function CostChart({ points, grouping, height = 240 }: { points: CostPoint[]; grouping: 'agent' | 'model'; height?: number }) {
-  const width = 640;
+export function CostChart({ points, grouping, width = 1000, height = 280 }: { points: CostPoint[]; grouping: 'agent' | 'model'; width?: number; height?: number }) {
   const pad = { left: 56, right: 12, top: 10, bottom: 24 };
   const series = useMemo(() => {
     const groups = new Map<string, { at: number; total: number }[]>();

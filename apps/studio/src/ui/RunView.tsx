@@ -132,7 +132,7 @@ export function RunView({ runId }: { runId: string }) {
           <div className="cost-mini">
             <h3>Spend</h3>
             {costPoints.length ? (
-              <CostChart points={costPoints} grouping="agent" height={150} />
+              <CostChart points={costPoints} grouping="agent" width={380} height={150} />
             ) : (
               <p className="hint">No model calls with usage in this run yet. Tokens and cost appear per step once agents call models.</p>
             )}
