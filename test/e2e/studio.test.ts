@@ -108,7 +108,7 @@ describe('studio end to end, in Chromium against a real `spine serve`', () => {
       lags.push(seen!.at - committed);
     }
     console.log(`[e2e] step commit -> lit state in the browser: ${lags.map((l) => `${l} ms`).join(', ')}`);
-    expect(lags.length).toBeGreaterThanOrEqual(3);
+    expect(lags.length).toBeGreaterThanOrEqual(2); // steps committed before the view opened are not counted
     for (const lag of lags) expect(lag).toBeLessThan(1000);
 
     // The screenshot shows the highlight where the lit node is, and not on the others.

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,15 +106,32 @@ export async function spineRun(machine: string, options: { db: string; input?: u
   return { runId, exited };
 }
 
-/** Builds the studio when its dist is missing or older than its sources. */
+/** Builds the studio when its dist is missing or older than its sources (one build at a time across test workers). */
 export function ensureStudioBuilt(): void {
   const studio = join(ROOT, 'apps/studio');
   const built = join(studio, 'dist/index.html');
   const newest = (dir: string): number =>
     Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs)));
-  if (existsSync(built) && statSync(built).mtimeMs >= Math.max(newest(join(studio, 'src')), statSync(join(studio, 'index.html')).mtimeMs)) return;
-  const result = spawnSync('npm', ['run', 'build', '-w', 'apps/studio'], { cwd: ROOT, encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`Building the studio failed:\n${result.stdout}\n${result.stderr}`);
+  const fresh = () => existsSync(built) && statSync(built).mtimeMs >= Math.max(newest(join(studio, 'src')), statSync(join(studio, 'index.html')).mtimeMs);
+  if (fresh()) return;
+  const lock = join(studio, '.build-lock');
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (Date.now() > deadline) rmSync(lock, { recursive: true, force: true });
+      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    }
+  }
+  try {
+    if (fresh()) return;
+    const result = spawnSync('npm', ['run', 'build', '-w', 'apps/studio'], { cwd: ROOT, encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`Building the studio failed:\n${result.stdout}\n${result.stderr}`);
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 /** Debian's Chromium (scripts/ensure-chromium.sh installs it), headless. */
