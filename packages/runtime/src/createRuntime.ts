@@ -527,8 +527,8 @@ export class Runtime {
     for (const job of plan.jobs) {
       const activity = loaded.version.definition.activities![job.src]!;
       let input = job.inputValue;
-      if (input === undefined && activity.mapInput) {
-        input = activity.mapInput({ context: loaded.snapshot?.context ?? {}, event: JSON.parse(commit.history.event) as EventObject });
+      if (activity.mapInput) {
+        input = activity.mapInput({ context: job.context ?? {}, event: job.event, input });
       }
       const newJob: NewJob = { key: job.key, actorId: record.id, runId: record.runId, childId: job.childId, src: job.src, input: JSON.stringify(input ?? null), runAt: now };
       commit.jobs.push(newJob);

@@ -49,8 +49,11 @@ export interface Activity<I = any, O = any> {
   input?: z.ZodType<I>;
   /** Validates the output before it is journaled. */
   output?: z.ZodType<O>;
-  /** Builds the input from the invoking actor's context and event when the invoke gives none. */
-  mapInput?: (args: { context: any; event: EventObject }) => I;
+  /**
+   * Builds the input from the invoking actor's context and event (as they were when
+   * the invoke ran) and the invoke's static `input` from the JSON structure.
+   */
+  mapInput?: (args: { context: any; event: EventObject; input: unknown }) => I;
   run(input: I, ctx: ActivityContext): Promise<O>;
   retry?: ActivityRetry;
   /** Hard cap on attempts, including `RetryableError` retries and crash re-executions (default 10). */

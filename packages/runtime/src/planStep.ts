@@ -13,7 +13,7 @@ export interface ExecutableAction {
 /** Everything a step causes, before durable ids and validation are resolved. */
 export interface StepPlan {
   /** Activities to run after commit, keyed `actorId:seq:index`. */
-  jobs: (Omit<NewJob, 'runAt' | 'runId'> & { inputValue: unknown })[];
+  jobs: (Omit<NewJob, 'runAt' | 'runId'> & { inputValue: unknown; context: unknown; event: EventObject })[];
   /** Durable child machines to create. */
   spawns: { childKey: string; machine: string; input: unknown; index: number }[];
   /** Sends to other actors (durable addressing resolved later). */
@@ -45,7 +45,7 @@ export function planStep(
         const { id, src, input } = action.params as { id: string; src: unknown; input: unknown };
         if (typeof src !== 'string') throw new Error(`Invoked actor '${id}' must name its src (an activity or machine), not inline logic.`);
         if (options.isActivity(src)) {
-          plan.jobs.push({ key, actorId: options.actorId, childId: id, src, input: '', inputValue: input });
+          plan.jobs.push({ key, actorId: options.actorId, childId: id, src, input: '', inputValue: input, context: action.info.context, event: action.info.event });
         } else if (options.isMachine(src)) {
           plan.spawns.push({ childKey: id, machine: src, input, index });
         } else {

@@ -1,0 +1,147 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+
+// Runs the built `spine` binary as a user would (the root `npm test` builds first).
+const bin = fileURLToPath(new URL('../bin/spine.js', import.meta.url));
+const machines = fileURLToPath(new URL('../test-machines', import.meta.url));
+
+function spine(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, SPINE_DB: '' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function freshDb() {
+  return join(mkdtempSync(join(tmpdir(), 'spine-cli-')), 'spine.db');
+}
+
+function digest(path: string) {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+function rows(db: string, sql: string) {
+  const d = new Database(db, { readonly: true });
+  try {
+    return d.prepare(sql).all() as Record<string, unknown>[];
+  } finally {
+    d.close();
+  }
+}
+
+describe('spine CLI', () => {
+  it('runs a machine to completion, prints its output and exits 0', () => {
+    const db = freshDb();
+    const r = spine('run', 'instant', '--db', db, '--machines', machines, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'done', output: { ok: true } });
+  });
+
+  it('exits 1 with the reason when the run fails', () => {
+    const r = spine('run', 'instant', '--db', freshDb(), '--machines', machines, '--input', '{"fail":true}');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/failed: .*the work refused to happen/);
+  });
+
+  it('exits 3 when the run waits for an event, then finishes it through `spine send`', () => {
+    const db = freshDb();
+    const r = spine('run', 'door', '--db', db, '--machines', machines, '--input', '{"name":"front"}', '--json');
+    expect(r.code, r.stderr).toBe(3);
+    const { runId } = JSON.parse(r.stdout) as { runId: string };
+    expect(spine('send', runId, '{"type":"door.open","by":"ada"}', '--db', db, '--machines', machines).code).toBe(0);
+    expect(spine('send', runId, '{"type":"door.close"}', '--db', db, '--machines', machines).code).toBe(0);
+    const sent = spine('send', runId, '{"type":"door.lock"}', '--db', db, '--machines', machines, '--json');
+    expect(JSON.parse(sent.stdout).outcome).toEqual({ status: 'done', runId, output: { name: 'front', openedBy: ['ada'] } });
+    const listed = JSON.parse(spine('runs', '--db', db, '--json').stdout) as { runId: string; status: string }[];
+    expect(listed).toMatchObject([{ runId, status: 'done', steps: 4 }]);
+    const shown = JSON.parse(spine('show', runId, '--db', db, '--json').stdout) as { steps: { event: { type: string } }[] };
+    expect(shown.steps.map((s) => s.event.type)).toEqual(['xstate.init', 'door.open', 'door.close', 'door.lock']);
+    expect(spine('show', runId, '--db', db).stdout).toMatch(/door\.open\s+open/);
+  });
+
+  it('refuses malformed --input with one line naming it, exit 2, and creates no database', () => {
+    const db = freshDb();
+    const r = spine('run', 'door', '--db', db, '--machines', machines, '--input', '{name:');
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/--input is not valid JSON/);
+    expect(existsSync(db)).toBe(false);
+  });
+
+  it('refuses input that fails the machine schema, naming the field', () => {
+    const db = freshDb();
+    const r = spine('run', 'door', '--db', db, '--machines', machines, '--input', '{"name":""}');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/Invalid input for machine 'door': name: /);
+    expect(rows(db, 'SELECT * FROM actors')).toEqual([]);
+  });
+
+  it('refuses an unknown machine, listing the known ones, and creates no database', () => {
+    const db = freshDb();
+    const r = spine('run', 'doer', '--db', db, '--machines', machines);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("spine: Unknown machine 'doer'. Known machines: door, instant.\n");
+    expect(existsSync(db)).toBe(false);
+  });
+
+  it('refuses an unknown run id for show and send', () => {
+    const db = freshDb();
+    spine('run', 'instant', '--db', db, '--machines', machines);
+    const before = digest(db);
+    const show = spine('show', 'run-nope', '--db', db);
+    expect(show.code).toBe(2);
+    expect(show.stderr).toMatch(/no run with id 'run-nope'/);
+    const send = spine('send', 'run-nope', '{"type":"door.lock"}', '--db', db, '--machines', machines);
+    expect(send.code).toBe(2);
+    expect(send.stderr).toMatch(/no run or actor with id 'run-nope'/);
+    expect(digest(db)).toBe(before);
+  });
+
+  it('refuses a foreign file or another application database as --db without writing to it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spine-cli-'));
+    const text = join(dir, 'notes.txt');
+    writeFileSync(text, 'these are my notes, not a database\n'.repeat(50));
+    const other = join(dir, 'other.db');
+    const d = new Database(other);
+    d.exec('CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL); INSERT INTO invoices (total) VALUES (12.5);');
+    d.close();
+    for (const [file, pattern] of [
+      [text, /not a Spine database \(not an SQLite file\)/],
+      [other, /SQLite database of another application \(tables: invoices\)/],
+    ] as const) {
+      const before = digest(file);
+      for (const args of [['run', 'instant', '--machines', machines], ['runs'], ['resume', '--machines', machines]]) {
+        const r = spine(...args, '--db', file);
+        expect(r.code, `${args[0]} ${file}`).toBe(2);
+        expect(r.stderr).toMatch(pattern);
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      }
+      expect(digest(file)).toBe(before);
+      expect(existsSync(`${file}-wal`)).toBe(false);
+    }
+  });
+
+  it('refuses an event that fails its schema, names the field, and leaves the run untouched', () => {
+    const db = freshDb();
+    const { runId } = JSON.parse(spine('run', 'door', '--db', db, '--machines', machines, '--input', '{"name":"back"}', '--json').stdout) as { runId: string };
+    const before = rows(db, 'SELECT seq, snapshot, status FROM actors');
+    const r = spine('send', runId, '{"type":"door.open","by":""}', '--db', db, '--machines', machines);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^spine: Event 'door.open' refused by machine 'door': by: .+\n$/);
+    expect(rows(db, 'SELECT seq, snapshot, status FROM actors')).toEqual(before);
+    expect(rows(db, 'SELECT * FROM events')).toEqual([]);
+    expect(rows(db, 'SELECT reason FROM dead_letters')).toHaveLength(1);
+  });
+
+  it('answers bad usage with the usage line and exit 2', () => {
+    expect(spine('run').code).toBe(2);
+    expect(spine('frobnicate').code).toBe(2);
+    const r = spine('runs', '--frob');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/Unknown option '--frob'[\s\S]*usage: spine runs/);
+  });
+});

@@ -1,0 +1,137 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The real `spine` process, killed with SIGKILL at seeded random moments, then resumed.
+const root = fileURLToPath(new URL('..', import.meta.url));
+const spineBin = join(root, 'packages/cli/bin/spine.js');
+const machines = join(root, 'test/fixtures/crash-machines');
+const SEEDS = Number(process.env.SPINE_CRASH_SEEDS ?? 30);
+
+/** A local effect server: applies each idempotency key once, counts every raw call. */
+class EffectServer {
+  readonly raw = new Map<string, number>();
+  /** Keys whose effect was applied; a re-execution under a new key would show up as a 21st. */
+  readonly applied = new Map<string, number>();
+  server!: Server;
+  url = '';
+  async start() {
+    this.server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        const key = String(req.headers['idempotency-key'] ?? '');
+        this.raw.set(key, (this.raw.get(key) ?? 0) + 1);
+        const { step } = JSON.parse(body) as { step: number };
+        setTimeout(() => {
+          // Idempotent like a real payment API: a repeated key returns the first result.
+          if (!this.applied.has(key)) this.applied.set(key, 1);
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ value: step * 7 + 1 }));
+        }, 15);
+      });
+    });
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/effect`;
+  }
+  reset() {
+    this.raw.clear();
+    this.applied.clear();
+  }
+}
+
+function mulberry32(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Finished {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function spine(args: string[], env: Record<string, string>, killAfterMs?: number): Promise<Finished> {
+  return new Promise((resolve) => {
+    const child: ChildProcess = spawn(process.execPath, [spineBin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (c) => (stdout += c));
+    child.stderr!.on('data', (c) => (stderr += c));
+    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+function finalState(db: string) {
+  const sqlite = new Database(db, { readonly: true });
+  try {
+    return sqlite.prepare('SELECT id, status, snapshot, seq FROM actors WHERE parent_id IS NULL').all() as { id: string; status: string; snapshot: string; seq: number }[];
+  } finally {
+    sqlite.close();
+  }
+}
+
+describe('crash suite: the real spine process killed with SIGKILL', () => {
+  const effects = new EffectServer();
+  let baseline: { snapshot: string; results: number[] };
+
+  beforeAll(async () => {
+    await effects.start();
+    const db = join(mkdtempSync(join(tmpdir(), 'spine-crash-')), 'baseline.db');
+    const run = await spine(['run', 'steps20', '--db', db, '--machines', machines, '--json'], { SPINE_TEST_EFFECT_URL: effects.url });
+    expect(run.code, run.stderr).toBe(0);
+    const [actor] = finalState(db);
+    baseline = { snapshot: actor!.snapshot, results: JSON.parse(run.stdout).output.results };
+    expect(baseline.results).toHaveLength(20);
+    expect(effects.raw.size).toBe(20);
+    effects.reset();
+  }, 60_000);
+
+  afterAll(() => effects.server?.close());
+
+  it(`finishes every run with the uninterrupted final snapshot and each effect applied once (${SEEDS} seeds)`, async () => {
+    const summary = { kills: 0, rawCalls: 0, completedCalls: 0, reRuns: 0 };
+    for (let seed = 1; seed <= SEEDS; seed++) {
+      effects.reset();
+      const random = mulberry32(seed);
+      const db = join(mkdtempSync(join(tmpdir(), `spine-crash-${seed}-`)), 'spine.db');
+      const env = { SPINE_TEST_EFFECT_URL: effects.url };
+      let kills = 0;
+      const first = await spine(['run', 'steps20', '--db', db, '--machines', machines, '--json'], env, 150 + random() * 900);
+      if (first.signal === 'SIGKILL') kills++;
+      // Sometimes kill the resume too, to crash a process that was itself recovering.
+      if (kills && random() < 0.4) {
+        const again = await spine(['resume', '--db', db, '--machines', machines], env, 150 + random() * 500);
+        if (again.signal === 'SIGKILL') kills++;
+      }
+      const resumed = await spine(['resume', '--db', db, '--machines', machines, '--json'], env);
+      expect(resumed.code, `seed ${seed}: ${resumed.stderr}`).toBe(0);
+      const [actor] = finalState(db);
+      expect(actor!.status, `seed ${seed}`).toBe('done');
+      expect(actor!.snapshot, `seed ${seed}: final snapshot differs from the uninterrupted run`).toBe(baseline.snapshot);
+      const raw = [...effects.raw.values()].reduce((a, b) => a + b, 0);
+      expect(effects.applied.size, `seed ${seed}: each of the 20 effects applied once, under one key`).toBe(20);
+      expect(raw, `seed ${seed}: raw calls ${raw} > completed 20 + kills ${kills}`).toBeLessThanOrEqual(20 + kills);
+      summary.kills += kills;
+      summary.rawCalls += raw;
+      summary.completedCalls += 20;
+      summary.reRuns += raw - 20;
+    }
+    console.log(`crash suite: ${SEEDS} seeds, ${summary.kills} kills, ${summary.rawCalls} raw effect calls for ${summary.completedCalls} effects (${summary.reRuns} in-flight re-runs)`);
+    expect(summary.kills).toBeGreaterThanOrEqual(SEEDS * 0.8);
+  }, 20 * 60_000);
+});
