@@ -5,9 +5,10 @@ import { resume } from './commands/resume.js';
 import { run } from './commands/run.js';
 import { runs } from './commands/runs.js';
 import { send } from './commands/send.js';
+import { serve } from './commands/serve.js';
 import { show } from './commands/show.js';
 
-const commands: Record<string, (args: string[]) => Promise<number>> = { run, resume, runs, show, send, bench };
+const commands: Record<string, (args: string[]) => Promise<number>> = { run, resume, runs, show, send, serve, bench };
 
 const usage = `usage: spine <command> [options]
 
@@ -17,6 +18,7 @@ commands:
   runs                           list runs
   show <runId>                   every step of a run: event, state, duration, activities
   send <runId> <eventJSON>       send an event to a run (validated against its schema)
+  serve [--port N] [--host H]    the studio: live runs, diagrams, timeline, costs
   bench                          measure durable steps/s against in-memory and bare-SQLite baselines
 
 common options: --db FILE (default $SPINE_DB or .spine/spine.db), --machines DIR (default ./machines), --json`;

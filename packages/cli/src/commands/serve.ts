@@ -1,0 +1,46 @@
+import { existsSync } from 'node:fs';
+import { createRuntime, type Runtime } from '@spine/runtime';
+import { ServerError, startServer } from '@spine/server';
+import { dbOptions, dbPath, intArg, parse } from '../args.js';
+import { CliError, EXIT } from '../CliError.js';
+import { loadMachines } from '../loadMachines.js';
+import { openStore } from '../openStore.js';
+import { help } from './run.js';
+
+const usage = 'spine serve [--db FILE] [--port N] [--host H] [--machines DIR]';
+
+/**
+ * `spine serve`: the studio and its API over one database. It also hosts the
+ * machines it finds, so events sent from the studio are validated and applied.
+ */
+export async function serve(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { ...dbOptions, port: { type: 'string' }, host: { type: 'string' } }, usage);
+  if (values.help) return help(usage);
+  if (positionals.length) throw new CliError(`unexpected argument '${positionals[0]}'\nusage: ${usage}`);
+  const port = intArg(values.port, '--port', 4321);
+  const machinesDir = values.machines ?? (existsSync('machines') ? 'machines' : undefined);
+  const registry = machinesDir ? await loadMachines(machinesDir) : undefined;
+  const store = await openStore(dbPath(values.db));
+  let runtime: Runtime | undefined;
+  try {
+    if (registry?.names().length) {
+      runtime = createRuntime({ store, machines: registry });
+      await runtime.start();
+    }
+    const server = await startServer({ store, ...(runtime ? { runtime } : {}), port, ...(values.host ? { host: values.host } : {}) });
+    process.stdout.write(`Spine studio: ${server.url}\n`);
+    if (!runtime) process.stderr.write('spine serve: no machines found (--machines DIR); runs can be watched but not driven from here\n');
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await server.close();
+    return EXIT.done;
+  } catch (error) {
+    if (error instanceof ServerError) throw new CliError(error.message);
+    throw error;
+  } finally {
+    await runtime?.stop();
+    await store.close();
+  }
+}
