@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -79,6 +79,8 @@ function spine(args: string[], env: Record<string, string>, killAfterMs?: number
 function finalState(db: string) {
   const sqlite = new Database(db, { readonly: true });
   try {
+    const ready = sqlite.prepare("SELECT 1 FROM sqlite_master WHERE name = 'actors'").get();
+    if (!ready) return []; // killed before the schema was committed
     return sqlite.prepare('SELECT id, status, snapshot, seq FROM actors WHERE parent_id IS NULL').all() as { id: string; status: string; snapshot: string; seq: number }[];
   } finally {
     sqlite.close();
@@ -104,22 +106,28 @@ describe('crash suite: the real spine process killed with SIGKILL', () => {
   afterAll(() => effects.server?.close());
 
   it(`finishes every run with the uninterrupted final snapshot and each effect applied once (${SEEDS} seeds)`, async () => {
-    const summary = { kills: 0, rawCalls: 0, completedCalls: 0, reRuns: 0 };
+    const summary = { kills: 0, killedBeforeStart: 0, rawCalls: 0, completedCalls: 0, reRuns: 0 };
     for (let seed = 1; seed <= SEEDS; seed++) {
       effects.reset();
       const random = mulberry32(seed);
       const db = join(mkdtempSync(join(tmpdir(), `spine-crash-${seed}-`)), 'spine.db');
       const env = { SPINE_TEST_EFFECT_URL: effects.url };
       let kills = 0;
-      const first = await spine(['run', 'steps20', '--db', db, '--machines', machines, '--json'], env, 150 + random() * 900);
+      const first = await spine(['run', 'steps20', '--db', db, '--machines', machines, '--json'], env, 250 + random() * 900);
       if (first.signal === 'SIGKILL') kills++;
       // Sometimes kill the resume too, to crash a process that was itself recovering.
-      if (kills && random() < 0.4) {
+      if (kills && existsSync(db) && finalState(db).length > 0 && random() < 0.4) {
         const again = await spine(['resume', '--db', db, '--machines', machines], env, 150 + random() * 500);
         if (again.signal === 'SIGKILL') kills++;
       }
-      const resumed = await spine(['resume', '--db', db, '--machines', machines, '--json'], env);
+      // Killed before the run was stored (even before the database existed): nothing to
+      // resume, so start it again as a user would.
+      const stored = existsSync(db) && finalState(db).length > 0;
+      const resumed = stored
+        ? await spine(['resume', '--db', db, '--machines', machines, '--json'], env)
+        : await spine(['run', 'steps20', '--db', db, '--machines', machines, '--json'], env);
       expect(resumed.code, `seed ${seed}: ${resumed.stderr}`).toBe(0);
+      if (!stored) summary.killedBeforeStart++;
       const [actor] = finalState(db);
       expect(actor!.status, `seed ${seed}`).toBe('done');
       expect(actor!.snapshot, `seed ${seed}: final snapshot differs from the uninterrupted run`).toBe(baseline.snapshot);
@@ -131,7 +139,7 @@ describe('crash suite: the real spine process killed with SIGKILL', () => {
       summary.completedCalls += 20;
       summary.reRuns += raw - 20;
     }
-    console.log(`crash suite: ${SEEDS} seeds, ${summary.kills} kills, ${summary.rawCalls} raw effect calls for ${summary.completedCalls} effects (${summary.reRuns} in-flight re-runs)`);
+    console.log(`crash suite: ${SEEDS} seeds, ${summary.kills} kills (${summary.killedBeforeStart} before the run was stored), ${summary.rawCalls} raw effect calls for ${summary.completedCalls} effects (${summary.reRuns} in-flight re-runs)`);
     expect(summary.kills).toBeGreaterThanOrEqual(SEEDS * 0.8);
   }, 20 * 60_000);
 });
