@@ -106,10 +106,13 @@ export const DURABLE_SEND = Symbol.for('spine.durableSend');
 /** Address of a durable send: an actor id, a child key of the sender, or the parent. */
 export type DurableTarget = string | { parent: true } | ((args: { context: any; event: EventObject }) => string);
 
+/** An event with its payload fields. */
+export type PayloadEvent = EventObject & Record<string, unknown>;
+
 /** The payload attached to a durable send action. */
 export interface DurableSend {
   to: DurableTarget;
-  event: EventObject | ((args: { context: any; event: EventObject }) => EventObject);
+  event: PayloadEvent | ((args: { context: any; event: EventObject }) => PayloadEvent);
   delay?: number;
 }
 
