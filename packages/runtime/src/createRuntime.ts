@@ -498,7 +498,9 @@ export class Runtime {
   /** Resolves durable ids, validates messages against their receivers' schemas, fills the commit. */
   async #resolvePlan(loaded: LoadedActor, seq: number, plan: ReturnType<typeof planStep>, commit: StepCommit, now: number): Promise<void> {
     const { record } = loaded;
-    const children = new Map((await this.store.childrenOf(record.id)).map((c) => [c.childKey, c.id]));
+    // Durable children are only looked up when the step stops, spawns or messages one.
+    const needsChildren = plan.stopChildren.length > 0 || plan.spawns.length > 0 || plan.sends.some((s) => typeof s.to === 'string' || 'child' in s.to);
+    const children = new Map(needsChildren ? (await this.store.childrenOf(record.id)).map((c) => [c.childKey, c.id]) : []);
     const activityChildren = new Set(plan.jobs.map((j) => j.childId));
     for (const childId of plan.stopChildren) {
       const durable = children.get(childId);
