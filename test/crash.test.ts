@@ -4,8 +4,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { loadMachineDirectory, MachineRegistry, roundTripSnapshot } from '@spine/runtime';
 import Database from 'better-sqlite3';
+import { tsImport } from 'tsx/esm/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The real `spine` process, killed with SIGKILL at seeded random moments, then resumed.
@@ -76,6 +78,24 @@ function spine(args: string[], env: Record<string, string>, killAfterMs?: number
   });
 }
 
+function historySnapshots(db: string): string[] {
+  const sqlite = new Database(db, { readonly: true });
+  try {
+    return (sqlite.prepare('SELECT snapshot FROM history ORDER BY row_id').all() as { snapshot: string }[]).map((r) => r.snapshot);
+  } finally {
+    sqlite.close();
+  }
+}
+
+async function loadRegistry(dir: string) {
+  const registry = new MachineRegistry();
+  const parent = pathToFileURL(`${dir}/`).href;
+  for (const definition of await loadMachineDirectory(dir, { importModule: (url) => tsImport(url, parent) as Promise<Record<string, unknown>> })) {
+    registry.register(definition);
+  }
+  return registry;
+}
+
 function finalState(db: string) {
   const sqlite = new Database(db, { readonly: true });
   try {
@@ -98,6 +118,11 @@ describe('crash suite: the real spine process killed with SIGKILL', () => {
     expect(run.code, run.stderr).toBe(0);
     const [actor] = finalState(db);
     baseline = { snapshot: actor!.snapshot, results: JSON.parse(run.stdout).output.results };
+    // Persistable: every snapshot of the run survives persist -> JSON -> restore -> persist.
+    const { machine } = (await loadRegistry(machines)).machine('steps20');
+    const history = historySnapshots(db);
+    expect(history.length).toBe(22); // init, 20 activity results, 1 timer
+    for (const snapshot of history) expect(roundTripSnapshot(machine, snapshot)).toBe(snapshot);
     expect(baseline.results).toHaveLength(20);
     expect(effects.raw.size).toBe(20);
     effects.reset();

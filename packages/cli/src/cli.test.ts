@@ -3,8 +3,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { loadMachineDirectory, MachineRegistry, roundTripSnapshot } from '@spine/runtime';
 import Database from 'better-sqlite3';
+import { tsImport } from 'tsx/esm/api';
 import { describe, expect, it } from 'vitest';
 
 // Runs the built `spine` binary as a user would (the root `npm test` builds first).
@@ -61,6 +63,19 @@ describe('spine CLI', () => {
     const shown = JSON.parse(spine('show', runId, '--db', db, '--json').stdout) as { steps: { event: { type: string } }[] };
     expect(shown.steps.map((s) => s.event.type)).toEqual(['xstate.init', 'door.open', 'door.close', 'door.lock']);
     expect(spine('show', runId, '--db', db).stdout).toMatch(/door\.open\s+open/);
+  });
+
+  it('round-trips every snapshot of its test machines through JSON unchanged', async () => {
+    const db = freshDb();
+    spine('run', 'instant', '--db', db, '--machines', machines);
+    const { runId } = JSON.parse(spine('run', 'door', '--db', db, '--machines', machines, '--input', '{"name":"x"}', '--json').stdout) as { runId: string };
+    spine('send', runId, '{"type":"door.open","by":"bo"}', '--db', db, '--machines', machines);
+    const registry = new MachineRegistry();
+    const parent = pathToFileURL(`${machines}/`).href;
+    for (const d of await loadMachineDirectory(machines, { importModule: (url) => tsImport(url, parent) as Promise<Record<string, unknown>> })) registry.register(d);
+    const history = rows(db, 'SELECT a.machine, h.snapshot FROM history h JOIN actors a ON a.id = h.actor_id') as { machine: string; snapshot: string }[];
+    expect(new Set(history.map((h) => h.machine))).toEqual(new Set(['door', 'instant']));
+    for (const h of history) expect(roundTripSnapshot(registry.machine(h.machine).machine, h.snapshot)).toBe(h.snapshot);
   });
 
   it('refuses malformed --input with one line naming it, exit 2, and creates no database', () => {

@@ -14,6 +14,7 @@ export type {
   MachineImplementation,
 } from './defineMachine.js';
 export { validateMachineConfig } from './validateMachineConfig.js';
+export { roundTripSnapshot } from './roundTripSnapshot.js';
 export { validateEvent, zodIssues } from './validateEvent.js';
 export { planStep } from './planStep.js';
 export type { ExecutableAction, StepPlan } from './planStep.js';
