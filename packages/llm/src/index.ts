@@ -73,3 +73,12 @@ export {
   ToolNotAllowedError,
 } from './errors.js';
 export type { LlmErrorCode, LlmErrorOptions } from './errors.js';
+
+export { agentModel, createLlmEnvironment, OFFLINE_HINT, providerKindOf } from './LlmEnvironment.js';
+export type { LlmEnvironment, LlmEnvironmentOptions, ModelChoice, ToolRetryPolicy as ToolActivityRetryPolicy } from './LlmEnvironment.js';
+export { modelActivity } from './modelActivity.js';
+export type { AgentModelRequest, ModelActivityOptions, ModelStep } from './modelActivity.js';
+export { toolActivity, toolCallActivity } from './toolActivity.js';
+export type { ToolActivityOptions, ToolCallActivityOptions, ToolStep } from './toolActivity.js';
+export { costOfEntry, runLedger, spentOf, usageOf } from './ledger.js';
+export type { BreakerFacts, CallDecision, CallFacts, LedgerCall, LedgerJob, LedgerTotal, RunLedger } from './ledger.js';

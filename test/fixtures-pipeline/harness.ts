@@ -1,0 +1,92 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  createLlmEnvironment,
+  retryPolicies,
+  seededRandom,
+  type LlmEnvironment,
+  type LlmEnvironmentOptions,
+  type Tool,
+} from '@spine/llm';
+import { createRuntime, type JobRecord, type Runtime } from '@spine/runtime';
+import { startScriptedModelServer, type ScriptedModelServer, type ScriptedModelServerOptions } from '@spine/scripted-model';
+import { SqliteStore } from '@spine/store-sqlite';
+import { pipelineMachines } from '../../machines/pipeline.js';
+import { pipelineScript } from '../../machines/scriptedModel.js';
+import { publishTool } from '../../machines/tools.js';
+
+/** Retry delays of a few milliseconds, so tests that walk the retry table stay fast. */
+export const fastPolicies = retryPolicies({
+  rate_limit: { baseDelayMs: 5, maxDelayMs: 100 },
+  transient: { baseDelayMs: 5, maxDelayMs: 50 },
+  timeout: { baseDelayMs: 5, maxDelayMs: 50 },
+});
+
+/** A running pipeline: the scripted Chat Completions server, a real SQLite file, a durable host. */
+export interface PipelineHost {
+  server: ScriptedModelServer;
+  llm: LlmEnvironment;
+  store: SqliteStore;
+  runtime: Runtime;
+  dbPath: string;
+  publishDir: string;
+  /** Every job of a run (all its agents), oldest first. */
+  jobs(runId: string): Promise<JobRecord[]>;
+  /** Every journal entry of a run's jobs. */
+  journal(runId: string): Promise<(Record<string, unknown> & { job: string; src: string })[]>;
+  close(): Promise<void>;
+}
+
+/** Starts the pipeline on a scripted server; pass a script, faults, server options and llm options to vary it. */
+export async function startPipelineHost(
+  options: {
+    server?: ScriptedModelServerOptions;
+    llm?: Omit<LlmEnvironmentOptions, 'env'>;
+    search?: Tool;
+    publish?: Tool;
+  } = {},
+): Promise<PipelineHost> {
+  const server = await startScriptedModelServer({ script: pipelineScript(), ...options.server });
+  const llm = createLlmEnvironment({
+    env: { OPENAI_BASE_URL: server.url, SPINE_MODEL: 'scripted' },
+    policies: fastPolicies,
+    random: seededRandom(7),
+    timeoutMs: 2_000,
+    toolRetry: { baseDelayMs: 5, maxDelayMs: 20 },
+    breaker: { coolDownMs: 50 },
+    onProvider: () => {},
+    ...options.llm,
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'spine-pipeline-'));
+  const dbPath = join(dir, 'spine.db');
+  const publishDir = join(dir, 'published');
+  const store = await SqliteStore.open(dbPath);
+  const runtime = createRuntime({
+    store,
+    machines: pipelineMachines({ llm, publish: options.publish ?? publishTool({ dir: publishDir }), ...(options.search ? { search: options.search } : {}) }),
+    pollIntervalMs: 10,
+    onError: (error, where) => process.stderr.write(`host error at ${where}: ${error.message}\n`),
+  });
+  await runtime.start();
+  const jobs = async (runId: string) => store.listJobs({ runId });
+  return {
+    server,
+    llm,
+    store,
+    runtime,
+    dbPath,
+    publishDir,
+    jobs,
+    async journal(runId) {
+      return (await jobs(runId)).flatMap((job) =>
+        (JSON.parse(job.journal) as Record<string, unknown>[]).map((entry) => ({ ...entry, job: job.key, src: job.src })),
+      );
+    },
+    async close() {
+      await runtime.stop();
+      await store.close();
+      await server.close();
+    },
+  };
+}
