@@ -63,8 +63,8 @@ export interface NewEvent {
   source: string;
 }
 
-/** Status of an activity job. */
-export type JobStatus = 'pending' | 'running' | 'done' | 'failed' | 'cancelled';
+/** Status of an activity job; `held` waits for a person's decision (a risky activity, see approvals). */
+export type JobStatus = 'pending' | 'held' | 'running' | 'done' | 'failed' | 'cancelled';
 
 /** An activity execution requested by a step, keyed `actorId:seq:index`. */
 export interface JobRecord {
@@ -101,6 +101,8 @@ export interface NewJob {
   src: string;
   input: string;
   runAt: number;
+  /** Created `held`: it runs only after a person approves it (medium and high risk). */
+  held?: boolean;
 }
 
 /** An actor to create (its initial transition runs as its first step, from an `xstate.init` event). */
@@ -171,6 +173,10 @@ export interface StepCommit {
   /** Durable actors stopped by this step (with their descendants). */
   stop: string[];
   deadLetters: NewDeadLetter[];
+  /** Approvals requested by this step for its held jobs. */
+  approvals?: NewApproval[];
+  /** Audit rows this step appends (risk decisions it made). */
+  audit?: NewAuditEntry[];
 }
 
 /** How a step commit ended. */
@@ -186,6 +192,8 @@ export interface JobCompletion {
   journal: string;
   /** The `xstate.done.actor.*` / `xstate.error.actor.*` event for the invoking actor. */
   event: NewEvent;
+  /** Audit rows appended with the result (low-risk actions, refused tools, budget stops). */
+  audit?: NewAuditEntry[];
 }
 
 /** A failed attempt that will be tried again at `runAt`. */
@@ -194,6 +202,7 @@ export interface JobRetry {
   owner: string;
   runAt: number;
   journal: string;
+  audit?: NewAuditEntry[];
 }
 
 /** Filters for listing actors. */
@@ -261,6 +270,31 @@ export interface Store {
   /** Waiting work of a run: for deciding whether it is idle. */
   runActivity(runId: string, now: number): Promise<{ dueEvents: number; activeJobs: number; nextWakeAt: number | undefined }>;
 
+  /** Approvals, newest first; `pending` ones are listed only while their actor is active. */
+  listApprovals(query?: ApprovalQuery): Promise<ApprovalRecord[]>;
+  getApproval(id: string): Promise<ApprovalRecord | undefined>;
+  /** Pending approvals whose deadline has passed and that were not escalated yet. */
+  dueApprovals(now: number, limit: number): Promise<ApprovalRecord[]>;
+  /** Whether a high-risk approval holds the run: none of its actors steps and none of its jobs starts. */
+  isRunHalted(runId: string): Promise<boolean>;
+  /** Stores a signed decision for a host to verify and apply; returns its id. */
+  submitDecision(decision: NewDecision): Promise<number>;
+  /** Decisions submitted and not yet applied or refused, oldest first. */
+  pendingDecisions(limit: number): Promise<DecisionRecord[]>;
+  /**
+   * Applies (or refuses) a decision in one transaction: the approval's new status,
+   * the held job released or failed with its event delivered, the decision row
+   * marked, the audit rows appended. False when the approval was no longer open
+   * (nothing changed then, except a refused decision row and its audit rows).
+   */
+  resolveApproval(resolution: ApprovalResolution): Promise<boolean>;
+
+  /** Appends rows to the audit log (hash-chained). There is no way to change or delete them. */
+  appendAudit(entries: NewAuditEntry[]): Promise<void>;
+  listAudit(query?: AuditQuery): Promise<AuditEntry[]>;
+  /** Recomputes the hash chain; reports the first row that does not match. */
+  verifyAudit(): Promise<AuditVerification>;
+
   close(): Promise<void>;
 }
 
@@ -272,3 +306,143 @@ export interface HostRecord {
   startedAt: number;
   heartbeatAt: number;
 }
+
+/** How much a person must be involved before an activity runs (machine `meta.risk`). */
+export type RiskTier = 'low' | 'medium' | 'high';
+
+/** Lifecycle of an approval. `pending` ones may be escalated (`escalatedAt`) and stay open. */
+export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'cancelled';
+
+/** What happens when an approval's deadline passes. */
+export type DeadlineAction = 'escalate' | 'halt';
+
+/** A person's go-ahead requested for a held job: what the agent proposes and why. */
+export interface ApprovalRecord {
+  /** `approval:<jobKey>`. */
+  id: string;
+  runId: string;
+  actorId: string;
+  jobKey: string;
+  /** The invoke id; a rejection arrives as `xstate.error.actor.<childId>`. */
+  childId: string;
+  /** The activity. */
+  src: string;
+  machine: string;
+  version: string;
+  /** The step that requested the work. */
+  seq: number;
+  tier: Exclude<RiskTier, 'low'>;
+  status: ApprovalStatus;
+  /** JSON: the activity input the agent proposes. */
+  proposal: string;
+  /** JSON: why (state, event, reasoning the agent recorded, its last journal entry). */
+  rationale: string;
+  requestedAt: number;
+  deadlineAt: number | null;
+  onDeadline: DeadlineAction;
+  escalatedAt: number | null;
+  decidedBy: string | null;
+  decidedAt: number | null;
+  /** Why it was rejected (or a note with the approval). */
+  reason: string | null;
+  /** JSON of the input a person substituted before approving. */
+  editedInput: string | null;
+  /** HMAC of the decision that resolved it. */
+  signature: string | null;
+}
+
+/** An approval to create with the step that requests it. */
+export type NewApproval = Omit<ApprovalRecord, 'status' | 'escalatedAt' | 'decidedBy' | 'decidedAt' | 'reason' | 'editedInput' | 'signature'>;
+
+/** Filters for listing approvals. */
+export interface ApprovalQuery {
+  runId?: string;
+  status?: ApprovalStatus[];
+  limit?: number;
+}
+
+/** A signed decision as submitted: `payload` is canonical JSON, `signature` its HMAC-SHA256 (hex). */
+export interface NewDecision {
+  approvalId: string;
+  payload: string;
+  signature: string;
+}
+
+/** A stored decision. */
+export interface DecisionRecord extends NewDecision {
+  id: number;
+  status: 'submitted' | 'applied' | 'refused';
+  createdAt: number;
+}
+
+/** Everything that resolving (or refusing to resolve) an approval writes, atomically. */
+export interface ApprovalResolution {
+  approvalId: string;
+  /** `refused` marks only the decision refused (a bad signature); `escalated` keeps the approval open. */
+  outcome: 'approved' | 'rejected' | 'expired' | 'escalated' | 'refused';
+  /** The decision applied or refused, if a person's decision caused this. */
+  decisionId?: number;
+  decidedBy?: string;
+  decidedAt?: number;
+  reason?: string | null;
+  editedInput?: string | null;
+  signature?: string | null;
+  /** Approved: the held job becomes pending with this input. */
+  jobInput?: string;
+  /** Rejected or expired: the held job fails with this error and this event is delivered. */
+  jobError?: string;
+  /** An event for the actor (the rejection or `spine.approval.escalated`). */
+  event?: NewEvent;
+  audit: NewAuditEntry[];
+  now: number;
+}
+
+/** What an audit row records. */
+export type AuditKind =
+  | 'approval.requested'
+  | 'approval.approved'
+  | 'approval.edited'
+  | 'approval.rejected'
+  | 'approval.escalated'
+  | 'approval.expired'
+  | 'approval.cancelled'
+  | 'decision.refused'
+  | 'run.halted'
+  | 'activity.logged'
+  | 'tool.refused'
+  | 'budget.stopped'
+  | 'machine.version';
+
+/** One row of the append-only, hash-chained audit log. */
+export interface AuditEntry {
+  seq: number;
+  at: number;
+  runId: string | null;
+  actorId: string | null;
+  kind: AuditKind;
+  /** Who: a person (`--as`), `system` (deadlines, cancellations) or the agent/host that acted. */
+  who: string;
+  /** What it is about: an approval id, a job key, `machine@version`. */
+  subject: string | null;
+  /** JSON details. */
+  detail: string;
+  /** Hash of the previous row (64 zeros for the first). */
+  prevHash: string;
+  /** sha256 over `prevHash` and this row's canonical JSON (see `auditHash`). */
+  hash: string;
+}
+
+/** An audit row to append; the store assigns seq and hashes. */
+export type NewAuditEntry = Pick<AuditEntry, 'runId' | 'actorId' | 'kind' | 'who' | 'subject' | 'detail'> & { at: number };
+
+/** Filters for reading the audit log. */
+export interface AuditQuery {
+  runId?: string;
+  afterSeq?: number;
+  limit?: number;
+}
+
+/** The result of recomputing the audit chain. */
+export type AuditVerification =
+  | { ok: true; rows: number; head: string }
+  | { ok: false; rows: number; firstBadSeq: number; reason: string };

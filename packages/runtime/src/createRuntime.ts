@@ -7,9 +7,16 @@ import type { Activity, ActivityContext, MachineDefinition } from './defineMachi
 import { RetryableError, SpineError, TerminalError, ensureError, serializeError, type FieldIssue } from './errors.js';
 import { MachineRegistry, type MachineVersion } from './MachineRegistry.js';
 import { planStep, type ExecutableAction } from './planStep.js';
+import { ApprovalDesk, type Decision, type DecisionOutcome } from './ApprovalDesk.js';
+import { auditOfAttempt } from './auditOfAttempt.js';
+import { redactingStore, Redactor, secretsFromEnv } from './redact.js';
+import { riskPolicies, type RiskPolicy } from './riskPolicy.js';
+import { readSecret } from './secretFile.js';
+import { RunTelemetry, type ActivitySpan } from './telemetry.js';
 import type {
   ActorRecord,
   ActorStatus,
+  ApprovalRecord,
   HistoryRecord,
   JobRecord,
   NewActor,
@@ -42,8 +49,21 @@ export interface RuntimeOptions {
   maxCachedActors?: number;
   /** Whether to run activities in this host (default true). */
   runActivities?: boolean;
-  /** Called when a custom action or listener throws; default writes to stderr. */
+  /** Called when a custom action or listener throws; default writes to stderr (secrets redacted). */
   onError?: (error: Error, where: string) => void;
+  /**
+   * Signs and verifies approval decisions (HMAC-SHA256). Default: `SPINE_SECRET`,
+   * else the file `<db>.secret` next to a file store. A host without one leaves
+   * submitted decisions for a host that has it.
+   */
+  secret?: string | (() => string | undefined);
+  /**
+   * Values that must never be written to the store, logs or spans. Default: the
+   * values of environment variables named like secrets (`*_KEY`, `*_TOKEN`, `*SECRET`, ...).
+   */
+  secrets?: string[];
+  /** Tracer for run, step and activity spans. Default: `@opentelemetry/api`'s global tracer (a no-op without an SDK). */
+  tracer?: import('@opentelemetry/api').Tracer;
 }
 
 /** What a listener learns after each commit. */
@@ -106,14 +126,30 @@ export class Runtime {
   #lastHeartbeat = 0;
   #started = false;
   #stopping = false;
+  readonly #redactor: Redactor;
+  readonly #telemetry: RunTelemetry;
+  readonly #desk: ApprovalDesk;
+  /** Approvals this host's steps request and people resolve. */
+  get approvals(): ApprovalDesk {
+    return this.#desk;
+  }
 
   constructor(options: RuntimeOptions) {
-    this.store = options.store;
+    this.#redactor = new Redactor(options.secrets ?? secretsFromEnv());
+    this.store = redactingStore(options.store, this.#redactor);
     this.registry = options.machines instanceof MachineRegistry ? options.machines : registryOf(options.machines);
     this.clock = options.clock ?? systemClock;
     this.hostId = options.hostId ?? `host-${randomUUID().slice(0, 8)}`;
     this.#newRunId = options.newRunId ?? newRunId;
-    this.#onError = options.onError ?? ((error, where) => process.stderr.write(`spine: ${where}: ${error.message}\n`));
+    const redactor = this.#redactor;
+    this.#onError = options.onError ?? ((error, where) => process.stderr.write(redactor.text(`spine: ${where}: ${error.message}\n`)));
+    this.#telemetry = new RunTelemetry({ redactor, ...(options.tracer ? { tracer: options.tracer } : {}) });
+    const secretOption = options.secret;
+    const storePath = (options.store as { path?: unknown }).path;
+    let found: string | undefined;
+    const secret = () =>
+      typeof secretOption === 'function' ? secretOption() : (secretOption ?? (found ??= readSecret(typeof storePath === 'string' ? storePath : undefined)));
+    this.#desk = new ApprovalDesk({ store: this.store, registry: this.registry, clock: this.clock, secret });
     this.#options = {
       pollIntervalMs: options.pollIntervalMs ?? 100,
       heartbeatMs: options.heartbeatMs ?? 1000,
@@ -238,6 +274,28 @@ export class Runtime {
     }
   }
 
+  /**
+   * Records a person's decision on a run's pending approval (or the one named by
+   * `approvalId`): signs it, stores it, verifies and applies it, then drives the
+   * run on. Approve runs the held activity (with `input` instead of the proposal
+   * when given, checked against the activity's input schema); reject delivers
+   * `xstate.error.actor.<id>` with `error.kind: 'rejected'`.
+   *
+   * @example
+   * await runtime.decide({ runId }, { decision: 'approve', by: 'ada' });
+   */
+  async decide(target: { runId?: string; approvalId?: string }, decision: Decision): Promise<DecisionOutcome> {
+    const approval = await this.#desk.find(target);
+    const outcome = await this.#desk.decide(approval, this.#redactor.value(decision));
+    await this.#scan();
+    return outcome;
+  }
+
+  /** Pending approvals (of one run, or all). */
+  async pendingApprovals(runId?: string): Promise<ApprovalRecord[]> {
+    return this.store.listApprovals({ ...(runId ? { runId } : {}), status: ['pending'] });
+  }
+
   /** Looks for work now (other processes' events, due timers) instead of at the next poll. */
   async poke(): Promise<void> {
     await this.#scan();
@@ -305,6 +363,13 @@ export class Runtime {
 
   async #scan(): Promise<void> {
     if (this.#stopping) return;
+    try {
+      // Signed decisions of people (from any process) and deadlines that passed, even while no host ran.
+      await this.#desk.applySubmitted();
+      await this.#desk.applyDeadlines();
+    } catch (error) {
+      this.#onError(ensureError(error), 'approvals');
+    }
     const now = this.clock.now();
     const { actors, jobs } = await this.store.runnable(now, this.hostId, this.#deadOwners, 10_000);
     const wanted = new Set([...actors, ...jobs.map((j) => j.actorId)]);
@@ -362,6 +427,7 @@ export class Runtime {
     let loaded = await this.#load(actorId);
     let conflicts = 0;
     while (loaded && !this.#stopping) {
+      if (await this.store.isRunHalted(loaded.record.runId)) return; // a high-risk approval holds the run
       const events = await this.store.nextEvents(actorId, this.clock.now(), 64);
       if (!events.length) return;
       for (const mailboxEvent of events) {
@@ -376,6 +442,7 @@ export class Runtime {
           continue;
         }
         const committed = await this.#step(loaded, mailboxEvent.id, mailboxEvent.event);
+        if (committed === 'halted') return; // the step asked for high-risk work: the run waits for a person
         if (!committed) {
           // Another writer moved the actor (or consumed the event): reload and re-read the
           // mailbox. Repeated conflicts mean someone else drives it: leave it to the next poll.
@@ -391,7 +458,7 @@ export class Runtime {
     }
   }
 
-  async #step(loaded: LoadedActor, eventId: number, eventJson: string): Promise<boolean> {
+  async #step(loaded: LoadedActor, eventId: number, eventJson: string): Promise<boolean | 'halted'> {
     const startedAt = this.clock.now();
     const t0 = performance.now();
     const { record, version } = loaded;
@@ -432,6 +499,8 @@ export class Runtime {
       spawn: [],
       stop: [],
       deadLetters: [],
+      approvals: [],
+      audit: [],
     };
     let effects: ExecutableAction[] = [];
     let emitted: EventObject[] = [];
@@ -460,6 +529,8 @@ export class Runtime {
         commit.messages = [];
         commit.jobs = [];
         commit.spawn = [];
+        commit.approvals = [];
+        commit.audit = [];
       }
     }
     if (failure) {
@@ -492,6 +563,8 @@ export class Runtime {
       }
     }
     this.#publish(loaded.record, { ...commit.history, actorId: record.id, runId: record.runId, seq, snapshot: commit.snapshot, stateValue: commit.stateValue, status: commit.status }, emitted);
+    this.#traceStep(record, seq, commit, startedAt);
+    if (commit.approvals?.some((a) => a.tier === 'high')) return 'halted';
     return true;
   }
 
@@ -533,6 +606,22 @@ export class Runtime {
         input = activity.mapInput({ context: job.context ?? {}, event: job.event, input });
       }
       const newJob: NewJob = { key: job.key, actorId: record.id, runId: record.runId, childId: job.childId, src: job.src, input: JSON.stringify(input ?? null), runAt: now };
+      const policy = riskPolicies(loaded.version.machine).get(job.childId);
+      if (policy && policy.tier !== 'low') {
+        // Medium and high risk: the job is held, and the approval that releases it is written in this same commit.
+        newJob.held = true;
+        const { approval, audit } = ApprovalDesk.request({
+          job: newJob,
+          machine: record.machine,
+          version: record.version,
+          seq,
+          policy,
+          rationale: await this.#rationale(record, job, policy),
+          now,
+        });
+        commit.approvals!.push(approval);
+        commit.audit!.push(...audit);
+      }
       commit.jobs.push(newJob);
     }
     for (const timer of plan.timers) {
@@ -574,6 +663,33 @@ export class Runtime {
     if (RESERVED.test(event.type)) return undefined;
     const issues = validateEvent(this.registry.definition(machineName), event);
     return issues.length ? { reason: describeIssues(machineName, event.type, issues), issues } : undefined;
+  }
+
+  /** Why an agent proposes risky work: the state and event, the reasoning it keeps in context, its last journal entry. */
+  async #rationale(record: ActorRecord, job: { context: unknown; event: EventObject; src: string }, policy: RiskPolicy): Promise<Record<string, unknown>> {
+    const context = (job.context && typeof job.context === 'object' ? job.context : {}) as Record<string, unknown>;
+    const field = policy.rationaleFrom ?? ['reasoning', 'rationale'].find((k) => context[k] !== undefined);
+    const reasoning = field ? context[field] : undefined;
+    let lastJournal: unknown = null;
+    const jobs = await this.store.listJobs({ actorId: record.id, status: ['done', 'failed'] });
+    for (let i = jobs.length - 1; i >= 0 && lastJournal === null; i--) {
+      const entries = JSON.parse(jobs[i]!.journal) as Record<string, unknown>[];
+      const entry = entries.at(-1);
+      if (entry) lastJournal = { jobKey: jobs[i]!.key, src: jobs[i]!.src, ...entry };
+    }
+    const trimmed = (value: unknown) => {
+      const json = JSON.stringify(value ?? null);
+      return json.length > 8192 ? `${json.slice(0, 8192)}…` : (value ?? null);
+    };
+    return { state: policy.declaredAt, event: job.event.type, activity: job.src, reasoning: trimmed(reasoning), reasoningFrom: field ?? null, lastJournal: trimmed(lastJournal) };
+  }
+
+  #traceStep(record: ActorRecord, seq: number, commit: StepCommit, startedAt: number): void {
+    const endedAt = this.clock.now();
+    this.#telemetry.step({ runId: record.runId, actorId: record.id, machine: record.machine, version: record.version, seq, eventType: commit.history.eventType, state: commit.stateValue, status: commit.status, startedAt, endedAt, error: commit.error });
+    if (commit.status !== 'active' && record.parentId === null) {
+      this.#telemetry.run({ runId: record.runId, machine: record.machine, version: record.version, status: commit.status, createdAt: record.createdAt, endedAt, error: commit.error });
+    }
   }
 
   /** When an actor finishes, its parent learns in the same commit and its children stop. */
@@ -649,10 +765,19 @@ export class Runtime {
     const entry: Record<string, unknown> = { attempt: job.attempts, host: this.hostId, startedAt: this.clock.now() };
     const context = actor.snapshot ? (JSON.parse(actor.snapshot) as { context?: unknown }).context : undefined;
     const t0 = performance.now();
+    let tier: RiskPolicy['tier'] | undefined;
+    try {
+      tier = riskPolicies((await this.registry.pinned(actor.machine, actor.version, this.store)).machine).get(job.childId)?.tier;
+    } catch {
+      tier = undefined; // an invalid policy already failed the step that requested this job
+    }
+    const span: ActivitySpan = this.#telemetry.activity({ runId: job.runId, actorId: job.actorId, jobKey: job.key, src: job.src, attempt: job.attempts, startedAt: entry.startedAt as number });
     const finishEntry = (outcome: string, extra: Record<string, unknown> = {}) => {
       Object.assign(entry, { outcome, durationMs: Math.round((performance.now() - t0) * 100) / 100 }, extra);
+      span.end(entry, outcome === 'ok' ? 'ok' : outcome === 'retry' ? 'retry' : 'failed', this.clock.now());
       return JSON.stringify([...journal, entry]);
     };
+    const audit = (outcome: string) => auditOfAttempt({ job, machine: actor.machine, tier, entry, outcome, now: this.clock.now() });
     const deliver = async (status: 'done' | 'failed', value: unknown) => {
       const event =
         status === 'done'
@@ -666,6 +791,7 @@ export class Runtime {
         error: status === 'failed' ? JSON.stringify(value) : null,
         journal: finishEntry(status === 'done' ? 'ok' : 'failed', status === 'failed' ? { error: value } : {}),
         event: { actorId: job.actorId, type: event.type, event: JSON.stringify(event), dueAt: this.clock.now(), source: `activity:${job.key}` },
+        audit: audit(status === 'done' ? 'ok' : 'failed'),
       });
       if (delivered) this.#kick(job.actorId);
     };
@@ -694,10 +820,16 @@ export class Runtime {
       const input = activity.input ? parseActivityInput(activity, JSON.parse(job.input)) : JSON.parse(job.input);
       let output = await withTimeout(activity.run(input, ctx), activity.timeoutMs, controller);
       if (activity.output) output = activity.output.parse(output);
-      if (controller.signal.aborted) return;
+      if (controller.signal.aborted) {
+        span.end(entry, 'aborted', this.clock.now());
+        return;
+      }
       await deliver('done', output);
     } catch (thrown) {
-      if (controller.signal.aborted && !(thrown instanceof RetryableError && thrown.kind === 'timeout')) return; // stopping or cancelled: the store decides what runs again
+      if (controller.signal.aborted && !(thrown instanceof RetryableError && thrown.kind === 'timeout')) {
+        span.end(entry, 'aborted', this.clock.now());
+        return; // stopping or cancelled: the store decides what runs again
+      }
       const error = ensureError(thrown);
       const maxAttempts = activity.maxAttempts ?? 10;
       let delay: number | undefined;
@@ -710,6 +842,7 @@ export class Runtime {
           owner: this.hostId,
           runAt,
           journal: finishEntry('retry', { error: serializeError(error), retryInMs: delay }),
+          audit: audit('retry'),
         });
         if (retried) void this.#scheduleWake();
         return;

@@ -16,7 +16,11 @@ export type SpineErrorCode =
   | 'retryable'
   | 'terminal'
   | 'timeout'
-  | 'closed';
+  | 'closed'
+  | 'unknown_approval'
+  | 'approval_closed'
+  | 'no_secret'
+  | 'decision_refused';
 
 /** One issue found by a schema, with the path of the field it is about. */
 export interface FieldIssue {

@@ -141,7 +141,7 @@ export interface JobJson {
   step: number | null;
   childId: string;
   src: string;
-  status: 'pending' | 'running' | 'done' | 'failed' | 'cancelled';
+  status: 'pending' | 'held' | 'running' | 'done' | 'failed' | 'cancelled';
   attempts: number;
   input: unknown;
   output: unknown;

@@ -2,9 +2,22 @@ import Database from 'better-sqlite3';
 import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
+  auditHash,
+  GENESIS_HASH,
   SpineError,
+  verifyAuditChain,
   type ActorQuery,
   type ActorRecord,
+  type ApprovalQuery,
+  type ApprovalRecord,
+  type ApprovalResolution,
+  type AuditEntry,
+  type AuditQuery,
+  type AuditVerification,
+  type DecisionRecord,
+  type NewApproval,
+  type NewAuditEntry,
+  type NewDecision,
   type CommitResult,
   type DeadLetter,
   type HistoryRecord,
@@ -44,6 +57,9 @@ class Rollback extends Error {
     super(reason);
   }
 }
+
+/** Undoes a resolution whose approval or job moved on meanwhile. */
+class Stale extends Error {}
 
 /**
  * The embedded default store: one SQLite file in WAL mode. Safe for several
@@ -110,7 +126,14 @@ export class SqliteStore implements Store {
   // ---- machine versions ---------------------------------------------------------
 
   async saveMachineVersion(machine: string, version: string, definition: string): Promise<void> {
-    this.#s.insertVersion.run(machine, version, definition, this.#now());
+    if (this.#s.getVersion.get(machine, version)) return;
+    this.db.transaction(() => {
+      const now = this.#now();
+      const previous = this.#s.lastVersionOf.get(machine) as { version: string } | undefined;
+      if (this.#s.insertVersion.run(machine, version, definition, now).changes === 0) return;
+      // A new machine version is a governance event: who runs what changes from here on.
+      this.#appendAudit([{ at: now, runId: null, actorId: null, kind: 'machine.version', who: 'system', subject: `${machine}@${version}`, detail: JSON.stringify({ machine, version, previous: previous?.version ?? null }) }]);
+    }).immediate();
   }
 
   async getMachineVersion(machine: string, version: string): Promise<string | undefined> {
@@ -204,20 +227,36 @@ export class SqliteStore implements Store {
     for (const actor of step.spawn) this.#insertActor(actor, now);
     for (const message of step.messages) this.#insertEvent(message, now);
     for (const sendId of step.cancelTimers) s.cancelTimer.run(step.actorId, sendId);
-    for (const job of step.jobs) s.insertJob.run(job.key, job.actorId, job.runId, job.childId, job.src, job.input, job.runAt, now);
     for (const childId of step.cancelJobs) {
-      if (childId === '*') s.cancelAllJobs.run(now, step.actorId);
-      else s.cancelJobs.run(now, step.actorId, childId);
+      if (childId === '*') {
+        s.cancelAllJobs.run(now, step.actorId);
+        this.#cancelApprovals(s.cancelAllApprovals.all(now, step.actorId) as CancelledApproval[], now);
+      } else {
+        s.cancelJobs.run(now, step.actorId, childId);
+        this.#cancelApprovals(s.cancelApprovals.all(now, step.actorId, childId) as CancelledApproval[], now);
+      }
     }
+    for (const job of step.jobs) s.insertJob.run(job.key, job.actorId, job.runId, job.childId, job.src, job.input, job.held ? 'held' : 'pending', job.runAt, now);
+    for (const approval of step.approvals ?? []) this.#insertApproval(approval);
     for (const id of step.stop) this.#stopTree(id, now);
     for (const letter of step.deadLetters) this.#insertDeadLetter(letter, now);
+    if (step.audit?.length) this.#appendAudit(step.audit);
     return { ok: true };
   }
 
   #stopTree(id: string, now: number): void {
     if (this.#s.stopActor.run(now, id).changes === 0) return;
     this.#s.cancelAllJobs.run(now, id);
+    this.#cancelApprovals(this.#s.cancelAllApprovals.all(now, id) as CancelledApproval[], now);
     for (const child of this.#s.children.all(id) as { id: string }[]) this.#stopTree(child.id, now);
+  }
+
+  /** Approvals whose held job was cancelled (the state was left, the actor stopped) close with it. */
+  #cancelApprovals(rows: CancelledApproval[], now: number): void {
+    if (!rows.length) return;
+    this.#appendAudit(
+      rows.map((r) => ({ at: now, runId: r.run_id, actorId: r.actor_id, kind: 'approval.cancelled' as const, who: 'system', subject: r.id, detail: JSON.stringify({ src: r.src, jobKey: r.job_key, reason: 'the work was cancelled before anyone decided (its state was left or its actor stopped)' }) })),
+    );
   }
 
   async recordDeadLetters(letters: NewDeadLetter[]): Promise<void> {
@@ -245,12 +284,18 @@ export class SqliteStore implements Store {
       const { changes } = this.#s.completeJob.run(completion.status, completion.output, completion.error, completion.journal, now, completion.key, completion.owner);
       if (!changes) return false;
       this.#insertEvent(completion.event, now);
+      if (completion.audit?.length) this.#appendAudit(completion.audit);
       return true;
     }).immediate();
   }
 
   async retryJob(retry: JobRetry): Promise<boolean> {
-    return this.#s.retryJob.run(retry.runAt, retry.journal, retry.key, retry.owner).changes > 0;
+    if (!retry.audit?.length) return this.#s.retryJob.run(retry.runAt, retry.journal, retry.key, retry.owner).changes > 0;
+    return this.db.transaction(() => {
+      if (this.#s.retryJob.run(retry.runAt, retry.journal, retry.key, retry.owner).changes === 0) return false;
+      this.#appendAudit(retry.audit!);
+      return true;
+    }).immediate();
   }
 
   async getJob(key: string): Promise<JobRecord | undefined> {
@@ -287,8 +332,8 @@ export class SqliteStore implements Store {
   }
 
   async nextWakeAt(now: number): Promise<number | undefined> {
-    const row = this.#s.nextWake.get(now, now) as { e: number | null; j: number | null };
-    const candidates = [row.e, row.j].filter((v): v is number => v !== null);
+    const row = this.#s.nextWake.get(now, now, now) as { e: number | null; j: number | null; d: number | null };
+    const candidates = [row.e, row.j, row.d].filter((v): v is number => v !== null);
     return candidates.length ? Math.min(...candidates) : undefined;
   }
 
@@ -336,8 +381,119 @@ export class SqliteStore implements Store {
 
   async runActivity(runId: string, now: number): Promise<{ dueEvents: number; activeJobs: number; nextWakeAt: number | undefined }> {
     const row = this.#s.runActivity.get(runId, now, runId, now, runId, now, runId, now) as { due: number; jobs: number; e: number | null; j: number | null };
-    const wakes = [row.e, row.j].filter((v): v is number => v !== null);
+    const deadline = (this.#s.runDeadline.get(runId, now) as { d: number | null }).d;
+    const wakes = [row.e, row.j, deadline].filter((v): v is number => v !== null);
+    // A halted run does nothing until a person decides, whatever waits in its mailboxes.
+    if (this.#s.runHalted.get(runId)) return { dueEvents: 0, activeJobs: 0, nextWakeAt: deadline ?? undefined };
     return { dueEvents: row.due, activeJobs: row.jobs, nextWakeAt: wakes.length ? Math.min(...wakes) : undefined };
+  }
+
+  // ---- approvals and decisions ------------------------------------------------------
+
+  async listApprovals(query: ApprovalQuery = {}): Promise<ApprovalRecord[]> {
+    const where = ["(p.status <> 'pending' OR a.status = 'active')"];
+    const params: unknown[] = [];
+    if (query.runId) {
+      where.push('p.run_id = ?');
+      params.push(query.runId);
+    }
+    if (query.status?.length) {
+      where.push(`p.status IN (${query.status.map(() => '?').join(', ')})`);
+      params.push(...query.status);
+    }
+    params.push(query.limit ?? 1000);
+    const sql = `SELECT p.* FROM approvals p JOIN actors a ON a.id = p.actor_id WHERE ${where.join(' AND ')} ORDER BY p.requested_at DESC, p.id LIMIT ?`;
+    return (this.db.prepare(sql).all(...params) as ApprovalRow[]).map(toApproval);
+  }
+
+  async getApproval(id: string): Promise<ApprovalRecord | undefined> {
+    const row = this.#s.getApproval.get(id) as ApprovalRow | undefined;
+    return row && toApproval(row);
+  }
+
+  async dueApprovals(now: number, limit: number): Promise<ApprovalRecord[]> {
+    return (this.#s.dueApprovals.all(now, limit) as ApprovalRow[]).map(toApproval);
+  }
+
+  async isRunHalted(runId: string): Promise<boolean> {
+    return Boolean(this.#s.runHalted.get(runId));
+  }
+
+  async submitDecision(decision: NewDecision): Promise<number> {
+    return Number(this.#s.insertDecision.run(decision.approvalId, decision.payload, decision.signature, this.#now()).lastInsertRowid);
+  }
+
+  async pendingDecisions(limit: number): Promise<DecisionRecord[]> {
+    return (this.#s.pendingDecisions.all(limit) as DecisionRow[]).map((r) => ({ id: r.id, approvalId: r.approval_id, payload: r.payload, signature: r.signature, status: r.status, createdAt: r.created_at }));
+  }
+
+  async resolveApproval(r: ApprovalResolution): Promise<boolean> {
+    const s = this.#s;
+    const tx = this.db.transaction((): boolean => {
+      if (r.outcome === 'refused') {
+        // Only the decision is refused; the approval stays as it was. Audit once, even if two hosts try.
+        if (r.decisionId !== undefined && s.markDecision.run('refused', r.decisionId).changes === 0) return false;
+        this.#appendAudit(r.audit);
+        return false;
+      }
+      const approval = s.getApproval.get(r.approvalId) as ApprovalRow | undefined;
+      if (!approval || approval.status !== 'pending') return false;
+      if (r.decisionId !== undefined && s.markDecision.run('applied', r.decisionId).changes === 0) return false;
+      switch (r.outcome) {
+        case 'approved':
+          s.decideApproval.run('approved', r.decidedBy ?? null, r.decidedAt ?? r.now, r.reason ?? null, r.editedInput ?? null, r.signature ?? null, r.approvalId);
+          if (s.releaseJob.run(r.jobInput ?? approval.proposal, r.now, approval.job_key).changes === 0) throw new Stale();
+          break;
+        case 'rejected':
+        case 'expired': {
+          s.decideApproval.run(r.outcome, r.decidedBy ?? null, r.decidedAt ?? r.now, r.reason ?? null, null, r.signature ?? null, r.approvalId);
+          const entry = JSON.stringify({ outcome: r.outcome, by: r.decidedBy ?? null, reason: r.reason ?? null, at: r.now });
+          if (s.failHeldJob.run(r.jobError ?? null, entry, r.now, approval.job_key).changes === 0) throw new Stale();
+          break;
+        }
+        case 'escalated':
+          if (approval.escalated_at !== null) return false;
+          s.escalateApproval.run(r.now, r.approvalId);
+          break;
+      }
+      if (r.event) this.#insertEvent(r.event, r.now);
+      this.#appendAudit(r.audit);
+      return true;
+    });
+    try {
+      return tx.immediate();
+    } catch (error) {
+      if (error instanceof Stale) return false;
+      throw error;
+    }
+  }
+
+  // ---- audit log --------------------------------------------------------------------
+
+  async appendAudit(entries: NewAuditEntry[]): Promise<void> {
+    if (!entries.length) return;
+    this.db.transaction(() => this.#appendAudit(entries)).immediate();
+  }
+
+  async listAudit(query: AuditQuery = {}): Promise<AuditEntry[]> {
+    const where = ['seq > ?'];
+    const params: unknown[] = [query.afterSeq ?? 0];
+    if (query.runId) {
+      where.push('run_id = ?');
+      params.push(query.runId);
+    }
+    params.push(query.limit ?? 100_000);
+    return (this.db.prepare(`SELECT * FROM audit_log WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`).all(...params) as AuditRow[]).map(toAudit);
+  }
+
+  async verifyAudit(): Promise<AuditVerification> {
+    const rows = this.db.prepare('SELECT * FROM audit_log ORDER BY seq').iterate() as IterableIterator<AuditRow>;
+    const entries = (function* () {
+      for (const row of rows) yield toAudit(row);
+    })();
+    const first = this.#s.firstAuditSeq.get() as { seq: number } | undefined;
+    if (first && first.seq !== 1) return { ok: false, rows: 0, firstBadSeq: 1, reason: `rows 1 to ${first.seq - 1} are missing` };
+    return verifyAuditChain(entries);
   }
 
   async close(): Promise<void> {
@@ -357,12 +513,32 @@ export class SqliteStore implements Store {
   #insertDeadLetter(letter: NewDeadLetter, now: number): void {
     this.#s.insertDeadLetter.run(letter.actorId, letter.event, letter.reason, letter.issues, letter.source, now);
   }
+
+  #insertApproval(a: NewApproval): void {
+    this.#s.insertApproval.run(a.id, a.runId, a.actorId, a.jobKey, a.childId, a.src, a.machine, a.version, a.seq, a.tier, a.proposal, a.rationale, a.requestedAt, a.deadlineAt, a.onDeadline);
+  }
+
+  /** Appends hash-chained audit rows; call inside an IMMEDIATE transaction so the chain has one writer. */
+  #appendAudit(entries: NewAuditEntry[]): void {
+    if (!entries.length) return;
+    const last = this.#s.lastAudit.get() as { seq: number; hash: string } | undefined;
+    let seq = last?.seq ?? 0;
+    let prev = last?.hash ?? GENESIS_HASH;
+    for (const e of entries) {
+      seq++;
+      const row = { seq, at: e.at, runId: e.runId, actorId: e.actorId, kind: e.kind, who: e.who, subject: e.subject, detail: e.detail };
+      const hash = auditHash(prev, row);
+      this.#s.insertAudit.run(seq, e.at, e.runId, e.actorId, e.kind, e.who, e.subject, e.detail, prev, hash);
+      prev = hash;
+    }
+  }
 }
 
 function prepare(db: Database.Database) {
   const dead = `(SELECT value FROM json_each(?))`;
   return {
     insertVersion: db.prepare('INSERT OR IGNORE INTO machine_versions (machine, version, definition, created_at) VALUES (?, ?, ?, ?)'),
+    lastVersionOf: db.prepare('SELECT version FROM machine_versions WHERE machine = ? ORDER BY created_at DESC, rowid DESC LIMIT 1'),
     getVersion: db.prepare('SELECT definition FROM machine_versions WHERE machine = ? AND version = ?'),
     listVersions: db.prepare('SELECT machine, version, created_at FROM machine_versions ORDER BY machine, created_at'),
     listVersionsOf: db.prepare('SELECT machine, version, created_at FROM machine_versions WHERE machine = ? ORDER BY created_at'),
@@ -386,9 +562,7 @@ function prepare(db: Database.Database) {
     history: db.prepare('SELECT * FROM history WHERE actor_id = ? AND seq >= ? ORDER BY seq LIMIT ?'),
     runHistory: db.prepare('SELECT * FROM history WHERE run_id = ? ORDER BY row_id'),
     historySince: db.prepare('SELECT * FROM history WHERE row_id > ? ORDER BY row_id LIMIT ?'),
-    insertJob: db.prepare(
-      "INSERT INTO jobs (key, actor_id, run_id, child_id, src, input, status, run_at, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
-    ),
+    insertJob: db.prepare('INSERT INTO jobs (key, actor_id, run_id, child_id, src, input, status, run_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
     getJob: db.prepare('SELECT * FROM jobs WHERE key = ?'),
     claimJob: db.prepare(
       `UPDATE jobs SET status = 'running', owner = ?, attempts = attempts + 1, started_at = ?
@@ -400,22 +574,57 @@ function prepare(db: Database.Database) {
     ),
     retryJob: db.prepare("UPDATE jobs SET status = 'pending', run_at = ?, journal = ?, owner = NULL WHERE key = ? AND status = 'running' AND owner = ?"),
     cancelJobs: db.prepare(
-      "UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE actor_id = ? AND child_id = ? AND status IN ('pending', 'running')",
+      "UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE actor_id = ? AND child_id = ? AND status IN ('pending', 'held', 'running')",
     ),
-    cancelAllJobs: db.prepare("UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE actor_id = ? AND status IN ('pending', 'running')"),
+    cancelAllJobs: db.prepare("UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE actor_id = ? AND status IN ('pending', 'held', 'running')"),
+    cancelApprovals: db.prepare(
+      "UPDATE approvals SET status = 'cancelled', decided_at = ? WHERE actor_id = ? AND child_id = ? AND status = 'pending' RETURNING id, run_id, actor_id, src, job_key",
+    ),
+    cancelAllApprovals: db.prepare("UPDATE approvals SET status = 'cancelled', decided_at = ? WHERE actor_id = ? AND status = 'pending' RETURNING id, run_id, actor_id, src, job_key"),
+    insertApproval: db.prepare(
+      `INSERT INTO approvals (id, run_id, actor_id, job_key, child_id, src, machine, version, seq, tier, proposal, rationale, requested_at, deadline_at, on_deadline)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    getApproval: db.prepare('SELECT * FROM approvals WHERE id = ?'),
+    dueApprovals: db.prepare(
+      `SELECT p.* FROM approvals p JOIN actors a ON a.id = p.actor_id
+       WHERE p.status = 'pending' AND p.escalated_at IS NULL AND p.deadline_at IS NOT NULL AND p.deadline_at <= ? AND a.status = 'active'
+       ORDER BY p.deadline_at LIMIT ?`,
+    ),
+    runHalted: db.prepare(
+      "SELECT 1 AS halted FROM approvals p JOIN actors a ON a.id = p.actor_id WHERE p.run_id = ? AND p.status = 'pending' AND p.tier = 'high' AND a.status = 'active' LIMIT 1",
+    ),
+    runDeadline: db.prepare("SELECT MIN(deadline_at) AS d FROM approvals WHERE run_id = ? AND status = 'pending' AND escalated_at IS NULL AND deadline_at > ?"),
+    decideApproval: db.prepare(
+      "UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, reason = ?, edited_input = ?, signature = ? WHERE id = ? AND status = 'pending'",
+    ),
+    escalateApproval: db.prepare("UPDATE approvals SET escalated_at = ? WHERE id = ? AND status = 'pending' AND escalated_at IS NULL"),
+    releaseJob: db.prepare("UPDATE jobs SET status = 'pending', input = ?, run_at = ? WHERE key = ? AND status = 'held'"),
+    failHeldJob: db.prepare(
+      "UPDATE jobs SET status = 'failed', error = ?, journal = json_insert(journal, '$[#]', json(?)), finished_at = ? WHERE key = ? AND status = 'held'",
+    ),
+    insertDecision: db.prepare('INSERT INTO decisions (approval_id, payload, signature, created_at) VALUES (?, ?, ?, ?)'),
+    pendingDecisions: db.prepare("SELECT * FROM decisions WHERE status = 'submitted' ORDER BY id LIMIT ?"),
+    markDecision: db.prepare("UPDATE decisions SET status = ? WHERE id = ? AND status = 'submitted'"),
+    lastAudit: db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1'),
+    firstAuditSeq: db.prepare('SELECT seq FROM audit_log ORDER BY seq LIMIT 1'),
+    insertAudit: db.prepare('INSERT INTO audit_log (seq, at, run_id, actor_id, kind, who, subject, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
     // CROSS JOIN fixes the join order: walk the (small) due mailbox and open jobs, then
     // look actors up by key. Scanning actors first would read every waiting snapshot.
     runnableActors: db.prepare(
       `SELECT DISTINCT e.actor_id FROM events e CROSS JOIN actors a ON a.id = e.actor_id
-       WHERE e.due_at <= ? AND a.status = 'active' AND (a.owner IS NULL OR a.owner = ? OR a.owner IN ${dead}) LIMIT ?`,
+       WHERE e.due_at <= ? AND a.status = 'active' AND (a.owner IS NULL OR a.owner = ? OR a.owner IN ${dead})
+         AND NOT EXISTS (SELECT 1 FROM approvals p WHERE p.run_id = a.run_id AND p.status = 'pending' AND p.tier = 'high') LIMIT ?`,
     ),
     runnableJobs: db.prepare(
       `SELECT j.key, j.actor_id FROM jobs j CROSS JOIN actors a ON a.id = j.actor_id
        WHERE ((j.status = 'pending' AND j.run_at <= ?) OR (j.status = 'running' AND j.owner IN ${dead}))
-         AND a.status = 'active' AND (a.owner IS NULL OR a.owner = ? OR a.owner IN ${dead}) LIMIT ?`,
+         AND a.status = 'active' AND (a.owner IS NULL OR a.owner = ? OR a.owner IN ${dead})
+         AND NOT EXISTS (SELECT 1 FROM approvals p WHERE p.run_id = a.run_id AND p.status = 'pending' AND p.tier = 'high') LIMIT ?`,
     ),
     nextWake: db.prepare(
-      "SELECT (SELECT MIN(due_at) FROM events WHERE due_at > ?) AS e, (SELECT MIN(run_at) FROM jobs WHERE status = 'pending' AND run_at > ?) AS j",
+      `SELECT (SELECT MIN(due_at) FROM events WHERE due_at > ?) AS e, (SELECT MIN(run_at) FROM jobs WHERE status = 'pending' AND run_at > ?) AS j,
+         (SELECT MIN(deadline_at) FROM approvals WHERE status = 'pending' AND escalated_at IS NULL AND deadline_at > ?) AS d`,
     ),
     claimActors: db.prepare(
       `UPDATE actors SET owner = ? WHERE id IN (SELECT value FROM json_each(?)) AND status = 'active'
@@ -631,4 +840,90 @@ interface DeadLetterRow {
   issues: string | null;
   source: string;
   created_at: number;
+}
+
+interface CancelledApproval {
+  id: string;
+  run_id: string;
+  actor_id: string;
+  src: string;
+  job_key: string;
+}
+
+interface ApprovalRow {
+  id: string;
+  run_id: string;
+  actor_id: string;
+  job_key: string;
+  child_id: string;
+  src: string;
+  machine: string;
+  version: string;
+  seq: number;
+  tier: ApprovalRecord['tier'];
+  status: ApprovalRecord['status'];
+  proposal: string;
+  rationale: string;
+  requested_at: number;
+  deadline_at: number | null;
+  on_deadline: ApprovalRecord['onDeadline'];
+  escalated_at: number | null;
+  decided_by: string | null;
+  decided_at: number | null;
+  reason: string | null;
+  edited_input: string | null;
+  signature: string | null;
+}
+
+function toApproval(r: ApprovalRow): ApprovalRecord {
+  return {
+    id: r.id,
+    runId: r.run_id,
+    actorId: r.actor_id,
+    jobKey: r.job_key,
+    childId: r.child_id,
+    src: r.src,
+    machine: r.machine,
+    version: r.version,
+    seq: r.seq,
+    tier: r.tier,
+    status: r.status,
+    proposal: r.proposal,
+    rationale: r.rationale,
+    requestedAt: r.requested_at,
+    deadlineAt: r.deadline_at,
+    onDeadline: r.on_deadline,
+    escalatedAt: r.escalated_at,
+    decidedBy: r.decided_by,
+    decidedAt: r.decided_at,
+    reason: r.reason,
+    editedInput: r.edited_input,
+    signature: r.signature,
+  };
+}
+
+interface DecisionRow {
+  id: number;
+  approval_id: string;
+  payload: string;
+  signature: string;
+  status: DecisionRecord['status'];
+  created_at: number;
+}
+
+interface AuditRow {
+  seq: number;
+  at: number;
+  run_id: string | null;
+  actor_id: string | null;
+  kind: AuditEntry['kind'];
+  who: string;
+  subject: string | null;
+  detail: string;
+  prev_hash: string;
+  hash: string;
+}
+
+function toAudit(r: AuditRow): AuditEntry {
+  return { seq: r.seq, at: r.at, runId: r.run_id, actorId: r.actor_id, kind: r.kind, who: r.who, subject: r.subject, detail: r.detail, prevHash: r.prev_hash, hash: r.hash };
 }

@@ -111,4 +111,63 @@ export const migrations: readonly string[] = [
     heartbeat_at INTEGER NOT NULL
   );
   `,
+  // 2: humans in the loop. Approvals for held jobs, signed decisions, and the
+  // append-only, hash-chained audit log (triggers refuse any UPDATE or DELETE).
+  `
+  CREATE TABLE approvals (
+    id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    actor_id TEXT NOT NULL,
+    job_key TEXT NOT NULL UNIQUE,
+    child_id TEXT NOT NULL,
+    src TEXT NOT NULL,
+    machine TEXT NOT NULL,
+    version TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    tier TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    proposal TEXT NOT NULL,
+    rationale TEXT NOT NULL,
+    requested_at INTEGER NOT NULL,
+    deadline_at INTEGER,
+    on_deadline TEXT NOT NULL,
+    escalated_at INTEGER,
+    decided_by TEXT,
+    decided_at INTEGER,
+    reason TEXT,
+    edited_input TEXT,
+    signature TEXT
+  );
+  CREATE INDEX approvals_run ON approvals (run_id, status);
+  CREATE INDEX approvals_actor ON approvals (actor_id, child_id) WHERE status = 'pending';
+  CREATE INDEX approvals_deadline ON approvals (deadline_at) WHERE status = 'pending' AND escalated_at IS NULL AND deadline_at IS NOT NULL;
+
+  CREATE TABLE decisions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    approval_id TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'submitted',
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX decisions_submitted ON decisions (id) WHERE status = 'submitted';
+
+  CREATE TABLE audit_log (
+    seq INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    run_id TEXT,
+    actor_id TEXT,
+    kind TEXT NOT NULL,
+    who TEXT NOT NULL,
+    subject TEXT,
+    detail TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+  );
+  CREATE INDEX audit_log_run ON audit_log (run_id, seq);
+  CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: its rows cannot be changed'); END;
+  CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: its rows cannot be deleted'); END;
+  `,
 ];

@@ -1,0 +1,96 @@
+/** What a secret is replaced with wherever Spine stores, logs or exports a value. */
+export const REDACTED = '[redacted]';
+
+/** Environment variable names whose values are secrets (API keys, tokens, passwords, SPINE_SECRET). */
+const SECRET_NAME = /(^|_)(API_?KEY|KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|AUTH)$/i;
+/** Shorter values are not treated as secrets: replacing them would mangle ordinary text. */
+const MIN_SECRET_LENGTH = 8;
+
+/**
+ * The secret values of an environment: every variable whose name ends in KEY,
+ * TOKEN, SECRET, PASSWORD, CREDENTIAL(S) or AUTH and whose value is at least 8 characters.
+ */
+export function secretsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  const values = new Set<string>();
+  for (const [name, value] of Object.entries(env)) {
+    if (value && value.length >= MIN_SECRET_LENGTH && SECRET_NAME.test(name)) values.add(value);
+  }
+  return [...values];
+}
+
+/** Replaces known secret values in text and in JSON-like values. */
+export class Redactor {
+  readonly #needles: string[];
+
+  constructor(secrets: readonly string[]) {
+    const needles = new Set<string>();
+    for (const secret of secrets) {
+      if (secret.length < MIN_SECRET_LENGTH) continue;
+      needles.add(secret);
+      needles.add(JSON.stringify(secret).slice(1, -1)); // as it appears inside JSON text
+    }
+    // Longest first, so a secret that contains another is replaced whole.
+    this.#needles = [...needles].sort((a, b) => b.length - a.length);
+  }
+
+  /** Whether there is anything to redact. */
+  get active(): boolean {
+    return this.#needles.length > 0;
+  }
+
+  /** Text with every secret replaced by `[redacted]`. */
+  text(value: string): string {
+    let out = value;
+    for (const needle of this.#needles) if (out.includes(needle)) out = out.split(needle).join(REDACTED);
+    return out;
+  }
+
+  /** A copy of a value with every string (and object key) redacted; other values are kept. */
+  value<T>(value: T): T {
+    if (!this.#needles.length) return value;
+    return this.#walk(value) as T;
+  }
+
+  #walk(value: unknown): unknown {
+    if (typeof value === 'string') return this.text(value);
+    if (Array.isArray(value)) return value.map((v) => this.#walk(v));
+    if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value)) out[this.text(k)] = this.#walk(v);
+      return out;
+    }
+    return value;
+  }
+}
+
+/** Store methods whose arguments are written to the database. */
+const WRITES = new Set([
+  'saveMachineVersion',
+  'createActors',
+  'enqueue',
+  'discardEvent',
+  'commitStep',
+  'recordDeadLetters',
+  'completeJob',
+  'retryJob',
+  'resolveApproval',
+  'appendAudit',
+]);
+
+/**
+ * Wraps a store so that nothing it writes contains a secret: every string in the
+ * arguments of its write methods is redacted first. Reads pass through.
+ */
+export function redactingStore<S extends object>(store: S, redactor: Redactor): S {
+  if (!redactor.active) return store;
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      if (typeof prop === 'string' && WRITES.has(prop)) {
+        return (...args: unknown[]) => (value as (...a: unknown[]) => unknown).apply(target, args.map((a) => redactor.value(a)));
+      }
+      return value.bind(target);
+    },
+  });
+}

@@ -1,0 +1,82 @@
+import type { AnyStateMachine } from 'xstate';
+import { SpineError } from './errors.js';
+import type { DeadlineAction, RiskTier } from './Store.js';
+
+/** How the host treats one invoked activity: its risk tier and, for approvals, the deadline. */
+export interface RiskPolicy {
+  tier: RiskTier;
+  /** Milliseconds a person has to decide; none means no deadline. */
+  deadlineMs: number | undefined;
+  /** What the deadline does (default `escalate`). */
+  onDeadline: DeadlineAction;
+  /** Context field that holds the agent's reasoning for the proposal (default `reasoning`, then `rationale`). */
+  rationaleFrom: string | undefined;
+  /** Where the tier was declared, for messages. */
+  declaredAt: string;
+}
+
+const TIERS: readonly RiskTier[] = ['low', 'medium', 'high'];
+const cache = new WeakMap<AnyStateMachine, Map<string, RiskPolicy>>();
+
+interface StateNodeLike {
+  id: string;
+  meta?: unknown;
+  tags?: readonly string[] | Set<string>;
+  states?: Record<string, StateNodeLike>;
+  invoke?: readonly { id: string; src: unknown; meta?: unknown }[];
+}
+
+/**
+ * The risk policies of a machine's invoked activities, by invoke id. A tier is
+ * declared in the invoke's `meta`, else the invoking state's `meta`, else a state
+ * tag `risk:<tier>`; `approvalDeadlineMs`, `onDeadline` and `rationaleFrom` sit
+ * beside `risk` in the same `meta`. Invokes without a tier are not listed.
+ *
+ * @example
+ * // publishing: { meta: { risk: 'medium', approvalDeadlineMs: 3600000, onDeadline: 'escalate' }, invoke: { id: 'publish', src: 'publish' } }
+ */
+export function riskPolicies(machine: AnyStateMachine): Map<string, RiskPolicy> {
+  let policies = cache.get(machine);
+  if (policies) return policies;
+  policies = new Map();
+  const visit = (node: StateNodeLike) => {
+    const stateMeta = asRecord(node.meta);
+    const tags = node.tags ? [...node.tags] : [];
+    const tagTier = tags.map((t) => /^risk:(.+)$/.exec(t)?.[1]).find((t) => t !== undefined);
+    for (const invoke of node.invoke ?? []) {
+      const invokeMeta = asRecord(invoke.meta);
+      const pick = (key: string) => (invokeMeta && key in invokeMeta ? invokeMeta[key] : stateMeta?.[key]);
+      const declared =
+        invokeMeta?.risk !== undefined ? `state '${node.id}', invoke '${invoke.id}' meta.risk` : stateMeta?.risk !== undefined ? `state '${node.id}' meta.risk` : `state '${node.id}' tag`;
+      const tier = pick('risk') ?? tagTier;
+      if (tier === undefined) continue;
+      if (!TIERS.includes(tier as RiskTier)) throw invalid(`${declared} is '${String(tier)}'; use one of ${TIERS.join(', ')}.`);
+      const deadlineMs = pick('approvalDeadlineMs');
+      if (deadlineMs !== undefined && (typeof deadlineMs !== 'number' || !Number.isFinite(deadlineMs) || deadlineMs < 0)) {
+        throw invalid(`state '${node.id}': approvalDeadlineMs must be a non-negative number of milliseconds, got ${JSON.stringify(deadlineMs)}.`);
+      }
+      const onDeadline = pick('onDeadline') ?? 'escalate';
+      if (onDeadline !== 'escalate' && onDeadline !== 'halt') throw invalid(`state '${node.id}': onDeadline must be 'escalate' or 'halt', got ${JSON.stringify(onDeadline)}.`);
+      const rationaleFrom = pick('rationaleFrom');
+      policies!.set(invoke.id, {
+        tier: tier as RiskTier,
+        deadlineMs: deadlineMs as number | undefined,
+        onDeadline,
+        rationaleFrom: typeof rationaleFrom === 'string' ? rationaleFrom : undefined,
+        declaredAt: declared,
+      });
+    }
+    for (const child of Object.values(node.states ?? {})) visit(child);
+  };
+  visit(machine.root as unknown as StateNodeLike);
+  cache.set(machine, policies);
+  return policies;
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+function invalid(message: string): SpineError {
+  return new SpineError('invalid_machine', `Invalid risk tier: ${message}`);
+}
