@@ -1,6 +1,7 @@
 import { SpineError } from '@spine/runtime';
 import { CliError, EXIT } from './CliError.js';
 import { bench } from './commands/bench.js';
+import { demo } from './commands/demo.js';
 import { resume } from './commands/resume.js';
 import { run } from './commands/run.js';
 import { runs } from './commands/runs.js';
@@ -8,7 +9,7 @@ import { send } from './commands/send.js';
 import { serve } from './commands/serve.js';
 import { show } from './commands/show.js';
 
-const commands: Record<string, (args: string[]) => Promise<number>> = { run, resume, runs, show, send, serve, bench };
+const commands: Record<string, (args: string[]) => Promise<number>> = { run, resume, runs, show, send, serve, bench, demo };
 
 const usage = `usage: spine <command> [options]
 
