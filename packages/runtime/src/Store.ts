@@ -205,6 +205,19 @@ export interface JobRetry {
   audit?: NewAuditEntry[];
 }
 
+/** An actor's move to another version of its machine, committed by `moveActorVersion`. */
+export interface VersionMove {
+  actorId: string;
+  /** The seq that was checked; the move is refused if the stored seq differs. */
+  expectedSeq: number;
+  from: string;
+  to: string;
+  /** When the move happened (the history row's time). */
+  at: number;
+  /** Audit rows appended with the move. */
+  audit?: NewAuditEntry[];
+}
+
 /** Filters for listing actors. */
 export interface ActorQuery {
   rootsOnly?: boolean;
@@ -219,6 +232,14 @@ export interface Store {
   saveMachineVersion(machine: string, version: string, definition: string): Promise<void>;
   getMachineVersion(machine: string, version: string): Promise<string | undefined>;
   listMachineVersions(machine?: string): Promise<{ machine: string; version: string; createdAt: number }[]>;
+  /**
+   * Moves an active actor to another version of its machine (see `moveActorToVersion`):
+   * sets its version and, for a started actor, commits a `spine.version.moved` step
+   * (seq + 1, same snapshot) so the timeline shows it and any host holding the old
+   * version in memory conflicts and reloads. False if the seq moved meanwhile or
+   * the actor is no longer active.
+   */
+  moveActorVersion(move: VersionMove): Promise<boolean>;
 
   /** Creates actors and their first events in one transaction. */
   createActors(actors: NewActor[], events: NewEvent[]): Promise<void>;
@@ -411,7 +432,8 @@ export type AuditKind =
   | 'activity.logged'
   | 'tool.refused'
   | 'budget.stopped'
-  | 'machine.version';
+  | 'machine.version'
+  | 'actor.version_moved';
 
 /** One row of the append-only, hash-chained audit log. */
 export interface AuditEntry {

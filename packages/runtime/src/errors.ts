@@ -4,6 +4,7 @@ export type SpineErrorCode =
   | 'invalid_input'
   | 'unknown_machine'
   | 'unknown_version'
+  | 'incompatible_version'
   | 'unknown_actor'
   | 'unknown_activity'
   | 'actor_not_active'

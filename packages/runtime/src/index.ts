@@ -14,6 +14,14 @@ export type {
   MachineImplementation,
 } from './defineMachine.js';
 export { validateMachineConfig } from './validateMachineConfig.js';
+export type { ImplementationNames, MachineIssue, MachineRule, ValidateMachineOptions } from './validateMachineConfig.js';
+export { MachineIndex, machineNames, transitionsOf } from './machineWalk.js';
+export type { MachineElement, MachineNames, TransitionRef } from './machineWalk.js';
+export { formatMachineJson, jsonEqual } from './formatMachineJson.js';
+export { parseMachineLayout } from './machineLayout.js';
+export { moveActorToVersion, activePaths } from './moveActorToVersion.js';
+export type { MoveActorOptions, MoveActorResult } from './moveActorToVersion.js';
+export type { MachineLayout } from './machineLayout.js';
 export { roundTripSnapshot } from './roundTripSnapshot.js';
 export { validateEvent, zodIssues } from './validateEvent.js';
 export { planStep } from './planStep.js';

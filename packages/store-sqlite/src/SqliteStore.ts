@@ -32,6 +32,7 @@ import {
   type NewEvent,
   type StepCommit,
   type Store,
+  type VersionMove,
 } from '@spine/runtime';
 import { APPLICATION, migrations } from './migrations.js';
 
@@ -143,6 +144,24 @@ export class SqliteStore implements Store {
   async listMachineVersions(machine?: string): Promise<{ machine: string; version: string; createdAt: number }[]> {
     const rows = (machine ? this.#s.listVersionsOf.all(machine) : this.#s.listVersions.all()) as { machine: string; version: string; created_at: number }[];
     return rows.map((r) => ({ machine: r.machine, version: r.version, createdAt: r.created_at }));
+  }
+
+  async moveActorVersion(move: VersionMove): Promise<boolean> {
+    return this.db.transaction(() => {
+      const row = this.#s.getActor.get(move.actorId) as ActorRow | undefined;
+      if (!row || row.status !== 'active' || row.seq !== move.expectedSeq || row.version !== move.from) return false;
+      if (row.seq === 0) {
+        // Not started yet: no state to carry over, no step to show.
+        this.db.prepare('UPDATE actors SET version = ?, updated_at = ? WHERE id = ? AND seq = 0').run(move.to, move.at, move.actorId);
+      } else {
+        const seq = row.seq + 1;
+        this.db.prepare("UPDATE actors SET version = ?, seq = ?, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active'").run(move.to, seq, move.at, move.actorId, row.seq);
+        const event = JSON.stringify({ type: 'spine.version.moved', from: move.from, to: move.to });
+        this.#s.insertHistory.run(move.actorId, row.run_id, seq, 'spine.version.moved', event, row.state_value ?? 'null', row.snapshot ?? 'null', 'active', move.to, null, move.at, 0);
+      }
+      if (move.audit?.length) this.#appendAudit(move.audit);
+      return true;
+    }).immediate();
   }
 
   // ---- actors -------------------------------------------------------------------
