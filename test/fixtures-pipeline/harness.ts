@@ -16,9 +16,9 @@ import { pipelineMachines } from '../../machines/pipeline.js';
 import { pipelineScript } from '../../machines/scriptedModel.js';
 import { publishTool } from '../../machines/tools.js';
 
-/** Retry delays of a few milliseconds, so tests that walk the retry table stay fast. */
+/** Back-off of a few milliseconds, so tests that walk the retry table stay fast (a `retry-after` is still honoured). */
 export const fastPolicies = retryPolicies({
-  rate_limit: { baseDelayMs: 5, maxDelayMs: 100 },
+  rate_limit: { baseDelayMs: 5, maxDelayMs: 5_000 },
   transient: { baseDelayMs: 5, maxDelayMs: 50 },
   timeout: { baseDelayMs: 5, maxDelayMs: 50 },
 });
@@ -35,6 +35,8 @@ export interface PipelineHost {
   jobs(runId: string): Promise<JobRecord[]>;
   /** Every journal entry of a run's jobs. */
   journal(runId: string): Promise<(Record<string, unknown> & { job: string; src: string })[]>;
+  /** Stops the host (running calls are cut off) and opens a new one on the same database, as a restart does. */
+  restart(options?: { beforeStart?: () => Promise<void> }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -61,32 +63,46 @@ export async function startPipelineHost(
   const dir = mkdtempSync(join(tmpdir(), 'spine-pipeline-'));
   const dbPath = join(dir, 'spine.db');
   const publishDir = join(dir, 'published');
-  const store = await SqliteStore.open(dbPath);
-  const runtime = createRuntime({
-    store,
-    machines: pipelineMachines({ llm, publish: options.publish ?? publishTool({ dir: publishDir }), ...(options.search ? { search: options.search } : {}) }),
-    pollIntervalMs: 10,
-    onError: (error, where) => process.stderr.write(`host error at ${where}: ${error.message}\n`),
-  });
-  await runtime.start();
-  const jobs = async (runId: string) => store.listJobs({ runId });
-  return {
+  const machines = pipelineMachines({ llm, publish: options.publish ?? publishTool({ dir: publishDir }), ...(options.search ? { search: options.search } : {}) });
+  const open = async () => {
+    const store = await SqliteStore.open(dbPath);
+    const runtime = createRuntime({
+      store,
+      machines,
+      pollIntervalMs: 10,
+      onError: (error, where) => process.stderr.write(`host error at ${where}: ${error.message}\n`),
+    });
+    return { store, runtime };
+  };
+  const first = await open();
+  await first.runtime.start();
+  const host: PipelineHost = {
     server,
     llm,
-    store,
-    runtime,
+    store: first.store,
+    runtime: first.runtime,
     dbPath,
     publishDir,
-    jobs,
+    jobs: (runId) => host.store.listJobs({ runId }),
     async journal(runId) {
-      return (await jobs(runId)).flatMap((job) =>
+      return (await host.jobs(runId)).flatMap((job) =>
         (JSON.parse(job.journal) as Record<string, unknown>[]).map((entry) => ({ ...entry, job: job.key, src: job.src })),
       );
     },
+    async restart(restartOptions = {}) {
+      await host.runtime.stop();
+      await host.store.close();
+      await restartOptions.beforeStart?.();
+      const next = await open();
+      host.store = next.store;
+      host.runtime = next.runtime;
+      await next.runtime.start();
+    },
     async close() {
-      await runtime.stop();
-      await store.close();
+      await host.runtime.stop();
+      await host.store.close();
       await server.close();
     },
   };
+  return host;
 }
