@@ -1,6 +1,9 @@
 import { SpineError } from '@spine/runtime';
 import { CliError, EXIT } from './CliError.js';
+import { approvals } from './commands/approvals.js';
+import { audit } from './commands/audit.js';
 import { bench } from './commands/bench.js';
+import { approve, reject } from './commands/decide.js';
 import { demo } from './commands/demo.js';
 import { resume } from './commands/resume.js';
 import { run } from './commands/run.js';
@@ -8,8 +11,10 @@ import { runs } from './commands/runs.js';
 import { send } from './commands/send.js';
 import { serve } from './commands/serve.js';
 import { show } from './commands/show.js';
+import { step } from './commands/step.js';
+import { startTelemetry } from './telemetry.js';
 
-const commands: Record<string, (args: string[]) => Promise<number>> = { run, resume, runs, show, send, serve, bench, demo };
+const commands: Record<string, (args: string[]) => Promise<number>> = { run, resume, runs, show, send, serve, bench, demo, approvals, approve, reject, audit, step };
 
 const usage = `usage: spine <command> [options]
 
@@ -21,6 +26,11 @@ commands:
   send <runId> <eventJSON>       send an event to a run (validated against its schema)
   serve [--port N] [--host H]    the studio: live runs, diagrams, timeline, costs
   bench                          measure durable steps/s against in-memory and bare-SQLite baselines
+  approvals [--all] [--run ID]   pending approvals: what each agent proposes, why, the deadline
+  approve <runId> [--as NAME] [--edit JSON]   approve (an edited proposal too), signed; the run goes on
+  reject <runId> [--as NAME] [--reason TEXT]  reject; the machine receives the rejection
+  audit [--run ID] [--verify]    the append-only audit log; --verify checks its hash chain
+  step <runId> <seq>             which machine version, prompt and model produced a step
 
 common options: --db FILE (default $SPINE_DB or .spine/spine.db), --machines DIR (default ./machines), --json`;
 
@@ -36,6 +46,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`spine: unknown command '${name}'\n${usage}\n`);
     return EXIT.usage;
   }
+  const telemetry = startTelemetry();
   try {
     return await command(args);
   } catch (error) {
@@ -49,5 +60,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     process.stderr.write(`spine: ${(error as Error)?.stack ?? String(error)}\n`);
     return EXIT.failed;
+  } finally {
+    await telemetry?.shutdown();
   }
 }

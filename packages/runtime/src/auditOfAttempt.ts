@@ -4,7 +4,8 @@ import type { JobRecord, NewAuditEntry, RiskTier } from './Store.js';
 /**
  * The audit rows an activity attempt calls for, read from the facts it journaled:
  *
- * - a refused tool call: `refusedTool` (a name, a list, or `{ tool, agent }`), a
+ * - a refused tool call: `decision: 'refused'` with `refused: { tool }` (the
+ *   `@spine/llm` ledger), `refusedTool` (a name, a list, or `{ tool, agent }`), a
  *   `toolCalls` record with outcome `not_allowed`, or an error named `ToolNotAllowedError`;
  * - a budget stop: `decision: 'budget_exceeded'` or an error named `BudgetExceededError`;
  * - a tiered activity that acted (`low` acts and logs; approved ones log too).
@@ -25,6 +26,7 @@ export function auditOfAttempt(args: { job: Pick<JobRecord, 'key' | 'runId' | 'a
   };
   addRefused(entry.refusedTool);
   addRefused(entry.refusedTools);
+  if (entry.decision === 'refused') addRefused(entry.refused ?? entry.tool); // @spine/llm's ledger: { decision: 'refused', refused: { tool, agent, allowed } }
   if (Array.isArray(entry.toolCalls)) for (const call of entry.toolCalls as { tool?: unknown; outcome?: unknown }[]) if (call?.outcome === 'not_allowed') addRefused(call.tool);
   if (error && (error.name === 'ToolNotAllowedError' || error.code === 'tool_not_allowed')) {
     const tool = typeof error.tool === 'string' ? error.tool : /tool "([^"]+)"/.exec(String(error.message ?? ''))?.[1];
