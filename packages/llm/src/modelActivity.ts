@@ -206,7 +206,7 @@ export function modelActivity<T = unknown>(options: ModelActivityOptions<T>): Ac
             }
             record({ ...spent, decision: 'fail', failure: failureFacts });
             throw new TerminalError(
-              `${thrown.message} Nothing more can be dropped from ${agent}'s conversation (its system prompt and latest turn alone are too long); use a model with a larger context window.`,
+              `${agent}: the prompt exceeds the model's context window and nothing more can be dropped (the system prompt and the latest turn alone are too long); use a model with a larger context window. ${failure.message}`,
               { kind: 'context_overflow', cause: thrown },
             );
           }
