@@ -77,6 +77,11 @@ export interface MachineImplementation {
     /** Payload schema per accepted event type (the `type` field is implied). */
     events?: Record<string, z.ZodType>;
     output?: z.ZodType;
+    /**
+     * Params of actions and guards that take them (`{ type: 'notify', params: { channel } }`),
+     * by name: the studio's editor shows them when a name is picked.
+     */
+    params?: { actions?: Record<string, z.ZodType>; guards?: Record<string, z.ZodType> };
   };
   /** Initial context from the input (JSON configs cannot hold functions). */
   context?: (input: any) => Record<string, unknown>;

@@ -28,6 +28,8 @@ const RUNTIME_STATUS: Partial<Record<string, number>> = {
   unknown_version: 404,
   conflict: 409,
   actor_not_active: 409,
+  invalid_machine: 422,
+  incompatible_version: 409,
 };
 
 /**

@@ -1,6 +1,9 @@
 export { startServer } from './startServer.js';
 export type { ServerOptions, SpineServer } from './startServer.js';
 export { ServerError, toErrorJson } from './ServerError.js';
+export { MachineFiles, implementationJson, writeAtomic } from './MachineFiles.js';
+export { MachineEditing } from './MachineEditing.js';
+export { scaffoldImplementation } from './scaffoldImplementation.js';
 export { LiveFeed } from './LiveFeed.js';
 export type { FeedClient, LiveFeedOptions } from './LiveFeed.js';
 export { RunReader } from './RunReader.js';

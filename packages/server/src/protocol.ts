@@ -11,6 +11,9 @@ export const INSPECTION_VERSION = 'spine-inspect/1';
 const requestId = z.string().min(1).max(100);
 const actorId = z.string().min(1).max(500);
 const runId = actorId;
+/** A machine's name: its files are `<name>.machine.json`, `<name>.layout.json` and `<name>.ts`. */
+const machineName = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'a machine name is a letter followed by up to 63 letters, digits, - or _');
+const position = z.strictObject({ x: z.number().finite(), y: z.number().finite() });
 
 /** An XState event as a client sends it: an object with a string `type`; the machine's schema checks the rest. */
 export const eventBody = z.looseObject({ type: z.string().min(1).max(200) });
@@ -33,6 +36,17 @@ export const bodies = {
   fork: z.strictObject({ runId, actorId: actorId.optional(), seq: z.number().int().min(1) }),
   approve: z.strictObject({ approvalId: z.string().min(1).max(500), note: z.string().max(10_000).optional() }),
   reject: z.strictObject({ approvalId: z.string().min(1).max(500), note: z.string().max(10_000).optional() }),
+  /** Saves a machine edited in the studio: validated, written to `machines/<name>.machine.json`, registered as a new version. */
+  saveMachine: z.strictObject({
+    machine: machineName,
+    config: z.record(z.string(), z.unknown()),
+    /** Positions the user dragged, kept in `<name>.layout.json` (not part of the version). */
+    layout: z.strictObject({ positions: z.record(z.string(), position) }).optional(),
+    /** The version the editor opened; `null` creates a new machine. Refused if the file changed since. */
+    baseVersion: z.string().min(1).max(100).nullable().optional(),
+  }),
+  /** Moves a running actor to another version of its machine (default: the current one), if its state exists there. */
+  moveActor: z.strictObject({ actorId, version: z.string().min(1).max(100).optional() }),
 } as const;
 
 const header = { id: requestId };
@@ -48,6 +62,8 @@ export const commandSchema = z.discriminatedUnion('type', [
   bodies.fork.extend({ ...header, type: z.literal('fork') }),
   bodies.approve.extend({ ...header, type: z.literal('approve') }),
   bodies.reject.extend({ ...header, type: z.literal('reject') }),
+  bodies.saveMachine.extend({ ...header, type: z.literal('saveMachine') }),
+  bodies.moveActor.extend({ ...header, type: z.literal('moveActor') }),
 ]);
 
 /** A validated client command. */
@@ -76,6 +92,10 @@ export type ServerErrorCode =
 export interface IssueJson {
   path: string;
   message: string;
+  /** For machine issues: the rule broken (`unknown_action`, `unreachable`, ...). */
+  rule?: string;
+  /** For machine issues: the state (path of keys) and transition it is about. */
+  element?: { state: string[]; transition?: { source: string; key?: string; invoke?: number; index?: number } };
 }
 
 /** An error as JSON: `code` is a ServerErrorCode or a runtime SpineErrorCode (e.g. `invalid_event`). */
@@ -205,6 +225,75 @@ export interface MachineJson {
   events: { type: string; schema: unknown }[];
   /** JSON Schema of the run input, when known. */
   input: unknown;
+  /** The machine's files, for the editor; absent when the server was started without a machines directory. */
+  source?: MachineSourceJson;
+}
+
+/** Names a machine structure uses, by kind. */
+export interface MachineNamesJson {
+  actions: string[];
+  guards: string[];
+  delays: string[];
+  activities: string[];
+  events: string[];
+}
+
+/** What a machine's implementation (`<name>.ts`) provides, for the editor's pickers. */
+export interface ImplementationJson {
+  /** `assign` updates context, `send` hands an event to another actor, `custom` is code. */
+  actions: { name: string; kind: 'assign' | 'send' | 'custom'; params: unknown }[];
+  guards: { name: string; params: unknown }[];
+  /** Named delays; `ms` when it is a fixed number. */
+  delays: { name: string; ms: number | null }[];
+  /** What a state may invoke: the machine's activities (with their input JSON Schema) and other machines (durable agents). */
+  activities: { name: string; kind: 'activity' | 'machine'; input: unknown }[];
+  /** Accepted events, as in `MachineJson.events`. */
+  events: string[];
+}
+
+/** A machine as its files hold it. */
+export interface MachineSourceJson {
+  /** `<name>.machine.json`, relative to the machines directory. */
+  file: string;
+  /** The structure as written, key order kept; null when the file is not valid JSON. */
+  config: Record<string, unknown> | null;
+  /** The version of that structure (content hash). */
+  version: string | null;
+  layout: { positions: Record<string, { x: number; y: number }> };
+  /** Null when the server has no implementation loaded for it (created in the editor: restart `spine serve` once it has code). */
+  implementation: ImplementationJson | null;
+  /** Names the structure uses that no loaded implementation provides. */
+  needsImplementation: MachineNamesJson | null;
+  /** Why the file could not be read, if it could not. */
+  error: string | null;
+}
+
+/** What saving a machine did. */
+export interface SaveMachineResult {
+  machine: string;
+  file: string;
+  version: string;
+  previousVersion: string | null;
+  /** False when the structure was unchanged (the file is byte-identical). */
+  changed: boolean;
+  layoutChanged: boolean;
+  created: boolean;
+  /** Whether new runs can start on it now (it has implementations loaded). */
+  runnable: boolean;
+  /** The stub implementation file written for a new machine, if one was. */
+  scaffold: string | null;
+  needsImplementation: MachineNamesJson | null;
+}
+
+/** What moving an actor to another version did. */
+export interface MoveActorJson {
+  actorId: string;
+  machine: string;
+  from: string;
+  to: string;
+  state: unknown;
+  /** False when it already was on that version. */
+  moved: boolean;
 }
 
 /** A snapshot as inspection events carry it (persisted XState snapshot, JSON). */

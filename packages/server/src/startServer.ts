@@ -8,6 +8,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { z } from 'zod';
 import { inspectionEventsOf } from './inspection.js';
 import { LiveFeed, stringify, type FeedClient } from './LiveFeed.js';
+import { MachineEditing } from './MachineEditing.js';
 import { machinesJson } from './machinesJson.js';
 import { bodies, commandSchema, type Command, type ServerMessage, type StepJson } from './protocol.js';
 import { RunControl } from './RunControl.js';
@@ -37,6 +38,8 @@ export interface ServerOptions {
   pollIntervalMs?: number;
   /** Request log; default silent. */
   log?: (line: string) => void;
+  /** The machines directory the editor saves to (`spine serve --machines DIR`); without it, machines are read-only. */
+  machinesDir?: string;
 }
 
 /** A running studio server. */
@@ -80,7 +83,13 @@ export async function startServer(options: ServerOptions): Promise<SpineServer> 
   const serveStatic = staticFiles(options.studioDir ?? (existsSync(DEFAULT_STUDIO_DIR) ? DEFAULT_STUDIO_DIR : undefined));
   const startedAt = Date.now();
 
-  const api = new Api(reader, control, options.runtime, feed, maxPayloadBytes, startedAt);
+  const editing = new MachineEditing({
+    store: options.store,
+    ...(options.runtime ? { runtime: options.runtime } : {}),
+    ...(options.machinesDir ? { machinesDir: options.machinesDir } : {}),
+    onRunChanged: (runId) => feed.touch(runId),
+  });
+  const api = new Api(reader, control, options.runtime, feed, maxPayloadBytes, startedAt, editing);
 
   const server = createServer((req, res) => {
     void handle(req, res).catch((error) => {
@@ -247,6 +256,7 @@ const routes = {
   cancelBody: bodies.cancel.omit({ runId: true }),
   retryBody: bodies.retry.omit({ runId: true }),
   forkBody: bodies.fork.omit({ runId: true }),
+  moveBody: bodies.moveActor.extend({ actorId: bodies.moveActor.shape.actorId.optional() }),
 };
 
 /** REST routes and WebSocket commands over the same control and read model. */
@@ -258,6 +268,7 @@ class Api {
     readonly feed: LiveFeed,
     readonly maxPayloadBytes: number,
     readonly startedAt: number,
+    readonly editing: MachineEditing,
   ) {}
 
   async route(req: IncomingMessage, url: URL): Promise<{ status?: number; body: unknown }> {
@@ -300,8 +311,13 @@ class Api {
       if (method === 'POST' && action === 'cancel') return { body: await this.control.cancel({ runId, ...parse(routes.cancelBody, await body!()) }) };
       if (method === 'POST' && action === 'retry') return { body: await this.control.retry({ runId, ...parse(routes.retryBody, await body!()) }) };
       if (method === 'POST' && action === 'fork') return { status: 201, body: await this.control.fork({ runId, ...parse(routes.forkBody, await body!()) }) };
+      if (method === 'POST' && action === 'move') {
+        const input = parse(routes.moveBody, await body!());
+        return { body: await this.editing.move({ actorId: input.actorId ?? runId, ...(input.version ? { version: input.version } : {}) }) };
+      }
     }
-    if (method === 'GET' && resource === 'machines' && !id) return { body: { machines: await machinesJson(this.reader.store, this.runtime?.registry) } };
+    if (method === 'GET' && resource === 'machines' && !id) return { body: { machines: this.editing.withSources(await machinesJson(this.reader.store, this.runtime?.registry)) } };
+    if (method === 'POST' && resource === 'machines' && id && !action) return { body: await this.editing.save(parse(bodies.saveMachine, { ...(asObject(await body!())), machine: id })) };
     if (method === 'GET' && resource === 'costs' && !id) {
       const runId = url.searchParams.get('runId') ?? undefined;
       return { body: { points: await this.reader.costs(runId ? { runId } : {}) } };
@@ -348,6 +364,10 @@ class Api {
         return this.control.approve(strip(command));
       case 'reject':
         return this.control.reject(strip(command));
+      case 'saveMachine':
+        return this.editing.save(strip(command));
+      case 'moveActor':
+        return this.editing.move(strip(command));
     }
   }
 }
@@ -367,6 +387,10 @@ function stepJson(row: HistoryRow): StepJson {
     at: row.startedAt,
     durationUs: row.durationUs,
   };
+}
+
+function asObject(value: unknown): Record<string, unknown> {
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
 
 function strip<T extends { type: string; id: string }>(command: T): Omit<T, 'type' | 'id'> {

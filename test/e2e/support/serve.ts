@@ -29,7 +29,13 @@ if (values.machines) {
   await runtime.start();
 }
 try {
-  const server = await startServer({ store, ...(runtime ? { runtime } : {}), port: Number(values.port ?? 4321), ...(values.host ? { host: values.host } : {}) });
+  const server = await startServer({
+    store,
+    ...(runtime ? { runtime } : {}),
+    port: Number(values.port ?? 4321),
+    ...(values.host ? { host: values.host } : {}),
+    ...(values.machines ? { machinesDir: values.machines } : {}),
+  });
   process.stdout.write(`Spine studio: ${server.url}\n`);
   const stop = async () => {
     await server.close();

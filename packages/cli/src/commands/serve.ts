@@ -27,7 +27,7 @@ export async function serve(args: string[]): Promise<number> {
       runtime = createRuntime({ store, machines: registry });
       await runtime.start();
     }
-    const server = await startServer({ store, ...(runtime ? { runtime } : {}), port, ...(values.host ? { host: values.host } : {}) });
+    const server = await startServer({ store, ...(runtime ? { runtime } : {}), port, ...(values.host ? { host: values.host } : {}), ...(machinesDir ? { machinesDir } : {}) });
     process.stdout.write(`Spine studio: ${server.url}\n`);
     if (!runtime) process.stderr.write('spine serve: no machines found (--machines DIR); runs can be watched but not driven from here\n');
     await new Promise<void>((resolve) => {
