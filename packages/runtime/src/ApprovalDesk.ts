@@ -38,12 +38,15 @@ export class ApprovalDesk {
   readonly #registry: MachineRegistry;
   readonly #clock: Clock;
   readonly #secret: () => string | undefined;
+  readonly #signingSecret: () => string | undefined;
 
-  constructor(options: { store: Store; registry: MachineRegistry; clock: Clock; secret: () => string | undefined }) {
+  /** `secret` verifies decisions; `signingSecret` (default: `secret`) signs them and may create the secret. */
+  constructor(options: { store: Store; registry: MachineRegistry; clock: Clock; secret: () => string | undefined; signingSecret?: () => string | undefined }) {
     this.#store = options.store;
     this.#registry = options.registry;
     this.#clock = options.clock;
     this.#secret = options.secret;
+    this.#signingSecret = options.signingSecret ?? options.secret;
   }
 
   /** The approval a step requests for a held job, and its audit rows. */
@@ -115,8 +118,8 @@ export class ApprovalDesk {
    * @throws SpineError `no_secret` without a signing secret; `approval_closed` when it was already decided; `invalid_input` for a bad edit.
    */
   async decide(approval: ApprovalRecord, decision: Decision): Promise<DecisionOutcome> {
-    const secret = this.#secret();
-    if (!secret) throw new SpineError('no_secret', 'No secret to sign decisions with: set SPINE_SECRET or create the secret file next to the database (`spine approve` does).');
+    const secret = this.#signingSecret();
+    if (!secret) throw new SpineError('no_secret', 'No secret to sign decisions with: set SPINE_SECRET (or give the runtime a `secret`).');
     if (approval.status !== 'pending') throw new SpineError('approval_closed', `Approval '${approval.id}' is already ${approval.status}${approval.decidedBy ? ` (by ${approval.decidedBy})` : ''}.`);
     if (!decision.by.trim()) throw new SpineError('invalid_input', 'A decision needs the name of the person who makes it (--as NAME).');
     if (decision.decision === 'approve' && decision.input !== undefined) this.#checkInput(approval, decision.input);

@@ -11,7 +11,7 @@ import { ApprovalDesk, type Decision, type DecisionOutcome } from './ApprovalDes
 import { auditOfAttempt } from './auditOfAttempt.js';
 import { redactingStore, Redactor, secretsFromEnv } from './redact.js';
 import { riskPolicies, type RiskPolicy } from './riskPolicy.js';
-import { readSecret } from './secretFile.js';
+import { ensureSecret, readSecret } from './secretFile.js';
 import { RunTelemetry, type ActivitySpan } from './telemetry.js';
 import type {
   ActorRecord,
@@ -53,8 +53,9 @@ export interface RuntimeOptions {
   onError?: (error: Error, where: string) => void;
   /**
    * Signs and verifies approval decisions (HMAC-SHA256). Default: `SPINE_SECRET`,
-   * else the file `<db>.secret` next to a file store. A host without one leaves
-   * submitted decisions for a host that has it.
+   * else the file `<db>.secret` next to a file store (created, mode 0600, by the
+   * first decision signed here). A host without one leaves submitted decisions
+   * for a host that has it.
    */
   secret?: string | (() => string | undefined);
   /**
@@ -147,9 +148,11 @@ export class Runtime {
     const secretOption = options.secret;
     const storePath = (options.store as { path?: unknown }).path;
     let found: string | undefined;
-    const secret = () =>
-      typeof secretOption === 'function' ? secretOption() : (secretOption ?? (found ??= readSecret(typeof storePath === 'string' ? storePath : undefined)));
-    this.#desk = new ApprovalDesk({ store: this.store, registry: this.registry, clock: this.clock, secret });
+    const dbFile = typeof storePath === 'string' ? storePath : undefined;
+    const secret = () => (typeof secretOption === 'function' ? secretOption() : (secretOption ?? (found ??= readSecret(dbFile))));
+    // Signing a decision may create the secret file (once, 0600); verifying only ever reads it.
+    const signingSecret = () => secret() ?? (secretOption === undefined && dbFile && dbFile !== ':memory:' ? (found = ensureSecret(dbFile)) : undefined);
+    this.#desk = new ApprovalDesk({ store: this.store, registry: this.registry, clock: this.clock, secret, signingSecret });
     this.#options = {
       pollIntervalMs: options.pollIntervalMs ?? 100,
       heartbeatMs: options.heartbeatMs ?? 1000,

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { JobRecord, Runtime } from '@spine/runtime';
+import { SpineError, type Decision, type JobRecord, type Runtime } from '@spine/runtime';
 import { controlOperations, type ControlOperations } from './controlOperations.js';
 import { planFork, type DelayResolver } from './planFork.js';
-import type { bodies, ForkResult, RetryResult } from './protocol.js';
+import type { bodies, DecisionJson, ForkResult, RetryResult } from './protocol.js';
 import type { RunReader } from './RunReader.js';
 import { ServerError } from './ServerError.js';
 import type { z } from 'zod';
@@ -12,7 +12,7 @@ type Body<K extends keyof typeof bodies> = z.infer<(typeof bodies)[K]>;
 /**
  * Run control behind the studio's commands: start, send (through the runtime,
  * so events are validated and refusals dead-lettered), cancel, retry, fork, and
- * the approvals stubs. Every method takes an already validated body.
+ * approval decisions. Every method takes an already validated body.
  */
 export class RunControl {
   readonly #reader: RunReader;
@@ -114,14 +114,30 @@ export class RunControl {
     };
   }
 
-  /** Approvals arrive with the approvals issue; until then the command says so. */
-  async approve(_body: Body<'approve'>): Promise<never> {
-    throw approvalsUnavailable();
+  /** Approves a pending approval as `by` (with an edited `input`, if given): signed, verified, applied; the run goes on. */
+  async approve(body: Body<'approve'>): Promise<DecisionJson> {
+    return this.#decide(body.approvalId, { decision: 'approve', by: body.by, ...(body.input !== undefined ? { input: body.input } : {}), ...(body.reason !== undefined ? { reason: body.reason } : {}) });
   }
 
-  /** See approve. */
-  async reject(_body: Body<'reject'>): Promise<never> {
-    throw approvalsUnavailable();
+  /** Rejects a pending approval as `by`; the machine receives the rejection as an error event. */
+  async reject(body: Body<'reject'>): Promise<DecisionJson> {
+    return this.#decide(body.approvalId, { decision: 'reject', by: body.by, ...(body.reason !== undefined ? { reason: body.reason } : {}) });
+  }
+
+  async #decide(approvalId: string, decision: Decision): Promise<DecisionJson> {
+    const runtime = this.#needRuntime('decide approvals');
+    let result: DecisionJson;
+    try {
+      result = await runtime.decide({ approvalId }, decision);
+    } catch (error) {
+      if (error instanceof SpineError && error.code === 'unknown_approval') throw new ServerError('not_found', error.message);
+      if (error instanceof SpineError && error.code === 'approval_closed') throw new ServerError('conflict', error.message);
+      if (error instanceof SpineError && error.code === 'no_secret') throw new ServerError('not_available', error.message);
+      throw error;
+    }
+    this.#onRunChanged(result.runId);
+    if (result.status === 'refused') throw new ServerError('conflict', `The decision was refused: ${result.reason}. It is in the audit log.`);
+    return result;
   }
 
   /** The seq of the first step of an actor matching `test`, if any. */
@@ -138,6 +154,3 @@ export class RunControl {
   }
 }
 
-function approvalsUnavailable(): ServerError {
-  return new ServerError('not_available', 'Approvals are not available yet: human-in-the-loop approvals arrive with the approvals issue (issue 4).');
-}

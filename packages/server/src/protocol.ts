@@ -34,8 +34,15 @@ export const bodies = {
   cancel: z.strictObject({ runId, reason: z.string().max(1000).optional() }),
   retry: z.strictObject({ runId, jobKey: z.string().min(1).max(1000).optional() }),
   fork: z.strictObject({ runId, actorId: actorId.optional(), seq: z.number().int().min(1) }),
-  approve: z.strictObject({ approvalId: z.string().min(1).max(500), note: z.string().max(10_000).optional() }),
-  reject: z.strictObject({ approvalId: z.string().min(1).max(500), note: z.string().max(10_000).optional() }),
+  /** Approves a pending approval as the person `by`; `input` replaces the proposal (checked against the activity's input schema). */
+  approve: z.strictObject({
+    approvalId: z.string().min(1).max(500),
+    by: z.string().trim().min(1).max(200),
+    input: z.unknown().optional(),
+    reason: z.string().max(10_000).optional(),
+  }),
+  /** Rejects a pending approval as the person `by`; the machine receives `xstate.error.actor.<id>` with kind `rejected`. */
+  reject: z.strictObject({ approvalId: z.string().min(1).max(500), by: z.string().trim().min(1).max(200), reason: z.string().max(10_000).optional() }),
   /** Saves a machine edited in the studio: validated, written to `machines/<name>.machine.json`, registered as a new version. */
   saveMachine: z.strictObject({
     machine: machineName,
@@ -294,6 +301,58 @@ export interface MoveActorJson {
   state: unknown;
   /** False when it already was on that version. */
   moved: boolean;
+}
+
+/** A request for a person's decision on a held activity, with its JSON fields parsed. */
+export interface ApprovalJson {
+  id: string;
+  runId: string;
+  actorId: string;
+  jobKey: string;
+  childId: string;
+  src: string;
+  machine: string;
+  version: string;
+  seq: number;
+  tier: 'medium' | 'high';
+  status: 'pending' | 'approved' | 'rejected' | 'expired' | 'cancelled';
+  /** The activity input the agent proposes. */
+  proposal: unknown;
+  /** Why: the state, the event, the reasoning the agent recorded, its last journal entry. */
+  rationale: unknown;
+  requestedAt: number;
+  deadlineAt: number | null;
+  onDeadline: 'escalate' | 'halt';
+  escalatedAt: number | null;
+  escalated: boolean;
+  decidedBy: string | null;
+  decidedAt: number | null;
+  reason: string | null;
+  editedInput: unknown;
+  signature: string | null;
+}
+
+/** What a decision did: applied, or refused (and audited). */
+export interface DecisionJson {
+  approvalId: string;
+  runId: string;
+  decisionId: number;
+  status: 'applied' | 'refused';
+  reason?: string;
+}
+
+/** One row of the append-only audit log. */
+export interface AuditEntryJson {
+  seq: number;
+  at: number;
+  runId: string | null;
+  actorId: string | null;
+  kind: string;
+  who: string;
+  subject: string | null;
+  detail: unknown;
+  prevHash: string;
+  hash: string;
 }
 
 /** A snapshot as inspection events carry it (persisted XState snapshot, JSON). */

@@ -204,15 +204,6 @@ describe('studio server: REST', () => {
     expect(ticker.versions[0]!.config.states.waiting).toBeDefined();
     expect(ticker.events.find((e) => e.type === 'ticker.resume')!.schema).toMatchObject({ type: 'object', properties: { note: { type: 'string' } } });
   });
-
-  it('answers approvals with a clear "not available yet" until approvals land', async () => {
-    const { server } = await setup();
-    const list = await getJson<{ available: boolean }>(server, '/api/approvals');
-    expect(list.body.available).toBe(false);
-    const approve = await postJson<{ error: { code: string; message: string } }>(server, '/api/approvals/a1/approve', {});
-    expect(approve.status).toBe(501);
-    expect(approve.body.error).toMatchObject({ code: 'not_available', message: expect.stringContaining('not available yet') });
-  });
 });
 
 describe('studio server: commands', () => {

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { inspectionEventsOf } from './inspection.js';
 import { LiveFeed, stringify, type FeedClient } from './LiveFeed.js';
 import { MachineEditing } from './MachineEditing.js';
+import { approvalRoutes } from './approvalRoutes.js';
 import { machinesJson } from './machinesJson.js';
 import { bodies, commandSchema, type Command, type ServerMessage, type StepJson } from './protocol.js';
 import { RunControl } from './RunControl.js';
@@ -326,15 +327,8 @@ class Api {
       const actorId = url.searchParams.get('actorId') ?? undefined;
       return { body: { deadLetters: await this.reader.store.listDeadLetters(actorId) } };
     }
-    if (resource === 'approvals') {
-      if (method === 'GET' && !id) {
-        return { body: { available: false, approvals: [], message: 'Approvals are not available yet: they arrive with the approvals issue (issue 4).' } };
-      }
-      if (method === 'POST' && id && (action === 'approve' || action === 'reject')) {
-        const input = parse(bodies.approve.omit({ approvalId: true }), await body!());
-        return { body: await this.control[action]({ approvalId: id, ...input }) };
-      }
-    }
+    const governed = await approvalRoutes({ method, resource, id, action, url, body, reader: this.reader, control: this.control });
+    if (governed) return governed;
     throw notFound(method, url);
   }
 
