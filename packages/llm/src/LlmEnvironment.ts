@@ -67,7 +67,9 @@ export interface LlmEnvironment {
   breakers(): ReadonlyMap<string, CircuitBreaker>;
 }
 
-const announced = new Set<string>();
+// Process-wide (a module loaded twice, e.g. once per machine file by a loader, shares it): each
+// provider is announced once per process.
+const announced: Set<string> = ((globalThis as Record<symbol, unknown>)[Symbol.for('spine.llm.announcedProviders')] ??= new Set<string>()) as Set<string>;
 
 /**
  * Creates the environment model and tool activities run in.

@@ -1,0 +1,249 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runLedger, usageOf, type LedgerJob } from '@spine/llm';
+import { startScriptedModelServer, type ChatRequest, type Script, type ScriptedModelServer } from '@spine/scripted-model';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pipelineScript } from '../machines/scriptedModel.js';
+
+// The research pipeline run by the REAL `spine` process (built dist/, machines loaded with tsx),
+// killed with SIGKILL at seeded random moments (some while a model call is held open at the
+// scripted server, some at random times) and resumed with `spine resume` until it finishes.
+// Build first: `npx tsc -b` (the root `npm test` does).
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const spineBin = join(root, 'packages/cli/bin/spine.js');
+const SEEDS = Number(process.env.SPINE_CRASH_SEEDS ?? 3);
+const TOPIC = 'durable execution for AI agents';
+
+/** A publish endpoint that applies each idempotency key once, like a real idempotent API, and counts every call. */
+class PublishReceiver {
+  readonly received = new Map<string, number>();
+  readonly applied = new Set<string>();
+  server!: Server;
+  url = '';
+  async start() {
+    this.server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const key = String(req.headers['idempotency-key'] ?? '');
+        this.received.set(key, (this.received.get(key) ?? 0) + 1);
+        const duplicate = this.applied.has(key);
+        this.applied.add(key);
+        setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ location: `report/${this.applied.size}`, duplicate })), 20);
+      });
+    });
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/publish`;
+  }
+  close() {
+    this.server.closeAllConnections();
+    return new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+function mulberry32(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Where a kill lands: while the n-th model call of the process is held at the server, or after some milliseconds. */
+type Kill = { inFlightCall: number } | { afterMs: number };
+
+/** What the database says was journaled: the keys of completed model calls, and their usage. */
+function journaledCalls(db: string): Map<string, { inputTokens: number; outputTokens: number }> {
+  const out = new Map<string, { inputTokens: number; outputTokens: number }>();
+  if (!existsSync(db)) return out;
+  const sqlite = new Database(db, { readonly: true });
+  try {
+    for (const { journal } of sqlite.prepare('SELECT journal FROM jobs').all() as { journal: string }[]) {
+      for (const entry of JSON.parse(journal) as Record<string, unknown>[]) {
+        if (entry['call'] === 'model' && entry['decision'] !== 'budget_exceeded' && typeof entry['idempotencyKey'] === 'string') {
+          const usage = usageOf(entry);
+          out.set(entry['idempotencyKey'], { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens });
+        }
+      }
+    }
+  } finally {
+    sqlite.close();
+  }
+  return out;
+}
+
+function runStored(db: string): boolean {
+  if (!existsSync(db)) return false;
+  const sqlite = new Database(db, { readonly: true });
+  try {
+    return Boolean(sqlite.prepare("SELECT 1 FROM sqlite_master WHERE name = 'actors'").get()) && Boolean(sqlite.prepare('SELECT 1 FROM actors WHERE parent_id IS NULL').get());
+  } finally {
+    sqlite.close();
+  }
+}
+
+interface CrashRun {
+  seed: number;
+  kills: number;
+  processes: number;
+  outcome: { status: string; output?: { status: string } };
+  /** Model calls sent again because a kill cut them off before their answer was journaled. */
+  reSent: number;
+  /** Of those, calls the server had already answered (the kill landed between answer and journal). */
+  reCompleted: number;
+  tokensNotRepaid: number;
+  tokensRepaid: number;
+}
+
+let receiver: PublishReceiver;
+let server: ScriptedModelServer;
+let onModelCall: ((request: ChatRequest) => void) | undefined;
+
+beforeAll(async () => {
+  if (!existsSync(join(root, 'packages/cli/dist/main.js'))) throw new Error('Build first: npx tsc -b (the crash test runs the real spine process from dist/).');
+  const script: Script = pipelineScript().map((rule) => ({
+    ...rule,
+    respond: async (request: ChatRequest) => {
+      onModelCall?.(request);
+      return rule.respond!(request);
+    },
+  }));
+  server = await startScriptedModelServer({ script, latencyMs: 40 });
+  receiver = new PublishReceiver();
+  await receiver.start();
+});
+
+afterAll(async () => {
+  await server?.close();
+  await receiver?.close();
+});
+
+async function crashRun(seed: number): Promise<CrashRun> {
+  server.reset();
+  receiver.received.clear();
+  receiver.applied.clear();
+  const random = mulberry32(seed);
+  const schedule: Kill[] = Array.from({ length: 2 + Math.floor(random() * 3) }, () =>
+    random() < 0.6 ? { inFlightCall: 1 + Math.floor(random() * 3) } : { afterMs: 400 + Math.floor(random() * 1800) },
+  );
+  const db = join(mkdtempSync(join(tmpdir(), 'spine-pipeline-crash-')), 'spine.db');
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    OPENAI_BASE_URL: server.url,
+    OPENAI_API_KEY: undefined,
+    ANTHROPIC_API_KEY: undefined,
+    SPINE_PROVIDER: undefined,
+    SPINE_MODEL: 'scripted',
+    SPINE_PUBLISH_URL: receiver.url,
+  };
+  const killedAt: { at: number; journaled: Set<string> }[] = [];
+  let args = ['run', 'supervisor', '--db', db, '--machines', 'machines', '--input', JSON.stringify({ topic: TOPIC }), '--json'];
+  let processes = 0;
+  let stdout = '';
+  for (;;) {
+    const kill = schedule[killedAt.length];
+    processes++;
+    const child: ChildProcess = spawn(process.execPath, [spineBin, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (c) => (out += c));
+    child.stderr!.on('data', (c) => (err += c));
+    let calls = 0;
+    onModelCall = kill && 'inFlightCall' in kill ? () => void (++calls === kill.inFlightCall && child.kill('SIGKILL')) : undefined;
+    const timer = kill && 'afterMs' in kill ? setTimeout(() => child.kill('SIGKILL'), kill.afterMs) : undefined;
+    const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    clearTimeout(timer);
+    onModelCall = undefined;
+    if (exit.signal === 'SIGKILL') {
+      killedAt.push({ at: Date.now(), journaled: new Set(journaledCalls(db).keys()) });
+      // Killed before the run was stored: start it again; otherwise resume it.
+      if (runStored(db)) args = ['resume', '--db', db, '--machines', 'machines', '--json'];
+      if (processes > 20) throw new Error('the run did not finish after 20 processes');
+      continue;
+    }
+    if (exit.code !== 0) throw new Error(`spine ${args[0]} exited ${exit.code}: ${err}`);
+    stdout = out;
+    break;
+  }
+  const sqlite = new Database(db, { readonly: true });
+  const rootRow = sqlite.prepare('SELECT id, status, output FROM actors WHERE parent_id IS NULL').get() as { id: string; status: string; output: string | null };
+  const jobs = sqlite.prepare('SELECT key, actor_id AS actorId, src, attempts, status, journal FROM jobs').all() as LedgerJob[];
+  sqlite.close();
+  const ledger = runLedger(jobs);
+  expect(stdout).toMatch(/"status"/);
+
+  // 1. No call journaled before a kill reached the server again after it.
+  for (const { at, journaled } of killedAt) {
+    const again = server.requests.filter((r) => r.at > at && journaled.has(r.idempotencyKey ?? ''));
+    expect(again.map((r) => r.idempotencyKey)).toEqual([]);
+  }
+  // 2. Per key: received at most once plus once per kill; completed twice only when the kill cut
+  //    the call off after the server answered and before the answer was journaled.
+  const kills = killedAt.length;
+  let reSent = 0;
+  let reCompleted = 0;
+  for (const [key, { received, completed }] of server.callsByKey()) {
+    expect(key).not.toBe('');
+    expect(received).toBeLessThanOrEqual(1 + kills);
+    reSent += received - 1;
+    if (completed > 1) {
+      reCompleted += completed - 1;
+      expect(killedAt.some(({ journaled }) => !journaled.has(key))).toBe(true);
+    }
+    expect(completed).toBeGreaterThanOrEqual(1);
+  }
+  expect(reSent).toBeLessThanOrEqual(kills);
+  // 3. Publish happened exactly once: one key, applied once; sent again at most once per kill.
+  expect(receiver.applied.size).toBe(1);
+  expect([...receiver.received.values()][0]).toBeLessThanOrEqual(1 + kills);
+  // 4. The ledger: each journaled call's usage is what the server answered that key with.
+  const finalCalls = journaledCalls(db);
+  for (const [key, usage] of finalCalls) {
+    const answered = server.requests.filter((r) => r.idempotencyKey === key && r.outcome === 'ok').map((r) => ({ inputTokens: r.usage!.prompt_tokens, outputTokens: r.usage!.completion_tokens }));
+    expect(answered).toContainEqual(usage);
+  }
+  const journaledTokens = [...finalCalls.values()].reduce((n, u) => n + u.inputTokens + u.outputTokens, 0);
+  const serverTokens = server.totals().usage.total_tokens;
+  expect(ledger.total.tokens).toBe(journaledTokens);
+  expect(serverTokens - journaledTokens).toBeGreaterThanOrEqual(0);
+  if (reCompleted === 0) expect(serverTokens).toBe(journaledTokens);
+  // 5. `spine show`'s resume figures agree with the kills.
+  if (ledger.hosts.length > 1) expect(ledger.resume.resumes).toBe(ledger.hosts.length - 1);
+  expect(ledger.hosts.length).toBeLessThanOrEqual(processes);
+
+  return {
+    seed,
+    kills,
+    processes,
+    outcome: { status: rootRow.status, ...(rootRow.output ? { output: JSON.parse(rootRow.output) } : {}) },
+    reSent,
+    reCompleted,
+    tokensNotRepaid: ledger.resume.notRepaid.tokens,
+    tokensRepaid: serverTokens - journaledTokens,
+  };
+}
+
+describe('crash: the real spine process killed at random moments', () => {
+  const results: CrashRun[] = [];
+  afterAll(() => {
+    if (results.length) process.stdout.write(`pipeline crash runs: ${JSON.stringify(results)}\n`);
+  });
+
+  it.each(Array.from({ length: SEEDS }, (_, i) => 1000 + i))(
+    'seed %i: resumes to a published report, sends no journaled call again, re-sends at most one call per kill, and publishes once',
+    async (seed) => {
+      const result = await crashRun(seed);
+      results.push(result);
+      expect(result.outcome).toMatchObject({ status: 'done', output: { status: 'published' } });
+      expect(result.kills).toBeGreaterThan(0);
+    },
+    60_000,
+  );
+});
