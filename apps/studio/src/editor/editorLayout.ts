@@ -1,0 +1,87 @@
+import { layoutGraph, nodeSize } from '../model/layoutGraph.js';
+import type { GraphNode } from '../model/machineGraph.js';
+import type { EditorEdge, EditorNode } from './editorGraph.js';
+
+/** A state's box: position relative to its parent state, and size. */
+export interface Rect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** Positions by node id, relative to the parent state (the layout sidecar's shape). */
+export type Positions = Record<string, { x: number; y: number }>;
+
+const PADDING = { top: 34, left: 14, right: 14, bottom: 14 };
+const GAP = 48;
+
+/** The lines a state box shows under its name (the same ones its size is measured from). */
+export function nodeLines(node: EditorNode): string[] {
+  const lines = node.invokes.map((i) => `⚙ ${i}`);
+  if (node.risk) lines.push(`risk: ${node.risk}`);
+  if (node.tags.length) lines.push(node.tags.map((t) => `#${t}`).join(' '));
+  return [...lines, ...node.handles.map((h) => `↻ ${h}`)];
+}
+
+function asGraphNode(node: EditorNode): GraphNode {
+  // layoutGraph sizes a box from its label and lines; hand it the editor's lines.
+  return { id: node.id, label: node.label, parent: node.parentId, kind: node.kind, initial: node.initial, invokes: [], handles: nodeLines(node).map((l) => l.slice(2)) };
+}
+
+/** The size of an atomic or final state box. */
+export function atomicSize(node: EditorNode): { width: number; height: number } {
+  return nodeSize(asGraphNode(node));
+}
+
+/** Lays every state out with ELK (layered, left to right, compound states as nested graphs). */
+export async function autoLayout(nodes: EditorNode[], edges: EditorEdge[]): Promise<Map<string, Rect>> {
+  return layoutGraph(
+    nodes.map(asGraphNode),
+    edges.map((e) => ({ id: e.id, source: e.source, target: e.target, label: e.label })),
+  );
+}
+
+/**
+ * Every state's box: a placed position (the user's, else the auto layout's,
+ * else next to its siblings), atomic sizes from their text, and compound states
+ * grown to hold their children.
+ */
+export function geometry(nodes: EditorNode[], placed: Positions, auto: ReadonlyMap<string, Rect>): Map<string, Rect> {
+  const out = new Map<string, Rect>();
+  const children = new Map<string | null, EditorNode[]>();
+  for (const node of nodes) children.set(node.parentId, [...(children.get(node.parentId) ?? []), node]);
+  const place = (parent: string | null) => {
+    let nextX = parent ? PADDING.left : 0;
+    for (const node of children.get(parent) ?? []) {
+      const kids = children.get(node.id);
+      if (kids?.length) place(node.id);
+      const position = placed[node.id] ?? auto.get(node.id) ?? { x: nextX, y: parent ? PADDING.top : 0 };
+      let size = { width: auto.get(node.id)?.width ?? 0, height: auto.get(node.id)?.height ?? 0 };
+      if (kids?.length) {
+        let right = 160;
+        let bottom = 60;
+        for (const kid of kids) {
+          const r = out.get(kid.id)!;
+          right = Math.max(right, r.x + r.width + PADDING.right);
+          bottom = Math.max(bottom, r.y + r.height + PADDING.bottom);
+        }
+        size = { width: Math.max(size.width, right), height: Math.max(size.height, bottom) };
+      } else size = atomicSize(node);
+      const rect = { x: position.x, y: position.y, ...size };
+      out.set(node.id, rect);
+      nextX = Math.max(nextX, rect.x + rect.width + GAP);
+    }
+  };
+  place(null);
+  return out;
+}
+
+/** Where a new state goes: right of its parent's rightmost child, on the first child's row. */
+export function freeSpot(parentId: string | null, nodes: EditorNode[], rects: ReadonlyMap<string, Rect>): { x: number; y: number } {
+  const siblings = nodes.filter((n) => n.parentId === parentId).map((n) => rects.get(n.id)!).filter(Boolean);
+  if (!siblings.length) return parentId ? { x: PADDING.left, y: PADDING.top } : { x: 0, y: 0 };
+  const right = Math.max(...siblings.map((r) => r.x + r.width));
+  const top = Math.min(...siblings.map((r) => r.y));
+  return { x: Math.round(right + GAP), y: Math.round(top) };
+}
