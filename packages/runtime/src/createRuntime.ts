@@ -829,15 +829,15 @@ export class Runtime {
       }
       await deliver('done', output);
     } catch (thrown) {
-      if (controller.signal.aborted && !(thrown instanceof RetryableError && thrown.kind === 'timeout')) {
+      if (controller.signal.aborted && !(RetryableError.is(thrown) && thrown.kind === 'timeout')) {
         span.end(entry, 'aborted', this.clock.now());
         return; // stopping or cancelled: the store decides what runs again
       }
       const error = ensureError(thrown);
       const maxAttempts = activity.maxAttempts ?? 10;
       let delay: number | undefined;
-      if (error instanceof RetryableError) delay = error.retryAfterMs ?? backoff(job.attempts, {});
-      else if (!(error instanceof TerminalError) && activity.retry && job.attempts < activity.retry.maxAttempts) delay = backoff(job.attempts, activity.retry);
+      if (RetryableError.is(error)) delay = error.retryAfterMs ?? backoff(job.attempts, {});
+      else if (!TerminalError.is(error) && activity.retry && job.attempts < activity.retry.maxAttempts) delay = backoff(job.attempts, activity.retry);
       if (delay !== undefined && job.attempts < maxAttempts) {
         const runAt = this.clock.now() + delay;
         const retried = await this.store.retryJob({
@@ -886,7 +886,7 @@ function selfEvent(actorId: string, event: EventObject & Record<string, unknown>
 }
 
 function issuesJson(error: unknown): string | null {
-  return error instanceof SpineError && error.issues?.length ? JSON.stringify(error.issues) : null;
+  return SpineError.is(error) && error.issues?.length ? JSON.stringify(error.issues) : null;
 }
 
 function describeIssues(machine: string, type: string | undefined, issues: FieldIssue[]): string {

@@ -29,8 +29,24 @@ export interface FieldIssue {
   message: string;
 }
 
-/** Base error of the runtime; `code` says what went wrong and the structured fields say where. */
+const SPINE_ERROR = Symbol.for('spine.error');
+const RETRYABLE = Symbol.for('spine.error.retryable');
+const TERMINAL = Symbol.for('spine.error.terminal');
+
+function branded(value: unknown, brand: symbol): boolean {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+}
+
+/**
+ * Base error of the runtime; `code` says what went wrong and the structured fields say where.
+ * Use the static `is()` guards rather than `instanceof`: machine code loaded through another
+ * module instance (a TypeScript loader, a second copy of the package) has other class objects.
+ */
 export class SpineError extends Error {
+  /** Whether a value is a SpineError from any copy of this package. */
+  static is(value: unknown): value is SpineError {
+    return branded(value, SPINE_ERROR);
+  }
   override name = 'SpineError';
   readonly code: SpineErrorCode;
   readonly actorId?: string;
@@ -43,6 +59,7 @@ export class SpineError extends Error {
     options: { cause?: unknown; actorId?: string; machine?: string; issues?: FieldIssue[] } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    Object.defineProperty(this, SPINE_ERROR, { value: true });
     this.code = code;
     if (options.actorId !== undefined) this.actorId = options.actorId;
     if (options.machine !== undefined) this.machine = options.machine;
@@ -55,6 +72,10 @@ export class SpineError extends Error {
  * `retryAfterMs` durably (the wait survives a crash) up to the activity's attempt cap.
  */
 export class RetryableError extends SpineError {
+  /** Whether a value is a RetryableError from any copy of this package. */
+  static override is(value: unknown): value is RetryableError {
+    return branded(value, RETRYABLE);
+  }
   override name = 'RetryableError';
   readonly retryAfterMs: number | undefined;
   /** The kind of failure, e.g. `rate_limit` or `transient`, recorded in the job journal. */
@@ -62,6 +83,7 @@ export class RetryableError extends SpineError {
 
   constructor(message: string, options: { retryAfterMs?: number; kind?: string; cause?: unknown } = {}) {
     super('retryable', message, { cause: options.cause });
+    Object.defineProperty(this, RETRYABLE, { value: true });
     this.retryAfterMs = options.retryAfterMs;
     this.kind = options.kind ?? 'transient';
   }
@@ -69,6 +91,10 @@ export class RetryableError extends SpineError {
 
 /** Thrown by an activity when another attempt cannot help; the step fails at once. */
 export class TerminalError extends SpineError {
+  /** Whether a value is a TerminalError from any copy of this package. */
+  static override is(value: unknown): value is TerminalError {
+    return branded(value, TERMINAL);
+  }
   override name = 'TerminalError';
   readonly kind: string;
   /** JSON-safe details forwarded to the machine in the error event. */
@@ -76,6 +102,7 @@ export class TerminalError extends SpineError {
 
   constructor(message: string, options: { kind?: string; cause?: unknown; details?: Record<string, unknown> } = {}) {
     super('terminal', message, { cause: options.cause });
+    Object.defineProperty(this, TERMINAL, { value: true });
     this.kind = options.kind ?? 'terminal';
     this.details = options.details;
   }
@@ -104,9 +131,9 @@ export interface SerializedError {
 export function serializeError(value: unknown): SerializedError {
   const error = ensureError(value);
   const out: SerializedError = { name: error.name, message: error.message };
-  if (error instanceof SpineError) out.code = error.code;
-  if (error instanceof RetryableError || error instanceof TerminalError) out.kind = error.kind;
-  if (error instanceof TerminalError && error.details) out.details = error.details;
+  if (SpineError.is(error)) out.code = error.code;
+  if (RetryableError.is(error) || TerminalError.is(error)) out.kind = error.kind;
+  if (TerminalError.is(error) && error.details) out.details = error.details;
   const kind = (error as { kind?: unknown }).kind;
   if (out.kind === undefined && typeof kind === 'string') out.kind = kind;
   return out;
