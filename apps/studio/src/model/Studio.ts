@@ -1,4 +1,4 @@
-import type { CostPoint, ErrorJson, ForkResult, MachineJson, RetryResult, RunDetail, RunSummary, ServerMessage } from '@spine/server/protocol';
+import type { ApprovalJson, CostPoint, DecisionJson, ErrorJson, ForkResult, MachineJson, RetryResult, RunDetail, RunSummary, ServerMessage } from '@spine/server/protocol';
 import { addEvents, emptyTimeline, withDetail, type RunTimeline } from './RunTimeline.js';
 import { CommandError, SpineConnection, type ConnectionStatus } from './SpineConnection.js';
 import { createUiStore, hashOf, routeFromHash, type Route, type UiStore } from './uiStore.js';
@@ -15,7 +15,8 @@ export interface StudioState {
   run: RunTimeline | undefined;
   runError: string | undefined;
   costs: CostPoint[] | undefined;
-  approvals: { available: boolean; message: string } | undefined;
+  /** The approvals inbox: pending approvals, and the server's clock when they were read (for countdowns). */
+  approvals: { approvals: ApprovalJson[]; serverTime: number; loadedAt: number } | undefined;
   /** The latest notice (command result or error), shown briefly. */
   notice: { id: number; kind: 'info' | 'error'; text: string } | undefined;
 }
@@ -108,6 +109,23 @@ export class Studio {
     this.#set({ costs: points });
   }
 
+  /** Reloads the approvals inbox (pending approvals with their deadlines). */
+  async loadApprovals(): Promise<void> {
+    const { approvals, serverTime } = await this.#api<{ approvals: ApprovalJson[]; serverTime: number }>('/api/approvals');
+    this.#set({ approvals: { approvals, serverTime, loadedAt: Date.now() } });
+  }
+
+  /**
+   * Approves (optionally with an edited proposal) or rejects an approval as the person `by`;
+   * the server signs the decision, verifies it and drives the run on. Reloads the inbox.
+   */
+  async decide(approvalId: string, decision: { decision: 'approve'; by: string; input?: unknown; reason?: string } | { decision: 'reject'; by: string; reason?: string }): Promise<boolean> {
+    const { decision: kind, ...body } = decision;
+    const result = await this.#command(() => this.#connection!.request<DecisionJson>({ type: kind, approvalId, ...body }), kind === 'approve' ? `Approved as ${decision.by}.` : `Rejected as ${decision.by}.`);
+    await this.loadApprovals().catch((e: Error) => this.#notify('error', e.message));
+    return result?.status === 'applied';
+  }
+
   /** Sends an event to an actor; the server validates it against the actor's schema. */
   async sendEvent(actorId: string, event: { type: string; [key: string]: unknown }): Promise<void> {
     await this.#command(() => this.#connection!.request({ type: 'send', actorId, event }), `Sent ${event.type} to ${actorId}.`);
@@ -159,9 +177,7 @@ export class Studio {
     }
     if (route.page === 'costs') void this.loadCosts().catch((e: Error) => this.#notify('error', e.message));
     if (route.page === 'approvals') {
-      void this.#api<{ available: boolean; message: string }>('/api/approvals')
-        .then((approvals) => this.#set({ approvals }))
-        .catch((e: Error) => this.#notify('error', e.message));
+      void this.loadApprovals().catch((e: Error) => this.#notify('error', e.message));
     }
   }
 
