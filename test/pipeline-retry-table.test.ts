@@ -144,8 +144,9 @@ describe('the retry table, row by row, through the durable host', () => {
     expect(entries[0]!.failure.kind).toBe('context_overflow');
     expect(entries[0]!.shrink.droppedMessages).toBeGreaterThan(0);
     expect(entries[1]!.idempotencyKey).toBe(`${entries[0]!.idempotencyKey}:shrink:1`);
-    const [overflowed, shrunk] = [entries[0]!, entries[1]!].map((e) => h.server.requests.find((r) => r.idempotencyKey === e.idempotencyKey)!.chat!);
-    const users = (chat: typeof shrunk) => chat.messages.filter((m) => m.role === 'user').length;
+    const chatOf = (e: Entry) => h.server.requests.find((r) => r.idempotencyKey === e.idempotencyKey)!.chat!;
+    const [overflowed, shrunk] = [chatOf(entries[0]!), chatOf(entries[1]!)];
+    const users = (chat: ReturnType<typeof chatOf>) => chat.messages.filter((m) => m.role === 'user').length;
     expect(users(shrunk)).toBeLessThan(users(overflowed));
     expect(JSON.stringify(shrunk.messages)).toMatch(/earlier messages were omitted to fit the context window/);
     expect(shrunk.messages.at(-1)).toEqual(overflowed.messages.at(-1)); // the latest turn is kept

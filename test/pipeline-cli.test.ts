@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startScriptedModelServer } from '@spine/scripted-model';
+import { describe, expect, it } from 'vitest';
+import { pipelineScript } from '../machines/scriptedModel.js';
+
+// The pipeline through the real `spine` command (built dist/; run `npx tsc -b` first).
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const spineBin = join(root, 'packages/cli/bin/spine.js');
+
+function spine(args: string[], env: Record<string, string | undefined>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const clean = { ...process.env, OPENAI_BASE_URL: undefined, OPENAI_API_KEY: undefined, ANTHROPIC_API_KEY: undefined, SPINE_MODEL: undefined, SPINE_PROVIDER: undefined };
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [spineBin, ...args], { cwd: root, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function tempDir() {
+  return mkdtempSync(join(tmpdir(), 'spine-pipeline-cli-'));
+}
+
+describe('the pipeline from the spine command', () => {
+  it('runs the offline demo on a scripted server, says plainly that it is not a model, and shows the ledger', async () => {
+    expect(existsSync(join(root, 'packages/cli/dist/commands/demo.js'))).toBe(true);
+    const dir = tempDir();
+    const db = join(dir, 'demo.db');
+    const demo = await spine(['demo', '--db', db], { SPINE_PUBLISH_DIR: join(dir, 'published') });
+    expect(demo.code).toBe(0);
+    expect(demo.stdout).toMatch(/^offline demo: model calls go to a scripted Chat Completions server on 127\.0\.0\.1:\d+ — not a model\./);
+    expect(demo.stdout).toMatch(/"status": "published"/);
+    expect(demo.stdout).toMatch(/totals by agent/);
+    expect(readdirSync(join(dir, 'published'))).toHaveLength(1);
+
+    const runId = /run (run-[\w-]+): /.exec(demo.stdout)![1]!;
+    const shown = await spine(['show', runId, '--db', db, '--json'], {});
+    expect(shown.code).toBe(0);
+    const report = JSON.parse(shown.stdout);
+    expect(Object.keys(report.ledger.byAgent)).toEqual(['researcher', 'supervisor', 'verifier', 'writer']);
+    expect(Object.keys(report.ledger.byModel)).toEqual(['scripted']);
+    expect(report.ledger.total.tokens).toBeGreaterThan(0);
+    expect(report.ledger.total.costUsd).toBeGreaterThan(0);
+    const spent = report.steps.filter((s: { spend: unknown }) => s.spend);
+    expect(spent.map((s: { agent: string }) => s.agent)).toEqual(['researcher', 'researcher', 'researcher', 'writer', 'verifier', 'writer', 'verifier', 'supervisor']);
+    expect(report.ledger.breakers.map((b: { state: string }) => b.state)).toEqual(['closed', 'closed', 'closed']);
+    const text = await spine(['show', runId, '--db', db], {});
+    expect(text.stdout).toMatch(/xstate\.done\.actor\.model\s+usingTool\s+\d+\/\d+\s+\$\d\.\d+\s+\d+ms/);
+    expect(text.stdout).toMatch(/tokens IN\/OUT/i);
+  }, 60_000);
+
+  it('fails a run at once without a provider, pointing at the offline demo', async () => {
+    const run = await spine(['run', 'supervisor', '--db', join(tempDir(), 'x.db'), '--input', '{"topic":"x"}'], {});
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/No model provider is configured\. Set OPENAI_BASE_URL/);
+    expect(run.stderr).toMatch(/run `npm start`: the offline demo runs on a scripted Chat Completions server \(not a model\)/);
+  }, 30_000);
+
+  it('uses a configured provider, prints which, and runs the pipeline to a published report', async () => {
+    const server = await startScriptedModelServer({ script: pipelineScript() });
+    try {
+      const dir = tempDir();
+      const env = { OPENAI_BASE_URL: server.url, SPINE_MODEL: 'scripted', SPINE_PUBLISH_DIR: join(dir, 'published') };
+      const run = await spine(['run', 'supervisor', '--db', join(dir, 'r.db'), '--input', '{"topic":"circuit breakers"}', '--json'], env);
+      expect(run.code).toBe(0);
+      expect(run.stderr).toContain(`spine: model provider: OpenAI-compatible endpoint at ${server.url}, model scripted`);
+      expect(JSON.parse(run.stdout)).toMatchObject({ status: 'done', output: { status: 'published', provider: { baseURL: server.url } } });
+      const demo = await spine(['demo', '--db', join(dir, 'd.db')], env);
+      expect(demo.code).toBe(0);
+      expect(demo.stdout).toMatch(new RegExp(`^demo: model calls go to the OpenAI-compatible endpoint at ${server.url.replace(/[.]/g, '\\.')}`));
+      expect(demo.stdout).not.toMatch(/offline demo/);
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+});
