@@ -63,15 +63,22 @@ describe('the pipeline from the spine command', () => {
     expect(run.stderr).toMatch(/run `npm start`: the offline demo runs on a scripted Chat Completions server \(not a model\)/);
   }, 30_000);
 
-  it('uses a configured provider, prints which, and runs the pipeline to a published report', async () => {
-    const server = await startScriptedModelServer({ script: pipelineScript() });
+  it('uses a configured provider, prints which, waits out a rate limit durably, and runs the pipeline to a published report', async () => {
+    const server = await startScriptedModelServer({
+      script: [{ match: { system: 'You are the writer agent' }, times: 1, fault: { kind: 'rate_limit', retryAfterSeconds: 0.2 } }, ...pipelineScript()],
+    });
     try {
       const dir = tempDir();
       const env = { OPENAI_BASE_URL: server.url, SPINE_MODEL: 'scripted', SPINE_PUBLISH_DIR: join(dir, 'published') };
       const run = await spine(['run', 'supervisor', '--db', join(dir, 'r.db'), '--input', '{"topic":"circuit breakers"}', '--json'], env);
       expect(run.code).toBe(0);
       expect(run.stderr).toContain(`spine: model provider: OpenAI-compatible endpoint at ${server.url}, model scripted`);
-      expect(JSON.parse(run.stdout)).toMatchObject({ status: 'done', output: { status: 'published', provider: { baseURL: server.url } } });
+      const outcome = JSON.parse(run.stdout);
+      expect(outcome).toMatchObject({ status: 'done', output: { status: 'published', provider: { baseURL: server.url } } });
+      // The machines' RetryableError reached the host as one (durable wait), not as a failure.
+      const shown = JSON.parse((await spine(['show', outcome.runId, '--db', join(dir, 'r.db'), '--json'], {})).stdout);
+      const draft = shown.ledger.calls.filter((c: { activity: string }) => c.activity === 'draft').map((c: { decision: string }) => c.decision);
+      expect(draft.slice(0, 2)).toEqual(['retry', 'ok']);
       const demo = await spine(['demo', '--db', join(dir, 'd.db')], env);
       expect(demo.code).toBe(0);
       expect(demo.stdout).toMatch(new RegExp(`^demo: model calls go to the OpenAI-compatible endpoint at ${server.url.replace(/[.]/g, '\\.')}`));

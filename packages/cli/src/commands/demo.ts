@@ -2,12 +2,12 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { providerKindOf } from '@spine/llm';
-import { createRuntime, loadMachineDirectory, MachineRegistry, type Runtime } from '@spine/runtime';
+import { createRuntime, type Runtime } from '@spine/runtime';
 import { startScriptedModelServer, type Script, type ScriptedModelServer } from '@spine/scripted-model';
 import type { SqliteStore } from '@spine/store-sqlite';
-import { register } from 'tsx/esm/api';
 import { dbOptions, parse } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
+import { loadMachines } from '../loadMachines.js';
 import { openStore } from '../openStore.js';
 import { help } from './run.js';
 import { showRun } from './show.js';
@@ -41,10 +41,9 @@ export async function runDemo(args: string[], options: { attach?: DemoAttachment
   if (!existsSync(machinesDir)) throw new CliError(`machine directory '${values.machines ?? 'machines'}' does not exist (set it with --machines DIR)`);
   const say = (line: string) => process.stdout.write(values.json ? '' : `${line}\n`);
 
-  // Load machine code through tsx's global hooks (not tsImport), so the machines share this
-  // process's @spine/runtime module: its error classes must be the host's for durable retries.
-  register();
-  const importModule = (file: string) => import(pathToFileURL(file).href) as Promise<Record<string, unknown>>;
+  // Loading the machines registers tsx's hooks, so the demo script (TypeScript) can be imported next.
+  const registry = await loadMachines(machinesDir);
+  registry.definition('supervisor');
 
   let server: ScriptedModelServer | undefined;
   const kind = providerKindOf(process.env);
@@ -55,7 +54,7 @@ export async function runDemo(args: string[], options: { attach?: DemoAttachment
         `no model provider is configured and ${scriptFile} (the offline demo's script) does not exist; set OPENAI_BASE_URL / OPENAI_API_KEY or ANTHROPIC_API_KEY`,
       );
     }
-    const { pipelineScript } = (await importModule(scriptFile)) as { pipelineScript?: () => Script };
+    const { pipelineScript } = (await import(pathToFileURL(scriptFile).href)) as { pipelineScript?: () => Script };
     if (typeof pipelineScript !== 'function') throw new CliError(`${scriptFile} must export pipelineScript()`);
     server = await startScriptedModelServer({ script: pipelineScript(), latencyMs: 40 });
     process.env['OPENAI_BASE_URL'] = server.url;
@@ -67,11 +66,6 @@ export async function runDemo(args: string[], options: { attach?: DemoAttachment
     say(`demo: model calls go to ${where}; they may cost money (the run's budget is 1 USD by default).`);
   }
 
-  const registry = new MachineRegistry();
-  for (const definition of await loadMachineDirectory(machinesDir, { importModule: (url) => import(url) as Promise<Record<string, unknown>> })) {
-    registry.register(definition);
-  }
-  registry.definition('supervisor');
   const db = values.db ?? join('.spine', `demo-${new Date().toISOString().replace(/[:.]/g, '-')}.db`);
   mkdirSync(resolve(db, '..'), { recursive: true });
   const store = await openStore(db);
