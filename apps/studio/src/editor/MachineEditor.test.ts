@@ -130,6 +130,7 @@ describe('MachineEditor', () => {
     expect(e.getState().rects.get('idle')).toMatchObject({ x: 90, y: 30 });
     expect(e.positions).toEqual({});
     e.drag({ type: 'end', id: 'idle', position: { x: 90.4, y: 30.2 } });
+    e.drag({ type: 'end', id: 'idle', position: { x: 90.4, y: 30.2 } }); // reported twice: still one move
     expect(e.positions).toEqual({ idle: { x: 90, y: 30 } });
     e.undo();
     expect(e.positions).toEqual({});
@@ -151,6 +152,7 @@ describe('MachineEditor', () => {
 
   it('lays out with ELK and keeps the positions a person placed', async () => {
     const e = editor();
+    e.drag({ type: 'start', id: 'done', position: { x: 0, y: 0 } });
     e.drag({ type: 'end', id: 'done', position: { x: 900, y: 400 } });
     const ms = await e.autoLayout();
     expect(ms).toBeGreaterThan(0);

@@ -11,7 +11,7 @@ import type { ImplementationJson, MachineSourceJson, SaveMachineResult } from '@
 import { createStore } from '@xstate/store';
 import { undoRedo } from '@xstate/store/undo';
 import { buildEditorGraph, indexIssues, nodeId, ROOT_NODE, type EditorEdge, type EditorNode, type IssueIndex } from './editorGraph.js';
-import { autoLayout, freeSpot, geometry, type Positions, type Rect } from './editorLayout.js';
+import { autoLayout, freeSpot, geometry, warmLayout, type Positions, type Rect } from './editorLayout.js';
 import { commandForKey, type KeyInput } from './keyboard.js';
 import * as ops from './machineDocument.js';
 import type { MachineDoc, StateKind, TransitionFields } from './machineDocument.js';
@@ -85,6 +85,8 @@ export interface EditorState {
   /** How long the last auto-layout took, in ms (measured around ELK). */
   layoutMs: number | null;
   laidOut: boolean;
+  /** Grows when the view should fit every state again (after a layout, or a state added). */
+  fitRequest: number;
 }
 
 interface DocContext {
@@ -149,6 +151,7 @@ export class MachineEditor {
   #message: EditorState['message'] = null;
   #layoutMs: number | null = null;
   #laidOut = false;
+  #fitRequest = 0;
   #state: EditorState | undefined;
   #derived: { doc: MachineDoc; nodes: EditorNode[]; edges: EditorEdge[]; issues: MachineIssue[]; issueIndex: IssueIndex; needs: MachineNames | null } | undefined;
 
@@ -237,9 +240,11 @@ export class MachineEditor {
     const name = options.name ?? ops.freeStateName(doc, parent);
     const next = ops.addState(doc, parent, name, options.kind);
     const path = [...parent, name];
-    const { nodes, rects } = this.getState();
-    const spot = freeSpot(parent.length ? nodeId(parent) : null, nodes, rects);
+    const { nodes, rects, selection } = this.getState();
+    const near = selection?.kind === 'state' && nodeId(selection.path.slice(0, -1)) === nodeId(parent) ? nodeId(selection.path) : undefined;
+    const spot = freeSpot(parent.length ? nodeId(parent) : null, nodes, rects, near);
     this.#edit(next, { selection: { kind: 'state', path }, positions: { ...this.positions, [nodeId(path)]: spot } });
+    this.#fitRequest++;
     return path;
   }
 
@@ -341,6 +346,7 @@ export class MachineEditor {
 
   /** Lays every state out with ELK; with `reset`, forgets the placed positions (one undo step). Returns the layout time in ms. */
   async autoLayout(options: { reset?: boolean } = {}): Promise<number> {
+    await warmLayout();
     const { nodes, edges } = this.#derive();
     const started = performance.now();
     const auto = await autoLayout(nodes, edges);
@@ -348,6 +354,7 @@ export class MachineEditor {
     this.#auto = auto;
     this.#layoutMs = ms;
     this.#laidOut = true;
+    this.#fitRequest++;
     if (options.reset && Object.keys(this.positions).length) this.store.trigger.place({ positions: {} });
     else this.#changed();
     return ms;
@@ -474,6 +481,7 @@ export class MachineEditor {
       hint: connectToolHint(this.#connect),
       layoutMs: this.#layoutMs,
       laidOut: this.#laidOut,
+      fitRequest: this.#fitRequest,
     };
   }
 }

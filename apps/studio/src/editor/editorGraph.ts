@@ -122,7 +122,8 @@ export function transitionLabel(ref: TransitionRef, guard: unknown, invokes: Rec
 function formatDelay(delay: string): string {
   if (!/^\d+$/.test(delay)) return delay;
   const ms = Number(delay);
-  return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+  for (const [unit, size] of [['h', 3_600_000], ['min', 60_000], ['s', 1000]] as const) if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
 }
 
 /** Issues grouped by what they point at: a state node id, or a transition key (or `state|source|invoke|key|*` for all of one event). */

@@ -34,6 +34,11 @@ export function atomicSize(node: EditorNode): { width: number; height: number } 
   return nodeSize(asGraphNode(node));
 }
 
+/** Loads the layout engine (elkjs is fetched on first use), so a timed layout measures only the layout. */
+export async function warmLayout(): Promise<void> {
+  await layoutGraph([], []);
+}
+
 /** Lays every state out with ELK (layered, left to right, compound states as nested graphs). */
 export async function autoLayout(nodes: EditorNode[], edges: EditorEdge[]): Promise<Map<string, Rect>> {
   return layoutGraph(
@@ -77,11 +82,11 @@ export function geometry(nodes: EditorNode[], placed: Positions, auto: ReadonlyM
   return out;
 }
 
-/** Where a new state goes: right of its parent's rightmost child, on the first child's row. */
-export function freeSpot(parentId: string | null, nodes: EditorNode[], rects: ReadonlyMap<string, Rect>): { x: number; y: number } {
+/** Where a new state goes: below its siblings (under `near` when given, else under the leftmost one), clear of them. */
+export function freeSpot(parentId: string | null, nodes: EditorNode[], rects: ReadonlyMap<string, Rect>, near?: string): { x: number; y: number } {
   const siblings = nodes.filter((n) => n.parentId === parentId).map((n) => rects.get(n.id)!).filter(Boolean);
   if (!siblings.length) return parentId ? { x: PADDING.left, y: PADDING.top } : { x: 0, y: 0 };
-  const right = Math.max(...siblings.map((r) => r.x + r.width));
-  const top = Math.min(...siblings.map((r) => r.y));
-  return { x: Math.round(right + GAP), y: Math.round(top) };
+  const bottom = Math.max(...siblings.map((r) => r.y + r.height));
+  const anchor = (near && rects.get(near)) || siblings.reduce((a, b) => (b.x < a.x ? b : a));
+  return { x: Math.round(anchor.x), y: Math.round(bottom + GAP) };
 }

@@ -178,7 +178,9 @@ export function setRisk(doc: MachineDoc, path: readonly string[], risk: 'low' | 
 
 /** Sets a state's entry or exit actions (removed when empty; one action is written as a string). */
 export function setStateActions(doc: MachineDoc, path: readonly string[], which: 'entry' | 'exit', actions: string[]): MachineDoc {
-  return setIn(doc, [...stateKeys(path), which], actions.length === 0 ? undefined : actions.length === 1 ? actions[0] : actions);
+  const old = toArray(stateAt(doc, path)?.[which]);
+  const list = actions.map((name) => old.find((a) => asRecord(a)?.type === name) ?? name); // keep params of actions that stay
+  return setIn(doc, [...stateKeys(path), which], list.length === 0 ? undefined : list.length === 1 ? list[0] : list);
 }
 
 /** The invokes of a state as a list (`invoke` may hold one object or a list). */

@@ -154,6 +154,12 @@ export class Studio {
     }
   }
 
+  /** Sends a command and returns its result; rejects with a CommandError (message and issues) when refused. */
+  request<T>(command: Parameters<SpineConnection['request']>[0]): Promise<T> {
+    if (!this.#connection) return Promise.reject(new CommandError({ code: 'disconnected', message: 'Not connected to the Spine server.' }));
+    return this.#connection.request<T>(command);
+  }
+
   async startRun(machine: string, input: unknown): Promise<void> {
     const result = await this.#command(() => this.#connection!.request<{ runId: string }>({ type: 'start', machine, input }));
     if (result) this.navigate({ page: 'run', runId: result.runId });

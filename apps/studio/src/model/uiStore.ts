@@ -1,7 +1,7 @@
 import { createStore } from '@xstate/store';
 
-/** Where the studio is: the runs list, one run, the cost view or the approvals inbox. */
-export type Route = { page: 'runs' } | { page: 'run'; runId: string } | { page: 'costs' } | { page: 'approvals' };
+/** Where the studio is: the runs list, one run, the cost view, the approvals inbox or the machine editor. */
+export type Route = { page: 'runs' } | { page: 'run'; runId: string } | { page: 'costs' } | { page: 'approvals' } | { page: 'editor'; machine: string | null };
 
 /** Filters of the runs list. */
 export interface RunFilters {
@@ -41,14 +41,17 @@ export function createUiStore() {
 export type UiStore = ReturnType<typeof createUiStore>;
 
 function sameRoute(a: Route, b: Route): boolean {
+  if (a.page === 'editor') return b.page === 'editor' && a.machine === b.machine;
   return a.page === b.page && (a.page !== 'run' || a.runId === (b as { runId: string }).runId);
 }
 
-/** Reads a route from a location hash (`#/runs/<id>`, `#/costs`, `#/approvals`). */
+/** Reads a route from a location hash (`#/runs/<id>`, `#/costs`, `#/approvals`, `#/editor/<machine>`). */
 export function routeFromHash(hash: string): Route {
   const path = hash.replace(/^#/, '');
   const run = /^\/runs\/(.+)$/.exec(path);
   if (run) return { page: 'run', runId: decodeURIComponent(run[1]!) };
+  const editor = /^\/editor(?:\/(.+))?$/.exec(path);
+  if (editor) return { page: 'editor', machine: editor[1] ? decodeURIComponent(editor[1]) : null };
   if (path === '/costs') return { page: 'costs' };
   if (path === '/approvals') return { page: 'approvals' };
   return { page: 'runs' };
@@ -63,6 +66,8 @@ export function hashOf(route: Route): string {
       return '#/costs';
     case 'approvals':
       return '#/approvals';
+    case 'editor':
+      return route.machine ? `#/editor/${encodeURIComponent(route.machine)}` : '#/editor';
     default:
       return '#/';
   }

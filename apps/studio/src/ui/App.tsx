@@ -7,6 +7,8 @@ import { RunsPage } from './RunsPage.js';
 // The run view brings the diagram libraries (React Flow, ELK); the first screen does not wait for them.
 const loadRunView = () => import('./RunView.js');
 const RunView = lazy(() => loadRunView().then((m) => ({ default: m.RunView })));
+// The machine editor brings the same libraries and is opened less often: loaded on demand.
+const EditorPage = lazy(() => import('../editor/ui/EditorPage.js').then((m) => ({ default: m.EditorPage })));
 
 /** Once the first screen is up, fetch the run view and the layout engine in the background. */
 function prefetchRunView(): void {
@@ -37,6 +39,9 @@ export function App() {
           <a href="#/approvals" className={route.page === 'approvals' ? 'active' : ''}>
             Approvals
           </a>
+          <a href="#/editor" className={route.page === 'editor' ? 'active' : ''}>
+            Editor
+          </a>
         </nav>
         <span className={`connection ${connection}`} data-testid="connection" title="The live connection to the Spine server">
           {connection === 'open' ? 'live' : connection === 'connecting' ? 'connecting…' : 'offline — reconnecting'}
@@ -51,6 +56,11 @@ export function App() {
         )}
         {route.page === 'costs' && <CostsPage />}
         {route.page === 'approvals' && <ApprovalsPage />}
+        {route.page === 'editor' && (
+          <Suspense fallback={<p className="muted pad">Loading the editor…</p>}>
+            <EditorPage machine={route.machine} />
+          </Suspense>
+        )}
       </main>
       <Notice />
     </div>

@@ -21,8 +21,9 @@ export function stepDragTool(state: DragToolState, event: DragToolEvent): { stat
       if (state.name !== 'dragging' || state.id !== event.id) return { state: { name: 'dragging', id: event.id, origin: event.position, current: event.position } };
       return { state: { ...state, current: event.position } };
     case 'end': {
-      const origin = state.name === 'dragging' && state.id === event.id ? state.origin : undefined;
-      const moved = !origin || origin.x !== event.position.x || origin.y !== event.position.y;
+      // An end without a drag of this state (a click, or a second report of the same drop) moves nothing.
+      if (state.name !== 'dragging' || state.id !== event.id) return { state: { name: 'idle' } };
+      const moved = state.origin.x !== event.position.x || state.origin.y !== event.position.y;
       return { state: { name: 'idle' }, ...(moved ? { commit: { id: event.id, position: event.position } } : {}) };
     }
     case 'cancel':
