@@ -430,7 +430,7 @@ export class Runtime {
     let loaded = await this.#load(actorId);
     let conflicts = 0;
     while (loaded && !this.#stopping) {
-      if (await this.store.isRunHalted(loaded.record.runId)) return; // a high-risk approval holds the run
+      if (this.#mayHalt() && (await this.store.isRunHalted(loaded.record.runId))) return; // a high-risk approval holds the run
       const events = await this.store.nextEvents(actorId, this.clock.now(), 64);
       if (!events.length) return;
       for (const mailboxEvent of events) {
@@ -666,6 +666,29 @@ export class Runtime {
     if (RESERVED.test(event.type)) return undefined;
     const issues = validateEvent(this.registry.definition(machineName), event);
     return issues.length ? { reason: describeIssues(machineName, event.type, issues), issues } : undefined;
+  }
+
+  #haltKey = '';
+  #haltable = false;
+  /**
+   * Whether any machine this host knows declares a high-risk activity: only those can
+   * halt a run, so hosts without one skip the per-drain check (the scan's SQL still
+   * leaves halted runs alone).
+   */
+  #mayHalt(): boolean {
+    const names = this.registry.names();
+    const key = names.join('\n');
+    if (key !== this.#haltKey) {
+      this.#haltKey = key;
+      this.#haltable = names.some((name) => {
+        try {
+          return [...riskPolicies(this.registry.machine(name).machine).values()].some((p) => p.tier === 'high');
+        } catch {
+          return true; // cannot tell: check
+        }
+      });
+    }
+    return this.#haltable;
   }
 
   /** Why an agent proposes risky work: the state and event, the reasoning it keeps in context, its last journal entry. */

@@ -24,11 +24,9 @@ export class RunTelemetry {
 
   /** A committed step. */
   step(info: { runId: string; actorId: string; machine: string; version: string; seq: number; eventType: string; state: string; status: string; startedAt: number; endedAt: number; error: string | null }): void {
-    const span = this.#tracer.startSpan(
-      `spine.step ${info.machine}`,
-      { kind: SpanKind.INTERNAL, startTime: info.startedAt, attributes: this.#attributes({ ...base(info.runId, info.actorId, info.seq), 'spine.machine': info.machine, 'spine.machine_version': info.version, 'spine.event_type': info.eventType, 'spine.state': info.state, 'spine.status': info.status }) },
-      this.#parent(info.runId),
-    );
+    const span = this.#tracer.startSpan(`spine.step ${info.machine}`, { kind: SpanKind.INTERNAL, startTime: info.startedAt }, this.#parent(info.runId));
+    if (!span.isRecording()) return; // no SDK registered: no work per step
+    span.setAttributes(this.#attributes({ ...base(info.runId, info.actorId, info.seq), 'spine.machine': info.machine, 'spine.machine_version': info.version, 'spine.event_type': info.eventType, 'spine.state': info.state, 'spine.status': info.status }));
     if (info.error) span.setStatus({ code: SpanStatusCode.ERROR, message: this.#redactor.text(info.error) });
     span.end(Math.max(info.endedAt, info.startedAt));
   }
