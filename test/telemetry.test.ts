@@ -113,10 +113,16 @@ describe('telemetry and secrets with the real spine process', () => {
     const approved = await spine(['approve', runId, '--as', 'ada', ...common, '--json'], env);
     outputs.push(approved.stdout, approved.stderr);
     expect(approved.code, approved.stderr).toBe(0);
-    for (const args of [['show', runId, '--db', db], ['audit', '--db', db, '--json'], ['approvals', '--all', '--db', db, '--json'], ['step', runId, '2', '--db', db, '--json']]) {
+    for (const args of [['show', runId, '--db', db], ['audit', '--db', db, '--json'], ['approvals', '--all', '--db', db, '--json']]) {
       const r = await spine(args, env);
       outputs.push(r.stdout, r.stderr);
     }
+    // Which machine version, prompt and model produced step 2 (the step that applied the draft).
+    const step = await spine(['step', runId, '2', '--db', db, '--json'], env);
+    outputs.push(step.stdout, step.stderr);
+    expect(JSON.parse(step.stdout)).toMatchObject({ seq: 2, eventType: 'xstate.done.actor.draft', version: expect.any(String), applied: { src: 'draft', models: ['gpt-test-mini'], providers: ['openai'], promptVersions: [expect.stringMatching(/^[0-9a-f]{16}$/)] } });
+    const stepText = await spine(['step', runId, '2', '--db', db], env);
+    expect(stepText.stdout).toMatch(/applied\s+draft .*model gpt-test-mini via openai, prompt [0-9a-f]{16}/);
 
     const spans = receiver.spans();
     const ofRun = spans.filter((s) => s.attributes['spine.run_id'] === runId);
