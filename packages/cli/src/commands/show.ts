@@ -138,26 +138,28 @@ function render(report: RunReport): string {
         s.seq,
         s.event.type,
         stateText(JSON.stringify(s.state)),
-        s.spend ? `${s.spend.tokens.input}/${s.spend.tokens.output}` : '-',
-        s.spend ? usd(s.spend.costUsd) : '-',
+        s.spend && s.spend.tokens.input + s.spend.tokens.output > 0 ? `${s.spend.tokens.input}/${s.spend.tokens.output}` : '-',
+        s.spend && s.spend.tokens.input + s.spend.tokens.output > 0 ? usd(s.spend.costUsd) : '-',
         s.spend ? `${s.spend.latencyMs}ms${s.spend.calls > 1 ? ` (${s.spend.calls} calls)` : ''}` : micros(s.durationUs),
       ]),
     ),
   );
 
   if (ledger.calls.length) {
-    out.push('', 'calls (one line per attempt, from the journal)');
+    out.push('', `calls (one line per attempt, from the journal${ledger.hosts.length > 1 ? '; PROC numbers the processes that ran the run, in order' : ''})`);
+    const proc = (host: string | undefined) => (host === undefined ? '?' : String(ledger.hosts.indexOf(host) + 1));
     out.push(
       table(
-        ['AGENT', 'ACTIVITY', 'ATTEMPT', 'MODEL/TOOL', 'DECISION', 'TOKENS IN/OUT', 'COST', 'LATENCY', 'FAILURE'],
+        ['PROC', 'AGENT', 'ACTIVITY', 'ATTEMPT', 'MODEL/TOOL', 'DECISION', 'TOKENS IN/OUT', 'COST', 'LATENCY', 'FAILURE'],
         ledger.calls.map((c) => [
+          proc(c.host),
           c.agent,
           `${shortActor(c.jobKey, run.runId)} ${c.activity}`,
           c.attempt,
           c.call === 'tool' ? `tool ${c.tool ?? '?'}` : (c.model ?? '?'),
           c.decision,
-          `${c.usage.inputTokens}/${c.usage.outputTokens}`,
-          usd(c.costUsd),
+          c.call === 'tool' ? '-' : `${c.usage.inputTokens}/${c.usage.outputTokens}`,
+          c.call === 'tool' ? '-' : usd(c.costUsd),
           `${c.latencyMs}ms`,
           c.failure ? truncate(c.failure, 80) : '',
         ]),
