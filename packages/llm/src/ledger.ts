@@ -45,7 +45,11 @@ export interface CallFacts {
   call: 'model' | 'tool';
   agent: string;
   provider?: string;
+  /** The model asked for; `responseModel` is the one that answered (priced by it). */
   model?: string;
+  responseModel?: string;
+  /** `promptHash` of the system prompt: which prompt version made the call. */
+  promptVersion?: string;
   tool?: string;
   /** The key sent with the request (`Idempotency-Key` header, tool context). */
   idempotencyKey?: string;

@@ -1,4 +1,4 @@
-import { RetryableError, TerminalError, type Activity } from '@spine/runtime';
+import { promptHash, RetryableError, TerminalError, type Activity } from '@spine/runtime';
 import { checkBudget, type Budget } from './Budget.js';
 import { callModel, type ModelRequest } from './callModel.js';
 import type { ChatMessage, ToolCall } from './ChatMessage.js';
@@ -124,6 +124,7 @@ export function modelActivity<T = unknown>(options: ModelActivityOptions<T>): Ac
         agent,
         provider: provider.id,
         model: modelId,
+        ...(base.system === undefined ? {} : { promptVersion: promptHash(base.system) }),
         idempotencyKey: key,
         usage: { ...zeroUsage },
         costUsd: 0,
@@ -235,7 +236,7 @@ export function modelActivity<T = unknown>(options: ModelActivityOptions<T>): Ac
       }
 
       const costUsd = costOf(result.model, result.usage, llm.prices()).usd;
-      record({ model: result.model, usage: result.usage, costUsd, latencyMs: result.latencyMs, decision: 'ok' });
+      record({ responseModel: result.model, usage: result.usage, costUsd, latencyMs: result.latencyMs, decision: 'ok' });
       const step: ModelStep<T> = {
         text: result.text,
         toolCalls: result.toolCalls,
