@@ -34,16 +34,40 @@ export function atomicSize(node: EditorNode): { width: number; height: number } 
   return nodeSize(asGraphNode(node));
 }
 
-/** Loads the layout engine (elkjs is fetched on first use), so a timed layout measures only the layout. */
-export async function warmLayout(): Promise<void> {
-  await layoutGraph([], []);
+let warmed: Promise<void> | undefined;
+
+/**
+ * Loads the layout engine and runs it once on a small machine (elkjs is
+ * compiled Java: its first layout pays for the JIT), so a timed layout measures
+ * only the layout. Runs once per page.
+ */
+export function warmLayout(): Promise<void> {
+  warmed ??= (async () => {
+    const nodes: EditorNode[] = [];
+    const edges: EditorEdge[] = [];
+    const add = (id: string, parentId: string | null, kind: EditorNode['kind'] = 'atomic') =>
+      nodes.push({ id, path: id.split('.'), label: id, parentId, kind, initial: false, invokes: [], tags: [], risk: undefined, handles: [] });
+    for (let i = 0; i < 8; i++) add(`s${i}`, null);
+    add('g', null, 'compound');
+    for (let i = 0; i < 4; i++) add(`g.c${i}`, 'g');
+    for (let i = 0; i < 7; i++) edges.push({ id: `e${i}`, source: `s${i}`, target: `s${i + 1}`, label: 'go', element: { state: [`s${i}`], transition: { source: 'on', key: 'go', index: 0 } } });
+    for (let i = 0; i < 3; i++) edges.push({ id: `c${i}`, source: `g.c${i}`, target: `g.c${i + 1}`, label: 'go', element: { state: ['g', `c${i}`], transition: { source: 'on', key: 'go', index: 0 } } });
+    edges.push({ id: 'x', source: 's7', target: 'g', label: 'go', element: { state: ['s7'], transition: { source: 'on', key: 'go', index: 0 } } });
+    await autoLayout(nodes, edges);
+  })();
+  return warmed;
 }
+
+// Past this many states, ELK sweeps once for crossings and skips greedy switching: a 100-state
+// machine lays out in a fraction of the time, with a layout people can still read (and tidy by dragging).
+const LARGE = 40;
 
 /** Lays every state out with ELK (layered, left to right, compound states as nested graphs). */
 export async function autoLayout(nodes: EditorNode[], edges: EditorEdge[]): Promise<Map<string, Rect>> {
   return layoutGraph(
     nodes.map(asGraphNode),
     edges.map((e) => ({ id: e.id, source: e.source, target: e.target, label: e.label })),
+    nodes.length > LARGE ? { 'elk.layered.thoroughness': '1', 'elk.layered.crossingMinimization.greedySwitch.type': 'OFF' } : {},
   );
 }
 

@@ -44,9 +44,9 @@ export function prefetchLayout(): void {
 /**
  * Lays a machine diagram out with ELK's layered algorithm (left to right,
  * compound states as nested graphs). elkjs is loaded on first use, so the
- * first screen does not wait for it.
+ * first screen does not wait for it. `layoutOptions` override ELK's root options.
  */
-export async function layoutGraph(nodes: GraphNode[], edges: GraphEdge[]): Promise<Map<string, PlacedNode>> {
+export async function layoutGraph(nodes: GraphNode[], edges: GraphEdge[], layoutOptions: Record<string, string> = {}): Promise<Map<string, PlacedNode>> {
   const engine = await loadElk();
   const elkNodes = new Map<string, ElkNode>();
   for (const node of nodes) {
@@ -72,6 +72,7 @@ export async function layoutGraph(nodes: GraphNode[], edges: GraphEdge[]): Promi
       'elk.spacing.nodeNode': '36',
       // Long chains wrap into rows, so a ten-state pipeline stays readable in the panel.
       ...(wrap ? { 'elk.layered.wrapping.strategy': 'SINGLE_EDGE', 'elk.aspectRatio': '1.6' } : {}),
+      ...layoutOptions,
     },
     edges: edges.filter((e) => e.source !== e.target).map((e) => ({ id: e.id, sources: [e.source], targets: [e.target] })),
   };

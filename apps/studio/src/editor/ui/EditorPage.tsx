@@ -1,12 +1,13 @@
 import type { SaveMachineResult } from '@spine/server/protocol';
-import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
+import { memo, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import type { Studio } from '../../model/Studio.js';
 import { useStudio, useStudioState } from '../../ui/hooks.js';
+import { warmLayout } from '../editorLayout.js';
 import { EditorSessions } from '../editorSessions.js';
 import type { EditorState, MachineEditor } from '../MachineEditor.js';
 import { EditorCanvas } from './EditorCanvas.js';
-import { Inspector } from './Inspector.js';
-import { IssueList } from './IssueList.js';
+import { Inspector as InspectorView } from './Inspector.js';
+import { IssueList as IssueListView } from './IssueList.js';
 import './editor.css';
 
 const sessions = new WeakMap<Studio, EditorSessions>();
@@ -34,6 +35,7 @@ export function EditorPage({ machine }: { machine: string | null }) {
   const studio = useStudio();
   const { machines } = useStudioState();
   const s = sessionsOf(studio);
+  useEffect(() => void warmLayout(), []); // while the machines load
   const editor = machine ? s.open(machine, machines) : undefined;
   const names = [...Object.values(machines).filter((m) => m.source).map((m) => m.name), ...s.drafts(machines)].sort();
   const editable = Object.values(machines).some((m) => m.source);
@@ -154,6 +156,14 @@ function MachineEditorView({ editor }: { editor: MachineEditor }) {
     </section>
   );
 }
+
+// While a state is dragged only the boxes change: the panels beside the canvas need not render each frame.
+const LAYOUT_ONLY = new Set<keyof EditorState>(['rects', 'fitRequest', 'layoutMs', 'laidOut']);
+function sameBesidesLayout(a: { editor: MachineEditor; state: EditorState }, b: { editor: MachineEditor; state: EditorState }): boolean {
+  return a.editor === b.editor && (Object.keys(a.state) as (keyof EditorState)[]).every((k) => LAYOUT_ONLY.has(k) || a.state[k] === b.state[k]);
+}
+const Inspector = memo(InspectorView, sameBesidesLayout);
+const IssueList = memo(IssueListView, sameBesidesLayout);
 
 function statusText(state: EditorState): string {
   const parts = [state.dirty ? 'unsaved changes' : 'saved', state.baseVersion ? `version ${state.baseVersion}` : 'new machine', `${state.nodes.length} states`];
