@@ -1,4 +1,5 @@
 import { MachineRegistry, roundTripSnapshot } from '@spine/runtime';
+import { validateMachineConfig } from '@spine/runtime/editing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPipelineHost, type PipelineHost } from '../test/fixtures-pipeline/harness.js';
 import { agentModels } from './options.js';
@@ -52,6 +53,11 @@ describe('the pipeline machines', () => {
       writer: ['draft.requested'],
       verifier: ['verification.requested'],
     });
+  });
+
+  it.each(pipelineNames)("%s passes the studio editor's strict checks (no unknown events, no dead ends)", (name) => {
+    const definition = registry.definition(name);
+    expect(validateMachineConfig(definition.config, definition, { machines: pipelineNames, strict: true })).toEqual([]);
   });
 
   it('starts a run from a topic alone, with the default budget split among the agents', () => {
