@@ -26,10 +26,10 @@ afterAll(async () => {
 describe('chaos', () => {
   it(`ends all ${RUNS} runs with faults on 30% of calls, done or failed with a reason, and the ledger matches the server's usage`, { timeout: 90_000 }, async () => {
     host = await startPipelineHost({
-      server: { faults: { rate: 0.3, seed: SEED, kinds: KINDS, retryAfterSeconds: 0 }, stallMs: 3_000 },
+      server: { faults: { rate: 0.3, seed: SEED, kinds: KINDS, retryAfterSeconds: 0 }, stallMs: 5_000 },
       // Generous next to the host's own latency under 100 concurrent runs: a timeout that fired on an
       // answer already sent would be a real, unjournaled cost (see the README's ledger notes).
-      llm: { timeoutMs: 2_000, breaker: { coolDownMs: 300 } },
+      llm: { timeoutMs: 4_000, breaker: { coolDownMs: 300 } },
     });
     const h = host;
     const started = performance.now();
