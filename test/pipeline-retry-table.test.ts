@@ -192,4 +192,23 @@ describe('the retry table, row by row, through the durable host', () => {
     expect(after.tools ?? []).toEqual([]); // the disabled tool is no longer offered
     expect(JSON.stringify(after.messages)).toMatch(/Tool \\"search\\" failed 3 times .* is disabled for the rest of this run/);
   });
+
+  it('runs each of several tool calls of one model turn as its own activity, with its own idempotency key', async () => {
+    const h = await host({
+      before: [
+        {
+          match: { system: 'You are the researcher agent', hasTools: true },
+          times: 1,
+          reply: { toolCalls: [{ name: 'search', arguments: { query: 'idempotency key' } }, { name: 'search', arguments: { query: 'circuit breaker' } }] },
+        },
+      ],
+    });
+    const { runId } = await h.runtime.startRun('supervisor', { input: TOPIC });
+    expect(await h.runtime.waitForRun(runId)).toMatchObject({ status: 'done', output: { status: 'published' } });
+    const tools = (await h.jobs(runId)).filter((j) => j.src === 'useTool');
+    expect(tools.map((j) => j.status)).toEqual(['done', 'done']);
+    expect(new Set(tools.map((j) => j.key)).size).toBe(2);
+    const answered = h.server.requests.find((r) => r.chat?.messages.filter((m) => m.role === 'tool').length === 2);
+    expect(answered).toBeDefined();
+  });
 });
