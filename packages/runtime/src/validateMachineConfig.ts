@@ -25,7 +25,9 @@ export type MachineRule =
   | 'missing_initial'
   | 'unreachable'
   | 'dead_end'
-  | 'bad_meta';
+  | 'bad_meta'
+  /** Params that do not match the action's or guard's params schema (checked where the schemas are: the server). */
+  | 'bad_params';
 
 /** A problem in a machine structure: the rule it breaks and the element it is about. */
 export interface MachineIssue extends FieldIssue {

@@ -1,10 +1,11 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRuntime, MachineRegistry, versionOf } from '@spine/runtime';
+import { createRuntime, MachineRegistry, versionOf, type MachineDefinition } from '@spine/runtime';
 import { SqliteStore } from '@spine/store-sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { z } from 'zod';
 import type { ErrorJson, MachineJson, MoveActorJson, SaveMachineResult, ServerMessage } from './protocol.js';
 import { startServer } from './startServer.js';
 import { tempDbPath, tickerMachine } from './testing/machines.js';
@@ -30,11 +31,12 @@ const TICKER_TEXT = `{
 }
 `;
 
-async function setup() {
+async function setup(options: { params?: NonNullable<MachineDefinition['schemas']['params']> } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'spine-machines-'));
   writeFileSync(join(dir, 'ticker.machine.json'), TICKER_TEXT);
   writeFileSync(join(dir, 'ticker.ts'), '// implementations are registered by the test\n');
-  const ticker = { ...tickerMachine(100), config: JSON.parse(TICKER_TEXT) };
+  const base = tickerMachine(100);
+  const ticker = { ...base, config: JSON.parse(TICKER_TEXT), schemas: { ...base.schemas, ...(options.params ? { params: options.params } : {}) } };
   const registry = new MachineRegistry();
   registry.register(ticker);
   const store = await SqliteStore.open(tempDbPath());
@@ -162,6 +164,19 @@ describe('machine editing over the WebSocket', () => {
     const refused = await command({ type: 'moveActor', actorId: runId });
     expect(refused).toMatchObject({ ok: false, error: { code: 'incompatible_version' } });
     expect((refused as { error: ErrorJson }).error.message).toContain("its current state 'waiting' does not exist in that version");
+  });
+
+  it('offers action params from the implementation and refuses params that do not match them', async () => {
+    const { command, machines } = await setup({ params: { actions: { countPoke: z.object({ by: z.number().int() }).optional() } } });
+    const ticker = (await machines()).find((m) => m.name === 'ticker')!;
+    expect(ticker.source!.implementation!.actions[0]).toMatchObject({ name: 'countPoke', params: { type: 'object', properties: { by: { type: 'integer' } } } });
+    const config = JSON.parse(TICKER_TEXT);
+    config.on['ticker.poke'].actions = { type: 'countPoke', params: { by: 'two' } };
+    const refused = await command({ type: 'saveMachine', machine: 'ticker', config });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'invalid_machine', issues: [{ rule: 'bad_params', element: { state: [], transition: { source: 'on', key: 'ticker.poke', index: 0 } } }] } });
+    expect((refused as { error: ErrorJson }).error.message).toContain("params of action 'countPoke' do not match its schema: by: ");
+    config.on['ticker.poke'].actions = { type: 'countPoke', params: { by: 2 } };
+    expect(await command({ type: 'saveMachine', machine: 'ticker', config })).toMatchObject({ ok: true, result: { changed: true } });
   });
 
   it('creates a machine from scratch with stub implementations and says which names need code', async () => {

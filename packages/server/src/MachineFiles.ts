@@ -4,18 +4,24 @@ import { join, resolve } from 'node:path';
 import {
   formatMachineJson,
   getDurableSend,
+  MachineIndex,
   MachineRegistry,
   machineNames,
   parseMachineLayout,
   SpineError,
+  transitionsOf,
   validateMachineConfig,
   versionOf,
+  zodIssues,
   type ImplementationNames,
   type MachineConfigJson,
   type MachineDefinition,
+  type MachineElement,
+  type MachineIssue,
   type MachineNames,
   type Store,
 } from '@spine/runtime';
+import { referenceName, statePathText, toArray } from '@spine/runtime/editing';
 import { z } from 'zod';
 import type { bodies, ImplementationJson, MachineSourceJson, SaveMachineResult } from './protocol.js';
 import { scaffoldImplementation } from './scaffoldImplementation.js';
@@ -121,7 +127,7 @@ export class MachineFiles {
     const registry = this.#registry;
     const names = registry?.names() ?? [];
     const implementation: ImplementationNames = definition ?? namesOnly(machineNames(config));
-    const issues = validateMachineConfig(config, implementation, { machines: names, strict: true });
+    const issues = [...validateMachineConfig(config, implementation, { machines: names, strict: true }), ...(definition ? paramIssues(config, definition) : [])];
     if (issues.length) {
       const list = issues.map((i) => `${i.path}: ${i.message}`).join('; ');
       throw new SpineError('invalid_machine', `Machine '${machine}' was not saved: ${list}`, { machine, issues });
@@ -232,6 +238,34 @@ function schemaJson(schema: z.ZodType | undefined): unknown {
   } catch {
     return null;
   }
+}
+
+/** Params written in the structure that do not match the implementation's `schemas.params`. */
+export function paramIssues(config: MachineConfigJson, definition: MachineDefinition): MachineIssue[] {
+  const schemas = definition.schemas.params;
+  if (!schemas) return [];
+  const issues: MachineIssue[] = [];
+  const check = (reference: unknown, kind: 'actions' | 'guards', element: MachineElement, path: string) => {
+    const name = referenceName(reference);
+    const schema = name ? schemas[kind]?.[name] : undefined;
+    if (!schema) return;
+    const params = (reference as { params?: unknown } | null)?.params;
+    const result = schema.safeParse(params);
+    if (!result.success) {
+      const detail = zodIssues(result.error).map((i) => `${i.path}: ${i.message}`).join('; ');
+      issues.push({ rule: 'bad_params', element, path, message: `params of ${kind === 'actions' ? 'action' : 'guard'} '${name}' do not match its schema: ${detail}` });
+    }
+  };
+  for (const state of new MachineIndex(config).states) {
+    const at = statePathText(state.path);
+    for (const which of ['entry', 'exit'] as const) for (const a of toArray(state.node[which])) check(a, 'actions', { state: state.path }, `${at}.${which}`);
+    for (const t of transitionsOf(state.node, state.path)) {
+      const element: MachineElement = { state: state.path, transition: t.ref };
+      if (t.guard !== undefined) check(t.guard, 'guards', element, t.path);
+      for (const a of t.actions) check(a, 'actions', element, `${t.path}.actions`);
+    }
+  }
+  return issues;
 }
 
 /** An implementation that provides exactly the names a structure uses: for machines with no code yet. */

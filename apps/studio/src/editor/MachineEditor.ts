@@ -320,6 +320,15 @@ export class MachineEditor {
     this.updateTransition(state, ref, { target: ops.targetText(this.doc, state, to) });
   }
 
+  /** Sets the params of one of a transition's actions, or of its guard. */
+  setParams(state: string[], ref: TransitionRef & { index: number }, which: { action: number } | 'guard', params: Record<string, unknown> | undefined): void {
+    this.#edit(ops.setReferenceParams(this.doc, state, ref, which, params), { selection: { kind: 'transition', state, ref } });
+  }
+
+  setDescription(path: string[], description: string): void {
+    this.#edit(ops.setDescription(this.doc, path, description));
+  }
+
   removeTransition(state: string[], ref: TransitionRef): void {
     this.#edit(ops.removeTransition(this.doc, state, ref), { selection: { kind: 'state', path: state } });
   }

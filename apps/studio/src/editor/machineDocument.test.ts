@@ -74,6 +74,17 @@ describe('machine document edits', () => {
     expect((removed.states!.reporting as any).after).toBeUndefined();
   });
 
+  it('sets and clears params of a transition\'s actions and guard, keeping them through edits', () => {
+    const ref = { source: 'on' as const, key: 'draft.requested', index: 0 };
+    let doc = ops.setReferenceParams(writer(), ['idle'], ref, { action: 0 }, { tone: 'brief' });
+    expect((doc.states!.idle as any).on['draft.requested'].actions).toEqual({ type: 'startDraft', params: { tone: 'brief' } });
+    doc = ops.updateTransition(doc, ['idle'], ref, { guard: 'ready', actions: ['startDraft', 'log'] }).doc;
+    doc = ops.setReferenceParams(doc, ['idle'], ref, 'guard', { min: 1 });
+    expect(ops.readTransition(doc, ['idle'], ref)).toMatchObject({ guard: 'ready', guardParams: { min: 1 }, actions: ['startDraft', 'log'], actionParams: [{ tone: 'brief' }, undefined] });
+    doc = ops.setReferenceParams(doc, ['idle'], ref, { action: 0 }, undefined);
+    expect((doc.states!.idle as any).on['draft.requested'].actions).toEqual(['startDraft', 'log']);
+  });
+
   it('writes targets as people do: siblings by name, children with a dot, states with an id by #id', () => {
     const doc = writer();
     expect(ops.targetText(doc, ['idle'], ['drafting', 'typing'])).toBe('drafting.typing');

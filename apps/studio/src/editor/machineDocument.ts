@@ -28,6 +28,9 @@ export interface TransitionFields {
   /** A guard name (params are kept when only the name is unchanged). */
   guard?: string;
   actions: string[];
+  /** Params of the guard and of each action, as written (`{ type, params }`); read-only here, set with `setReferenceParams`. */
+  guardParams?: Record<string, unknown>;
+  actionParams?: (Record<string, unknown> | undefined)[];
 }
 
 // ---- paths ------------------------------------------------------------------------
@@ -322,9 +325,10 @@ export function readTransition(doc: MachineDoc, state: readonly string[], ref: T
   const t = typeof raw === 'string' ? { target: raw } : (asRecord(raw) ?? {});
   const target = toArray(t.target)[0];
   const guard = typeof t.guard === 'string' ? t.guard : (asRecord(t.guard)?.type as string | undefined);
-  const actions = toArray(t.actions)
-    .map((a) => (typeof a === 'string' ? a : (asRecord(a)?.type as string | undefined)))
-    .filter((a): a is string => typeof a === 'string');
+  const references = toArray(t.actions).filter((a) => typeof a === 'string' || typeof asRecord(a)?.type === 'string');
+  const actions = references.map((a) => (typeof a === 'string' ? a : (asRecord(a)!.type as string)));
+  const actionParams = references.map(paramsOf);
+  const guardParams = paramsOf(t.guard);
   return {
     source: ref.source,
     ...(ref.key !== undefined ? { key: ref.key } : {}),
@@ -332,6 +336,8 @@ export function readTransition(doc: MachineDoc, state: readonly string[], ref: T
     ...(typeof target === 'string' ? { target } : {}),
     ...(guard !== undefined ? { guard } : {}),
     actions,
+    ...(guardParams ? { guardParams } : {}),
+    ...(actionParams.some(Boolean) ? { actionParams } : {}),
   };
 }
 
@@ -405,6 +411,48 @@ export function updateTransition(
   const targetItems = toArray(existing);
   next = writeList(next, targetKeys, [...targetItems, value], Array.isArray(existing) || targetItems.length > 0);
   return { doc: next, ref: { ...where, index: targetItems.length } };
+}
+
+/**
+ * Sets the params of one action of a transition (`{ type, params }`), or of its
+ * guard (`which: 'guard'`); undefined params write the bare name again.
+ */
+export function setReferenceParams(
+  doc: MachineDoc,
+  state: readonly string[],
+  ref: TransitionRef,
+  which: { action: number } | 'guard',
+  params: Record<string, unknown> | undefined,
+): MachineDoc {
+  const listKeys = transitionListKeys(doc, state, ref);
+  const current = getIn(doc, listKeys);
+  const index = ref.index ?? 0;
+  const raw = toArray(current)[index];
+  if (raw === undefined) return doc;
+  let object: Json = typeof raw === 'string' ? { target: raw } : { ...(asRecord(raw) ?? {}) };
+  const withParams = (reference: unknown) => {
+    const name = typeof reference === 'string' ? reference : (asRecord(reference)?.type as string | undefined);
+    if (!name) return reference;
+    return params === undefined || !Object.keys(params).length ? name : { type: name, params };
+  };
+  if (which === 'guard') object = setIn(object, ['guard'], withParams(object.guard));
+  else {
+    const actions = toArray(object.actions).map((a, i) => (i === which.action ? withParams(a) : a));
+    object = setIn(object, ['actions'], actions.length === 1 && !Array.isArray(object.actions) ? actions[0] : actions);
+  }
+  const items = toArray(current).slice();
+  items[index] = object;
+  return writeList(doc, listKeys, items, Array.isArray(current));
+}
+
+/** The params of a reference (`{ type, params }`), if it has any. */
+export function paramsOf(reference: unknown): Record<string, unknown> | undefined {
+  return asRecord(asRecord(reference)?.params);
+}
+
+/** Sets (or removes) a state's description. */
+export function setDescription(doc: MachineDoc, path: readonly string[], description: string): MachineDoc {
+  return setIn(doc, [...stateKeys(path), 'description'], description.trim() ? description : undefined);
 }
 
 /** Removes one transition. */

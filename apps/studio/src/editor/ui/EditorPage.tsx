@@ -35,6 +35,7 @@ export function EditorPage({ machine }: { machine: string | null }) {
   const studio = useStudio();
   const { machines } = useStudioState();
   const s = sessionsOf(studio);
+  const [, setReopened] = useState(0);
   useEffect(() => void warmLayout(), []); // while the machines load
   const editor = machine ? s.open(machine, machines) : undefined;
   const names = [...Object.values(machines).filter((m) => m.source).map((m) => m.name), ...s.drafts(machines)].sort();
@@ -59,7 +60,19 @@ export function EditorPage({ machine }: { machine: string | null }) {
       </aside>
       {machine && !editor && <p className="muted pad">{machines[machine]?.source?.error ?? `Loading ${machine}…`}</p>}
       {!machine && <p className="muted pad">Pick a machine to edit, or create one.</p>}
-      {editor && <MachineEditorView key={machine} editor={editor} />}
+      {editor && (
+        <MachineEditorView
+          key={machine}
+          editor={editor}
+          onRevert={async () => {
+            // Drop this tab's edits and history and open the file as it is now.
+            await studio.loadMachines();
+            s.close(editor.name);
+            if (!studio.getState().machines[editor.name]) studio.navigate({ page: 'editor', machine: null });
+            setReopened((n) => n + 1);
+          }}
+        />
+      )}
     </div>
   );
 }
@@ -90,7 +103,7 @@ function NewMachine({ onCreate }: { onCreate: (name: string) => string | undefin
   );
 }
 
-function MachineEditorView({ editor }: { editor: MachineEditor }) {
+function MachineEditorView({ editor, onRevert }: { editor: MachineEditor; onRevert: () => Promise<void> }) {
   const state = useEditorState(editor);
   useEffect(() => {
     if (!editor.getState().laidOut) void editor.autoLayout();
@@ -137,6 +150,15 @@ function MachineEditorView({ editor }: { editor: MachineEditor }) {
         </button>
         <button className="primary" disabled={state.saving || state.issues.length > 0} onClick={() => void editor.save()} title="Save (Ctrl/Cmd+S)" data-testid="save-machine">
           {state.saving ? 'Saving…' : 'Save'}
+        </button>
+        <button
+          disabled={!state.dirty && state.baseVersion !== null}
+          title="Forget the edits made here and open the file as it is now"
+          onClick={() => {
+            if (!state.dirty || window.confirm(`Discard your edits to ${state.name}?`)) void onRevert();
+          }}
+        >
+          Revert
         </button>
         <span className="editor-status muted" data-testid="editor-status">
           {status}

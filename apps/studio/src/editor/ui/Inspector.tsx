@@ -1,7 +1,7 @@
 import type { TransitionRef } from '@spine/runtime/editing';
 import { useState, type ReactNode } from 'react';
 import { edgeIssues, nodeId, transitionKey } from '../editorGraph.js';
-import { invokesOf, readTransition, stateAt, stateKind, type StateKind, type TransitionSource } from '../machineDocument.js';
+import { invokesOf, readTransition, stateAt, stateKind, type StateKind, type TransitionFields, type TransitionSource } from '../machineDocument.js';
 import type { EditorState, MachineEditor } from '../MachineEditor.js';
 
 /** The right-hand panel: the selected state, transition, or the machine itself. */
@@ -77,6 +77,9 @@ function StatePanel({ editor, state, path }: { editor: MachineEditor; state: Edi
         />
       </Field>
       {error && <p className="error small">{error}</p>}
+      <Field label="About">
+        <CommitInput value={typeof node.description === 'string' ? node.description : ''} testId="state-description" placeholder="what happens here" onCommit={(text) => (editor.setDescription(path, text), true)} />
+      </Field>
       <Field label="Kind">
         <select value={kind} onChange={(e) => setError(editor.setStateKind(path, e.target.value as StateKind))} data-testid="state-kind">
           <option value="atomic" disabled={hasChildren}>
@@ -257,12 +260,64 @@ function TransitionPanel({ editor, state, from, ref_ }: { editor: MachineEditor;
       <Field label="Actions">
         <NameList names={fields.actions} options={impl?.actions.map((a) => a.name)} testId="transition-actions" onChange={(actions) => update({ actions })} />
       </Field>
+      <ParamsFields editor={editor} state={state} from={from} ref_={ref_} fields={fields} />
       <button className="danger" onClick={() => editor.removeTransition(from, ref_)} data-testid="delete-transition">
         Delete transition
       </button>
       <IssuesHere messages={issues.map((i) => i.message)} />
     </>
   );
+}
+
+/** Params of the guard and actions that take them (declared in `schemas.params`, or already written), as JSON. */
+function ParamsFields({ editor, state, from, ref_, fields }: { editor: MachineEditor; state: EditorState; from: string[]; ref_: TransitionRef & { index: number }; fields: TransitionFields }) {
+  const impl = state.implementation;
+  const rows: { label: string; which: { action: number } | 'guard'; params: Record<string, unknown> | undefined; schema: unknown }[] = [];
+  if (fields.guard) {
+    const schema = impl?.guards.find((g) => g.name === fields.guard)?.params ?? null;
+    if (schema || fields.guardParams) rows.push({ label: `${fields.guard}`, which: 'guard', params: fields.guardParams, schema });
+  }
+  fields.actions.forEach((name, i) => {
+    const schema = impl?.actions.find((a) => a.name === name)?.params ?? null;
+    const params = fields.actionParams?.[i];
+    if (schema || params) rows.push({ label: name, which: { action: i }, params, schema });
+  });
+  if (!rows.length) return null;
+  return (
+    <>
+      {rows.map((row) => (
+        <Field key={row.which === 'guard' ? 'guard' : `a${row.which.action}`} label={`${row.label} params`}>
+          <CommitInput
+            value={row.params ? JSON.stringify(row.params) : ''}
+            placeholder={schemaHint(row.schema)}
+            testId={row.which === 'guard' ? 'guard-params' : `action-params-${row.which.action}`}
+            onCommit={(text) => {
+              if (!text.trim()) {
+                editor.setParams(from, ref_, row.which, undefined);
+                return true;
+              }
+              try {
+                const value = JSON.parse(text) as unknown;
+                if (!value || typeof value !== 'object' || Array.isArray(value)) return false;
+                editor.setParams(from, ref_, row.which, value as Record<string, unknown>);
+                return true;
+              } catch {
+                return false;
+              }
+            }}
+          />
+        </Field>
+      ))}
+    </>
+  );
+}
+
+/** A one-line reminder of a params JSON Schema: `{ channel: string, urgent?: boolean }`. */
+function schemaHint(schema: unknown): string {
+  const s = schema as { properties?: Record<string, { type?: unknown }>; required?: string[] } | null;
+  if (!s?.properties) return '{ … } as JSON';
+  const fields = Object.entries(s.properties).map(([k, v]) => `${k}${s.required?.includes(k) ? '' : '?'}: ${String(v.type ?? 'any')}`);
+  return `{ ${fields.join(', ')} }`;
 }
 
 function Field({ label, children }: { label: string; children: ReactNode }) {
