@@ -211,13 +211,18 @@ describe('machine editor end to end, in Chromium against a real `spine serve`', 
     expect(readFileSync(writerFile, 'utf8')).toBe(text);
   });
 
-  it('moves a run started before the edit to the new version on request, over the WebSocket', async () => {
+  it('moves a run started before the edit to the new version on request, from the run view', async () => {
     const v2 = versionOf(JSON.parse(readFileSync(writerFile, 'utf8')));
     expect(actorRow(toMove.runId).version).toBe(v1);
-    const moved = await command<MoveActorJson>({ type: 'moveActor', actorId: toMove.runId });
-    expect(moved).toEqual({ ok: true, result: { actorId: toMove.runId, machine: 'writer', from: v1, to: v2, state: 'idle', moved: true } });
+    await page.goto(`${serve.url}/#/runs/${toMove.runId}`);
+    await expect.poll(() => page.locator('[data-testid="actor-version"]').innerText()).toContain(`v ${v1}`);
+    await page.locator('[data-testid="move-version"]').click();
+    await expect.poll(() => page.locator('[data-testid="actor-version"]').innerText()).toContain(`Moved to ${v2}.`);
     expect(actorRow(toMove.runId)).toMatchObject({ version: v2, status: 'active', state_value: '"idle"' });
     expect(historyOf(toMove.runId).at(-1)).toMatchObject({ event_type: 'spine.version.moved', version: v2 });
+    // Over the WebSocket, a second request finds it already there.
+    const again = await command<MoveActorJson>({ type: 'moveActor', actorId: toMove.runId });
+    expect(again).toEqual({ ok: true, result: { actorId: toMove.runId, machine: 'writer', from: v2, to: v2, state: 'idle', moved: false } });
   });
 
   it('creates a machine from scratch and says which names need implementations', async () => {

@@ -9,6 +9,7 @@ import { SendEventForm } from './SendEventForm.js';
 import { StatusBadge } from './StatusBadge.js';
 import { StepInspector } from './StepInspector.js';
 import { Timeline } from './Timeline.js';
+import { VersionMove } from '../editor/ui/VersionMove.js';
 
 export { prefetchLayout } from '../model/layoutGraph.js';
 
@@ -108,6 +109,7 @@ export function RunView({ runId }: { runId: string }) {
             <h3>
               {machineName ?? 'machine'} <span className="muted">{actorId === runId ? 'supervisor' : actorId.slice(runId.length + 1)}</span>
             </h3>
+            <VersionMove key={actorId} studio={studio} actorId={actorId} version={actor?.version ?? summary?.version} active={(actor?.status ?? summary?.status) === 'active'} machine={machine} />
             <span className="muted">
               {cursor === null ? 'live: the lit state is where this agent is now' : `at step ${index + 1} of ${timeline?.steps.length}: the lit state is where it was then`}
             </span>
