@@ -91,6 +91,9 @@ describe('machine editing over the WebSocket', () => {
     const reply = await command<SaveMachineResult>({ type: 'saveMachine', machine: 'ticker', config: JSON.parse(TICKER_TEXT), baseVersion: versionOf(JSON.parse(TICKER_TEXT)) });
     expect(reply).toMatchObject({ ok: true, result: { changed: false, version: versionOf(JSON.parse(TICKER_TEXT)) } });
     expect(readFileSync(file, 'utf8')).toBe(TICKER_TEXT);
+    const withLayout = await command<SaveMachineResult>({ type: 'saveMachine', machine: 'ticker', config: JSON.parse(TICKER_TEXT), layout: { positions: {} } });
+    expect(withLayout).toMatchObject({ ok: true, result: { changed: false, layoutChanged: false } });
+    expect(existsSync(file.replace('.machine.json', '.layout.json'))).toBe(false);
   });
 
   it('refuses an unknown action and an unreachable state, naming the element, and writes nothing', async () => {

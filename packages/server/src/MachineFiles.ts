@@ -142,7 +142,8 @@ export class MachineFiles {
       const layoutPath = join(this.dir, `${machine}.layout.json`);
       const before = existsSync(layoutPath) ? readFileSync(layoutPath, 'utf8') : undefined;
       const layoutText = formatMachineJson(body.layout, before === undefined ? {} : { previous: before });
-      if (layoutText !== before) {
+      const nothingToKeep = before === undefined && !Object.keys(body.layout.positions).length;
+      if (layoutText !== before && !nothingToKeep) {
         writeAtomic(layoutPath, layoutText);
         layoutChanged = true;
       }

@@ -85,7 +85,9 @@ export function geometry(nodes: EditorNode[], placed: Positions, auto: ReadonlyM
     for (const node of children.get(parent) ?? []) {
       const kids = children.get(node.id);
       if (kids?.length) place(node.id);
-      const position = placed[node.id] ?? auto.get(node.id) ?? { x: nextX, y: parent ? PADDING.top : 0 };
+      let position = placed[node.id] ?? auto.get(node.id) ?? { x: nextX, y: parent ? PADDING.top : 0 };
+      // A child never sits above or left of its parent's content (the parent grows right and down to hold it).
+      if (parent) position = { x: Math.max(4, position.x), y: Math.max(PADDING.top - 8, position.y) };
       let size = { width: auto.get(node.id)?.width ?? 0, height: auto.get(node.id)?.height ?? 0 };
       if (kids?.length) {
         let right = 160;

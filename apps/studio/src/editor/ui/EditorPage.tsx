@@ -133,7 +133,11 @@ function MachineEditorView({ editor, onRevert }: { editor: MachineEditor; onReve
         <button onClick={() => editor.addState({ ...(selectedState && state.selection ? { parent: selectedState.slice(0, -1) } : {}) })} data-testid="add-state">
           + State
         </button>
-        <button disabled={!selectedState} onClick={() => selectedState && editor.addState({ parent: selectedState })} title="Add a child state inside the selected state">
+        <button
+          disabled={!selectedState || state.nodes.find((n) => n.path.join('.') === selectedState.join('.'))?.kind === 'final'}
+          onClick={() => selectedState && editor.addState({ parent: selectedState })}
+          title="Add a child state inside the selected state"
+        >
           + Child
         </button>
         <button className={state.connect.name !== 'idle' ? 'active' : ''} onClick={() => (state.connect.name === 'idle' ? editor.startConnect() : editor.cancel())} data-testid="draw-transition">
