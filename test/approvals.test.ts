@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startServer } from '@spine/server';
+import { SqliteStore } from '@spine/store-sqlite';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -214,5 +216,64 @@ describe('approvals with the real spine process', () => {
     const verify = await spine(['audit', '--verify', '--db', db], env);
     expect(verify.code).toBe(1);
     expect(verify.stderr).toMatch(/TAMPERED: row \d+ was altered/);
+  }, 60_000);
+
+  it('a fork from the studio asks a person again before its held activity runs, and a cancelled run closes its approval', async () => {
+    const db = join(mkdtempSync(join(tmpdir(), 'spine-fork-cancel-')), 'spine.db');
+    const env = { SPINE_TEST_EFFECT_URL: publish.url, SPINE_SECRET: 'approval-suite-secret-123456' };
+    const common = ['--db', db, '--machines', machines];
+    const run = await spine(['run', 'release', '--input', '{"title":"Fork me"}', ...common, '--json'], env);
+    expect(run.code, run.stderr).toBe(3);
+    const { runId } = JSON.parse(run.stdout) as { runId: string };
+    const [approval] = JSON.parse((await spine(['approvals', ...common, '--json'], env)).stdout) as { id: string; jobKey: string; seq: number }[];
+
+    // The studio's server on the same database, without machines: fork and cancel are store operations.
+    const store = await SqliteStore.open(db);
+    const server = await startServer({ store, studioDir: '/nonexistent' });
+    const post = async (path: string, body: unknown) => {
+      const response = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    let forkId: string;
+    try {
+      const fork = await post(`/api/runs/${runId}/fork`, { seq: approval!.seq });
+      expect(fork.status, JSON.stringify(fork.body)).toBe(201);
+      forkId = fork.body.runId as string;
+      const cancel = await post(`/api/runs/${runId}/cancel`, { reason: 'superseded by the fork' });
+      expect(cancel.status, JSON.stringify(cancel.body)).toBe(200);
+    } finally {
+      await server.close();
+      await store.close();
+    }
+
+    // A host drives the fork: it waits for its own approval; nothing is published for either run.
+    const resumed = await spine(['resume', ...common, '--json'], env);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(JSON.parse(resumed.stdout)).toContainEqual(expect.objectContaining({ runId: forkId, status: 'waiting', state: 'publishing' }));
+    const pending = JSON.parse((await spine(['approvals', ...common, '--json'], env)).stdout) as { id: string; runId: string; jobKey: string }[];
+    expect(pending).toMatchObject([{ runId: forkId, src: 'publish', status: 'pending', rationale: { forkedFrom: { runId, jobKey: approval!.jobKey } } }]);
+    const all = JSON.parse((await spine(['approvals', '--all', ...common, '--json'], env)).stdout) as { id: string; status: string }[];
+    expect(all.find((a) => a.id === approval!.id)).toMatchObject({ status: 'cancelled' });
+    expect(query<{ status: string }>(db, 'SELECT status FROM jobs WHERE key = ?', approval!.jobKey)).toEqual([{ status: 'cancelled' }]);
+    expect(publish.raw.has(approval!.jobKey)).toBe(false);
+    expect(publish.raw.has(pending[0]!.jobKey)).toBe(false);
+
+    const auditOf = async (id: string) => (JSON.parse((await spine(['audit', '--run', id, '--db', db, '--json'], env)).stdout) as { kind: string; who: string }[]).map((r) => [r.kind, r.who]);
+    expect(await auditOf(runId)).toEqual([
+      ['approval.requested', 'agent:release'],
+      ['approval.cancelled', 'studio'],
+      ['run.cancelled', 'studio'],
+    ]);
+    expect(await auditOf(forkId!)).toEqual([
+      ['run.forked', 'studio'],
+      ['approval.requested', 'agent:release'],
+    ]);
+
+    // Approved, the fork publishes once, under its own key.
+    const approved = await spine(['approve', forkId!, '--as', 'ada', ...common], env);
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(publish.applied.has(pending[0]!.jobKey)).toBe(true);
+    expect(publish.raw.get(pending[0]!.jobKey)).toBe(1);
+    expect((await spine(['audit', '--verify', '--db', db], env)).code).toBe(0);
   }, 60_000);
 });

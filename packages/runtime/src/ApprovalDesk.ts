@@ -96,6 +96,23 @@ export class ApprovalDesk {
     return { approval, audit };
   }
 
+  /**
+   * Why an agent proposes risky work, as an approval shows it: where the tier was
+   * declared, the event that led there, the reasoning the agent keeps in its context
+   * (`policy.rationaleFrom`, else `reasoning`, else `rationale`) and its last journal
+   * entry, each cut to 8 KiB of JSON.
+   */
+  static rationale(args: { policy: RiskPolicy; context: unknown; event: string; src: string; lastJournal: unknown }): Record<string, unknown> {
+    const context = (args.context && typeof args.context === 'object' ? args.context : {}) as Record<string, unknown>;
+    const field = args.policy.rationaleFrom ?? ['reasoning', 'rationale'].find((k) => context[k] !== undefined);
+    const reasoning = field ? context[field] : undefined;
+    const trimmed = (value: unknown) => {
+      const json = JSON.stringify(value ?? null);
+      return json.length > 8192 ? `${json.slice(0, 8192)}…` : (value ?? null);
+    };
+    return { state: args.policy.declaredAt, event: args.event, activity: args.src, reasoning: trimmed(reasoning), reasoningFrom: field ?? null, lastJournal: trimmed(args.lastJournal) };
+  }
+
   /** The one open approval of a run, or the named one. */
   async find(target: { runId?: string; approvalId?: string }): Promise<ApprovalRecord> {
     if (target.approvalId) {

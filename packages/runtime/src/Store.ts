@@ -218,6 +218,72 @@ export interface VersionMove {
   audit?: NewAuditEntry[];
 }
 
+/** A history row with its place in the global commit order (`historySince`'s cursor). */
+export type HistoryRow = HistoryRecord & { rowId: number };
+
+/** What a run amounts to: for listings and the total behind a truncated timeline. */
+export interface RunStats {
+  /** History rows of the run (up to `upToRowId` when given). */
+  steps: number;
+  /** Actors of the run, the root included. */
+  actors: number;
+  /** The latest change of any of its actors. */
+  updatedAt: number | undefined;
+}
+
+/** An actor of a forked run, created with the state it had at the fork point. */
+export interface ForkedActor {
+  id: string;
+  runId: string;
+  parentId: string | null;
+  childKey: string | null;
+  machine: string;
+  version: string;
+  seq: number;
+  status: ActorStatus;
+  snapshot: string | null;
+  stateValue: string | null;
+  output: string | null;
+  error: string | null;
+}
+
+/**
+ * Everything a fork of a run writes, committed atomically by `forkRun`: the
+ * actors at the fork point, their history up to it (copied under the new run
+ * id), and the work that was pending there, requested again. A risky activity
+ * is requested `held` with its approval, exactly as a step requests it: a fork
+ * never runs approved work of its source without a new approval.
+ */
+export interface RunFork {
+  sourceRunId: string;
+  runId: string;
+  /** The step forked from and its history row in the source run. */
+  point: { actorId: string; seq: number; rowId: number };
+  /** When the fork was made (created and updated times of its rows). */
+  at: number;
+  actors: ForkedActor[];
+  history: HistoryRecord[];
+  /** Init events of children not started yet, and re-created timers. */
+  events: NewEvent[];
+  /** Activities in flight at the point, requested again under new keys (`held` when risky). */
+  jobs: NewJob[];
+  /** Approvals for the held jobs. */
+  approvals: NewApproval[];
+  /** Audit rows appended with the fork (the approvals requested, the fork itself). */
+  audit: NewAuditEntry[];
+  /** What could not be carried over, for the person who forked. */
+  notes: string[];
+}
+
+/** How `stopRun` stops a run. */
+export interface StopRunOptions {
+  /** Why: kept on the history rows, dead letters and audit rows. */
+  reason: string;
+  now: number;
+  /** Who stopped it, for the audit log (default `system`). */
+  by?: string;
+}
+
 /** Filters for listing actors. */
 export interface ActorQuery {
   rootsOnly?: boolean;
@@ -283,10 +349,39 @@ export interface Store {
   removeHost(id: string): Promise<void>;
 
   history(actorId: string, options?: { fromSeq?: number; limit?: number }): Promise<HistoryRecord[]>;
-  /** History of every actor of a run, ordered by commit. */
-  runHistory(runId: string): Promise<HistoryRecord[]>;
+  /**
+   * History of every actor of a run, in commit order. With `upToRowId`, only rows
+   * committed up to that one; with `limit`, only the latest `limit` of those
+   * (still oldest first).
+   */
+  runHistory(runId: string, options?: { upToRowId?: number; limit?: number }): Promise<HistoryRow[]>;
+  /** One committed step of an actor. */
+  historyRow(actorId: string, seq: number): Promise<HistoryRow | undefined>;
+  /** The newest history row id (0 when there is none): a live tail starts after it. */
+  historyHead(): Promise<number>;
   /** A change cursor: history rows committed after `afterRowId`, for live inspection. */
-  historySince(afterRowId: number, limit: number): Promise<(HistoryRecord & { rowId: number })[]>;
+  historySince(afterRowId: number, limit: number): Promise<HistoryRow[]>;
+  /** Counts of a run (steps up to `upToRowId` when given) and its latest change. */
+  runStats(runId: string, options?: { upToRowId?: number }): Promise<RunStats>;
+  /** The journals of a run's jobs that have any entry (usage and cost live there). */
+  runJournals(runId: string): Promise<{ key: string; actorId: string; src: string; journal: string }[]>;
+
+  /**
+   * Writes a planned fork (see RunFork) in one transaction. Refused with a
+   * `conflict` SpineError when an actor with one of its ids exists already.
+   */
+  forkRun(fork: RunFork): Promise<void>;
+  /**
+   * Stops every active actor of a run in one transaction: each started actor gets
+   * a `spine.run.cancelled` history row (seq + 1, so a host holding the old seq is
+   * fenced off); its pending, held and running jobs are cancelled, its pending
+   * approvals cancelled (`approval.cancelled` audit rows), its mailbox dead-lettered;
+   * a `run.cancelled` audit row names who stopped it. Returns the stopped actor ids
+   * (none when the run had no active actor; then nothing is written).
+   */
+  stopRun(runId: string, options: StopRunOptions): Promise<string[]>;
+  /** Moves a pending job's next attempt to `runAt` (retry now); false unless it was pending. */
+  rescheduleJob(key: string, runAt: number): Promise<boolean>;
 
   /** Waiting work of a run: for deciding whether it is idle. */
   runActivity(runId: string, now: number): Promise<{ dueEvents: number; activeJobs: number; nextWakeAt: number | undefined }>;
@@ -429,6 +524,8 @@ export type AuditKind =
   | 'approval.cancelled'
   | 'decision.refused'
   | 'run.halted'
+  | 'run.forked'
+  | 'run.cancelled'
   | 'activity.logged'
   | 'tool.refused'
   | 'budget.stopped'

@@ -703,11 +703,7 @@ export class Runtime {
       const entry = entries.at(-1);
       if (entry) lastJournal = { jobKey: jobs[i]!.key, src: jobs[i]!.src, ...entry };
     }
-    const trimmed = (value: unknown) => {
-      const json = JSON.stringify(value ?? null);
-      return json.length > 8192 ? `${json.slice(0, 8192)}…` : (value ?? null);
-    };
-    return { state: policy.declaredAt, event: job.event.type, activity: job.src, reasoning: trimmed(reasoning), reasoningFrom: field ?? null, lastJournal: trimmed(lastJournal) };
+    return ApprovalDesk.rationale({ policy, context: job.context, event: job.event.type, src: job.src, lastJournal });
   }
 
   #traceStep(record: ActorRecord, seq: number, commit: StepCommit, startedAt: number): void {

@@ -39,7 +39,7 @@ export { auditHash, verifyAuditChain, GENESIS_HASH } from './auditChain.js';
 export { auditOfAttempt } from './auditOfAttempt.js';
 export { signDecision, verifyDecision, proposalHash } from './decisions.js';
 export type { DecisionPayload } from './decisions.js';
-export { riskPolicies } from './riskPolicy.js';
+export { riskPolicies, riskPoliciesOfConfig } from './riskPolicy.js';
 export type { RiskPolicy } from './riskPolicy.js';
 export { Redactor, redactingStore, secretsFromEnv, REDACTED } from './redact.js';
 export { readSecret, ensureSecret, secretPathFor } from './secretFile.js';

@@ -75,6 +75,8 @@ const WRITES = new Set([
   'retryJob',
   'resolveApproval',
   'appendAudit',
+  'forkRun',
+  'stopRun',
 ]);
 
 /**

@@ -1,4 +1,5 @@
-import type { AnyStateMachine } from 'xstate';
+import { createMachine, type AnyStateMachine } from 'xstate';
+import type { MachineConfigJson } from './defineMachine.js';
 import { SpineError } from './errors.js';
 import type { DeadlineAction, RiskTier } from './Store.js';
 
@@ -71,6 +72,15 @@ export function riskPolicies(machine: AnyStateMachine): Map<string, RiskPolicy> 
   visit(machine.root as unknown as StateNodeLike);
   cache.set(machine, policies);
   return policies;
+}
+
+/**
+ * The risk policies of a machine structure alone (`<name>.machine.json`, or a stored
+ * version): tiers are structure, so no implementations are needed. For tools that
+ * plan work for a run without hosting its machine (a fork, a migration check).
+ */
+export function riskPoliciesOfConfig(config: MachineConfigJson): Map<string, RiskPolicy> {
+  return riskPolicies(createMachine(config as any) as AnyStateMachine);
 }
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { SpineError, type Decision, type JobRecord, type Runtime } from '@spine/runtime';
-import { controlOperations, type ControlOperations } from './controlOperations.js';
 import { planFork, type DelayResolver } from './planFork.js';
 import type { bodies, DecisionJson, ForkResult, RetryResult } from './protocol.js';
 import type { RunReader } from './RunReader.js';
@@ -17,13 +16,11 @@ type Body<K extends keyof typeof bodies> = z.infer<(typeof bodies)[K]>;
 export class RunControl {
   readonly #reader: RunReader;
   readonly #runtime: Runtime | undefined;
-  readonly #ops: ControlOperations;
   readonly #onRunChanged: (runId: string) => void;
 
   constructor(reader: RunReader, runtime: Runtime | undefined, options: { onRunChanged?: (runId: string) => void } = {}) {
     this.#reader = reader;
     this.#runtime = runtime;
-    this.#ops = controlOperations(reader.store);
     this.#onRunChanged = options.onRunChanged ?? (() => {});
   }
 
@@ -39,11 +36,11 @@ export class RunControl {
     return runtime.send(body.actorId, body.event, { source: 'studio' });
   }
 
-  /** Stops every active actor of a run and cancels its open work. */
+  /** Stops every active actor of a run and cancels its open work: jobs (held ones too) and pending approvals, audited. */
   async cancel(body: Body<'cancel'>): Promise<{ runId: string; stopped: string[] }> {
     const root = await this.#reader.store.getActor(body.runId);
     if (!root || root.runId !== body.runId) throw new ServerError('unknown_run', `No run with id '${body.runId}'.`);
-    const stopped = await this.#ops.stopRun(body.runId, { reason: body.reason ?? 'cancelled from the studio', now: Date.now() });
+    const stopped = await this.#reader.store.stopRun(body.runId, { reason: body.reason ?? 'cancelled from the studio', now: Date.now(), by: 'studio' });
     if (!stopped.length) throw new ServerError('conflict', `Run '${body.runId}' is already ${root.status}; nothing to cancel.`);
     this.#onRunChanged(body.runId);
     return { runId: body.runId, stopped };
@@ -70,7 +67,7 @@ export class RunControl {
       job = [...jobs].reverse().find((j) => j.status === 'failed' || (j.status === 'pending' && j.attempts > 0 && j.runAt > now));
     }
     if (job?.status === 'pending') {
-      if (!(await this.#ops.rescheduleJob(job.key, Date.now()))) throw new ServerError('conflict', `Job '${job.key}' is no longer waiting to retry.`);
+      if (!(await store.rescheduleJob(job.key, Date.now()))) throw new ServerError('conflict', `Job '${job.key}' is no longer waiting to retry.`);
       await this.#runtime?.poke();
       return { mode: 'now', jobKey: job.key };
     }
@@ -92,13 +89,16 @@ export class RunControl {
     throw new ServerError('nothing_to_retry', `Run '${body.runId}' has no failed step: no failed or backing-off job and no failed actor.`);
   }
 
-  /** Creates a new run whose history is a copy of this run's up to the given step; it then continues on its own. */
+  /**
+   * Creates a new run whose history is a copy of this run's up to the given step; it
+   * then continues on its own. Risky activities it requests again wait for a new approval.
+   */
   async fork(body: Body<'fork'>): Promise<ForkResult> {
     const newRunId = `fork-${Date.now().toString(36)}-${randomUUID().slice(0, 6)}`;
     const runtime = this.#runtime;
     const delays: DelayResolver = (machine) => (runtime?.registry.has(machine) ? runtime.registry.definition(machine).delays : undefined);
-    const plan = await planFork(this.#reader, { runId: body.runId, ...(body.actorId ? { actorId: body.actorId } : {}), seq: body.seq, newRunId, now: Date.now(), delays });
-    await this.#ops.forkRun(plan);
+    const plan = await planFork(this.#reader.store, { runId: body.runId, ...(body.actorId ? { actorId: body.actorId } : {}), seq: body.seq, newRunId, now: Date.now(), delays, by: 'studio' });
+    await this.#reader.store.forkRun(plan);
     this.#onRunChanged(newRunId);
     await runtime?.poke();
     const notes = [...plan.notes];

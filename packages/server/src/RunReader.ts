@@ -1,38 +1,23 @@
-import type { ActorRecord, ActorStatus, HistoryRecord, JobRecord, Store } from '@spine/runtime';
-import { SqliteStore } from '@spine/store-sqlite';
+import type { ActorRecord, ActorStatus, HistoryRow, JobRecord, Store } from '@spine/runtime';
 import type { ActorJson, CostPoint, DeadLetterJson, JobJson, RunDetail, RunSummary } from './protocol.js';
 import { ServerError } from './ServerError.js';
 import { addTokens, parseJournal, spendOf, sumSpend, zeroTokens } from './spend.js';
 
-/** A history row with its global commit order. */
-export type HistoryRow = HistoryRecord & { rowId: number };
+/** A history row with its global commit order (the Store's `HistoryRow`). */
+export type { HistoryRow } from '@spine/runtime';
 
-type Db = SqliteStore['db'];
-
-/**
- * The studio's read model over a Store. Queries the Store contract lacks
- * (counts, row ids, history up to a point) run as read-only SQL when the store
- * is a SqliteStore, and fall back to the contract's methods otherwise.
- */
+/** The studio's read model over a Store: summaries, details, history windows and costs, through Store methods only. */
 export class RunReader {
   readonly store: Store;
-  readonly #db: Db | undefined;
   readonly #actors = new Map<string, Pick<ActorRecord, 'id' | 'runId' | 'parentId' | 'machine' | 'version'>>();
 
   constructor(store: Store) {
     this.store = store;
-    this.#db = store instanceof SqliteStore ? store.db : undefined;
   }
 
   /** The newest history row id: live tailing starts after it. */
   async headRowId(): Promise<number> {
-    if (this.#db) return (this.#db.prepare('SELECT COALESCE(MAX(row_id), 0) AS head FROM history').get() as { head: number }).head;
-    let head = 0;
-    for (;;) {
-      const rows = await this.store.historySince(head, 10_000);
-      if (!rows.length) return head;
-      head = rows[rows.length - 1]!.rowId;
-    }
+    return this.store.historyHead();
   }
 
   /** Identity of an actor (cached: these fields never change). */
@@ -81,31 +66,14 @@ export class RunReader {
 
   /** The most recent `limit` history rows of a run (optionally only up to a row id), oldest first, with the total count. */
   async runHistory(runId: string, options: { limit?: number; upToRowId?: number } = {}): Promise<{ rows: HistoryRow[]; total: number }> {
-    const limit = options.limit ?? 100_000;
-    const upTo = options.upToRowId ?? Number.MAX_SAFE_INTEGER;
-    if (this.#db) {
-      const total = (this.#db.prepare('SELECT COUNT(*) AS n FROM history WHERE run_id = ? AND row_id <= ?').get(runId, upTo) as { n: number }).n;
-      const rows = this.#db
-        .prepare('SELECT * FROM (SELECT * FROM history WHERE run_id = ? AND row_id <= ? ORDER BY row_id DESC LIMIT ?) ORDER BY row_id')
-        .all(runId, upTo, limit) as HistorySqlRow[];
-      return { rows: rows.map(historyRow), total };
-    }
-    // Without row ids the commit order is the list order; number rows so they stay distinct.
-    const all = (await this.store.runHistory(runId)).map((row, index) => ({ ...row, rowId: index + 1 }));
-    const upToRows = all.filter((r) => r.rowId <= upTo);
-    return { rows: upToRows.slice(Math.max(0, upToRows.length - limit)), total: upToRows.length };
+    const window = { limit: options.limit ?? 100_000, ...(options.upToRowId !== undefined ? { upToRowId: options.upToRowId } : {}) };
+    const [rows, stats] = await Promise.all([this.store.runHistory(runId, window), this.store.runStats(runId, options.upToRowId !== undefined ? { upToRowId: options.upToRowId } : {})]);
+    return { rows, total: stats.steps };
   }
 
   /** One committed step of an actor. */
   async historyRow(actorId: string, seq: number): Promise<HistoryRow | undefined> {
-    if (this.#db) {
-      const row = this.#db.prepare('SELECT * FROM history WHERE actor_id = ? AND seq = ?').get(actorId, seq) as HistorySqlRow | undefined;
-      return row && historyRow(row);
-    }
-    const info = await this.actorInfo(actorId);
-    if (!info) return undefined;
-    const { rows } = await this.runHistory(info.runId);
-    return rows.find((r) => r.actorId === actorId && r.seq === seq);
+    return this.store.historyRow(actorId, seq);
   }
 
   /** Priced model calls, oldest first, for the cost chart. */
@@ -128,34 +96,13 @@ export class RunReader {
 
   async #summarise(root: ActorRecord): Promise<RunSummary> {
     const runId = root.id;
-    let steps: number;
-    let actors: number;
-    let updatedAt = root.updatedAt;
+    const [stats, journals] = await Promise.all([this.store.runStats(runId), this.store.runJournals(runId)]);
     const tokens = zeroTokens();
     let costUsd = 0;
-    if (this.#db) {
-      const counts = this.#db
-        .prepare('SELECT (SELECT COUNT(*) FROM history WHERE run_id = ?) AS steps, (SELECT COUNT(*) FROM actors WHERE run_id = ?) AS actors, (SELECT MAX(updated_at) FROM actors WHERE run_id = ?) AS updated')
-        .get(runId, runId, runId) as { steps: number; actors: number; updated: number | null };
-      steps = counts.steps;
-      actors = counts.actors;
-      updatedAt = Math.max(updatedAt, counts.updated ?? 0);
-      const journals = this.#db.prepare("SELECT journal FROM jobs WHERE run_id = ? AND journal <> '[]'").all(runId) as { journal: string }[];
-      for (const { journal } of journals) {
-        const spend = sumSpend(parseJournal(journal));
-        addTokens(tokens, spend.tokens);
-        costUsd += spend.costUsd;
-      }
-    } else {
-      const all = await this.store.listActors({ runId, limit: 100_000 });
-      actors = all.length;
-      steps = all.reduce((n, a) => n + a.seq, 0);
-      updatedAt = Math.max(updatedAt, ...all.map((a) => a.updatedAt));
-      for (const job of await this.store.listJobs({ runId })) {
-        const spend = sumSpend(parseJournal(job.journal));
-        addTokens(tokens, spend.tokens);
-        costUsd += spend.costUsd;
-      }
+    for (const { journal } of journals) {
+      const spend = sumSpend(parseJournal(journal));
+      addTokens(tokens, spend.tokens);
+      costUsd += spend.costUsd;
     }
     return {
       runId,
@@ -165,47 +112,13 @@ export class RunReader {
       state: parseJson(root.stateValue) ?? null,
       error: root.error,
       createdAt: root.createdAt,
-      updatedAt,
-      steps,
-      actors,
+      updatedAt: Math.max(root.updatedAt, stats.updatedAt ?? 0),
+      steps: stats.steps,
+      actors: stats.actors,
       tokens,
       costUsd,
     };
   }
-}
-
-interface HistorySqlRow {
-  row_id: number;
-  actor_id: string;
-  run_id: string;
-  seq: number;
-  event_type: string;
-  event: string;
-  state_value: string;
-  snapshot: string;
-  status: ActorStatus;
-  version: string;
-  emitted: string | null;
-  started_at: number;
-  duration_us: number;
-}
-
-function historyRow(r: HistorySqlRow): HistoryRow {
-  return {
-    rowId: r.row_id,
-    actorId: r.actor_id,
-    runId: r.run_id,
-    seq: r.seq,
-    eventType: r.event_type,
-    event: r.event,
-    stateValue: r.state_value,
-    snapshot: r.snapshot,
-    status: r.status,
-    version: r.version,
-    emitted: r.emitted,
-    startedAt: r.started_at,
-    durationUs: r.duration_us,
-  };
 }
 
 /** An actor row as the studio reads it. */

@@ -135,3 +135,77 @@ describe('studio server: approvals', () => {
     expect(rejected).toMatchObject([{ decidedBy: 'grace', reason: 'wrong audience' }]);
   });
 });
+
+describe('studio server: run control keeps a person in the loop', () => {
+  it('forks a run whose risky activity is held: the fork holds it too, with its own pending approval, and runs nothing until approved', async () => {
+    const { store, runtime, server } = await setup();
+    const { runId } = await runtime.startRun('publisher', { input: { title: 'Draft' } });
+    await runtime.waitForRun(runId, { horizonMs: 0 });
+    const fork = await http<{ runId: string; jobs: number }>(server, 'POST', `/api/runs/${runId}/fork`, { seq: 1 });
+    expect(fork).toMatchObject({ status: 201, body: { jobs: 1 } });
+    const forkId = fork.body.runId;
+
+    await runtime.poke();
+    expect(await runtime.waitForRun(forkId, { horizonMs: 0 })).toMatchObject({ status: 'waiting', state: 'publishing' });
+    expect(published).toEqual([]);
+    const [job] = await store.listJobs({ runId: forkId });
+    expect(job).toMatchObject({ status: 'held', src: 'publish', attempts: 0 });
+    const listed = (await http<{ approvals: ApprovalJson[] }>(server, 'GET', `/api/approvals?runId=${forkId}`)).body.approvals;
+    expect(listed).toMatchObject([{ id: `approval:${job!.key}`, runId: forkId, status: 'pending', tier: 'medium', proposal: { title: 'Draft' }, rationale: { reasoning: 'verified by two reviewers', forkedFrom: { runId } } }]);
+    expect(listed[0]!.deadlineAt).not.toBeNull();
+    expect((await store.listAudit({ runId: forkId })).map((a) => [a.kind, a.who])).toEqual([
+      ['run.forked', 'studio'],
+      ['approval.requested', 'agent:publisher'],
+    ]);
+
+    const ok = await http<{ status: string }>(server, 'POST', `/api/approvals/${encodeURIComponent(listed[0]!.id)}/approve`, { by: 'ada' });
+    expect(ok).toMatchObject({ status: 200, body: { status: 'applied' } });
+    expect(await runtime.waitForRun(forkId)).toMatchObject({ status: 'done' });
+    expect(published).toEqual([{ title: 'Draft' }]);
+    // The source run still waits for its own person.
+    expect(await runtime.pendingApprovals(runId)).toHaveLength(1);
+  });
+
+  it('forks a run whose risky activity was approved and ran: the fork asks again before it runs', async () => {
+    const { store, runtime, server } = await setup();
+    const { runId } = await runtime.startRun('publisher', { input: { title: 'Once' } });
+    await runtime.waitForRun(runId, { horizonMs: 0 });
+    await runtime.decide({ runId }, { decision: 'approve', by: 'ada' });
+    expect(await runtime.waitForRun(runId)).toMatchObject({ status: 'done' });
+    expect(published).toEqual([{ title: 'Once' }]);
+
+    const fork = await http<{ runId: string }>(server, 'POST', `/api/runs/${runId}/fork`, { seq: 1 });
+    expect(fork.status).toBe(201);
+    await runtime.poke();
+    expect(await runtime.waitForRun(fork.body.runId, { horizonMs: 0 })).toMatchObject({ status: 'waiting', state: 'publishing' });
+    expect(published).toHaveLength(1);
+    expect((await store.listJobs({ runId: fork.body.runId })).map((j) => j.status)).toEqual(['held']);
+    const [approval] = await runtime.pendingApprovals(fork.body.runId);
+    expect(JSON.parse(approval!.rationale)).toMatchObject({ forkedFrom: { runId, approvalStatus: 'approved' } });
+  });
+
+  it('cancels a run waiting for approval: the approval and the held job are cancelled and audited, and the inbox drops it', async () => {
+    const { store, runtime, server } = await setup();
+    const { runId } = await runtime.startRun('publisher', { input: { title: 'Draft' } });
+    await runtime.waitForRun(runId, { horizonMs: 0 });
+    const [approval] = await runtime.pendingApprovals(runId);
+
+    const res = await http<{ stopped: string[] }>(server, 'POST', `/api/runs/${runId}/cancel`, { reason: 'wrong audience' });
+    expect(res).toMatchObject({ status: 200, body: { stopped: [runId] } });
+    expect(await store.getApproval(approval!.id)).toMatchObject({ status: 'cancelled' });
+    expect((await store.listJobs({ runId })).map((j) => j.status)).toEqual(['cancelled']);
+    const audit = await store.listAudit({ runId });
+    expect(audit.map((a) => [a.kind, a.who])).toEqual([
+      ['approval.requested', 'agent:publisher'],
+      ['approval.cancelled', 'studio'],
+      ['run.cancelled', 'studio'],
+    ]);
+    expect(JSON.parse(audit[2]!.detail)).toMatchObject({ reason: 'wrong audience', stopped: [runId] });
+    expect((await http<{ approvals: ApprovalJson[] }>(server, 'GET', '/api/approvals')).body.approvals).toEqual([]);
+    expect((await http<{ approvals: ApprovalJson[] }>(server, 'GET', `/api/approvals?status=cancelled&runId=${runId}`)).body.approvals).toMatchObject([{ id: approval!.id }]);
+    const late = await http<{ error: { code: string } }>(server, 'POST', `/api/approvals/${encodeURIComponent(approval!.id)}/approve`, { by: 'ada' });
+    expect(late.status).toBe(409);
+    expect(published).toEqual([]);
+    expect((await http<{ ok: boolean }>(server, 'GET', '/api/audit/verify')).body.ok).toBe(true);
+  });
+});

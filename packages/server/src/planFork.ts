@@ -1,40 +1,18 @@
-import type { ActorRecord, ActorStatus, HistoryRecord, NewEvent, NewJob } from '@spine/runtime';
-import { parseJson, stepOfJobKey, type HistoryRow, type RunReader } from './RunReader.js';
+import {
+  ApprovalDesk,
+  riskPoliciesOfConfig,
+  type ActorRecord,
+  type ApprovalRecord,
+  type HistoryRow,
+  type JobRecord,
+  type MachineConfigJson,
+  type NewJob,
+  type RiskPolicy,
+  type RunFork,
+  type Store,
+} from '@spine/runtime';
+import { parseJson, stepOfJobKey } from './RunReader.js';
 import { ServerError } from './ServerError.js';
-
-/** An actor of a forked run, created with the state it had at the fork point. */
-export interface ForkedActor {
-  id: string;
-  runId: string;
-  parentId: string | null;
-  childKey: string | null;
-  machine: string;
-  version: string;
-  seq: number;
-  status: ActorStatus;
-  snapshot: string | null;
-  stateValue: string | null;
-  output: string | null;
-  error: string | null;
-}
-
-/**
- * Everything a fork writes, in one transaction: the proposed `Store.forkRun`
- * operation. History rows up to the fork point are copied under new ids, each
- * actor starts from its snapshot at that point, and the work that was pending
- * there is requested again: activities in flight, `after` timers of the active
- * states, and the init events of children spawned but not yet started.
- */
-export interface RunFork {
-  sourceRunId: string;
-  runId: string;
-  point: { actorId: string; seq: number; rowId: number };
-  actors: ForkedActor[];
-  history: HistoryRecord[];
-  events: NewEvent[];
-  jobs: NewJob[];
-  notes: string[];
-}
 
 /** Named delays of a machine, from its implementation (numeric `after` keys need none). */
 export type DelayResolver = (machine: string) => Record<string, number | ((args: any) => number)> | undefined;
@@ -48,30 +26,41 @@ export interface PlanForkOptions {
   newRunId: string;
   now: number;
   delays?: DelayResolver;
+  /** Who forks, for the audit log (default `studio`). */
+  by?: string;
 }
 
-/** Plans a fork of a run from any of its past steps (see RunFork). Reads only. */
-export async function planFork(reader: RunReader, options: PlanForkOptions): Promise<RunFork> {
+/**
+ * Plans a fork of a run from any of its past steps (see RunFork); `Store.forkRun`
+ * writes it. Reads only. History rows up to the fork point are copied under new
+ * ids, each actor starts from its snapshot at that point, and the work that was
+ * pending there is requested again: activities in flight, `after` timers of the
+ * active states, and the init events of children spawned but not yet started.
+ * A risky activity (medium or high tier in the actor's machine version) is
+ * requested `held` with a new approval, whatever became of it in the source run.
+ */
+export async function planFork(store: Store, options: PlanForkOptions): Promise<RunFork> {
   const { runId: sourceRunId, newRunId, now } = options;
-  const store = reader.store;
   const pointActorId = options.actorId ?? sourceRunId;
   const root = await store.getActor(sourceRunId);
   if (!root || root.runId !== sourceRunId) throw new ServerError('unknown_run', `No run with id '${sourceRunId}'.`);
   if (await store.getActor(newRunId)) throw new ServerError('conflict', `A run with id '${newRunId}' already exists.`);
-  const pointRow = await reader.historyRow(pointActorId, options.seq);
+  const pointRow = await store.historyRow(pointActorId, options.seq);
   if (!pointRow || pointRow.runId !== sourceRunId) {
     throw new ServerError('not_found', `Run '${sourceRunId}' has no step ${options.seq} of actor '${pointActorId}'. Pick a step from the run's timeline.`);
   }
-  const { rows } = await reader.runHistory(sourceRunId, { upToRowId: pointRow.rowId });
+  const rows = await store.runHistory(sourceRunId, { upToRowId: pointRow.rowId });
   const lastRow = new Map<string, HistoryRow>();
   for (const row of rows) lastRow.set(row.actorId, row);
 
   const remap = makeRemap(sourceRunId, newRunId);
   const notes: string[] = [];
-  const fork: RunFork = { sourceRunId, runId: newRunId, point: { actorId: pointActorId, seq: options.seq, rowId: pointRow.rowId }, actors: [], history: [], events: [], jobs: [], notes };
+  const point = { actorId: pointActorId, seq: options.seq, rowId: pointRow.rowId };
+  const fork: RunFork = { sourceRunId, runId: newRunId, point, at: now, actors: [], history: [], events: [], jobs: [], approvals: [], audit: [], notes };
   const all = await store.listActors({ runId: sourceRunId, limit: 100_000 });
   const byId = new Map(all.map((a) => [a.id, a]));
   const jobs = await store.listJobs({ runId: sourceRunId });
+  const sourceApprovals = new Map((await store.listApprovals({ runId: sourceRunId, limit: 100_000 })).map((a) => [a.jobKey, a]));
   const included = new Set<string>();
 
   // Parents come before children (ids grow by `/childKey`), so a child can look at its parent's fork.
@@ -98,7 +87,7 @@ export async function planFork(reader: RunReader, options: PlanForkOptions): Pro
       });
     } else {
       // Spawned at or before the point but not started yet: start it afresh from its init event.
-      const init = await initEventOf(reader, actor);
+      const init = await initEventOf(store, actor);
       if (!init) {
         notes.push(`Child '${actor.id}' had not started at the fork point and its init event is gone; it was left out.`);
         continue;
@@ -121,6 +110,8 @@ export async function planFork(reader: RunReader, options: PlanForkOptions): Pro
     const sourceId = [...included].find((id) => remap.id(id) === forked.id)!;
     const source = byId.get(sourceId)!;
     const snapshot = parseJson(forked.snapshot) as { value?: unknown; context?: unknown; children?: Record<string, { src?: unknown }> } | undefined;
+    const config = parseJson(await store.getMachineVersion(forked.machine, forked.version)) as MachineConfigJson | undefined;
+    const policies = config ? policiesOf(config) : undefined;
     // Activities in flight at the point are requested again (a new run: new idempotency keys).
     let index = 0;
     for (const [childKey, child] of Object.entries(snapshot?.children ?? {})) {
@@ -132,15 +123,34 @@ export async function planFork(reader: RunReader, options: PlanForkOptions): Pro
         notes.push(`No job found for invoke '${childKey}' (${String(child.src)}) of '${source.id}'; it was not requested again.`);
         continue;
       }
-      fork.jobs.push({ key: `${forked.id}:${forked.seq}:fork${index++}`, actorId: forked.id, runId: newRunId, childId: childKey, src: job.src, input: remap.json(job.input), runAt: now });
+      const newJob: NewJob = { key: `${forked.id}:${forked.seq}:fork${index++}`, actorId: forked.id, runId: newRunId, childId: childKey, src: job.src, input: remap.json(job.input), runAt: now };
+      // A risky activity waits for a person in the fork too: approving it in the source run does not carry over.
+      const sourceApproval = sourceApprovals.get(job.key);
+      const policy = policies?.get(childKey) ?? (sourceApproval ? policyOfApproval(sourceApproval) : undefined);
+      if (!policies && !sourceApproval) notes.push(`Machine ${forked.machine}@${forked.version} is not stored; '${job.src}' of '${forked.id}' was requested without a risk check.`);
+      if (policy && policy.tier !== 'low') {
+        newJob.held = true;
+        const rationale = ApprovalDesk.rationale({ policy, context: snapshot?.context, event: 'spine.run.forked', src: job.src, lastJournal: lastJournalBefore(jobs, source.id, pointRow.startedAt) });
+        const { approval, audit } = ApprovalDesk.request({
+          job: newJob,
+          machine: forked.machine,
+          version: forked.version,
+          seq: forked.seq,
+          policy,
+          rationale: { ...rationale, forkedFrom: { runId: sourceRunId, jobKey: job.key, approvalId: sourceApproval?.id ?? null, approvalStatus: sourceApproval?.status ?? null } },
+          now,
+        });
+        fork.approvals.push(approval);
+        fork.audit.push(...audit);
+      }
+      fork.jobs.push(newJob);
     }
     // `after` timers of the active states start again from the fork.
-    const config = parseJson(await store.getMachineVersion(forked.machine, forked.version)) as MachineNode | undefined;
     if (!config) {
       notes.push(`Machine ${forked.machine}@${forked.version} is not stored; timers of '${forked.id}' were not re-created.`);
       continue;
     }
-    for (const timer of afterTimers(config, snapshot?.value)) {
+    for (const timer of afterTimers(config as MachineNode, snapshot?.value)) {
       const delay = resolveDelay(timer.delay, options.delays?.(forked.machine), snapshot?.context);
       if (delay === undefined) {
         notes.push(`Delay '${timer.delay}' of '${forked.id}' is not known to this server; its timer was not re-created.`);
@@ -170,7 +180,47 @@ export async function planFork(reader: RunReader, options: PlanForkOptions): Pro
       durationUs: 0,
     });
   }
+  fork.audit.unshift({
+    at: now,
+    runId: newRunId,
+    actorId: newRunId,
+    kind: 'run.forked',
+    who: options.by ?? 'studio',
+    subject: newRunId,
+    detail: JSON.stringify({ from: { runId: sourceRunId, actorId: pointActorId, seq: options.seq }, jobs: fork.jobs.map((j) => ({ key: j.key, src: j.src, held: Boolean(j.held) })) }),
+  });
   return fork;
+}
+
+/** Risk policies of a stored machine version; undefined when its tiers cannot be read (then the source's approvals decide). */
+function policiesOf(config: MachineConfigJson): Map<string, RiskPolicy> | undefined {
+  try {
+    return riskPoliciesOfConfig(config);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The policy a source approval was requested under, for a fork whose machine version cannot be read. */
+function policyOfApproval(approval: ApprovalRecord): RiskPolicy {
+  const rationale = parseJson(approval.rationale) as { state?: unknown } | undefined;
+  return {
+    tier: approval.tier,
+    deadlineMs: approval.deadlineAt === null ? undefined : approval.deadlineAt - approval.requestedAt,
+    onDeadline: approval.onDeadline,
+    rationaleFrom: undefined,
+    declaredAt: typeof rationale?.state === 'string' ? rationale.state : `approval '${approval.id}'`,
+  };
+}
+
+/** The last journal entry of an actor's work finished by the fork point, as an approval's rationale shows it. */
+function lastJournalBefore(jobs: JobRecord[], actorId: string, at: number): unknown {
+  const finished = jobs.filter((j) => j.actorId === actorId && (j.status === 'done' || j.status === 'failed') && j.finishedAt !== null && j.finishedAt <= at);
+  for (const job of finished.sort((a, b) => b.finishedAt! - a.finishedAt!)) {
+    const entry = (parseJson(job.journal) as Record<string, unknown>[] | undefined)?.at(-1);
+    if (entry) return { jobKey: job.key, src: job.src, ...entry };
+  }
+  return null;
 }
 
 function forkedSnapshotOf(fork: RunFork, id: string): unknown {
@@ -183,10 +233,10 @@ function hasChild(snapshot: unknown, childKey: string): boolean {
   return Boolean(children && childKey in children);
 }
 
-async function initEventOf(reader: RunReader, actor: ActorRecord): Promise<string | undefined> {
-  const first = await reader.historyRow(actor.id, 1);
+async function initEventOf(store: Store, actor: ActorRecord): Promise<string | undefined> {
+  const first = await store.historyRow(actor.id, 1);
   if (first) return first.event;
-  const pending = await reader.store.nextEvents(actor.id, Number.MAX_SAFE_INTEGER, 16);
+  const pending = await store.nextEvents(actor.id, Number.MAX_SAFE_INTEGER, 16);
   return pending.find((e) => e.type === 'xstate.init')?.event;
 }
 

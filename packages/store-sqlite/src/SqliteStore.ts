@@ -21,6 +21,7 @@ import {
   type CommitResult,
   type DeadLetter,
   type HistoryRecord,
+  type HistoryRow,
   type HostRecord,
   type JobCompletion,
   type JobRecord,
@@ -30,7 +31,10 @@ import {
   type NewActor,
   type NewDeadLetter,
   type NewEvent,
+  type RunFork,
+  type RunStats,
   type StepCommit,
+  type StopRunOptions,
   type Store,
   type VersionMove,
 } from '@spine/runtime';
@@ -270,11 +274,15 @@ export class SqliteStore implements Store {
     for (const child of this.#s.children.all(id) as { id: string }[]) this.#stopTree(child.id, now);
   }
 
-  /** Approvals whose held job was cancelled (the state was left, the actor stopped) close with it. */
-  #cancelApprovals(rows: CancelledApproval[], now: number): void {
+  /** Approvals whose held job was cancelled (the state was left, the actor or its run stopped) close with it. */
+  #cancelApprovals(
+    rows: CancelledApproval[],
+    now: number,
+    why: { who: string; reason: string } = { who: 'system', reason: 'the work was cancelled before anyone decided (its state was left or its actor stopped)' },
+  ): void {
     if (!rows.length) return;
     this.#appendAudit(
-      rows.map((r) => ({ at: now, runId: r.run_id, actorId: r.actor_id, kind: 'approval.cancelled' as const, who: 'system', subject: r.id, detail: JSON.stringify({ src: r.src, jobKey: r.job_key, reason: 'the work was cancelled before anyone decided (its state was left or its actor stopped)' }) })),
+      rows.map((r) => ({ at: now, runId: r.run_id, actorId: r.actor_id, kind: 'approval.cancelled' as const, who: why.who, subject: r.id, detail: JSON.stringify({ src: r.src, jobKey: r.job_key, reason: why.reason }) })),
     );
   }
 
@@ -387,15 +395,89 @@ export class SqliteStore implements Store {
   // ---- history --------------------------------------------------------------------
 
   async history(actorId: string, options: { fromSeq?: number; limit?: number } = {}): Promise<HistoryRecord[]> {
-    return (this.#s.history.all(actorId, options.fromSeq ?? 0, options.limit ?? 100_000) as HistoryRow[]).map(toHistory);
+    return (this.#s.history.all(actorId, options.fromSeq ?? 0, options.limit ?? 100_000) as HistorySqlRow[]).map(toHistory);
   }
 
-  async runHistory(runId: string): Promise<HistoryRecord[]> {
-    return (this.#s.runHistory.all(runId) as HistoryRow[]).map(toHistory);
+  async runHistory(runId: string, options: { upToRowId?: number; limit?: number } = {}): Promise<HistoryRow[]> {
+    const rows =
+      options.upToRowId === undefined && options.limit === undefined
+        ? this.#s.runHistory.all(runId)
+        : this.#s.runHistoryUpTo.all(runId, options.upToRowId ?? Number.MAX_SAFE_INTEGER, options.limit ?? -1);
+    return (rows as HistorySqlRow[]).map(toHistoryRow);
   }
 
-  async historySince(afterRowId: number, limit: number): Promise<(HistoryRecord & { rowId: number })[]> {
-    return (this.#s.historySince.all(afterRowId, limit) as HistoryRow[]).map((r) => ({ ...toHistory(r), rowId: r.row_id }));
+  async historyRow(actorId: string, seq: number): Promise<HistoryRow | undefined> {
+    const row = this.#s.historyRow.get(actorId, seq) as HistorySqlRow | undefined;
+    return row && toHistoryRow(row);
+  }
+
+  async historyHead(): Promise<number> {
+    return (this.#s.historyHead.get() as { head: number }).head;
+  }
+
+  async historySince(afterRowId: number, limit: number): Promise<HistoryRow[]> {
+    return (this.#s.historySince.all(afterRowId, limit) as HistorySqlRow[]).map(toHistoryRow);
+  }
+
+  async runStats(runId: string, options: { upToRowId?: number } = {}): Promise<RunStats> {
+    const row = this.#s.runStats.get(runId, options.upToRowId ?? Number.MAX_SAFE_INTEGER, runId, runId) as { steps: number; actors: number; updated: number | null };
+    return { steps: row.steps, actors: row.actors, updatedAt: row.updated ?? undefined };
+  }
+
+  async runJournals(runId: string): Promise<{ key: string; actorId: string; src: string; journal: string }[]> {
+    return (this.#s.runJournals.all(runId) as { key: string; actor_id: string; src: string; journal: string }[]).map((r) => ({ key: r.key, actorId: r.actor_id, src: r.src, journal: r.journal }));
+  }
+
+  // ---- run control ------------------------------------------------------------------
+
+  async forkRun(fork: RunFork): Promise<void> {
+    const s = this.#s;
+    const tx = this.db.transaction(() => {
+      const now = fork.at;
+      for (const a of fork.actors) {
+        if (s.getActor.get(a.id)) throw new SpineError('conflict', `Cannot fork run '${fork.sourceRunId}' as '${fork.runId}': an actor '${a.id}' exists already. Fork again (a new run id is chosen).`, { actorId: a.id });
+        s.insertForkedActor.run(a.id, a.runId, a.parentId, a.childKey, a.machine, a.version, a.seq, a.status, a.snapshot, a.stateValue, a.output, a.error, now, now);
+      }
+      for (const h of fork.history) {
+        s.insertHistory.run(h.actorId, h.runId, h.seq, h.eventType, h.event, h.stateValue, h.snapshot, h.status, h.version, h.emitted, h.startedAt, h.durationUs);
+      }
+      for (const e of fork.events) this.#insertEvent(e, now);
+      for (const j of fork.jobs) s.insertJob.run(j.key, j.actorId, j.runId, j.childId, j.src, j.input, j.held ? 'held' : 'pending', j.runAt, now);
+      for (const approval of fork.approvals) this.#insertApproval(approval);
+      this.#appendAudit(fork.audit);
+    });
+    tx.immediate();
+  }
+
+  async stopRun(runId: string, options: StopRunOptions): Promise<string[]> {
+    const s = this.#s;
+    const { reason, now } = options;
+    const by = options.by ?? 'system';
+    return this.db.transaction((): string[] => {
+      const stopped: string[] = [];
+      const event = JSON.stringify({ type: 'spine.run.cancelled', reason });
+      for (const a of s.activeActorsOfRun.all(runId) as ActorRow[]) {
+        // A started actor gets a step, so a host still holding its old seq is fenced off.
+        const seq = a.snapshot ? a.seq + 1 : a.seq;
+        if (s.stopRunActor.run(seq, now, a.id, a.seq).changes === 0) continue;
+        if (a.snapshot) s.insertHistory.run(a.id, runId, seq, 'spine.run.cancelled', event, a.state_value ?? 'null', a.snapshot, 'stopped', a.version, null, now, 0);
+        s.cancelAllJobs.run(now, a.id);
+        this.#cancelApprovals(s.cancelAllApprovals.all(now, a.id) as CancelledApproval[], now, { who: by, reason: `the run was cancelled: ${reason}` });
+        for (const e of s.mailbox.all(a.id) as { id: number; event: string; source: string }[]) {
+          s.deleteEvent.run(e.id);
+          this.#insertDeadLetter({ actorId: a.id, event: e.event, reason: `Run '${runId}' was cancelled (${reason}) before this event was applied.`, issues: null, source: e.source }, now);
+        }
+        stopped.push(a.id);
+      }
+      if (stopped.length) {
+        this.#appendAudit([{ at: now, runId, actorId: runId, kind: 'run.cancelled', who: by, subject: runId, detail: JSON.stringify({ reason, stopped }) }]);
+      }
+      return stopped;
+    }).immediate();
+  }
+
+  async rescheduleJob(key: string, runAt: number): Promise<boolean> {
+    return this.#s.rescheduleJob.run(runAt, key).changes > 0;
   }
 
   async runActivity(runId: string, now: number): Promise<{ dueEvents: number; activeJobs: number; nextWakeAt: number | undefined }> {
@@ -580,7 +662,24 @@ function prepare(db: Database.Database) {
     ),
     history: db.prepare('SELECT * FROM history WHERE actor_id = ? AND seq >= ? ORDER BY seq LIMIT ?'),
     runHistory: db.prepare('SELECT * FROM history WHERE run_id = ? ORDER BY row_id'),
+    // The latest `limit` rows up to a row id (LIMIT -1: all), returned oldest first.
+    runHistoryUpTo: db.prepare('SELECT * FROM (SELECT * FROM history WHERE run_id = ? AND row_id <= ? ORDER BY row_id DESC LIMIT ?) ORDER BY row_id'),
+    historyRow: db.prepare('SELECT * FROM history WHERE actor_id = ? AND seq = ?'),
+    historyHead: db.prepare('SELECT COALESCE(MAX(row_id), 0) AS head FROM history'),
     historySince: db.prepare('SELECT * FROM history WHERE row_id > ? ORDER BY row_id LIMIT ?'),
+    runStats: db.prepare(
+      `SELECT (SELECT COUNT(*) FROM history WHERE run_id = ? AND row_id <= ?) AS steps, (SELECT COUNT(*) FROM actors WHERE run_id = ?) AS actors,
+         (SELECT MAX(updated_at) FROM actors WHERE run_id = ?) AS updated`,
+    ),
+    runJournals: db.prepare("SELECT key, actor_id, src, journal FROM jobs WHERE run_id = ? AND journal <> '[]' ORDER BY created_at, key"),
+    insertForkedActor: db.prepare(
+      `INSERT INTO actors (id, run_id, parent_id, child_key, machine, version, seq, status, snapshot, state_value, output, error, owner, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
+    ),
+    activeActorsOfRun: db.prepare("SELECT * FROM actors WHERE run_id = ? AND status = 'active' ORDER BY created_at, id"),
+    stopRunActor: db.prepare("UPDATE actors SET status = 'stopped', seq = ?, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active'"),
+    mailbox: db.prepare('SELECT id, event, source FROM events WHERE actor_id = ? ORDER BY due_at, id'),
+    rescheduleJob: db.prepare("UPDATE jobs SET run_at = ? WHERE key = ? AND status = 'pending'"),
     insertJob: db.prepare('INSERT INTO jobs (key, actor_id, run_id, child_id, src, input, status, run_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
     getJob: db.prepare('SELECT * FROM jobs WHERE key = ?'),
     claimJob: db.prepare(
@@ -818,7 +917,7 @@ function toJob(r: JobRow): JobRecord {
   };
 }
 
-interface HistoryRow {
+interface HistorySqlRow {
   row_id: number;
   actor_id: string;
   run_id: string;
@@ -834,7 +933,11 @@ interface HistoryRow {
   duration_us: number;
 }
 
-function toHistory(r: HistoryRow): HistoryRecord {
+function toHistoryRow(r: HistorySqlRow): HistoryRow {
+  return { ...toHistory(r), rowId: r.row_id };
+}
+
+function toHistory(r: HistorySqlRow): HistoryRecord {
   return {
     actorId: r.actor_id,
     runId: r.run_id,

@@ -1,0 +1,285 @@
+import { describe, expect, it } from 'vitest';
+import { SpineError } from '../errors.js';
+import type { NewApproval, NewAuditEntry, NewJob, RunFork, StepCommit, Store } from '../Store.js';
+
+/** Opens a fresh, empty store for one test; the suite closes it. */
+export type MakeStore = () => Promise<Store>;
+
+const T0 = 1_700_000_000_000;
+
+/**
+ * The behaviour every Store must share, run against a store factory (hono's
+ * `router/common.case.test.ts`, drizzle's `sqlite-common.ts`). It covers the
+ * operations the studio's read model and run control use: history windows, run
+ * counts and journals, `forkRun`, `stopRun` and `rescheduleJob`, each through
+ * Store methods only, so a PostgreSQL store can run the same suite.
+ *
+ * @example
+ * // packages/store-sqlite/src/SqliteStore.test.ts
+ * runStoreContract(() => SqliteStore.open(tempDbPath()));
+ */
+export function runStoreContract(makeStore: MakeStore): void {
+  async function withStore(test: (store: Store) => Promise<void>): Promise<void> {
+    const store = await makeStore();
+    try {
+      await test(store);
+    } finally {
+      await store.close();
+    }
+  }
+
+  describe('Store contract: history reads', () => {
+    it('reads a run in commit order with row ids, a window of the latest rows up to a row, one step by actor and seq, and the head', () =>
+      withStore(async (store) => {
+        expect(await store.historyHead()).toBe(0);
+        await startRun(store, 'run-a');
+        await startRun(store, 'run-b');
+        for (let i = 0; i < 3; i++) {
+          await step(store, 'run-a');
+          await step(store, 'run-b');
+        }
+        const all = await store.runHistory('run-a');
+        expect(all.map((r) => r.seq)).toEqual([1, 2, 3]);
+        expect(all.every((r) => r.runId === 'run-a' && Number.isInteger(r.rowId))).toBe(true);
+        expect(all.map((r) => r.rowId)).toEqual([...all.map((r) => r.rowId)].sort((a, b) => a - b));
+
+        const upTo = await store.runHistory('run-a', { upToRowId: all[1]!.rowId });
+        expect(upTo.map((r) => r.seq)).toEqual([1, 2]);
+        const latest = await store.runHistory('run-a', { limit: 2 });
+        expect(latest.map((r) => r.seq)).toEqual([2, 3]);
+        expect((await store.runHistory('run-a', { upToRowId: all[2]!.rowId, limit: 1 })).map((r) => r.seq)).toEqual([3]);
+
+        const second = await store.historyRow('run-a', 2);
+        expect(second).toEqual(all[1]);
+        expect(await store.historyRow('run-a', 9)).toBeUndefined();
+
+        const head = await store.historyHead();
+        const tail = await store.historySince(0, 100);
+        expect(tail).toHaveLength(6);
+        expect(head).toBe(tail.at(-1)!.rowId);
+      }));
+
+    it("counts a run's steps (also up to a row) and actors, with its latest change, and lists only journals that have entries", () =>
+      withStore(async (store) => {
+        await startRun(store, 'run-a');
+        await step(store, 'run-a', { jobs: [job('run-a', 1, 'work')] });
+        await step(store, 'run-a', { jobs: [job('run-a', 2, 'idle')] });
+        const claimed = await store.claimJob('run-a:1:0', 'host-1', T0 + 10, []);
+        expect(claimed?.status).toBe('running');
+        const journal = JSON.stringify([{ attempt: 1, model: 'm', usage: { inputTokens: 3, outputTokens: 1 } }]);
+        await store.completeJob({ key: 'run-a:1:0', owner: 'host-1', status: 'done', output: '1', error: null, journal, event: doneEvent('run-a', 'work') });
+
+        const rows = await store.runHistory('run-a');
+        expect(await store.runStats('run-a')).toMatchObject({ steps: 2, actors: 1 });
+        expect((await store.runStats('run-a', { upToRowId: rows[0]!.rowId })).steps).toBe(1);
+        expect((await store.runStats('run-a')).updatedAt).toBeGreaterThanOrEqual(T0);
+        expect(await store.runStats('nothing')).toEqual({ steps: 0, actors: 0, updatedAt: undefined });
+        expect(await store.runJournals('run-a')).toEqual([{ key: 'run-a:1:0', actorId: 'run-a', src: 'work', journal }]);
+      }));
+  });
+
+  describe('Store contract: forkRun', () => {
+    it('writes the forked actors, copied history, events, held jobs with their approvals and the audit rows together', () =>
+      withStore(async (store) => {
+        const fork = forkOf('fork-1');
+        await store.forkRun(fork);
+
+        expect(await store.getActor('fork-1')).toMatchObject({ runId: 'fork-1', seq: 2, status: 'active', stateValue: '"waiting"', owner: null, createdAt: fork.at });
+        expect(await store.getActor('fork-1/child')).toMatchObject({ parentId: 'fork-1', childKey: 'child', seq: 0, snapshot: null });
+        const history = await store.runHistory('fork-1');
+        expect(history.map((h) => [h.actorId, h.seq, h.eventType])).toEqual([
+          ['fork-1', 1, 'xstate.init'],
+          ['fork-1', 2, 'spine.run.forked'],
+        ]);
+        expect((await store.nextEvents('fork-1/child', Number.MAX_SAFE_INTEGER, 10)).map((e) => e.type)).toEqual(['xstate.init']);
+        expect((await store.nextEvents('fork-1', Number.MAX_SAFE_INTEGER, 10)).map((e) => e.sendId)).toEqual(['xstate.after.1000.m.waiting']);
+
+        expect(await store.getJob('fork-1:1:fork0')).toMatchObject({ status: 'held', src: 'publish', attempts: 0 });
+        expect(await store.getJob('fork-1:1:fork1')).toMatchObject({ status: 'pending', src: 'lookup' });
+        const [approval] = await store.listApprovals({ runId: 'fork-1', status: ['pending'] });
+        expect(approval).toMatchObject({ id: 'approval:fork-1:1:fork0', jobKey: 'fork-1:1:fork0', status: 'pending', tier: 'medium' });
+        expect((await store.listAudit({ runId: 'fork-1' })).map((a) => a.kind)).toEqual(['run.forked', 'approval.requested']);
+        expect(await store.verifyAudit()).toMatchObject({ ok: true });
+
+        // A held job is not runnable; its pending sibling is.
+        const { jobs } = await store.runnable(T0 + 1_000, 'host-1', [], 100);
+        expect(jobs.map((j) => j.key)).toEqual(['fork-1:1:fork1']);
+        expect(await store.claimJob('fork-1:1:fork0', 'host-1', T0 + 1_000, [])).toBeUndefined();
+      }));
+
+    it('refuses a fork onto an actor id that exists and writes nothing of it', () =>
+      withStore(async (store) => {
+        await startRun(store, 'fork-1/child');
+        const refused = await store.forkRun(forkOf('fork-1')).catch((error: unknown) => error);
+        expect(refused).toBeInstanceOf(SpineError);
+        expect((refused as SpineError).code).toBe('conflict');
+        expect(await store.getActor('fork-1')).toBeUndefined();
+        expect(await store.runHistory('fork-1')).toEqual([]);
+        expect(await store.listJobs({ runId: 'fork-1' })).toEqual([]);
+        expect(await store.listApprovals({ runId: 'fork-1' })).toEqual([]);
+        expect(await store.listAudit({ runId: 'fork-1' })).toEqual([]);
+      }));
+  });
+
+  describe('Store contract: stopRun', () => {
+    it('stops every active actor with a fenced step, cancels its jobs and pending approvals, dead-letters its mailbox and audits who stopped it', () =>
+      withStore(async (store) => {
+        await startRun(store, 'run-a');
+        const held = job('run-a', 1, 'publish', { held: true });
+        await step(store, 'run-a', { jobs: [held, job('run-a', 1, 'lookup', { index: 1 })], approvals: [approvalFor(held)], audit: [requested(held)] });
+        await store.claimJob('run-a:1:1', 'host-1', T0 + 10, []);
+        await store.enqueue([{ actorId: 'run-a', type: 'later', event: '{"type":"later"}', dueAt: T0 + 60_000, source: 'external' }]);
+        await store.createActors([{ id: 'run-a/kid', runId: 'run-a', parentId: 'run-a', childKey: 'kid', machine: 'm', version: 'v1', owner: null }], []);
+
+        const stopped = await store.stopRun('run-a', { reason: 'not needed', now: T0 + 100, by: 'ada' });
+        expect(stopped.sort()).toEqual(['run-a', 'run-a/kid']);
+
+        expect(await store.getActor('run-a')).toMatchObject({ status: 'stopped', seq: 2 });
+        expect(await store.getActor('run-a/kid')).toMatchObject({ status: 'stopped', seq: 0 });
+        expect(await store.historyRow('run-a', 2)).toMatchObject({ eventType: 'spine.run.cancelled', status: 'stopped' });
+        expect((await store.listJobs({ runId: 'run-a' })).map((j) => [j.key, j.status])).toEqual([
+          ['run-a:1:0', 'cancelled'],
+          ['run-a:1:1', 'cancelled'],
+        ]);
+        expect(await store.getApproval(`approval:${held.key}`)).toMatchObject({ status: 'cancelled' });
+        expect(await store.listApprovals({ status: ['pending'] })).toEqual([]);
+        const audit = await store.listAudit({ runId: 'run-a' });
+        expect(audit.map((a) => [a.kind, a.who])).toEqual([
+          ['approval.requested', 'agent:m'],
+          ['approval.cancelled', 'ada'],
+          ['run.cancelled', 'ada'],
+        ]);
+        expect(JSON.parse(audit[2]!.detail)).toMatchObject({ reason: 'not needed' });
+        expect(await store.verifyAudit()).toMatchObject({ ok: true });
+        expect(await store.nextEvents('run-a', Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
+        expect((await store.listDeadLetters('run-a')).map((l) => JSON.parse(l.event).type)).toEqual(['later']);
+
+        // A host that still holds the old seq cannot commit over the stop.
+        const [eventId] = await store.enqueue([{ actorId: 'run-a', type: 'go', event: '{"type":"go"}', dueAt: T0, source: 'external' }]);
+        expect(await store.commitStep(commitOf('run-a', 1, eventId!))).toEqual({ ok: false, reason: 'conflict' });
+
+        // Stopping again changes nothing and audits nothing.
+        expect(await store.stopRun('run-a', { reason: 'again', now: T0 + 200 })).toEqual([]);
+        expect(await store.listAudit({ runId: 'run-a' })).toHaveLength(3);
+      }));
+  });
+
+  describe('Store contract: rescheduleJob', () => {
+    it('moves the next attempt of a pending job only', () =>
+      withStore(async (store) => {
+        await startRun(store, 'run-a');
+        await step(store, 'run-a', { jobs: [job('run-a', 1, 'work', { runAt: T0 + 60_000 }), job('run-a', 1, 'publish', { index: 1, held: true })] });
+        expect(await store.rescheduleJob('run-a:1:0', T0)).toBe(true);
+        expect((await store.getJob('run-a:1:0'))?.runAt).toBe(T0);
+        expect(await store.rescheduleJob('run-a:1:1', T0)).toBe(false);
+        expect(await store.rescheduleJob('missing', T0)).toBe(false);
+      }));
+  });
+}
+
+// ---- building runs through the Store contract -------------------------------------
+
+async function startRun(store: Store, runId: string): Promise<void> {
+  await store.createActors([{ id: runId, runId, parentId: null, childKey: null, machine: 'm', version: 'v1', owner: null }], [
+    { actorId: runId, type: 'xstate.init', event: '{"type":"xstate.init","input":{}}', dueAt: T0, source: 'external' },
+  ]);
+}
+
+/** Commits the actor's next step on its oldest event (enqueuing one when the mailbox is empty). */
+async function step(store: Store, actorId: string, extra: Partial<StepCommit> = {}): Promise<void> {
+  const actor = (await store.getActor(actorId))!;
+  let [event] = await store.nextEvents(actorId, Number.MAX_SAFE_INTEGER, 1);
+  if (!event) {
+    await store.enqueue([{ actorId, type: 'go', event: '{"type":"go"}', dueAt: T0, source: 'external' }]);
+    [event] = await store.nextEvents(actorId, Number.MAX_SAFE_INTEGER, 1);
+  }
+  const result = await store.commitStep({ ...commitOf(actorId, actor.seq, event!.id, event!.type), ...extra });
+  expect(result).toEqual({ ok: true });
+}
+
+function commitOf(actorId: string, expectedSeq: number, eventId: number, eventType = 'go'): StepCommit {
+  const state = `s${expectedSeq + 1}`;
+  return {
+    actorId,
+    expectedSeq,
+    eventId,
+    snapshot: JSON.stringify({ status: 'active', value: state, context: {}, children: {} }),
+    stateValue: JSON.stringify(state),
+    status: 'active',
+    output: null,
+    error: null,
+    history: { eventType, event: JSON.stringify({ type: eventType }), version: 'v1', emitted: null, startedAt: T0 + expectedSeq, durationUs: 5 },
+    messages: [],
+    cancelTimers: [],
+    jobs: [],
+    cancelJobs: [],
+    spawn: [],
+    stop: [],
+    deadLetters: [],
+    approvals: [],
+    audit: [],
+  };
+}
+
+function job(actorId: string, seq: number, src: string, options: { index?: number; held?: boolean; runAt?: number } = {}): NewJob {
+  return { key: `${actorId}:${seq}:${options.index ?? 0}`, actorId, runId: actorId.split('/')[0]!, childId: src, src, input: '{"title":"t"}', runAt: options.runAt ?? T0, held: options.held ?? false };
+}
+
+function approvalFor(j: NewJob): NewApproval {
+  return {
+    id: `approval:${j.key}`,
+    runId: j.runId,
+    actorId: j.actorId,
+    jobKey: j.key,
+    childId: j.childId,
+    src: j.src,
+    machine: 'm',
+    version: 'v1',
+    seq: Number(j.key.split(':').at(-2)),
+    tier: 'medium',
+    proposal: j.input,
+    rationale: '{}',
+    requestedAt: T0,
+    deadlineAt: null,
+    onDeadline: 'escalate',
+  };
+}
+
+function requested(j: NewJob): NewAuditEntry {
+  return { at: T0, runId: j.runId, actorId: j.actorId, kind: 'approval.requested', who: 'agent:m', subject: `approval:${j.key}`, detail: '{}' };
+}
+
+function doneEvent(actorId: string, childId: string) {
+  return { actorId, type: `xstate.done.actor.${childId}`, event: JSON.stringify({ type: `xstate.done.actor.${childId}` }), dueAt: T0, source: 'activity' };
+}
+
+/** A fork as `planFork` makes one: a started root (with the marker step), a child not started yet, a timer, a held and a pending job. */
+function forkOf(runId: string): RunFork {
+  const snapshot = JSON.stringify({ status: 'active', value: 'waiting', context: {}, children: {} });
+  const history = (seq: number, eventType: string) => ({ actorId: runId, runId, seq, eventType, event: JSON.stringify({ type: eventType }), stateValue: '"waiting"', snapshot, status: 'active' as const, version: 'v1', emitted: null, startedAt: T0 + seq, durationUs: 0 });
+  const held = { ...job(runId, 1, 'publish', { held: true }), key: `${runId}:1:fork0` };
+  const pending = { ...job(runId, 1, 'lookup'), key: `${runId}:1:fork1` };
+  const at = T0 + 500;
+  return {
+    sourceRunId: 'source',
+    runId,
+    point: { actorId: 'source', seq: 1, rowId: 1 },
+    at,
+    actors: [
+      { id: runId, runId, parentId: null, childKey: null, machine: 'm', version: 'v1', seq: 2, status: 'active', snapshot, stateValue: '"waiting"', output: null, error: null },
+      { id: `${runId}/child`, runId, parentId: runId, childKey: 'child', machine: 'm', version: 'v1', seq: 0, status: 'active', snapshot: null, stateValue: null, output: null, error: null },
+    ],
+    history: [history(1, 'xstate.init'), history(2, 'spine.run.forked')],
+    events: [
+      { actorId: `${runId}/child`, type: 'xstate.init', event: '{"type":"xstate.init","input":{}}', dueAt: at, source: runId },
+      { actorId: runId, type: 'xstate.after.1000.m.waiting', event: '{"type":"xstate.after.1000.m.waiting"}', dueAt: at + 1000, sendId: 'xstate.after.1000.m.waiting', source: runId },
+    ],
+    jobs: [held, pending],
+    approvals: [{ ...approvalFor(held), requestedAt: at }],
+    audit: [
+      { at, runId, actorId: runId, kind: 'run.forked', who: 'studio', subject: runId, detail: '{}' },
+      { ...requested(held), at },
+    ],
+    notes: [],
+  };
+}
