@@ -13,33 +13,39 @@ afterAll(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
+/** A runtime with the approval fixtures, a studio server on it and a publish endpoint that records what it gets. */
+async function startStudio() {
+  // SPINE_STUDIO_DIR points at another build of the studio (e.g. while apps/studio is mid-edit).
+  const studioDir = process.env.SPINE_STUDIO_DIR ?? (ensureStudioBuilt(), join(ROOT, 'apps/studio/dist'));
+  const published: unknown[] = [];
+  const effects = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      published.push(JSON.parse(body));
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"url":"https://example.test/x"}');
+    });
+  });
+  await new Promise<void>((resolve) => effects.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => void effects.close());
+  process.env.SPINE_TEST_EFFECT_URL = `http://127.0.0.1:${(effects.address() as AddressInfo).port}/publish`;
+
+  const machines = await loadMachineDirectory(join(ROOT, 'test/fixtures/approval-machines'), { importModule: (url) => tsImport(url, import.meta.url) as Promise<Record<string, unknown>> });
+  const store = await SqliteStore.open(tempDb());
+  const runtime = createRuntime({ store, machines, secret: 'e2e-approvals-secret-0123', pollIntervalMs: 20 });
+  await runtime.start();
+  const server = await startServer({ store, runtime, studioDir });
+  cleanups.push(async () => {
+    await server.close();
+    await runtime.stop();
+    await store.close();
+  });
+  return { store, runtime, server, published };
+}
+
 describe('studio approvals inbox, in a real browser', () => {
   it('lists pending approvals with a countdown, approves an edited proposal and rejects another, as a named person', async () => {
-    // SPINE_STUDIO_DIR points at another build of the studio (e.g. while apps/studio is mid-edit).
-    const studioDir = process.env.SPINE_STUDIO_DIR ?? (ensureStudioBuilt(), join(ROOT, 'apps/studio/dist'));
-    const published: unknown[] = [];
-    const effects = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
-        published.push(JSON.parse(body));
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{"url":"https://example.test/x"}');
-      });
-    });
-    await new Promise<void>((resolve) => effects.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => void effects.close());
-    process.env.SPINE_TEST_EFFECT_URL = `http://127.0.0.1:${(effects.address() as AddressInfo).port}/publish`;
-
-    const machines = await loadMachineDirectory(join(ROOT, 'test/fixtures/approval-machines'), { importModule: (url) => tsImport(url, import.meta.url) as Promise<Record<string, unknown>> });
-    const store = await SqliteStore.open(tempDb());
-    const runtime = createRuntime({ store, machines, secret: 'e2e-approvals-secret-0123', pollIntervalMs: 20 });
-    await runtime.start();
-    const server = await startServer({ store, runtime, studioDir });
-    cleanups.push(async () => {
-      await server.close();
-      await runtime.stop();
-      await store.close();
-    });
+    const { store, runtime, server, published } = await startStudio();
     const one = await runtime.startRun('release', { input: { title: 'One' } });
     const two = await runtime.startRun('release', { input: { title: 'Two' } });
     await runtime.waitForRun(one.runId, { horizonMs: 0 });
@@ -75,29 +81,7 @@ describe('studio approvals inbox, in a real browser', () => {
   }, 120_000);
 
   it('forks a run waiting for approval from a past step and cancels the original: the inbox shows only the fork, which runs once approved', async () => {
-    const studioDir = process.env.SPINE_STUDIO_DIR ?? (ensureStudioBuilt(), join(ROOT, 'apps/studio/dist'));
-    const published: unknown[] = [];
-    const effects = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
-        published.push(JSON.parse(body));
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{"url":"https://example.test/x"}');
-      });
-    });
-    await new Promise<void>((resolve) => effects.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => void effects.close());
-    process.env.SPINE_TEST_EFFECT_URL = `http://127.0.0.1:${(effects.address() as AddressInfo).port}/publish`;
-    const machines = await loadMachineDirectory(join(ROOT, 'test/fixtures/approval-machines'), { importModule: (url) => tsImport(url, import.meta.url) as Promise<Record<string, unknown>> });
-    const store = await SqliteStore.open(tempDb());
-    const runtime = createRuntime({ store, machines, secret: 'e2e-approvals-secret-0123', pollIntervalMs: 20 });
-    await runtime.start();
-    const server = await startServer({ store, runtime, studioDir });
-    cleanups.push(async () => {
-      await server.close();
-      await runtime.stop();
-      await store.close();
-    });
+    const { store, runtime, server, published } = await startStudio();
     const { runId } = await runtime.startRun('release', { input: { title: 'Three' } });
     // The draft fails once and retries after a short back-off; then the publish waits for a person.
     await expect.poll(async () => (await runtime.pendingApprovals(runId)).length, { timeout: 10_000 }).toBe(1);

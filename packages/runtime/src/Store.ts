@@ -231,21 +231,8 @@ export interface RunStats {
   updatedAt: number | undefined;
 }
 
-/** An actor of a forked run, created with the state it had at the fork point. */
-export interface ForkedActor {
-  id: string;
-  runId: string;
-  parentId: string | null;
-  childKey: string | null;
-  machine: string;
-  version: string;
-  seq: number;
-  status: ActorStatus;
-  snapshot: string | null;
-  stateValue: string | null;
-  output: string | null;
-  error: string | null;
-}
+/** An actor of a forked run, created with the state it had at the fork point (and no owner). */
+export type ForkedActor = Omit<ActorRecord, 'owner' | 'createdAt' | 'updatedAt'>;
 
 /**
  * Everything a fork of a run writes, committed atomically by `forkRun`: the
