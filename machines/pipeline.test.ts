@@ -15,11 +15,11 @@ const runs: string[] = [];
 beforeAll(async () => {
   host = await startPipelineHost();
   const published = await host.runtime.startRun('supervisor', { input: { topic: 'durable execution for AI agents' } });
-  expect(await host.runtime.waitForRun(published.runId)).toMatchObject({ status: 'done', output: { status: 'published', revisions: 1 } });
+  expect(await host.finish(published.runId)).toMatchObject({ status: 'done', output: { status: 'published', revisions: 1 } });
   const escalated = await host.runtime.startRun('supervisor', { input: { topic: 'circuit breakers', budget: { maxTokens: 4000 }, onBudgetExceeded: 'escalate' } });
   expect(await host.runtime.waitForRun(escalated.runId, { horizonMs: 0 })).toMatchObject({ status: 'waiting', state: 'needsHuman' });
   await host.runtime.send(escalated.runId, { type: 'run.abandoned', reason: 'not worth more tokens' });
-  expect(await host.runtime.waitForRun(escalated.runId)).toMatchObject({ status: 'done', output: { status: 'stopped', reason: 'not worth more tokens' } });
+  expect(await host.finish(escalated.runId)).toMatchObject({ status: 'error', error: 'not worth more tokens', output: { status: 'stopped', reason: 'not worth more tokens' } });
   runs.push(published.runId, escalated.runId);
 });
 

@@ -51,7 +51,7 @@ export const supervisorContext = z.object({
   feedback: z.array(z.string()),
   revisions: z.number().int(),
   publication: z.object({ location: z.string(), duplicate: z.boolean() }).nullable(),
-  status: z.enum(['working', 'published', 'rejected', 'failed', 'stopped', 'needs_human']),
+  status: z.enum(['working', 'published', 'rejected', 'declined', 'failed', 'stopped', 'needs_human']),
   failure: z.object({ agent: z.string(), kind: z.string(), reason: z.string() }).nullable(),
 });
 type Context = z.infer<typeof supervisorContext>;
@@ -166,6 +166,7 @@ export function supervisor(options: PipelineOptions = {}): MachineImplementation
       saveAbandon: assign({ failure: ({ event }: any) => ({ agent: 'human', kind: 'abandoned', reason: event.reason }) }),
       markFailed: assign({ status: 'failed' as const }),
       markStopped: assign({ status: 'stopped' as const }),
+      markDeclined: assign({ status: 'declined' as const }),
       markRejected: assign(({ context }: { context: Context }) => ({
         status: 'rejected' as const,
         failure: { agent: 'verifier', kind: 'rejected', reason: `The draft was rejected ${context.revisions + 1} times; the last issues: ${(context.verdict?.issues ?? []).join('; ') || 'none given'}` },
@@ -176,6 +177,7 @@ export function supervisor(options: PipelineOptions = {}): MachineImplementation
       stopOnBudget: ({ context, event }: any) => event.kind === 'budget_exceeded' && context.onBudgetExceeded === 'stop',
       escalateOnBudget: ({ context, event }: any) => event.kind === 'budget_exceeded' && context.onBudgetExceeded === 'escalate',
       approved: ({ event }: any) => event.verdict.approved === true,
+      declinedByPerson: ({ event }: any) => event.error?.kind === 'rejected' || event.error?.kind === 'expired',
       canRevise: ({ context }: { context: Context }) => context.revisions < context.maxRevisions,
       wasResearching: ({ context }: { context: Context }) => context.stage === 'researching',
       wasWriting: ({ context }: { context: Context }) => context.stage === 'writing',

@@ -105,7 +105,7 @@ describe('approvals with the real spine process', () => {
 
     // 2. Restarted: the approval is still there and the run still waits; nothing was published.
     const resumed = await spine(['resume', ...common, '--json'], env);
-    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.code, resumed.stderr).toBe(3); // still waiting for a person
     expect(JSON.parse(resumed.stdout)).toMatchObject([{ runId, status: 'waiting', state: 'publishing' }]);
     const listed = await spine(['approvals', ...common, '--json'], env);
     expect(JSON.parse(listed.stdout)).toMatchObject([{ id: approval!.id, runId, src: 'publish', tier: 'medium', status: 'pending', proposal: { title: 'Spine 1.0', channel: 'blog' }, rationale: { reasoning: expect.stringContaining('Three sources agree') } }]);
@@ -153,7 +153,7 @@ describe('approvals with the real spine process', () => {
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, approval!.deadline_at! - Date.now()) + 500));
     const restartedAt = Date.now();
     const resumed = await spine(['resume', ...common, '--json'], env);
-    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.code, resumed.stderr).toBe(3); // still waiting for a person
     const [escalated] = query<{ at: number; who: string; detail: string }>(db, "SELECT at, who, detail FROM audit_log WHERE kind = 'approval.escalated'");
     expect(escalated).toMatchObject({ who: 'system' });
     expect(escalated!.at).toBeGreaterThanOrEqual(restartedAt);
@@ -248,7 +248,7 @@ describe('approvals with the real spine process', () => {
 
     // A host drives the fork: it waits for its own approval; nothing is published for either run.
     const resumed = await spine(['resume', ...common, '--json'], env);
-    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.code, resumed.stderr).toBe(3); // still waiting for a person
     expect(JSON.parse(resumed.stdout)).toContainEqual(expect.objectContaining({ runId: forkId, status: 'waiting', state: 'publishing' }));
     const pending = JSON.parse((await spine(['approvals', ...common, '--json'], env)).stdout) as { id: string; runId: string; jobKey: string }[];
     expect(pending).toMatchObject([{ runId: forkId, src: 'publish', status: 'pending', rationale: { forkedFrom: { runId, jobKey: approval!.jobKey } } }]);

@@ -27,8 +27,8 @@ describe('bad input', () => {
   it('refuses a handoff that fails the receiving schema at its mailbox, names the field, and tells the sender', async () => {
     const h = await host([{ match: { system: RESEARCHER, toolResultFor: 'search' }, reply: { json: { notes: [] } } }]);
     const { runId } = await h.runtime.startRun('supervisor', { input: TOPIC });
-    const outcome = await h.runtime.waitForRun(runId);
-    expect(outcome).toMatchObject({ status: 'done', output: { status: 'failed' } });
+    const outcome = await h.finish(runId);
+    expect(outcome).toMatchObject({ status: 'error', output: { status: 'failed' } });
     expect((outcome as { output: { reason: string } }).output.reason).toMatch(/Event 'notes.ready' refused by machine 'supervisor': notes: the research found no notes/);
 
     // Refused at the supervisor's mailbox: dead-lettered with the field, never applied.
@@ -67,15 +67,15 @@ describe('bad input', () => {
     expect((error as SpineError).issues!.map((i) => i.path)).toEqual(['notes[0].source']);
     expect(await h.store.getActor(runId)).toEqual(before);
     release();
-    expect(await h.runtime.waitForRun(runId)).toMatchObject({ status: 'done', output: { status: 'published' } });
+    expect(await h.finish(runId)).toMatchObject({ status: 'done', output: { status: 'published' } });
     expect((await h.store.listDeadLetters(runId)).map((l) => l.source)).toEqual(['external']);
   });
 
   it('re-asks a structured answer that keeps missing its schema, then fails the step cleanly, naming the field', async () => {
     const h = await host([{ match: { system: VERIFIER }, reply: { json: { approved: 'yes', score: 8, issues: [] } } }]);
     const { runId } = await h.runtime.startRun('supervisor', { input: TOPIC });
-    const outcome = await h.runtime.waitForRun(runId);
-    expect(outcome).toMatchObject({ status: 'done', output: { status: 'failed' } });
+    const outcome = await h.finish(runId);
+    expect(outcome).toMatchObject({ status: 'error', output: { status: 'failed' } });
     expect((outcome as { output: { reason: string } }).output.reason).toMatch(/no valid structured answer after 3 attempts; field "approved"/);
 
     const journal = (await h.journal(runId)) as Entry[];
@@ -97,7 +97,7 @@ describe('bad input', () => {
       { match: { system: RESEARCHER, hasTools: true }, times: 1, reply: { toolCalls: [{ name: 'publish', arguments: { topic: 'x', title: 'x', body: 'x' } }] } },
     ]);
     const { runId } = await h.runtime.startRun('supervisor', { input: TOPIC });
-    expect(await h.runtime.waitForRun(runId)).toMatchObject({ status: 'done', output: { status: 'published' } });
+    expect(await h.finish(runId)).toMatchObject({ status: 'done', output: { status: 'published' } });
     const journal = (await h.journal(runId)) as Entry[];
     const refused = journal.find((e) => e.decision === 'refused')!;
     expect(refused).toMatchObject({ call: 'tool', agent: 'researcher', tool: 'publish', refused: { tool: 'publish', agent: 'researcher', allowed: ['search'] } });

@@ -23,8 +23,8 @@ describe('budgets', () => {
     // The scripted model is priced at 1 USD / 2 USD per million tokens: the researcher's first call
     // is estimated at about 0.0018 USD (its prompt plus 800 output tokens), over its share of 0.00015.
     const { runId } = await h.runtime.startRun('supervisor', { input: { topic: 'durable execution', budget: { maxUsd: 0.0005 } } });
-    const outcome = await h.runtime.waitForRun(runId);
-    expect(outcome).toMatchObject({ status: 'done', output: { status: 'stopped' } });
+    const outcome = await h.finish(runId);
+    expect(outcome).toMatchObject({ status: 'error', output: { status: 'stopped' } });
     expect((outcome as { output: { reason: string } }).output.reason).toMatch(/^Budget exceeded: researcher's next model call was not made/);
     expect(h.server.requests).toHaveLength(0);
     const journal = (await h.journal(runId)) as Entry[];
@@ -38,8 +38,8 @@ describe('budgets', () => {
     // 4000 tokens: the researcher's share is 1200; its first call (~1000 estimated) fits, the second
     // (~190 spent + ~1200 estimated) does not.
     const { runId } = await h.runtime.startRun('supervisor', { input: { topic: 'durable execution', budget: { maxTokens: 4000 } } });
-    const outcome = await h.runtime.waitForRun(runId);
-    expect(outcome).toMatchObject({ status: 'done', output: { status: 'stopped' } });
+    const outcome = await h.finish(runId);
+    expect(outcome).toMatchObject({ status: 'error', output: { status: 'stopped' } });
     const journal = (await h.journal(runId)) as Entry[];
     const made = journal.filter((e) => e.call === 'model' && e.decision === 'ok');
     const refused = journal.find((e) => e.decision === 'budget_exceeded')!;
@@ -55,7 +55,7 @@ describe('budgets', () => {
   it('splits the run budget among the agents it hands work to', async () => {
     const h = await host();
     const { runId } = await h.runtime.startRun('supervisor', { input: { topic: 'durable execution', budget: { maxTokens: 100_000, maxUsd: 1 } } });
-    expect(await h.runtime.waitForRun(runId)).toMatchObject({ status: 'done', output: { status: 'published' } });
+    expect(await h.finish(runId)).toMatchObject({ status: 'done', output: { status: 'published' } });
     const handoffs = (await h.store.runHistory(runId)).map((s) => JSON.parse(s.event)).filter((e) => /\.requested$/.test(e.type));
     const shares = Object.fromEntries(handoffs.map((e) => [e.type, e.budget]));
     expect(shares).toEqual({
@@ -76,7 +76,7 @@ describe('budgets', () => {
     const sentBefore = h.server.requests.length;
     await expect(h.runtime.send(runId, { type: 'budget.raised', maxTokens: -5 })).rejects.toThrow(/maxTokens/);
     await h.runtime.send(runId, { type: 'budget.raised', maxTokens: 100_000 });
-    expect(await h.runtime.waitForRun(runId)).toMatchObject({ status: 'done', output: { status: 'published' } });
+    expect(await h.finish(runId)).toMatchObject({ status: 'done', output: { status: 'published' } });
     expect(h.server.requests.length).toBeGreaterThan(sentBefore);
   });
 });

@@ -71,9 +71,16 @@ describe('the pipeline from the spine command', () => {
       const dir = tempDir();
       const env = { OPENAI_BASE_URL: server.url, SPINE_MODEL: 'scripted', SPINE_PUBLISH_DIR: join(dir, 'published') };
       const run = await spine(['run', 'supervisor', '--db', join(dir, 'r.db'), '--input', '{"topic":"circuit breakers"}', '--json'], env);
-      expect(run.code).toBe(0);
       expect(run.stderr).toContain(`spine: model provider: OpenAI-compatible endpoint at ${server.url}, model scripted`);
-      const outcome = JSON.parse(run.stdout);
+      // Publishing is medium risk: the run stops for a person (exit 3) until someone approves.
+      expect(run.code).toBe(3);
+      const waiting = JSON.parse(run.stdout);
+      expect(waiting).toMatchObject({ status: 'waiting', state: 'publishing' });
+      const listed = JSON.parse((await spine(['approvals', '--db', join(dir, 'r.db'), '--json'], env)).stdout) as { runId: string; src: string }[];
+      expect(listed).toMatchObject([{ runId: waiting.runId, src: 'publish' }]);
+      const approved = await spine(['approve', waiting.runId, '--as', 'reviewer', '--db', join(dir, 'r.db'), '--json'], env);
+      expect(approved.code, approved.stderr).toBe(0);
+      const outcome = JSON.parse(approved.stdout).outcome;
       expect(outcome).toMatchObject({ status: 'done', output: { status: 'published', provider: { baseURL: server.url } } });
       // The machines' RetryableError reached the host as one (durable wait), not as a failure.
       const shown = JSON.parse((await spine(['show', outcome.runId, '--db', join(dir, 'r.db'), '--json'], {})).stdout);

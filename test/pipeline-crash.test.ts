@@ -148,6 +148,7 @@ async function crashRun(seed: number): Promise<CrashRun> {
   const killedAt: { at: number; journaled: Set<string> }[] = [];
   let args = ['run', 'supervisor', '--db', db, '--machines', 'machines', '--input', JSON.stringify({ topic: TOPIC }), '--json'];
   let processes = 0;
+  let approvals = 0;
   let stdout = '';
   for (;;) {
     const kill = schedule[killedAt.length];
@@ -167,6 +168,17 @@ async function crashRun(seed: number): Promise<CrashRun> {
       killedAt.push({ at: Date.now(), journaled: new Set(journaledCalls(db).keys()) });
       // Killed before the run was stored: start it again; otherwise resume it.
       if (runStored(db)) args = ['resume', '--db', db, '--machines', 'machines', '--json'];
+      if (processes > 20) throw new Error('the run did not finish after 20 processes');
+      continue;
+    }
+    if (exit.code === 3) {
+      // Waiting: publish is medium risk, so the run stops for a person. A reviewer approves;
+      // `spine approve` then drives the run on (and may itself be killed by the schedule).
+      const waiting = new Database(db, { readonly: true });
+      const runId = (waiting.prepare('SELECT id FROM actors WHERE parent_id IS NULL').get() as { id: string }).id;
+      waiting.close();
+      args = ['approve', runId, '--as', 'reviewer', '--db', db, '--machines', 'machines', '--json'];
+      approvals++;
       if (processes > 20) throw new Error('the run did not finish after 20 processes');
       continue;
     }
@@ -205,6 +217,7 @@ async function crashRun(seed: number): Promise<CrashRun> {
   expect(reSent).toBeLessThanOrEqual(kills);
   // 3. Publish happened exactly once: one key, applied once; sent again at most once per kill.
   expect(receiver.applied.size).toBe(1);
+  expect(approvals, "the publish waited for a person at least once").toBeGreaterThanOrEqual(1);
   expect([...receiver.received.values()][0]).toBeLessThanOrEqual(1 + kills);
   // 4. The ledger: each journaled call's usage is what the server answered that key with.
   const finalCalls = journaledCalls(db);

@@ -23,7 +23,7 @@ describe('an MCP server as a tool source', () => {
     cleanup.push(() => host.close());
 
     const { runId } = await host.runtime.startRun('supervisor', { input: { topic: 'journal idempotency key' } });
-    expect(await host.runtime.waitForRun(runId)).toMatchObject({ status: 'done', output: { status: 'published' } });
+    expect(await host.finish(runId)).toMatchObject({ status: 'done', output: { status: 'published' } });
 
     const notesReady = (await host.store.history(runId)).map((s) => JSON.parse(s.event)).find((e) => e.type === 'notes.ready');
     expect(notesReady.notes.map((n: { source: string }) => n.source)).toEqual(['mcp:journal.md', 'mcp:keys.md']);

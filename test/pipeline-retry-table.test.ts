@@ -42,7 +42,7 @@ describe('the retry table, row by row, through the durable host', () => {
   it('waits the retry-after of a 429, then sends the same request again with the same idempotency key', async () => {
     const h = await host({ before: [{ match: { system: WRITER }, times: 1, fault: { kind: 'rate_limit', retryAfterSeconds: 0.3 } }] });
     const { runId } = await h.runtime.startRun('supervisor', { input: TOPIC });
-    expect(await h.runtime.waitForRun(runId)).toMatchObject({ status: 'done', output: { status: 'published' } });
+    expect(await h.finish(runId)).toMatchObject({ status: 'done', output: { status: 'published' } });
     const entries = await firstJob(h, runId, 'draft');
     expect(entries.map((e) => e.decision)).toEqual(['retry', 'ok']);
     expect(entries[0]).toMatchObject({ failure: { kind: 'rate_limit', status: 429 }, retryAfterMs: 300, outcome: 'retry' });
@@ -65,7 +65,7 @@ describe('the retry table, row by row, through the durable host', () => {
         restartedAt = Date.now();
       },
     });
-    expect(await h.runtime.waitForRun(runId)).toMatchObject({ status: 'done', output: { status: 'published' } });
+    expect(await h.finish(runId)).toMatchObject({ status: 'done', output: { status: 'published' } });
     const [waited, retried] = await firstJob(h, runId, 'draft');
     expect(waited!.decision).toBe('retry');
     const resumedAfter = retried!.startedAt - restartedAt;
@@ -83,7 +83,7 @@ describe('the retry table, row by row, through the durable host', () => {
       ],
     });
     const { runId } = await h.runtime.startRun('supervisor', { input: TOPIC });
-    expect(await h.runtime.waitForRun(runId)).toMatchObject({ status: 'done', output: { status: 'published' } });
+    expect(await h.finish(runId)).toMatchObject({ status: 'done', output: { status: 'published' } });
     const entries = await firstJob(h, runId, 'judge');
     expect(entries.map((e) => e.decision)).toEqual(['retry', 'retry', 'retry', 'ok']);
     expect(entries.slice(0, 3).map((e) => e.failure.kind)).toEqual(['transient', 'transient', 'transient']);
@@ -99,7 +99,7 @@ describe('the retry table, row by row, through the durable host', () => {
       before: [{ match: { system: WRITER }, times: 2, fault: { kind: 'unavailable' } }],
     });
     const { runId } = await h.runtime.startRun('supervisor', { input: TOPIC });
-    expect(await h.runtime.waitForRun(runId)).toMatchObject({ status: 'done', output: { status: 'published' } });
+    expect(await h.finish(runId)).toMatchObject({ status: 'done', output: { status: 'published' } });
     const entries = await firstJob(h, runId, 'draft');
     expect(entries.map((e) => e.decision)).toEqual(['retry', 'retry', 'circuit_open', 'ok']);
     expect(entries.map((e) => e.breaker.state)).toEqual(['closed', 'open', 'open', 'closed']);
@@ -116,7 +116,7 @@ describe('the retry table, row by row, through the durable host', () => {
       before: [{ match: { system: WRITER }, times: 1, fault: { kind: 'stall' } }],
     });
     const { runId } = await h.runtime.startRun('supervisor', { input: TOPIC });
-    expect(await h.runtime.waitForRun(runId)).toMatchObject({ status: 'done', output: { status: 'published' } });
+    expect(await h.finish(runId)).toMatchObject({ status: 'done', output: { status: 'published' } });
     const entries = await firstJob(h, runId, 'draft');
     expect(entries.map((e) => e.decision)).toEqual(['retry', 'ok']);
     expect(entries[0]!.failure.kind).toBe('timeout');
@@ -125,8 +125,8 @@ describe('the retry table, row by row, through the durable host', () => {
   it('fails fast on a bad request: one call, no retry, and the run ends failed with the provider message', async () => {
     const h = await host({ before: [{ match: { system: WRITER }, fault: { kind: 'bad_request', message: 'Unknown parameter: temperature_x.' } }] });
     const { runId } = await h.runtime.startRun('supervisor', { input: TOPIC });
-    const outcome = await h.runtime.waitForRun(runId);
-    expect(outcome).toMatchObject({ status: 'done', output: { status: 'failed' } });
+    const outcome = await h.finish(runId);
+    expect(outcome).toMatchObject({ status: 'error', output: { status: 'failed' } });
     expect((outcome as { output: { reason: string } }).output.reason).toMatch(/Not retried \(bad_request\).*Unknown parameter: temperature_x/);
     const entries = await firstJob(h, runId, 'draft');
     expect(entries.map((e) => e.decision)).toEqual(['fail']);
@@ -138,7 +138,7 @@ describe('the retry table, row by row, through the durable host', () => {
   it('shrinks an overflowing conversation, dropping the oldest turns, and calls again', async () => {
     const h = await host({ before: [{ match: { system: WRITER }, times: 1, fault: { kind: 'context_length' } }] });
     const { runId } = await h.runtime.startRun('supervisor', { input: TOPIC });
-    expect(await h.runtime.waitForRun(runId)).toMatchObject({ status: 'done', output: { status: 'published' } });
+    expect(await h.finish(runId)).toMatchObject({ status: 'done', output: { status: 'published' } });
     const entries = await firstJob(h, runId, 'draft');
     expect(entries.map((e) => e.decision)).toEqual(['shrink', 'ok']);
     expect(entries[0]!.failure.kind).toBe('context_overflow');
@@ -155,7 +155,7 @@ describe('the retry table, row by row, through the durable host', () => {
   it('re-asks an answer that misses its schema with the failing field, then accepts the corrected answer', async () => {
     const h = await host({ before: [{ match: { system: VERIFIER }, times: 1, reply: { json: { approved: 'yes', score: 8, issues: [] } } }] });
     const { runId } = await h.runtime.startRun('supervisor', { input: TOPIC });
-    expect(await h.runtime.waitForRun(runId)).toMatchObject({ status: 'done', output: { status: 'published' } });
+    expect(await h.finish(runId)).toMatchObject({ status: 'done', output: { status: 'published' } });
     const entries = await firstJob(h, runId, 'judge');
     expect(entries.map((e) => e.decision)).toEqual(['reask', 'ok']);
     expect(entries[0]!.reask.issues.map((i: { path: string }) => i.path)).toEqual(['approved']);
@@ -181,7 +181,7 @@ describe('the retry table, row by row, through the durable host', () => {
     });
     const h = await host({ search });
     const { runId } = await h.runtime.startRun('supervisor', { input: TOPIC });
-    expect(await h.runtime.waitForRun(runId)).toMatchObject({ status: 'done', output: { status: 'published' } });
+    expect(await h.finish(runId)).toMatchObject({ status: 'done', output: { status: 'published' } });
     const entries = await firstJob(h, runId, 'useTool');
     expect(entries.map((e) => e.decision)).toEqual(['retry', 'retry', 'disable']);
     expect(entries.map((e) => e.breaker.name)).toEqual(['tool:search', 'tool:search', 'tool:search']);
@@ -204,7 +204,7 @@ describe('the retry table, row by row, through the durable host', () => {
       ],
     });
     const { runId } = await h.runtime.startRun('supervisor', { input: TOPIC });
-    expect(await h.runtime.waitForRun(runId)).toMatchObject({ status: 'done', output: { status: 'published' } });
+    expect(await h.finish(runId)).toMatchObject({ status: 'done', output: { status: 'published' } });
     const tools = (await h.jobs(runId)).filter((j) => j.src === 'useTool');
     expect(tools.map((j) => j.status)).toEqual(['done', 'done']);
     expect(new Set(tools.map((j) => j.key)).size).toBe(2);

@@ -9,7 +9,7 @@ import {
   type LlmEnvironmentOptions,
   type Tool,
 } from '@spine/llm';
-import { createRuntime, type JobRecord, type Runtime } from '@spine/runtime';
+import { createRuntime, type JobRecord, type RunOutcome, type Runtime } from '@spine/runtime';
 import { startScriptedModelServer, type ScriptedModelServer, type ScriptedModelServerOptions } from '@spine/scripted-model';
 import { SqliteStore } from '@spine/store-sqlite';
 import { pipelineMachines } from '../../machines/pipeline.js';
@@ -35,6 +35,14 @@ export interface PipelineHost {
   jobs(runId: string): Promise<JobRecord[]>;
   /** Every journal entry of a run's jobs. */
   journal(runId: string): Promise<(Record<string, unknown> & { job: string; src: string })[]>;
+  /**
+   * Waits for a run to end. The pipeline's publish is medium risk: when the run stops for
+   * that approval, a reviewer approves it (as a person would in the studio or with
+   * `spine approve`) and the wait goes on. Other waits are returned as they are.
+   */
+  finish(runId: string, options?: Parameters<Runtime['waitForRun']>[1]): Promise<RunOutcome>;
+  /** Runs whose publish this harness approved. */
+  approved: string[];
   /** Stops the host (running calls are cut off) and opens a new one on the same database, as a restart does. */
   restart(options?: { beforeStart?: () => Promise<void> }): Promise<void>;
   close(): Promise<void>;
@@ -84,6 +92,16 @@ export async function startPipelineHost(
     dbPath,
     publishDir,
     jobs: (runId) => host.store.listJobs({ runId }),
+    approved: [],
+    async finish(runId, waitOptions) {
+      for (;;) {
+        const outcome = await host.runtime.waitForRun(runId, waitOptions);
+        if (outcome.status !== 'waiting' || outcome.state !== 'publishing') return outcome;
+        const decided = await host.runtime.decide({ runId }, { decision: 'approve', by: 'reviewer' });
+        if (decided.status !== 'applied') throw new Error(`the publish approval of ${runId} was refused: ${decided.reason}`);
+        host.approved.push(runId);
+      }
+    },
     async journal(runId) {
       return (await host.jobs(runId)).flatMap((job) =>
         (JSON.parse(job.journal) as Record<string, unknown>[]).map((entry) => ({ ...entry, job: job.key, src: job.src })),

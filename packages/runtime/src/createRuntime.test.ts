@@ -1,5 +1,7 @@
 import { SqliteStore } from '@spine/store-sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineMachine } from './defineMachine.js';
 import { createRuntime, type Runtime } from './createRuntime.js';
 import { childMachine, EffectLog, orderMachine, parentMachine, tempDbPath } from './testing/fixtures.js';
 
@@ -31,6 +33,24 @@ describe('durable runtime', () => {
     const outcome = await runtime.waitForRun(runId);
     expect(outcome).toEqual({ status: 'done', runId, output: { receipt: 'r-ada-2', items: 1 } });
     expect(log.total()).toBe(1);
+  });
+
+  it('ends a run in error, output kept, when it reaches a final state marked as a failure', async () => {
+    const gate = defineMachine({
+      name: 'gate',
+      config: {
+        id: 'gate',
+        initial: 'open',
+        states: { open: { on: { 'gate.refuse': 'refused' } }, refused: { type: 'final', meta: { outcome: 'failure' } } },
+      },
+      schemas: { events: { 'gate.refuse': z.object({ why: z.string() }) } },
+      context: () => ({ why: 'too late' }),
+      output: ({ context }: any) => ({ status: 'refused', reason: context.why }),
+    });
+    const runtime = await host(tempDbPath(), [gate]);
+    const { runId } = await runtime.startRun('gate');
+    await runtime.send(runId, { type: 'gate.refuse', why: 'x' });
+    expect(await runtime.waitForRun(runId)).toEqual({ status: 'error', runId, error: 'too late', output: { status: 'refused', reason: 'too late' } });
   });
 
   it('runs durable child actors that message their parent by id', async () => {

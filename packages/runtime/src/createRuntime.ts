@@ -77,7 +77,7 @@ export interface StepNotice {
 /** How a run stands when `waitForRun` returns. */
 export type RunOutcome =
   | { status: 'done'; runId: string; output: unknown }
-  | { status: 'error'; runId: string; error: string }
+  | { status: 'error'; runId: string; error: string; output?: unknown }
   | { status: 'stopped'; runId: string }
   | { status: 'waiting'; runId: string; state: unknown; nextWakeAt: number | undefined };
 
@@ -255,7 +255,9 @@ export class Runtime {
       const root = await this.store.getActor(runId);
       if (!root) throw new SpineError('unknown_actor', `No run with id '${runId}'.`, { actorId: runId });
       if (root.status === 'done') return { status: 'done', runId, output: root.output === null ? undefined : JSON.parse(root.output) };
-      if (root.status === 'error') return { status: 'error', runId, error: root.error ?? 'unknown error' };
+      if (root.status === 'error') {
+        return { status: 'error', runId, error: root.error ?? 'unknown error', ...(root.output === null ? {} : { output: JSON.parse(root.output) as unknown }) };
+      }
       if (root.status === 'stopped') return { status: 'stopped', runId };
       const now = this.clock.now();
       const activity = await this.store.runActivity(runId, now);
@@ -524,6 +526,13 @@ export class Runtime {
         if (next.status === 'done') {
           commit.status = 'done';
           commit.output = JSON.stringify(next.output ?? null);
+          const failed = failureFinalState(next);
+          if (failed) {
+            // A final state marked `meta.outcome: "failure"` ends the actor in error, output kept.
+            commit.status = 'error';
+            const reason = (next.output as { reason?: unknown } | undefined)?.reason;
+            commit.error = typeof reason === 'string' && reason ? reason : `ended in final state '${failed}'`;
+          }
         } else if (next.status === 'error') {
           failure = ensureError(next.error);
         }
@@ -693,9 +702,6 @@ export class Runtime {
 
   /** Why an agent proposes risky work: the state and event, the reasoning it keeps in context, its last journal entry. */
   async #rationale(record: ActorRecord, job: { context: unknown; event: EventObject; src: string }, policy: RiskPolicy): Promise<Record<string, unknown>> {
-    const context = (job.context && typeof job.context === 'object' ? job.context : {}) as Record<string, unknown>;
-    const field = policy.rationaleFrom ?? ['reasoning', 'rationale'].find((k) => context[k] !== undefined);
-    const reasoning = field ? context[field] : undefined;
     let lastJournal: unknown = null;
     const jobs = await this.store.listJobs({ actorId: record.id, status: ['done', 'failed'] });
     for (let i = jobs.length - 1; i >= 0 && lastJournal === null; i--) {
@@ -872,6 +878,14 @@ export class Runtime {
       await deliver('failed', serializeError(error));
     }
   }
+}
+
+/** The key of the final state reached, if it is marked `meta: { outcome: 'failure' }`. */
+function failureFinalState(snapshot: AnyMachineSnapshot): string | undefined {
+  for (const [id, meta] of Object.entries(snapshot.getMeta() as Record<string, { outcome?: unknown } | undefined>)) {
+    if (meta?.outcome === 'failure') return id.split('.').pop();
+  }
+  return undefined;
 }
 
 function registryOf(definitions: MachineDefinition[]): MachineRegistry {

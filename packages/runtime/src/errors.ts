@@ -111,6 +111,13 @@ export class TerminalError extends SpineError {
 /** Normalises anything thrown into an Error, once, at a boundary. */
 export function ensureError(value: unknown): Error {
   if (value instanceof Error) return value;
+  const plain = value as { message?: unknown; name?: unknown } | null;
+  if (plain && typeof plain === 'object' && typeof plain.message === 'string') {
+    // A serialised error (e.g. the `error` of an `xstate.error.actor.*` event).
+    const error = new Error(plain.message);
+    if (typeof plain.name === 'string') error.name = plain.name;
+    return error;
+  }
   try {
     return new Error(typeof value === 'string' ? value : JSON.stringify(value));
   } catch {

@@ -6,7 +6,7 @@ import { loadMachines } from '../loadMachines.js';
 import { openStore } from '../openStore.js';
 import { help } from './run.js';
 
-const usage = 'spine resume [--db FILE] [--machines DIR] [--json] [--wait-timers SECONDS]';
+const usage = 'spine resume [--db FILE] [--machines DIR] [--json] [--wait-timers SECONDS]  (exit 0 all done, 1 one failed, 3 one is waiting)';
 
 /** `spine resume`: resumes every unfinished run and waits until each is done, failed or waiting. */
 export async function resume(args: string[]): Promise<number> {
@@ -28,7 +28,9 @@ export async function resume(args: string[]): Promise<number> {
       const rows = outcomes.map((o) => [o.runId, o.status, o.status === 'waiting' ? stateText(JSON.stringify(o.state)) : o.status === 'error' ? o.error : '']);
       process.stdout.write(`${table(['RUN', 'STATUS', 'DETAIL'], rows)}\n`);
     }
-    return outcomes.some((o) => o.status === 'error' || o.status === 'stopped') ? EXIT.failed : EXIT.done;
+    // Like `spine run`: 1 if any run failed, else 3 if any waits (for a person, an event, a timer), else 0.
+    if (outcomes.some((o) => o.status === 'error' || o.status === 'stopped')) return EXIT.failed;
+    return outcomes.some((o) => o.status === 'waiting') ? EXIT.waiting : EXIT.done;
   } finally {
     await runtime.stop();
     await store.close();
