@@ -350,6 +350,9 @@ describe('6. typed handoffs', () => {
     expect(letters).toHaveLength(1);
     expect(letters[0]!.reason).toMatch(/words/);
     expect((await sqlite.getActor(`${runId}/rx`))!.status).toBe('stopped');
+    // The stop is a recorded step of the child, visible to timelines and other processes.
+    const last = (await sqlite.history(`${runId}/rx`)).at(-1)!;
+    expect(last).toMatchObject({ eventType: 'xstate.stop', status: 'stopped', seq: (await sqlite.getActor(`${runId}/rx`))!.seq });
   });
 });
 

@@ -268,7 +268,11 @@ export class SqliteStore implements Store {
   }
 
   #stopTree(id: string, now: number): void {
-    if (this.#s.stopActor.run(now, id).changes === 0) return;
+    // A stop is a state change like any other: seq + 1 and a history row, so timelines and
+    // other processes' live views see it (and a host holding the old seq cannot commit).
+    const actor = this.#s.stopActor.get(now, id) as { run_id: string; seq: number; snapshot: string | null; state_value: string | null; version: string } | undefined;
+    if (!actor) return;
+    this.#s.insertHistory.run(id, actor.run_id, actor.seq, 'xstate.stop', '{"type":"xstate.stop"}', actor.state_value ?? 'null', actor.snapshot ?? 'null', 'stopped', actor.version, null, now, 0);
     this.#s.cancelAllJobs.run(now, id);
     this.#cancelApprovals(this.#s.cancelAllApprovals.all(now, id) as CancelledApproval[], now);
     for (const child of this.#s.children.all(id) as { id: string }[]) this.#stopTree(child.id, now);
@@ -652,7 +656,9 @@ function prepare(db: Database.Database) {
     updateActor: db.prepare(
       "UPDATE actors SET seq = ?, status = ?, snapshot = ?, state_value = ?, output = ?, error = ?, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active'",
     ),
-    stopActor: db.prepare("UPDATE actors SET status = 'stopped', updated_at = ? WHERE id = ? AND status = 'active'"),
+    stopActor: db.prepare(
+      "UPDATE actors SET status = 'stopped', seq = seq + 1, updated_at = ? WHERE id = ? AND status = 'active' RETURNING run_id, seq, snapshot, state_value, version",
+    ),
     insertEvent: db.prepare('INSERT INTO events (actor_id, type, event, due_at, send_id, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     nextEvents: db.prepare('SELECT * FROM events WHERE actor_id = ? AND due_at <= ? ORDER BY due_at, id LIMIT ?'),
     deleteEvent: db.prepare('DELETE FROM events WHERE id = ?'),
