@@ -21,7 +21,8 @@ const usage = `usage: spine <command> [options]
 
 commands:
   run <machine> [--input JSON]   start a run and wait (exit 0 done, 1 failed, 3 waiting)
-  resume                         resume every unfinished run
+  demo [--serve] [--approve ask|auto|never]  the report pipeline, offline on a scripted server (not a model) unless a provider is set
+  resume                         resume every unfinished run (exit 0 done, 1 one failed, 3 one waits)
   runs                           list runs
   show <runId>                   every step of a run: event, state, duration, activities
   send <runId> <eventJSON>       send an event to a run (validated against its schema)
