@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,11 +8,11 @@ import { startServer } from '@spine/server';
 import { SqliteStore } from '@spine/store-sqlite';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSpine, type SpineExit } from './support/spawnSpine.js';
 
 // Approvals with the real `spine` process: killed with SIGKILL while a run waits for a
 // person, restarted, then approved from another `spine` process.
 const root = fileURLToPath(new URL('..', import.meta.url));
-const spineBin = join(root, 'packages/cli/bin/spine.js');
 const machines = join(root, 'test/fixtures/approval-machines');
 
 /** A publish endpoint: applies each idempotency key once, counts every raw call; can hold calls open. */
@@ -44,31 +43,9 @@ class PublishServer {
   }
 }
 
-interface Finished {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `spine`; `killWhen` is polled and SIGKILLs the process once it returns true. */
-function spine(args: string[], env: Record<string, string>, killWhen?: () => boolean): Promise<Finished> {
-  return new Promise((resolve) => {
-    const child: ChildProcess = spawn(process.execPath, [spineBin, ...args], { env: { ...process.env, SPINE_DB: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (c) => (stdout += c));
-    child.stderr!.on('data', (c) => (stderr += c));
-    const poll = killWhen
-      ? setInterval(() => {
-          if (killWhen()) child.kill('SIGKILL');
-        }, 20)
-      : undefined;
-    child.on('exit', (code, signal) => {
-      clearInterval(poll);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+function spine(args: string[], env: Record<string, string>, killWhen?: () => boolean): Promise<SpineExit> {
+  return spawnSpine(args, { env, ...(killWhen ? { killWhen } : {}) });
 }
 
 function query<T>(db: string, sql: string, ...params: unknown[]): T[] {

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,11 +7,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadMachineDirectory, MachineRegistry, roundTripSnapshot } from '@spine/runtime';
 import Database from 'better-sqlite3';
 import { tsImport } from 'tsx/esm/api';
+import { seededRandom } from '@spine/llm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSpine, type SpineExit } from './support/spawnSpine.js';
 
 // The real `spine` process, killed with SIGKILL at seeded random moments, then resumed.
 const root = fileURLToPath(new URL('..', import.meta.url));
-const spineBin = join(root, 'packages/cli/bin/spine.js');
 const machines = join(root, 'test/fixtures/crash-machines');
 const SEEDS = Number(process.env.SPINE_CRASH_SEEDS ?? 30);
 
@@ -47,35 +47,8 @@ class EffectServer {
   }
 }
 
-function mulberry32(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-interface Finished {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function spine(args: string[], env: Record<string, string>, killAfterMs?: number): Promise<Finished> {
-  return new Promise((resolve) => {
-    const child: ChildProcess = spawn(process.execPath, [spineBin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (c) => (stdout += c));
-    child.stderr!.on('data', (c) => (stderr += c));
-    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+function spine(args: string[], env: Record<string, string>, killAfterMs?: number): Promise<SpineExit> {
+  return spawnSpine(args, { env, ...(killAfterMs === undefined ? {} : { killAfterMs }) });
 }
 
 function historySnapshots(db: string): string[] {
@@ -134,7 +107,7 @@ describe('crash suite: the real spine process killed with SIGKILL', () => {
     const summary = { kills: 0, killedBeforeStart: 0, rawCalls: 0, completedCalls: 0, reRuns: 0 };
     for (let seed = 1; seed <= SEEDS; seed++) {
       effects.reset();
-      const random = mulberry32(seed);
+      const random = seededRandom(seed);
       const db = join(mkdtempSync(join(tmpdir(), `spine-crash-${seed}-`)), 'spine.db');
       const env = { SPINE_TEST_EFFECT_URL: effects.url };
       let kills = 0;

@@ -1,27 +1,20 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startScriptedModelServer } from '@spine/scripted-model';
 import { describe, expect, it } from 'vitest';
+import { spawnSpine, type SpineExit } from './support/spawnSpine.js';
 import { pipelineScript } from '../machines/scriptedModel.js';
 
 // The pipeline through the real `spine` command (built dist/; run `npx tsc -b` first).
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const spineBin = join(root, 'packages/cli/bin/spine.js');
 
-function spine(args: string[], env: Record<string, string | undefined>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const clean = { ...process.env, OPENAI_BASE_URL: undefined, OPENAI_API_KEY: undefined, ANTHROPIC_API_KEY: undefined, SPINE_MODEL: undefined, SPINE_PROVIDER: undefined };
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [spineBin, ...args], { cwd: root, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+/** Runs spine with no provider configured unless the test sets one. */
+function spine(args: string[], env: Record<string, string | undefined>): Promise<SpineExit> {
+  const none = { OPENAI_BASE_URL: undefined, OPENAI_API_KEY: undefined, ANTHROPIC_API_KEY: undefined, SPINE_MODEL: undefined, SPINE_PROVIDER: undefined };
+  return spawnSpine(args, { env: { ...none, ...env } });
 }
 
 function tempDir() {

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runLedger, usageOf, type LedgerJob } from '@spine/llm';
+import { runLedger, seededRandom, usageOf, type LedgerJob } from '@spine/llm';
 import { startScriptedModelServer, type ChatRequest, type Script, type ScriptedModelServer } from '@spine/scripted-model';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,15 +45,6 @@ class PublishReceiver {
     this.server.closeAllConnections();
     return new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
-}
-
-function mulberry32(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Where a kill lands: while the n-th model call of the process is held at the server, or after some milliseconds. */
@@ -129,7 +120,7 @@ async function crashRun(seed: number): Promise<CrashRun> {
   server.reset();
   receiver.received.clear();
   receiver.applied.clear();
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   // The first kill always lands on a call held at the server; the others are in-flight or timed
   // (a timed kill may land during start-up, between steps, inside a commit, or after the run is done).
   const schedule: Kill[] = Array.from({ length: 2 + Math.floor(random() * 3) }, (_, i) =>

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,11 +6,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { traceIdOfRun } from '@spine/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSpine, type SpineExit } from './support/spawnSpine.js';
 
 // The real `spine` process exporting OTLP/HTTP (JSON) to a receiver this test runs,
 // with fake API keys in its environment that must end up nowhere.
 const root = fileURLToPath(new URL('..', import.meta.url));
-const spineBin = join(root, 'packages/cli/bin/spine.js');
 const machines = join(root, 'test/fixtures/approval-machines');
 
 const FAKE = {
@@ -71,15 +70,8 @@ class OtlpReceiver {
   }
 }
 
-function spine(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [spineBin, ...args], { env: { ...process.env, SPINE_DB: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+function spine(args: string[], env: Record<string, string>): Promise<SpineExit> {
+  return spawnSpine(args, { env });
 }
 
 describe('telemetry and secrets with the real spine process', () => {
