@@ -31,7 +31,13 @@ export async function loadMachineDirectory(
     if (!implementationFile) {
       throw new SpineError('invalid_machine', `Machine '${name}' has ${file} but no ${name}.ts with its implementations.`, { machine: name });
     }
-    const module = await importModule(pathToFileURL(implementationFile).href);
+    let module: Record<string, unknown>;
+    try {
+      module = await importModule(pathToFileURL(implementationFile).href);
+    } catch (error) {
+      const reason = (error as Error)?.message?.split('\n')[0] ?? String(error);
+      throw new SpineError('invalid_machine', `Cannot load ${implementationFile}: ${reason}`, { machine: name, cause: error });
+    }
     const implementation = (module.default ?? module.implementation) as MachineImplementation | undefined;
     if (!implementation || typeof implementation !== 'object' || !('schemas' in implementation)) {
       throw new SpineError('invalid_machine', `${implementationFile} must default-export the machine's implementation (schemas, actions, guards, activities).`, { machine: name });
