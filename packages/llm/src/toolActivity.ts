@@ -63,11 +63,7 @@ export function toolCallActivity(options: ToolCallActivityOptions): Activity<unk
       const llm = env();
       const tools = registry();
       const { call, disabled = [] } = options.call({ input, context: ctx.context });
-      const facts: CallFacts = { call: 'tool', agent, tool: call.name, idempotencyKey: ctx.key, usage: { ...zeroUsage }, costUsd: 0, latencyMs: 0, decision: 'ok' };
-      const record = (more: Partial<CallFacts>, breaker?: CircuitBreaker) => {
-        Object.assign(facts, more, breaker ? { breaker: breakerFacts(breaker) } : {});
-        ctx.record(facts as unknown as Record<string, unknown>);
-      };
+      const record = toolRecorder(ctx, agent, call.name);
       const answer = (status: ToolStep['status'], content: string, output?: unknown): ToolStep => ({
         callId: call.id,
         tool: call.name,
@@ -102,14 +98,7 @@ export function toolCallActivity(options: ToolCallActivityOptions): Activity<unk
         record({ decision: 'invalid_input', latencyMs, failure }, breaker);
         return answer('invalid_input', `${error.message}. Fix the arguments and call the tool again.`);
       }
-      const retryable = error instanceof CircuitOpenError || (error instanceof ToolError && error.retryable);
-      const failures = ctx.previousAttempts.filter((e) => e['call'] === 'tool' && e['decision'] === 'retry').length + 1;
-      if (retryable && failures < llm.toolRetry.maxAttempts) {
-        const delayMs =
-          error instanceof CircuitOpenError ? error.retryAfterMs : backoffDelay({ ...llm.toolRetry, honorRetryAfter: false }, failures, undefined, llm.random);
-        record({ decision: 'retry', latencyMs, failure, delayMs }, breaker);
-        throw new RetryableError(error.message, { retryAfterMs: delayMs, kind: 'tool_failed', cause: error });
-      }
+      const { failures } = retryToolDurably(outcome, ctx, llm, record);
       record({ decision: 'disable', latencyMs, failure }, breaker);
       return answer(
         'disabled',
@@ -148,11 +137,7 @@ export function toolActivity<Input, Output>(tool: Tool<Input, Output>, options: 
     maxAttempts: 40,
     async run(input, ctx) {
       const llm = env();
-      const facts: CallFacts = { call: 'tool', agent, tool: tool.name, idempotencyKey: ctx.key, usage: { ...zeroUsage }, costUsd: 0, latencyMs: 0, decision: 'ok' };
-      const record = (more: Partial<CallFacts>, breaker?: CircuitBreaker) => {
-        Object.assign(facts, more, breaker ? { breaker: breakerFacts(breaker) } : {});
-        ctx.record(facts as unknown as Record<string, unknown>);
-      };
+      const record = toolRecorder(ctx, agent, tool.name);
       const outcome = await runOnce(tool, options.input({ input, context: ctx.context }), ctx, llm);
       if (outcome.ok) {
         record({ decision: 'ok', latencyMs: outcome.latencyMs }, outcome.breaker);
@@ -160,19 +145,46 @@ export function toolActivity<Input, Output>(tool: Tool<Input, Output>, options: 
       }
       const { error, breaker, latencyMs } = outcome;
       const failure = { kind: 'tool_failed' as const, message: error.message };
-      const retryable = error instanceof CircuitOpenError || (error instanceof ToolError && error.retryable);
-      const failures = ctx.previousAttempts.filter((e) => e['call'] === 'tool' && e['decision'] === 'retry').length + 1;
-      if (retryable && failures < llm.toolRetry.maxAttempts) {
-        const delayMs =
-          error instanceof CircuitOpenError ? error.retryAfterMs : backoffDelay({ ...llm.toolRetry, honorRetryAfter: false }, failures, undefined, llm.random);
-        record({ decision: 'retry', latencyMs, failure, delayMs }, breaker);
-        throw new RetryableError(error.message, { retryAfterMs: delayMs, kind: 'tool_failed', cause: error });
-      }
+      const { retryable, failures } = retryToolDurably(outcome, ctx, llm, record);
       record({ decision: 'fail', latencyMs, failure }, breaker);
       const kind = error instanceof ToolError ? error.code : 'tool_failed';
       throw new TerminalError(`Tool "${tool.name}" of ${agent} failed${retryable ? ` ${failures} times` : ''}: ${error.message}`, { kind, cause: error });
     },
   };
+}
+
+type Recorder = (more: Partial<CallFacts>, breaker?: CircuitBreaker) => void;
+
+/** Journals one tool call: each call merges more facts (and the breaker's state) into the attempt's entry. */
+function toolRecorder(ctx: ActivityContext, agent: string, tool: string): Recorder {
+  const facts: CallFacts = { call: 'tool', agent, tool, idempotencyKey: ctx.key, usage: { ...zeroUsage }, costUsd: 0, latencyMs: 0, decision: 'ok' };
+  return (more, breaker) => {
+    Object.assign(facts, more, breaker ? { breaker: breakerFacts(breaker) } : {});
+    ctx.record(facts as unknown as Record<string, unknown>);
+  };
+}
+
+/**
+ * A failed tool call is tried again later, durably, while it is retryable and the tool retry
+ * policy has attempts left: this journals the retry and throws `RetryableError`. Otherwise it
+ * returns whether the failure was retryable and how many times the tool has failed.
+ */
+function retryToolDurably(
+  outcome: Extract<RunOutcome, { ok: false }>,
+  ctx: ActivityContext,
+  llm: LlmEnvironment,
+  record: Recorder,
+): { retryable: boolean; failures: number } {
+  const { error, breaker, latencyMs } = outcome;
+  const retryable = error instanceof CircuitOpenError || (error instanceof ToolError && error.retryable);
+  const failures = ctx.previousAttempts.filter((e) => e['call'] === 'tool' && e['decision'] === 'retry').length + 1;
+  if (retryable && failures < llm.toolRetry.maxAttempts) {
+    const delayMs =
+      error instanceof CircuitOpenError ? error.retryAfterMs : backoffDelay({ ...llm.toolRetry, honorRetryAfter: false }, failures, undefined, llm.random);
+    record({ decision: 'retry', latencyMs, failure: { kind: 'tool_failed', message: error.message }, delayMs }, breaker);
+    throw new RetryableError(error.message, { retryAfterMs: delayMs, kind: 'tool_failed', cause: error });
+  }
+  return { retryable, failures };
 }
 
 type RunOutcome =
