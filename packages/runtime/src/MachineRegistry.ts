@@ -27,11 +27,18 @@ export class MachineRegistry {
   readonly #definitions = new Map<string, MachineDefinition>();
   readonly #built = new Map<string, MachineVersion>();
   readonly #saved = new Set<string>();
+  #revision = 0;
 
   /** Registers (or replaces) a machine definition; returns its current version. */
   register(definition: MachineDefinition): { name: string; version: string } {
     this.#definitions.set(definition.name, definition);
+    this.#revision++;
     return { name: definition.name, version: versionOf(definition.config) };
+  }
+
+  /** Grows with every `register`, so callers can cache what they derive from the registry. */
+  get revision(): number {
+    return this.#revision;
   }
 
   /** Names of the registered machines. */

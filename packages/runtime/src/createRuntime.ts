@@ -497,15 +497,7 @@ export class Runtime {
       output: null,
       error: null,
       history: { eventType: event.type, event: eventJson, version: record.version, emitted: null, startedAt, durationUs: 0 },
-      messages: [],
-      cancelTimers: [],
-      jobs: [],
-      cancelJobs: [],
-      spawn: [],
-      stop: [],
-      deadLetters: [],
-      approvals: [],
-      audit: [],
+      ...emptyOutbox(),
     };
     let effects: ExecutableAction[] = [];
     let emitted: EventObject[] = [];
@@ -537,12 +529,9 @@ export class Runtime {
           failure = ensureError(next.error);
         }
       } catch (error) {
+        // A plan that failed half-way writes none of what it planned.
         failure = ensureError(error);
-        commit.messages = [];
-        commit.jobs = [];
-        commit.spawn = [];
-        commit.approvals = [];
-        commit.audit = [];
+        Object.assign(commit, emptyOutbox());
       }
     }
     if (failure) {
@@ -677,7 +666,7 @@ export class Runtime {
     return issues.length ? { reason: describeIssues(machineName, event.type, issues), issues } : undefined;
   }
 
-  #haltKey = '';
+  #haltRevision = -1;
   #haltable = false;
   /**
    * Whether any machine this host knows declares a high-risk activity: only those can
@@ -685,11 +674,9 @@ export class Runtime {
    * leaves halted runs alone).
    */
   #mayHalt(): boolean {
-    const names = this.registry.names();
-    const key = names.join('\n');
-    if (key !== this.#haltKey) {
-      this.#haltKey = key;
-      this.#haltable = names.some((name) => {
+    if (this.registry.revision !== this.#haltRevision) {
+      this.#haltRevision = this.registry.revision;
+      this.#haltable = this.registry.names().some((name) => {
         try {
           return [...riskPolicies(this.registry.machine(name).machine).values()].some((p) => p.tier === 'high');
         } catch {
@@ -878,6 +865,11 @@ export class Runtime {
       await deliver('failed', serializeError(error));
     }
   }
+}
+
+/** What a step causes, before anything is planned: written with the snapshot in one commit. */
+function emptyOutbox(): Pick<StepCommit, 'messages' | 'cancelTimers' | 'jobs' | 'cancelJobs' | 'spawn' | 'stop' | 'deadLetters' | 'approvals' | 'audit'> {
+  return { messages: [], cancelTimers: [], jobs: [], cancelJobs: [], spawn: [], stop: [], deadLetters: [], approvals: [], audit: [] };
 }
 
 /** The key of the final state reached, if it is marked `meta: { outcome: 'failure' }`. */
