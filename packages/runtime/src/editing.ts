@@ -13,3 +13,4 @@ export { parseMachineLayout } from './machineLayout.js';
 export type { MachineLayout } from './machineLayout.js';
 export type { MachineConfigJson } from './defineMachine.js';
 export type { FieldIssue } from './errors.js';
+export { eventNameProblem, implementationNameProblem, isEventName, isImplementationName } from './names.js';

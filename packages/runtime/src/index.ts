@@ -47,3 +47,4 @@ export { stepProvenance, activityProvenance, promptHash } from './stepProvenance
 export type { StepProvenance, ActivityProvenance } from './stepProvenance.js';
 export { RunTelemetry, traceIdOfRun, modelFacts } from './telemetry.js';
 export type { ActivitySpan } from './telemetry.js';
+export { eventNameProblem, implementationNameProblem, isEventName, isImplementationName, hasOwn, ownValue, MAX_NAME_LENGTH } from './names.js';

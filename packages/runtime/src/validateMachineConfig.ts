@@ -11,6 +11,7 @@ import {
   type MachineElement,
   type StateInfo,
 } from './machineWalk.js';
+import { eventNameProblem, implementationNameProblem } from './names.js';
 
 /** What a machine issue is about; the editor and the server refuse to save a machine with any. */
 export type MachineRule =
@@ -26,6 +27,8 @@ export type MachineRule =
   | 'unreachable'
   | 'dead_end'
   | 'bad_meta'
+  /** An event type or implementation name outside the grammar of `names.ts` (it could reach generated code). */
+  | 'bad_name'
   /** Params that do not match the action's or guard's params schema (checked where the schemas are: the server). */
   | 'bad_params';
 
@@ -95,6 +98,7 @@ export function validateMachineConfig(
     for (const action of toArray(list)) {
       const name = referenceName(action);
       if (name === undefined) report('malformed', element, path, 'actions must be named (a string or { type, params })');
+      else if (implementationNameProblem(name, 'action name')) report('bad_name', element, path, implementationNameProblem(name, 'action name')!);
       else if (!actions.has(name)) report('unknown_action', element, path, `unknown action '${name}'`);
     }
   };
@@ -118,13 +122,20 @@ export function validateMachineConfig(
     checkActions(node.exit, self, `${at}.exit`);
 
     for (const [event] of Object.entries(asRecord(node.on) ?? {})) {
+      const problem = isReservedEvent(event) ? undefined : eventNameProblem(event);
+      if (problem) {
+        report('bad_name', { state: state.path, transition: { source: 'on', key: event } }, `${at}.on.${JSON.stringify(event)}`, problem);
+        continue;
+      }
       if (options.strict && events && !acceptsEvent(event, events)) {
         const element: MachineElement = { state: state.path, transition: { source: 'on', key: event } };
         report('unknown_event', element, `${at}.on.${event}`, `event '${event}' is not in the machine's event schemas (accepted: ${events.length ? events.join(', ') : 'none'})`);
       }
     }
     for (const delay of Object.keys(asRecord(node.after) ?? {})) {
-      if (!/^\d+$/.test(delay) && !delays.has(delay)) {
+      const problem = /^\d+$/.test(delay) ? undefined : implementationNameProblem(delay, 'delay name');
+      if (problem) report('bad_name', { state: state.path, transition: { source: 'after', key: delay } }, `${at}.after.${JSON.stringify(delay)}`, problem);
+      else if (!/^\d+$/.test(delay) && !delays.has(delay)) {
         report('unknown_delay', { state: state.path, transition: { source: 'after', key: delay } }, `${at}.after.${delay}`, `unknown delay '${delay}'`);
       }
     }
@@ -133,6 +144,7 @@ export function validateMachineConfig(
       const path = `${at}.invoke[${i}]`;
       const src = inv?.src;
       if (typeof src !== 'string') report('malformed', self, path, 'invoke src must be the name of an activity or a machine');
+      else if (implementationNameProblem(src, 'activity name')) report('bad_name', self, path, implementationNameProblem(src, 'activity name')!);
       else if (!actors.has(src)) report('unknown_activity', self, path, `unknown activity or machine '${src}'`);
       checkMeta(inv?.meta, self, `${path}.meta`, report);
     });
@@ -145,7 +157,8 @@ export function validateMachineConfig(
       }
       if (t.guard !== undefined) {
         const name = referenceName(t.guard);
-        if (name === undefined || !guards.has(name)) report('unknown_guard', element, t.path, `unknown guard '${String(name ?? JSON.stringify(t.guard))}'`);
+        if (name !== undefined && implementationNameProblem(name, 'guard name')) report('bad_name', element, t.path, implementationNameProblem(name, 'guard name')!);
+        else if (name === undefined || !guards.has(name)) report('unknown_guard', element, t.path, `unknown guard '${String(name ?? JSON.stringify(t.guard))}'`);
       }
       checkActions(t.actions, element, `${t.path}.actions`);
       for (const target of t.targets) {
