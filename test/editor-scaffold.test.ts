@@ -30,7 +30,7 @@ function machineWithEvent(event: string, extra: Record<string, unknown> = {}) {
 }
 
 describe('the editor save path never writes code from a request', () => {
-  it('refuses an event name that would end a comment and import node:fs, and nothing runs when the folder is loaded later', async () => {
+  it('refuses event, action, guard, delay and activity names that would end a comment and import node:fs, and nothing runs when the folder is loaded later', async () => {
     const { machines, db, marker } = scratch();
     const serve = await startSpineServe(['--db', db, '--machines', machines]);
     serves.push(serve);
@@ -44,21 +44,8 @@ describe('the editor save path never writes code from a request', () => {
     expect(response.status).toBe(422);
     expect(body.error?.code).toBe('invalid_machine');
     expect(body.error?.message).toContain('is not a valid event type');
-    expect(readdirSync(machines)).toEqual([]); // neither evil.machine.json nor evil.ts was written
-    expect(serve.alive()).toBe(true);
-    await serve.stop();
 
-    // Every later command that loads the folder (even one whose database does not exist).
-    const resumed = await spawnSpine(['resume', '--db', join(machines, '..', 'nonexistent.db'), '--machines', machines]);
-    await spawnSpine(['runs', '--db', db, '--machines', machines]);
-    expect(resumed.stderr).not.toContain('ran');
-    expect(existsSync(marker)).toBe(false);
-  });
-
-  it('refuses injected action, guard, delay and activity names the same way', async () => {
-    const { machines, db, marker } = scratch();
-    const serve = await startSpineServe(['--db', db, '--machines', machines]);
-    serves.push(serve);
+    // Action, guard, delay and activity names are held to the same grammar.
     const code = `*/ import('node:fs').then((fs) => fs.writeFileSync(${JSON.stringify(marker)}, 'ran')); /*`;
     const configs = [
       machineWithEvent('go', { entry: code }),
@@ -67,14 +54,18 @@ describe('the editor save path never writes code from a request', () => {
       { id: 'evil', initial: 'idle', states: { idle: { invoke: { src: code, onDone: 'done' } }, done: { type: 'final' } } },
     ];
     for (const config of configs) {
-      const response = await fetch(`${serve.url}/api/machines/evil`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ config, baseVersion: null }) });
-      const body = (await response.json()) as { error?: { code: string; message: string } };
-      expect(response.status).toBe(422);
-      expect(body.error?.message).toMatch(/is not a valid (action|guard|delay|activity) name/);
+      const refused = await fetch(`${serve.url}/api/machines/evil`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ config, baseVersion: null }) });
+      expect(refused.status).toBe(422);
+      expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(/is not a valid (action|guard|delay|activity) name/);
     }
-    expect(readdirSync(machines)).toEqual([]);
+    expect(readdirSync(machines)).toEqual([]); // neither evil.machine.json nor evil.ts was ever written
+    expect(serve.alive()).toBe(true);
     await serve.stop();
-    await spawnSpine(['resume', '--db', db, '--machines', machines]);
+
+    // Every later command that loads the folder (even one whose database does not exist).
+    const resumed = await spawnSpine(['resume', '--db', join(machines, '..', 'nonexistent.db'), '--machines', machines]);
+    await spawnSpine(['runs', '--db', db, '--machines', machines]);
+    expect(resumed.stderr).not.toContain('ran');
     expect(existsSync(marker)).toBe(false);
   });
 
