@@ -44,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return name ? EXIT.done : EXIT.usage;
   }
-  const command = commands[name];
+  const command = Object.prototype.hasOwnProperty.call(commands, name) ? commands[name] : undefined;
   if (!command) {
     process.stderr.write(`spine: unknown command '${name}'\n${usage}\n`);
     return EXIT.usage;

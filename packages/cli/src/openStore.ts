@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { SpineError } from '@spine/runtime';
 import { SqliteStore } from '@spine/store-sqlite';
-import { CliError } from './CliError.js';
+import { CliError, EXIT } from './CliError.js';
 
 /** Opens the database, turning a refusal (foreign or corrupt file) into a one-line CLI error. */
 export async function openStore(path: string, options: { mustExist?: boolean; readonly?: boolean } = {}): Promise<SqliteStore> {
@@ -9,7 +9,8 @@ export async function openStore(path: string, options: { mustExist?: boolean; re
   try {
     return await SqliteStore.open(path, { readonly: Boolean(options.readonly) });
   } catch (error) {
-    if (error instanceof SpineError) throw new CliError(error.message);
+    // A disk that is full, read-only, corrupt or failing is no usage error: exit 1 with the store's one line.
+    if (error instanceof SpineError) throw new CliError(error.message, error.code.startsWith('storage_') ? EXIT.failed : EXIT.usage);
     throw error;
   }
 }

@@ -86,7 +86,7 @@ function readPriceFile(source: string | URL): PriceTable {
 export function findPrice(model: string, table: PriceTable): { key: string; price: ModelPrice } | undefined {
   const candidates = [model, model.slice(model.lastIndexOf('/') + 1)];
   for (const id of candidates) {
-    const exact = table.models[id];
+    const exact = Object.prototype.hasOwnProperty.call(table.models, id) ? table.models[id] : undefined;
     if (exact) return { key: id, price: exact };
   }
   let best: { key: string; price: ModelPrice } | undefined;

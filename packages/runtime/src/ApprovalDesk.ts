@@ -1,4 +1,5 @@
 import { canonicalJson } from './canonicalJson.js';
+import { ownValue } from './names.js';
 import type { Clock } from './clock.js';
 import { proposalHash, signDecision, verifyDecision, type DecisionPayload } from './decisions.js';
 import { SpineError } from './errors.js';
@@ -273,7 +274,7 @@ export class ApprovalDesk {
   }
 
   #checkInput(approval: ApprovalRecord, input: unknown): void {
-    const activity = this.#registry.has(approval.machine) ? this.#registry.definition(approval.machine).activities?.[approval.src] : undefined;
+    const activity = this.#registry.has(approval.machine) ? ownValue(this.#registry.definition(approval.machine).activities, approval.src) : undefined;
     if (!activity) throw new SpineError('unknown_activity', `This host does not know activity '${approval.src}' of machine '${approval.machine}', so it cannot check the edit; run the command with --machines pointing at it.`, { machine: approval.machine });
     if (!activity.input) return;
     const result = activity.input.safeParse(input);

@@ -12,6 +12,9 @@ import { auditOfAttempt } from './auditOfAttempt.js';
 import { redactingStore, Redactor, secretsFromEnv } from './redact.js';
 import { riskPolicies, type RiskPolicy } from './riskPolicy.js';
 import { ensureSecret, readSecret } from './secretFile.js';
+import { hasOwn, ownValue } from './names.js';
+import { HostFailure, isPersistentStorageError } from './hostFailure.js';
+import { depthProblem } from './inputLimits.js';
 import { RunTelemetry, type ActivitySpan } from './telemetry.js';
 import type {
   ActorRecord,
@@ -130,6 +133,11 @@ export class Runtime {
   readonly #redactor: Redactor;
   readonly #telemetry: RunTelemetry;
   readonly #desk: ApprovalDesk;
+  readonly #failure = new HostFailure();
+  /** Resolves with the storage error (disk full, read-only, corrupt, I/O) that stopped this host, if one does. */
+  get failed(): Promise<SpineError> {
+    return this.#failure.failed;
+  }
   /** Approvals this host's steps request and people resolve. */
   get approvals(): ApprovalDesk {
     return this.#desk;
@@ -143,7 +151,9 @@ export class Runtime {
     this.hostId = options.hostId ?? `host-${randomUUID().slice(0, 8)}`;
     this.#newRunId = options.newRunId ?? newRunId;
     const redactor = this.#redactor;
-    this.#onError = options.onError ?? ((error, where) => process.stderr.write(redactor.text(`spine: ${where}: ${error.message}\n`)));
+    const report = options.onError ?? ((error: Error, where: string) => process.stderr.write(redactor.text(`spine: ${where}: ${error.message}\n`)));
+    // A storage error no retry can fix stops the host once, instead of being reported on every attempt.
+    this.#onError = (error, where) => (isPersistentStorageError(error) ? void (this.#failure.fail(error) && this.stop().catch(() => {})) : report(error, where));
     this.#telemetry = new RunTelemetry({ redactor, ...(options.tracer ? { tracer: options.tracer } : {}) });
     const secretOption = options.secret;
     const storePath = (options.store as { path?: unknown }).path;
@@ -221,8 +231,10 @@ export class Runtime {
     const source = options.source ?? 'external';
     const actor = await this.store.getActor(actorId);
     if (!actor) throw new SpineError('unknown_actor', `No actor or run with id '${actorId}'.`, { actorId });
+    const tooDeep = depthProblem(event);
+    if (tooDeep) throw new SpineError('invalid_event', tooDeep, { actorId });
     const json = safeStringify(event);
-    if (json === undefined) throw new SpineError('invalid_event', 'The event is not JSON-serialisable.', { actorId });
+    if (json === undefined) throw new SpineError('invalid_event', 'The event is not JSON-serialisable (it holds a function, a BigInt or a value that refuses toJSON).', { actorId });
     if (Buffer.byteLength(json) > this.#options.maxEventBytes) {
       throw new SpineError('payload_too_large', `The event is ${Buffer.byteLength(json)} bytes; the limit is ${this.#options.maxEventBytes}.`, { actorId });
     }
@@ -252,6 +264,7 @@ export class Runtime {
     const horizonMs = options.horizonMs ?? 60_000;
     for (;;) {
       options.signal?.throwIfAborted();
+      this.#failure.throwIfFailed();
       const root = await this.store.getActor(runId);
       if (!root) throw new SpineError('unknown_actor', `No run with id '${runId}'.`, { actorId: runId });
       if (root.status === 'done') return { status: 'done', runId, output: root.output === null ? undefined : JSON.parse(root.output) };
@@ -507,7 +520,7 @@ export class Runtime {
           actorId: record.id,
           seq,
           now: startedAt,
-          isActivity: (src) => Boolean(definition.activities?.[src]),
+          isActivity: (src) => hasOwn(definition.activities, src),
           isMachine: (src) => this.registry.has(src),
         });
         await this.#resolvePlan(loaded, seq, plan, commit, startedAt);
@@ -775,7 +788,7 @@ export class Runtime {
     const actor = await this.store.getActor(job.actorId);
     if (!actor) return;
     const definition = this.registry.definition(actor.machine);
-    const activity = definition.activities?.[job.src];
+    const activity = ownValue(definition.activities, job.src);
     const journal = JSON.parse(job.journal) as Record<string, unknown>[];
     const entry: Record<string, unknown> = { attempt: job.attempts, host: this.hostId, startedAt: this.clock.now() };
     const context = actor.snapshot ? (JSON.parse(actor.snapshot) as { context?: unknown }).context : undefined;

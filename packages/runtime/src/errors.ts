@@ -21,7 +21,13 @@ export type SpineErrorCode =
   | 'unknown_approval'
   | 'approval_closed'
   | 'no_secret'
-  | 'decision_refused';
+  | 'decision_refused'
+  /** Storage errors, classified by the store (see `isPersistentStorageError`): */
+  | 'storage_full'
+  | 'storage_read_only'
+  | 'storage_corrupt'
+  | 'storage_busy'
+  | 'storage_io';
 
 /** One issue found by a schema, with the path of the field it is about. */
 export interface FieldIssue {

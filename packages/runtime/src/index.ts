@@ -48,3 +48,7 @@ export type { StepProvenance, ActivityProvenance } from './stepProvenance.js';
 export { RunTelemetry, traceIdOfRun, modelFacts } from './telemetry.js';
 export type { ActivitySpan } from './telemetry.js';
 export { eventNameProblem, implementationNameProblem, isEventName, isImplementationName, hasOwn, ownValue, MAX_NAME_LENGTH } from './names.js';
+export { depthProblem, MAX_EVENT_DEPTH } from './inputLimits.js';
+export { boundDeadLetter, maxDeadLetterChars, DEFAULT_DEAD_LETTER_RETENTION } from './deadLetterBounds.js';
+export type { DeadLetterRetention } from './deadLetterBounds.js';
+export { isPersistentStorageError } from './hostFailure.js';

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { MachineImplementation } from './defineMachine.js';
 import type { FieldIssue } from './errors.js';
+import { eventNameProblem, ownValue } from './names.js';
 
 /**
  * Checks an event against a machine's event schemas: the type must be one the
@@ -13,8 +14,11 @@ export function validateEvent(implementation: Pick<MachineImplementation, 'schem
   }
   const type = (event as { type?: unknown }).type;
   if (typeof type !== 'string' || !type) return [{ path: 'type', message: 'an event must have a string "type"' }];
+  const problem = eventNameProblem(type);
+  if (problem) return [{ path: 'type', message: problem }];
   const schemas = implementation.schemas.events ?? {};
-  const schema = schemas[type];
+  // An own property only: `constructor`, `__proto__` or `toString` must never find Object.prototype's.
+  const schema = ownValue(schemas, type);
   if (!schema) {
     const accepted = Object.keys(schemas);
     return [{ path: 'type', message: `unknown event type '${type}'; accepted: ${accepted.length ? accepted.join(', ') : '(none)'}` }];

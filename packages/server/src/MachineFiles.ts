@@ -194,7 +194,7 @@ export class MachineFiles {
   #missing(config: Record<string, unknown>, definition: MachineDefinition | undefined): MachineNames {
     const used = machineNames(config);
     if (!definition) return used;
-    const has = (record: Record<string, unknown> | undefined) => (name: string) => !record || !(name in record);
+    const has = (record: Record<string, unknown> | undefined) => (name: string) => !record || !Object.prototype.hasOwnProperty.call(record, name);
     const machines = new Set(this.#registry?.names() ?? []);
     return {
       actions: used.actions.filter(has(definition.actions)),
@@ -248,7 +248,7 @@ export function paramIssues(config: MachineConfigJson, definition: MachineDefini
   const issues: MachineIssue[] = [];
   const check = (reference: unknown, kind: 'actions' | 'guards', element: MachineElement, path: string) => {
     const name = referenceName(reference);
-    const schema = name ? schemas[kind]?.[name] : undefined;
+    const schema = name && schemas[kind] && Object.prototype.hasOwnProperty.call(schemas[kind], name) ? schemas[kind][name] : undefined;
     if (!schema) return;
     const params = (reference as { params?: unknown } | null)?.params;
     const result = schema.safeParse(params);

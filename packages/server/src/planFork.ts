@@ -290,7 +290,7 @@ export function afterTimers(config: MachineNode, value: unknown): { type: string
 function resolveDelay(delay: string, named: Record<string, number | ((args: any) => number)> | undefined, context: unknown): number | undefined {
   const numeric = Number(delay);
   if (!Number.isNaN(numeric)) return numeric;
-  const entry = named?.[delay];
+  const entry = named && Object.prototype.hasOwnProperty.call(named, delay) ? named[delay] : undefined;
   if (typeof entry === 'number') return entry;
   if (typeof entry === 'function') {
     try {

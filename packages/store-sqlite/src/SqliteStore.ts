@@ -5,7 +5,6 @@ import {
   auditHash,
   GENESIS_HASH,
   SpineError,
-  verifyAuditChain,
   type ActorQuery,
   type ActorRecord,
   type ApprovalQuery,
@@ -37,8 +36,12 @@ import {
   type StopRunOptions,
   type Store,
   type VersionMove,
+  type DeadLetterRetention,
 } from '@spine/runtime';
+import { anchorSecret, settlePendingAnchor, verifyAnchoredAudit, writeAuditAnchor } from './auditAnchor.js';
+import { deadLetterRetention, insertBoundedDeadLetter } from './deadLetterRetention.js';
 import { APPLICATION, migrations } from './migrations.js';
+import { checkPagesAtOpen, reportStorageErrors, toStorageError } from './storageErrors.js';
 
 /** Options of `SqliteStore.open`. */
 export interface SqliteStoreOptions {
@@ -53,6 +56,10 @@ export interface SqliteStoreOptions {
   readonly?: boolean;
   /** Injected clock for created/updated times (default Date.now). */
   now?: () => number;
+  /** How much refused input is kept (see `DeadLetterRetention`; defaults: 2 KiB preview, 1000 per actor, 10,000 in all). */
+  deadLetters?: Partial<DeadLetterRetention>;
+  /** The secret that signs the audit anchor (default: `SPINE_SECRET`, else the `<db>.secret` file, created 0600 if missing). */
+  secret?: string;
 }
 
 const SQLITE_MAGIC = 'SQLite format 3\u0000';
@@ -80,7 +87,12 @@ export class SqliteStore implements Store {
   readonly #s: ReturnType<typeof prepare>;
   readonly #commitTx: (step: StepCommit) => CommitResult;
 
-  private constructor(db: Database.Database, path: string, now: () => number) {
+  readonly #retention: DeadLetterRetention;
+  readonly #secret: () => string | undefined;
+
+  private constructor(db: Database.Database, path: string, now: () => number, options: SqliteStoreOptions = {}) {
+    this.#retention = deadLetterRetention(options.deadLetters);
+    this.#secret = anchorSecret(path, options.secret, !options.readonly);
     this.db = db;
     this.path = path;
     this.#now = now;
@@ -110,22 +122,24 @@ export class SqliteStore implements Store {
     try {
       db = new Database(path, { readonly: Boolean(options.readonly), fileMustExist: Boolean(options.readonly) });
     } catch (error) {
-      throw new SpineError('store_refused', `Cannot open '${path}': ${(error as Error).message}`, { cause: error });
+      const classified = toStorageError(error, path);
+      throw classified !== error ? classified : new SpineError('store_refused', `Cannot open '${path}': ${(error as Error).message}`, { cause: error });
     }
     try {
       db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
       if (exists) checkSpineDatabase(db, path);
+      if (exists) checkPagesAtOpen(db, path);
       if (!options.readonly) {
         db.pragma('journal_mode = WAL');
         db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
         db.pragma('foreign_keys = OFF');
-        migrate(db);
+        migrate(db, anchorSecret(path, options.secret, true));
       }
     } catch (error) {
       db.close();
-      throw error;
+      throw toStorageError(error, path);
     }
-    return new SqliteStore(db, path, options.now ?? Date.now);
+    return new SqliteStore(db, path, options.now ?? Date.now, options);
   }
 
   // ---- machine versions ---------------------------------------------------------
@@ -592,13 +606,7 @@ export class SqliteStore implements Store {
   }
 
   async verifyAudit(): Promise<AuditVerification> {
-    const rows = this.db.prepare('SELECT * FROM audit_log ORDER BY seq').iterate() as IterableIterator<AuditRow>;
-    const entries = (function* () {
-      for (const row of rows) yield toAudit(row);
-    })();
-    const first = this.#s.firstAuditSeq.get() as { seq: number } | undefined;
-    if (first && first.seq !== 1) return { ok: false, rows: 0, firstBadSeq: 1, reason: `rows 1 to ${first.seq - 1} are missing` };
-    return verifyAuditChain(entries);
+    return verifyAnchoredAudit(this.db, toAudit, this.#secret());
   }
 
   async close(): Promise<void> {
@@ -616,7 +624,7 @@ export class SqliteStore implements Store {
   }
 
   #insertDeadLetter(letter: NewDeadLetter, now: number): void {
-    this.#s.insertDeadLetter.run(letter.actorId, letter.event, letter.reason, letter.issues, letter.source, now);
+    insertBoundedDeadLetter(this.db, letter, now, this.#retention);
   }
 
   #insertApproval(a: NewApproval): void {
@@ -636,6 +644,7 @@ export class SqliteStore implements Store {
       this.#s.insertAudit.run(seq, e.at, e.runId, e.actorId, e.kind, e.who, e.subject, e.detail, prev, hash);
       prev = hash;
     }
+    writeAuditAnchor(this.db, seq, prev, this.#secret());
   }
 }
 
@@ -794,7 +803,9 @@ function checkSpineDatabase(db: Database.Database, path: string): void {
   try {
     tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name);
   } catch (error) {
-    throw new SpineError('store_refused', `'${path}' is corrupt or unreadable: ${(error as Error).message}. Refusing to open it.`, { cause: error });
+    const classified = toStorageError(error, path);
+    if (classified !== error) throw classified; // full, read-only, corrupt, busy or I/O, said as such
+    throw new SpineError('store_refused', `'${path}' is unreadable: ${(error as Error).message}. Refusing to open it.`, { cause: error });
   }
   if (!tables.length) return; // an empty SQLite file: safe to initialise
   if (!tables.includes('spine_meta')) {
@@ -816,7 +827,7 @@ function checkSpineDatabase(db: Database.Database, path: string): void {
   // A damaged page surfaces as SQLITE_CORRUPT on the read that touches it.
 }
 
-function migrate(db: Database.Database): void {
+function migrate(db: Database.Database, secret: () => string | undefined): void {
   db.transaction(() => {
     const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'spine_meta'").get();
     let version = 0;
@@ -827,6 +838,7 @@ function migrate(db: Database.Database): void {
     for (let next = version; next < migrations.length; next++) db.exec(migrations[next]!);
     db.prepare("INSERT INTO spine_meta (key, value) VALUES ('application', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(APPLICATION);
     db.prepare("INSERT INTO spine_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(migrations.length));
+    settlePendingAnchor(db, secret);
   }).immediate();
 }
 
@@ -1055,3 +1067,5 @@ interface AuditRow {
 function toAudit(r: AuditRow): AuditEntry {
   return { seq: r.seq, at: r.at, runId: r.run_id, actorId: r.actor_id, kind: r.kind, who: r.who, subject: r.subject, detail: r.detail, prevHash: r.prev_hash, hash: r.hash };
 }
+
+reportStorageErrors(SqliteStore);

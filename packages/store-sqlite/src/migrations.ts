@@ -170,4 +170,10 @@ export const migrations: readonly string[] = [
   CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
     BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: its rows cannot be deleted'); END;
   `,
+  // 3: the audit log's anchor: its row count and head hash, kept outside the rows it covers and
+  // signed with the database secret (see auditAnchor.ts). 'pending' is replaced in the same
+  // transaction by the anchor of the rows already there; a missing anchor is reported as tampering.
+  `
+  INSERT INTO spine_meta (key, value) VALUES ('audit_anchor', 'pending');
+  `,
 ];

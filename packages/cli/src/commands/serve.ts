@@ -30,11 +30,13 @@ export async function serve(args: string[]): Promise<number> {
     const server = await startServer({ store, ...(runtime ? { runtime } : {}), port, ...(values.host ? { host: values.host } : {}), ...(machinesDir ? { machinesDir } : {}) });
     process.stdout.write(`Spine studio: ${server.url}\n`);
     if (!runtime) process.stderr.write('spine serve: no machines found (--machines DIR); runs can be watched but not driven from here\n');
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
+    const failed = await new Promise<Error | undefined>((resolve) => {
+      process.once('SIGINT', () => resolve(undefined));
+      process.once('SIGTERM', () => resolve(undefined));
+      void runtime?.failed.then(resolve);
     });
     await server.close();
+    if (failed) throw failed; // a storage error no retry can fix: one message, a non-zero exit
     return EXIT.done;
   } catch (error) {
     if (error instanceof ServerError) throw new CliError(error.message);

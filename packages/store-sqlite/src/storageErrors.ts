@@ -1,0 +1,108 @@
+import { statSync } from 'node:fs';
+import type Database from 'better-sqlite3';
+import { SpineError, type SpineErrorCode } from '@spine/runtime';
+
+/** What kind of storage failure an error is. */
+export type StorageFailure = 'full' | 'read_only' | 'corrupt' | 'busy' | 'io';
+
+const CODES: Record<StorageFailure, SpineErrorCode> = {
+  full: 'storage_full',
+  read_only: 'storage_read_only',
+  corrupt: 'storage_corrupt',
+  busy: 'storage_busy',
+  io: 'storage_io',
+};
+
+/**
+ * Classifies an error thrown by SQLite (better-sqlite3's `SqliteError.code`) or
+ * by the file system (`errno` codes) as a storage failure, or undefined when it
+ * is something else (a constraint, a bug, a refusal).
+ */
+export function classifyStorageError(error: unknown): StorageFailure | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return undefined;
+  if (code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EFBIG' || code === 'EDQUOT') return 'full';
+  if (code.startsWith('SQLITE_READONLY') || code === 'EROFS' || code === 'SQLITE_PERM' || code === 'EACCES' || code === 'EPERM') return 'read_only';
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') return 'corrupt';
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return 'busy';
+  if (code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_CANTOPEN') || code === 'EIO') return 'io';
+  return undefined;
+}
+
+/** The SpineError for a storage failure: one line that says what happened to which file and what to do. */
+export function storageError(kind: StorageFailure, path: string, cause: unknown): SpineError {
+  const raw = (cause as Error | null)?.message ?? String(cause);
+  const where = path === ':memory:' ? 'the in-memory database' : `'${path}'`;
+  const message = {
+    full: `The disk holding ${where} is full (${raw}). The step being written was rolled back; free some space, then run \`spine resume\`.`,
+    read_only: `${where} cannot be written: the file or its directory is read-only (${raw}). Make both writable; commands that only read (runs, show, audit) still work.`,
+    corrupt: `${where} is corrupt (${raw}). Spine will not write to it any more; restore it from a backup, or salvage it with \`sqlite3 ${path} .recover\`.`,
+    busy: `${where} stayed locked by another process past the busy timeout (${raw}); try again, or stop the other process.`,
+    io: `Reading or writing ${where} failed with an I/O error (${raw}); check the disk, then run \`spine resume\`.`,
+  }[kind];
+  return new SpineError(CODES[kind], message, { cause });
+}
+
+/** The classified SpineError for an error, or the error itself when it is no storage failure. */
+export function toStorageError(error: unknown, path: string): unknown {
+  if (SpineError.is(error)) return error;
+  const kind = classifyStorageError(error);
+  return kind ? storageError(kind, path, error) : error;
+}
+
+/** Files up to this size get a `quick_check` when opened: a few milliseconds that catch a damaged page before anything is written. */
+export const QUICK_CHECK_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Checks an existing database's pages at open where it is cheap (files up to
+ * `QUICK_CHECK_MAX_BYTES`); a larger file is checked lazily, by the first read
+ * that meets a damaged page (after which the store refuses every call).
+ *
+ * @throws SpineError `storage_corrupt` naming the first problem SQLite found.
+ */
+export function checkPagesAtOpen(db: Database.Database, path: string): void {
+  if (path === ':memory:' || statSync(path).size > QUICK_CHECK_MAX_BYTES) return;
+  let result: string;
+  try {
+    result = String(db.pragma('quick_check(1)', { simple: true }));
+  } catch (error) {
+    throw toStorageError(error, path);
+  }
+  if (result !== 'ok') throw storageError('corrupt', path, new Error(`quick_check: ${result}`));
+}
+
+const latched = new WeakMap<object, SpineError>();
+
+/**
+ * Makes every method of a store class report storage failures as classified
+ * SpineErrors (`storage_full`, `storage_read_only`, `storage_corrupt`,
+ * `storage_busy`, `storage_io`) instead of raw driver errors. After the first
+ * corruption error an instance refuses every further call with that error, so
+ * nothing more is written to a damaged file. `close` is never refused.
+ */
+export function reportStorageErrors(store: { prototype: object }): void {
+  const proto = store.prototype as Record<string, unknown>;
+  for (const name of Object.getOwnPropertyNames(proto)) {
+    const descriptor = Object.getOwnPropertyDescriptor(proto, name);
+    const method = descriptor?.value;
+    if (name === 'constructor' || typeof method !== 'function') continue;
+    const fail = (self: { path?: string }, error: unknown): never => {
+      const mapped = toStorageError(error, self.path ?? '(database)');
+      if (SpineError.is(mapped) && mapped.code === 'storage_corrupt' && name !== 'close') latched.set(self, mapped);
+      throw mapped;
+    };
+    const wrapped = function (this: { path?: string }, ...args: unknown[]): unknown {
+      const refused = name === 'close' ? undefined : latched.get(this);
+      if (refused) return Promise.reject(refused);
+      let result: unknown;
+      try {
+        result = (method as (...a: unknown[]) => unknown).apply(this, args);
+      } catch (error) {
+        return fail(this, error);
+      }
+      return result instanceof Promise ? result.catch((error: unknown) => fail(this, error)) : result;
+    };
+    Object.defineProperty(wrapped, 'name', { value: name });
+    Object.defineProperty(proto, name, { ...descriptor, value: wrapped });
+  }
+}
