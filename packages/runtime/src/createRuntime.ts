@@ -299,13 +299,17 @@ export class Runtime {
    * when given, checked against the activity's input schema); reject delivers
    * `xstate.error.actor.<id>` with `error.kind: 'rejected'`.
    *
+   * With `{ drive: false }` it only records and applies the decision and claims no
+   * work (a command that decides and exits must not host other runs' jobs).
+   *
    * @example
    * await runtime.decide({ runId }, { decision: 'approve', by: 'ada' });
    */
-  async decide(target: { runId?: string; approvalId?: string }, decision: Decision): Promise<DecisionOutcome> {
+  async decide(target: { runId?: string; approvalId?: string }, decision: Decision, options: { drive?: boolean } = {}): Promise<DecisionOutcome> {
     const approval = await this.#desk.find(target);
     const outcome = await this.#desk.decide(approval, this.#redactor.value(decision));
-    await this.#scan();
+    if (options.drive !== false) await this.#scan(); // `drive: false` records the decision only, claiming no work
+
     return outcome;
   }
 

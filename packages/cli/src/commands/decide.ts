@@ -38,14 +38,15 @@ async function decide(args: string[], kind: 'approve' | 'reject'): Promise<numbe
   try {
     const root = await store.getActor(runId);
     if (!root) throw new CliError(`no run with id '${runId}' (list pending approvals with \`spine approvals\`)`);
-    await runtime.start();
     const decision: Decision =
       kind === 'approve'
         ? { decision: 'approve', by, ...(edit !== undefined ? { input: edit } : {}), ...(values.reason !== undefined ? { reason: values.reason } : {}) }
         : { decision: 'reject', by, ...(values.reason !== undefined ? { reason: values.reason } : {}) };
     let result;
     try {
-      result = await runtime.decide({ runId: root.runId, ...(values.id ? { approvalId: values.id } : {}) }, decision);
+      // Find and record the decision with no host running: a command that refuses (nothing
+      // pending, a bad edit, a closed approval) must not claim any run's work on its way out.
+      result = await runtime.decide({ runId: root.runId, ...(values.id ? { approvalId: values.id } : {}) }, decision, { drive: false });
     } catch (error) {
       if (error instanceof SpineError) throw new CliError(error.message, error.code === 'invalid_input' || error.code === 'unknown_approval' ? EXIT.usage : EXIT.failed);
       throw error;
@@ -54,6 +55,7 @@ async function decide(args: string[], kind: 'approve' | 'reject'): Promise<numbe
       if (values.json) process.stdout.write(`${JSON.stringify({ decision: result })}\n`);
       throw new CliError(`the decision was refused: ${result.reason}`, EXIT.failed);
     }
+    await runtime.start(); // only now, to drive the decided run on
     const outcome = await runtime.waitForRun(root.runId, { horizonMs: intArg(values['wait-timers'], '--wait-timers', 0) * 1000 });
     const after = await store.getActor(root.runId);
     if (values.json) process.stdout.write(`${JSON.stringify({ decision: result, outcome })}\n`);
