@@ -1,4 +1,5 @@
-import { statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import { SpineError, type SpineErrorCode } from '@spine/runtime';
 
@@ -46,11 +47,29 @@ export function storageError(kind: StorageFailure, path: string, cause: unknown)
 /** The classified SpineError for an error, or the error itself when it is no storage failure. */
 export function toStorageError(error: unknown, path: string): unknown {
   if (SpineError.is(error)) return error;
-  const kind = classifyStorageError(error);
+  let kind = classifyStorageError(error);
+  // SQLite says only "unable to open database file" when it cannot create the WAL or
+  // shared-memory file beside the database: ask the file system whether that is because it is read-only.
+  if (kind === 'io' && String((error as { code?: unknown }).code).startsWith('SQLITE_CANTOPEN') && !writable(path)) kind = 'read_only';
   return kind ? storageError(kind, path, error) : error;
 }
 
-/** Files up to this size get a `quick_check` when opened: a few milliseconds that catch a damaged page before anything is written. */
+function writable(path: string): boolean {
+  if (path === ':memory:') return true;
+  try {
+    accessSync(dirname(path), constants.W_OK);
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return !(code === 'EROFS' || code === 'EACCES' || code === 'EPERM');
+  }
+}
+
+/**
+ * Files up to this size get a `quick_check` when opened: a few milliseconds that
+ * catch a damaged page before anything is written (`SPINE_QUICK_CHECK_MAX_BYTES` overrides it).
+ */
 export const QUICK_CHECK_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
@@ -61,7 +80,8 @@ export const QUICK_CHECK_MAX_BYTES = 64 * 1024 * 1024;
  * @throws SpineError `storage_corrupt` naming the first problem SQLite found.
  */
 export function checkPagesAtOpen(db: Database.Database, path: string): void {
-  if (path === ':memory:' || statSync(path).size > QUICK_CHECK_MAX_BYTES) return;
+  const limit = Number(process.env.SPINE_QUICK_CHECK_MAX_BYTES || QUICK_CHECK_MAX_BYTES);
+  if (path === ':memory:' || statSync(path).size > limit) return;
   let result: string;
   try {
     result = String(db.pragma('quick_check(1)', { simple: true }));
