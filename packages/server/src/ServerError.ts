@@ -16,6 +16,7 @@ const STATUS: Record<ServerErrorCode, number> = {
   nothing_to_retry: 409,
   conflict: 409,
   token_required: 500,
+  rate_limited: 429,
   internal: 500,
 };
 
@@ -30,6 +31,11 @@ const RUNTIME_STATUS: Partial<Record<string, number>> = {
   actor_not_active: 409,
   invalid_machine: 422,
   incompatible_version: 409,
+  storage_full: 507,
+  storage_read_only: 503,
+  storage_corrupt: 503,
+  storage_busy: 503,
+  storage_io: 503,
 };
 
 /**
@@ -60,7 +66,7 @@ export function toErrorJson(error: unknown): { status: number; json: ErrorJson }
     return { status: error.status, json: withIssues({ code: error.code, message: error.message }, error.issues) };
   }
   if (error instanceof SpineError) {
-    return { status: RUNTIME_STATUS[error.code] ?? 500, json: withIssues({ code: error.code, message: error.message }, error.issues) };
+    return { status: (Object.hasOwn(RUNTIME_STATUS, error.code) ? RUNTIME_STATUS[error.code] : undefined) ?? 500, json: withIssues({ code: error.code, message: error.message }, error.issues) };
   }
   if (error instanceof ZodError) {
     const issues = zodIssues(error);

@@ -15,3 +15,5 @@ export { inspectionEventsOf } from './inspection.js';
 export { spendOf, sumSpend } from './spend.js';
 export { isLoopback } from './security.js';
 export * from './protocol.js';
+export { RefusalLimiter, DEFAULT_REFUSAL_LIMIT } from './RefusalLimiter.js';
+export type { RefusalLimit } from './RefusalLimiter.js';

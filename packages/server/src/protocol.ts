@@ -93,6 +93,7 @@ export type ServerErrorCode =
   | 'nothing_to_retry'
   | 'conflict'
   | 'token_required'
+  | 'rate_limited'
   | 'internal';
 
 /** One field a schema refused. */

@@ -14,6 +14,7 @@ import { machinesJson } from './machinesJson.js';
 import { bodies, commandSchema, type Command, type ServerMessage, type StepJson } from './protocol.js';
 import { RunControl } from './RunControl.js';
 import { parseJson, RunReader, type HistoryRow } from './RunReader.js';
+import { limiterOf, type RefusalLimit } from './RefusalLimiter.js';
 import { hostAllowed, isLoopback, originAllowed, tokenMatches, tokenOf } from './security.js';
 import { describe, ServerError, toErrorJson } from './ServerError.js';
 import { staticFiles } from './staticFiles.js';
@@ -41,6 +42,8 @@ export interface ServerOptions {
   log?: (line: string) => void;
   /** The machines directory the editor saves to (`spine serve --machines DIR`); without it, machines are read-only. */
   machinesDir?: string;
+  /** Refused commands allowed per connection before it is rate-limited (default: a burst of 100, then 10/s). */
+  refusals?: Partial<RefusalLimit>;
 }
 
 /** A running studio server. */
@@ -128,8 +131,15 @@ export async function startServer(options: ServerOptions): Promise<SpineServer> 
           throw new ServerError('invalid_command', 'Send request bodies as JSON with `Content-Type: application/json`.');
         }
       }
-      const result = await api.route(req, url);
-      sendJson(res, result.status ?? 200, result.body);
+      const limiter = req.method === 'GET' || req.method === 'HEAD' ? undefined : limiterOf(req.socket, options.refusals);
+      limiter?.check();
+      try {
+        const result = await api.route(req, url);
+        sendJson(res, result.status ?? 200, result.body);
+      } catch (error) {
+        limiter?.refused();
+        throw error;
+      }
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new ServerError('not_found', `${req.method} ${url.pathname} is not a route.`);
@@ -182,6 +192,7 @@ export async function startServer(options: ServerOptions): Promise<SpineServer> 
       void (async () => {
         const size = rawSize(data);
         let id: string | null = null;
+        const limiter = limiterOf(ws, options.refusals);
         try {
           if (isBinary) throw new ServerError('invalid_json', 'Commands are JSON text messages.');
           const text = rawText(data);
@@ -196,6 +207,7 @@ export async function startServer(options: ServerOptions): Promise<SpineServer> 
             throw new ServerError('invalid_json', `The command is not valid JSON: ${(error as Error).message}`);
           }
           if (json && typeof json === 'object' && typeof (json as { id?: unknown }).id === 'string') id = (json as { id: string }).id.slice(0, 100);
+          limiter.check(); // after the id is known, so the refusal answers the command; before anything is validated or stored
           const parsed = commandSchema.safeParse(json);
           if (!parsed.success) {
             const issues = zodIssues(parsed.error);
@@ -207,6 +219,7 @@ export async function startServer(options: ServerOptions): Promise<SpineServer> 
           reply({ type: 'reply', id: command.id, ok: true, result });
         } catch (error) {
           const { json } = toErrorJson(error);
+          if (json.code !== 'rate_limited') limiter.refused();
           reply({ type: 'reply', id, ok: false, error: json });
         }
       })();

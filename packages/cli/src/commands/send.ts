@@ -24,13 +24,14 @@ export async function send(args: string[]): Promise<number> {
   try {
     const actor = await store.getActor(actorId);
     if (!actor) throw new CliError(`no run or actor with id '${actorId}' (list runs with \`spine runs\`)`);
-    await runtime.start();
     try {
+      // Validated and stored before any host starts: a refused event claims no run's work.
       await runtime.send(actorId, event, { source: 'cli' });
     } catch (error) {
-      if (error instanceof SpineError) throw new CliError(error.message);
+      if (error instanceof SpineError && !error.code.startsWith('storage_')) throw new CliError(error.message);
       throw error;
     }
+    await runtime.start();
     const outcome = await runtime.waitForRun(actor.runId, { horizonMs: 0 });
     const root = await store.getActor(actor.runId);
     if (values.json) process.stdout.write(`${JSON.stringify({ accepted: true, outcome })}\n`);
