@@ -932,7 +932,7 @@ function issuesJson(error: unknown): string | null {
 }
 
 function describeIssues(machine: string, type: string | undefined, issues: FieldIssue[]): string {
-  return `Event '${type ?? '(no type)'}' refused by machine '${machine}': ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`;
+  return `Event '${typeof type === 'string' ? type : '(no type)'}' refused by machine '${machine}': ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`;
 }
 
 function safeStringify(value: unknown): string | undefined {

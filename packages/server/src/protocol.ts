@@ -12,7 +12,10 @@ const requestId = z.string().min(1).max(100);
 const actorId = z.string().min(1).max(500);
 const runId = actorId;
 /** A machine's name: its files are `<name>.machine.json`, `<name>.layout.json` and `<name>.ts`. */
-const machineName = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'a machine name is a letter followed by up to 63 letters, digits, - or _');
+const machineName = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'a machine name is a letter followed by up to 63 letters, digits, - or _')
+  .refine((name) => !Object.prototype.hasOwnProperty.call(Object.prototype, name), 'a machine name cannot be a property of every JavaScript object (constructor, toString, valueOf, ...)');
 const position = z.strictObject({ x: z.number().finite(), y: z.number().finite() });
 
 /** An XState event as a client sends it: an object with a string `type`; the machine's schema checks the rest. */

@@ -18,7 +18,7 @@ import { limiterOf, type RefusalLimit } from './RefusalLimiter.js';
 import { hostAllowed, isLoopback, originAllowed, tokenMatches, tokenOf } from './security.js';
 import { describe, ServerError, toErrorJson } from './ServerError.js';
 import { staticFiles } from './staticFiles.js';
-import { zodIssues } from '@spine/runtime';
+import { depthProblem, MAX_EVENT_DEPTH, zodIssues } from '@spine/runtime';
 
 /** Options of startServer; every field but `store` has a default. */
 export interface ServerOptions {
@@ -206,6 +206,7 @@ export async function startServer(options: ServerOptions): Promise<SpineServer> 
           } catch (error) {
             throw new ServerError('invalid_json', `The command is not valid JSON: ${(error as Error).message}`);
           }
+          checkShape(json, 'The command');
           if (json && typeof json === 'object' && typeof (json as { id?: unknown }).id === 'string') id = (json as { id: string }).id.slice(0, 100);
           limiter.check(); // after the id is known, so the refusal answers the command; before anything is validated or stored
           const parsed = commandSchema.safeParse(json);
@@ -434,11 +435,20 @@ async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   }
   const text = Buffer.concat(chunks).toString('utf8');
   if (!text.trim()) return {};
+  let json: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    json = JSON.parse(text) as unknown;
   } catch (error) {
     throw new ServerError('invalid_json', `The request body is not valid JSON: ${(error as Error).message}`);
   }
+  return checkShape(json, 'The request body');
+}
+
+/** Refuses JSON too deep to validate safely, or holding a `__proto__` key (the schemas would silently drop it). */
+function checkShape(json: unknown, subject: string): unknown {
+  const problem = depthProblem(json, MAX_EVENT_DEPTH + 2, subject); // room for the wrapper around an event
+  if (problem) throw new ServerError('invalid_command', `${problem} Nothing was changed.`);
+  return json;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
