@@ -12,7 +12,7 @@ async function auditedDb(): Promise<string> {
   const path = join(mkdtempSync(join(tmpdir(), 'spine-anchor-')), 'spine.db');
   const store = await SqliteStore.open(path, { secret: SECRET });
   for (let i = 1; i <= 10; i++) {
-    await store.appendAudit([{ at: 1_700_000_000_000 + i, runId: 'r', actorId: 'r', kind: 'approval.granted', who: `person-${i}`, subject: 'r', detail: JSON.stringify({ i }) }]);
+    await store.appendAudit([{ at: 1_700_000_000_000 + i, runId: 'r', actorId: 'r', kind: 'approval.approved', who: `person-${i}`, subject: 'r', detail: JSON.stringify({ i }) }]);
   }
   expect(await store.verifyAudit()).toMatchObject({ ok: true, rows: 10 });
   await store.close();
@@ -88,8 +88,8 @@ describe('the anchored audit chain', () => {
     const path = await auditedDb();
     const a = await SqliteStore.open(path, { secret: SECRET });
     const b = await SqliteStore.open(path, { secret: SECRET });
-    await a.appendAudit([{ at: 1, runId: null, actorId: null, kind: 'approval.granted', who: 'a', subject: null, detail: '{}' }]);
-    await b.appendAudit([{ at: 2, runId: null, actorId: null, kind: 'approval.granted', who: 'b', subject: null, detail: '{}' }]);
+    await a.appendAudit([{ at: 1, runId: null, actorId: null, kind: 'approval.approved', who: 'a', subject: null, detail: '{}' }]);
+    await b.appendAudit([{ at: 2, runId: null, actorId: null, kind: 'approval.approved', who: 'b', subject: null, detail: '{}' }]);
     expect(await a.verifyAudit()).toMatchObject({ ok: true, rows: 12 });
     await a.close();
     await b.close();
