@@ -108,8 +108,8 @@ export function modelActivity<T = unknown>(options: ModelActivityOptions<T>): Ac
         const facts = entry as unknown as Partial<CallFacts>;
         if (facts.decision === 'shrink' && facts.shrink) {
           shrinks++;
-          conversation = (await shrinkContext(conversation, { targetTokens: facts.shrink.targetTokens })).messages;
-          messages = (await shrinkContext(messages, { targetTokens: facts.shrink.targetTokens })).messages;
+          conversation = (await shrinkContext(conversation, { targetTokens: facts.shrink.targetTokens, model: modelId })).messages;
+          messages = (await shrinkContext(messages, { targetTokens: facts.shrink.targetTokens, model: modelId })).messages;
           key += `:shrink:${shrinks}`;
         } else if (facts.decision === 'reask' && facts.reask) {
           reasks++;
@@ -199,8 +199,8 @@ export function modelActivity<T = unknown>(options: ModelActivityOptions<T>): Ac
             });
             throw new RetryableError(thrown.message, { retryAfterMs: decision.delayMs, kind: failure.kind, cause: thrown });
           case 'shrink': {
-            const targetTokens = shrinkTarget(failure, estimateTokens(conversation, request.tools ?? []));
-            const shrunk = await shrinkContext(conversation, { targetTokens });
+            const targetTokens = shrinkTarget(failure, estimateTokens(conversation, request.tools ?? [], { model: modelId }));
+            const shrunk = await shrinkContext(conversation, { targetTokens, model: modelId });
             if (shrunk.dropped.length > 0) {
               record({ ...spent, decision: 'shrink', failure: failureFacts, delayMs: 0, shrink: { targetTokens, droppedMessages: shrunk.dropped.length } });
               throw new RetryableError(`${thrown.message} Shrinking the conversation to ~${targetTokens} tokens.`, { retryAfterMs: 0, kind: 'context_overflow', cause: thrown });

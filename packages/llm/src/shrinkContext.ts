@@ -10,6 +10,8 @@ export interface ShrinkOptions {
    * dropped turns are replaced by a one-line note saying how many were omitted.
    */
   summarize?: (dropped: ChatMessage[]) => Promise<string> | string;
+  /** The model the conversation is for: its tokenizer counts (see `tokenizerFor`). Default: the o200k_base fallback. */
+  model?: string;
   /** Tokens kept free for the summary; a longer summary is cut to fit. Default: a tenth of the target. */
   summaryTokens?: number;
 }
@@ -38,7 +40,8 @@ export interface ShrinkResult {
  * ```
  */
 export async function shrinkContext(messages: readonly ChatMessage[], options: ShrinkOptions): Promise<ShrinkResult> {
-  const tokensBefore = estimateTokens(messages);
+  const count = (list: readonly ChatMessage[]) => estimateTokens(list, [], { model: options.model });
+  const tokensBefore = count(messages);
   if (tokensBefore <= options.targetTokens) {
     return { messages: [...messages], dropped: [], tokensBefore, tokensAfter: tokensBefore, fits: true };
   }
@@ -58,7 +61,7 @@ export async function shrinkContext(messages: readonly ChatMessage[], options: S
   let kept = units;
   const assemble = (rest: ChatMessage[][]) => [...leadingSystem, ...rest.flat(), ...tail];
   // Drop the oldest droppable unit (system notes in the middle stay) until under budget.
-  while (estimateTokens(assemble(kept)) > budget) {
+  while (count(assemble(kept)) > budget) {
     const index = kept.findIndex((unit) => unit[0]!.role !== 'system');
     if (index === -1) break;
     droppedUnits.push(kept[index]!);
@@ -78,7 +81,7 @@ export async function shrinkContext(messages: readonly ChatMessage[], options: S
     note = `[${dropped.length} earlier messages were omitted to fit the context window.]`;
   }
   const result = [...leadingSystem, { role: 'system' as const, content: note }, ...kept.flat(), ...tail];
-  const tokensAfter = estimateTokens(result);
+  const tokensAfter = count(result);
   return {
     messages: result,
     dropped,
