@@ -3,7 +3,7 @@ import { checkBudget, type Budget } from './Budget.js';
 import { callModel, type ModelRequest } from './callModel.js';
 import type { ChatMessage, ToolCall } from './ChatMessage.js';
 import { decide } from './decide.js';
-import { CircuitOpenError, ConfigError, MalformedOutputError, ModelCallError } from './errors.js';
+import { CircuitOpenError, ConfigError, MalformedOutputError, ModelCallError, unpricedMessage } from './errors.js';
 import { estimateCallCost, estimateTokens } from './estimateTokens.js';
 import type { Failure } from './Failure.js';
 import { spentOf, type BreakerFacts, type CallFacts } from './ledger.js';
@@ -145,9 +145,17 @@ export function modelActivity<T = unknown>(options: ModelActivityOptions<T>): Ac
         ];
         for (const { scope, limit, spent } of checks) {
           if (!limit) continue;
-          const check = checkBudget(limit, spent, { tokens: estimate.tokens, usd: estimate.usd });
+          const check = checkBudget(limit, spent, { tokens: estimate.tokens, usd: estimate.usd, priced: estimate.priced, model: modelId });
           if (check.ok) continue;
-          const { ok: _ok, ...over } = check;
+          const { ok: _ok, unpriced, ...over } = check;
+          if (unpriced) {
+            // A dollar budget on a model with no price: refuse rather than spend unmetered.
+            record({ decision: 'budget_exceeded', budget: { scope, ...over }, unpriced });
+            throw new TerminalError(`${agent}'s next model call was refused: ${unpricedMessage(unpriced.model, over.limit)}`, {
+              kind: 'budget_exceeded',
+              details: { agent, scope, ...over, unpriced },
+            });
+          }
           record({ decision: 'budget_exceeded', budget: { scope, ...over } });
           const unit = over.exceeded === 'usd' ? 'USD' : 'tokens';
           throw new TerminalError(
@@ -183,7 +191,8 @@ export function modelActivity<T = unknown>(options: ModelActivityOptions<T>): Ac
         }
         const failure = thrown.failure;
         const usage = thrown.usage ?? { ...zeroUsage };
-        const spent = { usage, costUsd: thrown.usage ? costOf(thrown.model, usage, llm.prices()).usd : 0 };
+        const thrownCost = thrown.usage ? costOf(thrown.model, usage, llm.prices()) : undefined;
+        const spent = { usage, costUsd: thrownCost?.usd ?? 0, ...(thrownCost && !thrownCost.priced ? { unpriced: { model: thrown.model } } : {}) };
         const failureFacts = { kind: failure.kind, message: failure.message, ...(failure.status === undefined ? {} : { status: failure.status }) };
         const sameKind = previous.filter((entry) => (entry['failure'] as { kind?: string } | undefined)?.kind === failure.kind).length;
         const count = failure.kind === 'context_overflow' ? shrinks + 1 : failure.kind === 'malformed_output' ? reasks + 1 : sameKind + 1;
@@ -235,8 +244,9 @@ export function modelActivity<T = unknown>(options: ModelActivityOptions<T>): Ac
         }
       }
 
-      const costUsd = costOf(result.model, result.usage, llm.prices()).usd;
-      record({ responseModel: result.model, usage: result.usage, costUsd, latencyMs: result.latencyMs, decision: 'ok' });
+      const cost = costOf(result.model, result.usage, llm.prices());
+      const costUsd = cost.usd;
+      record({ responseModel: result.model, usage: result.usage, costUsd, latencyMs: result.latencyMs, decision: 'ok', ...(cost.priced ? {} : { unpriced: { model: result.model } }) });
       const step: ModelStep<T> = {
         text: result.text,
         toolCalls: result.toolCalls,

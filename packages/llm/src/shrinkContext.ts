@@ -75,7 +75,7 @@ export async function shrinkContext(messages: readonly ChatMessage[], options: S
   let note: string;
   let summary: string | undefined;
   if (options.summarize) {
-    summary = truncateToTokens(await options.summarize(dropped), reserve);
+    summary = truncateToTokens(await options.summarize(dropped), reserve, (text) => count([{ role: 'system', content: text }]) - 4);
     note = `Summary of the earlier conversation (${dropped.length} messages condensed to fit the context window):\n${summary}`;
   } else {
     note = `[${dropped.length} earlier messages were omitted to fit the context window.]`;
@@ -114,9 +114,17 @@ function groupTurns(messages: readonly ChatMessage[]): ChatMessage[][] {
   return units;
 }
 
-function truncateToTokens(text: string, tokens: number): string {
-  const chars = Math.max(0, tokens * 4);
-  return text.length > chars ? `${text.slice(0, Math.max(0, chars - 1))}…` : text;
+/** Cuts text to at most `tokens` tokens (the longest prefix that fits, by binary search, with an ellipsis). */
+function truncateToTokens(text: string, tokens: number, count: (text: string) => number): string {
+  if (count(text) <= tokens) return text;
+  let fits = 0;
+  let over = text.length;
+  while (over - fits > 1) {
+    const mid = (fits + over) >> 1;
+    if (count(`${text.slice(0, mid)}…`) <= tokens) fits = mid;
+    else over = mid;
+  }
+  return fits === 0 ? '' : `${text.slice(0, fits)}…`;
 }
 
 function findLastIndex<T>(items: readonly T[], predicate: (item: T) => boolean): number {
