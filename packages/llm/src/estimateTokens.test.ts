@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { ChatMessage } from './ChatMessage.js';
 import { estimateCallCost, estimateTokens } from './estimateTokens.js';
 import { loadPriceTable } from './loadPriceTable.js';
 import { tokenizerFor } from './tokenizerFor.js';

@@ -38,6 +38,8 @@ export type {
 export { seededRandom } from './seededRandom.js';
 export { CircuitBreaker } from './CircuitBreaker.js';
 export type { CircuitBreakerJSON, CircuitBreakerOptions, CircuitState } from './CircuitBreaker.js';
+export { readBreakerStates, restoreBreakers } from './restoreBreakers.js';
+export type { BreakerJournalSource } from './restoreBreakers.js';
 
 export { addUsage, totalTokens, zeroUsage } from './Usage.js';
 export type { Usage } from './Usage.js';

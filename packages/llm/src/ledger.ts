@@ -35,6 +35,10 @@ export interface BreakerFacts {
   name: string;
   state: CircuitState;
   consecutiveFailures: number;
+  /** When it last opened (absent in journals written before breakers were restored). */
+  openedAt?: number | null;
+  /** When the half-open probe was let through, while it is out. */
+  probeStartedAt?: number | null;
 }
 
 /**

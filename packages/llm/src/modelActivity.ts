@@ -265,9 +265,9 @@ export function modelActivity<T = unknown>(options: ModelActivityOptions<T>): Ac
 }
 
 /** The breaker's state as journaled. */
-export function breakerFacts(breaker: { name: string; toJSON(): { state: BreakerFacts['state']; consecutiveFailures: number } }): BreakerFacts {
+export function breakerFacts(breaker: { name: string; toJSON(): { state: BreakerFacts['state']; consecutiveFailures: number; openedAt: number | null; probeStartedAt: number | null } }): BreakerFacts {
   const json = breaker.toJSON();
-  return { name: breaker.name, state: json.state, consecutiveFailures: json.consecutiveFailures };
+  return { name: breaker.name, state: json.state, consecutiveFailures: json.consecutiveFailures, openedAt: json.openedAt, probeStartedAt: json.probeStartedAt };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { userInfo } from 'node:os';
+import { restoreBreakers } from '@spine/llm';
 import { createRuntime, ensureSecret, SpineError, type Decision } from '@spine/runtime';
 import { dbOptions, dbPath, intArg, parse, parseJsonArg } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
@@ -38,6 +39,7 @@ async function decide(args: string[], kind: 'approve' | 'reject'): Promise<numbe
   try {
     const root = await store.getActor(runId);
     if (!root) throw new CliError(`no run with id '${runId}' (list pending approvals with \`spine approvals\`)`);
+    await restoreBreakers(store); // a provider failing before this process started stays open
     await runtime.start();
     const decision: Decision =
       kind === 'approve'

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { providerKindOf } from '@spine/llm';
+import { providerKindOf, restoreBreakers } from '@spine/llm';
 import { createRuntime, type ApprovalRecord, type RunOutcome, type Runtime } from '@spine/runtime';
 import { startScriptedModelServer, type Script, type ScriptedModelServer } from '@spine/scripted-model';
 import type { SqliteStore } from '@spine/store-sqlite';
@@ -91,6 +91,7 @@ export async function runDemo(args: string[], options: { attach?: DemoAttachment
       studio = await startServer({ store, runtime, port, ...bundledStudioDir() });
       say(`studio: ${studio.url}  (open it in a browser: the run moves through its states live)`);
     }
+    await restoreBreakers(store); // a provider failing before this process started stays open
     await runtime.start();
     const topic = values.topic ?? DEFAULT_TOPIC;
     const { runId } = await runtime.startRun('supervisor', { input: { topic } });

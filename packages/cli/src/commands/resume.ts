@@ -1,4 +1,5 @@
 import { createRuntime } from '@spine/runtime';
+import { restoreBreakers } from '@spine/llm';
 import { dbOptions, dbPath, intArg, parse } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { table, stateText } from '../format.js';
@@ -17,6 +18,7 @@ export async function resume(args: string[]): Promise<number> {
   const store = await openStore(dbPath(values.db), { mustExist: true });
   const runtime = createRuntime({ store, machines: registry });
   try {
+    await restoreBreakers(store); // a provider failing before this process started stays open
     await runtime.start();
     const runs = await store.listActors({ rootsOnly: true, status: ['active'], limit: 100_000 });
     const horizonMs = intArg(values['wait-timers'], '--wait-timers', 60) * 1000;

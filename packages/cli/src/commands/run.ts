@@ -1,4 +1,5 @@
 import { createRuntime, SpineError, type RunOutcome } from '@spine/runtime';
+import { restoreBreakers } from '@spine/llm';
 import { dbOptions, dbPath, intArg, parse, parseJsonArg } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { loadMachines } from '../loadMachines.js';
@@ -18,6 +19,7 @@ export async function run(args: string[]): Promise<number> {
   const store = await openStore(dbPath(values.db));
   const runtime = createRuntime({ store, machines: registry });
   try {
+    await restoreBreakers(store); // a provider failing before this process started stays open
     await runtime.start();
     let runId: string;
     try {

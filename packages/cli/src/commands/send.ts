@@ -1,4 +1,5 @@
 import { createRuntime, SpineError } from '@spine/runtime';
+import { restoreBreakers } from '@spine/llm';
 import { dbOptions, dbPath, parse, parseJsonArg } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { stateText } from '../format.js';
@@ -24,6 +25,7 @@ export async function send(args: string[]): Promise<number> {
   try {
     const actor = await store.getActor(actorId);
     if (!actor) throw new CliError(`no run or actor with id '${actorId}' (list runs with \`spine runs\`)`);
+    await restoreBreakers(store); // a provider failing before this process started stays open
     await runtime.start();
     try {
       await runtime.send(actorId, event, { source: 'cli' });

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { restoreBreakers } from '@spine/llm';
 import { createRuntime, type Runtime } from '@spine/runtime';
 import { ServerError, startServer } from '@spine/server';
 import { dbOptions, dbPath, intArg, parse } from '../args.js';
@@ -26,6 +27,7 @@ export async function serve(args: string[]): Promise<number> {
   try {
     if (registry?.names().length) {
       runtime = createRuntime({ store, machines: registry });
+      await restoreBreakers(store); // a provider failing before this process started stays open
       await runtime.start();
     }
     const server = await startServer({ store, ...bundledStudioDir(), ...(runtime ? { runtime } : {}), port, ...(values.host ? { host: values.host } : {}), ...(machinesDir ? { machinesDir } : {}) });
