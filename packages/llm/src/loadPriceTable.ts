@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { calcPrice, type MatchLogic, type ModelPrice as GenaiModelPrice, type PriceCalculation } from '@pydantic/genai-prices';
+import { createRequire } from 'node:module';
+import type { MatchLogic, ModelPrice as GenaiModelPrice, PriceCalculation } from '@pydantic/genai-prices';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import type { Usage } from './Usage.js';
@@ -34,6 +35,12 @@ const modelPriceSchema = z.object({
 });
 
 const priceFileSchema = z.object({ models: z.record(z.string(), modelPriceSchema) });
+
+// The catalog is 2 MB of JavaScript: loaded on the first price looked up in it, not when @spine/llm is imported.
+const require = createRequire(import.meta.url);
+let genaiPrices: typeof import('@pydantic/genai-prices') | undefined;
+const calcPrice: typeof import('@pydantic/genai-prices').calcPrice = (...args) =>
+  (genaiPrices ??= require('@pydantic/genai-prices') as typeof import('@pydantic/genai-prices')).calcPrice(...args);
 
 const BUILT_IN_URL = new URL('../prices.json', import.meta.url);
 

@@ -1,11 +1,11 @@
 import { userInfo } from 'node:os';
-import { restoreBreakers } from '@spine/llm';
 import { createRuntime, ensureSecret, SpineError, type Decision } from '@spine/runtime';
 import { dbOptions, dbPath, intArg, parse, parseJsonArg } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { stateText } from '../format.js';
 import { loadMachines } from '../loadMachines.js';
 import { openStore } from '../openStore.js';
+import { restoreBreakers } from '../restoreBreakers.js';
 import { help } from './run.js';
 
 const approveUsage = 'spine approve <runId> [--as NAME] [--edit JSON] [--reason TEXT] [--id APPROVAL] [--db FILE] [--machines DIR] [--json]';

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { providerKindOf, restoreBreakers } from '@spine/llm';
+import { providerKindOf } from '@spine/llm';
 import { createRuntime, type ApprovalRecord, type RunOutcome, type Runtime } from '@spine/runtime';
 import { startScriptedModelServer, type Script, type ScriptedModelServer } from '@spine/scripted-model';
 import type { SqliteStore } from '@spine/store-sqlite';
@@ -12,6 +12,7 @@ import { dbOptions, intArg, parse } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { loadMachines } from '../loadMachines.js';
 import { openStore } from '../openStore.js';
+import { restoreBreakers } from '../restoreBreakers.js';
 import { bundledStudioDir } from '../studioDir.js';
 import { help } from './run.js';
 import { showRun } from './show.js';

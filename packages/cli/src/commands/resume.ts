@@ -1,10 +1,10 @@
 import { createRuntime } from '@spine/runtime';
-import { restoreBreakers } from '@spine/llm';
 import { dbOptions, dbPath, intArg, parse } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { table, stateText } from '../format.js';
 import { loadMachines } from '../loadMachines.js';
 import { openStore } from '../openStore.js';
+import { restoreBreakers } from '../restoreBreakers.js';
 import { help } from './run.js';
 
 const usage = 'spine resume [--db FILE] [--machines DIR] [--json] [--wait-timers SECONDS]  (exit 0 all done, 1 one failed, 3 one is waiting)';

@@ -1,9 +1,9 @@
 import { createRuntime, SpineError, type RunOutcome } from '@spine/runtime';
-import { restoreBreakers } from '@spine/llm';
 import { dbOptions, dbPath, intArg, parse, parseJsonArg } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { loadMachines } from '../loadMachines.js';
 import { openStore } from '../openStore.js';
+import { restoreBreakers } from '../restoreBreakers.js';
 
 const usage = 'spine run <machine> [--input JSON] [--db FILE] [--machines DIR] [--json] [--wait-timers SECONDS]';
 

@@ -1,10 +1,10 @@
 import { createRuntime, SpineError } from '@spine/runtime';
-import { restoreBreakers } from '@spine/llm';
 import { dbOptions, dbPath, parse, parseJsonArg } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { stateText } from '../format.js';
 import { loadMachines } from '../loadMachines.js';
 import { openStore } from '../openStore.js';
+import { restoreBreakers } from '../restoreBreakers.js';
 import { help } from './run.js';
 
 const usage = 'spine send <runId|actorId> <eventJSON> [--db FILE] [--machines DIR] [--json]';

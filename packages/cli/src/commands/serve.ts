@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
-import { restoreBreakers } from '@spine/llm';
 import { createRuntime, type Runtime } from '@spine/runtime';
 import { ServerError, startServer } from '@spine/server';
 import { dbOptions, dbPath, intArg, parse } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { loadMachines } from '../loadMachines.js';
 import { openStore } from '../openStore.js';
+import { restoreBreakers } from '../restoreBreakers.js';
 import { bundledStudioDir } from '../studioDir.js';
 import { help } from './run.js';
 
