@@ -152,6 +152,11 @@ export async function wire(): Promise<[Runtime, SpineServer, RunOutcome, number]
   }, 60_000);
 
   it("runs the app's own machines with the installed `spine run`, offline on the installed scripted model", async () => {
+    // docs/first-agent.md shows these files in full; they are what runs here.
+    const guide = readFileSync(join(repoRoot, 'docs/first-agent.md'), 'utf8');
+    for (const file of ['machines/greeter.machine.json', 'machines/greeter.ts', 'script.json']) {
+      expect(guide, file).toContain(readFileSync(join(repoRoot, 'docs/first-agent', file), 'utf8').trimEnd());
+    }
     cpSync(join(repoRoot, 'docs/first-agent/machines'), join(app, 'machines'), { recursive: true });
     copyFileSync(join(repoRoot, 'docs/first-agent/script.json'), join(app, 'script.json'));
     const started = await startBin('spine-scripted-model', ['--script', 'script.json'], /(http:\/\/\S+\/v1)/);
