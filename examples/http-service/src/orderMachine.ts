@@ -79,7 +79,8 @@ export function orderMachine(options: OrderOptions) {
     context: (): Context => ({ items: [], reservation: null, charge: null, error: null }),
     guards: { hasItems: ({ context }: { context: Context }) => context.items.length > 0 },
     actions: {
-      addItem: assign(({ context, event }: { context: Context; event: { sku: string; price: number } }) => ({ items: [...context.items, { sku: event.sku, price: event.price }] })),
+      // The event was checked against `order.item_added`'s schema before this step ran.
+      addItem: assign(({ context, event }: { context: Context; event: { type: string; sku?: string; price?: number } }) => ({ items: [...context.items, { sku: event.sku!, price: event.price! }] })),
       saveReservation: assign(({ event }: { event: { output: { reservation: string } } }) => ({ reservation: event.output.reservation })),
       saveCharge: assign(({ event }: { event: { output: { charge: string } } }) => ({ charge: event.output.charge })),
       saveError: assign(({ event }: { event: { error: { message?: string } } }) => ({ error: event.error.message ?? 'failed' })),
