@@ -275,9 +275,19 @@ export function breakerFacts(breaker: { name: string; toJSON(): { state: Breaker
  * named ("maximum context length is 8192 tokens"), else 60% of the current estimate.
  */
 function shrinkTarget(failure: Failure, currentTokens: number): number {
+  const count = (pattern: RegExp) => {
+    const match = pattern.exec(failure.message);
+    return match ? Number(match[1]!.replace(/,/g, '')) : undefined;
+  };
+  // The provider counts with its own tokenizer: scale ours by its limit / what it counted.
+  // OpenAI: "maximum context length is L tokens. However, your messages resulted in U tokens";
+  // Anthropic: "prompt is too long: U tokens > L maximum".
+  const limit = count(/maximum context length is (\d[\d,]*) tokens/i) ?? count(/tokens\s*>\s*(\d[\d,]*)\s*maximum/i);
+  const used = count(/resulted in (\d[\d,]*) tokens/i) ?? count(/(\d[\d,]*) tokens\s*>/i);
+  if (limit !== undefined && used !== undefined && used > limit && limit > 0) return Math.max(16, Math.floor(currentTokens * (limit / used) * 0.75));
   const named = /(\d[\d,]*)\s*tokens/i.exec(failure.message);
-  const limit = named ? Number(named[1]!.replace(/,/g, '')) : undefined;
-  if (limit !== undefined && limit > 0 && limit < currentTokens * 4) return Math.max(16, Math.floor(limit * 0.75));
+  const stated = named ? Number(named[1]!.replace(/,/g, '')) : undefined;
+  if (stated !== undefined && stated > 0 && stated < currentTokens * 4) return Math.max(16, Math.floor(stated * 0.75));
   return Math.max(16, Math.floor(currentTokens * 0.6));
 }
 
