@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLlmEnvironment, modelActivity, readBreakerStates, restoreBreakers, retryPolicies, type LlmEnvironment } from '@spine/llm';
@@ -6,6 +6,7 @@ import { createRuntime, defineMachine, type Runtime } from '@spine/runtime';
 import { startScriptedModelServer, type ScriptedModelServer } from '@spine/scripted-model';
 import { SqliteStore } from '@spine/store-sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot, spawnSpine } from './support/spawnSpine.js';
 
 // A provider's circuit breaker opens after repeated failures; a host that restarts (a new store
 // handle on the same file, a new environment, as a new process would have) must not forget it and
@@ -95,4 +96,31 @@ describe('circuit breakers across a restart', () => {
       await second.close();
     }
   });
+
+  it('stay open across real `spine run` processes: the second run does not call the provider the first one found failing', async () => {
+    const app = mkdtempSync(join(tmpdir(), 'spine-breaker-cli-'));
+    const failing = await startScriptedModelServer({ script: [{ match: { lastUser: 'Greet' }, fault: { kind: 'server_error' } }] });
+    try {
+      cpSync(join(repoRoot, 'docs/first-agent/machines'), join(app, 'machines'), { recursive: true });
+      symlinkSync(join(repoRoot, 'node_modules'), join(app, 'node_modules'));
+      writeFileSync(join(app, 'package.json'), '{ "type": "module" }\n');
+      const env = { OPENAI_BASE_URL: failing.url, OPENAI_API_KEY: 'none' };
+      const args = ['run', 'greeter', '--input', '{"name":"Ada"}', '--db', join(app, 'spine.db'), '--json'];
+
+      // Five server errors in a row: the run gives up and the provider's breaker (5 in a row) opens.
+      const first = await spawnSpine(args, { cwd: app, env });
+      expect(JSON.parse(first.stdout)).toMatchObject({ status: 'done', output: { greeting: null, error: expect.stringMatching(/server/i) } });
+      expect(failing.requests).toHaveLength(5);
+
+      // A new process: the breaker is restored open, so the call waits for its cool-down unsent.
+      const second = await spawnSpine([...args, '--wait-timers', '0'], { cwd: app, env });
+      expect(second.code, second.stderr).toBe(3);
+      expect(failing.requests).toHaveLength(5);
+      const shown = await spawnSpine(['show', (JSON.parse(second.stdout) as { runId: string }).runId, '--db', join(app, 'spine.db'), '--json'], { cwd: app });
+      expect((JSON.parse(shown.stdout) as { ledger: { calls: { decision: string }[] } }).ledger.calls.map((c) => c.decision)).toEqual(['circuit_open']);
+    } finally {
+      await failing.close();
+      rmSync(app, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
