@@ -102,5 +102,16 @@ describe('costOf', () => {
 
   it('costs an unknown model nothing and says it is unpriced, never throwing', () => {
     expect(costOf('llama3.2', usage(1000, 1000), table)).toEqual({ usd: 0, priced: false });
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      expect(costOf(name, usage(1000, 1000), table), name).toEqual({ usd: 0, priced: false });
+    }
+  });
+
+  it('reads a price file whose model is named __proto__ as a model, not a prototype', () => {
+    const path = tempFile('{ "models": { "__proto__": { "input": 1, "output": 1 }, "m": { "input": 2, "output": 2 } } }');
+    const own = loadPriceTable(path);
+    expect(Object.getPrototypeOf(own.models)).toBe(Object.prototype);
+    expect(costOf('m', usage(1_000_000, 0), own).usd).toBe(2);
+    expect(costOf('constructor', usage(1_000_000, 0), own).priced).toBe(false);
   });
 });

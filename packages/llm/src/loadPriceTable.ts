@@ -85,10 +85,10 @@ function readPriceFile(source: string | URL): PriceTable {
         'Expected { "models": { "<model>": { "input": n, "output": n, "cacheRead"?: n, "cacheWrite"?: n } } } in USD per million tokens.',
     );
   }
-  const models: Record<string, ModelPrice> = {};
-  for (const [id, price] of Object.entries(parsed.data.models)) {
-    models[id] = Object.fromEntries(Object.entries(price).filter(([, v]) => v !== undefined)) as unknown as ModelPrice;
-  }
+  // fromEntries defines own properties: a model named `__proto__` is just a name.
+  const models: Record<string, ModelPrice> = Object.fromEntries(
+    Object.entries(parsed.data.models).map(([id, price]) => [id, Object.fromEntries(Object.entries(price).filter(([, v]) => v !== undefined)) as unknown as ModelPrice]),
+  );
   return { models };
 }
 
@@ -108,7 +108,7 @@ export function findPrice(model: string, table: PriceTable): { key: string; pric
 function lookup(model: string, table: PriceTable): { key: string; price: ModelPrice; source: PriceSource; id: string } | undefined {
   const ids = [...new Set([model, model.slice(model.lastIndexOf('/') + 1)])];
   for (const id of ids) {
-    const exact = table.models[id];
+    const exact = Object.hasOwn(table.models, id) ? table.models[id] : undefined; // never Object.prototype's `constructor`
     if (exact) return { key: id, price: exact, source: 'table', id };
   }
   if (!table.catalog) return undefined;
