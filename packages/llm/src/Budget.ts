@@ -15,11 +15,12 @@ export interface Spent {
 /** The verdict of `checkBudget`. */
 export type BudgetCheck =
   | { ok: true }
-  | { ok: false; exceeded: 'tokens' | 'usd'; spent: number; estimate: number; limit: number };
+  | { ok: false; exceeded: 'tokens' | 'usd'; spent: number; estimate: number; limit: number; unpriced?: { model: string } };
 
 /**
  * Checks whether spending `estimate` on top of `spent` stays within `budget` (pure). Tokens are
- * checked before dollars; reaching the limit exactly is allowed.
+ * checked before dollars; reaching the limit exactly is allowed. A dollar limit on a call whose
+ * model has no price (`estimate.priced === false`) is refused: it could not be metered.
  *
  * @example
  * ```ts
@@ -27,9 +28,12 @@ export type BudgetCheck =
  * if (!check.ok) throw new BudgetExceededError(check);
  * ```
  */
-export function checkBudget(budget: Budget, spent: Spent, estimate: Spent): BudgetCheck {
+export function checkBudget(budget: Budget, spent: Spent, estimate: Spent & { priced?: boolean; model?: string }): BudgetCheck {
   if (budget.maxTokens !== undefined && spent.tokens + estimate.tokens > budget.maxTokens) {
     return { ok: false, exceeded: 'tokens', spent: spent.tokens, estimate: estimate.tokens, limit: budget.maxTokens };
+  }
+  if (budget.maxUsd !== undefined && estimate.priced === false) {
+    return { ok: false, exceeded: 'usd', spent: spent.usd, estimate: 0, limit: budget.maxUsd, unpriced: { model: estimate.model ?? '(unknown model)' } };
   }
   if (budget.maxUsd !== undefined && spent.usd + estimate.usd > budget.maxUsd) {
     return { ok: false, exceeded: 'usd', spent: spent.usd, estimate: estimate.usd, limit: budget.maxUsd };

@@ -1,4 +1,5 @@
-import { CircuitBreaker, type CircuitBreakerOptions } from './CircuitBreaker.js';
+import { CircuitBreaker, type CircuitBreakerJSON, type CircuitBreakerOptions } from './CircuitBreaker.js';
+import { restoredSeed, trackEnvironment } from './restoreBreakers.js';
 import { defaultRetryPolicies, type RetryPolicies } from './decide.js';
 import { ConfigError } from './errors.js';
 import { loadPriceTable, type PriceTable } from './loadPriceTable.js';
@@ -65,6 +66,8 @@ export interface LlmEnvironment {
   breaker(name: string): CircuitBreaker;
   /** Every breaker used so far, by name. */
   breakers(): ReadonlyMap<string, CircuitBreaker>;
+  /** Replaces this environment's breakers of those names with the given states (see `readBreakerStates`). */
+  restoreBreakers(states: readonly CircuitBreakerJSON[]): void;
 }
 
 // Process-wide (a module loaded twice, e.g. once per machine file by a loader, shares it): each
@@ -95,7 +98,8 @@ export function createLlmEnvironment(options: LlmEnvironmentOptions = {}): LlmEn
   const providers = new Map<string, ProviderConfig>();
   const breakers = new Map<string, CircuitBreaker>();
 
-  return {
+  const breakerOptions = { ...options.breaker, now };
+  const environment: LlmEnvironment = {
     policies: options.policies ?? defaultRetryPolicies,
     timeoutMs: options.timeoutMs ?? 60_000,
     toolRetry,
@@ -123,13 +127,19 @@ export function createLlmEnvironment(options: LlmEnvironmentOptions = {}): LlmEn
     breaker(name) {
       let breaker = breakers.get(name);
       if (!breaker) {
-        breaker = new CircuitBreaker(name, { ...options.breaker, now });
+        const seed = restoredSeed(name);
+        breaker = seed ? CircuitBreaker.from(seed, breakerOptions) : new CircuitBreaker(name, breakerOptions);
         breakers.set(name, breaker);
       }
       return breaker;
     },
     breakers: () => breakers,
+    restoreBreakers(states) {
+      for (const state of states) breakers.set(state.name, CircuitBreaker.from(state, breakerOptions));
+    },
   };
+  trackEnvironment(environment);
+  return environment;
 }
 
 /** Appended to every "no provider" message. */

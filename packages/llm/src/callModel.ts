@@ -98,7 +98,7 @@ export async function callModel<T = unknown>(
 
   if (options.budget) {
     const estimate = estimateCallCost({ ...request, model: modelId }, options.budget.prices);
-    const check = checkBudget(options.budget.limit, options.budget.spent, { tokens: estimate.tokens, usd: estimate.usd });
+    const check = checkBudget(options.budget.limit, options.budget.spent, { tokens: estimate.tokens, usd: estimate.usd, priced: estimate.priced, model: modelId });
     if (!check.ok) throw new BudgetExceededError(check);
   }
 

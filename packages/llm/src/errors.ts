@@ -141,21 +141,34 @@ export class BudgetExceededError extends LlmError {
   readonly spent: number;
   readonly estimate: number;
   readonly limit: number;
+  /** Set when the call was refused because its model has no price, so a dollar limit could not be metered. */
+  readonly unpriced: { model: string } | undefined;
 
-  constructor(options: { exceeded: 'tokens' | 'usd'; spent: number; estimate: number; limit: number }) {
+  constructor(options: { exceeded: 'tokens' | 'usd'; spent: number; estimate: number; limit: number; unpriced?: { model: string } | undefined }) {
     const unit = options.exceeded === 'usd' ? 'USD' : 'tokens';
     super({
       code: 'budget_exceeded',
-      message:
-        `Budget exceeded: ${options.spent} ${unit} spent + ${options.estimate} ${unit} estimated for the next call ` +
-        `> limit ${options.limit} ${unit}. Raise the budget or hand the run to a human.`,
+      message: options.unpriced
+        ? unpricedMessage(options.unpriced.model, options.limit)
+        : `Budget exceeded: ${options.spent} ${unit} spent + ${options.estimate} ${unit} estimated for the next call ` +
+          `> limit ${options.limit} ${unit}. Raise the budget or hand the run to a human.`,
       retryable: false,
     });
+    this.unpriced = options.unpriced;
     this.exceeded = options.exceeded;
     this.spent = options.spent;
     this.estimate = options.estimate;
     this.limit = options.limit;
   }
+}
+
+/** Why a call under a dollar budget was refused for a model with no price. */
+export function unpricedMessage(model: string, limitUsd: number): string {
+  return (
+    `Model '${model}' has no price (not in SPINE_PRICES, Spine's table or the genai-prices catalog), so a dollar budget ` +
+    `of ${limitUsd} USD cannot be metered and the call was not made. Add its price to a SPINE_PRICES file ` +
+    '({ "models": { "<model>": { "input": n, "output": n } } }, USD per million tokens) or use a token budget (maxTokens).'
+  );
 }
 
 /** Thrown when an agent calls a tool it was not granted (terminal; least privilege). */

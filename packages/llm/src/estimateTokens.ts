@@ -1,6 +1,7 @@
 import type { ChatMessage } from './ChatMessage.js';
 import type { Tool } from './defineTool.js';
 import { costOf, type PriceTable } from './loadPriceTable.js';
+import { tokenizerFor } from './tokenizerFor.js';
 
 /** Tokens a message costs beyond its text (role, separators), as Chat Completions formats it. */
 const PER_MESSAGE = 4;
@@ -8,29 +9,33 @@ const PER_MESSAGE = 4;
 const DEFAULT_OUTPUT_ESTIMATE = 1024;
 
 /**
- * Estimates the prompt tokens of some messages and tools: characters / 4 plus a few tokens per
- * message. An estimate for budget checks and context trimming, not a tokenizer: real counts vary
- * by model and language (code and non-Latin text run higher).
+ * Counts the prompt tokens of some messages and tools with the model's tokenizer (see
+ * `tokenizerFor`: OpenAI's own encodings for OpenAI models, o200k_base as the fallback for other
+ * families), plus the few tokens each message costs in the Chat Completions format.
+ *
+ * @example
+ * ```ts
+ * estimateTokens([{ role: 'user', content: '你好' }], [], { model: 'gpt-4o' });
+ * ```
  */
 export function estimateTokens(
   messages: readonly ChatMessage[],
   tools: readonly Pick<Tool, 'name' | 'description' | 'inputSchema'>[] = [],
+  options: { model?: string | undefined } = {},
 ): number {
-  let chars = 0;
-  let overhead = 0;
+  const { count } = tokenizerFor(options.model);
+  let tokens = 0;
   for (const message of messages) {
-    overhead += PER_MESSAGE;
-    chars += message.content.length;
+    tokens += PER_MESSAGE + count(message.content);
     if (message.role === 'assistant' && message.toolCalls) {
-      for (const call of message.toolCalls) chars += call.name.length + JSON.stringify(call.input ?? null).length;
+      for (const call of message.toolCalls) tokens += count(call.name) + count(JSON.stringify(call.input ?? null));
     }
-    if (message.role === 'tool') chars += message.toolName.length;
+    if (message.role === 'tool') tokens += count(message.toolName);
   }
   for (const tool of tools) {
-    overhead += PER_MESSAGE;
-    chars += tool.name.length + tool.description.length + JSON.stringify(tool.inputSchema).length;
+    tokens += PER_MESSAGE + count(tool.name) + count(tool.description) + count(JSON.stringify(tool.inputSchema));
   }
-  return Math.ceil(chars / 4) + overhead;
+  return tokens;
 }
 
 /** What a call is estimated to cost before it is made. */
@@ -59,7 +64,7 @@ export function estimateCallCost(
   table: PriceTable,
 ): CallEstimate {
   const system: ChatMessage[] = request.system ? [{ role: 'system', content: request.system }] : [];
-  const inputTokens = estimateTokens([...system, ...request.messages], request.tools ?? []);
+  const inputTokens = estimateTokens([...system, ...request.messages], request.tools ?? [], { model: request.model });
   const outputTokens = request.maxOutputTokens ?? DEFAULT_OUTPUT_ESTIMATE;
   const cost = request.model
     ? costOf(request.model, { inputTokens, outputTokens, cacheReadTokens: 0, cacheWriteTokens: 0 }, table)

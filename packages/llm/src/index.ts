@@ -38,12 +38,16 @@ export type {
 export { seededRandom } from './seededRandom.js';
 export { CircuitBreaker } from './CircuitBreaker.js';
 export type { CircuitBreakerJSON, CircuitBreakerOptions, CircuitState } from './CircuitBreaker.js';
+export { readBreakerStates, restoreBreakers } from './restoreBreakers.js';
+export type { BreakerJournalSource } from './restoreBreakers.js';
 
 export { addUsage, totalTokens, zeroUsage } from './Usage.js';
 export type { Usage } from './Usage.js';
 export { costOf, findPrice, loadPriceTable } from './loadPriceTable.js';
-export type { Cost, ModelPrice, PriceTable } from './loadPriceTable.js';
+export type { Cost, ModelPrice, PriceSource, PriceTable } from './loadPriceTable.js';
 export { estimateCallCost, estimateTokens } from './estimateTokens.js';
+export { tokenizerFor } from './tokenizerFor.js';
+export type { EncodingName, Tokenizer } from './tokenizerFor.js';
 export type { CallEstimate } from './estimateTokens.js';
 export { assertBudget, checkBudget, splitBudget } from './Budget.js';
 export type { Budget, BudgetCheck, Spent } from './Budget.js';

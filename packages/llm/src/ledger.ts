@@ -35,6 +35,10 @@ export interface BreakerFacts {
   name: string;
   state: CircuitState;
   consecutiveFailures: number;
+  /** When it last opened (absent in journals written before breakers were restored). */
+  openedAt?: number | null;
+  /** When the half-open probe was let through, while it is out. */
+  probeStartedAt?: number | null;
 }
 
 /**
@@ -67,6 +71,11 @@ export interface CallFacts {
   refused?: { tool: string; agent: string; allowed: string[] };
   /** Present when `decision` is `budget_exceeded`. */
   budget?: { scope: 'agent' | 'run'; exceeded: 'tokens' | 'usd'; spent: number; estimate: number; limit: number };
+  /**
+   * Present when the model has no price (no SPINE_PRICES entry, no catalog entry): its cost is
+   * recorded as 0 but is unknown. `spine show`, the audit log (`model.unpriced`) and the studio say so.
+   */
+  unpriced?: { model: string };
   /** Present when `decision` is `reask`: what the next attempt adds to the conversation. */
   reask?: { answer: string; message: string; issues: { path: string; message: string }[] };
   /** Present when `decision` is `shrink`: the size the next attempt shrinks the conversation to. */
@@ -155,6 +164,8 @@ export interface RunLedger {
   byModel: Record<string, LedgerTotal>;
   /** The last journaled state of each breaker. */
   breakers: (BreakerFacts & { at: number | undefined })[];
+  /** Models the run called that have no price: their cost is counted as 0 but is unknown. */
+  unpriced: string[];
   /** Tool calls refused because the agent was not granted the tool. */
   refusals: { agent: string; tool: string; allowed: string[]; jobKey: string; at: number | undefined }[];
   /**
@@ -178,6 +189,7 @@ export function runLedger(jobs: readonly LedgerJob[]): RunLedger {
   const calls: LedgerCall[] = [];
   const breakers = new Map<string, BreakerFacts & { at: number | undefined }>();
   const refusals: RunLedger['refusals'] = [];
+  const unpriced = new Set<string>();
   const firstSeen = new Map<string, number>();
   let reExecuted = 0;
   for (const job of jobs) {
@@ -216,6 +228,8 @@ export function runLedger(jobs: readonly LedgerJob[]): RunLedger {
       }
       const refused = entry['refused'] as { tool: string; agent: string; allowed: string[] } | undefined;
       if (refused) refusals.push({ ...refused, jobKey: job.key, at });
+      const noPrice = entry['unpriced'] as { model?: unknown } | undefined;
+      if (noPrice && typeof noPrice.model === 'string') unpriced.add(noPrice.model);
     }
   }
   calls.sort((a, b) => (a.startedAt ?? 0) - (b.startedAt ?? 0));
@@ -228,6 +242,7 @@ export function runLedger(jobs: readonly LedgerJob[]): RunLedger {
     byModel: group(calls.filter((c) => c.call === 'model'), (c) => c.model ?? '?'),
     breakers: [...breakers.values()].sort((a, b) => a.name.localeCompare(b.name)),
     refusals,
+    unpriced: [...unpriced].sort(),
     hosts,
     resume: {
       resumes: Math.max(0, hosts.length - 1),

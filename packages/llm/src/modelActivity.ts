@@ -3,7 +3,7 @@ import { checkBudget, type Budget } from './Budget.js';
 import { callModel, type ModelRequest } from './callModel.js';
 import type { ChatMessage, ToolCall } from './ChatMessage.js';
 import { decide } from './decide.js';
-import { CircuitOpenError, ConfigError, MalformedOutputError, ModelCallError } from './errors.js';
+import { CircuitOpenError, ConfigError, MalformedOutputError, ModelCallError, unpricedMessage } from './errors.js';
 import { estimateCallCost, estimateTokens } from './estimateTokens.js';
 import type { Failure } from './Failure.js';
 import { spentOf, type BreakerFacts, type CallFacts } from './ledger.js';
@@ -108,8 +108,8 @@ export function modelActivity<T = unknown>(options: ModelActivityOptions<T>): Ac
         const facts = entry as unknown as Partial<CallFacts>;
         if (facts.decision === 'shrink' && facts.shrink) {
           shrinks++;
-          conversation = (await shrinkContext(conversation, { targetTokens: facts.shrink.targetTokens })).messages;
-          messages = (await shrinkContext(messages, { targetTokens: facts.shrink.targetTokens })).messages;
+          conversation = (await shrinkContext(conversation, { targetTokens: facts.shrink.targetTokens, model: modelId })).messages;
+          messages = (await shrinkContext(messages, { targetTokens: facts.shrink.targetTokens, model: modelId })).messages;
           key += `:shrink:${shrinks}`;
         } else if (facts.decision === 'reask' && facts.reask) {
           reasks++;
@@ -145,9 +145,17 @@ export function modelActivity<T = unknown>(options: ModelActivityOptions<T>): Ac
         ];
         for (const { scope, limit, spent } of checks) {
           if (!limit) continue;
-          const check = checkBudget(limit, spent, { tokens: estimate.tokens, usd: estimate.usd });
+          const check = checkBudget(limit, spent, { tokens: estimate.tokens, usd: estimate.usd, priced: estimate.priced, model: modelId });
           if (check.ok) continue;
-          const { ok: _ok, ...over } = check;
+          const { ok: _ok, unpriced, ...over } = check;
+          if (unpriced) {
+            // A dollar budget on a model with no price: refuse rather than spend unmetered.
+            record({ decision: 'budget_exceeded', budget: { scope, ...over }, unpriced });
+            throw new TerminalError(`${agent}'s next model call was refused: ${unpricedMessage(unpriced.model, over.limit)}`, {
+              kind: 'budget_exceeded',
+              details: { agent, scope, ...over, unpriced },
+            });
+          }
           record({ decision: 'budget_exceeded', budget: { scope, ...over } });
           const unit = over.exceeded === 'usd' ? 'USD' : 'tokens';
           throw new TerminalError(
@@ -183,7 +191,8 @@ export function modelActivity<T = unknown>(options: ModelActivityOptions<T>): Ac
         }
         const failure = thrown.failure;
         const usage = thrown.usage ?? { ...zeroUsage };
-        const spent = { usage, costUsd: thrown.usage ? costOf(thrown.model, usage, llm.prices()).usd : 0 };
+        const thrownCost = thrown.usage ? costOf(thrown.model, usage, llm.prices()) : undefined;
+        const spent = { usage, costUsd: thrownCost?.usd ?? 0, ...(thrownCost && !thrownCost.priced ? { unpriced: { model: thrown.model } } : {}) };
         const failureFacts = { kind: failure.kind, message: failure.message, ...(failure.status === undefined ? {} : { status: failure.status }) };
         const sameKind = previous.filter((entry) => (entry['failure'] as { kind?: string } | undefined)?.kind === failure.kind).length;
         const count = failure.kind === 'context_overflow' ? shrinks + 1 : failure.kind === 'malformed_output' ? reasks + 1 : sameKind + 1;
@@ -199,8 +208,8 @@ export function modelActivity<T = unknown>(options: ModelActivityOptions<T>): Ac
             });
             throw new RetryableError(thrown.message, { retryAfterMs: decision.delayMs, kind: failure.kind, cause: thrown });
           case 'shrink': {
-            const targetTokens = shrinkTarget(failure, estimateTokens(conversation, request.tools ?? []));
-            const shrunk = await shrinkContext(conversation, { targetTokens });
+            const targetTokens = shrinkTarget(failure, estimateTokens(conversation, request.tools ?? [], { model: modelId }));
+            const shrunk = await shrinkContext(conversation, { targetTokens, model: modelId });
             if (shrunk.dropped.length > 0) {
               record({ ...spent, decision: 'shrink', failure: failureFacts, delayMs: 0, shrink: { targetTokens, droppedMessages: shrunk.dropped.length } });
               throw new RetryableError(`${thrown.message} Shrinking the conversation to ~${targetTokens} tokens.`, { retryAfterMs: 0, kind: 'context_overflow', cause: thrown });
@@ -235,8 +244,9 @@ export function modelActivity<T = unknown>(options: ModelActivityOptions<T>): Ac
         }
       }
 
-      const costUsd = costOf(result.model, result.usage, llm.prices()).usd;
-      record({ responseModel: result.model, usage: result.usage, costUsd, latencyMs: result.latencyMs, decision: 'ok' });
+      const cost = costOf(result.model, result.usage, llm.prices());
+      const costUsd = cost.usd;
+      record({ responseModel: result.model, usage: result.usage, costUsd, latencyMs: result.latencyMs, decision: 'ok', ...(cost.priced ? {} : { unpriced: { model: result.model } }) });
       const step: ModelStep<T> = {
         text: result.text,
         toolCalls: result.toolCalls,
@@ -255,9 +265,9 @@ export function modelActivity<T = unknown>(options: ModelActivityOptions<T>): Ac
 }
 
 /** The breaker's state as journaled. */
-export function breakerFacts(breaker: { name: string; toJSON(): { state: BreakerFacts['state']; consecutiveFailures: number } }): BreakerFacts {
+export function breakerFacts(breaker: { name: string; toJSON(): { state: BreakerFacts['state']; consecutiveFailures: number; openedAt: number | null; probeStartedAt: number | null } }): BreakerFacts {
   const json = breaker.toJSON();
-  return { name: breaker.name, state: json.state, consecutiveFailures: json.consecutiveFailures };
+  return { name: breaker.name, state: json.state, consecutiveFailures: json.consecutiveFailures, openedAt: json.openedAt, probeStartedAt: json.probeStartedAt };
 }
 
 /**
@@ -265,9 +275,19 @@ export function breakerFacts(breaker: { name: string; toJSON(): { state: Breaker
  * named ("maximum context length is 8192 tokens"), else 60% of the current estimate.
  */
 function shrinkTarget(failure: Failure, currentTokens: number): number {
+  const count = (pattern: RegExp) => {
+    const match = pattern.exec(failure.message);
+    return match ? Number(match[1]!.replace(/,/g, '')) : undefined;
+  };
+  // The provider counts with its own tokenizer: scale ours by its limit / what it counted.
+  // OpenAI: "maximum context length is L tokens. However, your messages resulted in U tokens";
+  // Anthropic: "prompt is too long: U tokens > L maximum".
+  const limit = count(/maximum context length is (\d[\d,]*) tokens/i) ?? count(/tokens\s*>\s*(\d[\d,]*)\s*maximum/i);
+  const used = count(/resulted in (\d[\d,]*) tokens/i) ?? count(/(\d[\d,]*) tokens\s*>/i);
+  if (limit !== undefined && used !== undefined && used > limit && limit > 0) return Math.max(16, Math.floor(currentTokens * (limit / used) * 0.75));
   const named = /(\d[\d,]*)\s*tokens/i.exec(failure.message);
-  const limit = named ? Number(named[1]!.replace(/,/g, '')) : undefined;
-  if (limit !== undefined && limit > 0 && limit < currentTokens * 4) return Math.max(16, Math.floor(limit * 0.75));
+  const stated = named ? Number(named[1]!.replace(/,/g, '')) : undefined;
+  if (stated !== undefined && stated > 0 && stated < currentTokens * 4) return Math.max(16, Math.floor(stated * 0.75));
   return Math.max(16, Math.floor(currentTokens * 0.6));
 }
 

@@ -3,7 +3,7 @@ import type { ChatMessage } from './ChatMessage.js';
 import { estimateTokens } from './estimateTokens.js';
 import { shrinkContext } from './shrinkContext.js';
 
-const text = (n: number, c = 'x') => c.repeat(n * 4); // n tokens of text
+const text = (n: number) => ' hello'.repeat(n); // n tokens of text (o200k_base, the fallback tokenizer)
 
 function conversation(): ChatMessage[] {
   return [
@@ -71,9 +71,10 @@ describe('shrinkContext', () => {
     const result = await shrinkContext(conversation(), {
       targetTokens: 450,
       summaryTokens: 20,
-      summarize: () => 'y'.repeat(10_000),
+      summarize: () => ' hello'.repeat(10_000),
     });
-    expect(result.summary!.length).toBeLessThanOrEqual(80);
+    expect(estimateTokens([{ role: 'system', content: result.summary! }])).toBeLessThanOrEqual(20 + 4);
+    expect(result.summary!.endsWith('…')).toBe(true);
     expect(result.fits).toBe(true);
   });
 

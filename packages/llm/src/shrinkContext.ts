@@ -10,6 +10,8 @@ export interface ShrinkOptions {
    * dropped turns are replaced by a one-line note saying how many were omitted.
    */
   summarize?: (dropped: ChatMessage[]) => Promise<string> | string;
+  /** The model the conversation is for: its tokenizer counts (see `tokenizerFor`). Default: the o200k_base fallback. */
+  model?: string;
   /** Tokens kept free for the summary; a longer summary is cut to fit. Default: a tenth of the target. */
   summaryTokens?: number;
 }
@@ -38,7 +40,8 @@ export interface ShrinkResult {
  * ```
  */
 export async function shrinkContext(messages: readonly ChatMessage[], options: ShrinkOptions): Promise<ShrinkResult> {
-  const tokensBefore = estimateTokens(messages);
+  const count = (list: readonly ChatMessage[]) => estimateTokens(list, [], { model: options.model });
+  const tokensBefore = count(messages);
   if (tokensBefore <= options.targetTokens) {
     return { messages: [...messages], dropped: [], tokensBefore, tokensAfter: tokensBefore, fits: true };
   }
@@ -58,7 +61,7 @@ export async function shrinkContext(messages: readonly ChatMessage[], options: S
   let kept = units;
   const assemble = (rest: ChatMessage[][]) => [...leadingSystem, ...rest.flat(), ...tail];
   // Drop the oldest droppable unit (system notes in the middle stay) until under budget.
-  while (estimateTokens(assemble(kept)) > budget) {
+  while (count(assemble(kept)) > budget) {
     const index = kept.findIndex((unit) => unit[0]!.role !== 'system');
     if (index === -1) break;
     droppedUnits.push(kept[index]!);
@@ -72,13 +75,13 @@ export async function shrinkContext(messages: readonly ChatMessage[], options: S
   let note: string;
   let summary: string | undefined;
   if (options.summarize) {
-    summary = truncateToTokens(await options.summarize(dropped), reserve);
+    summary = truncateToTokens(await options.summarize(dropped), reserve, (text) => count([{ role: 'system', content: text }]) - 4);
     note = `Summary of the earlier conversation (${dropped.length} messages condensed to fit the context window):\n${summary}`;
   } else {
     note = `[${dropped.length} earlier messages were omitted to fit the context window.]`;
   }
   const result = [...leadingSystem, { role: 'system' as const, content: note }, ...kept.flat(), ...tail];
-  const tokensAfter = estimateTokens(result);
+  const tokensAfter = count(result);
   return {
     messages: result,
     dropped,
@@ -111,9 +114,17 @@ function groupTurns(messages: readonly ChatMessage[]): ChatMessage[][] {
   return units;
 }
 
-function truncateToTokens(text: string, tokens: number): string {
-  const chars = Math.max(0, tokens * 4);
-  return text.length > chars ? `${text.slice(0, Math.max(0, chars - 1))}…` : text;
+/** Cuts text to at most `tokens` tokens (the longest prefix that fits, by binary search, with an ellipsis). */
+function truncateToTokens(text: string, tokens: number, count: (text: string) => number): string {
+  if (count(text) <= tokens) return text;
+  let fits = 0;
+  let over = text.length;
+  while (over - fits > 1) {
+    const mid = (fits + over) >> 1;
+    if (count(`${text.slice(0, mid)}…`) <= tokens) fits = mid;
+    else over = mid;
+  }
+  return fits === 0 ? '' : `${text.slice(0, fits)}…`;
 }
 
 function findLastIndex<T>(items: readonly T[], predicate: (item: T) => boolean): number {

@@ -516,6 +516,7 @@ export type AuditKind =
   | 'activity.logged'
   | 'tool.refused'
   | 'budget.stopped'
+  | 'model.unpriced'
   | 'machine.version'
   | 'actor.version_moved';
 

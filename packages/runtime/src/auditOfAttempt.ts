@@ -8,6 +8,7 @@ import type { JobRecord, NewAuditEntry, RiskTier } from './Store.js';
  *   `@spine/llm` ledger), `refusedTool` (a name, a list, or `{ tool, agent }`), a
  *   `toolCalls` record with outcome `not_allowed`, or an error named `ToolNotAllowedError`;
  * - a budget stop: `decision: 'budget_exceeded'` or an error named `BudgetExceededError`;
+ * - a model call with no price: `unpriced: { model }` (its cost is unknown; a dollar budget refuses it);
  * - a tiered activity that acted (`low` acts and logs; approved ones log too).
  */
 export function auditOfAttempt(args: { job: Pick<JobRecord, 'key' | 'runId' | 'actorId' | 'src'>; machine: string; tier: RiskTier | undefined; entry: Record<string, unknown>; outcome: string; now: number }): NewAuditEntry[] {
@@ -36,6 +37,11 @@ export function auditOfAttempt(args: { job: Pick<JobRecord, 'key' | 'runId' | 'a
 
   if (entry.decision === 'budget_exceeded' || (error && (error.name === 'BudgetExceededError' || error.code === 'budget_exceeded'))) {
     rows.push(row('budget.stopped', { agent, src: job.src, message: error?.message ?? entry.message ?? null, budget: entry.budget ?? null, spent: entry.spent ?? null }));
+  }
+
+  const unpriced = entry.unpriced && typeof entry.unpriced === 'object' ? (entry.unpriced as { model?: unknown }).model : undefined;
+  if (typeof unpriced === 'string') {
+    rows.push(row('model.unpriced', { agent, src: job.src, model: unpriced, attempt: entry.attempt ?? null, callMade: entry.decision !== 'budget_exceeded' }));
   }
 
   if (args.tier && args.outcome !== 'retry') {

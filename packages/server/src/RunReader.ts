@@ -88,7 +88,7 @@ export class RunReader {
         if (!spend.costUsd && !spend.tokens.total) continue;
         const started = typeof entry.startedAt === 'number' ? entry.startedAt : (job.startedAt ?? job.createdAt);
         const at = started + (typeof entry.durationMs === 'number' ? entry.durationMs : 0);
-        points.push({ at, runId: job.runId, actorId: job.actorId, machine: info?.machine ?? '?', model: spend.model ?? job.src, costUsd: spend.costUsd, tokens: spend.tokens });
+        points.push({ at, runId: job.runId, actorId: job.actorId, machine: info?.machine ?? '?', model: spend.model ?? job.src, costUsd: spend.costUsd, tokens: spend.tokens, ...(spend.unpriced ? { unpriced: true } : {}) });
       }
     }
     return points.sort((a, b) => a.at - b.at);
@@ -99,10 +99,12 @@ export class RunReader {
     const [stats, journals] = await Promise.all([this.store.runStats(runId), this.store.runJournals(runId)]);
     const tokens = zeroTokens();
     let costUsd = 0;
+    const unpriced = new Set<string>();
     for (const { journal } of journals) {
       const spend = sumSpend(parseJournal(journal));
       addTokens(tokens, spend.tokens);
       costUsd += spend.costUsd;
+      for (const model of spend.unpriced) unpriced.add(model);
     }
     return {
       runId,
@@ -117,6 +119,7 @@ export class RunReader {
       actors: stats.actors,
       tokens,
       costUsd,
+      ...(unpriced.size ? { unpriced: [...unpriced].sort() } : {}),
     };
   }
 }
@@ -164,6 +167,7 @@ export function jobJson(job: JobRecord): JobJson {
     tokens: spend.tokens,
     costUsd: spend.costUsd,
     models: spend.models,
+    ...(spend.unpriced.length ? { unpriced: spend.unpriced } : {}),
   };
 }
 

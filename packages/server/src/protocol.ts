@@ -141,7 +141,10 @@ export interface RunSummary {
   steps: number;
   actors: number;
   tokens: TokensJson;
+  /** Priced calls only: see `unpriced`. */
   costUsd: number;
+  /** Models the run called that have no price (their cost is unknown, counted as 0): the studio flags the cost. */
+  unpriced?: string[];
 }
 
 /** A durable actor of a run; `parentId` makes the supervisor tree. */
@@ -188,6 +191,8 @@ export interface JobJson {
   costUsd: number;
   /** Models named in the journal (`model` fields). */
   models: string[];
+  /** Those of them with no price, when any. */
+  unpriced?: string[];
 }
 
 /** A refused event. */
@@ -438,6 +443,8 @@ export interface CostPoint {
   model: string;
   costUsd: number;
   tokens: TokensJson;
+  /** The model has no price: `costUsd` is 0 but the real cost is unknown. */
+  unpriced?: boolean;
 }
 
 /** How a fork or retry created a new run. */

@@ -5,6 +5,8 @@ export interface Spend {
   tokens: TokensJson;
   costUsd: number;
   model: string | undefined;
+  /** The model, when the entry says it has no price (`unpriced`): its cost is unknown, not 0. */
+  unpriced: string | undefined;
 }
 
 const INPUT_KEYS = ['inputTokens', 'input', 'promptTokens', 'prompt_tokens', 'input_tokens'];
@@ -25,21 +27,24 @@ export function spendOf(entry: JournalEntryJson): Spend {
   }
   const cost = typeof entry.costUsd === 'number' && Number.isFinite(entry.costUsd) ? entry.costUsd : 0;
   const model = typeof entry.model === 'string' ? entry.model : undefined;
-  return { tokens: { input, output, total: input + output }, costUsd: cost, model };
+  const noPrice = entry.unpriced && typeof entry.unpriced === 'object' ? (entry.unpriced as { model?: unknown }).model : undefined;
+  return { tokens: { input, output, total: input + output }, costUsd: cost, model, unpriced: typeof noPrice === 'string' ? noPrice : undefined };
 }
 
 /** Sums spend over journal entries. */
-export function sumSpend(entries: readonly JournalEntryJson[]): { tokens: TokensJson; costUsd: number; models: string[] } {
+export function sumSpend(entries: readonly JournalEntryJson[]): { tokens: TokensJson; costUsd: number; models: string[]; unpriced: string[] } {
   const tokens = zeroTokens();
   let costUsd = 0;
   const models = new Set<string>();
+  const unpriced = new Set<string>();
   for (const entry of entries) {
     const spend = spendOf(entry);
     addTokens(tokens, spend.tokens);
     costUsd += spend.costUsd;
     if (spend.model) models.add(spend.model);
+    if (spend.unpriced) unpriced.add(spend.unpriced);
   }
-  return { tokens, costUsd, models: [...models] };
+  return { tokens, costUsd, models: [...models], unpriced: [...unpriced] };
 }
 
 /** A fresh zero token count. */

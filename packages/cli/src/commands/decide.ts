@@ -5,6 +5,7 @@ import { CliError, EXIT } from '../CliError.js';
 import { stateText } from '../format.js';
 import { loadMachines } from '../loadMachines.js';
 import { openStore } from '../openStore.js';
+import { restoreBreakers } from '../restoreBreakers.js';
 import { help } from './run.js';
 
 const approveUsage = 'spine approve <runId> [--as NAME] [--edit JSON] [--reason TEXT] [--id APPROVAL] [--db FILE] [--machines DIR] [--json]';
@@ -55,6 +56,7 @@ async function decide(args: string[], kind: 'approve' | 'reject'): Promise<numbe
       if (values.json) process.stdout.write(`${JSON.stringify({ decision: result })}\n`);
       throw new CliError(`the decision was refused: ${result.reason}`, EXIT.failed);
     }
+    await restoreBreakers(store); // a provider failing before this process started stays open
     await runtime.start(); // only now, to drive the decided run on
     const outcome = await runtime.waitForRun(root.runId, { horizonMs: intArg(values['wait-timers'], '--wait-timers', 0) * 1000 });
     const after = await store.getActor(root.runId);

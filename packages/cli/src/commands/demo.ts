@@ -12,6 +12,8 @@ import { dbOptions, intArg, parse } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { loadMachines } from '../loadMachines.js';
 import { openStore } from '../openStore.js';
+import { restoreBreakers } from '../restoreBreakers.js';
+import { bundledStudioDir } from '../studioDir.js';
 import { help } from './run.js';
 import { showRun } from './show.js';
 
@@ -87,9 +89,10 @@ export async function runDemo(args: string[], options: { attach?: DemoAttachment
     detach = await options.attach?.({ store, runtime });
     let studio: SpineServer | undefined;
     if (values.serve) {
-      studio = await startServer({ store, runtime, port });
+      studio = await startServer({ store, runtime, port, ...bundledStudioDir() });
       say(`studio: ${studio.url}  (open it in a browser: the run moves through its states live)`);
     }
+    await restoreBreakers(store); // a provider failing before this process started stays open
     await runtime.start();
     const topic = values.topic ?? DEFAULT_TOPIC;
     const { runId } = await runtime.startRun('supervisor', { input: { topic } });

@@ -4,6 +4,7 @@ import { CliError, EXIT } from '../CliError.js';
 import { table, stateText } from '../format.js';
 import { loadMachines } from '../loadMachines.js';
 import { openStore } from '../openStore.js';
+import { restoreBreakers } from '../restoreBreakers.js';
 import { help } from './run.js';
 
 const usage = 'spine resume [--db FILE] [--machines DIR] [--json] [--wait-timers SECONDS]  (exit 0 all done, 1 one failed, 3 one is waiting)';
@@ -17,6 +18,7 @@ export async function resume(args: string[]): Promise<number> {
   const store = await openStore(dbPath(values.db), { mustExist: true });
   const runtime = createRuntime({ store, machines: registry });
   try {
+    await restoreBreakers(store); // a provider failing before this process started stays open
     await runtime.start();
     const runs = await store.listActors({ rootsOnly: true, status: ['active'], limit: 100_000 });
     const horizonMs = intArg(values['wait-timers'], '--wait-timers', 60) * 1000;

@@ -3,6 +3,7 @@ import { dbOptions, dbPath, intArg, parse, parseJsonArg } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { loadMachines } from '../loadMachines.js';
 import { openStore } from '../openStore.js';
+import { restoreBreakers } from '../restoreBreakers.js';
 
 const usage = 'spine run <machine> [--input JSON] [--db FILE] [--machines DIR] [--json] [--wait-timers SECONDS]';
 
@@ -18,6 +19,7 @@ export async function run(args: string[]): Promise<number> {
   const store = await openStore(dbPath(values.db));
   const runtime = createRuntime({ store, machines: registry });
   try {
+    await restoreBreakers(store); // a provider failing before this process started stays open
     await runtime.start();
     let runId: string;
     try {

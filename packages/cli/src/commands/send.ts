@@ -4,6 +4,7 @@ import { CliError, EXIT } from '../CliError.js';
 import { stateText } from '../format.js';
 import { loadMachines } from '../loadMachines.js';
 import { openStore } from '../openStore.js';
+import { restoreBreakers } from '../restoreBreakers.js';
 import { help } from './run.js';
 
 const usage = 'spine send <runId|actorId> <eventJSON> [--db FILE] [--machines DIR] [--json]';
@@ -31,6 +32,7 @@ export async function send(args: string[]): Promise<number> {
       if (error instanceof SpineError && !error.code.startsWith('storage_')) throw new CliError(error.message);
       throw error;
     }
+    await restoreBreakers(store); // a provider failing before this process started stays open
     await runtime.start();
     const outcome = await runtime.waitForRun(actor.runId, { horizonMs: 0 });
     const root = await store.getActor(actor.runId);

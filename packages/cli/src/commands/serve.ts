@@ -5,6 +5,8 @@ import { dbOptions, dbPath, intArg, parse } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { loadMachines } from '../loadMachines.js';
 import { openStore } from '../openStore.js';
+import { restoreBreakers } from '../restoreBreakers.js';
+import { bundledStudioDir } from '../studioDir.js';
 import { help } from './run.js';
 
 const usage = 'spine serve [--db FILE] [--port N] [--host H] [--machines DIR]';
@@ -25,9 +27,10 @@ export async function serve(args: string[]): Promise<number> {
   try {
     if (registry?.names().length) {
       runtime = createRuntime({ store, machines: registry });
+      await restoreBreakers(store); // a provider failing before this process started stays open
       await runtime.start();
     }
-    const server = await startServer({ store, ...(runtime ? { runtime } : {}), port, ...(values.host ? { host: values.host } : {}), ...(machinesDir ? { machinesDir } : {}) });
+    const server = await startServer({ store, ...bundledStudioDir(), ...(runtime ? { runtime } : {}), port, ...(values.host ? { host: values.host } : {}), ...(machinesDir ? { machinesDir } : {}) });
     process.stdout.write(`Spine studio: ${server.url}\n`);
     if (!runtime) process.stderr.write('spine serve: no machines found (--machines DIR); runs can be watched but not driven from here\n');
     const failed = await new Promise<Error | undefined>((resolve) => {

@@ -126,6 +126,12 @@ function render(report: RunReport): string {
   out.push(`run ${run.runId}  ${run.machine}@${run.version}  ${run.status}  state ${stateText(JSON.stringify(run.state))}`);
   if (run.error) out.push(`error: ${run.error}`);
   if (run.output !== null) out.push(`output: ${JSON.stringify(run.output)}`);
+  if (ledger.unpriced.length) {
+    out.push(
+      `UNPRICED: no price for ${ledger.unpriced.join(', ')}: those calls are counted at $0 and their real cost is unknown. ` +
+        'Add the model to a SPINE_PRICES file (see packages/llm/README.md).',
+    );
+  }
 
   out.push('', 'steps');
   out.push(
