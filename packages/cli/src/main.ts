@@ -50,7 +50,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`spine: unknown command '${name}'\n${usage}\n`);
     return EXIT.usage;
   }
-  const telemetry = startTelemetry();
+  const telemetry = await startTelemetry();
   try {
     return await command(args);
   } catch (error) {
