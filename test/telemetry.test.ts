@@ -222,3 +222,116 @@ describe('telemetry and secrets with the real spine process', () => {
     expect(readFileSync(db).includes(Buffer.from('[redacted]')) || readdirSync(dir).some((f) => readFileSync(join(dir, f)).includes(Buffer.from('[redacted]')))).toBe(true);
   }, 120_000);
 });
+
+describe('traces with the SDK configured by the standard OTEL_* variables', () => {
+  const receiver = new OtlpReceiver();
+  let effectCalls = 0;
+  const effects = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      effectCalls += 1;
+      const { step } = JSON.parse(body) as { step: number };
+      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ value: step })), 15);
+    });
+  });
+  let effectUrl = '';
+  beforeAll(async () => {
+    await receiver.start();
+    await new Promise<void>((resolve) => effects.listen(0, '127.0.0.1', resolve));
+    effectUrl = `http://127.0.0.1:${(effects.address() as AddressInfo).port}/effect`;
+  });
+  afterAll(() => {
+    receiver.server?.close();
+    effects.close();
+  });
+
+  it('exports the demo pipeline over OTLP protobuf with its resource attributes, CLIENT model spans and tool spans under their activities', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spine-otel-demo-'));
+    const env = {
+      OPENAI_API_KEY: undefined,
+      OPENAI_BASE_URL: undefined,
+      ANTHROPIC_API_KEY: undefined,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_SERVICE_NAME: 'spine-demo',
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=ci,spine.test=otel',
+    };
+    const demo = await spawnSpine(['demo', '--approve', 'auto', '--db', join(dir, 'spine.db'), '--json'], { env });
+    expect(demo.code, demo.stderr).toBe(0);
+    const runId = (JSON.parse(demo.stdout.trim().split('\n').at(-1)!) as { outcome: { runId: string } }).outcome.runId;
+    const spans = receiver.spans().filter((s) => s.traceId === traceIdOfRun(runId));
+    expect(spans.length).toBeGreaterThan(20);
+    expect(new Set(spans.map((s) => s.encoding))).toEqual(new Set(['application/x-protobuf']));
+    expect(spans[0]!.resource).toMatchObject({ 'service.name': 'spine-demo', 'deployment.environment.name': 'ci', 'spine.test': 'otel' });
+
+    // One root, the exported run span; every other span's parent was exported too.
+    const byId = new Map(spans.map((s) => [s.spanId, s]));
+    const roots = spans.filter((s) => !s.parentSpanId);
+    expect(roots.map((s) => [s.name, s.spanId])).toEqual([['spine.run supervisor', spanIdOfRun(runId)]]);
+    for (const span of spans) if (span.parentSpanId) expect(byId.has(span.parentSpanId), `parent of ${span.name} exported`).toBe(true);
+    const depth = (span: OtlpSpan): string[] => (span.parentSpanId ? [...depth(byId.get(span.parentSpanId)!), span.name.split(' ')[0]!] : [span.name.split(' ')[0]!]);
+
+    const models = spans.filter((s) => s.name.startsWith('chat '));
+    expect(models.length).toBeGreaterThanOrEqual(3); // researcher, writer, verifier at least
+    for (const model of models) {
+      expect(depth(model)).toEqual(['spine.run', 'spine.step', 'spine.activity', 'chat']);
+      expect(model.kind).toBe(KIND.CLIENT);
+      expect(model.attributes).toMatchObject({
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.provider.name': 'openai',
+        'gen_ai.request.model': 'scripted',
+        'gen_ai.response.model': expect.any(String),
+        'gen_ai.response.id': expect.any(String),
+        'gen_ai.response.finish_reasons': [expect.stringMatching(/^(stop|tool_calls|length)$/)],
+        'gen_ai.request.max_tokens': expect.any(Number),
+        'gen_ai.usage.input_tokens': expect.any(Number),
+        'gen_ai.usage.output_tokens': expect.any(Number),
+        'gen_ai.agent.name': expect.stringMatching(/^(researcher|writer|verifier)$/),
+        'server.address': '127.0.0.1',
+        'server.port': expect.any(Number),
+      });
+      expect(String(model.attributes['gen_ai.provider.name'])).not.toContain('@');
+    }
+    const tools = spans.filter((s) => s.name.startsWith('execute_tool '));
+    expect(tools.map((s) => s.name)).toContain('execute_tool search');
+    for (const tool of tools) {
+      expect(depth(tool)).toEqual(['spine.run', 'spine.step', 'spine.activity', 'execute_tool']);
+      expect(tool).toMatchObject({ kind: KIND.INTERNAL, attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': tool.name.slice('execute_tool '.length) } });
+    }
+  }, 120_000);
+
+  it('continues the same trace when a run killed with SIGKILL is resumed: its spans nest under the same run and step ids', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spine-otel-crash-'));
+    const db = join(dir, 'spine.db');
+    const machines = join(root, 'test/fixtures/crash-machines');
+    const otel = { SPINE_TEST_EFFECT_URL: effectUrl, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '20' };
+    effectCalls = 0;
+    const killed = await spawnSpine(['run', 'steps20', '--db', db, '--machines', machines, '--json'], { env: { ...otel, OTEL_RESOURCE_ATTRIBUTES: 'spine.test.phase=first' }, killWhen: () => effectCalls >= 6 });
+    expect(killed.signal).toBe('SIGKILL');
+    const resumed = await spawnSpine(['resume', '--db', db, '--machines', machines, '--json'], { env: { ...otel, OTEL_RESOURCE_ATTRIBUTES: 'spine.test.phase=resume' } });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const [outcome] = JSON.parse(resumed.stdout) as { runId: string; status: string }[];
+    expect(outcome?.status).toBe('done');
+    const runId = outcome!.runId;
+
+    const spans = receiver.spans().filter((s) => s.attributes['spine.run_id'] === runId);
+    const first = spans.filter((s) => s.resource['spine.test.phase'] === 'first');
+    const second = spans.filter((s) => s.resource['spine.test.phase'] === 'resume');
+    expect(first.length).toBeGreaterThan(0); // the killed process exported what it finished
+    expect(second.length).toBeGreaterThan(0);
+    expect(new Set(spans.map((s) => s.traceId))).toEqual(new Set([traceIdOfRun(runId)]));
+    // The run span is exported once, by the process that finished the run, as the trace's root.
+    expect(spans.filter((s) => s.name === 'spine.run steps20').map((s) => [s.spanId, s.parentSpanId, s.resource['spine.test.phase']])).toEqual([[spanIdOfRun(runId), '', 'resume']]);
+    for (const span of spans) {
+      if (span.name === 'spine.step steps20') expect(span.parentSpanId).toBe(spanIdOfRun(runId));
+      if (span.name === 'spine.step steps20') expect(span.spanId).toBe(spanIdOfStep(runId, Number(span.attributes['spine.step_seq'])));
+      if (span.name === 'spine.activity effect') {
+        // Under the step that requested it, whichever process committed that step.
+        const seq = Number(String(span.attributes['spine.job_key']).split(':').at(-2));
+        expect(span.parentSpanId).toBe(spanIdOfStep(runId, seq));
+      }
+    }
+    expect(second.filter((s) => s.name === 'spine.activity effect').length).toBeGreaterThan(0);
+  }, 120_000);
+});
