@@ -12,7 +12,7 @@ function snapshotEvent(actorId: string, seq: number, rowId: number, value: strin
     _version: 'spine-inspect/1',
     actorId,
     runId: 'r',
-    parentId,
+    ...(parentId ? { parentId } : {}),
     machine: parentId ? 'child' : 'root',
     version: 'v1',
     seq,
@@ -21,7 +21,7 @@ function snapshotEvent(actorId: string, seq: number, rowId: number, value: strin
     durationUs: 10,
     status: 'active',
     event: { type: `e${seq}` },
-    snapshot: { value, context: { n: seq } },
+    snapshot: { value, context: { n: seq }, status: 'active', output: undefined, error: undefined },
   };
 }
 
