@@ -49,3 +49,20 @@ describe('RunTimeline', () => {
     expect(previousStep(t, t.steps[2]!)!.key).toBe('r:1');
   });
 });
+
+describe('inspected actors (not durable)', () => {
+  it('keeps the definition an actor registered with, across the later events of the same batch', () => {
+    const { event: _event, ...fields } = snapshotEvent('app1/x:0', 0, 0, 'closed') as Extract<InspectionEvent, { type: '@xstate.snapshot' }>;
+    const actor: InspectionEvent = {
+      ...fields,
+      type: '@xstate.actor' as const,
+      durable: false as const,
+      name: 'door',
+      parentId: undefined,
+      definition: JSON.stringify({ id: 'door', initial: 'closed', states: { closed: {} } }),
+    };
+    const timeline = addEvents({ ...emptyTimeline('r') }, [actor, snapshotEvent('app1/x:0', 1, 0, 'closed'), { ...snapshotEvent('app1/x:0', 2, 0, 'closed'), status: 'done' }]);
+    expect(timeline.actors['app1/x:0']?.definition).toEqual({ id: 'door', initial: 'closed', states: { closed: {} } });
+    expect(timeline.actors['app1/x:0']?.status).toBe('done');
+  });
+});

@@ -59,7 +59,7 @@ export function addEvents(timeline: RunTimeline, events: readonly InspectionEven
   let unordered = false;
   for (const event of events) {
     if (event.runId !== timeline.runId) continue;
-    const meta = timeline.actors[event.actorId];
+    const meta = (actors ?? timeline.actors)[event.actorId];
     const definition = event.type === '@xstate.actor' && event.durable === false && event.definition ? parseDefinition(event.definition) : meta?.definition;
     if (!meta || meta.status !== event.status || (event.type === '@xstate.actor' && !meta.machine) || definition !== meta.definition) {
       actors ??= { ...timeline.actors };
