@@ -1,3 +1,4 @@
+import { closeToolSources } from '@spine/llm';
 import { SpineError } from '@spine/runtime';
 import { CliError, EXIT } from './CliError.js';
 import { approvals } from './commands/approvals.js';
@@ -49,7 +50,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`spine: unknown command '${name}'\n${usage}\n`);
     return EXIT.usage;
   }
-  const telemetry = startTelemetry();
+  const telemetry = await startTelemetry();
   try {
     return await command(args);
   } catch (error) {
@@ -64,6 +65,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`spine: ${(error as Error)?.stack ?? String(error)}\n`);
     return EXIT.failed;
   } finally {
+    // MCP servers (child processes, HTTP sessions) that machines opened would keep the process alive.
+    await closeToolSources();
     await telemetry?.shutdown();
   }
 }

@@ -1,33 +1,38 @@
-import { trace } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { spineIdGenerator } from '@spine/runtime';
 
-/** A registered tracer provider; `shutdown` flushes the spans still buffered. */
+/** A started trace SDK; `shutdown` flushes the spans still buffered. */
 export interface Telemetry {
   shutdown(): Promise<void>;
 }
 
 /**
- * Registers an OpenTelemetry trace SDK that exports OTLP over HTTP (JSON) when
- * `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set
- * (and `OTEL_SDK_DISABLED` is not `true`). Without them the runtime's spans stay
- * no-ops. The exporter reads the other standard OTEL_* variables itself
- * (headers, timeout); the service name defaults to `spine`.
+ * Starts OpenTelemetry's Node SDK for traces when `OTEL_EXPORTER_OTLP_ENDPOINT` or
+ * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set (and `OTEL_SDK_DISABLED` is not `true`); without
+ * them the runtime's spans stay no-ops. Everything else is the SDK's own environment handling:
+ * `OTEL_EXPORTER_OTLP_PROTOCOL` (`http/protobuf` by default, `http/json`, `grpc`),
+ * `OTEL_TRACES_EXPORTER`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_SERVICE_NAME` (default `spine`),
+ * headers, timeouts, the batch processor and the sampler. Span ids come from
+ * `spineIdGenerator`, so a run's spans nest under its exported `spine.run` span.
  */
-export function startTelemetry(env: NodeJS.ProcessEnv = process.env): Telemetry | undefined {
+export async function startTelemetry(env: NodeJS.ProcessEnv = process.env): Promise<Telemetry | undefined> {
   if (env.OTEL_SDK_DISABLED === 'true') return undefined;
   if (!env.OTEL_EXPORTER_OTLP_ENDPOINT && !env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return undefined;
-  const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME || 'spine', [ATTR_SERVICE_VERSION]: '0.1.0' }),
-    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter(), { scheduledDelayMillis: 500 })],
+  // Loaded only when asked for: the SDK with its exporters takes a while to import.
+  const { NodeSDK } = await import('@opentelemetry/sdk-node');
+  const named = Boolean(env.OTEL_SERVICE_NAME) || /(^|,)\s*service\.name\s*=/.test(env.OTEL_RESOURCE_ATTRIBUTES ?? '');
+  const sdk = new NodeSDK({
+    ...(named ? {} : { serviceName: 'spine' }),
+    idGenerator: spineIdGenerator,
+    instrumentations: [],
+    // Spine makes spans only: no metric readers or log processors from the environment's defaults.
+    metricReaders: [],
+    logRecordProcessors: [],
   });
-  trace.setGlobalTracerProvider(provider);
+  sdk.start();
   return {
     async shutdown() {
       try {
-        await provider.shutdown();
+        await sdk.shutdown();
       } catch (error) {
         process.stderr.write(`spine: could not export traces: ${(error as Error).message}\n`);
       }

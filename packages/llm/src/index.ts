@@ -60,8 +60,10 @@ export { grantTools, ToolRegistry } from './grantTools.js';
 export type { ToolRefusal } from './grantTools.js';
 export { runToolLoop } from './runToolLoop.js';
 export type { ToolCallRecord, ToolLoopOptions, ToolLoopResult, ToolRetryPolicy } from './runToolLoop.js';
-export { MCP_IDEMPOTENCY_META_KEY, mcpTools } from './mcpTools.js';
-export type { McpServerOptions, McpToolSource } from './mcpTools.js';
+export { closeToolSources, MCP_IDEMPOTENCY_META_KEY, mcpTools, trackToolSource } from './mcpTools.js';
+export type { McpHttpServer, McpServerOptions, McpSourceOptions, McpStdioServer, McpToolSource } from './mcpTools.js';
+export { mcpConfigSchema, McpServers, mcpServers } from './McpServers.js';
+export type { McpConfig, McpServersOptions } from './McpServers.js';
 export { toJsonSchema } from './toJsonSchema.js';
 export type { JsonSchema } from './toJsonSchema.js';
 

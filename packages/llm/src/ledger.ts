@@ -49,6 +49,17 @@ export interface CallFacts {
   call: 'model' | 'tool';
   agent: string;
   provider?: string;
+  /** The provider as the GenAI semantic conventions name it (`openai`, `anthropic`), and its host. */
+  providerName?: string;
+  serverAddress?: string;
+  serverPort?: number;
+  /** `chat`: the GenAI operation. */
+  operation?: string;
+  /** The request's `maxOutputTokens`. */
+  maxTokens?: number;
+  /** The provider's id for the response, and why it stopped (`stop`, `length`, `tool_calls`, ...). */
+  responseId?: string;
+  finishReasons?: string[];
   /** The model asked for; `responseModel` is the one that answered (priced by it). */
   model?: string;
   responseModel?: string;

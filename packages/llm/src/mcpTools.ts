@@ -1,24 +1,42 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { z } from 'zod';
 import { assertToolName, type Tool } from './defineTool.js';
-import { ToolError } from './errors.js';
+import { ConfigError, ToolError } from './errors.js';
 import type { JsonSchema } from './toJsonSchema.js';
 import { formatIssues, issuesOf } from './zodIssues.js';
 
-/** How to start an MCP server over stdio. */
-export interface McpServerOptions {
+/** How to reach an MCP server: a process over stdio (`command`) or a Streamable HTTP endpoint (`url`). */
+export type McpServerOptions = (McpStdioServer | McpHttpServer) & McpSourceOptions;
+
+/** An MCP server started as a child process, spoken to over stdio. */
+export interface McpStdioServer {
   command: string;
   args?: string[];
   /** Added to a minimal safe environment (PATH, HOME, ...), not to the whole of `process.env`. */
   env?: Record<string, string>;
   cwd?: string;
+  /** What to do with the server's stderr. Default `inherit`. */
+  stderr?: 'inherit' | 'ignore' | 'pipe';
+  url?: undefined;
+}
+
+/** An MCP server reached over the Streamable HTTP transport. */
+export interface McpHttpServer {
+  url: string;
+  /** Sent with every request (e.g. `Authorization`). */
+  headers?: Record<string, string>;
+  command?: undefined;
+}
+
+/** Options of any MCP tool source. */
+export interface McpSourceOptions {
   /** Prefixes tool names (`${prefix}_${name}`) to keep several servers apart. */
   prefix?: string;
   /** Per-call timeout of the MCP request. Default 60 000. */
   timeoutMs?: number;
-  /** What to do with the server's stderr. Default `inherit`. */
-  stderr?: 'inherit' | 'ignore' | 'pipe';
 }
 
 /** Tools from an MCP server, and how to stop it. */
@@ -26,8 +44,34 @@ export interface McpToolSource {
   tools: Tool[];
   /** The server's name and version, as it reports them. */
   server: { name: string; version: string } | undefined;
-  /** Closes the connection and stops the server process. */
+  /** Closes the connection and stops the server process (idempotent). */
   close(): Promise<void>;
+}
+
+/** Every tool source opened in this process and not closed yet. */
+const openSources = new Set<{ close(): Promise<void> }>();
+
+/**
+ * Closes every MCP tool source this process opened and has not closed (their child processes
+ * and HTTP sessions). A host calls it when it stops: the `spine` command does after every
+ * command, so a stdio server never keeps the process alive.
+ */
+export async function closeToolSources(): Promise<void> {
+  const sources = [...openSources];
+  openSources.clear();
+  await Promise.allSettled(sources.map((source) => source.close()));
+}
+
+/** Tracks a closeable so `closeToolSources` reaches it; its own `close` untracks it. */
+export function trackToolSource<T extends { close(): Promise<void> }>(source: T): T {
+  const close = source.close.bind(source);
+  let closing: Promise<void> | undefined;
+  source.close = () => {
+    openSources.delete(source);
+    return (closing ??= close());
+  };
+  openSources.add(source);
+  return source;
 }
 
 /** The idempotency key travels in the MCP request's `_meta` under this name. */
@@ -42,8 +86,28 @@ const callResultSchema = z.looseObject({
   isError: z.boolean().optional(),
 });
 
+function transportOf(options: McpServerOptions): Transport {
+  if (options.url !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(options.url);
+    } catch {
+      throw new ConfigError(`MCP server url "${options.url}" is not a URL.`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`MCP server url "${options.url}" must be http: or https: (Streamable HTTP).`);
+    return new StreamableHTTPClientTransport(url, options.headers ? { requestInit: { headers: options.headers } } : undefined);
+  }
+  return new StdioClientTransport({
+    command: options.command,
+    ...(options.args === undefined ? {} : { args: options.args }),
+    env: { ...getDefaultEnvironment(), ...options.env },
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    stderr: options.stderr ?? 'inherit',
+  });
+}
+
 /**
- * Starts an MCP server over stdio and turns its tools into Spine tools: each tool's JSON Schema goes
+ * Connects to an MCP server (a child process over stdio, or a Streamable HTTP endpoint) and turns its tools into Spine tools: each tool's JSON Schema goes
  * to the model as is; arguments must be a JSON object; the result envelope is checked with zod and a
  * tool result marked `isError` becomes a `ToolError`. The idempotency key goes in `_meta`.
  *
@@ -58,15 +122,15 @@ const callResultSchema = z.looseObject({
  * ```
  */
 export async function mcpTools(options: McpServerOptions): Promise<McpToolSource> {
-  const transport = new StdioClientTransport({
-    command: options.command,
-    ...(options.args === undefined ? {} : { args: options.args }),
-    env: { ...getDefaultEnvironment(), ...options.env },
-    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
-    stderr: options.stderr ?? 'inherit',
-  });
+  const transport = transportOf(options);
   const client = new Client({ name: 'spine', version: '0.1.0' });
-  await client.connect(transport);
+  try {
+    await client.connect(transport);
+  } catch (error) {
+    await client.close().catch(() => {});
+    const where = options.url ?? [options.command, ...(options.args ?? [])].join(' ');
+    throw new ToolError({ tool: options.prefix ?? where, code: 'tool_failed', message: `Could not connect to the MCP server ${where}: ${(error as Error).message}`, cause: error });
+  }
 
   try {
     const listed: Awaited<ReturnType<Client['listTools']>>['tools'] = [];
@@ -134,11 +198,11 @@ export async function mcpTools(options: McpServerOptions): Promise<McpToolSource
     });
 
     const version = client.getServerVersion();
-    return {
+    return trackToolSource({
       tools,
       server: version ? { name: version.name, version: version.version } : undefined,
       close: () => client.close(),
-    };
+    });
   } catch (error) {
     await client.close();
     throw error;

@@ -123,7 +123,10 @@ export function modelActivity<T = unknown>(options: ModelActivityOptions<T>): Ac
         call: 'model',
         agent,
         provider: provider.id,
+        ...genAiFacts(provider),
+        operation: 'chat',
         model: modelId,
+        ...(base.maxOutputTokens === undefined ? {} : { maxTokens: base.maxOutputTokens }),
         ...(base.system === undefined ? {} : { promptVersion: promptHash(base.system) }),
         idempotencyKey: key,
         usage: { ...zeroUsage },
@@ -246,7 +249,16 @@ export function modelActivity<T = unknown>(options: ModelActivityOptions<T>): Ac
 
       const cost = costOf(result.model, result.usage, llm.prices());
       const costUsd = cost.usd;
-      record({ responseModel: result.model, usage: result.usage, costUsd, latencyMs: result.latencyMs, decision: 'ok', ...(cost.priced ? {} : { unpriced: { model: result.model } }) });
+      record({
+        responseModel: result.model,
+        ...(result.responseId === undefined ? {} : { responseId: result.responseId }),
+        finishReasons: [finishReasonName(result.finishReason)],
+        usage: result.usage,
+        costUsd,
+        latencyMs: result.latencyMs,
+        decision: 'ok',
+        ...(cost.priced ? {} : { unpriced: { model: result.model } }),
+      });
       const step: ModelStep<T> = {
         text: result.text,
         toolCalls: result.toolCalls,
@@ -293,4 +305,25 @@ function shrinkTarget(failure: Failure, currentTokens: number): number {
 
 function round(n: number): number {
   return Math.round(n * 1e6) / 1e6;
+}
+
+/**
+ * How the GenAI semantic conventions name a provider (`gen_ai.provider.name`: `openai` for any
+ * endpoint spoken to with the OpenAI protocol, `anthropic`) and where it is (`server.address`,
+ * `server.port`), for the call's span.
+ */
+export function genAiFacts(provider: Pick<ProviderConfig, 'kind' | 'baseURL'>): { providerName: string; serverAddress?: string; serverPort?: number } {
+  const providerName = provider.kind === 'anthropic' ? 'anthropic' : 'openai';
+  try {
+    const url = new URL(provider.baseURL);
+    const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+    return { providerName, serverAddress: url.hostname.replace(/^\[|\]$/g, ''), serverPort: port };
+  } catch {
+    return { providerName };
+  }
+}
+
+/** A finish reason as the semantic conventions spell them (`tool_calls`, `content_filter`). */
+function finishReasonName(reason: string): string {
+  return reason.replace(/-/g, '_');
 }

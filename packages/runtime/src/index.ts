@@ -45,7 +45,7 @@ export { Redactor, redactingStore, secretsFromEnv, REDACTED } from './redact.js'
 export { readSecret, ensureSecret, secretPathFor } from './secretFile.js';
 export { stepProvenance, activityProvenance, promptHash } from './stepProvenance.js';
 export type { StepProvenance, ActivityProvenance } from './stepProvenance.js';
-export { RunTelemetry, traceIdOfRun, modelFacts } from './telemetry.js';
+export { RunTelemetry, traceIdOfRun, spanIdOfRun, spanIdOfStep, spineIdGenerator, modelFacts } from './telemetry.js';
 export type { ActivitySpan } from './telemetry.js';
 export { eventNameProblem, implementationNameProblem, isEventName, isImplementationName, hasOwn, ownValue, MAX_NAME_LENGTH } from './names.js';
 export { depthProblem, MAX_EVENT_DEPTH } from './inputLimits.js';

@@ -1,4 +1,5 @@
 import { ensureError } from '@spine/runtime';
+import type { InspectedApps } from './InspectedApps.js';
 import { actorEventOf, inspectionEventsOf } from './inspection.js';
 import type { InspectionEvent, RunSummary, ServerMessage } from './protocol.js';
 import type { HistoryRow, RunReader } from './RunReader.js';
@@ -12,6 +13,11 @@ export interface FeedClient {
   readonly bufferedAmount: number;
   /** Set when events were dropped because the client read too slowly. */
   lagging?: boolean;
+  /**
+   * An @statelyai/inspect client (`createWebSocketReceiver`): it gets every inspection event,
+   * durable and inspected, each as its own JSON message, and nothing else.
+   */
+  raw?: boolean;
 }
 
 /** Options of LiveFeed; all have defaults. */
@@ -25,6 +31,8 @@ export interface LiveFeedOptions {
   /** A client with more unsent bytes than this misses events and is told to resubscribe (default 16 MiB). */
   maxBufferedBytes?: number;
   onError?: (error: Error) => void;
+  /** The inspected apps' actors, listed and streamed beside the durable runs. */
+  inspected?: InspectedApps;
 }
 
 /**
@@ -34,7 +42,8 @@ export interface LiveFeedOptions {
  */
 export class LiveFeed {
   readonly #reader: RunReader;
-  readonly #options: Required<Omit<LiveFeedOptions, 'onError'>>;
+  readonly #options: Required<Omit<LiveFeedOptions, 'onError' | 'inspected'>>;
+  readonly #inspected: InspectedApps | undefined;
   readonly #onError: (error: Error) => void;
   readonly #clients = new Set<FeedClient>();
   readonly #dirtyRuns = new Set<string>();
@@ -52,6 +61,7 @@ export class LiveFeed {
       summaryIntervalMs: options.summaryIntervalMs ?? 200,
       maxBufferedBytes: options.maxBufferedBytes ?? 16 * 1024 * 1024,
     };
+    this.#inspected = options.inspected;
     this.#onError = options.onError ?? ((error) => process.stderr.write(`spine server: live feed: ${error.message}\n`));
   }
 
@@ -104,13 +114,19 @@ export class LiveFeed {
       return { total: 0, truncated: false };
     }
     const runId = subscription.runId;
+    if (this.#inspected?.has(runId)) {
+      const { events, total, truncated } = this.#inspected.events(runId);
+      client.subscription = next;
+      client.send(stringify({ type: 'inspect', sentAt: Date.now(), events, catchUp: { runId, total, truncated } }));
+      return { runId, total, truncated };
+    }
     const cursor = this.#cursor;
     const { rows, total } = await this.#reader.runHistory(runId, { limit: subscription.historyLimit ?? 2000, upToRowId: cursor });
     const events: InspectionEvent[] = [];
     const firstSeen = new Set(rows.filter((r) => r.seq === 1).map((r) => r.actorId));
     const actors = await this.#reader.store.listActors({ runId, limit: 100_000 });
-    for (const actor of actors) if (!firstSeen.has(actor.id) && actor.seq > 0) events.push(actorEventOf(actor));
-    for (const row of rows) events.push(...inspectionEventsOf(row, await this.#reader.actorInfo(row.actorId)));
+    for (const actor of actors) if (!firstSeen.has(actor.id) && actor.seq > 0) events.push(actorEventOf(actor, await this.#reader.definition(actor.machine, actor.version)));
+    for (const row of rows) events.push(...inspectionEventsOf(row, await this.#reader.inspectInfo(row.actorId)));
     const truncated = rows.length < total;
     // Rows after `cursor` are sent by the tail once this subscription is in place.
     client.subscription = next;
@@ -145,7 +161,7 @@ export class LiveFeed {
     const ordered: string[] = [];
     for (const row of rows) {
       this.#dirtyRuns.add(row.runId);
-      const events = inspectionEventsOf(row, await this.#reader.actorInfo(row.actorId));
+      const events = inspectionEventsOf(row, await this.#reader.inspectInfo(row.actorId));
       let parts = byRun.get(row.runId);
       if (!parts) byRun.set(row.runId, (parts = []));
       for (const event of events) {
@@ -158,6 +174,10 @@ export class LiveFeed {
     const sentAt = Date.now();
     let all: string | undefined;
     for (const client of this.#clients) {
+      if (client.raw) {
+        if (client.bufferedAmount <= this.#options.maxBufferedBytes) for (const text of ordered) client.send(text);
+        continue;
+      }
       const { runId, all: wantsAll } = client.subscription;
       let parts: string[] | undefined;
       if (wantsAll) parts = ordered;
@@ -176,15 +196,36 @@ export class LiveFeed {
     }
   }
 
+  /**
+   * Streams events of inspected apps: to studio clients subscribed to their run (or all), and
+   * to every @statelyai/inspect receiver but the app that sent them.
+   */
+  publish(events: InspectionEvent[], from?: FeedClient): void {
+    if (!events.length) return;
+    const sentAt = Date.now();
+    const texts = events.map((event) => JSON.stringify(event));
+    for (const event of events) this.#dirtyRuns.add(event.runId);
+    for (const client of this.#clients) {
+      if (client === from || client.bufferedAmount > this.#options.maxBufferedBytes) continue;
+      if (client.raw) {
+        for (const text of texts) client.send(text);
+        continue;
+      }
+      const { runId, all } = client.subscription;
+      const parts = all ? texts : runId ? texts.filter((_, i) => events[i]!.runId === runId) : [];
+      if (parts.length) client.send(batchText(sentAt, parts));
+    }
+  }
+
   async #flushSummaries(): Promise<void> {
     if (!this.#dirtyRuns.size) return;
     const runIds = [...this.#dirtyRuns];
     this.#dirtyRuns.clear();
     try {
-      const runs = (await Promise.all(runIds.map((id) => this.#reader.runSummary(id)))).filter((r): r is RunSummary => r !== undefined);
+      const runs = (await Promise.all(runIds.map(async (id) => this.#inspected?.summary(id) ?? (await this.#reader.runSummary(id))))).filter((r): r is RunSummary => r !== undefined);
       if (!runs.length || !this.#clients.size) return;
       const text = stringify({ type: 'runs', runs });
-      for (const client of this.#clients) if (client.bufferedAmount <= this.#options.maxBufferedBytes) client.send(text);
+      for (const client of this.#clients) if (!client.raw && client.bufferedAmount <= this.#options.maxBufferedBytes) client.send(text);
     } catch (error) {
       this.#onError(ensureError(error));
     }

@@ -32,6 +32,26 @@ export class RunReader {
     return info;
   }
 
+  readonly #definitions = new Map<string, Promise<string | undefined>>();
+
+  /** Identity of an actor with its machine version's JSON structure (for `@xstate.actor`'s `definition`). */
+  async inspectInfo(id: string): Promise<(Pick<ActorRecord, 'id' | 'runId' | 'parentId' | 'machine' | 'version'> & { definition: string | undefined }) | undefined> {
+    const info = await this.actorInfo(id);
+    return info && { ...info, definition: await this.definition(info.machine, info.version) };
+  }
+
+  /** A machine version's JSON structure as stored (cached: a version never changes). */
+  definition(machine: string, version: string): Promise<string | undefined> {
+    const key = `${machine}\u0000${version}`;
+    let found = this.#definitions.get(key);
+    if (!found) {
+      found = this.store.getMachineVersion(machine, version).catch(() => undefined);
+      if (this.#definitions.size > 10_000) this.#definitions.clear();
+      this.#definitions.set(key, found);
+    }
+    return found;
+  }
+
   /** Runs, newest first. */
   async listRuns(query: { limit?: number; status?: ActorStatus[]; machine?: string } = {}): Promise<RunSummary[]> {
     const limit = query.limit ?? 200;

@@ -1,14 +1,21 @@
 import type { ActorRecord } from '@spine/runtime';
-import { INSPECTION_VERSION, type InspectedSnapshot, type InspectionEvent, type SpineStepFields } from './protocol.js';
+import type { StatelyInspectionEvent } from '@statelyai/inspect';
+import { INSPECTION_VERSION, type CommittedSnapshot, type InspectedSnapshot, type InspectionEvent, type SpineStepFields } from './protocol.js';
 import type { HistoryRow } from './RunReader.js';
 
-type ActorInfo = Pick<ActorRecord, 'id' | 'runId' | 'parentId' | 'machine' | 'version'>;
+type ActorInfo = Pick<ActorRecord, 'id' | 'runId' | 'parentId' | 'machine' | 'version'> & {
+  /** The machine version's JSON structure, as `@xstate.actor` carries it (`definition`). */
+  definition?: string | undefined;
+};
 
 /**
  * Turns one committed step into @statelyai/inspect-shaped events: `@xstate.actor`
  * on an actor's first step, then `@xstate.event` (what arrived) and
  * `@xstate.snapshot` (what was committed), each extended with the durable
- * actor id, run id, step seq and history row id.
+ * actor id, run id, step seq and history row id. `sourceId` names the sender
+ * where the step knows it: the child whose result arrives (`xstate.done.actor.<id>`,
+ * `xstate.error.actor.<id>`; the durable child actor or the invoked activity, as
+ * `<actorId>/<id>`) and the parent that started a child (`xstate.init`).
  */
 export function inspectionEventsOf(row: HistoryRow, actor: ActorInfo | undefined): InspectionEvent[] {
   const snapshot = (safeParse(row.snapshot) ?? {}) as InspectedSnapshot;
@@ -16,7 +23,7 @@ export function inspectionEventsOf(row: HistoryRow, actor: ActorInfo | undefined
   const fields: SpineStepFields = {
     actorId: row.actorId,
     runId: row.runId,
-    parentId: actor?.parentId ?? null,
+    ...(actor?.parentId ? { parentId: actor.parentId } : {}),
     machine: actor?.machine ?? '?',
     version: row.version,
     seq: row.seq,
@@ -34,15 +41,16 @@ export function inspectionEventsOf(row: HistoryRow, actor: ActorInfo | undefined
   });
   const events: InspectionEvent[] = [];
   if (row.seq === 1) {
-    events.push({ ...base('actor'), ...fields, type: '@xstate.actor', name: fields.machine, snapshot, definition: undefined });
+    events.push({ ...base('actor'), ...fields, type: '@xstate.actor', name: fields.machine, snapshot, definition: actor?.definition, parentId: actor?.parentId ?? undefined });
   }
-  events.push({ ...base('event'), ...fields, type: '@xstate.event', event, sourceId: sourceOf(event) });
-  events.push({ ...base('snapshot'), ...fields, type: '@xstate.snapshot', event, snapshot });
-  return events;
+  events.push({ ...base('event'), ...fields, type: '@xstate.event', event, sourceId: sourceOf(event, row.actorId, actor?.parentId ?? null) });
+  events.push({ ...base('snapshot'), ...fields, type: '@xstate.snapshot', event, snapshot: committedSnapshot(snapshot) });
+  // Spine's events are @statelyai/inspect's events (plus Spine's fields): checked against its types here.
+  return events satisfies StatelyInspectionEvent[];
 }
 
 /** An `@xstate.actor` event for an actor whose first step is not in the batch (history truncated). */
-export function actorEventOf(actor: ActorRecord): InspectionEvent {
+export function actorEventOf(actor: ActorRecord, definition?: string): InspectionEvent {
   const snapshot = (actor.snapshot ? safeParse(actor.snapshot) : undefined) ?? {};
   return {
     rootId: actor.runId,
@@ -52,7 +60,7 @@ export function actorEventOf(actor: ActorRecord): InspectionEvent {
     _version: INSPECTION_VERSION,
     actorId: actor.id,
     runId: actor.runId,
-    parentId: actor.parentId,
+    parentId: actor.parentId ?? undefined,
     machine: actor.machine,
     version: actor.version,
     seq: actor.seq,
@@ -63,15 +71,16 @@ export function actorEventOf(actor: ActorRecord): InspectionEvent {
     type: '@xstate.actor',
     name: actor.machine,
     snapshot: snapshot as InspectedSnapshot,
-    definition: undefined,
+    definition,
   };
 }
 
-// The history row does not record who sent an event; activity results name their invoke id.
-function sourceOf(event: { type: string; actorId?: unknown }): string | undefined {
-  if (event.type.startsWith('xstate.done.actor.') || event.type.startsWith('xstate.error.actor.')) {
-    return typeof event.actorId === 'string' ? event.actorId : undefined;
-  }
+// The history row does not record who sent an event; results name their child, and a child's
+// `xstate.init` comes from its parent. Events sent from outside (the API, the CLI) have no source.
+function sourceOf(event: { type: string; actorId?: unknown }, actorId: string, parentId: string | null): string | undefined {
+  const child = /^xstate\.(?:done|error)\.actor\.(.+)$/.exec(event.type)?.[1];
+  if (child !== undefined) return `${actorId}/${typeof event.actorId === 'string' ? event.actorId : child}`;
+  if (event.type === 'xstate.init' && parentId) return parentId;
   return undefined;
 }
 
@@ -80,5 +89,19 @@ function safeParse(json: string): unknown {
     return JSON.parse(json) as unknown;
   } catch {
     return undefined;
+  }
+}
+
+/** A snapshot with its status, output and error in XState's shape (`status` defaults to `active`). */
+export function committedSnapshot(snapshot: InspectedSnapshot): CommittedSnapshot {
+  switch (snapshot.status) {
+    case 'done':
+      return { ...snapshot, status: 'done', output: snapshot.output, error: undefined };
+    case 'error':
+      return { ...snapshot, status: 'error', output: undefined, error: snapshot.error };
+    case 'stopped':
+      return { ...snapshot, status: 'stopped', output: undefined, error: undefined };
+    default:
+      return { ...snapshot, status: 'active', output: undefined, error: undefined };
   }
 }

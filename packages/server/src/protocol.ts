@@ -26,7 +26,7 @@ export const bodies = {
   subscribe: z.strictObject({
     /** Receive this run's inspection events, after a catch-up of its history. */
     runId: runId.optional(),
-    /** Receive every run's inspection events (no catch-up). */
+    /** Receive every run's inspection events, inspected apps' too (no catch-up). */
     all: z.boolean().optional(),
     /** Most recent history rows sent in the catch-up (default 2,000). */
     historyLimit: z.number().int().min(0).max(100_000).optional(),
@@ -129,6 +129,8 @@ export interface TokensJson {
 /** One run (a root actor and its descendants) in the runs list. */
 export interface RunSummary {
   runId: string;
+  /** False for an inspected XState app's root actor (live only, not in the store); absent for durable runs. */
+  durable?: false;
   machine: string;
   version: string;
   status: ActorStatusJson;
@@ -364,16 +366,25 @@ export interface AuditEntryJson {
   hash: string;
 }
 
-/** A snapshot as inspection events carry it (persisted XState snapshot, JSON). */
-export interface InspectedSnapshot {
-  status?: string;
+interface SnapshotFields {
   value?: unknown;
   context?: unknown;
-  output?: unknown;
-  error?: unknown;
   children?: Record<string, { src?: unknown; snapshot?: unknown }>;
   [key: string]: unknown;
 }
+
+/** A snapshot as inspection events carry it (persisted XState snapshot, JSON). */
+export type InspectedSnapshot = SnapshotFields & { status?: ActorStatusJson; output?: unknown; error?: unknown };
+
+/** The status of an XState snapshot with its output or error (xstate's `Snapshot` union). */
+export type SnapshotStatusJson =
+  | { status: 'active'; output: undefined; error: undefined }
+  | { status: 'done'; output: unknown; error: undefined }
+  | { status: 'error'; output: undefined; error: unknown }
+  | { status: 'stopped'; output: undefined; error: undefined };
+
+/** A committed snapshot, as `@xstate.snapshot` carries it. */
+export type CommittedSnapshot = SnapshotFields & SnapshotStatusJson;
 
 /** The @statelyai/inspect base fields. */
 interface InspectionBase {
@@ -388,11 +399,18 @@ interface InspectionBase {
   _version: string;
 }
 
-/** Spine's extensions: where the step lives in the store. */
+/**
+ * Spine's extensions: where the step lives in the store. Events of an inspected app (an XState
+ * app whose `createWebSocketInspector` points at the server) carry them too, with `durable: false`,
+ * `version: 'inspected'`, a per-actor `seq` and `rowId` 0.
+ */
 export interface SpineStepFields {
   actorId: string;
   runId: string;
-  parentId: string | null;
+  /** The parent actor's id; absent for a run's root (as @statelyai/inspect has it). */
+  parentId?: string | undefined;
+  /** False for an inspected app's actor: live only, nothing in the store. Absent for durable actors. */
+  durable?: false;
   machine: string;
   version: string;
   /** The actor's step number. */
@@ -407,13 +425,13 @@ export interface SpineStepFields {
 
 /** An actor came to exist (its first step). */
 export type ActorInspectionEvent = InspectionBase &
-  SpineStepFields & { type: '@xstate.actor'; name: string; snapshot: InspectedSnapshot; definition: string | undefined; parentId: string | null };
+  SpineStepFields & { type: '@xstate.actor'; name: string; snapshot: InspectedSnapshot; definition: string | undefined; parentId: string | undefined };
 /** An event reached an actor (and was applied as step `seq`). */
 export type EventInspectionEvent = InspectionBase &
   SpineStepFields & { type: '@xstate.event'; event: { type: string; [key: string]: unknown }; sourceId: string | undefined };
 /** The snapshot an actor committed at step `seq`. */
 export type SnapshotInspectionEvent = InspectionBase &
-  SpineStepFields & { type: '@xstate.snapshot'; event: { type: string; [key: string]: unknown }; snapshot: InspectedSnapshot };
+  SpineStepFields & { type: '@xstate.snapshot'; event: { type: string; [key: string]: unknown }; snapshot: CommittedSnapshot };
 /** Any inspection event the server streams. */
 export type InspectionEvent = ActorInspectionEvent | EventInspectionEvent | SnapshotInspectionEvent;
 

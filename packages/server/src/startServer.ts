@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { ensureError, type ActorStatus, type Runtime, type Store } from '@spine/runtime';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { z } from 'zod';
-import { inspectionEventsOf } from './inspection.js';
+import { InspectedApps, looksLikeInspection, statelyEventSchema } from './InspectedApps.js';
+import { actorEventOf, inspectionEventsOf } from './inspection.js';
 import { LiveFeed, stringify, type FeedClient } from './LiveFeed.js';
 import { MachineEditing } from './MachineEditing.js';
 import { approvalRoutes } from './approvalRoutes.js';
@@ -53,6 +54,8 @@ export interface SpineServer {
   port: number;
   /** The live feed (exposed for tests and benchmarks). */
   feed: LiveFeed;
+  /** Actors of XState apps inspected into this server (`createWebSocketInspector({ url: <server>/inspect })`). */
+  inspected: InspectedApps;
   /** Stops accepting connections and closes every client; the store and runtime stay open. */
   close(): Promise<void>;
 }
@@ -62,7 +65,10 @@ const HEARTBEAT_MS = 30_000;
 
 /**
  * Starts the studio server: REST under `/api`, the live inspection feed and
- * commands on one WebSocket at `/ws`, and the built studio for every other path.
+ * commands on one WebSocket at `/ws`, the @statelyai/inspect protocol at
+ * `/inspect` (and `/`): XState apps' `createWebSocketInspector` send their actors
+ * there, and `createWebSocketReceiver` reads every durable and inspected actor's
+ * events from it; the built studio for every other path.
  *
  * @example
  * const store = await SqliteStore.open('.spine/spine.db');
@@ -82,7 +88,8 @@ export async function startServer(options: ServerOptions): Promise<SpineServer> 
   const maxPayloadBytes = options.maxPayloadBytes ?? 256 * 1024;
   const log = options.log ?? (() => {});
   const reader = new RunReader(options.store);
-  const feed = new LiveFeed(reader, { intervalMs: options.pollIntervalMs ?? 20 });
+  const inspected = new InspectedApps();
+  const feed = new LiveFeed(reader, { intervalMs: options.pollIntervalMs ?? 20, inspected });
   const control = new RunControl(reader, options.runtime, { onRunChanged: (runId) => feed.touch(runId) });
   const serveStatic = staticFiles(options.studioDir ?? (existsSync(DEFAULT_STUDIO_DIR) ? DEFAULT_STUDIO_DIR : undefined));
   const startedAt = Date.now();
@@ -93,7 +100,7 @@ export async function startServer(options: ServerOptions): Promise<SpineServer> 
     ...(options.machinesDir ? { machinesDir: options.machinesDir } : {}),
     onRunChanged: (runId) => feed.touch(runId),
   });
-  const api = new Api(reader, control, options.runtime, feed, maxPayloadBytes, startedAt, editing);
+  const api = new Api(reader, control, options.runtime, feed, maxPayloadBytes, startedAt, editing, inspected);
 
   const server = createServer((req, res) => {
     void handle(req, res).catch((error) => {
@@ -153,17 +160,79 @@ export async function startServer(options: ServerOptions): Promise<SpineServer> 
       log(`refused WebSocket upgrade: ${status} ${message}`);
       socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`);
     };
-    if (url.pathname !== '/ws') return refuse(404, 'Not Found', 'The WebSocket endpoint is /ws.');
+    const inspect = url.pathname === '/inspect' || url.pathname === '/';
+    if (url.pathname !== '/ws' && !inspect) return refuse(404, 'Not Found', 'The WebSocket endpoints are /ws (the studio) and /inspect (@statelyai/inspect).');
     if (!hostAllowed(req, loopback)) return refuse(403, 'Forbidden', `Host '${req.headers.host ?? ''}' is not this server.`);
-    if (!originAllowed(req)) return refuse(403, 'Forbidden', `Origin '${req.headers.origin}' may not open the studio socket; only pages served by this server may.`);
     if (token && !tokenMatches(tokenOf(req, url), token)) return refuse(401, 'Unauthorized', 'This Spine server requires a token.');
+    if (inspect) {
+      // A page of another origin (an XState app in a browser) may send its actors, never read the feed.
+      wss.handleUpgrade(req, socket, head, (ws) => connectInspector(ws, originAllowed(req)));
+      return;
+    }
+    if (!originAllowed(req)) return refuse(403, 'Forbidden', `Origin '${req.headers.origin}' may not open the studio socket; only pages served by this server may.`);
     wss.handleUpgrade(req, socket, head, (ws) => connect(ws));
   });
 
   const sockets = new Set<WebSocket>();
+  function heartbeat(ws: WebSocket): () => void {
+    let alive = true;
+    ws.on('pong', () => (alive = true));
+    const ping = setInterval(() => {
+      if (!alive) return ws.terminate();
+      alive = false;
+      ws.ping();
+    }, HEARTBEAT_MS);
+    return () => clearInterval(ping);
+  }
+
+  /** Takes an app's inspection event: recorded, then streamed to the studio and the receivers. */
+  function inspectEvent(prefix: string, json: unknown, from: FeedClient | undefined): void {
+    feed.publish([inspected.ingest(prefix, json)], from);
+  }
+
+  /** An @statelyai/inspect connection: an inspected app, a receiver, or both (as the protocol allows). */
+  function connectInspector(ws: WebSocket, mayRead: boolean): void {
+    sockets.add(ws);
+    const prefix = inspected.connect();
+    const client: FeedClient = {
+      subscription: {},
+      raw: true,
+      send: (text) => {
+        if (ws.readyState === ws.OPEN) ws.send(text);
+      },
+      get bufferedAmount() {
+        return ws.bufferedAmount;
+      },
+    };
+    if (mayRead) {
+      feed.add(client);
+      // What a receiver needs to draw what is already running: every active durable actor and every inspected one.
+      void (async () => {
+        const actors = await options.store.listActors({ status: ['active'], limit: 1000 });
+        for (const actor of actors) if (actor.seq > 0) client.send(JSON.stringify(actorEventOf(actor, await reader.definition(actor.machine, actor.version))));
+        for (const event of inspected.actorEvents()) if (!event.actorId.startsWith(prefix)) client.send(JSON.stringify(event));
+      })().catch((error) => log(`inspect replay: ${ensureError(error).message}`));
+    }
+    const stop = heartbeat(ws);
+    ws.on('close', () => {
+      stop();
+      feed.remove(client);
+      sockets.delete(ws);
+    });
+    ws.on('error', () => ws.terminate());
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (isBinary) return;
+      try {
+        inspectEvent(prefix, JSON.parse(rawText(data)), client);
+      } catch (error) {
+        log(`ignored a message on /inspect that is not an @statelyai/inspect event: ${ensureError(error).message.slice(0, 300)}`);
+      }
+    });
+  }
+
   function connect(ws: WebSocket): void {
     sockets.add(ws);
-    let alive = true;
+    let inspectPrefix: string | undefined;
     const client: FeedClient = {
       subscription: {},
       send: (text) => {
@@ -176,14 +245,9 @@ export async function startServer(options: ServerOptions): Promise<SpineServer> 
     feed.add(client);
     const reply = (message: ServerMessage) => client.send(stringify(message));
     reply({ type: 'hello', protocol: 1, serverTime: Date.now(), runtime: Boolean(options.runtime), maxPayloadBytes });
-    ws.on('pong', () => (alive = true));
-    const ping = setInterval(() => {
-      if (!alive) return ws.terminate();
-      alive = false;
-      ws.ping();
-    }, HEARTBEAT_MS);
+    const stop = heartbeat(ws);
     ws.on('close', () => {
-      clearInterval(ping);
+      stop();
       feed.remove(client);
       sockets.delete(ws);
     });
@@ -207,6 +271,16 @@ export async function startServer(options: ServerOptions): Promise<SpineServer> 
             throw new ServerError('invalid_json', `The command is not valid JSON: ${(error as Error).message}`);
           }
           checkShape(json, 'The command');
+          if (looksLikeInspection(json)) {
+            // An XState app's inspector pointed at /ws: its events are taken as on /inspect (no reply, as that protocol has none).
+            const parsedEvent = statelyEventSchema.safeParse(json);
+            if (!parsedEvent.success) {
+              const issues = zodIssues(parsedEvent.error);
+              throw new ServerError('invalid_command', `Not an @statelyai/inspect event: ${describe(issues)}.`, { issues });
+            }
+            inspectEvent((inspectPrefix ??= inspected.connect()), json, client);
+            return;
+          }
           if (json && typeof json === 'object' && typeof (json as { id?: unknown }).id === 'string') id = (json as { id: string }).id.slice(0, 100);
           limiter.check(); // after the id is known, so the refusal answers the command; before anything is validated or stored
           const parsed = commandSchema.safeParse(json);
@@ -241,6 +315,7 @@ export async function startServer(options: ServerOptions): Promise<SpineServer> 
     url: `http://${shownHost}:${port}`,
     port,
     feed,
+    inspected,
     async close() {
       feed.stop();
       for (const ws of sockets) ws.close(1001, 'server closing');
@@ -284,6 +359,7 @@ class Api {
     readonly maxPayloadBytes: number,
     readonly startedAt: number,
     readonly editing: MachineEditing,
+    readonly inspected: InspectedApps,
   ) {}
 
   async route(req: IncomingMessage, url: URL): Promise<{ status?: number; body: unknown }> {
@@ -301,10 +377,19 @@ class Api {
       if (method === 'GET' && !id) {
         const query = parse(runsQuery, Object.fromEntries(url.searchParams));
         const status = query.status as ActorStatus[] | undefined;
-        return { body: { runs: await this.reader.listRuns({ ...(query.limit ? { limit: query.limit } : {}), ...(status ? { status } : {}), ...(query.machine ? { machine: query.machine } : {}) }) } };
+        const durable = await this.reader.listRuns({ ...(query.limit ? { limit: query.limit } : {}), ...(status ? { status } : {}), ...(query.machine ? { machine: query.machine } : {}) });
+        const live = this.inspected.list().filter((r) => (!status || status.includes(r.status)) && (!query.machine || r.machine === query.machine));
+        return { body: { runs: [...live, ...durable].slice(0, query.limit ?? 200 + live.length) } };
       }
       if (method === 'POST' && !id) return { status: 201, body: await this.control.start(parse(bodies.start, await body!())) };
       const runId = parse(runIdParam, id);
+      if (method === 'GET' && this.inspected.has(runId)) {
+        if (!action) return { body: this.inspected.detail(runId) };
+        if (action === 'history') {
+          const { events, total, truncated } = this.inspected.events(runId);
+          return { body: { total, truncated, events } };
+        }
+      }
       if (method === 'GET' && !action) {
         const { history: limit } = parse(detailQuery, Object.fromEntries(url.searchParams));
         const detail = await this.reader.runDetail(runId);
@@ -316,7 +401,7 @@ class Api {
         if (!(await this.reader.runSummary(runId))) throw new ServerError('unknown_run', `No run with id '${runId}'.`);
         const { rows, total } = await this.reader.runHistory(runId, { limit: limit ?? 2000 });
         const events = [];
-        for (const row of rows) events.push(...inspectionEventsOf(row, await this.reader.actorInfo(row.actorId)));
+        for (const row of rows) events.push(...inspectionEventsOf(row, await this.reader.inspectInfo(row.actorId)));
         return { body: { total, truncated: rows.length < total, events } };
       }
       if (method === 'POST' && action === 'events') {
@@ -350,7 +435,7 @@ class Api {
     switch (command.type) {
       case 'subscribe': {
         const { type: _t, id: _i, ...subscription } = command;
-        if (subscription.runId && !(await this.reader.runSummary(subscription.runId))) {
+        if (subscription.runId && !this.inspected.has(subscription.runId) && !(await this.reader.runSummary(subscription.runId))) {
           throw new ServerError('unknown_run', `No run with id '${subscription.runId}'.`);
         }
         return this.feed.subscribe(client, subscription);

@@ -12,7 +12,7 @@ function snapshotEvent(actorId: string, seq: number, rowId: number, value: strin
     _version: 'spine-inspect/1',
     actorId,
     runId: 'r',
-    parentId,
+    ...(parentId ? { parentId } : {}),
     machine: parentId ? 'child' : 'root',
     version: 'v1',
     seq,
@@ -21,7 +21,7 @@ function snapshotEvent(actorId: string, seq: number, rowId: number, value: strin
     durationUs: 10,
     status: 'active',
     event: { type: `e${seq}` },
-    snapshot: { value, context: { n: seq } },
+    snapshot: { value, context: { n: seq }, status: 'active', output: undefined, error: undefined },
   };
 }
 
@@ -47,5 +47,22 @@ describe('RunTimeline', () => {
     expect(actorStepAt(t, 2, 'r')!.value).toBe('b');
     expect(actorStepAt(t, 0, 'r/kid')).toBeUndefined();
     expect(previousStep(t, t.steps[2]!)!.key).toBe('r:1');
+  });
+});
+
+describe('inspected actors (not durable)', () => {
+  it('keeps the definition an actor registered with, across the later events of the same batch', () => {
+    const { event: _event, ...fields } = snapshotEvent('app1/x:0', 0, 0, 'closed') as Extract<InspectionEvent, { type: '@xstate.snapshot' }>;
+    const actor: InspectionEvent = {
+      ...fields,
+      type: '@xstate.actor' as const,
+      durable: false as const,
+      name: 'door',
+      parentId: undefined,
+      definition: JSON.stringify({ id: 'door', initial: 'closed', states: { closed: {} } }),
+    };
+    const timeline = addEvents({ ...emptyTimeline('r') }, [actor, snapshotEvent('app1/x:0', 1, 0, 'closed'), { ...snapshotEvent('app1/x:0', 2, 0, 'closed'), status: 'done' }]);
+    expect(timeline.actors['app1/x:0']?.definition).toEqual({ id: 'door', initial: 'closed', states: { closed: {} } });
+    expect(timeline.actors['app1/x:0']?.status).toBe('done');
   });
 });

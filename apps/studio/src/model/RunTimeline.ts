@@ -28,6 +28,8 @@ export interface ActorMeta {
   machine: string;
   version: string;
   status: string;
+  /** The machine's JSON structure from `@xstate.actor`'s `definition` (an inspected app's actor draws its diagram from it). */
+  definition?: unknown;
 }
 
 /** The open run: its steps in commit order, its actors, and the REST detail (jobs, dead letters). */
@@ -57,16 +59,18 @@ export function addEvents(timeline: RunTimeline, events: readonly InspectionEven
   let unordered = false;
   for (const event of events) {
     if (event.runId !== timeline.runId) continue;
-    const meta = timeline.actors[event.actorId];
-    if (!meta || meta.status !== event.status || (event.type === '@xstate.actor' && !meta.machine)) {
+    const meta = (actors ?? timeline.actors)[event.actorId];
+    const definition = event.type === '@xstate.actor' && event.durable === false && event.definition ? parseDefinition(event.definition) : meta?.definition;
+    if (!meta || meta.status !== event.status || (event.type === '@xstate.actor' && !meta.machine) || definition !== meta.definition) {
       actors ??= { ...timeline.actors };
       actors[event.actorId] = {
         id: event.actorId,
-        parentId: event.parentId,
-        childKey: meta?.childKey ?? childKeyOf(event.actorId, event.parentId),
+        parentId: event.parentId ?? null,
+        childKey: meta?.childKey ?? childKeyOf(event.actorId, event.parentId ?? null),
         machine: event.machine,
         version: event.version,
         status: event.status,
+        ...(definition === undefined ? {} : { definition }),
       };
     }
     if (event.type !== '@xstate.snapshot') continue;
@@ -80,7 +84,7 @@ export function addEvents(timeline: RunTimeline, events: readonly InspectionEven
       actorId: event.actorId,
       machine: event.machine,
       version: event.version,
-      parentId: event.parentId,
+      parentId: event.parentId ?? null,
       seq: event.seq,
       rowId: event.rowId,
       at: event.at,
@@ -101,12 +105,20 @@ export function addEvents(timeline: RunTimeline, events: readonly InspectionEven
 /** Merges the REST detail: actors' child keys and statuses, jobs, dead letters. */
 export function withDetail(timeline: RunTimeline, detail: RunDetail): RunTimeline {
   const actors = { ...timeline.actors };
-  for (const a of detail.actors) actors[a.id] = metaOf(a);
+  for (const a of detail.actors) actors[a.id] = { ...metaOf(a), ...(actors[a.id]?.definition === undefined ? {} : { definition: actors[a.id]!.definition }) };
   return { ...timeline, detail, actors };
 }
 
 function metaOf(a: ActorJson): ActorMeta {
   return { id: a.id, parentId: a.parentId, childKey: a.childKey, machine: a.machine, version: a.version, status: a.status };
+}
+
+function parseDefinition(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 function childKeyOf(actorId: string, parentId: string | null): string | null {

@@ -30,14 +30,15 @@ export function RunView({ runId }: { runId: string }) {
   const machineName = actor?.machine ?? summary?.machine;
   const version = actorStep?.version ?? actor?.version ?? summary?.version;
   const machine = machineName ? machines[machineName] : undefined;
-  const config = machine?.versions.find((v) => v.version === version)?.config ?? machine?.versions.at(-1)?.config;
+  // An inspected app's actor (not durable) brings its structure with it.
+  const config = actor?.definition ?? machine?.versions.find((v) => v.version === version)?.config ?? machine?.versions.at(-1)?.config;
   const tree = useMemo(() => (timeline ? actorTree(timeline) : []), [timeline]);
   const jobs = timeline?.detail?.jobs ?? [];
   const costPoints = useMemo(() => costPointsOfJobs(jobs, timeline?.actors ?? {}), [jobs, timeline?.actors]);
   const failed = jobs.some((j) => j.status === 'failed') || Object.values(timeline?.actors ?? {}).some((a) => a.status === 'error');
 
   useEffect(() => {
-    if (!machine && machineName) void studio.loadMachines();
+    if (!machine && machineName && summary?.durable !== false) void studio.loadMachines();
   }, [machine, machineName, studio]);
 
   if (runError) {
@@ -61,6 +62,11 @@ export function RunView({ runId }: { runId: string }) {
           <div className="run-facts">
             {summary && <StatusBadge status={summary.status} />}
             <span>{summary?.machine}</span>
+            {summary?.durable === false && (
+              <span className="badge" data-testid="inspected-marker" title="An XState app inspected live (@statelyai/inspect): nothing is stored; it cannot be resumed, forked or sent events from here">
+                inspected · not durable
+              </span>
+            )}
             <span className="mono" data-testid="run-current-state">
               {formatStateValue(summary?.state)}
             </span>

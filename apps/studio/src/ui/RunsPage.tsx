@@ -90,7 +90,14 @@ function RunRow({ run, now, onOpen }: { run: RunSummary; now: number; onOpen: ()
           {run.runId}
         </a>
       </td>
-      <td>{run.machine}</td>
+      <td>
+        {run.machine}{' '}
+        {run.durable === false && (
+          <span className="badge" data-testid="inspected-marker" title="An XState app inspected live (@statelyai/inspect): not durable, nothing stored">
+            inspected · not durable
+          </span>
+        )}
+      </td>
       <td className="mono" data-testid="run-state">
         {formatStateValue(run.state)}
       </td>
