@@ -96,7 +96,7 @@ export class RunReader {
 
   async #summarise(root: ActorRecord): Promise<RunSummary> {
     const runId = root.id;
-    const [stats, journals] = await Promise.all([this.store.runStats(runId), this.store.runJournals(runId)]);
+    const [stats, journals, pending] = await Promise.all([this.store.runStats(runId), this.store.runJournals(runId), this.store.listApprovals({ runId, status: ['pending'] })]);
     const tokens = zeroTokens();
     let costUsd = 0;
     for (const { journal } of journals) {
@@ -117,6 +117,9 @@ export class RunReader {
       actors: stats.actors,
       tokens,
       costUsd,
+      waitingFor: pending
+        .sort((a, b) => a.requestedAt - b.requestedAt)
+        .map((a) => ({ approvalId: a.id, actorId: a.actorId, src: a.src, tier: a.tier, requestedAt: a.requestedAt, deadlineAt: a.deadlineAt, onDeadline: a.onDeadline, escalated: a.escalatedAt !== null })),
     };
   }
 }

@@ -138,6 +138,20 @@ export interface RunSummary {
   actors: number;
   tokens: TokensJson;
   costUsd: number;
+  /** The decisions the run waits for (pending approvals), oldest first; empty when it waits for nobody. */
+  waitingFor: WaitingJson[];
+}
+
+/** A pending approval as the runs list shows it: what waits, since when, until when. */
+export interface WaitingJson {
+  approvalId: string;
+  actorId: string;
+  src: string;
+  tier: 'medium' | 'high';
+  requestedAt: number;
+  deadlineAt: number | null;
+  onDeadline: 'escalate' | 'halt';
+  escalated: boolean;
 }
 
 /** A durable actor of a run; `parentId` makes the supervisor tree. */

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { createRuntime, type Runtime } from '@spine/runtime';
-import { ServerError, startServer } from '@spine/server';
 import { dbOptions, dbPath, intArg, parse } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { loadMachines } from '../loadMachines.js';
 import { openStore } from '../openStore.js';
+import { startStudio } from '../startStudio.js';
 import { help } from './run.js';
 
 const usage = 'spine serve [--db FILE] [--port N] [--host H] [--machines DIR]';
@@ -27,7 +27,7 @@ export async function serve(args: string[]): Promise<number> {
       runtime = createRuntime({ store, machines: registry });
       await runtime.start();
     }
-    const server = await startServer({ store, ...(runtime ? { runtime } : {}), port, ...(values.host ? { host: values.host } : {}), ...(machinesDir ? { machinesDir } : {}) });
+    const server = await startStudio({ store, ...(runtime ? { runtime } : {}), port, ...(values.host ? { host: values.host } : {}), ...(machinesDir ? { machinesDir } : {}) });
     process.stdout.write(`Spine studio: ${server.url}\n`);
     if (!runtime) process.stderr.write('spine serve: no machines found (--machines DIR); runs can be watched but not driven from here\n');
     await new Promise<void>((resolve) => {
@@ -36,9 +36,6 @@ export async function serve(args: string[]): Promise<number> {
     });
     await server.close();
     return EXIT.done;
-  } catch (error) {
-    if (error instanceof ServerError) throw new CliError(error.message);
-    throw error;
   } finally {
     await runtime?.stop();
     await store.close();
