@@ -40,7 +40,7 @@ function parseErrorText(error: Error & { code?: string }, options: NonNullable<P
 
 /** The database path: --db, then $SPINE_DB, then .spine/spine.db. */
 export function dbPath(value: string | undefined): string {
-  return value ?? process.env.SPINE_DB ?? '.spine/spine.db';
+  return value ?? (process.env.SPINE_DB || '.spine/spine.db');
 }
 
 /** Parses a JSON argument, naming the flag when it is malformed. */

@@ -1,20 +1,21 @@
-import { Handle, Position, ReactFlow, type Edge, type Node, type NodeProps } from '@xyflow/react';
+import { Controls, Handle, MiniMap, Position, ReactFlow, type Edge, type Node, type NodeProps } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
 import { memo, useEffect, useMemo, useState } from 'react';
 import { layoutGraph, type PlacedNode } from '../model/layoutGraph.js';
 import { activeStateIds, machineGraph, type GraphNode } from '../model/machineGraph.js';
 
-type StateData = { node: GraphNode; active: boolean };
+type StateData = { node: GraphNode; active: boolean; failed: boolean };
 
 const StateNode = memo(function StateNode({ data }: NodeProps<Node<StateData>>) {
-  const { node, active } = data;
+  const { node, active, failed } = data;
   const compound = node.kind === 'compound' || node.kind === 'parallel';
   return (
     <div
-      className={`state ${node.kind} ${active ? 'lit' : ''} ${node.initial ? 'initial' : ''}`}
+      className={`state ${node.kind} ${active ? 'lit' : ''} ${active && failed ? 'failed' : ''} ${node.initial ? 'initial' : ''}`}
       data-testid="state-node"
       data-state-id={node.id}
       data-active={active ? 'true' : 'false'}
+      data-tone={active ? (failed ? 'failed' : 'ok') : undefined}
     >
       <Handle type="target" position={Position.Left} />
       <div className="state-label">{node.label}</div>
@@ -27,11 +28,19 @@ const StateNode = memo(function StateNode({ data }: NodeProps<Node<StateData>>) 
 
 const nodeTypes = { state: StateNode };
 
+/** The smallest zoom a fit may choose: 13 px labels stay at least ~8 px on screen. */
+export const MIN_FIT_ZOOM = 0.62;
+
+/** Final states whose name says the run did not succeed: lit red, not green. */
+const FAILURE_NAME = /(^|[._-])(fail|failed|failure|error|errored|rejected|declined|aborted|halted)$/i;
+
 /**
  * A machine's diagram, laid out with ELK and drawn with React Flow; the states
- * active in `value` are lit.
+ * active in `value` are lit (red when `failed`, or when a lit final state is named as a
+ * failure). Zoom controls and a minimap; fitting never shrinks labels below legibility
+ * (a large machine is fitted at a readable zoom and panned instead).
  */
-export function MachineDiagram({ config, value, label }: { config: unknown; value: unknown; label: string }) {
+export function MachineDiagram({ config, value, label, failed = false }: { config: unknown; value: unknown; label: string; failed?: boolean }) {
   const graph = useMemo(() => machineGraph(config), [config]);
   const [layout, setLayout] = useState<Map<string, PlacedNode> | undefined>();
   const [error, setError] = useState<string | undefined>();
@@ -56,14 +65,14 @@ export function MachineDiagram({ config, value, label }: { config: unknown; valu
               type: 'state',
               position: { x: p.x, y: p.y },
               ...(node.parent ? { parentId: node.parent } : {}),
-              data: { node, active: active.has(node.id) },
+              data: { node, active: active.has(node.id), failed: failed || (node.kind === 'final' && FAILURE_NAME.test(node.label)) },
               style: { width: p.width, height: p.height },
               draggable: false,
               selectable: false,
             };
           })
         : [],
-    [graph, layout, active],
+    [graph, layout, active, failed],
   );
   const edges = useMemo<Edge[]>(
     () =>
@@ -80,7 +89,7 @@ export function MachineDiagram({ config, value, label }: { config: unknown; valu
     [graph, active],
   );
   return (
-    <div className="diagram" data-testid="diagram" data-active-states={[...active].join(' ')} aria-label={`State diagram of ${label}`}>
+    <div className="diagram" data-testid="diagram" data-active-states={[...active].join(' ')} data-failed={failed ? 'true' : 'false'} aria-label={`State diagram of ${label}`}>
       {error && <p className="error pad">Could not lay out the diagram: {error}</p>}
       {!layout && !error && <p className="muted pad">Laying out {label}…</p>}
       {layout && (
@@ -89,12 +98,15 @@ export function MachineDiagram({ config, value, label }: { config: unknown; valu
           edges={edges}
           nodeTypes={nodeTypes}
           fitView
-          fitViewOptions={{ padding: 0.15, maxZoom: 1.2 }}
+          fitViewOptions={{ padding: 0.15, maxZoom: 1.2, minZoom: MIN_FIT_ZOOM }}
           nodesDraggable={false}
           nodesConnectable={false}
           elementsSelectable={false}
           minZoom={0.2}
-        />
+        >
+          <Controls showInteractive={false} position="bottom-left" aria-label="Zoom" />
+          <MiniMap pannable zoomable position="bottom-right" ariaLabel="Minimap" nodeColor={(n) => ((n.data as StateData).active ? ((n.data as StateData).failed ? '#ef4444' : '#10b981') : '#d1d5db')} />
+        </ReactFlow>
       )}
     </div>
   );
