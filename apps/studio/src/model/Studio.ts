@@ -149,12 +149,24 @@ export class Studio {
     await this.#command(() => this.#connection!.request({ type: 'send', actorId, event }), `Sent ${event.type} to ${actorId}.`);
   }
 
-  /** Starts a new run that begins as a copy of this run up to the given step, and opens it. */
-  async fork(runId: string, actorId: string, seq: number): Promise<void> {
-    const result = await this.#command(() => this.#connection!.request<ForkResult>({ type: 'fork', runId, actorId, seq }));
-    if (!result) return;
+  /**
+   * Starts a new run that begins as a copy of this run up to the given step (every agent's
+   * history), and opens it. With `context`, the actor's context at that step is replaced first
+   * (the server checks it against the machine's context schema); a refused edit comes back with
+   * its field issues so the person can correct it.
+   */
+  async fork(runId: string, actorId: string, seq: number, context?: Record<string, unknown>): Promise<{ ok: true } | { ok: false; message: string; issues: { path: string; message: string }[] }> {
+    let result: ForkResult;
+    try {
+      result = await this.request<ForkResult>({ type: 'fork', runId, actorId, seq, ...(context ? { context } : {}) });
+    } catch (error) {
+      const e = error as CommandError;
+      if (!context || !e.issues?.length) this.#notify('error', e.message);
+      return { ok: false, message: e.message, issues: e.issues ?? [] };
+    }
     this.navigate({ page: 'run', runId: result.runId });
     this.#notify('info', `Forked ${runId} at ${actorId === runId ? '' : `${actorId} `}step ${seq} into ${result.runId}.${result.notes.length ? ` ${result.notes.join(' ')}` : ''}`);
+    return { ok: true };
   }
 
   async cancel(runId: string): Promise<void> {

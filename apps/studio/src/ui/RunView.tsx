@@ -6,6 +6,7 @@ import { failureOf } from '../model/failureOf.js';
 import { CostChart, costPointsOfJobs } from './CostChart.js';
 import { useNow, useStudio, useStudioState, useUi } from './hooks.js';
 import { MachineDiagram } from './MachineDiagram.js';
+import { Lineage } from './RunsPage.js';
 import { SendEventForm } from './SendEventForm.js';
 import { deadlineText, StatusBadge, WaitingBadge, waitingText } from './StatusBadge.js';
 import { StepInspector } from './StepInspector.js';
@@ -63,6 +64,7 @@ export function RunView({ runId }: { runId: string }) {
           <h1 className="mono" data-testid="run-id">
             {runId}
           </h1>
+          {summary?.forkedFrom && <Lineage from={summary.forkedFrom} runId={runId} />}
           <div className="run-facts">
             {summary && (summary.waitingFor?.length ? <WaitingBadge waiting={summary.waitingFor} now={now} /> : <StatusBadge status={summary.status} />)}
             <span>{summary?.machine}</span>

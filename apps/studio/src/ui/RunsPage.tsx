@@ -90,6 +90,7 @@ function RunRow({ run, now, onOpen }: { run: RunSummary; now: number; onOpen: ()
         <a href={`#/runs/${encodeURIComponent(run.runId)}`} onClick={(e) => e.stopPropagation()}>
           {run.runId}
         </a>
+        {run.forkedFrom && <Lineage from={run.forkedFrom} runId={run.runId} />}
       </td>
       <td>{run.machine}</td>
       <td className="mono" data-testid="run-state">
@@ -102,6 +103,22 @@ function RunRow({ run, now, onOpen }: { run: RunSummary; now: number; onOpen: ()
         {ago(run.createdAt, now)}
       </td>
     </tr>
+  );
+}
+
+/** Where a forked run came from: `forked from <run> at step N` (and whether its context was edited). */
+export function Lineage({ from, runId }: { from: NonNullable<RunSummary['forkedFrom']>; runId: string }) {
+  const at = from.actorId === from.runId ? '' : ` of ${from.actorId.slice(from.runId.length + 1)}`;
+  return (
+    <div className="lineage muted" data-testid="lineage" data-from={from.runId}>
+      ↳ forked from{' '}
+      <a href={`#/runs/${encodeURIComponent(from.runId)}`} onClick={(e) => e.stopPropagation()} title={`${runId} started as a copy of ${from.runId}`}>
+        {from.runId}
+      </a>{' '}
+      at step {from.seq}
+      {at}
+      {from.contextEdited ? ', context edited' : ''}
+    </div>
   );
 }
 
