@@ -191,6 +191,49 @@ describe('an operator on `npm start`, the CLI and the studio, in Chromium', () =
     expect(published).toContain(`topic: ${proposal.topic}`);
   });
 
+  it('edits the context at a past step, checked against the machine\'s schema, then forks with every agent and shows the lineage', async () => {
+    const history = (await (await fetch(`${studioUrl}/api/runs/${runId}/history`)).json()) as { events: { type: string; actorId: string; seq: number; snapshot: { value: unknown } }[] };
+    const atPublishing = history.events.find((e) => e.type === '@xstate.snapshot' && e.actorId === runId && e.snapshot.value === 'publishing')!;
+    await page.goto(`${studioUrl}/#/runs/${encodeURIComponent(runId)}`);
+    await page.locator(`[data-testid="step-row"][data-actor="${runId}"][data-seq="${atPublishing.seq}"]`).click();
+    await page.locator('[data-testid="edit-context"]').click();
+    const editor = page.locator('[data-testid="edit-context-json"]');
+    const context = JSON.parse(await editor.inputValue()) as { stage: string; draft: { title: string } };
+    expect(context.stage).toBe('publishing');
+    await editor.fill(JSON.stringify({ ...context, stage: 'bogus' }));
+    await page.locator('[data-testid="fork-with-context"]').click();
+    const error = page.locator('[data-testid="edit-context-error"]');
+    expect(await error.innerText({ timeout: 10_000 })).toMatch(/stage: Invalid option: expected one of "checking"\|/);
+    expect(new URL(page.url()).hash).toBe(`#/runs/${encodeURIComponent(runId)}`);
+
+    await editor.fill(JSON.stringify({ ...context, draft: { ...context.draft, title: 'A forked title' } }));
+    await page.locator('[data-testid="fork-with-context"]').click();
+    await page.waitForFunction(() => /^#\/runs\/fork-/.test(window.location.hash), undefined, { timeout: 10_000 });
+    const forkId = decodeURIComponent(new URL(page.url()).hash.slice('#/runs/'.length));
+    const lineage = page.locator('.run-head [data-testid="lineage"]');
+    expect(await lineage.innerText({ timeout: 10_000 })).toBe(`↳ forked from ${runId} at step ${atPublishing.seq}, context edited`);
+    // Every agent came along, each with its history; the edit is a step of its own.
+    await expect.poll(() => page.locator('[data-testid="agent-name"]').allInnerTexts(), { timeout: 10_000 }).toEqual([
+      'supervisor (top level)',
+      'researcher',
+      'verifier #1',
+      'verifier #2',
+      'writer #1',
+      'writer #2',
+    ]);
+    await page.locator('[data-testid="step-row"]', { hasText: 'spine.context.edited' }).waitFor({ timeout: 10_000 });
+    const forkHistory = (await (await fetch(`${studioUrl}/api/runs/${forkId}/history`)).json()) as { events: { type: string; actorId: string }[] };
+    const agents = new Set(forkHistory.events.filter((e) => e.type === '@xstate.snapshot').map((e) => e.actorId.slice(forkId.length)));
+    expect([...agents].sort()).toEqual(['', '/researcher', '/verifier', '/verifier~6', '/writer', '/writer~5']);
+    // The fork publishes again only with a person's approval, and proposes the edited title.
+    await page.locator('[data-testid="run-waiting"]').waitFor({ timeout: 20_000 });
+    await page.goto(studioUrl);
+    const row = page.locator(`[data-testid="run-row"][data-run-id="${forkId}"]`);
+    expect(await row.locator('[data-testid="lineage"]').innerText({ timeout: 10_000 })).toContain(`forked from ${runId} at step ${atPublishing.seq}`);
+    const approvals = (await (await fetch(`${studioUrl}/api/approvals?runId=${forkId}`)).json()) as { approvals: { proposal: { title: string } }[] };
+    expect(approvals.approvals.map((a) => a.proposal.title)).toEqual(['A forked title']);
+  }, 60_000);
+
   it('shows a failed run as failed everywhere: the word, a red state and the reason in words', async () => {
     const failed = await spine(['run', 'supervisor', '--input', '{"topic":"x"}', '--machines', machines]);
     expect(failed.code).toBe(1);
@@ -211,5 +254,5 @@ describe('an operator on `npm start`, the CLI and the studio, in Chromium', () =
     expect(await lit.getAttribute('data-tone')).toBe('failed');
     const colour = await lit.evaluate((el) => getComputedStyle(el).backgroundColor);
     expect(colour).toBe('rgb(239, 68, 68)');
-  });
+  }, 90_000);
 });

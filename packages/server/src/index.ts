@@ -14,4 +14,6 @@ export type { PlanForkOptions, DelayResolver } from './planFork.js';
 export { inspectionEventsOf } from './inspection.js';
 export { spendOf, sumSpend } from './spend.js';
 export { isLoopback } from './security.js';
+export { machineNames, machineToMermaid, machineToTypeScript } from './exportMachine.js';
+export type { MachineNames } from './exportMachine.js';
 export * from './protocol.js';

@@ -74,7 +74,9 @@ export async function planFork(store: Store, options: PlanForkOptions): Promise<
     const last = lastRow.get(actor.id);
     const newId = remap.id(actor.id);
     const parentSnapshot = actor.parentId ? forkedSnapshotOf(fork, remap.id(actor.parentId)) : undefined;
-    const existsAtPoint = !actor.parentId || (included.has(actor.parentId) && actor.childKey !== null && hasChild(parentSnapshot, actor.childKey));
+    // An agent that took steps before the point came along, whether or not it is still the parent's child
+    // there (a finished agent is no longer in its parent's snapshot, but its history is part of the run).
+    const existsAtPoint = !actor.parentId || (included.has(actor.parentId) && actor.childKey !== null && (last !== undefined || hasChild(parentSnapshot, actor.childKey)));
     if (!existsAtPoint) continue;
     if (last) {
       fork.actors.push({
