@@ -141,6 +141,12 @@ describe('an operator on `npm start`, the CLI and the studio, in Chromium', () =
     await page.waitForFunction(() => window.location.hash === '#/costs');
     await page.waitForTimeout(100);
     expect(await page.locator('[data-testid="notice"]').count()).toBe(0);
+    // The costs page has the table beside its chart: by run, agent and model.
+    await page.locator('[data-testid="cost-row"]').first().waitFor({ timeout: 10_000 });
+    const rows = await page.locator('[data-testid="cost-row"]').allInnerTexts();
+    expect(rows.some((r) => new RegExp(`^${runId}\\s+researcher\\s+scripted\\s+3\\s`).test(r))).toBe(true);
+    await page.selectOption('[data-testid="cost-window"]', '15m');
+    expect(await page.locator('[data-testid="cost-row"]').count()).toBe(rows.length);
   });
 
   it('opens the machine editor on the demo server: it has the machines directory', async () => {
@@ -149,7 +155,32 @@ describe('an operator on `npm start`, the CLI and the studio, in Chromium', () =
     expect(await page.locator('[data-testid="editor-machine-link"]').allInnerTexts()).toEqual(expect.arrayContaining(['supervisor', 'writer']));
     expect(await page.getByText('This server has no machines directory').count()).toBe(0);
     expect(await page.locator('[data-testid="new-machine-name"]').count()).toBe(1);
-  });
+
+    // Export: TypeScript and Mermaid of the machine as edited.
+    await page.locator('[data-testid="editor-machine-link"]', { hasText: 'writer' }).click();
+    await page.locator('[data-testid="machine-editor"][data-machine="writer"]').waitFor({ timeout: 10_000 });
+    await page.click('[data-testid="open-export"]');
+    const exported = await page.locator('[data-testid="export-text"]').innerText();
+    expect(exported).toContain("import { fromPromise, setup } from 'xstate';");
+    expect(exported).toContain('export const writerMachine = setup({');
+    expect(exported).toContain('}).createMachine({\n  "id": "writer",');
+    await page.click('[data-testid="export-mermaid"]');
+    expect(await page.locator('[data-testid="export-text"]').innerText()).toMatch(/^stateDiagram-v2\n {2}\[\*\] --> s0\n {2}state "idle" as s0/);
+    const cli = await spine(['export', 'writer', '--machines', machines]);
+    expect(cli.stdout).toBe(exported.replace(/\n?$/, '\n'));
+
+    // Simulate: events step the machine with no run and no effect.
+    const runsBefore = ((await (await fetch(`${studioUrl}/api/runs`)).json()) as { runs: unknown[] }).runs.length;
+    await page.click('[data-testid="open-simulate"]');
+    expect(await page.locator('[data-testid="simulate-state"]').innerText()).toBe('idle');
+    await page.click('[data-testid="simulate-event"][data-event="draft.requested"]');
+    expect(await page.locator('[data-testid="simulate-state"]').innerText()).toBe('drafting');
+    expect(await page.locator('[data-testid="simulate-actions"]').innerText()).toBe('startDraft · start actor draft as model');
+    await page.click('[data-testid="simulate-event"][data-event="xstate.done.actor.model"]');
+    expect(await page.locator('[data-testid="simulate-state"]').innerText()).toBe('reporting');
+    expect(await page.locator('[data-testid="simulate-actions"]').innerText()).toBe('stop actor model · saveDraft · handOffDraft');
+    expect(((await (await fetch(`${studioUrl}/api/runs`)).json()) as { runs: unknown[] }).runs).toHaveLength(runsBefore);
+  }, 60_000);
 
   it('shows a bad edit as a field error on the card, takes the corrected partial edit merged into the proposal, and keeps the decision in the history', async () => {
     await page.goto(`${studioUrl}/#/approvals`);
@@ -230,8 +261,12 @@ describe('an operator on `npm start`, the CLI and the studio, in Chromium', () =
     await page.goto(studioUrl);
     const row = page.locator(`[data-testid="run-row"][data-run-id="${forkId}"]`);
     expect(await row.locator('[data-testid="lineage"]').innerText({ timeout: 10_000 })).toContain(`forked from ${runId} at step ${atPublishing.seq}`);
-    const approvals = (await (await fetch(`${studioUrl}/api/approvals?runId=${forkId}`)).json()) as { approvals: { proposal: { title: string } }[] };
-    expect(approvals.approvals.map((a) => a.proposal.title)).toEqual(['A forked title']);
+    // The fork goes on from the edited context (the held publish keeps the input recorded at that step).
+    const edited = (await (await fetch(`${studioUrl}/api/runs/${forkId}/history`)).json()) as { events: { type: string; actorId: string; event?: { type: string; fields?: string[] }; snapshot?: { context: { draft: { title: string } } } }[] };
+    const editStep = edited.events.find((e) => e.type === '@xstate.snapshot' && e.event?.type === 'spine.context.edited')!;
+    expect(editStep.event).toEqual({ type: 'spine.context.edited', fields: ['draft'] });
+    expect(editStep.snapshot!.context.draft.title).toBe('A forked title');
+    expect(((await (await fetch(`${studioUrl}/api/approvals?runId=${forkId}`)).json()) as { approvals: unknown[] }).approvals).toHaveLength(1);
   }, 60_000);
 
   it('shows a failed run as failed everywhere: the word, a red state and the reason in words', async () => {
