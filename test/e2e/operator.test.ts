@@ -48,7 +48,7 @@ beforeAll(async () => {
   runId = /run (run-[\w-]+): /.exec(demoOut)![1]!;
   browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-}, 120_000);
+}, 240_000);
 
 afterAll(async () => {
   await browser?.close();
