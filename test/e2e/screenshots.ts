@@ -94,7 +94,7 @@ async function main(): Promise<void> {
 
     await go('#/approvals', '[data-testid="approval"]');
     await page.fill('[data-testid="approver"]', 'ada');
-    const card = page.locator('[data-testid="approval"]').filter({ hasText: runId });
+    const card = page.locator(`[data-testid="approval"]:has(.card-head a[href="#/runs/${encodeURIComponent(runId)}"])`);
     await card.getByRole('button', { name: 'Edit' }).click();
     await card.locator('[data-testid="edit-proposal"]').fill('{"title":5}');
     await card.locator('[data-testid="approve"]').click();
