@@ -45,7 +45,8 @@ async function main(): Promise<void> {
 
     const browser = await launchBrowser();
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
-    const shot = async (name: string) => {
+    const shot = async (name: string, options: { top?: boolean } = {}) => {
+      if (options.top !== false) await page.evaluate(() => window.scrollTo(0, 0));
       await page.waitForTimeout(400);
       await page.screenshot({ path: join(OUT, `${name}.png`) });
       shots.push(name);
@@ -81,7 +82,7 @@ async function main(): Promise<void> {
     await page.click('[data-testid="fork-with-context"]');
     await page.locator('[data-testid="edit-context-error"]').waitFor();
     await page.locator('[data-testid="edit-context-form"]').scrollIntoViewIfNeeded();
-    await shot('11-edit-context-then-fork');
+    await shot('11-edit-context-then-fork', { top: false });
     await editor.fill(JSON.stringify({ ...context, draft: { ...context.draft, title: 'A forked title' } }, null, 2));
     await page.click('[data-testid="fork-with-context"]');
     await page.waitForFunction(() => /^#\/runs\/fork-/.test(window.location.hash), undefined, { timeout: 20_000 });
@@ -99,13 +100,14 @@ async function main(): Promise<void> {
     await card.locator('[data-testid="edit-proposal"]').fill('{"title":5}');
     await card.locator('[data-testid="approve"]').click();
     await card.locator('[data-testid="edit-error"]').waitFor();
-    await shot('05-approvals-inbox-with-a-refused-edit');
+    await card.scrollIntoViewIfNeeded();
+    await shot('05-approvals-inbox-with-a-refused-edit', { top: false });
     await card.locator('[data-testid="edit-proposal"]').fill('{"title":"Durable agents, reviewed"}');
     await page.fill('input[placeholder="reason (optional)"]', 'clearer title');
     await card.locator('[data-testid="approve"]').click();
     await page.locator('[data-testid="decided-approval"]').first().waitFor({ timeout: 20_000 });
     await page.locator('[data-testid="approvals-history"]').scrollIntoViewIfNeeded();
-    await shot('06-approvals-history');
+    await shot('06-approvals-history', { top: false });
 
     await go('#/costs', '[data-testid="cost-row"]');
     await shot('07-costs');

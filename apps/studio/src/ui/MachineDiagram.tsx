@@ -61,7 +61,7 @@ function FitLegibly({ bounds, lit }: { bounds: { width: number; height: number }
   const flow = useReactFlow();
   const width = useStore((s) => s.width);
   const height = useStore((s) => s.height);
-  const ready = useNodesInitialized();
+  const ready = useNodesInitialized({ includeHiddenNodes: true });
   useEffect(() => {
     if (!ready || !width || !height || !bounds.width) return;
     const whole = Math.min(width / (bounds.width * 1.3), height / (bounds.height * 1.3));
@@ -110,6 +110,9 @@ export function MachineDiagram({ config, value, label, failed = false }: { confi
               position: { x: p.x, y: p.y },
               ...(node.parent ? { parentId: node.parent } : {}),
               data: { node, active: active.has(node.id), failed: failed || (node.kind === 'final' && FAILURE_NAME.test(node.label)) },
+              // Fixed sizes (from the layout) also tell React Flow the nodes are measured, for the legible fit.
+              width: p.width,
+              height: p.height,
               style: { width: p.width, height: p.height },
               draggable: false,
               selectable: false,
@@ -159,8 +162,6 @@ export function MachineDiagram({ config, value, label, failed = false }: { confi
           edges={edges}
           nodeTypes={nodeTypes}
           edgeTypes={edgeTypes}
-          fitView
-          fitViewOptions={{ padding: 0.15, maxZoom: 1.2 }}
           nodesDraggable={false}
           nodesConnectable={false}
           elementsSelectable={false}
