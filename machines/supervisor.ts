@@ -205,8 +205,8 @@ export function supervisor(options: PipelineOptions = {}): MachineImplementation
       publish: toolActivity(publish(), {
         agent: 'supervisor',
         llm,
+        // The job's input is the tool's input: an approval checks an edited proposal against the tool's schema.
         mapInput: ({ context }: { context: Context }) => ({ topic: context.topic, title: context.draft?.title, body: context.draft?.body }),
-        input: ({ input }) => input,
       }),
     },
     output: ({ context }: { context: Context }) => ({

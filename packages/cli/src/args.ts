@@ -18,13 +18,29 @@ export function parse<T extends NonNullable<ParseArgsConfig['options']>>(
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true }) as never;
   } catch (error) {
-    throw new CliError(`${(error as Error).message}\nusage: ${usage}`);
+    throw new CliError(`${parseErrorText(error as Error & { code?: string }, options)}\nusage: ${usage}`);
   }
+}
+
+/** node:util's parseArgs errors, said in the CLI's words (its own text suggests `--` and other internals). */
+function parseErrorText(error: Error & { code?: string }, options: NonNullable<ParseArgsConfig['options']>): string {
+  const option = /'(-{1,2}[^'\s]+)/.exec(error.message)?.[1];
+  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) {
+    const known = Object.keys(options).map((name) => `--${name}`);
+    const near = known.find((k) => k.startsWith(option.split('=')[0]!) || option.startsWith(k));
+    return `unknown option '${option}'${near ? ` (did you mean ${near}?)` : ''}`;
+  }
+  if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
+    const name = option.replace(/^-+/, '').split(/[ =]/)[0]!;
+    const spec = options[name] ?? Object.values(options).find((o) => o.short === name);
+    return spec?.type === 'boolean' ? `option '${option.split(/[ =]/)[0]}' takes no value` : `option '${option.split(/[ =]/)[0]}' needs a value`;
+  }
+  return error.message;
 }
 
 /** The database path: --db, then $SPINE_DB, then .spine/spine.db. */
 export function dbPath(value: string | undefined): string {
-  return value ?? process.env.SPINE_DB ?? '.spine/spine.db';
+  return value ?? (process.env.SPINE_DB || '.spine/spine.db');
 }
 
 /** Parses a JSON argument, naming the flag when it is malformed. */

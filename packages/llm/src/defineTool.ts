@@ -19,6 +19,8 @@ export interface Tool<Input = unknown, Output = unknown> {
   readonly description: string;
   /** The JSON Schema of the input, as sent to the model. */
   readonly inputSchema: JsonSchema;
+  /** The zod schema of the input, when the tool was defined with one (`defineTool`): approvals check edited proposals against it. */
+  readonly input?: z.ZodType<Input>;
   /**
    * Validates `input`, runs the tool, validates the output.
    *
@@ -66,6 +68,7 @@ export function defineTool<InputSchema extends z.ZodType, OutputSchema extends z
     name,
     description,
     inputSchema,
+    input: input as z.ZodType<z.output<InputSchema>>,
     async call(raw, context) {
       const parsedInput = input.safeParse(raw);
       if (!parsedInput.success) {

@@ -1,4 +1,5 @@
 import { RetryableError, TerminalError, type Activity, type ActivityContext } from '@spine/runtime';
+import { z } from 'zod';
 import type { ToolCall } from './ChatMessage.js';
 import type { CircuitBreaker } from './CircuitBreaker.js';
 import { backoffDelay } from './decide.js';
@@ -114,8 +115,17 @@ export interface ToolActivityOptions<Input> {
   llm: LlmEnvironment | (() => LlmEnvironment);
   /** Builds the job's input from the invoking actor's context and event when the step asks for the call. */
   mapInput?: (args: { context: any; event: { type: string }; input: unknown }) => unknown;
-  /** Builds the tool's input from the job's input (or the actor's context). */
-  input(source: { input: any; context: any }): Input;
+  /**
+   * Builds the tool's input from the job's input (or the actor's context). Default: the job's
+   * input is the tool's input, and the tool's zod schema is the activity's input schema.
+   */
+  input?(source: { input: any; context: any }): Input;
+  /**
+   * The schema of the job's input (what an approval shows as the proposal and checks an edit
+   * against). Default: the tool's input schema when `input` is not given; with a custom `input`
+   * and no `proposal`, a held call can be approved or rejected but not edited.
+   */
+  proposal?: z.ZodType;
 }
 
 /**
@@ -126,19 +136,22 @@ export interface ToolActivityOptions<Input> {
  *
  * @example
  * ```ts
- * publish: toolActivity(publishTool, { agent: 'supervisor', llm, input: ({ context }) => ({ title: context.draft.title, body: context.draft.body }) }),
+ * publish: toolActivity(publishTool, { agent: 'supervisor', llm, mapInput: ({ context }) => ({ title: context.draft.title, body: context.draft.body }) }),
  * ```
  */
 export function toolActivity<Input, Output>(tool: Tool<Input, Output>, options: ToolActivityOptions<Input>): Activity<unknown, Output> {
   const env = typeof options.llm === 'function' ? options.llm : () => options.llm as LlmEnvironment;
   const { agent } = options;
+  const schema = options.proposal ?? (options.input ? undefined : (tool.input ?? zodOfJsonSchema(tool)));
+  const toToolInput = options.input ?? (({ input }: { input: unknown }) => input as Input);
   return {
     ...(options.mapInput ? { mapInput: options.mapInput } : {}),
+    ...(schema ? { input: schema } : {}),
     maxAttempts: 40,
     async run(input, ctx) {
       const llm = env();
       const record = toolRecorder(ctx, agent, tool.name);
-      const outcome = await runOnce(tool, options.input({ input, context: ctx.context }), ctx, llm);
+      const outcome = await runOnce(tool, toToolInput({ input, context: ctx.context }), ctx, llm);
       if (outcome.ok) {
         record({ decision: 'ok', latencyMs: outcome.latencyMs }, outcome.breaker);
         return outcome.output as Output;
@@ -151,6 +164,15 @@ export function toolActivity<Input, Output>(tool: Tool<Input, Output>, options: 
       throw new TerminalError(`Tool "${tool.name}" of ${agent} failed${retryable ? ` ${failures} times` : ''}: ${error.message}`, { kind, cause: error });
     },
   };
+}
+
+/** A tool without a zod schema (an MCP tool) is checked against its JSON Schema, converted once; undefined when zod cannot read it. */
+function zodOfJsonSchema(tool: Tool): z.ZodType | undefined {
+  try {
+    return z.fromJSONSchema(tool.inputSchema as Parameters<typeof z.fromJSONSchema>[0]);
+  } catch {
+    return undefined;
+  }
 }
 
 type Recorder = (more: Partial<CallFacts>, breaker?: CircuitBreaker) => void;

@@ -130,8 +130,10 @@ export class ApprovalDesk {
   }
 
   /**
-   * Signs a person's decision, stores it and applies it. An edited input is
-   * checked against the activity's input schema first (the error names the field).
+   * Signs a person's decision, stores it and applies it. An edited input is merged
+   * into the proposal (objects field by field, so `{"title":"x"}` changes only the
+   * title) and the result is checked against the activity's input schema first (the
+   * error names the field); an activity without an input schema accepts no edit.
    *
    * @throws SpineError `no_secret` without a signing secret; `approval_closed` when it was already decided; `invalid_input` for a bad edit.
    */
@@ -140,7 +142,10 @@ export class ApprovalDesk {
     if (!secret) throw new SpineError('no_secret', 'No secret to sign decisions with: set SPINE_SECRET (or give the runtime a `secret`).');
     if (approval.status !== 'pending') throw new SpineError('approval_closed', `Approval '${approval.id}' is already ${approval.status}${approval.decidedBy ? ` (by ${approval.decidedBy})` : ''}.`);
     if (!decision.by.trim()) throw new SpineError('invalid_input', 'A decision needs the name of the person who makes it (--as NAME).');
-    if (decision.decision === 'approve' && decision.input !== undefined) this.#checkInput(approval, decision.input);
+    if (decision.decision === 'approve' && decision.input !== undefined) {
+      decision = { ...decision, input: mergeEdit(parse(approval.proposal), decision.input) };
+      this.#checkInput(approval, decision.input);
+    }
     const payload: Omit<DecisionPayload, 'v' | 'nonce'> = {
       approvalId: approval.id,
       runId: approval.runId,
@@ -276,7 +281,13 @@ export class ApprovalDesk {
   #checkInput(approval: ApprovalRecord, input: unknown): void {
     const activity = this.#registry.has(approval.machine) ? ownValue(this.#registry.definition(approval.machine).activities, approval.src) : undefined;
     if (!activity) throw new SpineError('unknown_activity', `This host does not know activity '${approval.src}' of machine '${approval.machine}', so it cannot check the edit; run the command with --machines pointing at it.`, { machine: approval.machine });
-    if (!activity.input) return;
+    if (!activity.input) {
+      throw new SpineError(
+        'invalid_input',
+        `Activity '${approval.src}' of machine '${approval.machine}' declares no input schema, so an edited proposal cannot be checked; approve it unedited, or give the activity an \`input\` schema.`,
+        { machine: approval.machine },
+      );
+    }
     const result = activity.input.safeParse(input);
     if (result.success) return;
     const issues = zodIssues(result.error);
@@ -293,6 +304,22 @@ function approvalError(kind: 'rejected' | 'expired', approval: ApprovalRecord, b
 function errorEvent(approval: ApprovalRecord, error: ApprovalErrorJson, now: number): NewEvent {
   const event = { type: `xstate.error.actor.${approval.childId}`, error, actorId: approval.childId };
   return { actorId: approval.actorId, type: event.type, event: JSON.stringify(event), dueAt: now, source: `approval:${approval.id}` };
+}
+
+/**
+ * A partial edit merged into the proposal: plain objects field by field (recursively), anything
+ * else (arrays, strings, numbers) replaced whole. Built with `Object.fromEntries`, so a
+ * `__proto__` key in the edit is a plain field, never a prototype.
+ */
+export function mergeEdit(proposal: unknown, edit: unknown): unknown {
+  if (!isPlainObject(proposal) || !isPlainObject(edit)) return edit;
+  const merged = new Map<string, unknown>(Object.entries(proposal));
+  for (const [key, value] of Object.entries(edit)) merged.set(key, Object.hasOwn(proposal, key) ? mergeEdit(proposal[key], value) : value);
+  return Object.fromEntries(merged);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function parse(json: string): unknown {

@@ -155,6 +155,17 @@ describe('decisions', () => {
     expect(JSON.parse(edited.detail)).toMatchObject({ proposal: { title: 'Hello', channel: 'blog' }, editedInput: { title: 'Hello, edited', channel: 'news' } });
   });
 
+  it('merges a partial edit into the proposal field by field, and checks the merged proposal', async () => {
+    const log = new EffectLog();
+    const { runtime, sqlite } = await openHost(tempDbPath(), [publisherMachine(log, { risk: 'medium' })]);
+    const { runId } = await runtime.startRun('publisher', { input: { title: 'Hello' } });
+    await runtime.waitForRun(runId, { horizonMs: 0 });
+    await expect(runtime.decide({ runId }, { decision: 'approve', by: 'ada', input: { title: 5 } })).rejects.toThrow(/title: .*expected string/i);
+    await runtime.decide({ runId }, { decision: 'approve', by: 'ada', input: { channel: 'news' } });
+    expect(await runtime.waitForRun(runId)).toMatchObject({ status: 'done', output: { url: 'https://example.test/news/Hello' } });
+    expect(JSON.parse((await sqlite.listApprovals({ runId }))[0]!.editedInput!)).toEqual({ title: 'Hello', channel: 'news' });
+  });
+
   it('delivers a rejection as xstate.error.actor.<id> with kind rejected, and never runs the activity', async () => {
     const log = new EffectLog();
     const { runtime, sqlite } = await openHost(tempDbPath(), [publisherMachine(log, { risk: 'medium' })]);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SpineError, type Decision, type JobRecord, type Runtime } from '@spine/runtime';
+import { SpineError, zodIssues, type Decision, type JobRecord, type Runtime } from '@spine/runtime';
 import { planFork, type DelayResolver } from './planFork.js';
 import type { bodies, DecisionJson, ForkResult, RetryResult } from './protocol.js';
 import type { RunReader } from './RunReader.js';
@@ -90,6 +90,26 @@ export class RunControl {
   }
 
   /**
+   * Checks an edited context against the actor's machine's context schema.
+   *
+   * @throws ServerError `not_available` without the machine's implementation or schema, `invalid_command` naming each bad field.
+   */
+  async #checkContext(actorId: string, context: Record<string, unknown>): Promise<void> {
+    const actor = await this.#reader.store.getActor(actorId);
+    if (!actor) throw new ServerError('not_found', `No actor '${actorId}'.`);
+    const registry = this.#runtime?.registry;
+    const schema = registry?.has(actor.machine) ? registry.definition(actor.machine).schemas.context : undefined;
+    if (!schema) {
+      throw new ServerError('not_available', `Machine '${actor.machine}' has no context schema on this server, so an edited context cannot be checked; fork without editing, or give the machine \`schemas.context\`.`);
+    }
+    const result = schema.safeParse(context);
+    if (!result.success) {
+      const issues = zodIssues(result.error);
+      throw new ServerError('invalid_command', `The edited context does not fit machine '${actor.machine}': ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}. Nothing was forked.`, { issues });
+    }
+  }
+
+  /**
    * Creates a new run whose history is a copy of this run's up to the given step; it
    * then continues on its own. Risky activities it requests again wait for a new approval.
    */
@@ -97,7 +117,17 @@ export class RunControl {
     const newRunId = `fork-${Date.now().toString(36)}-${randomUUID().slice(0, 6)}`;
     const runtime = this.#runtime;
     const delays: DelayResolver = (machine) => (runtime?.registry.has(machine) ? runtime.registry.definition(machine).delays : undefined);
-    const plan = await planFork(this.#reader.store, { runId: body.runId, ...(body.actorId ? { actorId: body.actorId } : {}), seq: body.seq, newRunId, now: Date.now(), delays, by: 'studio' });
+    if (body.context) await this.#checkContext(body.actorId ?? body.runId, body.context);
+    const plan = await planFork(this.#reader.store, {
+      runId: body.runId,
+      ...(body.actorId ? { actorId: body.actorId } : {}),
+      seq: body.seq,
+      newRunId,
+      now: Date.now(),
+      delays,
+      by: 'studio',
+      ...(body.context ? { context: body.context } : {}),
+    });
     await this.#reader.store.forkRun(plan);
     this.#onRunChanged(newRunId);
     await runtime?.poke();

@@ -116,7 +116,12 @@ export class RunReader {
 
   async #summarise(root: ActorRecord): Promise<RunSummary> {
     const runId = root.id;
-    const [stats, journals] = await Promise.all([this.store.runStats(runId), this.store.runJournals(runId)]);
+    const [stats, journals, pending, forkedFrom] = await Promise.all([
+      this.store.runStats(runId),
+      this.store.runJournals(runId),
+      this.store.listApprovals({ runId, status: ['pending'] }),
+      this.#forkedFrom(runId),
+    ]);
     const tokens = zeroTokens();
     let costUsd = 0;
     const unpriced = new Set<string>();
@@ -140,7 +145,30 @@ export class RunReader {
       tokens,
       costUsd,
       ...(unpriced.size ? { unpriced: [...unpriced].sort() } : {}),
+      waitingFor: pending
+        .sort((a, b) => a.requestedAt - b.requestedAt)
+        .map((a) => ({ approvalId: a.id, actorId: a.actorId, src: a.src, tier: a.tier, requestedAt: a.requestedAt, deadlineAt: a.deadlineAt, onDeadline: a.onDeadline, escalated: a.escalatedAt !== null })),
+      forkedFrom,
     };
+  }
+
+  readonly #lineage = new Map<string, RunSummary['forkedFrom']>();
+
+  /** Where a forked run came from (its `run.forked` audit entry; forks never change origin, so it is cached). */
+  async #forkedFrom(runId: string): Promise<RunSummary['forkedFrom']> {
+    if (!runId.startsWith('fork-')) return null;
+    const known = this.#lineage.get(runId);
+    if (known !== undefined) return known;
+    const entry = (await this.store.listAudit({ runId, limit: 20 })).find((e) => e.kind === 'run.forked' && e.subject === runId);
+    const detail = entry ? (parseJson(entry.detail) as { from?: { runId?: unknown; actorId?: unknown; seq?: unknown }; contextEdited?: unknown } | undefined) : undefined;
+    const from = detail?.from;
+    const lineage =
+      from && typeof from.runId === 'string' && typeof from.actorId === 'string' && typeof from.seq === 'number'
+        ? { runId: from.runId, actorId: from.actorId, seq: from.seq, contextEdited: detail?.contextEdited === true }
+        : null;
+    if (this.#lineage.size > 10_000) this.#lineage.clear();
+    this.#lineage.set(runId, lineage);
+    return lineage;
   }
 }
 

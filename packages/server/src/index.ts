@@ -14,6 +14,8 @@ export type { PlanForkOptions, DelayResolver } from './planFork.js';
 export { inspectionEventsOf } from './inspection.js';
 export { spendOf, sumSpend } from './spend.js';
 export { isLoopback } from './security.js';
+export { machineNames, machineToMermaid, machineToTypeScript } from './exportMachine.js';
+export type { MachineNames } from './exportMachine.js';
 export * from './protocol.js';
 export { RefusalLimiter, DEFAULT_REFUSAL_LIMIT } from './RefusalLimiter.js';
 export type { RefusalLimit } from './RefusalLimiter.js';

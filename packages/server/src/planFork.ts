@@ -28,6 +28,12 @@ export interface PlanForkOptions {
   delays?: DelayResolver;
   /** Who forks, for the audit log (default `studio`). */
   by?: string;
+  /**
+   * The forked actor's new context at the fork point (already checked against its machine's
+   * context schema): written into its snapshot with a `spine.context.edited` step, before the
+   * fork goes on.
+   */
+  context?: Record<string, unknown>;
 }
 
 /**
@@ -68,7 +74,9 @@ export async function planFork(store: Store, options: PlanForkOptions): Promise<
     const last = lastRow.get(actor.id);
     const newId = remap.id(actor.id);
     const parentSnapshot = actor.parentId ? forkedSnapshotOf(fork, remap.id(actor.parentId)) : undefined;
-    const existsAtPoint = !actor.parentId || (included.has(actor.parentId) && actor.childKey !== null && hasChild(parentSnapshot, actor.childKey));
+    // An agent that took steps before the point came along, whether or not it is still the parent's child
+    // there (a finished agent is no longer in its parent's snapshot, but its history is part of the run).
+    const existsAtPoint = !actor.parentId || (included.has(actor.parentId) && actor.childKey !== null && (last !== undefined || hasChild(parentSnapshot, actor.childKey)));
     if (!existsAtPoint) continue;
     if (last) {
       fork.actors.push({
@@ -160,6 +168,9 @@ export async function planFork(store: Store, options: PlanForkOptions): Promise<
     }
   }
 
+  let contextEdited: string[] | undefined;
+  if (options.context) contextEdited = editContext(fork, remap.id(pointActorId), options.context, now);
+
   // A marker step on the root says where the run came from.
   const forkedRoot = fork.actors.find((a) => a.id === newRunId);
   if (!forkedRoot) throw new ServerError('conflict', `The root of run '${sourceRunId}' had not started at that step.`);
@@ -187,9 +198,44 @@ export async function planFork(store: Store, options: PlanForkOptions): Promise<
     kind: 'run.forked',
     who: options.by ?? 'studio',
     subject: newRunId,
-    detail: JSON.stringify({ from: { runId: sourceRunId, actorId: pointActorId, seq: options.seq }, jobs: fork.jobs.map((j) => ({ key: j.key, src: j.src, held: Boolean(j.held) })) }),
+    detail: JSON.stringify({
+      from: { runId: sourceRunId, actorId: pointActorId, seq: options.seq },
+      jobs: fork.jobs.map((j) => ({ key: j.key, src: j.src, held: Boolean(j.held) })),
+      ...(contextEdited ? { contextEdited: true, editedFields: contextEdited } : {}),
+    }),
   });
   return fork;
+}
+
+/**
+ * Replaces the forked actor's context in its snapshot and records the edit as its own step
+ * (`spine.context.edited`, listing the changed fields), so the fork's timeline shows it.
+ * Returns the changed top-level fields.
+ */
+function editContext(fork: RunFork, actorId: string, context: Record<string, unknown>, now: number): string[] {
+  const actor = fork.actors.find((a) => a.id === actorId);
+  const snapshot = actor?.snapshot ? (parseJson(actor.snapshot) as { context?: Record<string, unknown> } | undefined) : undefined;
+  if (!actor || !snapshot) throw new ServerError('conflict', `Actor '${actorId}' had not started at that step, so it has no context to edit.`);
+  const before = snapshot.context ?? {};
+  const fields = [...new Set([...Object.keys(before), ...Object.keys(context)])].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(context[k]));
+  actor.snapshot = JSON.stringify({ ...snapshot, context });
+  actor.seq += 1;
+  fork.history.push({
+    actorId,
+    runId: fork.runId,
+    seq: actor.seq,
+    eventType: 'spine.context.edited',
+    event: JSON.stringify({ type: 'spine.context.edited', fields }),
+    stateValue: actor.stateValue ?? 'null',
+    snapshot: actor.snapshot,
+    status: actor.status,
+    version: actor.version,
+    emitted: null,
+    startedAt: now,
+    durationUs: 0,
+  });
+  fork.notes.push(fields.length ? `Context of '${actorId}' edited at the fork point: ${fields.join(', ')}.` : `Context of '${actorId}' kept as it was (no field changed).`);
+  return fields;
 }
 
 /** Risk policies of a stored machine version; undefined when its tiers cannot be read (then the source's approvals decide). */

@@ -36,8 +36,12 @@ export const bodies = {
   send: z.strictObject({ actorId, event: eventBody }),
   cancel: z.strictObject({ runId, reason: z.string().max(1000).optional() }),
   retry: z.strictObject({ runId, jobKey: z.string().min(1).max(1000).optional() }),
-  fork: z.strictObject({ runId, actorId: actorId.optional(), seq: z.number().int().min(1) }),
-  /** Approves a pending approval as the person `by`; `input` replaces the proposal (checked against the activity's input schema). */
+  /**
+   * Forks a run from a step; `context` (optional) is the forked actor's new context at that step,
+   * checked against its machine's context schema first (LangGraph's update_state, then fork).
+   */
+  fork: z.strictObject({ runId, actorId: actorId.optional(), seq: z.number().int().min(1), context: z.record(z.string(), z.unknown()).optional() }),
+  /** Approves a pending approval as the person `by`; `input` is merged into the proposal (checked against the activity's input schema). */
   approve: z.strictObject({
     approvalId: z.string().min(1).max(500),
     by: z.string().trim().min(1).max(200),
@@ -147,6 +151,22 @@ export interface RunSummary {
   costUsd: number;
   /** Models the run called that have no price (their cost is unknown, counted as 0): the studio flags the cost. */
   unpriced?: string[];
+  /** The decisions the run waits for (pending approvals), oldest first; empty when it waits for nobody. */
+  waitingFor: WaitingJson[];
+  /** The run this one was forked from, and at which step (null for a run started afresh). */
+  forkedFrom: { runId: string; actorId: string; seq: number; contextEdited: boolean } | null;
+}
+
+/** A pending approval as the runs list shows it: what waits, since when, until when. */
+export interface WaitingJson {
+  approvalId: string;
+  actorId: string;
+  src: string;
+  tier: 'medium' | 'high';
+  requestedAt: number;
+  deadlineAt: number | null;
+  onDeadline: 'escalate' | 'halt';
+  escalated: boolean;
 }
 
 /** A durable actor of a run; `parentId` makes the supervisor tree. */

@@ -170,3 +170,27 @@ export function actorTree(timeline: RunTimeline): { actor: ActorMeta; depth: num
   visit(null, 0);
   return out;
 }
+
+/**
+ * A name per actor that tells agents apart: the root is `<machine> (top level)`, an agent its
+ * child key without the spawn counter (`writer~5` -> `writer`), numbered in order when siblings
+ * share a name (`writer #1`, `writer #2`). `actors` in tree order.
+ */
+export function actorLabels(actors: readonly ActorMeta[], runId: string): Map<string, string> {
+  const base = (a: ActorMeta) => (a.childKey ?? a.id.slice(a.id.lastIndexOf('/') + 1)).replace(/~\d+$/, '') || a.machine;
+  const counts = new Map<string, number>();
+  for (const a of actors) if (a.id !== runId) counts.set(`${a.parentId} ${base(a)}`, (counts.get(`${a.parentId} ${base(a)}`) ?? 0) + 1);
+  const seen = new Map<string, number>();
+  const labels = new Map<string, string>();
+  for (const a of actors) {
+    if (a.id === runId) {
+      labels.set(a.id, `${a.machine} (top level)`);
+      continue;
+    }
+    const key = `${a.parentId} ${base(a)}`;
+    const n = (seen.get(key) ?? 0) + 1;
+    seen.set(key, n);
+    labels.set(a.id, (counts.get(key) ?? 1) > 1 ? `${base(a)} #${n}` : base(a));
+  }
+  return labels;
+}

@@ -17,6 +17,8 @@ export interface StudioState {
   costs: CostPoint[] | undefined;
   /** The approvals inbox: pending approvals, and the server's clock when they were read (for countdowns). */
   approvals: { approvals: ApprovalJson[]; serverTime: number; loadedAt: number } | undefined;
+  /** Decided approvals (approved, rejected, expired, cancelled), newest first. */
+  decided: ApprovalJson[] | undefined;
   /** The latest notice (command result or error), shown briefly. */
   notice: { id: number; kind: 'info' | 'error'; text: string } | undefined;
 }
@@ -37,6 +39,7 @@ export class Studio {
     runError: undefined,
     costs: undefined,
     approvals: undefined,
+    decided: undefined,
     notice: undefined,
   };
   readonly #listeners = new Set<() => void>();
@@ -111,19 +114,34 @@ export class Studio {
 
   /** Reloads the approvals inbox (pending approvals with their deadlines). */
   async loadApprovals(): Promise<void> {
-    const { approvals, serverTime } = await this.#api<{ approvals: ApprovalJson[]; serverTime: number }>('/api/approvals');
-    this.#set({ approvals: { approvals, serverTime, loadedAt: Date.now() } });
+    const { approvals, serverTime } = await this.#api<{ approvals: ApprovalJson[]; serverTime: number }>('/api/approvals?status=all&limit=300');
+    const pending = approvals.filter((a) => a.status === 'pending');
+    const decided = approvals.filter((a) => a.status !== 'pending').sort((a, b) => (b.decidedAt ?? b.requestedAt) - (a.decidedAt ?? a.requestedAt));
+    this.#set({ approvals: { approvals: pending, serverTime, loadedAt: Date.now() }, decided });
   }
 
   /**
    * Approves (optionally with an edited proposal) or rejects an approval as the person `by`;
    * the server signs the decision, verifies it and drives the run on. Reloads the inbox.
    */
-  async decide(approvalId: string, decision: { decision: 'approve'; by: string; input?: unknown; reason?: string } | { decision: 'reject'; by: string; reason?: string }): Promise<boolean> {
+  async decide(
+    approvalId: string,
+    decision: { decision: 'approve'; by: string; input?: unknown; reason?: string } | { decision: 'reject'; by: string; reason?: string },
+  ): Promise<{ ok: true } | { ok: false; message: string; issues: { path: string; message: string }[] }> {
     const { decision: kind, ...body } = decision;
-    const result = await this.#command(() => this.#connection!.request<DecisionJson>({ type: kind, approvalId, ...body }), kind === 'approve' ? `Approved as ${decision.by}.` : `Rejected as ${decision.by}.`);
+    let outcome: { ok: true } | { ok: false; message: string; issues: { path: string; message: string }[] };
+    try {
+      const result = await this.request<DecisionJson>({ type: kind, approvalId, ...body });
+      outcome = result.status === 'applied' ? { ok: true } : { ok: false, message: `The decision was refused: ${result.reason ?? 'unknown reason'}`, issues: [] };
+    } catch (error) {
+      const e = error as CommandError;
+      outcome = { ok: false, message: e.message, issues: e.issues ?? [] };
+    }
+    // A bad edit is shown on its card, where it can be corrected; everything else is a notice too.
+    if (outcome.ok) this.#notify('info', kind === 'approve' ? `Approved as ${decision.by}.` : `Rejected as ${decision.by}.`);
+    else if (!outcome.issues.length) this.#notify('error', outcome.message);
     await this.loadApprovals().catch((e: Error) => this.#notify('error', e.message));
-    return result?.status === 'applied';
+    return outcome;
   }
 
   /** Sends an event to an actor; the server validates it against the actor's schema. */
@@ -131,12 +149,24 @@ export class Studio {
     await this.#command(() => this.#connection!.request({ type: 'send', actorId, event }), `Sent ${event.type} to ${actorId}.`);
   }
 
-  /** Starts a new run that begins as a copy of this run up to the given step, and opens it. */
-  async fork(runId: string, actorId: string, seq: number): Promise<void> {
-    const result = await this.#command(() => this.#connection!.request<ForkResult>({ type: 'fork', runId, actorId, seq }));
-    if (!result) return;
-    this.#notify('info', `Forked ${runId} at ${actorId === runId ? '' : `${actorId} `}step ${seq} into ${result.runId}.${result.notes.length ? ` ${result.notes.join(' ')}` : ''}`);
+  /**
+   * Starts a new run that begins as a copy of this run up to the given step (every agent's
+   * history), and opens it. With `context`, the actor's context at that step is replaced first
+   * (the server checks it against the machine's context schema); a refused edit comes back with
+   * its field issues so the person can correct it.
+   */
+  async fork(runId: string, actorId: string, seq: number, context?: Record<string, unknown>): Promise<{ ok: true } | { ok: false; message: string; issues: { path: string; message: string }[] }> {
+    let result: ForkResult;
+    try {
+      result = await this.request<ForkResult>({ type: 'fork', runId, actorId, seq, ...(context ? { context } : {}) });
+    } catch (error) {
+      const e = error as CommandError;
+      if (!context || !e.issues?.length) this.#notify('error', e.message);
+      return { ok: false, message: e.message, issues: e.issues ?? [] };
+    }
     this.navigate({ page: 'run', runId: result.runId });
+    this.#notify('info', `Forked ${runId} at ${actorId === runId ? '' : `${actorId} `}step ${seq} into ${result.runId}.${result.notes.length ? ` ${result.notes.join(' ')}` : ''}`);
+    return { ok: true };
   }
 
   async cancel(runId: string): Promise<void> {
@@ -149,8 +179,8 @@ export class Studio {
     if (!result) return;
     if (result.mode === 'now') this.#notify('info', `Job ${result.jobKey} runs again now.`);
     else {
-      this.#notify('info', `Retrying in a fork of the run from before the failure: ${result.runId}.`);
       this.navigate({ page: 'run', runId: result.runId });
+      this.#notify('info', `Retrying in a fork of the run from before the failure: ${result.runId}.`);
     }
   }
 
@@ -168,6 +198,8 @@ export class Studio {
   // ---- internals ------------------------------------------------------------------
 
   #onRoute(route: Route): void {
+    // A notice belongs to the page it was raised on: leaving the page dismisses it.
+    if (this.#state.notice) this.#set({ notice: undefined });
     const current = this.#state.run;
     if (route.page === 'run') {
       if (current?.runId !== route.runId) {

@@ -12,7 +12,9 @@ export function ago(ms: number, now: number): string {
 /** Dollars with precision that suits small model costs. */
 export function usd(value: number): string {
   if (!value) return '$0';
-  if (value < 0.01) return `$${value.toFixed(4)}`;
+  // Two significant digits for small amounts: $0.00020, never $0.0000 for a call that cost something.
+  if (value < 0.000001) return '<$0.000001';
+  if (value < 0.01) return `$${value.toPrecision(2)}`;
   return `$${value.toFixed(2)}`;
 }
 

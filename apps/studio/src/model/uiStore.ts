@@ -5,7 +5,7 @@ export type Route = { page: 'runs' } | { page: 'run'; runId: string } | { page: 
 
 /** Filters of the runs list. */
 export interface RunFilters {
-  status: 'all' | 'active' | 'done' | 'error' | 'stopped';
+  status: 'all' | 'active' | 'waiting' | 'done' | 'error' | 'stopped';
   machine: string;
   text: string;
 }

@@ -20,7 +20,9 @@ function prefetchRunView(): void {
 export function App() {
   const studio = useStudio();
   const route = useUi((c) => c.route);
-  const { connection } = useStudioState();
+  const { connection, runs, approvals } = useStudioState();
+  // Pending approvals: from the inbox when it is loaded (it is newer), else from the runs list.
+  const waiting = approvals?.approvals.length ?? Object.values(runs).reduce((n, r) => n + (r.waitingFor?.length ?? 0), 0);
   useEffect(prefetchRunView, []);
   return (
     <div className="app">
@@ -38,6 +40,11 @@ export function App() {
           </a>
           <a href="#/approvals" className={route.page === 'approvals' ? 'active' : ''}>
             Approvals
+            {waiting > 0 && (
+              <span className="nav-count" data-testid="approvals-count" title={`${waiting} waiting for a person`}>
+                {waiting}
+              </span>
+            )}
           </a>
           <a href="#/editor" className={route.page === 'editor' ? 'active' : ''}>
             Editor

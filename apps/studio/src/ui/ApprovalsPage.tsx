@@ -1,5 +1,8 @@
 import { useEffect, useState } from 'react';
 import type { ApprovalJson } from '@spine/server/protocol';
+import { diffJson } from '../model/diffJson.js';
+import { ago } from '../model/format.js';
+import { readableText } from '../model/readableText.js';
 import { useNow, useStudio, useStudioState } from './hooks.js';
 import { Json } from './Json.js';
 
@@ -8,7 +11,7 @@ const NAME_KEY = 'spine.approver';
 /** The approvals inbox: what each agent proposes and why, a deadline countdown, approve / edit / reject as a named person. */
 export function ApprovalsPage() {
   const studio = useStudio();
-  const { approvals } = useStudioState();
+  const { approvals, decided } = useStudioState();
   const [by, setBy] = useState(() => (typeof localStorage === 'undefined' ? '' : (localStorage.getItem(NAME_KEY) ?? '')));
   useEffect(() => {
     const timer = setInterval(() => void studio.loadApprovals().catch(() => {}), 5000);
@@ -44,7 +47,68 @@ export function ApprovalsPage() {
           <ApprovalCard key={a.id} approval={a} by={by.trim()} skew={skew} />
         ))}
       </section>
+      <DecidedApprovals decided={decided} />
     </div>
+  );
+}
+
+const DECIDED: Record<string, string> = { approved: 'approved', rejected: 'rejected', expired: 'expired', cancelled: 'cancelled', refused: 'refused' };
+
+/** Decided approvals stay visible: who decided, when, what they changed and why. */
+function DecidedApprovals({ decided }: { decided: ApprovalJson[] | undefined }) {
+  const now = useNow(5000);
+  if (!decided?.length) return null;
+  return (
+    <section className="card" data-testid="approvals-history" style={{ marginTop: 16 }}>
+      <div className="card-head">
+        <h2>Decided</h2>
+        <span className="muted">{decided.length} earlier decisions, newest first</span>
+      </div>
+      <table className="runs">
+        <thead>
+          <tr>
+            <th>Decision</th>
+            <th>Activity</th>
+            <th>Run</th>
+            <th>By</th>
+            <th>When</th>
+            <th>Changed</th>
+            <th>Why</th>
+          </tr>
+        </thead>
+        <tbody>
+          {decided.map((a) => {
+            const changes = a.editedInput === null ? [] : diffJson(a.proposal, a.editedInput);
+            return (
+              <tr key={a.id} data-testid="decided-approval" data-status={a.status}>
+                <td>
+                  <span className={`badge decision-${a.status}`}>{a.editedInput !== null ? 'approved, edited' : (DECIDED[a.status] ?? a.status)}</span>
+                </td>
+                <td className="mono">{a.src}</td>
+                <td className="mono">
+                  <a href={`#/runs/${encodeURIComponent(a.runId)}`}>{a.runId}</a>
+                </td>
+                <td>{a.decidedBy ?? '—'}</td>
+                <td className="muted" title={a.decidedAt ? new Date(a.decidedAt).toLocaleString() : ''}>
+                  {a.decidedAt ? ago(a.decidedAt, now) : '—'}
+                </td>
+                <td data-testid="decided-changes">
+                  {changes.length
+                    ? changes.map((c) => (
+                        <div key={c.path} className="mono">
+                          {c.path}: {c.kind === 'added' ? '' : `${JSON.stringify(c.before)} → `}
+                          {c.kind === 'removed' ? '(removed)' : JSON.stringify(c.after)}
+                        </div>
+                      ))
+                    : <span className="muted">as proposed</span>}
+                </td>
+                <td data-testid="decided-reason">{a.reason ?? <span className="muted">no reason given</span>}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </section>
   );
 }
 
@@ -55,6 +119,7 @@ function ApprovalCard({ approval, by, skew }: { approval: ApprovalJson; by: stri
   const [draft, setDraft] = useState(() => JSON.stringify(approval.proposal, null, 2));
   const [reason, setReason] = useState('');
   const [busy, setBusy] = useState(false);
+  const [refusal, setRefusal] = useState<{ message: string; issues: { path: string; message: string }[] } | undefined>();
   const rationale = (approval.rationale ?? {}) as { reasoning?: unknown; state?: string; event?: string; lastJournal?: unknown };
   let editError: string | undefined;
   let edited: unknown;
@@ -68,8 +133,11 @@ function ApprovalCard({ approval, by, skew }: { approval: ApprovalJson; by: stri
   const act = async (decision: 'approve' | 'reject') => {
     setBusy(true);
     try {
-      if (decision === 'approve') await studio.decide(approval.id, { decision, by, ...(editing ? { input: edited } : {}), ...(reason ? { reason } : {}) });
-      else await studio.decide(approval.id, { decision, by, ...(reason ? { reason } : {}) });
+      const outcome =
+        decision === 'approve'
+          ? await studio.decide(approval.id, { decision, by, ...(editing ? { input: edited } : {}), ...(reason ? { reason } : {}) })
+          : await studio.decide(approval.id, { decision, by, ...(reason ? { reason } : {}) });
+      setRefusal(outcome.ok || !outcome.issues.length ? undefined : outcome);
     } finally {
       setBusy(false);
     }
@@ -89,18 +157,43 @@ function ApprovalCard({ approval, by, skew }: { approval: ApprovalJson; by: stri
         step {approval.seq} of {approval.actorId} ({approval.machine}) · {rationale.state ?? ''} · after {rationale.event ?? '?'}
       </p>
       {rationale.reasoning !== undefined && rationale.reasoning !== null && (
-        <p>
+        <div className="why" data-testid="why">
           <strong>Why: </strong>
-          {typeof rationale.reasoning === 'string' ? rationale.reasoning : JSON.stringify(rationale.reasoning)}
-        </p>
+          {readableText(rationale.reasoning).map((line, i) => (
+            <div key={i}>{line}</div>
+          ))}
+        </div>
       )}
       <p>
         <strong>Proposes:</strong>
       </p>
       {editing ? (
         <>
-          <textarea data-testid="edit-proposal" rows={8} style={{ width: '100%', fontFamily: 'monospace' }} value={draft} onChange={(e) => setDraft(e.target.value)} />
+          <p className="hint">Change only what should differ: fields you leave out keep the proposed value. The edit is checked against the activity's input schema before it is accepted.</p>
+          <textarea
+            data-testid="edit-proposal"
+            rows={8}
+            style={{ width: '100%', fontFamily: 'monospace' }}
+            value={draft}
+            aria-invalid={Boolean(editError || refusal)}
+            onChange={(e) => {
+              setDraft(e.target.value);
+              setRefusal(undefined);
+            }}
+          />
           {editError && <p className="error">{editError}</p>}
+          {refusal && (
+            <div className="error" role="alert" data-testid="edit-error">
+              Not accepted, correct it and approve again:
+              <ul>
+                {refusal.issues.map((i) => (
+                  <li key={i.path + i.message}>
+                    <code>{i.path}</code>: {i.message}
+                  </li>
+                ))}
+              </ul>
+            </div>
+          )}
         </>
       ) : (
         <Json value={approval.proposal} max={12} />

@@ -1,12 +1,14 @@
 import { useEffect, useMemo } from 'react';
 import { ago, count, usd } from '../model/format.js';
 import { formatStateValue } from '../model/machineGraph.js';
-import { actorStepAt, actorTree, viewIndex } from '../model/RunTimeline.js';
+import { actorLabels, actorStepAt, actorTree, viewIndex } from '../model/RunTimeline.js';
+import { failureOf } from '../model/failureOf.js';
 import { CostChart, costPointsOfJobs } from './CostChart.js';
 import { useNow, useStudio, useStudioState, useUi } from './hooks.js';
 import { MachineDiagram } from './MachineDiagram.js';
+import { Lineage } from './RunsPage.js';
 import { SendEventForm } from './SendEventForm.js';
-import { StatusBadge } from './StatusBadge.js';
+import { deadlineText, StatusBadge, WaitingBadge, waitingText } from './StatusBadge.js';
 import { StepInspector } from './StepInspector.js';
 import { Timeline } from './Timeline.js';
 import { VersionMove } from '../editor/ui/VersionMove.js';
@@ -36,6 +38,10 @@ export function RunView({ runId }: { runId: string }) {
   const jobs = timeline?.detail?.jobs ?? [];
   const costPoints = useMemo(() => costPointsOfJobs(jobs, timeline?.actors ?? {}), [jobs, timeline?.actors]);
   const failed = jobs.some((j) => j.status === 'failed') || Object.values(timeline?.actors ?? {}).some((a) => a.status === 'error');
+  const labels = useMemo(() => actorLabels(tree.map((t) => t.actor), runId), [tree, runId]);
+  const rootActor = timeline?.detail?.actors.find((a) => a.id === runId);
+  const failure = summary ? failureOf(summary, rootActor, jobs) : undefined;
+  const viewedStatus = actorStep?.status ?? actor?.status;
 
   useEffect(() => {
     if (!machine && machineName && summary?.durable !== false) void studio.loadMachines();
@@ -59,8 +65,9 @@ export function RunView({ runId }: { runId: string }) {
           <h1 className="mono" data-testid="run-id">
             {runId}
           </h1>
+          {summary?.forkedFrom && <Lineage from={summary.forkedFrom} runId={runId} />}
           <div className="run-facts">
-            {summary && <StatusBadge status={summary.status} />}
+            {summary && (summary.waitingFor?.length ? <WaitingBadge waiting={summary.waitingFor} now={now} /> : <StatusBadge status={summary.status} />)}
             <span>{summary?.machine}</span>
             {summary?.durable === false && (
               <span className="badge" data-testid="inspected-marker" title="An XState app inspected live (@statelyai/inspect): nothing is stored; it cannot be resumed, forked or sent events from here">
@@ -75,6 +82,21 @@ export function RunView({ runId }: { runId: string }) {
             <span>{usd(summary?.costUsd ?? 0)}</span>
             {summary && <span className="muted">started {ago(summary.createdAt, now)}</span>}
           </div>
+          {summary?.waitingFor?.map((w) => (
+            <div className="banner waiting" data-testid="run-waiting" key={w.approvalId}>
+              <strong>Waiting for {waitingText(w)}</strong>
+              <span>
+                {w.actorId === runId ? '' : `(${labels.get(w.actorId) ?? w.actorId}) `}since {ago(w.requestedAt, now)} · {deadlineText(w, now)}
+              </span>
+              <a href="#/approvals">Decide in the Approvals inbox →</a>
+            </div>
+          ))}
+          {failure && (
+            <div className="banner failed" data-testid="run-failure" role="status">
+              <strong>{failure.title}</strong>
+              <span>{failure.reason}</span>
+            </div>
+          )}
         </div>
         <div className="run-actions">
           {failed && (
@@ -101,7 +123,9 @@ export function RunView({ runId }: { runId: string }) {
                 <li key={a.id} style={{ paddingLeft: depth * 14 }}>
                   <button className={`tree-item ${a.id === actorId ? 'selected' : ''}`} onClick={() => studio.ui.trigger.selectActor({ actorId: a.id })}>
                     <StatusBadge status={at?.status ?? a.status} />
-                    <span className="tree-name">{a.childKey ?? a.machine}</span>
+                    <span className="tree-name" data-testid="agent-name" title={a.id}>
+                      {labels.get(a.id)}
+                    </span>
                     <span className="mono muted">{formatStateValue(at?.value)}</span>
                   </button>
                 </li>
@@ -113,7 +137,7 @@ export function RunView({ runId }: { runId: string }) {
         <section className="panel diagram-panel">
           <div className="panel-head">
             <h3>
-              {machineName ?? 'machine'} <span className="muted">{actorId === runId ? 'supervisor' : actorId.slice(runId.length + 1)}</span>
+              {machineName ?? 'machine'} <span className="muted" data-testid="actor-role">{actorId === runId ? 'top-level machine of this run' : `agent ${labels.get(actorId) ?? actorId.slice(runId.length + 1)}`}</span>
             </h3>
             <VersionMove key={actorId} studio={studio} actorId={actorId} version={actor?.version ?? summary?.version} active={(actor?.status ?? summary?.status) === 'active'} machine={machine} />
             <span className="muted">
@@ -121,7 +145,7 @@ export function RunView({ runId }: { runId: string }) {
             </span>
           </div>
           {config ? (
-            <MachineDiagram config={config} value={actorStep?.value} label={machineName ?? ''} />
+            <MachineDiagram config={config} value={actorStep?.value} label={machineName ?? ''} failed={viewedStatus === 'error' || (actorId === runId && cursor === null && failure?.tone === 'failed')} />
           ) : (
             <p className="muted pad">{machineName ? `Loading the diagram of ${machineName}…` : 'Waiting for the first step…'}</p>
           )}

@@ -3,7 +3,7 @@ import { useMemo, useState } from 'react';
 import { ago, count, usd } from '../model/format.js';
 import { formatStateValue } from '../model/machineGraph.js';
 import { useNow, useStudio, useStudioState, useUi } from './hooks.js';
-import { StatusBadge } from './StatusBadge.js';
+import { StatusBadge, WaitingBadge } from './StatusBadge.js';
 
 /** The first screen: what Spine and the studio are, then every run, live. */
 export function RunsPage() {
@@ -15,7 +15,7 @@ export function RunsPage() {
   const machineNames = useMemo(() => [...new Set([...all.map((r) => r.machine), ...Object.keys(machines)])].sort(), [all, machines]);
   const shown = all.filter(
     (r) =>
-      (filters.status === 'all' || r.status === filters.status) &&
+      (filters.status === 'all' || r.status === filters.status || (filters.status === 'waiting' && r.waitingFor?.length > 0)) &&
       (filters.machine === 'all' || r.machine === filters.machine) &&
       (!filters.text || r.runId.includes(filters.text) || formatStateValue(r.state).includes(filters.text)),
   );
@@ -30,6 +30,7 @@ export function RunsPage() {
             <select aria-label="Status" value={filters.status} onChange={(e) => studio.ui.trigger.setFilters({ status: e.target.value as typeof filters.status })}>
               <option value="all">any status</option>
               <option value="active">active</option>
+              <option value="waiting">waiting for approval</option>
               <option value="done">done</option>
               <option value="error">failed</option>
               <option value="stopped">stopped</option>
@@ -83,12 +84,13 @@ function RunRow({ run, now, onOpen }: { run: RunSummary; now: number; onOpen: ()
   return (
     <tr className="clickable" onClick={onOpen} data-testid="run-row" data-run-id={run.runId}>
       <td>
-        <StatusBadge status={run.status} />
+        {run.waitingFor?.length ? <WaitingBadge waiting={run.waitingFor} now={now} /> : <StatusBadge status={run.status} />}
       </td>
       <td className="mono">
         <a href={`#/runs/${encodeURIComponent(run.runId)}`} onClick={(e) => e.stopPropagation()}>
           {run.runId}
         </a>
+        {run.forkedFrom && <Lineage from={run.forkedFrom} runId={run.runId} />}
       </td>
       <td>
         {run.machine}{' '}
@@ -108,6 +110,22 @@ function RunRow({ run, now, onOpen }: { run: RunSummary; now: number; onOpen: ()
         {ago(run.createdAt, now)}
       </td>
     </tr>
+  );
+}
+
+/** Where a forked run came from: `forked from <run> at step N` (and whether its context was edited). */
+export function Lineage({ from, runId }: { from: NonNullable<RunSummary['forkedFrom']>; runId: string }) {
+  const at = from.actorId === from.runId ? '' : ` of ${from.actorId.slice(from.runId.length + 1)}`;
+  return (
+    <div className="lineage muted" data-testid="lineage" data-from={from.runId}>
+      ↳ forked from{' '}
+      <a href={`#/runs/${encodeURIComponent(from.runId)}`} onClick={(e) => e.stopPropagation()} title={`${runId} started as a copy of ${from.runId}`}>
+        {from.runId}
+      </a>{' '}
+      at step {from.seq}
+      {at}
+      {from.contextEdited ? ', context edited' : ''}
+    </div>
   );
 }
 

@@ -3,6 +3,7 @@ import { clock, count, duration, usd } from '../model/format.js';
 import { diffJson } from '../model/diffJson.js';
 import { formatStateValue } from '../model/machineGraph.js';
 import { previousStep, type RunTimeline, type Step } from '../model/RunTimeline.js';
+import { useState } from 'react';
 import { useStudio } from './hooks.js';
 import { Json } from './Json.js';
 
@@ -20,7 +21,7 @@ export function StepInspector({ timeline, step, index }: { timeline: RunTimeline
         .sort((a, b) => (b.step ?? 0) - (a.step ?? 0))
         .slice(0, 1)
     : [];
-  const actorLabel = step.actorId === timeline.runId ? 'the supervisor' : step.actorId.slice(timeline.runId.length + 1);
+  const actorLabel = step.actorId === timeline.runId ? 'the top-level machine' : step.actorId.slice(timeline.runId.length + 1);
   return (
     <div className="step-inspector" data-testid="step-inspector" data-seq={step.seq} data-actor={step.actorId}>
       <div className="panel-head">
@@ -74,6 +75,7 @@ export function StepInspector({ timeline, step, index }: { timeline: RunTimeline
       {[...requested.map((j) => ['requested', j] as const), ...answered.map((j) => ['applied the result of', j] as const)].map(([how, job]) => (
         <ActivityCall key={job.key + how} job={job} how={how} runId={timeline.runId} />
       ))}
+      <EditThenFork key={`${step.actorId}:${step.seq}`} timeline={timeline} step={step} />
       <div className="inspector-actions">
         <button onClick={() => void studio.fork(timeline.runId, step.actorId, step.seq)} data-testid="fork-step" title="Start a new run whose history is a copy of this run up to this step">
           Fork from this step
@@ -85,6 +87,74 @@ export function StepInspector({ timeline, step, index }: { timeline: RunTimeline
         )}
       </div>
     </div>
+  );
+}
+
+/** Edit the context at this step, then fork from it: the server checks the edit against the machine's context schema. */
+function EditThenFork({ timeline, step }: { timeline: RunTimeline; step: Step }) {
+  const studio = useStudio();
+  const [open, setOpen] = useState(false);
+  const [draft, setDraft] = useState(() => JSON.stringify(step.context ?? {}, null, 2));
+  const [refusal, setRefusal] = useState<{ message: string; issues: { path: string; message: string }[] } | undefined>();
+  let parsed: unknown;
+  let jsonError: string | undefined;
+  try {
+    parsed = JSON.parse(draft);
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) jsonError = 'The context is a JSON object.';
+  } catch (error) {
+    jsonError = (error as Error).message;
+  }
+  if (!open) {
+    return (
+      <button className="secondary" data-testid="edit-context" onClick={() => setOpen(true)} title="Change the context at this step, then fork a new run from it">
+        Edit context, then fork…
+      </button>
+    );
+  }
+  return (
+    <section className="edit-context" data-testid="edit-context-form">
+      <h4>Edit the context at step {step.seq}, then fork</h4>
+      <p className="hint">The new run starts from this step with this context (checked against the machine's context schema); the original run is untouched.</p>
+      <textarea
+        className="mono"
+        rows={10}
+        style={{ width: '100%' }}
+        data-testid="edit-context-json"
+        value={draft}
+        onChange={(e) => {
+          setDraft(e.target.value);
+          setRefusal(undefined);
+        }}
+      />
+      {jsonError && <p className="error">{jsonError}</p>}
+      {refusal && (
+        <div className="error" role="alert" data-testid="edit-context-error">
+          {refusal.message}
+          <ul>
+            {refusal.issues.map((i) => (
+              <li key={i.path + i.message}>
+                <code>{i.path}</code>: {i.message}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+      <div className="inspector-actions">
+        <button
+          data-testid="fork-with-context"
+          disabled={Boolean(jsonError)}
+          onClick={async () => {
+            const outcome = await studio.fork(timeline.runId, step.actorId, step.seq, parsed as Record<string, unknown>);
+            setRefusal(outcome.ok ? undefined : outcome);
+          }}
+        >
+          Fork with this context
+        </button>
+        <button className="secondary" onClick={() => setOpen(false)}>
+          Cancel
+        </button>
+      </div>
+    </section>
   );
 }
 

@@ -10,6 +10,7 @@ import { createActor, transition, type AnyMachineSnapshot } from 'xstate';
 import { intArg, parse } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { benchMachine } from '../benchMachine.js';
+import { progress } from '../progress.js';
 import { help } from './run.js';
 
 const usage = 'spine bench [--steps N] [--waiting N] [--json]';
@@ -25,18 +26,30 @@ export async function bench(args: string[]): Promise<number> {
   const log = (line: string) => !values.json && process.stderr.write(`${line}\n`);
   try {
     log(`spine bench: ${steps} steps per measurement, 20-state machine, ${waiting} waiting actors`);
+    const bar = progress('measuring', 6, { enabled: !values.json && Boolean(process.stderr.isTTY) });
+    // Each result line replaces the progress line, which is drawn again below it.
+    const done = (n: number, next?: string) => bar.update(n, next);
+    const report = (line: string, n: number, next?: string) => {
+      bar.finish();
+      log(line);
+      done(n, next);
+    };
+    done(0, 'in-memory transition()');
     const memory = measureTransition(steps);
-    log(`  in-memory transition():      ${fmt(memory.perStepUs)} us/step  (${rate(memory.perStepUs)} steps/s)`);
+    report(`  in-memory transition():      ${fmt(memory.perStepUs)} us/step  (${rate(memory.perStepUs)} steps/s)`, 1, 'bare SQLite transaction');
     const bare = measureBareTransaction(join(dir, 'bare.db'), steps, memory.snapshotJson, memory.eventJson);
-    log(`  bare SQLite txn (same writes): ${fmt(bare.perStepUs)} us/step  (${rate(bare.perStepUs)} commits/s)`);
+    report(`  bare SQLite txn (same writes): ${fmt(bare.perStepUs)} us/step  (${rate(bare.perStepUs)} commits/s)`, 2, 'durable steps, sync=NORMAL');
     const normal = await measureDurable(join(dir, 'normal.db'), steps, 'NORMAL');
-    log(`  durable step, sync=NORMAL:   ${fmt(normal.perStepUs)} us/step  (${rate(normal.perStepUs)} steps/s)`);
+    report(`  durable step, sync=NORMAL:   ${fmt(normal.perStepUs)} us/step  (${rate(normal.perStepUs)} steps/s)`, 3, 'durable steps, sync=FULL');
     const full = await measureDurable(join(dir, 'full.db'), Math.min(steps, 5000), 'FULL');
-    log(`  durable step, sync=FULL:     ${fmt(full.perStepUs)} us/step  (${rate(full.perStepUs)} steps/s)`);
+    report(`  durable step, sync=FULL:     ${fmt(full.perStepUs)} us/step  (${rate(full.perStepUs)} steps/s)`, 4, `host start, ${Math.max(1, Math.round(waiting / 10))} waiting actors`);
     const ratio = normal.perStepUs / (memory.perStepUs + bare.perStepUs);
-    log(`  overhead: durable / (transition + bare txn) = ${ratio.toFixed(2)}x (target <= 2x)`);
+    report(`  overhead: durable / (transition + bare txn) = ${ratio.toFixed(2)}x (target <= 2x)`, 4, `host start, ${Math.max(1, Math.round(waiting / 10))} waiting actors`);
     const small = await measureHostStart(join(dir, 'waiting-small.db'), Math.max(1, Math.round(waiting / 10)));
+    done(5, `host start, ${waiting} waiting actors`);
     const large = await measureHostStart(join(dir, 'waiting-large.db'), waiting);
+    bar.update(6);
+    bar.finish();
     log(`  host start over ${small.actors} waiting actors: ${fmt(small.startMs)} ms, RSS ${mb(small.rss)} MiB`);
     log(`  host start over ${large.actors} waiting actors: ${fmt(large.startMs)} ms, RSS ${mb(large.rss)} MiB (growth ${mb(large.rss - small.rss)} MiB)`);
     const result = {

@@ -7,12 +7,13 @@ import { startScriptedModelServer, type Script, type ScriptedModelServer } from 
 import type { SqliteStore } from '@spine/store-sqlite';
 import { createInterface } from 'node:readline/promises';
 import { userInfo } from 'node:os';
-import { startServer, type SpineServer } from '@spine/server';
-import { dbOptions, intArg, parse } from '../args.js';
+import type { SpineServer } from '@spine/server';
+import { dbOptions, dbPath, intArg, parse } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { loadMachines } from '../loadMachines.js';
 import { openStore } from '../openStore.js';
 import { restoreBreakers } from '../restoreBreakers.js';
+import { startStudio } from '../startStudio.js';
 import { bundledStudioDir } from '../studioDir.js';
 import { help } from './run.js';
 import { showRun } from './show.js';
@@ -80,7 +81,8 @@ export async function runDemo(args: string[], options: { attach?: DemoAttachment
     say(`demo: model calls go to ${where}; they may cost money (the run's budget is 1 USD by default).`);
   }
 
-  const db = values.db ?? join('.spine', `demo-${new Date().toISOString().replace(/[:.]/g, '-')}.db`);
+  // The database every other command reads by default, so `npx spine runs` sees the demo's runs.
+  const db = dbPath(values.db);
   mkdirSync(resolve(db, '..'), { recursive: true });
   const store = await openStore(db);
   const runtime = createRuntime({ store, machines: registry });
@@ -89,14 +91,14 @@ export async function runDemo(args: string[], options: { attach?: DemoAttachment
     detach = await options.attach?.({ store, runtime });
     let studio: SpineServer | undefined;
     if (values.serve) {
-      studio = await startServer({ store, runtime, port, ...bundledStudioDir() });
+      studio = await startStudio({ store, runtime, port, machinesDir, ...bundledStudioDir() });
       say(`studio: ${studio.url}  (open it in a browser: the run moves through its states live)`);
     }
     await restoreBreakers(store); // a provider failing before this process started stays open
     await runtime.start();
     const topic = values.topic ?? DEFAULT_TOPIC;
     const { runId } = await runtime.startRun('supervisor', { input: { topic } });
-    say(`run ${runId}: "${topic}" (database ${db})`);
+    say(`run ${runId}: "${topic}" (database ${db}${values.db ? '' : ', the default: `npx spine runs` lists it'})`);
     let outcome = await runtime.waitForRun(runId, { horizonMs: 300_000 });
     // Publishing is medium risk: the run stops until a person approves, edits or declines.
     while (outcome.status === 'waiting' && outcome.state === 'publishing' && approveMode !== 'never') {

@@ -15,7 +15,11 @@ export async function run(args: string[]): Promise<number> {
   if (!machine || extra.length) throw new CliError(`expected one machine name\nusage: ${usage}`);
   const input = parseJsonArg(values.input, '--input');
   const registry = await loadMachines(values.machines ?? 'machines');
-  registry.definition(machine); // unknown machine: refused before the database is touched
+  const definition = registry.definition(machine); // unknown machine: refused before the database is touched
+  const schema = definition.schemas.input;
+  if (input !== undefined && schema && schema.safeParse(undefined).success && !schema.safeParse(input).success) {
+    throw new CliError(`machine '${machine}' takes no input: leave out --input (an agent like this is usually started by its supervisor)`);
+  }
   const store = await openStore(dbPath(values.db));
   const runtime = createRuntime({ store, machines: registry });
   try {

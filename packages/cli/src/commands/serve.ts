@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { createRuntime, type Runtime } from '@spine/runtime';
-import { ServerError, startServer } from '@spine/server';
 import { dbOptions, dbPath, intArg, parse } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { loadMachines } from '../loadMachines.js';
 import { openStore } from '../openStore.js';
 import { restoreBreakers } from '../restoreBreakers.js';
+import { startStudio } from '../startStudio.js';
 import { bundledStudioDir } from '../studioDir.js';
 import { help } from './run.js';
 
@@ -30,7 +30,7 @@ export async function serve(args: string[]): Promise<number> {
       await restoreBreakers(store); // a provider failing before this process started stays open
       await runtime.start();
     }
-    const server = await startServer({ store, ...bundledStudioDir(), ...(runtime ? { runtime } : {}), port, ...(values.host ? { host: values.host } : {}), ...(machinesDir ? { machinesDir } : {}) });
+    const server = await startStudio({ store, ...bundledStudioDir(), ...(runtime ? { runtime } : {}), port, ...(values.host ? { host: values.host } : {}), ...(machinesDir ? { machinesDir } : {}) });
     process.stdout.write(`Spine studio: ${server.url}\n`);
     if (!runtime) process.stderr.write('spine serve: no machines found (--machines DIR); runs can be watched but not driven from here\n');
     const failed = await new Promise<Error | undefined>((resolve) => {
@@ -41,9 +41,6 @@ export async function serve(args: string[]): Promise<number> {
     await server.close();
     if (failed) throw failed; // a storage error no retry can fix: one message, a non-zero exit
     return EXIT.done;
-  } catch (error) {
-    if (error instanceof ServerError) throw new CliError(error.message);
-    throw error;
   } finally {
     await runtime?.stop();
     await store.close();

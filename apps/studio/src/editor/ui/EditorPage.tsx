@@ -8,6 +8,7 @@ import type { EditorState, MachineEditor } from '../MachineEditor.js';
 import { EditorCanvas } from './EditorCanvas.js';
 import { Inspector as InspectorView } from './Inspector.js';
 import { IssueList as IssueListView } from './IssueList.js';
+import { MachineTools } from './MachineTools.js';
 import './editor.css';
 
 const sessions = new WeakMap<Studio, EditorSessions>();
@@ -127,6 +128,7 @@ function MachineEditorView({ editor, onRevert }: { editor: MachineEditor; onReve
   }, [editor]);
   const selectedState = state.selection?.kind === 'state' ? state.selection.path : undefined;
   const status = useMemo(() => statusText(state), [state]);
+  const [tool, setTool] = useState<'export' | 'simulate' | null>(null);
   return (
     <section className="editor-main" data-testid="machine-editor" data-machine={state.name} data-dirty={state.dirty} data-issues={state.issues.length}>
       <div className="editor-toolbar" role="toolbar" aria-label="Machine editor">
@@ -164,6 +166,12 @@ function MachineEditorView({ editor, onRevert }: { editor: MachineEditor; onReve
         >
           Revert
         </button>
+        <button className={tool === 'simulate' ? 'active' : ''} onClick={() => setTool(tool === 'simulate' ? null : 'simulate')} data-testid="open-simulate" title="Step the machine through events without a run or any effect">
+          Simulate
+        </button>
+        <button className={tool === 'export' ? 'active' : ''} onClick={() => setTool(tool === 'export' ? null : 'export')} data-testid="open-export" title="The machine as TypeScript (setup().createMachine()) or Mermaid">
+          Export
+        </button>
         <span className="editor-status muted" data-testid="editor-status">
           {status}
         </span>
@@ -174,6 +182,7 @@ function MachineEditorView({ editor, onRevert }: { editor: MachineEditor; onReve
           {state.message.text}
         </p>
       )}
+      {tool && <MachineTools key={tool} name={state.name} config={editor.doc} mode={tool} onClose={() => setTool(null)} />}
       <div className="editor-body">
         <EditorCanvas editor={editor} state={state} />
         <Inspector editor={editor} state={state} />
