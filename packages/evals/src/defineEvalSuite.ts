@@ -84,7 +84,7 @@ export interface EvalSuite {
   machine: string;
   /** A JSONL file (relative to the suite file), or the cases themselves. */
   dataset: string | readonly EvalCase[];
-  /** The run's input for a case (default: `case.input`). */
+  /** The run's input for a case (default: `case.input` for a workflow, none for a component: its case input goes into `request`). */
   input?: (c: EvalCase) => unknown;
   /** Component evals: the event sent to the agent after it starts. */
   request?: (c: EvalCase) => { type: string; [key: string]: unknown };

@@ -14,7 +14,7 @@ function fmt(value: number | undefined): string {
 /** The text report of `spine eval`: the gate table (which checks held), distributions, failing runs. */
 export function formatReport(report: EvalReport): string {
   const lines: string[] = [];
-  lines.push(`suite ${report.suite} (${report.kind} eval of ${report.machine}@${report.versions[report.machine]?.slice(0, 12)}): ${report.metrics['runs']} runs, ${report.repeat} per case${report.resumed ? ', resumed after a crash' : ''}`);
+  lines.push(`suite ${report.suite} (${report.kind} eval of ${report.machine}@${report.versions[report.machine]?.slice(0, 12)}): ${report.metrics['runs']} runs, ${report.repeat} per case${report.resumed ? ', resumed an unfinished session' : ''}`);
   lines.push(`session ${report.sessionId}; tokens ${report.totals.tokens}, cost $${fmt(report.totals.costUsd)} (runs and judge calls)`);
   lines.push('');
   if (report.checks.length) {

@@ -5,7 +5,7 @@ import { EvalError } from './EvalError.js';
 
 const caseSchema = z.object({
   id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'an id is 1-64 letters, digits, "_", "." or "-"'),
-  input: z.unknown(),
+  input: z.unknown().optional(),
   expected: z.record(z.string(), z.unknown()).optional(),
 });
 

@@ -3,7 +3,7 @@ import { runLedger } from '@spine/llm';
 import type { Runtime, RunOutcome } from '@spine/runtime';
 import type { EvalCase, EvalRunView, EvalSuite, JudgeClient, ScoreResult, ScorerKind } from './defineEvalSuite.js';
 import type { EvalStore, StoredResult } from './EvalStore.js';
-import { checkGate, suiteMetrics, type Baseline, type CaseResult, type GateCheck, type SuiteMetrics } from './metrics.js';
+import { checkGate, suiteMetrics, type Baseline, type GateCheck, type SuiteMetrics } from './metrics.js';
 
 /** Options of `runEvalSuite`. */
 export interface RunEvalOptions {
@@ -138,7 +138,7 @@ export async function runEvalSuite(suite: EvalSuite, options: RunEvalOptions): P
 async function driveCase(suite: EvalSuite, runtime: Runtime, c: EvalCase, runId: string, horizonMs: number): Promise<EvalRunView> {
   const store = runtime.store;
   if (!(await store.getActor(runId))) {
-    await runtime.startRun(suite.machine, { input: suite.input ? suite.input(c) : c.input, runId });
+    await runtime.startRun(suite.machine, { input: suite.input ? suite.input(c) : suite.kind === 'workflow' ? c.input : undefined, runId });
   }
   if (suite.kind === 'component') {
     const request = suite.request?.(c);
