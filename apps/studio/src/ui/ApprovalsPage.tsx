@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import type { ApprovalJson } from '@spine/server/protocol';
 import { useNow, useStudio, useStudioState } from './hooks.js';
 import { Json } from './Json.js';
+import { ConfidenceNote } from './ConfidenceNote.js';
 
 const NAME_KEY = 'spine.approver';
 
@@ -88,6 +89,7 @@ function ApprovalCard({ approval, by, skew }: { approval: ApprovalJson; by: stri
       <p className="muted">
         step {approval.seq} of {approval.actorId} ({approval.machine}) · {rationale.state ?? ''} · after {rationale.event ?? '?'}
       </p>
+      <ConfidenceNote rationale={approval.rationale} />
       {rationale.reasoning !== undefined && rationale.reasoning !== null && (
         <p>
           <strong>Why: </strong>
