@@ -34,7 +34,7 @@ describe('POST /v1/audio/transcriptions', () => {
   it('says by default that the transcript is scripted, and refuses a request without a file or model as OpenAI does', async () => {
     server = await startScriptedModelServer();
     const ok = await fetch(`${server.url}/audio/transcriptions`, { method: 'POST', body: upload({ file: new Blob(['abc']), model: 'whisper-1' }, 'a.mp3') });
-    expect((await ok.json()).text).toMatch(/^scripted transcript of a\.mp3 \(3 bytes, sha256 [0-9a-f]{8}\)$/);
+    expect(((await ok.json()) as { text: string }).text).toMatch(/^scripted transcript of a\.mp3 \(3 bytes, sha256 [0-9a-f]{8}\)$/);
     const missing = await fetch(`${server.url}/audio/transcriptions`, { method: 'POST', body: upload({ model: 'whisper-1' }) });
     expect(missing.status).toBe(400);
     expect(await missing.json()).toEqual({ error: { message: "Missing required parameter: 'file'.", type: 'invalid_request_error', param: 'file', code: 'missing_required_parameter' } });
