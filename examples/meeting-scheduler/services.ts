@@ -38,7 +38,6 @@ export async function startServices(options: { port?: number } = {}): Promise<Se
   const replies = new Map<string, { status: number; body: unknown }>();
   const holding = new Set<Route>();
   const held: ServerResponse[] = [];
-  let server: Server;
 
   const apply = (route: Route, body: Record<string, unknown>): { status: number; body: unknown } => {
     switch (route) {
@@ -88,7 +87,7 @@ export async function startServices(options: { port?: number } = {}): Promise<Se
     send(reply.status, reply.body);
   };
 
-  server = createServer((req, res) => {
+  const server: Server = createServer((req, res) => {
     let text = '';
     req.on('data', (chunk) => (text += chunk));
     req.on('end', () => handle(req, res, text));
