@@ -19,3 +19,5 @@ export { createJudge, JUDGE_SYSTEM, judgeAnswer, judgePrompt } from './createJud
 export { formatOnlineReport, formatReport } from './formatReport.js';
 export { EvalError } from './EvalError.js';
 export type { EvalErrorCode } from './EvalError.js';
+export { evalsOverview } from './evalsOverview.js';
+export type { EvalsOverview, SessionOverview } from './evalsOverview.js';

@@ -41,6 +41,8 @@ export interface ServerOptions {
   log?: (line: string) => void;
   /** The machines directory the editor saves to (`spine serve --machines DIR`); without it, machines are read-only. */
   machinesDir?: string;
+  /** Eval suites and scores for the studio's Evals page (`GET /api/evals`); `spine serve` reads them from the database. */
+  evals?: () => unknown;
 }
 
 /** A running studio server. */
@@ -90,7 +92,7 @@ export async function startServer(options: ServerOptions): Promise<SpineServer> 
     ...(options.machinesDir ? { machinesDir: options.machinesDir } : {}),
     onRunChanged: (runId) => feed.touch(runId),
   });
-  const api = new Api(reader, control, options.runtime, feed, maxPayloadBytes, startedAt, editing);
+  const api = new Api(reader, control, options.runtime, feed, maxPayloadBytes, startedAt, editing, options.evals);
 
   const server = createServer((req, res) => {
     void handle(req, res).catch((error) => {
@@ -270,6 +272,7 @@ class Api {
     readonly maxPayloadBytes: number,
     readonly startedAt: number,
     readonly editing: MachineEditing,
+    readonly evals: (() => unknown) | undefined = undefined,
   ) {}
 
   async route(req: IncomingMessage, url: URL): Promise<{ status?: number; body: unknown }> {
@@ -327,6 +330,7 @@ class Api {
       const actorId = url.searchParams.get('actorId') ?? undefined;
       return { body: { deadLetters: await this.reader.store.listDeadLetters(actorId) } };
     }
+    if (method === 'GET' && resource === 'evals' && !id) return { body: this.evals ? await this.evals() : { suites: [] } };
     const governed = await approvalRoutes({ method, resource, id, action, url, body, reader: this.reader, control: this.control });
     if (governed) return governed;
     throw notFound(method, url);

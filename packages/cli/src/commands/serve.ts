@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createRuntime, type Runtime } from '@spine/runtime';
+import { evalsOverview } from '@spine/evals';
 import { ServerError, startServer } from '@spine/server';
 import { dbOptions, dbPath, intArg, parse } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
@@ -27,7 +28,7 @@ export async function serve(args: string[]): Promise<number> {
       runtime = createRuntime({ store, machines: registry });
       await runtime.start();
     }
-    const server = await startServer({ store, ...(runtime ? { runtime } : {}), port, ...(values.host ? { host: values.host } : {}), ...(machinesDir ? { machinesDir } : {}) });
+    const server = await startServer({ store, evals: () => evalsOverview(dbPath(values.db)), ...(runtime ? { runtime } : {}), port, ...(values.host ? { host: values.host } : {}), ...(machinesDir ? { machinesDir } : {}) });
     process.stdout.write(`Spine studio: ${server.url}\n`);
     if (!runtime) process.stderr.write('spine serve: no machines found (--machines DIR); runs can be watched but not driven from here\n');
     await new Promise<void>((resolve) => {
