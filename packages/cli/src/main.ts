@@ -6,6 +6,7 @@ import { audit } from './commands/audit.js';
 import { bench } from './commands/bench.js';
 import { approve, reject } from './commands/decide.js';
 import { demo } from './commands/demo.js';
+import { evaluate } from './commands/eval.js';
 import { exportMachine } from './commands/export.js';
 import { migrate } from './commands/migrate.js';
 import { resume } from './commands/resume.js';
@@ -17,7 +18,7 @@ import { show } from './commands/show.js';
 import { step } from './commands/step.js';
 import { startTelemetry } from './telemetry.js';
 
-const commands: Record<string, (args: string[]) => Promise<number>> = { run, resume, runs, show, send, serve, bench, demo, approvals, approve, reject, audit, step, migrate, export: exportMachine };
+const commands: Record<string, (args: string[]) => Promise<number>> = { run, resume, runs, show, send, serve, bench, demo, approvals, approve, reject, audit, step, migrate, export: exportMachine, eval: evaluate };
 
 const usage = `usage: spine <command> [options]
 
@@ -37,6 +38,7 @@ commands:
   step <runId> <seq>             which machine version, prompt and model produced a step
   export <machine> [--format ts|mermaid]  a machine as TypeScript setup().createMachine() or a Mermaid diagram
   migrate <actorId> [--to VER]   move a running actor to another version of its machine, if its state exists there
+  eval <suite> [--repeat N]      run an eval suite (evals/<suite>.eval.ts): exit 0 when every threshold and --baseline hold, 1 when not
 
 common options: --db FILE (default $SPINE_DB or .spine/spine.db), --machines DIR (default ./machines), --json`;
 

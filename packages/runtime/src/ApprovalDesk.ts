@@ -88,7 +88,17 @@ export class ApprovalDesk {
         kind: 'approval.requested',
         who,
         subject: approval.id,
-        detail: canonicalJson({ src: job.src, jobKey: job.key, tier, seq: args.seq, deadlineAt: approval.deadlineAt, onDeadline: policy.onDeadline, proposalHash: proposalHash(job.input) }),
+        detail: canonicalJson({
+          src: job.src,
+          jobKey: job.key,
+          tier,
+          seq: args.seq,
+          deadlineAt: approval.deadlineAt,
+          onDeadline: policy.onDeadline,
+          proposalHash: proposalHash(job.input),
+          // A low-tier activity sent to a person because its agent was unsure: the audit says so.
+          ...(policy.escalated ? { escalated: policy.escalated } : {}),
+        }),
       },
     ];
     if (tier === 'high') {
@@ -106,12 +116,14 @@ export class ApprovalDesk {
   static rationale(args: { policy: RiskPolicy; context: unknown; event: string; src: string; lastJournal: unknown }): Record<string, unknown> {
     const context = (args.context && typeof args.context === 'object' ? args.context : {}) as Record<string, unknown>;
     const field = args.policy.rationaleFrom ?? ['reasoning', 'rationale'].find((k) => context[k] !== undefined);
-    const reasoning = field ? context[field] : undefined;
+    // A dotted field (`answer.reasoning`) reads into a structured answer kept in context.
+    const reasoning = field ? field.split('.').reduce<unknown>((value, key) => (value && typeof value === 'object' && Object.prototype.hasOwnProperty.call(value, key) ? (value as Record<string, unknown>)[key] : undefined), context) : undefined;
     const trimmed = (value: unknown) => {
       const json = JSON.stringify(value ?? null);
       return json.length > 8192 ? `${json.slice(0, 8192)}…` : (value ?? null);
     };
-    return { state: args.policy.declaredAt, event: args.event, activity: args.src, reasoning: trimmed(reasoning), reasoningFrom: field ?? null, lastJournal: trimmed(args.lastJournal) };
+    const why = { state: args.policy.declaredAt, event: args.event, activity: args.src, reasoning: trimmed(reasoning), reasoningFrom: field ?? null, lastJournal: trimmed(args.lastJournal) };
+    return args.policy.escalated ? { ...why, escalated: args.policy.escalated, confidence: args.policy.escalated.confidence } : why;
   }
 
   /** The one open approval of a run, or the named one. */

@@ -10,7 +10,7 @@ import { planStep, type ExecutableAction } from './planStep.js';
 import { ApprovalDesk, type Decision, type DecisionOutcome } from './ApprovalDesk.js';
 import { auditOfAttempt } from './auditOfAttempt.js';
 import { redactingStore, Redactor, secretsFromEnv } from './redact.js';
-import { riskPolicies, type RiskPolicy } from './riskPolicy.js';
+import { riskPolicies, withConfidence, type RiskPolicy } from './riskPolicy.js';
 import { ensureSecret, readSecret } from './secretFile.js';
 import { hasOwn, ownValue } from './names.js';
 import { HostFailure, isPersistentStorageError } from './hostFailure.js';
@@ -624,7 +624,7 @@ export class Runtime {
         input = activity.mapInput({ context: job.context ?? {}, event: job.event, input });
       }
       const newJob: NewJob = { key: job.key, actorId: record.id, runId: record.runId, childId: job.childId, src: job.src, input: JSON.stringify(input ?? null), runAt: now };
-      const policy = riskPolicies(loaded.version.machine).get(job.childId);
+      const policy = withConfidence(riskPolicies(loaded.version.machine).get(job.childId), job.context);
       if (policy && policy.tier !== 'low') {
         // Medium and high risk: the job is held, and the approval that releases it is written in this same commit.
         newJob.held = true;

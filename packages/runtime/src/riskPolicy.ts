@@ -14,6 +14,24 @@ export interface RiskPolicy {
   rationaleFrom: string | undefined;
   /** Where the tier was declared, for messages. */
   declaredAt: string;
+  /**
+   * `meta.minConfidence` (0..1): a low-tier activity whose agent is less confident than this
+   * goes to the review queue instead of running (see `withConfidence`).
+   */
+  minConfidence?: number;
+  /** Context path of the agent's confidence (`meta.confidenceFrom`, default `confidence`). */
+  confidenceFrom?: string;
+  /** Set by `withConfidence` when this job was escalated: why. */
+  escalated?: ConfidenceEscalation;
+}
+
+/** Why a low-tier activity was sent to a person: the agent's confidence was under the state's threshold (or missing). */
+export interface ConfidenceEscalation {
+  reason: 'low_confidence';
+  /** The confidence the agent declared (null when its answer had none). */
+  confidence: number | null;
+  minConfidence: number;
+  confidenceFrom: string;
 }
 
 const TIERS: readonly RiskTier[] = ['low', 'medium', 'high'];
@@ -49,7 +67,13 @@ export function riskPolicies(machine: AnyStateMachine): Map<string, RiskPolicy> 
       const pick = (key: string) => (invokeMeta && key in invokeMeta ? invokeMeta[key] : stateMeta?.[key]);
       const declared =
         invokeMeta?.risk !== undefined ? `state '${node.id}', invoke '${invoke.id}' meta.risk` : stateMeta?.risk !== undefined ? `state '${node.id}' meta.risk` : `state '${node.id}' tag`;
-      const tier = pick('risk') ?? tagTier;
+      const minConfidence = pick('minConfidence');
+      if (minConfidence !== undefined && (typeof minConfidence !== 'number' || !(minConfidence >= 0 && minConfidence <= 1))) {
+        throw invalid(`state '${node.id}': minConfidence must be a number from 0 to 1, got ${JSON.stringify(minConfidence)}.`);
+      }
+      const confidenceFrom = pick('confidenceFrom');
+      // A confidence threshold alone makes the activity low risk: it acts unless the agent is unsure.
+      const tier = pick('risk') ?? tagTier ?? (minConfidence === undefined ? undefined : 'low');
       if (tier === undefined) continue;
       if (!TIERS.includes(tier as RiskTier)) throw invalid(`${declared} is '${String(tier)}'; use one of ${TIERS.join(', ')}.`);
       const deadlineMs = pick('approvalDeadlineMs');
@@ -65,6 +89,7 @@ export function riskPolicies(machine: AnyStateMachine): Map<string, RiskPolicy> 
         onDeadline,
         rationaleFrom: typeof rationaleFrom === 'string' ? rationaleFrom : undefined,
         declaredAt: declared,
+        ...(minConfidence === undefined ? {} : { minConfidence: minConfidence as number, confidenceFrom: typeof confidenceFrom === 'string' ? confidenceFrom : 'confidence' }),
       });
     }
     for (const child of Object.values(node.states ?? {})) visit(child);
@@ -72,6 +97,28 @@ export function riskPolicies(machine: AnyStateMachine): Map<string, RiskPolicy> 
   visit(machine.root as unknown as StateNodeLike);
   cache.set(machine, policies);
   return policies;
+}
+
+/**
+ * The policy that applies to one job given the requesting actor's context: a low-tier policy
+ * with `minConfidence` becomes medium (review queue, same deadline rules) when the confidence
+ * at `confidenceFrom` (a dotted context path, e.g. `answer.confidence`) is under it or is not a
+ * number; `escalated` then says why. Every other policy is returned as it is.
+ *
+ * @example
+ * // drafting: { meta: { risk: 'low', minConfidence: 0.7, confidenceFrom: 'answer.confidence' }, invoke: { id: 'send', src: 'sendReply' } }
+ */
+export function withConfidence(policy: RiskPolicy | undefined, context: unknown): RiskPolicy | undefined {
+  if (!policy || policy.tier !== 'low' || policy.minConfidence === undefined) return policy;
+  const from = policy.confidenceFrom ?? 'confidence';
+  let value: unknown = context;
+  for (const key of from.split('.')) {
+    const record = asRecord(value);
+    value = record && Object.prototype.hasOwnProperty.call(record, key) ? record[key] : undefined;
+  }
+  const confidence = typeof value === 'number' && Number.isFinite(value) ? value : null;
+  if (confidence !== null && confidence >= policy.minConfidence) return policy;
+  return { ...policy, tier: 'medium', escalated: { reason: 'low_confidence', confidence, minConfidence: policy.minConfidence, confidenceFrom: from } };
 }
 
 /**

@@ -243,6 +243,10 @@ function checkMeta(meta: unknown, element: MachineElement, path: string, report:
   if (deadline !== undefined && (typeof deadline !== 'number' || !Number.isFinite(deadline) || deadline < 0)) {
     report('bad_meta', element, `${path}.approvalDeadlineMs`, 'approvalDeadlineMs must be a non-negative number of milliseconds');
   }
+  const minConfidence = record.minConfidence;
+  if (minConfidence !== undefined && (typeof minConfidence !== 'number' || !(minConfidence >= 0 && minConfidence <= 1))) {
+    report('bad_meta', element, `${path}.minConfidence`, 'minConfidence must be a number from 0 to 1');
+  }
   if (record.onDeadline !== undefined && record.onDeadline !== 'escalate' && record.onDeadline !== 'halt') {
     report('bad_meta', element, `${path}.onDeadline`, "onDeadline must be 'escalate' or 'halt'");
   }

@@ -1,3 +1,4 @@
+import type { RecordedTranscription, Transcriber } from './transcriptions.js';
 import type { ChatRequest } from './ChatRequest.js';
 import type { FaultKind, FaultPlan } from './faults.js';
 import type { Script } from './Script.js';
@@ -21,6 +22,8 @@ export interface ScriptedModelServerOptions {
   contextWindowTokens?: number;
   /** When set, requests must carry `Authorization: Bearer <apiKey>` or get a 401, as a real provider does. */
   apiKey?: string;
+  /** Answers `POST /v1/audio/transcriptions` (default: a text naming the file and its hash, saying it is scripted). */
+  transcribe?: Transcriber;
 }
 
 /**
@@ -77,6 +80,8 @@ export interface ScriptedModelServer {
   setFaults(plan: FaultPlan | undefined): void;
   /** Every chat request received, in order of arrival (`GET /v1/models` is not recorded). */
   readonly requests: readonly RecordedRequest[];
+  /** Every `POST /v1/audio/transcriptions` received, in order of arrival. */
+  readonly transcriptions: readonly RecordedTranscription[];
   /** Counts calls, completions, faults and the usage the server reported. */
   totals(): ScriptedModelTotals;
   /** Counts requests by `Idempotency-Key` header; requests without one are under `''`. */

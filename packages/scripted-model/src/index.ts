@@ -19,3 +19,5 @@ export type { ChatRequest, ChatMessage } from './ChatRequest.js';
 export { parseScript } from './parseScript.js';
 export { ScriptedModelError } from './ScriptedModelError.js';
 export type { ScriptedModelErrorCode } from './ScriptedModelError.js';
+export { describeAudio } from './transcriptions.js';
+export type { RecordedTranscription, Transcriber, TranscriptionRequest } from './transcriptions.js';

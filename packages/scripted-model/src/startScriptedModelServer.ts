@@ -25,6 +25,7 @@ import type {
 } from './ScriptedModelServer.js';
 import { assertReply, renderReply, type RenderedReply, type ScriptedReply } from './ScriptedReply.js';
 import { addUsage, countCompletionTokens, countPromptTokens, zeroUsage, type Usage } from './tokens.js';
+import { describeAudio, handleTranscription, type RecordedTranscription } from './transcriptions.js';
 
 const maxBodyBytes = 16 * 1024 * 1024;
 const ownedBy = 'spine-scripted-model';
@@ -54,6 +55,7 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
   let player = new ScriptPlayer(options.script ?? []);
   let drawFault = options.faults === undefined ? undefined : createFaultDraw(options.faults);
   const requests: RecordedRequest[] = [];
+  const transcriptions: RecordedTranscription[] = [];
   const modelsSeen = new Set<string>();
   let completionCount = 0;
   let toolCallCount = 0;
@@ -77,6 +79,7 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
     if (req.method === 'GET' && path.startsWith('/v1/models/')) {
       return sendJson(res, 200, modelObject(decodeURIComponent(path.slice('/v1/models/'.length))));
     }
+    if (path === '/v1/audio/transcriptions' && req.method === 'POST') return handleTranscription(req, res, options.transcribe ?? describeAudio, transcriptions);
     if (path === '/v1/chat/completions') {
       if (req.method === 'POST') return handleChat(req, res);
       return sendJson(
@@ -91,7 +94,7 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
       404,
       openAIError(
         `Unknown request URL: ${req.method ?? ''} ${url.pathname}. This scripted model server serves ` +
-          'POST /v1/chat/completions and GET /v1/models; its base URL ends in /v1.',
+          'POST /v1/chat/completions, POST /v1/audio/transcriptions and GET /v1/models; its base URL ends in /v1.',
         'invalid_request_error',
         'unknown_url',
       ),
@@ -240,6 +243,7 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/v1`,
     port,
     requests,
+    transcriptions,
     setScript(script) {
       player = new ScriptPlayer(script);
     },
@@ -273,6 +277,7 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
     },
     reset() {
       requests.length = 0;
+      transcriptions.length = 0;
     },
     close() {
       closed ??= new Promise<void>((resolve) => {

@@ -45,6 +45,8 @@ export interface ServerOptions {
   machinesDir?: string;
   /** Refused commands allowed per connection before it is rate-limited (default: a burst of 100, then 10/s). */
   refusals?: Partial<RefusalLimit>;
+  /** Eval suites and scores for the studio's Evals page (`GET /api/evals`); `spine serve` reads them from the database. */
+  evals?: () => unknown;
 }
 
 /** A running studio server. */
@@ -100,7 +102,7 @@ export async function startServer(options: ServerOptions): Promise<SpineServer> 
     ...(options.machinesDir ? { machinesDir: options.machinesDir } : {}),
     onRunChanged: (runId) => feed.touch(runId),
   });
-  const api = new Api(reader, control, options.runtime, feed, maxPayloadBytes, startedAt, editing, inspected);
+  const api = new Api(reader, control, options.runtime, feed, maxPayloadBytes, startedAt, editing, inspected, options.evals);
 
   const server = createServer((req, res) => {
     void handle(req, res).catch((error) => {
@@ -360,6 +362,7 @@ class Api {
     readonly startedAt: number,
     readonly editing: MachineEditing,
     readonly inspected: InspectedApps,
+    readonly evals: (() => unknown) | undefined = undefined,
   ) {}
 
   async route(req: IncomingMessage, url: URL): Promise<{ status?: number; body: unknown }> {
@@ -426,6 +429,7 @@ class Api {
       const actorId = url.searchParams.get('actorId') ?? undefined;
       return { body: { deadLetters: await this.reader.store.listDeadLetters(actorId) } };
     }
+    if (method === 'GET' && resource === 'evals' && !id) return { body: this.evals ? await this.evals() : { suites: [] } };
     const governed = await approvalRoutes({ method, resource, id, action, url, body, reader: this.reader, control: this.control });
     if (governed) return governed;
     throw notFound(method, url);

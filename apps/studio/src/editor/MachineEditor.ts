@@ -13,6 +13,7 @@ import { undoRedo } from '@xstate/store/undo';
 import { buildEditorGraph, indexIssues, nodeId, ROOT_NODE, type EditorEdge, type EditorNode, type IssueIndex } from './editorGraph.js';
 import { autoLayout, freeSpot, geometry, warmLayout, type Positions, type Rect } from './editorLayout.js';
 import { commandForKey, type KeyInput } from './keyboard.js';
+import { setMinConfidence } from './confidenceMeta.js';
 import * as ops from './machineDocument.js';
 import type { MachineDoc, StateKind, TransitionFields } from './machineDocument.js';
 import { connectToolHint, stepConnectTool, type ConnectToolState } from './tools/ConnectTool.js';
@@ -279,6 +280,11 @@ export class MachineEditor {
 
   setRisk(path: string[], risk: 'low' | 'medium' | 'high' | undefined): void {
     this.#edit(ops.setRisk(this.doc, path, risk));
+  }
+
+  /** Sets (or, with undefined, removes) a state's `meta.minConfidence`. */
+  setMinConfidence(path: string[], value: number | undefined): void {
+    this.#edit(setMinConfidence(this.doc, path, value));
   }
 
   setStateActions(path: string[], which: 'entry' | 'exit', actions: string[]): void {

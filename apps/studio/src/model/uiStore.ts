@@ -1,7 +1,7 @@
 import { createStore } from '@xstate/store';
 
 /** Where the studio is: the runs list, one run, the cost view, the approvals inbox or the machine editor. */
-export type Route = { page: 'runs' } | { page: 'run'; runId: string } | { page: 'costs' } | { page: 'approvals' } | { page: 'editor'; machine: string | null };
+export type Route = { page: 'runs' } | { page: 'run'; runId: string } | { page: 'costs' } | { page: 'approvals' } | { page: 'evals' } | { page: 'editor'; machine: string | null };
 
 /** Filters of the runs list. */
 export interface RunFilters {
@@ -54,6 +54,7 @@ export function routeFromHash(hash: string): Route {
   if (editor) return { page: 'editor', machine: editor[1] ? decodeURIComponent(editor[1]) : null };
   if (path === '/costs') return { page: 'costs' };
   if (path === '/approvals') return { page: 'approvals' };
+  if (path === '/evals') return { page: 'evals' };
   return { page: 'runs' };
 }
 
@@ -66,6 +67,8 @@ export function hashOf(route: Route): string {
       return '#/costs';
     case 'approvals':
       return '#/approvals';
+    case 'evals':
+      return '#/evals';
     case 'editor':
       return route.machine ? `#/editor/${encodeURIComponent(route.machine)}` : '#/editor';
     default:

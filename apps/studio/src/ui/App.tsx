@@ -1,6 +1,7 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
 import { ApprovalsPage } from './ApprovalsPage.js';
 import { CostsPage } from './CostsPage.js';
+import { EvalsPage } from './EvalsPage.js';
 import { useStudio, useStudioState, useUi } from './hooks.js';
 import { RunsPage } from './RunsPage.js';
 
@@ -46,6 +47,9 @@ export function App() {
               </span>
             )}
           </a>
+          <a href="#/evals" className={route.page === 'evals' ? 'active' : ''}>
+            Evals
+          </a>
           <a href="#/editor" className={route.page === 'editor' ? 'active' : ''}>
             Editor
           </a>
@@ -63,6 +67,7 @@ export function App() {
         )}
         {route.page === 'costs' && <CostsPage />}
         {route.page === 'approvals' && <ApprovalsPage />}
+        {route.page === 'evals' && <EvalsPage />}
         {route.page === 'editor' && (
           <Suspense fallback={<p className="muted pad">Loading the editor…</p>}>
             <EditorPage machine={route.machine} />

@@ -5,6 +5,7 @@ import { ago } from '../model/format.js';
 import { readableText } from '../model/readableText.js';
 import { useNow, useStudio, useStudioState } from './hooks.js';
 import { Json } from './Json.js';
+import { ConfidenceNote } from './ConfidenceNote.js';
 
 const NAME_KEY = 'spine.approver';
 
@@ -156,6 +157,7 @@ function ApprovalCard({ approval, by, skew }: { approval: ApprovalJson; by: stri
       <p className="muted">
         step {approval.seq} of {approval.actorId} ({approval.machine}) · {rationale.state ?? ''} · after {rationale.event ?? '?'}
       </p>
+      <ConfidenceNote rationale={approval.rationale} />
       {rationale.reasoning !== undefined && rationale.reasoning !== null && (
         <div className="why" data-testid="why">
           <strong>Why: </strong>

@@ -52,9 +52,11 @@ function deadlineText(a: ApprovalRecord, now: number): string {
 }
 
 function reasoningOf(a: ApprovalRecord): string {
-  const rationale = parseOr(a.rationale) as { reasoning?: unknown; lastJournal?: unknown } | undefined;
+  const rationale = parseOr(a.rationale) as { reasoning?: unknown; lastJournal?: unknown; escalated?: { confidence: number | null; minConfidence: number } } | undefined;
   const reasoning = rationale?.reasoning ?? rationale?.lastJournal ?? '';
-  return typeof reasoning === 'string' ? reasoning : JSON.stringify(reasoning);
+  const text = typeof reasoning === 'string' ? reasoning : JSON.stringify(reasoning);
+  const unsure = rationale?.escalated;
+  return unsure ? `[confidence ${unsure.confidence ?? 'missing'} < ${unsure.minConfidence}] ${text}` : text;
 }
 
 function short(text: string, max: number): string {

@@ -3,6 +3,7 @@ import { useState, type ReactNode } from 'react';
 import { edgeIssues, nodeId, transitionKey } from '../editorGraph.js';
 import { invokesOf, readTransition, stateAt, stateKind, type StateKind, type TransitionFields, type TransitionSource } from '../machineDocument.js';
 import type { EditorState, MachineEditor } from '../MachineEditor.js';
+import { ConfidenceField } from './ConfidenceField.js';
 
 /** The right-hand panel: the selected state, transition, or the machine itself. */
 export function Inspector({ editor, state }: { editor: MachineEditor; state: EditorState }) {
@@ -108,6 +109,7 @@ function StatePanel({ editor, state, path }: { editor: MachineEditor; state: Edi
           <option value="high">high: halt and alert</option>
         </select>
       </Field>
+      <ConfidenceField editor={editor} path={path} />
       <Field label="Tags">
         <CommitInput value={tags.join(', ')} testId="state-tags" placeholder="comma, separated" onCommit={(text) => (editor.setTags(path, text.split(',')), true)} />
       </Field>
