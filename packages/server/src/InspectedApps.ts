@@ -261,6 +261,8 @@ export class InspectedApps {
       actors: run.actors.size,
       tokens: { input: 0, output: 0, total: 0 },
       costUsd: 0,
+      waitingFor: [], // an inspected app has no durable approvals
+      forkedFrom: null,
     };
   }
 }
