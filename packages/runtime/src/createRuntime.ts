@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { createActor, initialTransition, transition, type AnyMachineSnapshot, type EventObject } from 'xstate';
+import { createActor, type AnyMachineSnapshot, type EventObject } from 'xstate';
+import { hostInitialTransition, hostTransition } from './xstateLogic.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Activity, ActivityContext, MachineDefinition } from './defineMachine.js';
 import { RetryableError, SpineError, TerminalError, ensureError, serializeError, type FieldIssue } from './errors.js';
@@ -117,6 +118,9 @@ export class Runtime {
   readonly #ready = new Set<string>();
   readonly #jobs = new Map<string, AbortController>();
   readonly #jobPromises = new Set<Promise<void>>();
+  /** Long-lived activities (callback actors): `idle()` does not wait for them, `stop()` does. */
+  readonly #longLived = new Set<Promise<void>>();
+  readonly #jobPromiseOf = new Map<string, Promise<void>>();
   readonly #listeners = new Set<Listener>();
   readonly #settleWaiters = new Set<() => void>();
   #deadOwners: string[] = [];
@@ -183,7 +187,7 @@ export class Runtime {
     if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
     for (const controller of this.#jobs.values()) controller.abort(new SpineError('closed', 'The host is stopping.'));
     await this.#pumping;
-    await Promise.allSettled([...this.#jobPromises]);
+    await Promise.allSettled([...this.#jobPromises, ...this.#longLived]);
     if (this.#started) {
       await this.store.releaseOwner(this.hostId);
       await this.store.removeHost(this.hostId);
@@ -203,6 +207,7 @@ export class Runtime {
    */
   async startRun(machine: string, options: { input?: unknown; runId?: string } = {}): Promise<{ runId: string; version: string }> {
     const version = await this.registry.current(machine, this.store);
+    if (version.refusal) throw new SpineError('invalid_machine', version.refusal, { machine });
     const input = parseInput(version.definition, options.input, machine);
     const runId = options.runId ?? this.#newRunId();
     if (await this.store.getActor(runId)) throw new SpineError('conflict', `A run with id '${runId}' already exists.`, { actorId: runId });
@@ -237,7 +242,7 @@ export class Runtime {
     if (typeof typed?.type === 'string' && RESERVED.test(typed.type)) {
       return refuse(`Event type '${typed.type}' is reserved for the runtime.`);
     }
-    const issues = validateEvent(this.registry.definition(actor.machine), event);
+    const issues = eventIssues(this.registry.definition(actor.machine), event);
     if (issues.length) return refuse(describeIssues(actor.machine, typed?.type, issues), issues);
     const [eventId] = await this.store.enqueue([{ actorId, type: typed.type, event: json, dueAt: this.clock.now(), source }]);
     if (actor.owner === null || actor.owner === this.hostId || this.#deadOwners.includes(actor.owner)) this.#kick(actorId);
@@ -307,12 +312,23 @@ export class Runtime {
     await this.#pumping;
   }
 
-  /** Resolves when no step is being processed and no activity is running in this host. */
+  /**
+   * Resolves when no step is being processed and no activity is running in this host
+   * (long-lived callback activities aside: they run until their state is left).
+   */
   async idle(): Promise<void> {
     for (;;) {
       await this.#pumping;
       if (!this.#jobPromises.size && !this.#pumping && !this.#ready.size) return;
-      await Promise.allSettled([...this.#jobPromises]);
+      // Wakes when a job settles or turns out to be long-lived.
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.#settleWaiters.delete(done);
+          resolve();
+        };
+        this.#settleWaiters.add(done);
+        void Promise.allSettled([...this.#jobPromises]).then(done);
+      });
     }
   }
 
@@ -476,10 +492,10 @@ export class Runtime {
     try {
       if (event.type === 'xstate.init') {
         if (loaded.snapshot) throw new Error('xstate.init delivered to an actor that already started');
-        [next, actions] = initialTransition(machine, event.input) as [AnyMachineSnapshot, ExecutableAction[]];
+        [next, actions] = hostInitialTransition(machine, event.input, { hasParent: record.parentId !== null });
       } else {
         if (!loaded.snapshot) throw new Error(`event '${event.type}' arrived before the actor started`);
-        [next, actions] = transition(machine, loaded.snapshot, event) as [AnyMachineSnapshot, ExecutableAction[]];
+        [next, actions] = hostTransition(machine, loaded.snapshot, event, { hasParent: record.parentId !== null });
       }
     } catch (error) {
       failure = ensureError(error);
@@ -499,7 +515,6 @@ export class Runtime {
       history: { eventType: event.type, event: eventJson, version: record.version, emitted: null, startedAt, durationUs: 0 },
       ...emptyOutbox(),
     };
-    let effects: ExecutableAction[] = [];
     let emitted: EventObject[] = [];
     if (!failure) {
       try {
@@ -508,10 +523,18 @@ export class Runtime {
           seq,
           now: startedAt,
           isActivity: (src) => Boolean(definition.activities?.[src]),
-          isMachine: (src) => this.registry.has(src),
+          childMachine: (src) => version.childMachine(src),
         });
+        // Custom actions run here, in xstate's order, as its interpreter runs them inside the
+        // transition: one that throws puts the actor in `error` and the step writes nothing else.
+        for (const effect of plan.effects) {
+          try {
+            effect.exec?.(effect.info, effect.params);
+          } catch (error) {
+            throw new ActionError(effect.type, error);
+          }
+        }
         await this.#resolvePlan(loaded, seq, plan, commit, startedAt);
-        effects = plan.effects;
         emitted = plan.emitted;
         commit.snapshot = JSON.stringify(machine.getPersistedSnapshot(next));
         commit.stateValue = JSON.stringify(next.value);
@@ -545,28 +568,50 @@ export class Runtime {
     if (emitted.length) commit.history.emitted = JSON.stringify(emitted);
     commit.history.durationUs = Math.round((performance.now() - t0) * 1000);
 
-    const result = await this.store.commitStep(commit);
+    const result = await this.#commitOrEnd(record, commit);
     if (!result.ok) return false;
 
     // Committed: only now may anything the step caused become visible.
     loaded.record = { ...record, seq, status: commit.status, snapshot: commit.snapshot, stateValue: commit.stateValue, output: commit.output, error: commit.error, updatedAt: startedAt };
-    if (!failure) loaded.snapshot = next;
+    if (!failure) loaded.snapshot = asRestored(next, commit.snapshot);
     for (const stopped of commit.stop) this.#cache.delete(stopped);
     for (const childId of commit.cancelJobs) this.#abortJob(record.id, childId);
     for (const job of commit.jobs) this.#startJob(job.key);
     for (const message of commit.messages) if (message.dueAt <= startedAt && message.actorId !== record.id) this.#kick(message.actorId);
     if (commit.messages.some((m) => m.dueAt > startedAt)) void this.#scheduleWake();
-    for (const effect of effects) {
-      try {
-        effect.exec?.(effect.info, effect.params);
-      } catch (error) {
-        this.#onError(ensureError(error), `action '${effect.type}' of ${record.id}`);
-      }
-    }
     this.#publish(loaded.record, { ...commit.history, actorId: record.id, runId: record.runId, seq, snapshot: commit.snapshot, stateValue: commit.stateValue, status: commit.status }, emitted);
     this.#traceStep(record, seq, commit, startedAt);
     if (commit.approvals?.some((a) => a.tier === 'high')) return 'halted';
     return true;
+  }
+
+  readonly #commitFailures = new Map<string, string>();
+
+  /**
+   * Commits a step. A commit the store refuses for what it contains (a constraint, not
+   * a lost lease or an I/O error) is tried once more on the next pass; when it fails the
+   * same way twice, the step ends instead: the actor goes to `error` with the reason
+   * and the event is consumed, so nothing retries forever.
+   */
+  async #commitOrEnd(record: ActorRecord, commit: StepCommit): Promise<Awaited<ReturnType<Store['commitStep']>>> {
+    const key = `${record.id}:${commit.eventId}`;
+    try {
+      const result = await this.store.commitStep(commit);
+      this.#commitFailures.delete(key);
+      return result;
+    } catch (error) {
+      const failure = ensureError(error);
+      if (!isDeterministicStoreError(failure)) throw failure;
+      const seen = this.#commitFailures.get(key);
+      this.#commitFailures.set(key, failure.message);
+      if (seen !== failure.message) throw failure;
+      this.#commitFailures.delete(key);
+      const reason = `The step's commit failed twice with: ${failure.message} (while applying '${commit.history.eventType}' in state ${record.stateValue ?? 'null'})`;
+      Object.assign(commit, emptyOutbox(), { snapshot: record.snapshot ?? 'null', stateValue: record.stateValue ?? 'null', status: 'error', output: null, error: reason });
+      this.#finish(record, commit, commit.history.startedAt);
+      for (const child of await this.store.childrenOf(record.id)) commit.stop.push(child.id);
+      return this.store.commitStep(commit);
+    }
   }
 
   /** Resolves durable ids, validates messages against their receivers' schemas, fills the commit. */
@@ -662,7 +707,7 @@ export class Runtime {
     const machineName = spawned?.machine ?? (await this.store.getActor(target))?.machine;
     if (!machineName) return { reason: `No actor with id '${target}'.`, issues: [] };
     if (RESERVED.test(event.type)) return undefined;
-    const issues = validateEvent(this.registry.definition(machineName), event);
+    const issues = eventIssues(this.registry.definition(machineName), event);
     return issues.length ? { reason: describeIssues(machineName, event.type, issues), issues } : undefined;
   }
 
@@ -745,9 +790,12 @@ export class Runtime {
       .finally(() => {
         this.#jobs.delete(key);
         this.#jobPromises.delete(promise);
+        this.#longLived.delete(promise);
+        this.#jobPromiseOf.delete(key);
         this.#notifySettle();
       });
     this.#jobPromises.add(promise);
+    this.#jobPromiseOf.set(key, promise);
   }
 
   readonly #jobChild = new Map<string, string>();
@@ -776,6 +824,11 @@ export class Runtime {
     if (!actor) return;
     const definition = this.registry.definition(actor.machine);
     const activity = definition.activities?.[job.src];
+    if (activity?.kind === 'callback') {
+      const promise = this.#jobPromiseOf.get(job.key);
+      if (promise && this.#jobPromises.delete(promise)) this.#longLived.add(promise);
+      this.#notifySettle();
+    }
     const journal = JSON.parse(job.journal) as Record<string, unknown>[];
     const entry: Record<string, unknown> = { attempt: job.attempts, host: this.hostId, startedAt: this.clock.now() };
     const context = actor.snapshot ? (JSON.parse(actor.snapshot) as { context?: unknown }).context : undefined;
@@ -830,6 +883,10 @@ export class Runtime {
         const jobs = await this.store.listJobs({ runId: job.runId });
         return jobs.flatMap((j) => (j.key === job.key ? journal : (JSON.parse(j.journal) as Record<string, unknown>[])));
       },
+      send: async (event) => {
+        if (controller.signal.aborted) return;
+        await this.#sendFromActivity(job, actor.machine, event);
+      },
     };
     try {
       const input = activity.input ? parseActivityInput(activity, JSON.parse(job.input)) : JSON.parse(job.input);
@@ -862,9 +919,76 @@ export class Runtime {
         if (retried) void this.#scheduleWake();
         return;
       }
-      await deliver('failed', serializeError(error));
+      await deliver('failed', encodeRejection(thrown));
     }
   }
+
+  /** An event an activity sends to the actor that invoked it (a callback's `sendBack`), through its durable mailbox. */
+  async #sendFromActivity(job: JobRecord, machine: string, event: EventObject): Promise<void> {
+    const json = safeStringify(event);
+    const source = `activity:${job.key}`;
+    const issues = json === undefined ? [{ path: '(event)', message: 'the event is not JSON-serialisable' }] : eventIssues(this.registry.definition(machine), event);
+    if (issues.length || json === undefined) {
+      await this.store.recordDeadLetters([{ actorId: job.actorId, event: json ?? '{}', reason: describeIssues(machine, event?.type, issues), issues: JSON.stringify(issues), source }]);
+      return;
+    }
+    await this.store.enqueue([{ actorId: job.actorId, type: event.type, event: json, dueAt: this.clock.now(), source }]);
+    this.#kick(job.actorId);
+  }
+}
+
+/**
+ * How an activity's rejection reaches the machine as `event.error` (documented in the
+ * runtime README): a thrown value that is JSON (a string, number, boolean, null, a plain
+ * object or array) arrives as itself after a JSON round trip; an `Error` arrives as
+ * `serializeError` makes it (`name`, `message`, and `code`/`kind`/`details` when set), plus
+ * its own enumerable JSON fields; `undefined` arrives as `undefined`.
+ */
+export function encodeRejection(thrown: unknown): unknown {
+  if (thrown === undefined) return undefined;
+  if (thrown instanceof Error || (typeof thrown === 'object' && thrown !== null && Object.prototype.toString.call(thrown) === '[object Error]')) {
+    const own: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(thrown)) {
+      const json = safeStringify(value);
+      if (json !== undefined) own[key] = JSON.parse(json) as unknown;
+    }
+    return { ...own, ...serializeError(thrown) };
+  }
+  const json = safeStringify(thrown);
+  return json === undefined ? serializeError(thrown) : (JSON.parse(json) as unknown);
+}
+
+/** A custom action that threw while its step was planned: the actor goes to `error`, as in xstate. */
+class ActionError extends Error {
+  constructor(action: string, cause: unknown) {
+    super(`Action '${action}' threw: ${ensureError(cause).message}`, { cause });
+    this.name = 'ActionError';
+  }
+}
+
+/** Whether a store error comes from what the commit contains (so retrying it as is cannot help). */
+function isDeterministicStoreError(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)|^23\d{3}$/.test(code);
+}
+
+/**
+ * The snapshot a restarted host would load: the context as its committed JSON says
+ * (keys set to `undefined` are gone), so a warm host takes the branches a restarted one takes.
+ */
+function asRestored(next: AnyMachineSnapshot, persistedJson: string): AnyMachineSnapshot {
+  const persisted = JSON.parse(persistedJson) as { context?: unknown };
+  (next as { context: unknown }).context = persisted.context;
+  return next;
+}
+
+/** Event issues for a machine: a machine written in code without event schemas accepts every event, as xstate does. */
+function eventIssues(definition: MachineDefinition, event: unknown): FieldIssue[] {
+  if (definition.machine && !definition.schemas.events) {
+    const type = (event as { type?: unknown } | null)?.type;
+    return typeof type === 'string' && type ? [] : [{ path: 'type', message: 'an event must have a string "type"' }];
+  }
+  return validateEvent(definition, event);
 }
 
 /** What a step causes, before anything is planned: written with the snapshot in one commit. */
