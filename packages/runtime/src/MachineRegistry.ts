@@ -159,7 +159,8 @@ export class MachineRegistry {
         : undefined;
       return { name: definition.name, version, config, definition, machine: definition.machine, childMachine: (src) => code.children[src], refusal };
     }
-    const issues = validateMachineConfig(config, definition, { machines: this.names() });
+    // Unreachable states are legal in xstate: an editor warning, never a refusal at run time.
+    const issues = validateMachineConfig(config, definition, { machines: this.names() }).filter((issue) => issue.rule !== 'unreachable');
     if (issues.length) throw invalidMachine(definition.name, issues);
     const actors: Record<string, typeof inert> = {};
     for (const src of Object.keys(definition.activities ?? {})) actors[src] = inert;
