@@ -27,8 +27,8 @@ export type { MoveActorOptions, MoveActorResult } from './moveActorToVersion.js'
 export type { MachineLayout } from './machineLayout.js';
 export { roundTripSnapshot } from './roundTripSnapshot.js';
 export { validateEvent, zodIssues } from './validateEvent.js';
-export { planStep } from './planStep.js';
-export type { ExecutableAction, StepPlan } from './planStep.js';
+export { planStep } from './step/planStep.js';
+export type { ExecutableAction, StepPlan } from './step/planStep.js';
 export { SpineError, RetryableError, TerminalError, ensureError, serializeError } from './errors.js';
 export type { SpineErrorCode, FieldIssue, SerializedError } from './errors.js';
 export { systemClock, SimulatedClock } from './clock.js';

@@ -9,7 +9,7 @@ import {
   type EventObject,
 } from 'xstate';
 import { contentHash } from './canonicalJson.js';
-import type { ExecutableAction } from './planStep.js';
+import type { ExecutableAction } from './step/planStep.js';
 
 /**
  * What the host does with an actor logic it finds in a machine: a promise runs as a

@@ -1,7 +1,7 @@
 import type { AnyActorRef, EventObject } from 'xstate';
-import { getDurableSend, type DurableTarget } from './defineMachine.js';
-import type { NewEvent, NewJob } from './Store.js';
-import { DURABLE_PARENT } from './xstateLogic.js';
+import { getDurableSend, type DurableTarget } from '../defineMachine.js';
+import type { NewEvent, NewJob } from '../Store.js';
+import { DURABLE_PARENT } from '../xstateLogic.js';
 
 /** An executable action as `transition()` returns it. */
 export interface ExecutableAction {
