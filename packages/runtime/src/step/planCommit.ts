@@ -1,6 +1,6 @@
 import type { AnyMachineSnapshot, EventObject } from 'xstate';
 import { ApprovalDesk } from '../ApprovalDesk.js';
-import { serializeError, SpineError, type FieldIssue } from '../errors.js';
+import { ensureError, serializeError, SpineError, type FieldIssue } from '../errors.js';
 import { describeIssues, eventIssues, initEvent, parseInput, RESERVED_EVENT, selfEvent } from '../machineInput.js';
 import type { MachineVersion } from '../MachineRegistry.js';
 import { riskPolicies } from '../riskPolicy.js';
@@ -100,11 +100,11 @@ export function planCommit(record: ActorRecord, event: StepEvent, result: StepRe
           commit.error = typeof reason === 'string' && reason ? reason : `ended in final state '${failed}'`;
         }
       } else if (next.status === 'error') {
-        failure = next.error instanceof Error ? next.error : new Error(String(next.error));
+        failure = ensureError(next.error);
       }
     } catch (error) {
       // A plan that fails half-way writes none of what it planned.
-      failure = error instanceof Error ? error : new Error(String(error));
+      failure = ensureError(error);
       Object.assign(commit, emptyOutbox());
       emitted = [];
     }
