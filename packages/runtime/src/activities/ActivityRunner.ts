@@ -7,14 +7,14 @@ import { auditOfAttempt } from '../auditOfAttempt.js';
 import { describeIssues, eventIssues, safeStringify } from '../machineInput.js';
 import type { MachineRegistry } from '../MachineRegistry.js';
 import { riskPolicies, type RiskPolicy } from '../riskPolicy.js';
-import type { JobRecord, Store } from '../Store.js';
+import type { HostStore, JobRecord } from '../Store.js';
 import type { ActivitySpan, RunTelemetry } from '../telemetry.js';
 import { zodIssues } from '../validateEvent.js';
 import { encodeRejection } from './encodeRejection.js';
 
 /** What the activity runner needs from its host. */
 export interface ActivityHost {
-  store: Store;
+  store: HostStore;
   registry: MachineRegistry;
   clock: Clock;
   hostId: string;
