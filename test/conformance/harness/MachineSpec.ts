@@ -1,0 +1,120 @@
+import type { Activity, MachineDefinition } from '@spine/runtime';
+import { fromPromise, setup, type AnyStateMachine, type EventObject } from 'xstate';
+import { z } from 'zod';
+
+/**
+ * One machine of the corpus in the form both hosts can take: a JSON structure whose
+ * actions, guards, delays and invoked `src` are names, and the implementations of
+ * those names. The in-memory oracle builds it with `setup(...).createMachine(...)`;
+ * the durable side registers it with `defineMachine` (and its `children` as machines).
+ */
+export interface MachineSpec {
+  name: string;
+  config: Record<string, unknown>;
+  actions?: Record<string, unknown>;
+  guards?: Record<string, unknown>;
+  delays?: Record<string, number | ((args: any) => number)>;
+  activities?: Record<string, Activity>;
+  /** Initial context from the input (a function, as JSON configs cannot hold one). */
+  context?: (input: any) => Record<string, unknown>;
+  output?: (args: { context: any; event: EventObject }) => unknown;
+  /** Machines this one invokes or spawns by name. */
+  children?: MachineSpec[];
+}
+
+/** An input to a case: start, an event, or the clock moving forward. */
+export type CaseInput = { kind: 'event'; event: EventObject & Record<string, unknown> } | { kind: 'advance'; ms: number };
+
+/** A machine plus the inputs to drive it with. */
+export interface ConformanceCase {
+  /** Unique, stable: `scxml/<group>/<test>` or `xstate/<file>/<what>`. */
+  name: string;
+  /** Where the machine comes from (a public suite's file and test). */
+  source: string;
+  spec: MachineSpec;
+  input?: unknown;
+  inputs: CaseInput[];
+  /** After the inputs, keep moving the clock to each next timer (at most this many times). */
+  drainTimers?: number;
+  /** Cases whose activity is a long-running one a crash can be injected into (variant d). */
+  crashable?: boolean;
+}
+
+/** Every machine of a spec, the spec first, then its children depth-first. */
+export function allSpecs(spec: MachineSpec): MachineSpec[] {
+  return [spec, ...(spec.children ?? []).flatMap(allSpecs)];
+}
+
+/** Builds the in-memory machine exactly as Spine's registry builds its durable one, but with live actors. */
+export function toXStateMachine(spec: MachineSpec, built = new Map<string, AnyStateMachine>()): AnyStateMachine {
+  const existing = built.get(spec.name);
+  if (existing) return existing;
+  const actors: Record<string, unknown> = {};
+  for (const [src, activity] of Object.entries(spec.activities ?? {})) {
+    actors[src] = fromPromise(async ({ input, signal }) => activity.run(input, oracleActivityContext(spec.name, src, signal)));
+  }
+  for (const child of spec.children ?? []) actors[child.name] = toXStateMachine(child, built);
+  const config: Record<string, unknown> = { ...spec.config };
+  if (spec.context) {
+    const makeContext = spec.context;
+    config.context = ({ input }: { input: unknown }) => makeContext(input);
+  }
+  if (spec.output) config.output = spec.output;
+  const machine = setup({ actions: spec.actions ?? {}, guards: spec.guards ?? {}, delays: spec.delays ?? {}, actors } as any).createMachine(
+    config as any,
+  ) as AnyStateMachine;
+  built.set(spec.name, machine);
+  return machine;
+}
+
+/** The spec and its children as Spine machine definitions. */
+export function toDefinitions(spec: MachineSpec): MachineDefinition[] {
+  const seen = new Set<string>();
+  const out: MachineDefinition[] = [];
+  for (const s of allSpecs(spec)) {
+    if (seen.has(s.name)) continue;
+    seen.add(s.name);
+    const definition: MachineDefinition = {
+      name: s.name,
+      config: s.config,
+      schemas: { events: anyEvent },
+      actions: s.actions ?? {},
+      guards: s.guards ?? {},
+      delays: s.delays ?? {},
+      activities: s.activities ?? {},
+    };
+    if (s.context) definition.context = s.context;
+    if (s.output) definition.output = s.output;
+    out.push(definition);
+  }
+  return out;
+}
+
+function oracleActivityContext(machine: string, childId: string, signal: AbortSignal) {
+  return {
+    key: `oracle:${machine}:${childId}`,
+    attempt: 1,
+    actorId: 'oracle',
+    runId: 'oracle',
+    machine,
+    childId,
+    signal,
+    context: undefined,
+    now: () => 0,
+    record: () => {},
+    previousAttempts: [],
+    runJournal: async () => [],
+  };
+}
+
+/**
+ * xstate takes any event; Spine takes only declared ones. The corpus declares none, so
+ * every machine accepts every event type with any payload (the comparison is about the
+ * host, not about schemas).
+ */
+const anyPayload = z.looseObject({});
+const anyEvent: Record<string, z.ZodType> = new Proxy({} as Record<string, z.ZodType>, {
+  get: (_target, key) => (typeof key === 'string' ? anyPayload : undefined),
+  has: (_target, key) => typeof key === 'string',
+  getOwnPropertyDescriptor: (_target, key) => (typeof key === 'string' ? { value: anyPayload, enumerable: true, configurable: true, writable: false } : undefined),
+});
