@@ -10,6 +10,8 @@ export interface Observation {
   emitted: unknown[];
   /** Milliseconds until the next pending timer, or null. */
   nextTimerIn: number | null;
+  /** Why the actor failed (reported, not compared: the two hosts word errors differently). */
+  error?: string;
 }
 
 /** JSON as the store keeps it: keys sorted, `undefined` fields dropped. */

@@ -76,6 +76,7 @@ export async function observeDurable(store: SqliteStore, clock: SimulatedClock):
     children,
     emitted,
     nextTimerIn: next === undefined ? null : next - clock.now(),
+    ...(actor.error ? { error: actor.error } : {}),
   };
 }
 

@@ -75,7 +75,17 @@ export async function runOracle(testCase: ConformanceCase): Promise<OracleRun> {
     await settle();
     observe();
   };
-  for (const input of testCase.inputs) await apply(input);
+  for (const input of testCase.inputs) {
+    if (input.kind === 'advance') {
+      // Time moves to each timer's due time in turn, so both hosts process every timer at the same clock.
+      let remaining = input.ms;
+      for (let next = clock.nextIn(); next !== null && next < remaining; next = clock.nextIn()) {
+        await apply({ kind: 'advance', ms: next });
+        remaining -= next;
+      }
+      await apply({ kind: 'advance', ms: remaining });
+    } else await apply(input);
+  }
   for (let i = 0; i < (testCase.drainTimers ?? 0); i++) {
     const next = clock.nextIn();
     if (next === null || actor.getSnapshot().status !== 'active') break;
@@ -100,5 +110,6 @@ function observeActor(actor: AnyActorRef, emitted: unknown[], clock: OracleClock
     children,
     emitted: [...emitted],
     nextTimerIn: snapshot.status === 'active' ? clock.nextIn() : null,
+    ...(snapshot.status === 'error' ? { error: String((snapshot.error as Error)?.message ?? snapshot.error) } : {}),
   };
 }

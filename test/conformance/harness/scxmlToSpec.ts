@@ -316,7 +316,8 @@ function run(body: string, scope: Record<string, unknown>, event: EventObject | 
     fn = new Function('__scope', '_event', 'In', `with (__scope) { ${body} }`) as (...args: unknown[]) => unknown;
     compiled.set(body, fn);
   }
-  const proxy = new Proxy(scope, { has: (target, key) => typeof key === 'string' && key in target });
+  // Names that are not globals resolve in the datamodel (undeclared ones read as undefined), so no script leaks a global.
+  const proxy = new Proxy(scope, { has: (target, key) => typeof key === 'string' && (key in target || !(key in globalThis)) });
   const result = fn(proxy, scxmlEvent(event), () => {
     throw new Unsupported('In()');
   });
