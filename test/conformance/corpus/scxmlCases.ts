@@ -29,7 +29,9 @@ export function scxmlCases(): { cases: ConformanceCase[]; unsupported: { name: s
           if (after) inputs.push({ kind: 'advance', ms: after });
           inputs.push({ kind: 'event', event: event.data === undefined ? { type: event.name } : { type: event.name, data: event.data } });
         }
-        cases.push({ name, source: `@scion-scxml/test-framework test/${group}/${file}`, spec, inputs, drainTimers: 10 });
+        const last = expected.events.at(-1);
+        const expectedConfiguration = (last ? last.nextConfiguration : expected.initialConfiguration).map((id) => id.replace(/\./g, '$'));
+        cases.push({ name, source: `@scion-scxml/test-framework test/${group}/${file}`, spec, inputs, drainTimers: 10, expectedConfiguration });
       } catch (error) {
         if (!(error instanceof Unsupported)) throw error;
         unsupported.push({ name, reason: error.message });

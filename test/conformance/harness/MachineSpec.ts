@@ -18,6 +18,8 @@ export interface MachineSpec {
   /** Initial context from the input (a function, as JSON configs cannot hold one). */
   context?: (input: any) => Record<string, unknown>;
   output?: (args: { context: any; event: EventObject }) => unknown;
+  /** xstate actor logic with no durable equivalent (callbacks, observables): the oracle gets it, Spine does not. */
+  actors?: Record<string, unknown>;
   /** Machines this one invokes or spawns by name. */
   children?: MachineSpec[];
 }
@@ -36,8 +38,8 @@ export interface ConformanceCase {
   inputs: CaseInput[];
   /** After the inputs, keep moving the clock to each next timer (at most this many times). */
   drainTimers?: number;
-  /** Cases whose activity is a long-running one a crash can be injected into (variant d). */
-  crashable?: boolean;
+  /** What the fixture itself expects at the end (SCXML: configuration ids), checked on the oracle only. */
+  expectedConfiguration?: string[];
 }
 
 /** Every machine of a spec, the spec first, then its children depth-first. */
@@ -46,15 +48,18 @@ export function allSpecs(spec: MachineSpec): MachineSpec[] {
 }
 
 /** Builds the in-memory machine exactly as Spine's registry builds its durable one, but with live actors. */
-export function toXStateMachine(spec: MachineSpec, built = new Map<string, AnyStateMachine>()): AnyStateMachine {
+export function toXStateMachine(spec: MachineSpec, starts: string[] = [], built = new Map<string, AnyStateMachine>()): AnyStateMachine {
   const existing = built.get(spec.name);
   if (existing) return existing;
-  const actors: Record<string, unknown> = {};
+  const actors: Record<string, unknown> = { ...spec.actors };
   for (const [src, activity] of Object.entries(spec.activities ?? {})) {
-    actors[src] = fromPromise(async ({ input, signal }) => activity.run(input, oracleActivityContext(spec.name, src, signal)));
+    actors[src] = fromPromise(async ({ input, signal }) => {
+      starts.push(src);
+      return activity.run(input, oracleActivityContext(spec.name, src, signal));
+    });
   }
-  for (const child of spec.children ?? []) actors[child.name] = toXStateMachine(child, built);
-  const config: Record<string, unknown> = { ...spec.config };
+  for (const child of spec.children ?? []) actors[child.name] = toXStateMachine(child, starts, built);
+  const config = withMappedInputs(spec.config, spec.activities ?? {}) as Record<string, unknown>;
   if (spec.context) {
     const makeContext = spec.context;
     config.context = ({ input }: { input: unknown }) => makeContext(input);
@@ -67,8 +72,26 @@ export function toXStateMachine(spec: MachineSpec, built = new Map<string, AnySt
   return machine;
 }
 
-/** The spec and its children as Spine machine definitions. */
-export function toDefinitions(spec: MachineSpec): MachineDefinition[] {
+/** Spine's `mapInput` builds an activity's input from the invoking context; xstate's invoke `input` function does the same. */
+function withMappedInputs(node: unknown, activities: Record<string, Activity>): unknown {
+  if (Array.isArray(node)) return node.map((n) => withMappedInputs(n, activities));
+  if (!node || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) out[key] = key === 'invoke' ? value : withMappedInputs(value, activities);
+  const invoke = (node as { invoke?: unknown }).invoke;
+  if (invoke !== undefined) {
+    out.invoke = (Array.isArray(invoke) ? invoke : [invoke]).map((inv: { src?: string; input?: unknown }) => {
+      const mapInput = typeof inv.src === 'string' ? activities[inv.src]?.mapInput : undefined;
+      if (!mapInput) return inv;
+      const staticInput = inv.input;
+      return { ...inv, input: ({ context, event }: { context: unknown; event: EventObject }) => mapInput({ context, event, input: staticInput }) };
+    });
+  }
+  return out;
+}
+
+/** The spec and its children as Spine machine definitions; every activity start is pushed to `starts`. */
+export function toDefinitions(spec: MachineSpec, starts: string[] = []): MachineDefinition[] {
   const seen = new Set<string>();
   const out: MachineDefinition[] = [];
   for (const s of allSpecs(spec)) {
@@ -81,7 +104,18 @@ export function toDefinitions(spec: MachineSpec): MachineDefinition[] {
       actions: s.actions ?? {},
       guards: s.guards ?? {},
       delays: s.delays ?? {},
-      activities: s.activities ?? {},
+      activities: Object.fromEntries(
+        Object.entries(s.activities ?? {}).map(([src, activity]) => [
+          src,
+          {
+            ...activity,
+            run: (input: unknown, ctx: Parameters<Activity['run']>[1]) => {
+              starts.push(src);
+              return activity.run(input, ctx);
+            },
+          },
+        ]),
+      ),
     };
     if (s.context) definition.context = s.context;
     if (s.output) definition.output = s.output;

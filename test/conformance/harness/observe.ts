@@ -10,6 +10,8 @@ export interface Observation {
   emitted: unknown[];
   /** Milliseconds until the next pending timer, or null. */
   nextTimerIn: number | null;
+  /** Activities (promise actors) started so far, by src, in start order. */
+  started: string[];
   /** Why the actor failed (reported, not compared: the two hosts word errors differently). */
   error?: string;
 }
@@ -39,8 +41,12 @@ function sortKeys(value: unknown): unknown {
 }
 
 /** The first field in which two observations differ, or undefined when they are the same. */
-export function firstDifference(expected: Observation, actual: Observation): string | undefined {
-  for (const field of ['status', 'value', 'context', 'output', 'children', 'emitted', 'nextTimerIn'] as const) {
+export function firstDifference(
+  expected: Observation,
+  actual: Observation,
+  fields: readonly (keyof Observation)[] = ['status', 'value', 'context', 'output', 'children', 'emitted', 'nextTimerIn', 'started'],
+): string | undefined {
+  for (const field of fields) {
     const a = canonical(expected[field]);
     const b = canonical(actual[field]);
     if (a !== b) return `${field}: xstate ${a} / spine ${b}`;

@@ -14,9 +14,9 @@ export interface DurableHost {
   runtime: Runtime;
 }
 
-export async function openHost(file: string, testCase: ConformanceCase, clock: SimulatedClock, hostId: string): Promise<DurableHost> {
+export async function openHost(file: string, testCase: ConformanceCase, clock: SimulatedClock, hostId: string, starts: string[] = []): Promise<DurableHost> {
   const store = await SqliteStore.open(file);
-  const runtime = createRuntime({ store, machines: toDefinitions(testCase.spec), clock, hostId, pollIntervalMs: 50, onError: () => {} });
+  const runtime = createRuntime({ store, machines: toDefinitions(testCase.spec, starts), clock, hostId, pollIntervalMs: 50, onError: () => {} });
   await runtime.start();
   return { store, runtime };
 }
@@ -55,16 +55,23 @@ export async function applyInput(host: DurableHost, clock: SimulatedClock, input
 }
 
 /** What the durable run shows, read back from the store. */
-export async function observeDurable(store: SqliteStore, clock: SimulatedClock): Promise<Observation> {
+export async function observeDurable(store: SqliteStore, clock: SimulatedClock, starts: string[]): Promise<Observation> {
   const actor = await store.getActor(RUN_ID);
   if (!actor) throw new Error('the run has no actor row');
   const snapshot = actor.snapshot ? (JSON.parse(actor.snapshot) as { value?: unknown; context?: unknown; children?: Record<string, { snapshot?: { status?: string } }> }) : {};
   const durable = new Map((await store.childrenOf(RUN_ID)).map((c) => [c.childKey, c.id]));
   const children: Observation['children'] = {};
+  const jobs = await store.listJobs({ actorId: RUN_ID });
   for (const [key, child] of Object.entries(snapshot.children ?? {})) {
     const id = durable.get(key);
     const row = id ? await store.getActor(id) : undefined;
-    children[key] = row ? { status: row.status, value: row.stateValue ? JSON.parse(row.stateValue) : undefined } : { status: child.snapshot?.status ?? 'active' };
+    if (row) {
+      children[key] = { status: row.status, value: row.stateValue ? JSON.parse(row.stateValue) : undefined };
+    } else {
+      // An activity child: the job table is the durable truth of how it stands.
+      const job = jobs.filter((j) => j.childId === key).at(-1);
+      children[key] = { status: job ? (job.status === 'done' ? 'done' : job.status === 'failed' ? 'error' : 'active') : (child.snapshot?.status ?? 'active') };
+    }
   }
   const emitted = (await store.history(RUN_ID)).flatMap((h) => (h.emitted ? (JSON.parse(h.emitted) as unknown[]) : []));
   const next = actor.status === 'active' ? (await store.runActivity(RUN_ID, clock.now())).nextWakeAt : undefined;
@@ -76,6 +83,7 @@ export async function observeDurable(store: SqliteStore, clock: SimulatedClock):
     children,
     emitted,
     nextTimerIn: next === undefined ? null : next - clock.now(),
+    started: [...starts],
     ...(actor.error ? { error: actor.error } : {}),
   };
 }
@@ -86,21 +94,22 @@ export async function observeDurable(store: SqliteStore, clock: SimulatedClock):
  */
 export async function runDurable(testCase: ConformanceCase, inputs: CaseInput[], file: string, options: { reopen: boolean }): Promise<Observation[]> {
   const clock = new SimulatedClock(EPOCH);
-  let host = await openHost(file, testCase, clock, 'host-0');
+  const starts: string[] = [];
+  let host = await openHost(file, testCase, clock, 'host-0', starts);
   const observations: Observation[] = [];
   try {
     await host.runtime.startRun(testCase.spec.name, { input: testCase.input, runId: RUN_ID });
     await settle(host, clock, testCase.name);
-    observations.push(await observeDurable(host.store, clock));
+    observations.push(await observeDurable(host.store, clock, starts));
     let n = 0;
     for (const input of inputs) {
       if (options.reopen) {
         await closeHost(host);
-        host = await openHost(file, testCase, clock, `host-${++n}`);
+        host = await openHost(file, testCase, clock, `host-${++n}`, starts);
       }
       await applyInput(host, clock, input);
       await settle(host, clock, testCase.name);
-      observations.push(await observeDurable(host.store, clock));
+      observations.push(await observeDurable(host.store, clock, starts));
     }
   } finally {
     await closeHost(host);

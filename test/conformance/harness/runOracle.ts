@@ -57,20 +57,24 @@ async function settle(): Promise<void> {
 /** Runs a case in memory with xstate's `createActor`: the oracle. */
 export async function runOracle(testCase: ConformanceCase): Promise<OracleRun> {
   const clock = new OracleClock();
-  const machine = toXStateMachine(testCase.spec);
+  const starts: string[] = [];
+  const machine = toXStateMachine(testCase.spec, starts);
   const emitted: unknown[] = [];
   const actor = createActor(machine, { clock, input: testCase.input, logger: () => {} } as any);
   actor.on('*', (event) => void emitted.push(event));
   actor.subscribe({ error: () => {} });
   const observations: Observation[] = [];
-  const observe = () => observations.push(observeActor(actor, emitted, clock));
+  const observe = () => observations.push(observeActor(actor, emitted, clock, starts));
   actor.start();
   await settle();
   observe();
   const inputs: CaseInput[] = [];
   const apply = async (input: CaseInput) => {
     inputs.push(input);
-    if (input.kind === 'event') actor.send(input.event);
+    // xstate ignores (and warns about) an event sent to a finished actor; the input is still recorded for the durable side.
+    if (input.kind === 'event') {
+      if (actor.getSnapshot().status === 'active') actor.send(input.event);
+    }
     else clock.advance(input.ms);
     await settle();
     observe();
@@ -95,7 +99,7 @@ export async function runOracle(testCase: ConformanceCase): Promise<OracleRun> {
   return { inputs, observations };
 }
 
-function observeActor(actor: AnyActorRef, emitted: unknown[], clock: OracleClock): Observation {
+function observeActor(actor: AnyActorRef, emitted: unknown[], clock: OracleClock, starts: string[]): Observation {
   const snapshot = actor.getSnapshot() as AnyMachineSnapshot;
   const children: Observation['children'] = {};
   for (const [key, child] of Object.entries(snapshot.children ?? {})) {
@@ -110,6 +114,7 @@ function observeActor(actor: AnyActorRef, emitted: unknown[], clock: OracleClock
     children,
     emitted: [...emitted],
     nextTimerIn: snapshot.status === 'active' ? clock.nextIn() : null,
+    started: [...starts],
     ...(snapshot.status === 'error' ? { error: String((snapshot.error as Error)?.message ?? snapshot.error) } : {}),
   };
 }
