@@ -1,6 +1,8 @@
-import { fromPromise, setup, type AnyStateMachine } from 'xstate';
+import { fromPromise, setup, type AnyActorLogic, type AnyStateMachine } from 'xstate';
 import { canonicalJson, contentHash } from './canonicalJson.js';
-import type { MachineConfigJson, MachineDefinition } from './defineMachine.js';
+import { toMachineDefinition, type Activity, type CodeMachineDefinition, type MachineConfigJson, type MachineDefinition } from './defineMachine.js';
+import { callbackActivity, promiseActivity } from './activities/logicActivities.js';
+import { codeConfig, codeVersion, logicKind, machineActors } from './xstateLogic.js';
 import { SpineError, type FieldIssue } from './errors.js';
 import type { Store } from './Store.js';
 import { validateMachineConfig } from './validateMachineConfig.js';
@@ -12,6 +14,10 @@ export interface MachineVersion {
   config: MachineConfigJson;
   definition: MachineDefinition;
   machine: AnyStateMachine;
+  /** The durable child machine an invoked or spawned `src` names, if it is one. */
+  childMachine(src: string): string | undefined;
+  /** Why this machine cannot run durably (an actor logic the host cannot keep), if it cannot. */
+  refusal: string | undefined;
 }
 
 // Invoked and spawned actors are never started by the host: each `src` resolves to
@@ -29,11 +35,40 @@ export class MachineRegistry {
   readonly #saved = new Set<string>();
   #revision = 0;
 
-  /** Registers (or replaces) a machine definition; returns its current version. */
-  register(definition: MachineDefinition): { name: string; version: string } {
+  /**
+   * Registers (or replaces) a machine definition, JSON or code; returns its current
+   * version. A machine written in code also registers each machine it invokes or
+   * spawns, as `<name>/<src>`, so they run as durable children.
+   */
+  register(input: MachineDefinition | CodeMachineDefinition): { name: string; version: string } {
+    const definition = toMachineDefinition(input);
+    if (definition.machine) return this.#registerCode(definition, definition.machine);
     this.#definitions.set(definition.name, definition);
     this.#revision++;
     return { name: definition.name, version: versionOf(definition.config) };
+  }
+
+  #registerCode(definition: MachineDefinition, machine: AnyStateMachine): { name: string; version: string } {
+    const activities: Record<string, Activity> = {};
+    const children: Record<string, string> = {};
+    const unsupported: string[] = [];
+    for (const [src, logic] of machineActors(machine)) {
+      const kind = logicKind(logic);
+      if (kind === 'promise') activities[src] = promiseActivity(logic);
+      else if (kind === 'callback') activities[src] = callbackActivity(logic);
+      else if (kind === 'machine') {
+        children[src] = `${definition.name}/${src}`;
+        this.register({ name: children[src], machine: logic as AnyStateMachine });
+      } else unsupported.push(src);
+    }
+    const full: MachineDefinition & CodeParts = {
+      ...definition,
+      activities: { ...activities, ...definition.activities },
+      [CODE]: { children, unsupported, actors: machineActors(machine) },
+    };
+    this.#definitions.set(definition.name, full);
+    this.#revision++;
+    return { name: definition.name, version: definitionVersion(full) };
   }
 
   /** Grows with every `register`, so callers can cache what they derive from the registry. */
@@ -68,7 +103,7 @@ export class MachineRegistry {
   /** The current version of a machine, built (not saved): for tools and baselines. */
   machine(name: string): MachineVersion {
     const definition = this.definition(name);
-    const version = versionOf(definition.config);
+    const version = definitionVersion(definition);
     const key = `${name}@${version}`;
     let built = this.#built.get(key);
     if (!built) {
@@ -82,7 +117,8 @@ export class MachineRegistry {
   async current(name: string, store: Store): Promise<MachineVersion> {
     const built = this.machine(name);
     if (!this.#saved.has(`${name}@${built.version}`)) {
-      await store.saveMachineVersion(name, built.version, canonicalJson(built.config));
+      const structure = built.definition.machine ? codeConfig(built.definition.machine) : built.config;
+      await store.saveMachineVersion(name, built.version, canonicalJson(structure));
       this.#saved.add(`${name}@${built.version}`);
     }
     return built;
@@ -95,8 +131,14 @@ export class MachineRegistry {
     if (cached) return cached;
     const definition = this.definition(name);
     let config: MachineConfigJson;
-    if (versionOf(definition.config) === version) {
+    if (definitionVersion(definition) === version) {
       config = definition.config;
+    } else if (definition.machine) {
+      throw new SpineError(
+        'unknown_version',
+        `Machine '${name}' version '${version}' was registered from code that is no longer registered (now '${definitionVersion(definition)}'); register that code again or move the actor with moveActorToVersion.`,
+        { machine: name },
+      );
     } else {
       const stored = await store.getMachineVersion(name, version);
       if (!stored) {
@@ -110,7 +152,15 @@ export class MachineRegistry {
   }
 
   #build(definition: MachineDefinition, config: MachineConfigJson, version: string): MachineVersion {
-    const issues = validateMachineConfig(config, definition, { machines: this.names() });
+    const code = (definition as CodeParts)[CODE];
+    if (definition.machine && code) {
+      const refusal = code.unsupported.length
+        ? `Machine '${definition.name}' uses actor logic the durable host cannot keep (${code.unsupported.join(', ')}): only fromPromise, fromCallback and machines can be invoked or spawned.`
+        : undefined;
+      return { name: definition.name, version, config, definition, machine: definition.machine, childMachine: (src) => code.children[src], refusal };
+    }
+    // Unreachable states are legal in xstate: an editor warning, never a refusal at run time.
+    const issues = validateMachineConfig(config, definition, { machines: this.names() }).filter((issue) => issue.rule !== 'unreachable');
     if (issues.length) throw invalidMachine(definition.name, issues);
     const actors: Record<string, typeof inert> = {};
     for (const src of Object.keys(definition.activities ?? {})) actors[src] = inert;
@@ -127,8 +177,19 @@ export class MachineRegistry {
       delays: definition.delays ?? {},
       actors,
     } as any).createMachine(machineConfig as any) as AnyStateMachine;
-    return { name: definition.name, version, config, definition, machine };
+    const known = new Set(this.names());
+    return { name: definition.name, version, config, definition, machine, childMachine: (src) => (known.has(src) ? src : undefined), refusal: undefined };
   }
+}
+
+const CODE = Symbol('spine.codeMachine');
+interface CodeParts {
+  [CODE]?: { children: Record<string, string>; unsupported: string[]; actors: Map<string, AnyActorLogic> };
+}
+
+/** The version of a definition: of its JSON structure, or of its code (config and implementations). */
+export function definitionVersion(definition: MachineDefinition): string {
+  return definition.machine ? codeVersion(definition.machine) : versionOf(definition.config);
 }
 
 /** The version of a machine structure: a hash of its canonical JSON. */

@@ -1,4 +1,4 @@
-import type { EventObject } from 'xstate';
+import type { AnyStateMachine, EventObject } from 'xstate';
 import type { z } from 'zod';
 
 /**
@@ -33,6 +33,11 @@ export interface ActivityContext {
    * first: what budgets read to know what the run has already spent.
    */
   runJournal(): Promise<Record<string, unknown>[]>;
+  /**
+   * Puts an event into the invoking actor's durable mailbox (checked against its
+   * event schemas; a refused one is dead-lettered). What `fromCallback`'s `sendBack` uses.
+   */
+  send(event: EventObject): Promise<void>;
 }
 
 /** Retry for errors that are neither `RetryableError` nor `TerminalError`. Defaults: no retry. */
@@ -60,6 +65,8 @@ export interface Activity<I = any, O = any> {
   maxAttempts?: number;
   /** Aborts an attempt that takes longer (the attempt then counts as a retryable timeout). */
   timeoutMs?: number;
+  /** Set for activities made from xstate logic (`fromPromise`, `fromCallback`). */
+  kind?: 'promise' | 'callback';
 }
 
 /** Declares an activity with its types inferred. */
@@ -97,12 +104,49 @@ export interface MachineImplementation {
 /** A complete machine: its name, JSON structure and implementations. */
 export interface MachineDefinition extends MachineImplementation {
   name: string;
+  /** The structure; for a machine written in code, its config with functions as source text. */
   config: MachineConfigJson;
+  /**
+   * The xstate machine itself, when it was written in code (`setup({...}).createMachine({...})`
+   * with inline actions, guards, delays and actor logic). Its version hashes the config
+   * and the source text of every implementation.
+   */
+  machine?: AnyStateMachine;
 }
 
-/** Declares a machine from its JSON structure and its implementations. */
-export function defineMachine(definition: MachineDefinition): MachineDefinition {
-  return definition;
+/**
+ * A machine written in code: any machine xstate accepts. Invoked or spawned
+ * `fromPromise` logic runs as a journaled activity, `fromCallback` logic as a
+ * long-lived activity, machine logic as a durable child actor.
+ */
+export interface CodeMachineDefinition {
+  name: string;
+  machine: AnyStateMachine;
+  /** Optional schemas; without `events`, every event type is accepted (as xstate does). */
+  schemas?: MachineImplementation['schemas'];
+  /** Spine activities by `src` name; they take the place of the machine's own actor of that name. */
+  activities?: MachineImplementation['activities'];
+}
+
+/**
+ * Declares a machine from its JSON structure and its implementations, or from an
+ * xstate machine written in code.
+ *
+ * @example
+ * defineMachine({ name: 'order', machine: setup({ actors: { charge } }).createMachine({ ... }) });
+ */
+export function defineMachine(definition: MachineDefinition | CodeMachineDefinition): MachineDefinition {
+  return toMachineDefinition(definition);
+}
+
+/** Normalises either form of a definition to a `MachineDefinition`. */
+export function toMachineDefinition(definition: MachineDefinition | CodeMachineDefinition): MachineDefinition {
+  if ('config' in definition && definition.config) return definition;
+  const { machine } = definition;
+  if (!machine || typeof machine !== 'object' || !(machine as { __xstatenode?: unknown }).__xstatenode) {
+    throw new TypeError(`Machine '${definition.name}' needs a JSON \`config\` or an xstate \`machine\` (from createMachine or setup().createMachine).`);
+  }
+  return { ...definition, schemas: definition.schemas ?? {}, config: machine.config as MachineConfigJson, machine };
 }
 
 /** Marks actions that send to durable actors; the host recognises them among the returned actions. */

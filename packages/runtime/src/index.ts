@@ -1,11 +1,14 @@
-export { createRuntime, Runtime, FINISHED } from './createRuntime.js';
+export { createRuntime, Runtime, FINISHED, encodeRejection } from './createRuntime.js';
 export type { RuntimeOptions, RunOutcome, StepNotice } from './createRuntime.js';
-export { MachineRegistry, versionOf } from './MachineRegistry.js';
+export { MachineRegistry, versionOf, definitionVersion } from './MachineRegistry.js';
+export { codeVersion, logicKind, machineActors, DURABLE_PARENT } from './xstateLogic.js';
+export type { LogicKind } from './xstateLogic.js';
 export type { MachineVersion } from './MachineRegistry.js';
 export { defineMachine, defineActivity, sendToActor, sendToParent, getDurableSend, DURABLE_SEND } from './defineMachine.js';
 export type {
   Activity,
   ActivityContext,
+  CodeMachineDefinition,
   ActivityRetry,
   DurableSend,
   DurableTarget,
@@ -24,8 +27,8 @@ export type { MoveActorOptions, MoveActorResult } from './moveActorToVersion.js'
 export type { MachineLayout } from './machineLayout.js';
 export { roundTripSnapshot } from './roundTripSnapshot.js';
 export { validateEvent, zodIssues } from './validateEvent.js';
-export { planStep } from './planStep.js';
-export type { ExecutableAction, StepPlan } from './planStep.js';
+export { planStep } from './step/planStep.js';
+export type { ExecutableAction, StepPlan } from './step/planStep.js';
 export { SpineError, RetryableError, TerminalError, ensureError, serializeError } from './errors.js';
 export type { SpineErrorCode, FieldIssue, SerializedError } from './errors.js';
 export { systemClock, SimulatedClock } from './clock.js';

@@ -8,7 +8,7 @@
 export type StateJson = Record<string, unknown> & {
   id?: string;
   type?: string;
-  initial?: string;
+  initial?: string | { target?: string; actions?: unknown };
   states?: Record<string, StateJson>;
 };
 

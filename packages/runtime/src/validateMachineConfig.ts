@@ -107,9 +107,17 @@ export function validateMachineConfig(
     const self: MachineElement = { state: state.path };
     if (state.path.length && !asRecord(node)) report('malformed', self, at, 'a state must be a JSON object');
     const children = state.children;
+    const initial = initialTarget(node.initial);
     if (children.length && node.type !== 'parallel') {
-      if (typeof node.initial !== 'string') report('missing_initial', self, at, 'compound state has no initial state');
-      else if (!children.some((c) => c.path.at(-1) === node.initial)) report('missing_initial', self, at, `initial state '${node.initial}' does not exist`);
+      if (initial === undefined) report('missing_initial', self, at, 'compound state has no initial state');
+      else if (!children.some((c) => c.path.at(-1) === initial)) report('missing_initial', self, at, `initial state '${initial}' does not exist`);
+    }
+    // `initial: { target, actions }`, as xstate allows.
+    if (asRecord(node.initial)) checkActions(asRecord(node.initial)!.actions, self, `${at}.initial.actions`);
+    // A history state's default target is a way into the states it names.
+    if (node.type === 'history' && typeof node.target === 'string') {
+      const resolved = index.resolve(state, node.target);
+      if (resolved) edges.set(state, [...(edges.get(state) ?? []), resolved]);
     }
     if (node.type === 'final' && children.length) report('malformed', self, at, 'a final state cannot have child states');
     if (node.tags !== undefined && !toArray(node.tags).every((t) => typeof t === 'string')) report('malformed', self, `${at}.tags`, 'tags must be strings');
@@ -183,7 +191,7 @@ export function validateMachineConfig(
     const state = queue.shift()!;
     const node = state.node;
     if (node.type === 'parallel') state.children.forEach(enter);
-    else if (typeof node.initial === 'string') state.children.filter((c) => c.path.at(-1) === node.initial).forEach(enter);
+    else if (initialTarget(node.initial) !== undefined) state.children.filter((c) => c.path.at(-1) === initialTarget(node.initial)).forEach(enter);
     for (const target of edges.get(state) ?? []) enter(target);
   }
   for (const state of index.states) {
@@ -202,6 +210,13 @@ export function validateMachineConfig(
     }
   }
   return issues;
+}
+
+/** The initial child of a compound state: `initial: 'a'` or `initial: { target: 'a', actions }`. */
+function initialTarget(initial: unknown): string | undefined {
+  if (typeof initial === 'string') return initial;
+  const target = asRecord(initial)?.target;
+  return typeof target === 'string' ? target : undefined;
 }
 
 /** Whether an event type is accepted by a machine's schemas (`*` and `prefix.*` wildcards match what they cover). */

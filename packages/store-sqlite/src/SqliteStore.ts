@@ -248,8 +248,9 @@ export class SqliteStore implements Store {
     const h = step.history;
     s.insertHistory.run(step.actorId, runId, seq, h.eventType, h.event, step.stateValue, step.snapshot, step.status, h.version, h.emitted, h.startedAt, h.durationUs);
     for (const actor of step.spawn) this.#insertActor(actor, now);
-    for (const message of step.messages) this.#insertEvent(message, now);
+    // Cancels first: they name timers stored before this step; a timer this step re-arms with the same id stays.
     for (const sendId of step.cancelTimers) s.cancelTimer.run(step.actorId, sendId);
+    for (const message of step.messages) this.#insertEvent(message, now);
     for (const childId of step.cancelJobs) {
       if (childId === '*') {
         s.cancelAllJobs.run(now, step.actorId);

@@ -1,6 +1,7 @@
 import type { AnyActorRef, EventObject } from 'xstate';
-import { getDurableSend, type DurableTarget } from './defineMachine.js';
-import type { NewEvent, NewJob } from './Store.js';
+import { getDurableSend, type DurableTarget } from '../defineMachine.js';
+import type { NewEvent, NewJob } from '../Store.js';
+import { DURABLE_PARENT } from '../xstateLogic.js';
 
 /** An executable action as `transition()` returns it. */
 export interface ExecutableAction {
@@ -31,30 +32,47 @@ export interface StepPlan {
 /**
  * Sorts the actions returned by XState's pure `transition()` into what the step
  * must write: jobs, children, messages, timers, cancellations and emitted events.
- * Nothing here touches the world.
+ * Actions are taken in xstate's order, as its interpreter would run them: a child
+ * spawned and stopped in the same step is never started, a `cancel` removes only
+ * the delayed sends planned before it (a timer re-armed after it is kept), and a
+ * send without a delay is never cancellable. Nothing here touches the world.
  */
 export function planStep(
   actions: readonly ExecutableAction[],
-  options: { actorId: string; seq: number; now: number; isActivity: (src: string) => boolean; isMachine: (src: string) => boolean },
+  options: { actorId: string; seq: number; now: number; isActivity: (src: string) => boolean; childMachine: (src: string) => string | undefined },
 ): StepPlan {
   const plan: StepPlan = { jobs: [], spawns: [], sends: [], timers: [], cancelTimers: [], stopChildren: [], emitted: [], effects: [] };
+  // The children this step itself spawned, by their actor ref: a stop of one of them un-plans it.
+  const planned = new Map<unknown, { job?: StepPlan['jobs'][number]; spawn?: StepPlan['spawns'][number] }>();
   actions.forEach((action, index) => {
     const key = `${options.actorId}:${options.seq}:${index}`;
     switch (action.type) {
       case 'xstate.spawnChild': {
-        const { id, src, input } = action.params as { id: string; src: unknown; input: unknown };
-        if (typeof src !== 'string') throw new Error(`Invoked actor '${id}' must name its src (an activity or machine), not inline logic.`);
+        const { id, src, input, actorRef } = action.params as { id: string; src: unknown; input: unknown; actorRef?: unknown };
+        if (typeof src !== 'string') throw new Error(`Child '${id}' is spawned from inline logic, which cannot be persisted: name it in setup({ actors }) or invoke it.`);
         if (options.isActivity(src)) {
-          plan.jobs.push({ key, actorId: options.actorId, childId: id, src, input: '', inputValue: input, context: action.info.context, event: action.info.event });
-        } else if (options.isMachine(src)) {
-          plan.spawns.push({ childKey: id, machine: src, input, index });
-        } else {
-          throw new Error(`Invoked src '${src}' is neither a registered activity nor a machine.`);
+          const job = { key, actorId: options.actorId, childId: id, src, input: '', inputValue: input, context: action.info.context, event: action.info.event };
+          plan.jobs.push(job);
+          planned.set(actorRef ?? job, { job });
+          return;
         }
+        const machine = options.childMachine(src);
+        if (machine === undefined) throw new Error(`Invoked src '${src}' is neither a registered activity nor a machine.`);
+        const spawn = { childKey: id, machine, input, index };
+        plan.spawns.push(spawn);
+        planned.set(actorRef ?? spawn, { spawn });
         return;
       }
       case 'xstate.stopChild': {
         const ref = action.params as AnyActorRef | undefined;
+        const own = ref ? planned.get(ref) : undefined;
+        if (own) {
+          // Spawned and stopped within this step: xstate never starts it.
+          if (own.job) plan.jobs.splice(plan.jobs.indexOf(own.job), 1);
+          if (own.spawn) plan.spawns.splice(plan.spawns.indexOf(own.spawn), 1);
+          planned.delete(ref);
+          return;
+        }
         if (ref?.id) plan.stopChildren.push(ref.id);
         return;
       }
@@ -68,12 +86,22 @@ export function planStep(
       case 'xstate.sendTo': {
         const { to, event, delay, id } = action.params as { to: AnyActorRef | string; event: EventObject; delay?: number; id?: string };
         const self = action.info.self;
-        const target = to === self || to === undefined ? { self: true as const } : { child: typeof to === 'string' ? to : to.id };
-        plan.sends.push({ to: target, event, delay, sendId: id ?? (delay === undefined ? null : key) });
+        const target =
+          to === DURABLE_PARENT
+            ? { parent: true as const }
+            : to === self || to === undefined
+              ? { self: true as const }
+              : { child: typeof to === 'string' ? to : to.id };
+        const delayed = typeof delay === 'number';
+        plan.sends.push({ to: target, event, delay: delayed ? delay : undefined, sendId: delayed ? (id ?? key) : null });
         return;
       }
       case 'xstate.cancel': {
-        plan.cancelTimers.push(String((action.params as { sendId: string }).sendId));
+        const sendId = String((action.params as { sendId: string }).sendId);
+        // Delayed sends planned earlier in this step are dropped here; ones planned after it stay.
+        plan.timers = plan.timers.filter((timer) => timer.sendId !== sendId);
+        plan.sends = plan.sends.filter((send) => send.sendId !== sendId);
+        if (!plan.cancelTimers.includes(sendId)) plan.cancelTimers.push(sendId);
         return;
       }
       case 'xstate.emit': {

@@ -1,0 +1,161 @@
+import { SqliteStore } from '@spine/store-sqlite';
+import { afterEach, describe, expect, it } from 'vitest';
+import { assign, emit, enqueueActions, fromCallback, fromPromise, raise, sendParent, sendTo, setup } from 'xstate';
+import { createRuntime, type Runtime } from './createRuntime.js';
+import { defineMachine } from './defineMachine.js';
+import { tempDbPath } from './testing/fixtures.js';
+
+const open: Runtime[] = [];
+afterEach(async () => {
+  for (const runtime of open.splice(0)) {
+    await runtime.stop();
+    await runtime.store.close();
+  }
+});
+
+async function host(path: string, machines: Parameters<typeof createRuntime>[0]['machines']) {
+  const runtime = createRuntime({ store: await SqliteStore.open(path), machines, pollIntervalMs: 20 });
+  open.push(runtime);
+  await runtime.start();
+  return runtime;
+}
+
+describe('machines written in code', () => {
+  it('runs an xstate machine with inline assign, raise, enqueueActions, emit, guards and a promise actor', async () => {
+    let calls = 0;
+    const machine = setup({
+      actors: {
+        double: fromPromise(async ({ input }: { input: { n: number } }) => {
+          calls++;
+          return input.n * 2;
+        }),
+      },
+    }).createMachine({
+      id: 'calc',
+      context: ({ input }: { input: { n: number } }) => ({ n: input.n, log: [] as string[] }),
+      initial: 'idle',
+      states: {
+        idle: {
+          on: {
+            go: [
+              { guard: ({ context }) => context.n < 0, target: 'done' },
+              { target: 'working', actions: [assign({ log: ({ context }) => [...context.log, 'go'] }), raise({ type: 'noted' })] },
+            ],
+          },
+        },
+        working: {
+          on: { noted: { actions: enqueueActions(({ enqueue }) => enqueue.assign({ log: ({ context }) => [...context.log, 'noted'] })) } },
+          invoke: {
+            src: 'double',
+            input: ({ context }) => ({ n: context.n }),
+            onDone: { target: 'done', actions: [assign({ n: ({ event }) => event.output }), emit({ type: 'doubled' })] },
+          },
+        },
+        done: { type: 'final' },
+      },
+      output: ({ context }) => context,
+    });
+    const runtime = await host(tempDbPath(), [defineMachine({ name: 'calc', machine })]);
+    const { runId } = await runtime.startRun('calc', { input: { n: 21 } });
+    await runtime.send(runId, { type: 'go' });
+    expect(await runtime.waitForRun(runId)).toEqual({ status: 'done', runId, output: { n: 42, log: ['go', 'noted'] } });
+    expect(calls).toBe(1);
+  });
+
+  it('gives a code machine a version from its config and the source of its implementations', async () => {
+    const make = (step: number) =>
+      setup({ actions: { bump: assign({ n: ({ context }: { context: { n: number } }) => context.n + step }) } }).createMachine({
+        context: { n: 0 },
+        on: { bump: { actions: 'bump' } },
+      });
+    const runtime = await host(tempDbPath(), []);
+    const a = runtime.registry.register({ name: 'm', machine: make(1) });
+    const b = runtime.registry.register({ name: 'm', machine: make(1) });
+    const c = runtime.registry.register({ name: 'm', machine: setup({ actions: { bump: assign({ n: ({ context }: { context: { n: number } }) => context.n + 2 }) } }).createMachine({ context: { n: 0 }, on: { bump: { actions: 'bump' } } }) });
+    expect(a.version).toBe(b.version);
+    expect(c.version).not.toBe(a.version);
+  });
+
+  it('runs an invoked inline machine as a durable child that answers with xstate sendParent', async () => {
+    const child = setup({}).createMachine({
+      initial: 'working',
+      states: { working: { on: { 'child.go': { target: 'done', actions: sendParent({ type: 'child.said', text: 'hi' }) } } }, done: { type: 'final' } },
+    });
+    const machine = setup({}).createMachine({
+      context: { heard: '' },
+      initial: 'waiting',
+      states: {
+        waiting: {
+          invoke: { id: 'kid', src: child },
+          entry: sendTo('kid', { type: 'child.go' }),
+          on: { 'child.said': { actions: assign({ heard: ({ event }) => (event as any).text }) }, '*': 'failed' },
+          always: { guard: ({ context }) => context.heard !== '', target: 'done' },
+        },
+        done: { type: 'final' },
+        failed: { type: 'final' },
+      },
+      output: ({ context }) => context,
+    });
+    const runtime = await host(tempDbPath(), [defineMachine({ name: 'family', machine })]);
+    const { runId } = await runtime.startRun('family');
+    expect(await runtime.waitForRun(runId)).toEqual({ status: 'done', runId, output: { heard: 'hi' } });
+    expect(await runtime.store.getActor(`${runId}/kid`)).toMatchObject({ childKey: 'kid', machine: 'family/xstate.invoke.0.(machine).waiting', status: 'done' });
+  });
+
+  it('runs a callback actor while its state is active, delivering sendBack through the mailbox, and stops it when left', async () => {
+    let started = 0;
+    let cleaned = 0;
+    const machine = setup({
+      actors: {
+        ticker: fromCallback(({ sendBack, input }: { sendBack: (e: { type: string }) => void; input: { every: number } }) => {
+          started++;
+          const timer = setInterval(() => sendBack({ type: 'tick' }), input.every);
+          return () => {
+            cleaned++;
+            clearInterval(timer);
+          };
+        }),
+      },
+    }).createMachine({
+      context: { ticks: 0 },
+      initial: 'counting',
+      states: {
+        counting: {
+          invoke: { src: 'ticker', input: { every: 10 } },
+          on: { tick: [{ guard: ({ context }) => context.ticks >= 2, target: 'done' }, { actions: assign({ ticks: ({ context }) => context.ticks + 1 }) }] },
+        },
+        done: { type: 'final' },
+      },
+      output: ({ context }) => context.ticks,
+    });
+    const runtime = await host(tempDbPath(), [defineMachine({ name: 'ticks', machine })]);
+    const { runId } = await runtime.startRun('ticks');
+    expect(await runtime.waitForRun(runId)).toEqual({ status: 'done', runId, output: 2 });
+    await runtime.idle();
+    expect(started).toBe(1);
+    expect(cleaned).toBe(1);
+  });
+
+  it('restarts a callback actor whose host died while its state was active', async () => {
+    const path = tempDbPath();
+    let started = 0;
+    const make = () =>
+      setup({
+        actors: {
+          waiter: fromCallback(({ sendBack }: { sendBack: (e: { type: string }) => void }) => {
+            started++;
+            if (started === 2) setTimeout(() => sendBack({ type: 'ready' }), 5);
+            return () => {};
+          }),
+        },
+      }).createMachine({ initial: 'wait', states: { wait: { invoke: { src: 'waiter' }, on: { ready: 'done' } }, done: { type: 'final' } } });
+    const first = await host(path, [defineMachine({ name: 'w', machine: make() })]);
+    const { runId } = await first.startRun('w');
+    await first.idle();
+    await first.stop();
+    expect(started).toBe(1);
+    const second = await host(path, [defineMachine({ name: 'w', machine: make() })]);
+    expect(await second.waitForRun(runId, { horizonMs: 2000 })).toMatchObject({ status: 'done' });
+    expect(started).toBe(2);
+  });
+});

@@ -1,0 +1,192 @@
+import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import type { Clock } from '../clock.js';
+import { ensureError } from '../errors.js';
+import type { Store } from '../Store.js';
+
+/** What the scheduler drives. */
+export interface SchedulerHost {
+  store: Store;
+  clock: Clock;
+  hostId: string;
+  pollIntervalMs: number;
+  heartbeatMs: number;
+  onError(error: Error, where: string): void;
+  /** Applies every due event of one actor. */
+  drain(actorId: string): Promise<void>;
+  /** Starts an activity job in this host. */
+  startJob(key: string): void;
+  /** Work outside the mailboxes that each scan looks at first (people's decisions, deadlines). */
+  beforeScan(): Promise<void>;
+}
+
+/**
+ * The host's loop: a set of actors ready to step, drained one at a time; a poll
+ * that finds work other processes wrote (due events and timers, claimable jobs);
+ * a heartbeat that tells which other hosts are dead; a timer armed for the next
+ * due time. It decides when, never what: each step is the step runner's.
+ */
+export class Scheduler {
+  readonly #host: SchedulerHost;
+  readonly #ready = new Set<string>();
+  readonly #settleWaiters = new Set<() => void>();
+  #deadOwners: string[] = [];
+  #pumping: Promise<void> | undefined;
+  #pollTimer: NodeJS.Timeout | undefined;
+  #wakeTimer: NodeJS.Timeout | undefined;
+  #wakeAt = Infinity;
+  #lastHeartbeat = 0;
+  #stopping = false;
+
+  constructor(host: SchedulerHost) {
+    this.#host = host;
+  }
+
+  /** Hosts whose heartbeat stopped: their actors and jobs may be taken over. */
+  get deadOwners(): string[] {
+    return this.#deadOwners;
+  }
+
+  get stopping(): boolean {
+    return this.#stopping;
+  }
+
+  /** The drain in progress, if any. */
+  get pumping(): Promise<void> | undefined {
+    return this.#pumping;
+  }
+
+  /** Whether actors wait to be drained. */
+  get hasReady(): boolean {
+    return this.#ready.size > 0;
+  }
+
+  /** Heartbeats, scans once, then polls. */
+  async start(): Promise<void> {
+    await this.heartbeat();
+    await this.scan();
+    this.#pollTimer = setInterval(() => void this.tick(), this.#host.pollIntervalMs);
+    this.#pollTimer.unref?.();
+  }
+
+  /** Stops polling and waits for the drain in progress. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    if (this.#pollTimer) clearInterval(this.#pollTimer);
+    if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
+    await this.#pumping;
+  }
+
+  /** Marks an actor ready and drains ready actors until none is left. */
+  kick(actorId: string): void {
+    if (this.#stopping) return;
+    this.#ready.add(actorId);
+    this.#pumping ??= this.#pump().finally(() => {
+      this.#pumping = undefined;
+      this.settled();
+      if (this.#ready.size) for (const id of [...this.#ready]) this.kick(id);
+    });
+  }
+
+  async #pump(): Promise<void> {
+    await Promise.resolve();
+    let sinceYield = performance.now();
+    while (this.#ready.size && !this.#stopping) {
+      const actorId = this.#ready.values().next().value!;
+      this.#ready.delete(actorId);
+      try {
+        await this.#host.drain(actorId);
+      } catch (error) {
+        this.#host.onError(ensureError(error), `actor ${actorId}`);
+      }
+      if (performance.now() - sinceYield > 20) {
+        await new Promise((resolve) => setImmediate(resolve));
+        sinceYield = performance.now();
+      }
+    }
+  }
+
+  /** One poll: a heartbeat when due, then a scan. */
+  async tick(): Promise<void> {
+    try {
+      if (this.#host.clock.now() - this.#lastHeartbeat >= this.#host.heartbeatMs) await this.heartbeat();
+      await this.scan();
+    } catch (error) {
+      this.#host.onError(ensureError(error), 'poll');
+    }
+  }
+
+  async heartbeat(): Promise<void> {
+    const now = this.#host.clock.now();
+    this.#lastHeartbeat = now;
+    const me = hostname();
+    const hosts = await this.#host.store.heartbeat({ id: this.#host.hostId, hostname: me, pid: process.pid, startedAt: now, heartbeatAt: now });
+    const staleAfter = this.#host.heartbeatMs * 5;
+    this.#deadOwners = hosts
+      .filter((h) => h.id !== this.#host.hostId && ((h.hostname === me && !pidAlive(h.pid)) || now - h.heartbeatAt > Math.max(staleAfter, 5000)))
+      .map((h) => h.id);
+  }
+
+  /** Finds due work (from any process), claims it, and arms the wake timer. */
+  async scan(): Promise<void> {
+    if (this.#stopping) return;
+    try {
+      await this.#host.beforeScan();
+    } catch (error) {
+      this.#host.onError(ensureError(error), 'approvals');
+    }
+    const { store, clock, hostId } = this.#host;
+    const now = clock.now();
+    const { actors, jobs } = await store.runnable(now, hostId, this.#deadOwners, 10_000);
+    const wanted = new Set([...actors, ...jobs.map((j) => j.actorId)]);
+    const mine = new Set(await store.claimActors([...wanted], hostId, this.#deadOwners));
+    for (const id of actors) if (mine.has(id)) this.kick(id);
+    for (const job of jobs) if (mine.has(job.actorId)) this.#host.startJob(job.key);
+    await this.scheduleWake();
+  }
+
+  /** Arms the timer for the store's next due time, if it is earlier than the one armed. */
+  async scheduleWake(): Promise<void> {
+    const { store, clock } = this.#host;
+    const next = await store.nextWakeAt(clock.now());
+    if (next === undefined || next >= this.#wakeAt) return;
+    if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
+    this.#wakeAt = next;
+    const delay = Math.max(0, next - clock.now());
+    this.#wakeTimer = setTimeout(() => {
+      this.#wakeAt = Infinity;
+      this.#wakeTimer = undefined;
+      void this.tick();
+    }, Math.min(delay, 2 ** 31 - 1));
+    this.#wakeTimer.unref?.();
+  }
+
+  /** Resolves at the next settle (a drain ended, a job settled) or after `ms`. */
+  nextSettle(ms: number, also?: Promise<unknown>): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      const waiters = this.#settleWaiters;
+      function done() {
+        clearTimeout(timer);
+        waiters.delete(done);
+        resolve();
+      }
+      waiters.add(done);
+      void also?.then(done, done);
+    });
+  }
+
+  /** Wakes whoever waits in `nextSettle`. */
+  settled(): void {
+    for (const waiter of [...this.#settleWaiters]) waiter();
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

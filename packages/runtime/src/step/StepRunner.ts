@@ -1,0 +1,279 @@
+import { performance } from 'node:perf_hooks';
+import { createActor, type AnyMachineSnapshot, type EventObject } from 'xstate';
+import type { Clock } from '../clock.js';
+import { ensureError } from '../errors.js';
+import type { MachineRegistry, MachineVersion } from '../MachineRegistry.js';
+import { riskPolicies } from '../riskPolicy.js';
+import type { ActorRecord, CommitResult, HistoryRecord, StepCommit, Store } from '../Store.js';
+import type { RunTelemetry } from '../telemetry.js';
+import { hostInitialTransition, hostTransition } from '../xstateLogic.js';
+import { planCommit, planEndedStep, type PlanEnv, type PlannedStep, type StepEvent, type StepResult } from './planCommit.js';
+import { planStep, type ExecutableAction } from './planStep.js';
+import { readStepInputs } from './readStepInputs.js';
+
+/** What a listener learns after each commit. */
+export interface StepNotice {
+  actor: Pick<ActorRecord, 'id' | 'runId' | 'parentId' | 'machine' | 'version' | 'status'>;
+  history: HistoryRecord;
+  emitted: EventObject[];
+}
+
+/** An actor held in memory between steps. */
+interface LoadedActor {
+  record: ActorRecord;
+  version: MachineVersion;
+  snapshot: AnyMachineSnapshot | undefined;
+}
+
+/** What the step runner needs from its host. */
+export interface StepHost {
+  store: Store;
+  registry: MachineRegistry;
+  clock: Clock;
+  hostId: string;
+  telemetry: RunTelemetry;
+  maxCachedActors: number;
+  stopping(): boolean;
+  deadOwners(): string[];
+  /** After commit: wake another actor, start or abort jobs, arm the wake timer, tell listeners. */
+  kick(actorId: string): void;
+  scheduleWake(): void;
+  startJob(key: string): void;
+  abortJobs(actorId: string, childId: string): void;
+  publish(notice: StepNotice): void;
+}
+
+/**
+ * Drives one actor's mailbox a step at a time: mailbox -> `transition()` ->
+ * custom actions -> `readStepInputs` -> `planCommit` -> `commitStep` -> effects.
+ * Only this class holds actors in memory (an LRU of hot snapshots).
+ */
+export class StepRunner {
+  readonly #host: StepHost;
+  readonly #cache = new Map<string, LoadedActor>();
+  readonly #commitFailures = new Map<string, string>();
+  #haltRevision = -1;
+  #haltable = false;
+
+  constructor(host: StepHost) {
+    this.#host = host;
+  }
+
+  /** Forgets every actor held in memory. */
+  clear(): void {
+    this.#cache.clear();
+  }
+
+  /** Applies every due event of an actor, one committed step each. */
+  async drain(actorId: string): Promise<void> {
+    const { store, clock } = this.#host;
+    let loaded = await this.#load(actorId);
+    let conflicts = 0;
+    while (loaded && !this.#host.stopping()) {
+      if (this.#mayHalt() && (await store.isRunHalted(loaded.record.runId))) return; // a high-risk approval holds the run
+      const events = await store.nextEvents(actorId, clock.now(), 64);
+      if (!events.length) return;
+      for (const mailboxEvent of events) {
+        if (loaded.record.status !== 'active') {
+          await store.discardEvent(mailboxEvent.id, {
+            actorId,
+            event: mailboxEvent.event,
+            reason: `Actor '${actorId}' is ${loaded.record.status}; the event arrived after it finished.`,
+            issues: null,
+            source: mailboxEvent.source,
+          });
+          continue;
+        }
+        const committed = await this.#step(loaded, mailboxEvent.id, mailboxEvent.event);
+        if (committed === 'halted') return; // the step asked for high-risk work: the run waits for a person
+        if (!committed) {
+          // Another writer moved the actor (or consumed the event): reload and re-read the
+          // mailbox. Repeated conflicts mean someone else drives it: leave it to the next poll.
+          this.#cache.delete(actorId);
+          if (++conflicts > 3) return;
+          loaded = await this.#load(actorId);
+          break;
+        }
+        conflicts = 0;
+        if (this.#host.stopping()) return;
+      }
+      if (loaded && loaded.record.status !== 'active') this.#cache.delete(actorId);
+    }
+  }
+
+  async #load(actorId: string): Promise<LoadedActor | undefined> {
+    const { store, registry, hostId } = this.#host;
+    const cached = this.#cache.get(actorId);
+    if (cached) {
+      this.#cache.delete(actorId);
+      this.#cache.set(actorId, cached);
+      return cached;
+    }
+    let record = await store.getActor(actorId);
+    if (!record || record.status !== 'active') return undefined;
+    if (record.owner !== hostId) {
+      const claimed = await store.claimActors([actorId], hostId, this.#host.deadOwners());
+      if (!claimed.length) return undefined;
+      record = { ...record, owner: hostId };
+    }
+    const version = await registry.pinned(record.machine, record.version, store);
+    const snapshot = record.snapshot ? (createActor(version.machine, { snapshot: JSON.parse(record.snapshot) }).getSnapshot() as AnyMachineSnapshot) : undefined;
+    const loaded: LoadedActor = { record, version, snapshot };
+    this.#cache.set(actorId, loaded);
+    if (this.#cache.size > this.#host.maxCachedActors) this.#cache.delete(this.#cache.keys().next().value!);
+    return loaded;
+  }
+
+  async #step(loaded: LoadedActor, eventId: number, eventJson: string): Promise<boolean | 'halted'> {
+    const { store, registry, clock, hostId } = this.#host;
+    const startedAt = clock.now();
+    const t0 = performance.now();
+    const { record, version } = loaded;
+    const event = JSON.parse(eventJson) as EventObject & { input?: unknown };
+    const stepEvent: StepEvent = { id: eventId, json: eventJson, event };
+    const result = this.#transition(loaded, event, startedAt);
+    const inputs = await readStepInputs(store, registry, record, version, result);
+    const env: PlanEnv = { version, machine: (name) => registry.machine(name), hostId, now: startedAt, durationUs: Math.round((performance.now() - t0) * 1000) };
+    const planned = planCommit(record, stepEvent, result, inputs, env);
+
+    const outcome = await this.#commitOrEnd(record, stepEvent, planned, env);
+    if (!outcome.ok) return false;
+    const { commit, seq, emitted } = outcome.planned;
+
+    // Committed: only now may anything the step caused become visible.
+    loaded.record = { ...record, seq, status: commit.status, snapshot: commit.snapshot, stateValue: commit.stateValue, output: commit.output, error: commit.error, updatedAt: startedAt };
+    if (result.ok && commit.status !== 'error') loaded.snapshot = asRestored(result.next, commit.snapshot);
+    for (const stopped of commit.stop) this.#cache.delete(stopped);
+    for (const childId of commit.cancelJobs) this.#host.abortJobs(record.id, childId);
+    for (const job of commit.jobs) this.#host.startJob(job.key);
+    for (const message of commit.messages) if (message.dueAt <= startedAt && message.actorId !== record.id) this.#host.kick(message.actorId);
+    if (commit.messages.some((m) => m.dueAt > startedAt)) this.#host.scheduleWake();
+    this.#host.publish({
+      actor: { id: record.id, runId: record.runId, parentId: record.parentId, machine: record.machine, version: record.version, status: commit.status },
+      history: { ...commit.history, actorId: record.id, runId: record.runId, seq, snapshot: commit.snapshot, stateValue: commit.stateValue, status: commit.status },
+      emitted: [...emitted],
+    });
+    this.#traceStep(record, seq, commit, startedAt);
+    return outcome.planned.halts ? 'halted' : true;
+  }
+
+  /**
+   * `transition()` and the sorted actions, then the custom actions in xstate's order, as
+   * its interpreter runs them inside the transition: one that throws fails the step
+   * (the actor goes to `error`) and nothing else of it is written.
+   */
+  #transition(loaded: LoadedActor, event: EventObject & { input?: unknown }, now: number): StepResult {
+    const { record, version } = loaded;
+    const hasParent = record.parentId !== null;
+    try {
+      let next: AnyMachineSnapshot;
+      let actions: ExecutableAction[];
+      if (event.type === 'xstate.init') {
+        if (loaded.snapshot) throw new Error('xstate.init delivered to an actor that already started');
+        [next, actions] = hostInitialTransition(version.machine, event.input, { hasParent });
+      } else {
+        if (!loaded.snapshot) throw new Error(`event '${event.type}' arrived before the actor started`);
+        [next, actions] = hostTransition(version.machine, loaded.snapshot, event, { hasParent });
+      }
+      const plan = planStep(actions, {
+        actorId: record.id,
+        seq: record.seq + 1,
+        now,
+        isActivity: (src) => Boolean(version.definition.activities?.[src]),
+        childMachine: (src) => version.childMachine(src),
+      });
+      for (const effect of plan.effects) {
+        try {
+          effect.exec?.(effect.info, effect.params);
+        } catch (error) {
+          throw new ActionError(effect.type, error);
+        }
+      }
+      return { ok: true, next, plan };
+    } catch (error) {
+      return { ok: false, error: ensureError(error) };
+    }
+  }
+
+  /**
+   * Commits a step. A commit the store refuses for what it contains (a constraint, not
+   * a lost lease or an I/O error) is tried once more on the next pass; when it fails the
+   * same way twice, the step ends instead: the actor goes to `error` with the reason
+   * and the event is consumed, so nothing retries forever.
+   */
+  async #commitOrEnd(record: ActorRecord, event: StepEvent, planned: PlannedStep, env: PlanEnv): Promise<{ ok: true; planned: PlannedStep } | Extract<CommitResult, { ok: false }>> {
+    const { store, registry } = this.#host;
+    const key = `${record.id}:${event.id}`;
+    try {
+      const result = await store.commitStep(planned.commit as StepCommit);
+      this.#commitFailures.delete(key);
+      return result.ok ? { ok: true, planned } : result;
+    } catch (error) {
+      const failure = ensureError(error);
+      if (!isDeterministicStoreError(failure)) throw failure;
+      const seen = this.#commitFailures.get(key);
+      this.#commitFailures.set(key, failure.message);
+      if (seen !== failure.message) throw failure;
+      this.#commitFailures.delete(key);
+      const reason = `The step's commit failed twice with: ${failure.message}`;
+      const failed: StepResult = { ok: false, error: new Error(reason) };
+      const inputs = await readStepInputs(store, registry, record, env.version, failed);
+      const ended = planEndedStep(record, event, reason, inputs, env);
+      const result = await store.commitStep(ended.commit as StepCommit);
+      return result.ok ? { ok: true, planned: ended } : result;
+    }
+  }
+
+  /**
+   * Whether any machine this host knows declares a high-risk activity: only those can
+   * halt a run, so hosts without one skip the per-drain check (the scan's SQL still
+   * leaves halted runs alone).
+   */
+  #mayHalt(): boolean {
+    const { registry } = this.#host;
+    if (registry.revision !== this.#haltRevision) {
+      this.#haltRevision = registry.revision;
+      this.#haltable = registry.names().some((name) => {
+        try {
+          return [...riskPolicies(registry.machine(name).machine).values()].some((p) => p.tier === 'high');
+        } catch {
+          return true; // cannot tell: check
+        }
+      });
+    }
+    return this.#haltable;
+  }
+
+  #traceStep(record: ActorRecord, seq: number, commit: Readonly<StepCommit>, startedAt: number): void {
+    const { telemetry, clock } = this.#host;
+    const endedAt = clock.now();
+    telemetry.step({ runId: record.runId, actorId: record.id, machine: record.machine, version: record.version, seq, eventType: commit.history.eventType, state: commit.stateValue, status: commit.status, startedAt, endedAt, error: commit.error });
+    if (commit.status !== 'active' && record.parentId === null) {
+      telemetry.run({ runId: record.runId, machine: record.machine, version: record.version, status: commit.status, createdAt: record.createdAt, endedAt, error: commit.error });
+    }
+  }
+}
+
+/** A custom action that threw while its step was planned: the actor goes to `error`, as in xstate. */
+class ActionError extends Error {
+  constructor(action: string, cause: unknown) {
+    super(`Action '${action}' threw: ${ensureError(cause).message}`, { cause });
+    this.name = 'ActionError';
+  }
+}
+
+/** Whether a store error comes from what the commit contains (so retrying it as is cannot help). */
+function isDeterministicStoreError(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)|^23\d{3}$/.test(code);
+}
+
+/**
+ * The snapshot a restarted host would load: the context as its committed JSON says
+ * (keys set to `undefined` are gone), so a warm host takes the branches a restarted one takes.
+ */
+function asRestored(next: AnyMachineSnapshot, persistedJson: string): AnyMachineSnapshot {
+  const persisted = JSON.parse(persistedJson) as { context?: unknown };
+  (next as { context: unknown }).context = persisted.context;
+  return next;
+}

@@ -1,0 +1,267 @@
+import type { AnyMachineSnapshot, EventObject } from 'xstate';
+import { ApprovalDesk } from '../ApprovalDesk.js';
+import { ensureError, serializeError, SpineError, type FieldIssue } from '../errors.js';
+import { describeIssues, eventIssues, initEvent, parseInput, RESERVED_EVENT, selfEvent } from '../machineInput.js';
+import type { MachineVersion } from '../MachineRegistry.js';
+import { riskPolicies } from '../riskPolicy.js';
+import type { ActorRecord, NewJob, StepCommit } from '../Store.js';
+import type { StepPlan } from './planStep.js';
+
+/**
+ * Everything a step's commit depends on besides the transition, read once by
+ * `readStepInputs` before planning.
+ */
+export interface StepInputs {
+  /** Active durable children of the actor, by child key -> actor id. */
+  readonly children: ReadonlyMap<string, string>;
+  /** Actor ids (of the spawns this step may create) that already exist. */
+  readonly takenIds: ReadonlySet<string>;
+  /** The machine of each actor a send of this step may reach (absent: no such actor). */
+  readonly machineOf: ReadonlyMap<string, string>;
+  /** The actor's last journal entry, for the rationale of risky work this step requests. */
+  readonly lastJournal: unknown;
+}
+
+/** What `transition()` produced for one mailbox event, sorted (or why it failed). */
+export type StepResult =
+  | { ok: true; next: AnyMachineSnapshot; plan: StepPlan }
+  | { ok: false; error: Error };
+
+/** The one event a step consumes. */
+export interface StepEvent {
+  id: number;
+  json: string;
+  event: EventObject;
+}
+
+/** What planning needs from the host, all pure look-ups. */
+export interface PlanEnv {
+  /** The version the actor runs on. */
+  version: MachineVersion;
+  /** The current version of a machine by name (for spawns); already saved by the registry. */
+  machine(name: string): MachineVersion;
+  hostId: string;
+  /** When the step started (the time every row of the commit carries). */
+  now: number;
+  /** Time spent so far, for the history row. */
+  durationUs: number;
+}
+
+/** A step's commit and what to do once it is committed. Frozen: nothing changes it afterwards. */
+export interface PlannedStep {
+  readonly commit: Readonly<StepCommit>;
+  readonly seq: number;
+  readonly emitted: readonly EventObject[];
+  /** Whether the commit holds a high-risk approval: the run waits for a person. */
+  readonly halts: boolean;
+}
+
+/**
+ * Builds the whole commit of one step from the actor's record, the transition's
+ * result and the inputs read for it: the snapshot and history row, then the
+ * step's actions in xstate's order (children to create, jobs, timers and their
+ * cancels, messages, stops), refused deliveries as dead letters, and when the
+ * actor finishes, the message to its parent and the stop of its children.
+ * Pure: it reads nothing and writes nothing.
+ */
+export function planCommit(record: ActorRecord, event: StepEvent, result: StepResult, inputs: StepInputs, env: PlanEnv): PlannedStep {
+  const seq = record.seq + 1;
+  const now = env.now;
+  const commit: StepCommit = {
+    actorId: record.id,
+    expectedSeq: record.seq,
+    eventId: event.id,
+    snapshot: record.snapshot ?? 'null',
+    stateValue: record.stateValue ?? 'null',
+    status: 'active',
+    output: null,
+    error: null,
+    history: { eventType: event.event.type, event: event.json, version: record.version, emitted: null, startedAt: now, durationUs: env.durationUs },
+    ...emptyOutbox(),
+  };
+  let failure = result.ok ? undefined : result.error;
+  let emitted: EventObject[] = [];
+  if (result.ok) {
+    const { next, plan } = result;
+    try {
+      const outbox = planOutbox(record, seq, plan, inputs, env);
+      Object.assign(commit, outbox);
+      emitted = plan.emitted;
+      commit.snapshot = JSON.stringify(env.version.machine.getPersistedSnapshot(next));
+      commit.stateValue = JSON.stringify(next.value);
+      if (next.status === 'done') {
+        commit.status = 'done';
+        commit.output = JSON.stringify(next.output ?? null);
+        const failed = failureFinalState(next);
+        if (failed) {
+          // A final state marked `meta.outcome: "failure"` ends the actor in error, output kept.
+          commit.status = 'error';
+          const reason = (next.output as { reason?: unknown } | undefined)?.reason;
+          commit.error = typeof reason === 'string' && reason ? reason : `ended in final state '${failed}'`;
+        }
+      } else if (next.status === 'error') {
+        failure = ensureError(next.error);
+      }
+    } catch (error) {
+      // A plan that fails half-way writes none of what it planned.
+      failure = ensureError(error);
+      Object.assign(commit, emptyOutbox());
+      emitted = [];
+    }
+  }
+  if (failure) {
+    commit.status = 'error';
+    commit.error = `${failure.message} (while applying '${event.event.type}' in state ${commit.stateValue})`;
+  }
+  if (commit.status !== 'active') finish(record, commit, inputs, now);
+  if (emitted.length) commit.history.emitted = JSON.stringify(emitted);
+  return Object.freeze({ commit: deepFreeze(commit), seq, emitted: Object.freeze(emitted), halts: Boolean(commit.approvals?.some((a) => a.tier === 'high')) });
+}
+
+/**
+ * The commit that ends a step whose commit failed the same way twice: the actor in
+ * `error` with the reason, its event consumed, its parent told and its children stopped.
+ */
+export function planEndedStep(record: ActorRecord, event: StepEvent, reason: string, inputs: StepInputs, env: PlanEnv): PlannedStep {
+  return planCommit(record, event, { ok: false, error: new Error(reason) }, inputs, env);
+}
+
+function planOutbox(record: ActorRecord, seq: number, plan: StepPlan, inputs: StepInputs, env: PlanEnv): ReturnType<typeof emptyOutbox> {
+  const out = emptyOutbox();
+  const now = env.now;
+  const children = new Map(inputs.children);
+  const activityChildren = new Set(plan.jobs.map((j) => j.childId));
+  for (const childId of plan.stopChildren) {
+    const durable = children.get(childId);
+    if (durable) {
+      out.stop.push(durable);
+      children.delete(childId);
+    } else {
+      out.cancelJobs.push(childId);
+    }
+  }
+  const spawnedMachine = new Map<string, string>();
+  for (const spawn of plan.spawns) {
+    let id = `${record.id}/${spawn.childKey}`;
+    if (inputs.takenIds.has(id) || spawnedMachine.has(id)) id = `${id}~${seq}`;
+    if (spawnedMachine.has(id)) id = `${id}.${spawn.index}`;
+    const childVersion = env.machine(spawn.machine);
+    try {
+      if (childVersion.refusal) throw new SpineError('invalid_machine', childVersion.refusal, { machine: spawn.machine });
+      const input = parseInput(childVersion.definition, spawn.input, spawn.machine);
+      out.spawn.push({ id, runId: record.runId, parentId: record.id, childKey: spawn.childKey, machine: spawn.machine, version: childVersion.version, owner: env.hostId });
+      out.messages.push(initEvent(id, input, now, record.id));
+      children.set(spawn.childKey, id);
+      spawnedMachine.set(id, spawn.machine);
+    } catch (error) {
+      const serialized = serializeError(error);
+      out.deadLetters.push({ actorId: id, event: JSON.stringify({ type: 'xstate.init', input: spawn.input }), reason: serialized.message, issues: issuesJson(error), source: record.id });
+      out.messages.push(selfEvent(record.id, { type: `xstate.error.actor.${spawn.childKey}`, error: serialized, actorId: spawn.childKey }, now));
+    }
+  }
+  const policies = plan.jobs.length ? riskPolicies(env.version.machine) : undefined;
+  for (const job of plan.jobs) {
+    const activity = env.version.definition.activities![job.src]!;
+    let input = job.inputValue;
+    if (activity.mapInput) input = activity.mapInput({ context: job.context ?? {}, event: job.event, input });
+    const newJob: NewJob = { key: job.key, actorId: record.id, runId: record.runId, childId: job.childId, src: job.src, input: JSON.stringify(input ?? null), runAt: now };
+    const policy = policies?.get(job.childId);
+    if (policy && policy.tier !== 'low') {
+      // Medium and high risk: the job is held, and the approval that releases it is written in this same commit.
+      newJob.held = true;
+      const rationale = ApprovalDesk.rationale({ policy, context: job.context, event: job.event.type, src: job.src, lastJournal: inputs.lastJournal });
+      const { approval, audit } = ApprovalDesk.request({ job: newJob, machine: record.machine, version: record.version, seq, policy, rationale, now });
+      out.approvals!.push(approval);
+      out.audit!.push(...audit);
+    }
+    out.jobs.push(newJob);
+  }
+  for (const timer of plan.timers) {
+    out.messages.push({ actorId: record.id, type: timer.type, event: timer.event, dueAt: timer.dueAt, sendId: timer.sendId ?? null, source: record.id });
+  }
+  out.cancelTimers.push(...plan.cancelTimers);
+  for (const send of plan.sends) {
+    const dueAt = now + (send.delay ?? 0);
+    const json = JSON.stringify(send.event);
+    const to = send.to;
+    const target = sendTarget(record, to, children);
+    const childKey = typeof to === 'string' ? (children.has(to) ? to : undefined) : 'child' in to ? to.child : undefined;
+    if (target === undefined || (childKey !== undefined && activityChildren.has(childKey))) {
+      const reason = `No durable actor to receive '${send.event.type}' from ${record.id} (target ${JSON.stringify(to)}).`;
+      out.deadLetters.push({ actorId: String(target ?? JSON.stringify(to)), event: json, reason, issues: null, source: record.id });
+      out.messages.push(selfEvent(record.id, { type: 'spine.delivery.refused', to: JSON.stringify(to), eventType: send.event.type, reason }, now));
+      continue;
+    }
+    const refused = refusal(record, target, send.event, spawnedMachine, inputs, env);
+    if (refused) {
+      const { reason, issues } = refused;
+      out.deadLetters.push({ actorId: target, event: json, reason, issues: issues.length ? JSON.stringify(issues) : null, source: record.id });
+      out.messages.push(selfEvent(record.id, { type: 'spine.delivery.refused', to: target, eventType: send.event.type, reason, issues }, now));
+      continue;
+    }
+    out.messages.push({ actorId: target, type: send.event.type, event: json, dueAt, sendId: send.sendId, source: record.id });
+  }
+  return out;
+}
+
+/** The durable id a send reaches: an actor id, a child key of the sender, the sender itself or its parent. */
+export function sendTarget(record: Pick<ActorRecord, 'id' | 'parentId'>, to: StepPlan['sends'][number]['to'], children: ReadonlyMap<string, string>): string | undefined {
+  if (typeof to === 'string') return children.get(to) ?? to;
+  if ('self' in to) return record.id;
+  if ('parent' in to) return record.parentId ?? undefined;
+  if ('child' in to) return children.get(to.child);
+  return undefined;
+}
+
+function refusal(
+  record: ActorRecord,
+  target: string,
+  event: EventObject,
+  spawned: ReadonlyMap<string, string>,
+  inputs: StepInputs,
+  env: PlanEnv,
+): { reason: string; issues: FieldIssue[] } | undefined {
+  if (target === record.id) return undefined;
+  const machineName = spawned.get(target) ?? inputs.machineOf.get(target);
+  if (!machineName) return { reason: `No actor with id '${target}'.`, issues: [] };
+  if (RESERVED_EVENT.test(event.type)) return undefined;
+  const issues = eventIssues(env.machine(machineName).definition, event);
+  return issues.length ? { reason: describeIssues(machineName, event.type, issues), issues } : undefined;
+}
+
+/** When an actor finishes, its parent learns in the same commit, its jobs are cancelled and its children stop. */
+function finish(record: ActorRecord, commit: StepCommit, inputs: StepInputs, now: number): void {
+  commit.cancelJobs.push('*');
+  for (const child of inputs.children.values()) if (!commit.stop.includes(child)) commit.stop.push(child);
+  if (!record.parentId || !record.childKey) return;
+  const event =
+    commit.status === 'done'
+      ? { type: `xstate.done.actor.${record.childKey}`, output: commit.output === null ? undefined : JSON.parse(commit.output), actorId: record.childKey }
+      : { type: `xstate.error.actor.${record.childKey}`, error: { name: 'ActorError', message: commit.error ?? 'failed' }, actorId: record.childKey };
+  commit.messages.push({ actorId: record.parentId, type: event.type, event: JSON.stringify(event), dueAt: now, source: record.id });
+}
+
+/** What a step causes, before anything is planned: written with the snapshot in one commit. */
+function emptyOutbox(): Pick<StepCommit, 'messages' | 'cancelTimers' | 'jobs' | 'cancelJobs' | 'spawn' | 'stop' | 'deadLetters' | 'approvals' | 'audit'> {
+  return { messages: [], cancelTimers: [], jobs: [], cancelJobs: [], spawn: [], stop: [], deadLetters: [], approvals: [], audit: [] };
+}
+
+/** The key of the final state reached, if it is marked `meta: { outcome: 'failure' }`. */
+function failureFinalState(snapshot: AnyMachineSnapshot): string | undefined {
+  for (const [id, meta] of Object.entries(snapshot.getMeta() as Record<string, { outcome?: unknown } | undefined>)) {
+    if (meta?.outcome === 'failure') return id.split('.').pop();
+  }
+  return undefined;
+}
+
+function issuesJson(error: unknown): string | null {
+  return SpineError.is(error) && error.issues?.length ? JSON.stringify(error.issues) : null;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
