@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConformanceCase } from './MachineSpec.js';
 import { firstDifference, type Observation } from './observe.js';
-import { runDurable } from './runDurable.js';
+import { MACHINE_FORM, runDurable, type MachineForm } from './runDurable.js';
 import { runOracle, type OracleRun } from './runOracle.js';
 
 /** b: one durable host; c: the host closed and reopened before every input; d: SIGKILL mid-activity. */
@@ -14,6 +14,8 @@ export type Outcome = { kind: 'identical' } | { kind: 'different'; detail: strin
 /** A difference the suite knows about: which variants, why, and the finding it is filed under. */
 export interface KnownDifference {
   variants: Variant[];
+  /** Only in these machine forms (default: all). */
+  forms?: MachineForm[];
   reason: string;
   finding: string;
 }
@@ -69,7 +71,12 @@ export class Tally {
   /** Differences not listed in known-differences.json (each fails its case). */
   unexplained(name: string, variant: Variant, outcome: Outcome): string | undefined {
     if (outcome.kind === 'identical') return undefined;
-    return this.known[name]?.variants.includes(variant) ? undefined : outcome.detail;
+    return this.#isKnown(name, variant) ? undefined : outcome.detail;
+  }
+
+  #isKnown(name: string, variant: Variant): boolean {
+    const entry = this.known[name];
+    return Boolean(entry?.variants.includes(variant) && (!entry.forms || entry.forms.includes(MACHINE_FORM)));
   }
 
   /** One line per variant: "conformance (b): 243/262 identical, 19 known differences". */
@@ -79,11 +86,11 @@ export class Tally {
       const rows = this.#rows.filter((r) => r.variant === variant);
       if (!rows.length) continue;
       const same = rows.filter((r) => r.outcome.kind === 'identical');
-      const known = rows.filter((r) => r.outcome.kind !== 'identical' && this.known[r.name]?.variants.includes(variant));
-      const stale = same.filter((r) => this.known[r.name]?.variants.includes(variant));
+      const known = rows.filter((r) => r.outcome.kind !== 'identical' && this.#isKnown(r.name, variant));
+      const stale = same.filter((r) => this.#isKnown(r.name, variant));
       const unexplained = rows.length - same.length - known.length;
       lines.push(
-        `conformance ${label} (${variant}): ${same.length}/${rows.length} identical, ${known.length} known differences` +
+        `conformance ${label} (${variant}, ${MACHINE_FORM} form): ${same.length}/${rows.length} identical, ${known.length} known differences` +
           (unexplained ? `, ${unexplained} UNEXPLAINED` : '') +
           (stale.length ? `; ${stale.length} listed as known now identical (remove them): ${stale.map((r) => r.name).join(', ')}` : ''),
       );

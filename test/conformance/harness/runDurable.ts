@@ -1,7 +1,7 @@
-import { createRuntime, SimulatedClock, type Runtime } from '@spine/runtime';
+import { createRuntime, defineMachine, SimulatedClock, type Runtime } from '@spine/runtime';
 import { SqliteStore } from '@spine/store-sqlite';
 import type { CaseInput, ConformanceCase } from './MachineSpec.js';
-import { toDefinitions } from './MachineSpec.js';
+import { toDefinitions, toXStateMachine } from './MachineSpec.js';
 import type { Observation } from './observe.js';
 
 /** The same epoch for every case, so relative times are all that matter. */
@@ -14,9 +14,20 @@ export interface DurableHost {
   runtime: Runtime;
 }
 
+/**
+ * How the durable host is given the machine: `machine` registers the xstate machine object itself
+ * (`defineMachine({ name, machine })`, what a user who wrote it in code does); `definition` registers the
+ * JSON structure with named implementations (`<name>.machine.json` + `<name>.ts`).
+ */
+export type MachineForm = 'machine' | 'definition';
+
+/** The form the suite runs: `SPINE_CONFORMANCE_FORM=definition` switches to the JSON form. */
+export const MACHINE_FORM: MachineForm = process.env.SPINE_CONFORMANCE_FORM === 'definition' ? 'definition' : 'machine';
+
 export async function openHost(file: string, testCase: ConformanceCase, clock: SimulatedClock, hostId: string, starts: string[] = []): Promise<DurableHost> {
   const store = await SqliteStore.open(file);
-  const runtime = createRuntime({ store, machines: toDefinitions(testCase.spec, starts), clock, hostId, pollIntervalMs: 50, onError: () => {} });
+  const machines = MACHINE_FORM === 'machine' ? [defineMachine({ name: testCase.spec.name, machine: toXStateMachine(testCase.spec, starts) })] : toDefinitions(testCase.spec, starts);
+  const runtime = createRuntime({ store, machines, clock, hostId, pollIntervalMs: 50, onError: () => {} });
   await runtime.start();
   return { store, runtime };
 }
@@ -58,8 +69,10 @@ export async function applyInput(host: DurableHost, clock: SimulatedClock, input
 export async function observeDurable(store: SqliteStore, clock: SimulatedClock, starts: string[]): Promise<Observation> {
   const actor = await store.getActor(RUN_ID);
   if (!actor) throw new Error('the run has no actor row');
-  const snapshot = actor.snapshot ? (JSON.parse(actor.snapshot) as { value?: unknown; context?: unknown; children?: Record<string, { snapshot?: { status?: string } }> }) : {};
-  const durable = new Map((await store.childrenOf(RUN_ID)).map((c) => [c.childKey, c.id]));
+  type Persisted = { value?: unknown; context?: unknown; children?: Record<string, { snapshot?: { status?: string } }> };
+  const snapshot = ((actor.snapshot ? JSON.parse(actor.snapshot) : null) ?? {}) as Persisted;
+  // Durable children, finished ones included (`childrenOf` lists the active ones); a later row of the same key wins.
+  const durable = new Map((await store.listActors({ runId: RUN_ID })).filter((a) => a.parentId === RUN_ID && a.childKey).map((a) => [a.childKey!, a.id]));
   const children: Observation['children'] = {};
   const jobs = await store.listJobs({ actorId: RUN_ID });
   for (const [key, child] of Object.entries(snapshot.children ?? {})) {

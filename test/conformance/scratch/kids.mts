@@ -1,0 +1,14 @@
+import { SqliteStore } from '@spine/store-sqlite';
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { scxmlCases } from '../corpus/scxmlCases.js';
+import { runOracle } from '../harness/runOracle.js';
+import { runDurable } from '../harness/runDurable.js';
+const c = scxmlCases().cases.find((x) => x.name.includes(process.argv[2]!))!;
+const o = await runOracle(c);
+const file = join(mkdtempSync('/dev/shm/conf-'), 'x.db');
+await runDurable(c, o.inputs, file, { reopen: false });
+const store = await SqliteStore.open(file);
+console.log(await store.childrenOf('case'));
+for (const a of await store.listActors({})) console.log(a.id, a.parentId, a.childKey, a.status, a.stateValue);
+console.log(JSON.stringify(JSON.parse((await store.getActor('case'))!.snapshot!).children));
