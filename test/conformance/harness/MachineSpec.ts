@@ -48,17 +48,23 @@ export function allSpecs(spec: MachineSpec): MachineSpec[] {
 }
 
 /** Builds the in-memory machine exactly as Spine's registry builds its durable one, but with live actors. */
-export function toXStateMachine(spec: MachineSpec, starts: string[] = [], built = new Map<string, AnyStateMachine>()): AnyStateMachine {
+export function toXStateMachine(
+  spec: MachineSpec,
+  starts: string[] = [],
+  options: { beforeActivity?: (src: string) => Promise<void> } = {},
+  built = new Map<string, AnyStateMachine>(),
+): AnyStateMachine {
   const existing = built.get(spec.name);
   if (existing) return existing;
   const actors: Record<string, unknown> = { ...spec.actors };
   for (const [src, activity] of Object.entries(spec.activities ?? {})) {
     actors[src] = fromPromise(async ({ input, signal }) => {
       starts.push(src);
+      await options.beforeActivity?.(src);
       return activity.run(input, oracleActivityContext(spec.name, src, signal));
     });
   }
-  for (const child of spec.children ?? []) actors[child.name] = toXStateMachine(child, starts, built);
+  for (const child of spec.children ?? []) actors[child.name] = toXStateMachine(child, starts, options, built);
   const config = withMappedInputs(spec.config, spec.activities ?? {}) as Record<string, unknown>;
   if (spec.context) {
     const makeContext = spec.context;
@@ -91,7 +97,7 @@ function withMappedInputs(node: unknown, activities: Record<string, Activity>): 
 }
 
 /** The spec and its children as Spine machine definitions; every activity start is pushed to `starts`. */
-export function toDefinitions(spec: MachineSpec, starts: string[] = []): MachineDefinition[] {
+export function toDefinitions(spec: MachineSpec, starts: string[] = [], options: { beforeActivity?: (src: string) => Promise<void> } = {}): MachineDefinition[] {
   const seen = new Set<string>();
   const out: MachineDefinition[] = [];
   for (const s of allSpecs(spec)) {
@@ -109,8 +115,9 @@ export function toDefinitions(spec: MachineSpec, starts: string[] = []): Machine
           src,
           {
             ...activity,
-            run: (input: unknown, ctx: Parameters<Activity['run']>[1]) => {
+            run: async (input: unknown, ctx: Parameters<Activity['run']>[1]) => {
               starts.push(src);
+              await options.beforeActivity?.(src);
               return activity.run(input, ctx);
             },
           },

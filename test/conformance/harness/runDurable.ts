@@ -12,6 +12,8 @@ export const RUN_ID = 'case';
 export interface DurableHost {
   store: SqliteStore;
   runtime: Runtime;
+  /** What the host reported through `onError` (custom actions, listeners, steps that failed to run). */
+  errors: string[];
 }
 
 /**
@@ -24,12 +26,20 @@ export type MachineForm = 'machine' | 'definition';
 /** The form the suite runs: `SPINE_CONFORMANCE_FORM=definition` switches to the JSON form. */
 export const MACHINE_FORM: MachineForm = process.env.SPINE_CONFORMANCE_FORM === 'definition' ? 'definition' : 'machine';
 
-export async function openHost(file: string, testCase: ConformanceCase, clock: SimulatedClock, hostId: string, starts: string[] = []): Promise<DurableHost> {
+export async function openHost(
+  file: string,
+  testCase: ConformanceCase,
+  clock: SimulatedClock,
+  hostId: string,
+  starts: string[] = [],
+  options: { beforeActivity?: (src: string) => Promise<void> } = {},
+): Promise<DurableHost> {
   const store = await SqliteStore.open(file);
-  const machines = MACHINE_FORM === 'machine' ? [defineMachine({ name: testCase.spec.name, machine: toXStateMachine(testCase.spec, starts) })] : toDefinitions(testCase.spec, starts);
-  const runtime = createRuntime({ store, machines, clock, hostId, pollIntervalMs: 50, onError: () => {} });
+  const machines = MACHINE_FORM === 'machine' ? [defineMachine({ name: testCase.spec.name, machine: toXStateMachine(testCase.spec, starts, options) })] : toDefinitions(testCase.spec, starts, options);
+  const errors: string[] = [];
+  const runtime = createRuntime({ store, machines, clock, hostId, pollIntervalMs: 50, onError: (error, where) => void errors.push(`${where}: ${error.message}`) });
   await runtime.start();
-  return { store, runtime };
+  return { store, runtime, errors };
 }
 
 export async function closeHost(host: DurableHost): Promise<void> {
@@ -46,7 +56,7 @@ export async function settle(host: DurableHost, clock: SimulatedClock, caseName:
     const activity = await host.store.runActivity(RUN_ID, clock.now());
     if (activity.dueEvents === 0 && activity.activeJobs === 0) return;
     if (Date.now() > until) {
-      throw new Error(`${caseName}: the durable run did not settle within ${deadlineMs} ms (due events ${activity.dueEvents}, active jobs ${activity.activeJobs})`);
+      throw new Error(`${caseName}: the durable run did not settle within ${deadlineMs} ms (due events ${activity.dueEvents}, active jobs ${activity.activeJobs}; host errors: ${host.errors.slice(-3).join(' | ') || 'none'})`);
     }
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
