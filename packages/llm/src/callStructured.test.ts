@@ -33,12 +33,12 @@ describe('callStructured', () => {
     expect(result.object).toEqual({ orderId: 'A1', items: [{ sku: 'x', price: 9.99 }] });
     expect(result.usage).toEqual({ inputTokens: 200, outputTokens: 40, cacheReadTokens: 0, cacheWriteTokens: 0 });
     expect(result.attempts).toHaveLength(2);
-    expect(result.attempts[0]).toMatchObject({ attempt: 1, ok: false, issues: [{ path: 'items.0.price' }] });
+    expect(result.attempts[0]).toMatchObject({ attempt: 1, ok: false, issues: [{ path: 'items[0].price' }] });
     expect(result.attempts[1]).toMatchObject({ attempt: 2, ok: true });
 
     const reask = (server.requests[1]!.body as { messages: { role: string; content: string }[] }).messages;
     expect(reask.at(-2)).toMatchObject({ role: 'assistant', content: '{"orderId":"A1","items":[{"sku":"x","price":"9.99"}]}' });
-    expect(reask.at(-1)!.content).toContain('items.0.price');
+    expect(reask.at(-1)!.content).toContain('items[0].price');
     expect(reask.at(-1)!.content).toContain('"required":["orderId","items"]');
     expect(server.requests.map((r) => r.idempotencyKey)).toEqual(['run:1:0', 'run:1:0:reask:1']);
   });

@@ -1,3 +1,4 @@
+import { ensureError as ensureRuntimeError, markError } from '@spine/runtime';
 import type { Failure, FailureKind, OutputIssue } from './Failure.js';
 import type { Usage } from './Usage.js';
 
@@ -43,6 +44,9 @@ export class LlmError extends Error {
     this.retryable = options.retryable;
     this.retryAfterMs = options.retryAfterMs;
     this.kind = options.kind ?? options.code;
+    // One error model: a retryable LlmError is the runtime's RetryableError (durable back-off,
+    // `retryAfterMs`), any other is its TerminalError, for `is()` and `instanceof` alike.
+    markError(this, options.retryable ? 'retryable' : 'terminal');
   }
 }
 
@@ -92,7 +96,7 @@ export class ModelCallError extends LlmError {
 /** Thrown by `callStructured` when the model still answers outside the schema after every allowed re-ask (terminal). */
 export class MalformedOutputError extends LlmError {
   override readonly name = 'MalformedOutputError';
-  /** The path of the first failing field (`"items.0.price"`), or `"(root)"`. */
+  /** The path of the first failing field (`"items[0].price"`), or `"(root)"`. */
   readonly field: string;
   readonly issues: OutputIssue[];
   readonly attempts: number;
@@ -214,13 +218,5 @@ export class ConfigError extends LlmError {
   }
 }
 
-/** Normalises anything thrown into an `Error`, once, at a boundary. */
-export function ensureError(value: unknown): Error {
-  if (value instanceof Error) return value;
-  if (typeof value === 'string') return new Error(value);
-  try {
-    return new Error(`Non-error thrown: ${JSON.stringify(value)}`);
-  } catch {
-    return new Error(`Non-error thrown: ${String(value)}`);
-  }
-}
+/** Normalises anything thrown into an `Error`, once, at a boundary (the runtime's `ensureError`). */
+export const ensureError: (value: unknown) => Error = ensureRuntimeError;

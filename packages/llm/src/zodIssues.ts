@@ -1,15 +1,16 @@
+import { formatIssues as formatFieldIssues, zodIssues } from '@spine/runtime';
 import type { z } from 'zod';
 import type { OutputIssue } from './Failure.js';
 
-/** Turns a zod error into `{ path, message }` issues, the path dotted (`items.0.price`, `""` for the root). */
+/**
+ * Turns a zod error into `{ path, message }` issues: the runtime's one formatter
+ * (`zodIssues`: `items[0].price`, `(root)` for the root).
+ */
 export function issuesOf(error: z.ZodError): OutputIssue[] {
-  return error.issues.map((issue) => ({
-    path: issue.path.map((part) => String(part)).join('.'),
-    message: issue.message,
-  }));
+  return zodIssues(error);
 }
 
-/** One line per issue: `items.0.price: Expected number, received string`. */
+/** One line for the issues: `items[0].price: Expected number, received string; ...` (the runtime's `formatIssues`). */
 export function formatIssues(issues: readonly OutputIssue[]): string {
-  return issues.map((issue) => `${issue.path || '(root)'}: ${issue.message}`).join('; ');
+  return formatFieldIssues(issues);
 }

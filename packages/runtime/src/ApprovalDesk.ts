@@ -1,7 +1,7 @@
 import { canonicalJson } from './canonicalJson.js';
 import type { Clock } from './clock.js';
 import { proposalHash, signDecision, verifyDecision, type DecisionPayload } from './decisions.js';
-import { SpineError } from './errors.js';
+import { SpineError, formatIssues } from './errors.js';
 import type { MachineRegistry } from './MachineRegistry.js';
 import type { RiskPolicy } from './riskPolicy.js';
 import type { ApprovalRecord, ApprovalResolution, DecisionRecord, NewApproval, NewAuditEntry, NewEvent, Store } from './Store.js';
@@ -279,7 +279,7 @@ export class ApprovalDesk {
     const result = activity.input.safeParse(input);
     if (result.success) return;
     const issues = zodIssues(result.error);
-    throw new SpineError('invalid_input', `The edited input does not fit activity '${approval.src}': ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { machine: approval.machine, issues });
+    throw new SpineError('invalid_input', `The edited input does not fit activity '${approval.src}': ${formatIssues(issues)}`, { machine: approval.machine, issues });
   }
 }
 

@@ -4,7 +4,7 @@ import { toMachineDefinition, type Activity, type CodeMachineDefinition, type Ma
 import { callbackActivity, promiseActivity } from './activities/logicActivities.js';
 import { codeConfig, codeVersion, logicKind, machineActors } from './xstateLogic.js';
 import { SpineError, type FieldIssue } from './errors.js';
-import type { Store } from './Store.js';
+import type { HostStore } from './Store.js';
 import { validateMachineConfig } from './validateMachineConfig.js';
 
 /** A machine built for one version: what the host steps. */
@@ -114,7 +114,7 @@ export class MachineRegistry {
   }
 
   /** The current version of a machine, saved to the store so later runs can be pinned to it. */
-  async current(name: string, store: Store): Promise<MachineVersion> {
+  async current(name: string, store: Pick<HostStore, 'saveMachineVersion' | 'getMachineVersion'>): Promise<MachineVersion> {
     const built = this.machine(name);
     if (!this.#saved.has(`${name}@${built.version}`)) {
       const structure = built.definition.machine ? codeConfig(built.definition.machine) : built.config;
@@ -125,7 +125,7 @@ export class MachineRegistry {
   }
 
   /** A pinned version: its structure from the store, its implementations from the registry. */
-  async pinned(name: string, version: string, store: Store): Promise<MachineVersion> {
+  async pinned(name: string, version: string, store: Pick<HostStore, 'saveMachineVersion' | 'getMachineVersion'>): Promise<MachineVersion> {
     const key = `${name}@${version}`;
     const cached = this.#built.get(key);
     if (cached) return cached;

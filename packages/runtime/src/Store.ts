@@ -1,5 +1,6 @@
 /**
- * The storage contract of the durable host. Every method that changes more than
+ * The storage contract of the durable host (a types-only module: it is long because
+ * it documents every row the host writes and every method by role). Every method that changes more than
  * one row does so in one transaction: a step's snapshot, its history row, the
  * messages, jobs and timers it causes, and the consumption of its event are
  * committed together or not at all (see packages/runtime/README.md).
@@ -279,28 +280,16 @@ export interface ActorQuery {
   limit?: number;
 }
 
-/** The storage contract; implemented by SqliteStore and PostgresStore. */
-export interface Store {
+/** What a host uses to drive actors: create them, read and consume their mailboxes, commit steps, run jobs, own work and stay alive. */
+export interface HostStore {
   /** Machine definitions by content version; inserting an existing version is a no-op. */
   saveMachineVersion(machine: string, version: string, definition: string): Promise<void>;
   getMachineVersion(machine: string, version: string): Promise<string | undefined>;
-  listMachineVersions(machine?: string): Promise<{ machine: string; version: string; createdAt: number }[]>;
-  /**
-   * Moves an active actor to another version of its machine (see `moveActorToVersion`):
-   * sets its version and, for a started actor, commits a `spine.version.moved` step
-   * (seq + 1, same snapshot) so the timeline shows it and any host holding the old
-   * version in memory conflicts and reloads. False if the seq moved meanwhile or
-   * the actor is no longer active.
-   */
-  moveActorVersion(move: VersionMove): Promise<boolean>;
-
   /** Creates actors and their first events in one transaction. */
   createActors(actors: NewActor[], events: NewEvent[]): Promise<void>;
   getActor(id: string): Promise<ActorRecord | undefined>;
-  listActors(query?: ActorQuery): Promise<ActorRecord[]>;
   /** Active durable children of an actor, by child key. */
   childrenOf(parentId: string): Promise<{ id: string; childKey: string; machine: string }[]>;
-
   /** Appends events to mailboxes in one transaction; returns their ids. */
   enqueue(events: NewEvent[]): Promise<number[]>;
   /** The oldest due, unconsumed events of an actor, in mailbox order. */
@@ -309,10 +298,7 @@ export interface Store {
   discardEvent(eventId: number, deadLetter: NewDeadLetter): Promise<void>;
   /** Commits one step atomically (see StepCommit). */
   commitStep(step: StepCommit): Promise<CommitResult>;
-
   recordDeadLetters(letters: NewDeadLetter[]): Promise<void>;
-  listDeadLetters(actorId?: string): Promise<DeadLetter[]>;
-
   /** Claims a pending (due) job, or a running one whose owner is in `deadOwners`; bumps attempts. */
   claimJob(key: string, owner: string, now: number, deadOwners: string[]): Promise<JobRecord | undefined>;
   /** Journals an attempt's outcome and delivers its event, unless the job was cancelled meanwhile. */
@@ -321,7 +307,6 @@ export interface Store {
   retryJob(retry: JobRetry): Promise<boolean>;
   getJob(key: string): Promise<JobRecord | undefined>;
   listJobs(query: { runId?: string; actorId?: string; status?: JobStatus[] }): Promise<JobRecord[]>;
-
   /** Actors with due events or runnable jobs that `owner` may drive (unowned, own, or dead owners). */
   runnable(now: number, owner: string, deadOwners: string[], limit: number): Promise<{ actors: string[]; jobs: { key: string; actorId: string }[] }>;
   /** The earliest future due time of a timer or a job back-off, if any. */
@@ -330,11 +315,21 @@ export interface Store {
   claimActors(ids: string[], owner: string, deadOwners: string[]): Promise<string[]>;
   /** Releases everything a host holds (clean shutdown). */
   releaseOwner(owner: string): Promise<void>;
-
   /** Registers or refreshes a host; returns hosts seen, for liveness checks. */
   heartbeat(host: HostRecord): Promise<HostRecord[]>;
   removeHost(id: string): Promise<void>;
+  /** Waiting work of a run: for deciding whether it is idle. */
+  runActivity(runId: string, now: number): Promise<{ dueEvents: number; activeJobs: number; nextWakeAt: number | undefined }>;
+  /** Whether a high-risk approval holds the run: none of its actors steps and none of its jobs starts. */
+  isRunHalted(runId: string): Promise<boolean>;
+  close(): Promise<void>;
+}
 
+/** What the studio, the CLI and time travel read: actors, steps, journals, dead letters, machine versions. */
+export interface HistoryReader {
+  listMachineVersions(machine?: string): Promise<{ machine: string; version: string; createdAt: number }[]>;
+  listActors(query?: ActorQuery): Promise<ActorRecord[]>;
+  listDeadLetters(actorId?: string): Promise<DeadLetter[]>;
   history(actorId: string, options?: { fromSeq?: number; limit?: number }): Promise<HistoryRecord[]>;
   /**
    * History of every actor of a run, in commit order. With `upToRowId`, only rows
@@ -352,7 +347,18 @@ export interface Store {
   runStats(runId: string, options?: { upToRowId?: number }): Promise<RunStats>;
   /** The journals of a run's jobs that have any entry (usage and cost live there). */
   runJournals(runId: string): Promise<{ key: string; actorId: string; src: string; journal: string }[]>;
+}
 
+/** Run control by people and tools: stop, fork, retry now, move to another version. Each is one transaction. */
+export interface RunControlStore {
+  /**
+   * Moves an active actor to another version of its machine (see `moveActorToVersion`):
+   * sets its version and, for a started actor, commits a `spine.version.moved` step
+   * (seq + 1, same snapshot) so the timeline shows it and any host holding the old
+   * version in memory conflicts and reloads. False if the seq moved meanwhile or
+   * the actor is no longer active.
+   */
+  moveActorVersion(move: VersionMove): Promise<boolean>;
   /**
    * Writes a planned fork (see RunFork) in one transaction. Refused with a
    * `conflict` SpineError when an actor with one of its ids exists already.
@@ -369,17 +375,15 @@ export interface Store {
   stopRun(runId: string, options: StopRunOptions): Promise<string[]>;
   /** Moves a pending job's next attempt to `runAt` (retry now); false unless it was pending. */
   rescheduleJob(key: string, runAt: number): Promise<boolean>;
+}
 
-  /** Waiting work of a run: for deciding whether it is idle. */
-  runActivity(runId: string, now: number): Promise<{ dueEvents: number; activeJobs: number; nextWakeAt: number | undefined }>;
-
+/** Risky work waiting for people: approvals, their deadlines and signed decisions. */
+export interface ApprovalStore {
   /** Approvals, newest first; `pending` ones are listed only while their actor is active. */
   listApprovals(query?: ApprovalQuery): Promise<ApprovalRecord[]>;
   getApproval(id: string): Promise<ApprovalRecord | undefined>;
   /** Pending approvals whose deadline has passed and that were not escalated yet. */
   dueApprovals(now: number, limit: number): Promise<ApprovalRecord[]>;
-  /** Whether a high-risk approval holds the run: none of its actors steps and none of its jobs starts. */
-  isRunHalted(runId: string): Promise<boolean>;
   /** Stores a signed decision for a host to verify and apply; returns its id. */
   submitDecision(decision: NewDecision): Promise<number>;
   /** Decisions submitted and not yet applied or refused, oldest first. */
@@ -391,15 +395,24 @@ export interface Store {
    * (nothing changed then, except a refused decision row and its audit rows).
    */
   resolveApproval(resolution: ApprovalResolution): Promise<boolean>;
+}
 
+/** The append-only, hash-chained audit log. */
+export interface AuditStore {
   /** Appends rows to the audit log (hash-chained). There is no way to change or delete them. */
   appendAudit(entries: NewAuditEntry[]): Promise<void>;
   listAudit(query?: AuditQuery): Promise<AuditEntry[]>;
   /** Recomputes the hash chain; reports the first row that does not match. */
   verifyAudit(): Promise<AuditVerification>;
-
-  close(): Promise<void>;
 }
+
+/**
+ * The storage contract, implemented by SqliteStore (and the PostgreSQL store to come):
+ * the union of its roles. A store only writes the rows it is given: every decision
+ * (what to stop, cancel, audit) arrives already made in the commit. `runStoreContract`
+ * (`@spine/runtime/testing`) is its executable spec, one file per role.
+ */
+export interface Store extends HostStore, HistoryReader, RunControlStore, ApprovalStore, AuditStore {}
 
 /** A running host, for liveness: same hostname and a dead pid, or a stale heartbeat, means dead. */
 export interface HostRecord {

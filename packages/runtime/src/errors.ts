@@ -37,15 +37,46 @@ function branded(value: unknown, brand: symbol): boolean {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
 }
 
+/** The brand a class checks under `instanceof` (set on SpineError, RetryableError, TerminalError). */
+const CLASS_BRAND = Symbol.for('spine.error.classBrand');
+
+/**
+ * `instanceof` by brand, as Temporal's `SymbolBasedInstanceOfError`: an error made by another
+ * copy of this package (a second install, a TypeScript loader) still passes `instanceof`.
+ * Subclasses without their own brand (user errors extending SpineError) use the prototype chain.
+ */
+function hasInstance(cls: object, value: unknown): boolean {
+  const brand = Object.prototype.hasOwnProperty.call(cls, CLASS_BRAND) ? (cls as Record<symbol, symbol>)[CLASS_BRAND] : undefined;
+  if (brand) return branded(value, brand);
+  return Function.prototype[Symbol.hasInstance].call(cls, value);
+}
+
+/**
+ * Makes an error of another family count as the runtime's `RetryableError` or
+ * `TerminalError` (for `is()` and `instanceof`) without changing its class: how
+ * `@spine/llm`'s `LlmError` maps onto the two kinds the host acts on. The error
+ * should carry `kind` and, when retryable, may carry `retryAfterMs`.
+ */
+export function markError(error: Error, as: 'retryable' | 'terminal'): void {
+  Object.defineProperty(error, SPINE_ERROR, { value: true, configurable: true });
+  Object.defineProperty(error, as === 'retryable' ? RETRYABLE : TERMINAL, { value: true, configurable: true });
+}
+
 /**
  * Base error of the runtime; `code` says what went wrong and the structured fields say where.
  * Use the static `is()` guards rather than `instanceof`: machine code loaded through another
  * module instance (a TypeScript loader, a second copy of the package) has other class objects.
  */
 export class SpineError extends Error {
+  static {
+    Object.defineProperty(this, CLASS_BRAND, { value: SPINE_ERROR });
+  }
   /** Whether a value is a SpineError from any copy of this package. */
   static is(value: unknown): value is SpineError {
     return branded(value, SPINE_ERROR);
+  }
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return hasInstance(this, value);
   }
   override name = 'SpineError';
   readonly code: SpineErrorCode;
@@ -72,6 +103,9 @@ export class SpineError extends Error {
  * `retryAfterMs` durably (the wait survives a crash) up to the activity's attempt cap.
  */
 export class RetryableError extends SpineError {
+  static {
+    Object.defineProperty(this, CLASS_BRAND, { value: RETRYABLE });
+  }
   /** Whether a value is a RetryableError from any copy of this package. */
   static override is(value: unknown): value is RetryableError {
     return branded(value, RETRYABLE);
@@ -91,6 +125,9 @@ export class RetryableError extends SpineError {
 
 /** Thrown by an activity when another attempt cannot help; the step fails at once. */
 export class TerminalError extends SpineError {
+  static {
+    Object.defineProperty(this, CLASS_BRAND, { value: TERMINAL });
+  }
   /** Whether a value is a TerminalError from any copy of this package. */
   static override is(value: unknown): value is TerminalError {
     return branded(value, TERMINAL);
@@ -106,6 +143,11 @@ export class TerminalError extends SpineError {
     this.kind = options.kind ?? 'terminal';
     this.details = options.details;
   }
+}
+
+/** One line for a list of field issues: `items[0].price: Expected number; name: Required`. */
+export function formatIssues(issues: readonly FieldIssue[]): string {
+  return issues.map((issue) => `${issue.path || '(root)'}: ${issue.message}`).join('; ');
 }
 
 /** Normalises anything thrown into an Error, once, at a boundary. */

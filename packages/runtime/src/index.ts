@@ -29,7 +29,7 @@ export { roundTripSnapshot } from './roundTripSnapshot.js';
 export { validateEvent, zodIssues } from './validateEvent.js';
 export { planStep } from './step/planStep.js';
 export type { ExecutableAction, StepPlan } from './step/planStep.js';
-export { SpineError, RetryableError, TerminalError, ensureError, serializeError } from './errors.js';
+export { SpineError, RetryableError, TerminalError, ensureError, serializeError, formatIssues, markError } from './errors.js';
 export type { SpineErrorCode, FieldIssue, SerializedError } from './errors.js';
 export { systemClock, SimulatedClock } from './clock.js';
 export type { Clock } from './clock.js';

@@ -1,6 +1,6 @@
 import type { EventObject } from 'xstate';
 import type { MachineDefinition } from './defineMachine.js';
-import { SpineError, type FieldIssue } from './errors.js';
+import { SpineError, type FieldIssue, formatIssues } from './errors.js';
 import type { NewEvent } from './Store.js';
 import { validateEvent, zodIssues } from './validateEvent.js';
 
@@ -21,7 +21,7 @@ export function eventIssues(definition: MachineDefinition, event: unknown): Fiel
 
 /** One line naming the machine, the event and each failing field. */
 export function describeIssues(machine: string, type: string | undefined, issues: FieldIssue[]): string {
-  return `Event '${type ?? '(no type)'}' refused by machine '${machine}': ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`;
+  return `Event '${type ?? '(no type)'}' refused by machine '${machine}': ${formatIssues(issues)}`;
 }
 
 /** A run's (or spawned child's) input, checked against the machine's input schema. */
@@ -31,7 +31,7 @@ export function parseInput(definition: MachineDefinition, input: unknown, machin
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const issues = zodIssues(result.error);
-  throw new SpineError('invalid_input', `Invalid input for machine '${machine}': ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { machine, issues });
+  throw new SpineError('invalid_input', `Invalid input for machine '${machine}': ${formatIssues(issues)}`, { machine, issues });
 }
 
 /** The event that runs an actor's initial transition. */

@@ -1,4 +1,4 @@
-import { SpineError, zodIssues } from '@spine/runtime';
+import { SpineError, formatIssues, zodIssues } from '@spine/runtime';
 import { ZodError } from 'zod';
 import type { ErrorJson, IssueJson, ServerErrorCode } from './protocol.js';
 
@@ -72,7 +72,7 @@ export function toErrorJson(error: unknown): { status: number; json: ErrorJson }
 
 /** A one-line summary of schema issues, naming each field. */
 export function describe(issues: IssueJson[]): string {
-  return `Invalid request: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`;
+  return `Invalid request: ${formatIssues(issues)}`;
 }
 
 function withIssues(json: ErrorJson, issues: IssueJson[] | undefined): ErrorJson {

@@ -2,19 +2,19 @@ import { performance } from 'node:perf_hooks';
 import type { EventObject } from 'xstate';
 import type { Clock } from '../clock.js';
 import type { Activity, ActivityContext } from '../defineMachine.js';
-import { RetryableError, SpineError, TerminalError, ensureError, serializeError } from '../errors.js';
+import { RetryableError, SpineError, TerminalError, ensureError, serializeError, formatIssues } from '../errors.js';
 import { auditOfAttempt } from '../auditOfAttempt.js';
 import { describeIssues, eventIssues, safeStringify } from '../machineInput.js';
 import type { MachineRegistry } from '../MachineRegistry.js';
 import { riskPolicies, type RiskPolicy } from '../riskPolicy.js';
-import type { JobRecord, Store } from '../Store.js';
+import type { HostStore, JobRecord } from '../Store.js';
 import type { ActivitySpan, RunTelemetry } from '../telemetry.js';
 import { zodIssues } from '../validateEvent.js';
 import { encodeRejection } from './encodeRejection.js';
 
 /** What the activity runner needs from its host. */
 export interface ActivityHost {
-  store: Store;
+  store: HostStore;
   registry: MachineRegistry;
   clock: Clock;
   hostId: string;
@@ -220,7 +220,7 @@ function parseActivityInput(activity: Activity, input: unknown): unknown {
   const result = activity.input!.safeParse(input);
   if (result.success) return result.data;
   const issues = zodIssues(result.error);
-  throw new TerminalError(`Invalid activity input: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { kind: 'invalid_input' });
+  throw new TerminalError(`Invalid activity input: ${formatIssues(issues)}`, { kind: 'invalid_input' });
 }
 
 function backoff(attempt: number, policy: { initialDelayMs?: number; maxDelayMs?: number; factor?: number }): number {

@@ -2,11 +2,11 @@ import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../clock.js';
 import { ensureError } from '../errors.js';
-import type { Store } from '../Store.js';
+import type { HostStore } from '../Store.js';
 
 /** What the scheduler drives. */
 export interface SchedulerHost {
-  store: Store;
+  store: HostStore;
   clock: Clock;
   hostId: string;
   pollIntervalMs: number;

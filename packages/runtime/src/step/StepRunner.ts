@@ -4,7 +4,7 @@ import type { Clock } from '../clock.js';
 import { ensureError } from '../errors.js';
 import type { MachineRegistry, MachineVersion } from '../MachineRegistry.js';
 import { riskPolicies } from '../riskPolicy.js';
-import type { ActorRecord, CommitResult, HistoryRecord, StepCommit, Store } from '../Store.js';
+import type { ActorRecord, CommitResult, HistoryRecord, HostStore, StepCommit } from '../Store.js';
 import type { RunTelemetry } from '../telemetry.js';
 import { hostInitialTransition, hostTransition } from '../xstateLogic.js';
 import { planCommit, planEndedStep, type PlanEnv, type PlannedStep, type StepEvent, type StepResult } from './planCommit.js';
@@ -27,7 +27,7 @@ interface LoadedActor {
 
 /** What the step runner needs from its host. */
 export interface StepHost {
-  store: Store;
+  store: HostStore;
   registry: MachineRegistry;
   clock: Clock;
   hostId: string;

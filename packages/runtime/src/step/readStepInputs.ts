@@ -1,4 +1,4 @@
-import type { ActorRecord, Store } from '../Store.js';
+import type { ActorRecord, HostStore } from '../Store.js';
 import type { MachineRegistry, MachineVersion } from '../MachineRegistry.js';
 import { riskPolicies } from '../riskPolicy.js';
 import type { StepInputs, StepResult } from './planCommit.js';
@@ -14,7 +14,7 @@ const NONE: StepInputs = Object.freeze({ children: new Map(), takenIds: new Set<
  * spawned machines are stored (normally done when the host starts).
  */
 export async function readStepInputs(
-  store: Store,
+  store: HostStore,
   registry: MachineRegistry,
   record: ActorRecord,
   version: MachineVersion,
@@ -47,7 +47,7 @@ export async function readStepInputs(
   return { children, takenIds, machineOf, lastJournal };
 }
 
-async function lastJournalEntry(store: Store, actorId: string): Promise<unknown> {
+async function lastJournalEntry(store: HostStore, actorId: string): Promise<unknown> {
   const jobs = await store.listJobs({ actorId, status: ['done', 'failed'] });
   for (let i = jobs.length - 1; i >= 0; i--) {
     const entries = JSON.parse(jobs[i]!.journal) as Record<string, unknown>[];
