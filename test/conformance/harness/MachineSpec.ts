@@ -1,4 +1,4 @@
-import type { Activity, MachineDefinition } from '@spine/runtime';
+import type { Activity, ActivityContext, MachineDefinition } from '@spine/runtime';
 import { fromPromise, setup, type AnyStateMachine, type EventObject } from 'xstate';
 import { z } from 'zod';
 
@@ -131,7 +131,8 @@ export function toDefinitions(spec: MachineSpec, starts: string[] = [], options:
   return out;
 }
 
-function oracleActivityContext(machine: string, childId: string, signal: AbortSignal) {
+/** What an activity sees when the oracle runs it as a plain promise (no journal, no durable mailbox). */
+function oracleActivityContext(machine: string, childId: string, signal: AbortSignal): ActivityContext {
   return {
     key: `oracle:${machine}:${childId}`,
     attempt: 1,
@@ -145,6 +146,9 @@ function oracleActivityContext(machine: string, childId: string, signal: AbortSi
     record: () => {},
     previousAttempts: [],
     runJournal: async () => [],
+    send: async () => {
+      throw new Error('the conformance corpus has no activity that sends to its actor');
+    },
   };
 }
 

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, expect, it, vi } from 'vitest';
 import { compareCase, knownDifferences, Tally } from './compareCase.js';
 import type { ConformanceCase } from './MachineSpec.js';
 import type { Observation } from './observe.js';
@@ -16,6 +16,8 @@ export const CASE_TIMEOUT_MS = 30_000;
  * per variant is printed when the file ends.
  */
 export function conformanceSuite(label: string, cases: ConformanceCase[]): void {
+  // A case mostly waits (SQLite, the host's scheduling), so many run at once in this one file.
+  vi.setConfig({ maxConcurrency: 16 });
   // Real SQLite files, on tmpfs where there is one: the suite compares semantics, and fsync waits on a shared disk are not part of them.
   const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), `spine-conformance-${label}-`));
   const tally = new Tally(knownDifferences());
