@@ -15,7 +15,7 @@ export const CASE_TIMEOUT_MS = 30_000;
  * identical or its difference is listed in known-differences.json. The summary line
  * per variant is printed when the file ends.
  */
-export function conformanceSuite(label: string, cases: ConformanceCase[]): void {
+export function conformanceSuite(label: string, cases: ConformanceCase[], note = ''): void {
   // A case mostly waits (SQLite, the host's scheduling), so many run at once in this one file.
   vi.setConfig({ maxConcurrency: 16 });
   // Real SQLite files, on tmpfs where there is one: the suite compares semantics, and fsync waits on a shared disk are not part of them.
@@ -27,7 +27,8 @@ export function conformanceSuite(label: string, cases: ConformanceCase[]): void 
   afterAll(() => {
     const lines = [
       `conformance ${label} (a): xstate ran ${oracleRan}/${cases.length} cases` +
-        (fixtureChecked ? `; xstate meets the fixture's own expected configuration in ${fixturePassed}/${fixtureChecked}` : ''),
+        (fixtureChecked ? `; xstate meets the fixture's own expected configuration in ${fixturePassed}/${fixtureChecked}` : '') +
+        note,
       ...tally.summary(label),
     ];
     process.stdout.write(`\n${lines.join('\n')}\n`);
