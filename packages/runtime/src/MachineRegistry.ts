@@ -134,6 +134,15 @@ export class MachineRegistry {
     if (definitionVersion(definition) === version) {
       config = definition.config;
     } else if (definition.machine) {
+      // The same code built by another transpiler has other function text, so another
+      // version: when the stored structure has the same shape (function text aside),
+      // the actor runs on the current code.
+      const stored = await store.getMachineVersion(name, version);
+      if (stored && canonicalJson(shapeOf(JSON.parse(stored))) === canonicalJson(shapeOf(codeConfig(definition.machine)))) {
+        const built = this.#build(definition, definition.config, version);
+        this.#built.set(key, built);
+        return built;
+      }
       throw new SpineError(
         'unknown_version',
         `Machine '${name}' version '${version}' was registered from code that is no longer registered (now '${definitionVersion(definition)}'); register that code again or move the actor with moveActorToVersion.`,
@@ -185,6 +194,18 @@ export class MachineRegistry {
 const CODE = Symbol('spine.codeMachine');
 interface CodeParts {
   [CODE]?: { children: Record<string, string>; unsupported: string[]; actors: Map<string, AnyActorLogic> };
+}
+
+/** A code machine's stored structure with every function's text replaced by a marker. */
+function shapeOf(value: unknown): unknown {
+  if (typeof value === 'string') return value.startsWith('fn:') ? 'fn' : value;
+  if (Array.isArray(value)) return value.map(shapeOf);
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = k === 'fn' || k === 'source' ? 'fn' : shapeOf(v);
+    return out;
+  }
+  return value;
 }
 
 /** The version of a definition: of its JSON structure, or of its code (config and implementations). */

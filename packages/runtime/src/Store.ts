@@ -164,7 +164,7 @@ export interface StepCommit {
   error: string | null;
   history: Omit<HistoryRecord, 'actorId' | 'runId' | 'seq' | 'snapshot' | 'stateValue' | 'status'>;
   messages: NewEvent[];
-  /** Pending timers of this actor to delete, by send id. */
+  /** Pending timers and delayed sends of this actor to delete, by send id; '*' deletes all of them (the actor finished). */
   cancelTimers: string[];
   jobs: NewJob[];
   /** Invoke ids of this actor whose pending or running jobs are cancelled; '*' cancels them all. */

@@ -159,3 +159,29 @@ describe('machines written in code', () => {
     expect(started).toBe(2);
   });
 });
+
+describe('versions of machines written in code', () => {
+  it('resumes a run when the same machine was rebuilt with other function text (another transpiler), and refuses a changed structure', async () => {
+    const path = tempDbPath();
+    const build = (text: string, extra: Record<string, unknown> = {}) =>
+      setup({}).createMachine({
+        context: { n: 0 },
+        initial: 'a',
+        states: { a: { on: { go: { target: 'b', actions: assign({ n: new Function('a', `return ${text}`) as never }) } } }, b: {}, ...extra },
+      });
+    const first = await host(path, [defineMachine({ name: 'm', machine: build('1') })]);
+    const { runId } = await first.startRun('m');
+    await first.waitForRun(runId, { horizonMs: 0 });
+    await first.stop();
+    const second = await host(path, [defineMachine({ name: 'm', machine: build('  1 /* minified differently */') })]);
+    await second.send(runId, { type: 'go' });
+    expect(await second.waitForRun(runId, { horizonMs: 0 })).toMatchObject({ status: 'waiting', state: 'b' });
+    await second.stop();
+    const run2 = (await host(path, [defineMachine({ name: 'm', machine: build('1') })])) as Runtime;
+    const { runId: other } = await run2.startRun('m');
+    await run2.waitForRun(other, { horizonMs: 0 });
+    await run2.stop();
+    const changed = await host(path, [defineMachine({ name: 'm', machine: build('1', { c: {} }) })]);
+    await expect(changed.registry.pinned('m', (await changed.store.getActor(other))!.version, changed.store)).rejects.toThrow(/no longer registered/);
+  });
+});

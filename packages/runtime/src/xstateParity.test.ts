@@ -248,4 +248,46 @@ describe('the durable host behaves as xstate does', () => {
     expect(await runtime.waitForRun(runId, { horizonMs: 0 })).toMatchObject({ status: 'waiting', state: 'a' });
     expect(await contextOf(runtime, runId)).toEqual({ marked: true });
   });
+
+  it("drops a finished child's delayed sends to its parent, as xstate cancels a stopped actor's scheduled events", async () => {
+    const clock = new SimulatedClock();
+    const child = defineMachine({
+      name: 'child',
+      config: { initial: 'a', states: { a: { entry: 'later', always: 'end' }, end: { type: 'final' } } },
+      schemas: {},
+      actions: { later: sendParent({ type: 'late' }, { delay: 500 }) },
+    });
+    const parent = defineMachine({
+      name: 'parent',
+      config: { initial: 'wait', states: { wait: { invoke: { id: 'c', src: 'child' }, after: { 1000: 'pass' }, on: { late: 'fail' } }, pass: { type: 'final' }, fail: { type: 'final' } } },
+      schemas: { events: { late: anyEvent } },
+    });
+    const runtime = await host(tempDbPath(), [parent, child], { clock });
+    const { runId } = await runtime.startRun('parent');
+    expect(await runtime.waitForRun(runId, { horizonMs: 0 })).toMatchObject({ status: 'waiting', nextWakeAt: clock.now() + 1000 });
+    clock.advance(1000);
+    await runtime.poke();
+    await runtime.waitForRun(runId, { horizonMs: 0 });
+    expect(JSON.parse((await runtime.store.getActor(runId))!.stateValue!)).toBe('pass');
+  });
+
+  it('keeps the initial state with the error when an initial entry action throws', async () => {
+    const machine = defineMachine({
+      name: 'startfail',
+      config: { initial: 'a', states: { a: { entry: 'explode' } } },
+      schemas: {},
+      context: () => ({ log: [] }),
+      actions: {
+        explode: () => {
+          throw new Error('initial action failed');
+        },
+      },
+    });
+    const runtime = await host(tempDbPath(), [machine]);
+    const { runId } = await runtime.startRun('startfail');
+    expect((await runtime.waitForRun(runId)).status).toBe('error');
+    const actor = (await runtime.store.getActor(runId))!;
+    expect(JSON.parse(actor.stateValue!)).toBe('a');
+    expect(JSON.parse(actor.snapshot!).context).toEqual({ log: [] });
+  });
 });

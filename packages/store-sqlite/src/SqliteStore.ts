@@ -249,7 +249,10 @@ export class SqliteStore implements Store {
     s.insertHistory.run(step.actorId, runId, seq, h.eventType, h.event, step.stateValue, step.snapshot, step.status, h.version, h.emitted, h.startedAt, h.durationUs);
     for (const actor of step.spawn) this.#insertActor(actor, now);
     // Cancels first: they name timers stored before this step; a timer this step re-arms with the same id stays.
-    for (const sendId of step.cancelTimers) s.cancelTimer.run(step.actorId, sendId);
+    for (const sendId of step.cancelTimers) {
+      if (sendId === '*') s.cancelAllTimers.run(step.actorId);
+      else s.cancelTimer.run(step.actorId, sendId);
+    }
     for (const message of step.messages) this.#insertEvent(message, now);
     for (const childId of step.cancelJobs) {
       if (childId === '*') {
@@ -664,6 +667,7 @@ function prepare(db: Database.Database) {
     nextEvents: db.prepare('SELECT * FROM events WHERE actor_id = ? AND due_at <= ? ORDER BY due_at, id LIMIT ?'),
     deleteEvent: db.prepare('DELETE FROM events WHERE id = ?'),
     cancelTimer: db.prepare('DELETE FROM events WHERE source = ? AND send_id = ?'),
+    cancelAllTimers: db.prepare('DELETE FROM events WHERE source = ? AND send_id IS NOT NULL'),
     insertHistory: db.prepare(
       'INSERT INTO history (actor_id, run_id, seq, event_type, event, state_value, snapshot, status, version, emitted, started_at, duration_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),

@@ -186,7 +186,9 @@ export class StepRunner {
         try {
           effect.exec?.(effect.info, effect.params);
         } catch (error) {
-          throw new ActionError(effect.type, error);
+          // xstate keeps the previous snapshot of a transition, and the initial one of a start.
+          const failure = new ActionError(effect.type, error);
+          return event.type === 'xstate.init' ? { ok: false, error: failure, snapshot: next } : { ok: false, error: failure };
         }
       }
       return { ok: true, next, plan };

@@ -25,7 +25,7 @@ export interface StepInputs {
 /** What `transition()` produced for one mailbox event, sorted (or why it failed). */
 export type StepResult =
   | { ok: true; next: AnyMachineSnapshot; plan: StepPlan }
-  | { ok: false; error: Error };
+  | { ok: false; error: Error; /** The snapshot to keep with the error (an initial step whose action threw keeps its state, as xstate does). */ snapshot?: AnyMachineSnapshot };
 
 /** The one event a step consumes. */
 export interface StepEvent {
@@ -81,6 +81,10 @@ export function planCommit(record: ActorRecord, event: StepEvent, result: StepRe
   };
   let failure = result.ok ? undefined : result.error;
   let emitted: EventObject[] = [];
+  if (!result.ok && result.snapshot) {
+    commit.snapshot = JSON.stringify(env.version.machine.getPersistedSnapshot(result.snapshot));
+    commit.stateValue = JSON.stringify(result.snapshot.value);
+  }
   if (result.ok) {
     const { next, plan } = result;
     try {
@@ -232,6 +236,9 @@ function refusal(
 /** When an actor finishes, its parent learns in the same commit, its jobs are cancelled and its children stop. */
 function finish(record: ActorRecord, commit: StepCommit, inputs: StepInputs, now: number): void {
   commit.cancelJobs.push('*');
+  // Its delayed sends die with it, as xstate cancels a stopped actor's scheduled events.
+  if (!commit.cancelTimers.includes('*')) commit.cancelTimers.push('*');
+  commit.messages = commit.messages.filter((message) => !(message.sendId && message.dueAt > now));
   for (const child of inputs.children.values()) if (!commit.stop.includes(child)) commit.stop.push(child);
   if (!record.parentId || !record.childKey) return;
   const event =
