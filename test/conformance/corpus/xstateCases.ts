@@ -714,4 +714,15 @@ callbackCase('should transition correctly if callback function invoked from star
   }),
 }, { config: { initial: 'idle', states: { idle: { invoke: { id: 'cb', src: 'cb' }, on: { CALLBACK: 'done' } }, done: {} } } }, []);
 
+callbackCase('callback should be able to receive messages from parent', {
+  cb: fromCallback(({ sendBack, receive }) => {
+    receive((event) => {
+      if (event.type === 'PING') sendBack({ type: 'PONG' });
+    });
+  }),
+}, {
+  config: { initial: 'idle', states: { idle: { invoke: { id: 'cb', src: 'cb' }, on: { GO: { actions: 'ping' }, PONG: 'done' } }, done: {} } },
+  actions: { ping: sendTo('cb', { type: 'PING' }) },
+}, [ev('GO')]);
+
 export const xstateCases: ConformanceCase[] = cases;
