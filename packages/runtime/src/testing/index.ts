@@ -1,3 +1,3 @@
 /** Test helpers for Store implementations: the contract suite every store runs. */
-export { runStoreContract } from './storeContract.js';
-export type { MakeStore } from './storeContract.js';
+export { runStoreContract } from './storeContract/index.js';
+export type { MakeStore } from './storeContract/index.js';
