@@ -177,7 +177,7 @@ describe('studio end to end, in Chromium against a real `spine serve`', () => {
     await row.click();
     const tree = page.locator('[data-testid="agents-tree"] li');
     await expect.poll(() => tree.count()).toBe(2);
-    expect(await tree.nth(0).innerText()).toMatch(/crew\s*delegating/);
+    expect(await tree.nth(0).innerText()).toMatch(/crew \(top level\)\s*delegating/);
     expect(await tree.nth(1).innerText()).toMatch(/worker\s*waiting/);
 
     await page.locator('[data-testid="step-row"]', { hasText: 'xstate.done.actor.plan' }).click();
