@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -119,8 +120,9 @@ afterAll(async () => {
       clearTimeout(timer);
     }),
   );
-  if (app) rmSync(app, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
-}, 30_000);
+  // The scratch app holds a full node_modules: removing it takes a while on a busy machine.
+  if (app) await rm(app, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+}, 180_000);
 
 describe('Spine installed from its npm tarballs into an app outside the repo', () => {
   it('installs real copies (no workspace links) that ship dist/ and the CLI the built studio, without sources or tests', () => {
