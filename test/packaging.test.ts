@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,10 +109,20 @@ beforeAll(() => {
 }, 300_000);
 
 afterAll(async () => {
-  for (const child of [serve, scripted]) child?.kill('SIGTERM');
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  if (app) rmSync(app, { recursive: true, force: true });
-});
+  // Wait for the app's processes to exit before removing their folder (a busy machine is slow to stop them).
+  await Promise.all(
+    [serve, scripted].map(async (child) => {
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }),
+  );
+  // The scratch app holds a full node_modules: removing it takes a while on a busy machine.
+  if (app) await rm(app, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+}, 180_000);
 
 describe('Spine installed from its npm tarballs into an app outside the repo', () => {
   it('installs real copies (no workspace links) that ship dist/ and the CLI the built studio, without sources or tests', () => {
