@@ -24,7 +24,7 @@ describe('McpServers configuration', () => {
     [{ mcpServers: { a: { command: 'x', args: 'not-a-list' } } }, 'mcpServers.a.args'],
     [{ mcpServers: { 'a b': { command: 'x' } } }, 'a server name is 1-32 letters'],
     [{ servers: {} }, 'mcpServers'],
-    [{ mcpServers: { a: { command: 'x' } }, agents: { reader: ['a'] } }, 'agents.reader.0: an allowlist entry is `server/tool` or `server/*`'],
+    [{ mcpServers: { a: { command: 'x' } }, agents: { reader: ['a'] } }, 'agents.reader[0]: an allowlist entry is `server/tool` or `server/*`'],
   ])('refuses %j naming the field', (config, message) => {
     expect(() => new McpServers(config, { source: 'mcp.json' })).toThrow(ConfigError);
     expect(() => new McpServers(config, { source: 'mcp.json' })).toThrow(message);
