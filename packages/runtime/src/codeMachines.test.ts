@@ -1,6 +1,6 @@
 import { SqliteStore } from '@spine/store-sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
-import { assign, emit, enqueueActions, fromCallback, fromPromise, raise, sendParent, sendTo, setup } from 'xstate';
+import { assign, createMachine, emit, enqueueActions, fromCallback, fromPromise, raise, sendParent, sendTo, setup } from 'xstate';
 import { createRuntime, type Runtime } from './createRuntime.js';
 import { defineMachine } from './defineMachine.js';
 import { tempDbPath } from './testing/fixtures.js';
@@ -44,7 +44,7 @@ describe('machines written in code', () => {
           },
         },
         working: {
-          on: { noted: { actions: enqueueActions(({ enqueue }) => enqueue.assign({ log: ({ context }) => [...context.log, 'noted'] })) } },
+          on: { noted: { actions: enqueueActions(({ enqueue }) => enqueue.assign({ log: ({ context }: { context: { log: string[] } }) => [...context.log, 'noted'] })) } },
           invoke: {
             src: 'double',
             input: ({ context }) => ({ n: context.n }),
@@ -64,14 +64,14 @@ describe('machines written in code', () => {
 
   it('gives a code machine a version from its config and the source of its implementations', async () => {
     const make = (step: number) =>
-      setup({ actions: { bump: assign({ n: ({ context }: { context: { n: number } }) => context.n + step }) } }).createMachine({
+      setup({ types: { context: {} as { n: number } }, actions: { bump: assign({ n: ({ context }) => context.n + step }) } }).createMachine({
         context: { n: 0 },
         on: { bump: { actions: 'bump' } },
       });
     const runtime = await host(tempDbPath(), []);
     const a = runtime.registry.register({ name: 'm', machine: make(1) });
     const b = runtime.registry.register({ name: 'm', machine: make(1) });
-    const c = runtime.registry.register({ name: 'm', machine: setup({ actions: { bump: assign({ n: ({ context }: { context: { n: number } }) => context.n + 2 }) } }).createMachine({ context: { n: 0 }, on: { bump: { actions: 'bump' } } }) });
+    const c = runtime.registry.register({ name: 'm', machine: setup({ types: { context: {} as { n: number } }, actions: { bump: assign({ n: ({ context }) => context.n + 2 }) } }).createMachine({ context: { n: 0 }, on: { bump: { actions: 'bump' } } }) });
     expect(a.version).toBe(b.version);
     expect(c.version).not.toBe(a.version);
   });
@@ -81,7 +81,7 @@ describe('machines written in code', () => {
       initial: 'working',
       states: { working: { on: { 'child.go': { target: 'done', actions: sendParent({ type: 'child.said', text: 'hi' }) } } }, done: { type: 'final' } },
     });
-    const machine = setup({}).createMachine({
+    const machine = createMachine({
       context: { heard: '' },
       initial: 'waiting',
       states: {
