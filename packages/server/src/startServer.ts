@@ -192,13 +192,12 @@ export async function startServer(options: ServerOptions): Promise<SpineServer> 
     feed.publish([inspected.ingest(prefix, json)], from);
   }
 
-  /** An @statelyai/inspect connection: an inspected app, a receiver, or both (as the protocol allows). */
-  function connectInspector(ws: WebSocket, mayRead: boolean): void {
+  /** A feed client that writes to a socket, kept alive by heartbeats and taken out of the feed when the socket closes. */
+  function socketClient(ws: WebSocket, options: { raw?: true }): FeedClient {
     sockets.add(ws);
-    const prefix = inspected.connect();
     const client: FeedClient = {
       subscription: {},
-      raw: true,
+      ...options,
       send: (text) => {
         if (ws.readyState === ws.OPEN) ws.send(text);
       },
@@ -206,6 +205,20 @@ export async function startServer(options: ServerOptions): Promise<SpineServer> 
         return ws.bufferedAmount;
       },
     };
+    const stop = heartbeat(ws);
+    ws.on('close', () => {
+      stop();
+      feed.remove(client);
+      sockets.delete(ws);
+    });
+    ws.on('error', () => ws.terminate());
+    return client;
+  }
+
+  /** An @statelyai/inspect connection: an inspected app, a receiver, or both (as the protocol allows). */
+  function connectInspector(ws: WebSocket, mayRead: boolean): void {
+    const client = socketClient(ws, { raw: true });
+    const prefix = inspected.connect();
     if (mayRead) {
       feed.add(client);
       // What a receiver needs to draw what is already running: every active durable actor and every inspected one.
@@ -215,13 +228,6 @@ export async function startServer(options: ServerOptions): Promise<SpineServer> 
         for (const event of inspected.actorEvents()) if (!event.actorId.startsWith(prefix)) client.send(JSON.stringify(event));
       })().catch((error) => log(`inspect replay: ${ensureError(error).message}`));
     }
-    const stop = heartbeat(ws);
-    ws.on('close', () => {
-      stop();
-      feed.remove(client);
-      sockets.delete(ws);
-    });
-    ws.on('error', () => ws.terminate());
     ws.on('message', (data: RawData, isBinary: boolean) => {
       if (isBinary) return;
       try {
@@ -233,27 +239,11 @@ export async function startServer(options: ServerOptions): Promise<SpineServer> 
   }
 
   function connect(ws: WebSocket): void {
-    sockets.add(ws);
+    const client = socketClient(ws, {});
     let inspectPrefix: string | undefined;
-    const client: FeedClient = {
-      subscription: {},
-      send: (text) => {
-        if (ws.readyState === ws.OPEN) ws.send(text);
-      },
-      get bufferedAmount() {
-        return ws.bufferedAmount;
-      },
-    };
     feed.add(client);
     const reply = (message: ServerMessage) => client.send(stringify(message));
     reply({ type: 'hello', protocol: 1, serverTime: Date.now(), runtime: Boolean(options.runtime), maxPayloadBytes });
-    const stop = heartbeat(ws);
-    ws.on('close', () => {
-      stop();
-      feed.remove(client);
-      sockets.delete(ws);
-    });
-    ws.on('error', () => ws.terminate());
     ws.on('message', (data: RawData, isBinary: boolean) => {
       void (async () => {
         const size = rawSize(data);
