@@ -6,6 +6,7 @@ import { readableText } from '../model/readableText.js';
 import { useNow, useStudio, useStudioState } from './hooks.js';
 import { Json } from './Json.js';
 import { ConfidenceNote } from './ConfidenceNote.js';
+import { FieldIssueList, type FieldIssue } from './FieldIssueList.js';
 
 const NAME_KEY = 'spine.approver';
 
@@ -120,7 +121,7 @@ function ApprovalCard({ approval, by, skew }: { approval: ApprovalJson; by: stri
   const [draft, setDraft] = useState(() => JSON.stringify(approval.proposal, null, 2));
   const [reason, setReason] = useState('');
   const [busy, setBusy] = useState(false);
-  const [refusal, setRefusal] = useState<{ message: string; issues: { path: string; message: string }[] } | undefined>();
+  const [refusal, setRefusal] = useState<{ message: string; issues: FieldIssue[] } | undefined>();
   const rationale = (approval.rationale ?? {}) as { reasoning?: unknown; state?: string; event?: string; lastJournal?: unknown };
   let editError: string | undefined;
   let edited: unknown;
@@ -187,13 +188,7 @@ function ApprovalCard({ approval, by, skew }: { approval: ApprovalJson; by: stri
           {refusal && (
             <div className="error" role="alert" data-testid="edit-error">
               Not accepted, correct it and approve again:
-              <ul>
-                {refusal.issues.map((i) => (
-                  <li key={i.path + i.message}>
-                    <code>{i.path}</code>: {i.message}
-                  </li>
-                ))}
-              </ul>
+              <FieldIssueList issues={refusal.issues} />
             </div>
           )}
         </>

@@ -6,6 +6,7 @@ import { previousStep, type RunTimeline, type Step } from '../model/RunTimeline.
 import { useState } from 'react';
 import { useStudio } from './hooks.js';
 import { Json } from './Json.js';
+import { FieldIssueList, type FieldIssue } from './FieldIssueList.js';
 
 /** Everything about one step: the event, the state, what changed in the context, and the activity calls. */
 export function StepInspector({ timeline, step, index }: { timeline: RunTimeline; step: Step; index: number }) {
@@ -95,7 +96,7 @@ function EditThenFork({ timeline, step }: { timeline: RunTimeline; step: Step })
   const studio = useStudio();
   const [open, setOpen] = useState(false);
   const [draft, setDraft] = useState(() => JSON.stringify(step.context ?? {}, null, 2));
-  const [refusal, setRefusal] = useState<{ message: string; issues: { path: string; message: string }[] } | undefined>();
+  const [refusal, setRefusal] = useState<{ message: string; issues: FieldIssue[] } | undefined>();
   let parsed: unknown;
   let jsonError: string | undefined;
   try {
@@ -130,13 +131,7 @@ function EditThenFork({ timeline, step }: { timeline: RunTimeline; step: Step })
       {refusal && (
         <div className="error" role="alert" data-testid="edit-context-error">
           {refusal.message}
-          <ul>
-            {refusal.issues.map((i) => (
-              <li key={i.path + i.message}>
-                <code>{i.path}</code>: {i.message}
-              </li>
-            ))}
-          </ul>
+          <FieldIssueList issues={refusal.issues} />
         </div>
       )}
       <div className="inspector-actions">
