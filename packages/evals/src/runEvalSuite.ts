@@ -79,20 +79,7 @@ export async function runEvalSuite(suite: EvalSuite, options: RunEvalOptions): P
       const view = await driveCase(suite, runtime, c, runId, options.horizonMs ?? 120_000);
       const scored = await scoreRun(suite, c, view, options.judge);
       const actor = await runtime.store.getActor(runId);
-      const result: StoredResult = {
-        sessionId,
-        caseId: c.id,
-        repeat: n,
-        runId,
-        machine: suite.machine,
-        version: actor?.version ?? version,
-        status: view.status,
-        completed: scored.completed,
-        scores: scored.scores,
-        tokens: view.tokens + scored.tokens,
-        costUsd: view.costUsd + scored.costUsd,
-        scoredAt: now(),
-      };
+      const result = storedResult({ sessionId, caseId: c.id, repeat: n, runId, machine: suite.machine, version: actor?.version ?? version }, view, scored, now());
       evalStore.saveResult(result);
       options.onResult?.(result);
     }
@@ -187,6 +174,14 @@ export async function viewOfRun(runtime: Runtime, runId: string, outcome?: RunOu
   };
 }
 
+/** What scoring one run gave: completion, each scorer's result, and the tokens and money the scorers spent. */
+export interface ScoredRun {
+  completed: boolean;
+  scores: Record<string, ScoreResult>;
+  tokens: number;
+  costUsd: number;
+}
+
 /** Runs every scorer on a run; a scorer that throws fails with its message. */
 export async function scoreRun(
   suite: Pick<EvalSuite, 'scorers' | 'completed'>,
@@ -194,7 +189,7 @@ export async function scoreRun(
   run: EvalRunView,
   judge: JudgeClient,
   options: { onlineOnly?: boolean } = {},
-): Promise<{ completed: boolean; scores: Record<string, ScoreResult>; tokens: number; costUsd: number }> {
+): Promise<ScoredRun> {
   const scores: Record<string, ScoreResult> = {};
   let tokens = 0;
   let costUsd = 0;
@@ -211,6 +206,24 @@ export async function scoreRun(
   }
   const completed = suite.completed ? Boolean(suite.completed(run)) : run.status === 'done';
   return { completed, scores, tokens, costUsd };
+}
+
+/** A scored run as stored: where it belongs, the run's outcome, its scores, and its own spend plus what scoring it cost. */
+export function storedResult(
+  where: Pick<StoredResult, 'sessionId' | 'caseId' | 'repeat' | 'runId' | 'machine' | 'version'>,
+  run: EvalRunView,
+  scored: ScoredRun,
+  scoredAt: number,
+): StoredResult {
+  return {
+    ...where,
+    status: run.status,
+    completed: scored.completed,
+    scores: scored.scores,
+    tokens: run.tokens + scored.tokens,
+    costUsd: run.costUsd + scored.costUsd,
+    scoredAt,
+  };
 }
 
 function sha256(text: string): string {

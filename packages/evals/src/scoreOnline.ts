@@ -3,7 +3,7 @@ import type { Runtime } from '@spine/runtime';
 import type { EvalSuite, JudgeClient, ScorerKind } from './defineEvalSuite.js';
 import type { EvalStore, StoredResult } from './EvalStore.js';
 import { suiteMetrics, type SuiteMetrics } from './metrics.js';
-import { scoreRun, viewOfRun } from './runEvalSuite.js';
+import { scoreRun, storedResult, viewOfRun } from './runEvalSuite.js';
 
 /** What one online scoring pass did. */
 export interface OnlineReport {
@@ -48,20 +48,7 @@ export async function scoreOnline(
     const view = await viewOfRun(runtime, actor.id);
     const c = { id: actor.id, input: undefined };
     const result = await scoreRun(suite, c, view, options.judge, { onlineOnly: true });
-    const stored: StoredResult = {
-      sessionId,
-      caseId: actor.id,
-      repeat: 0,
-      runId: actor.id,
-      machine: actor.machine,
-      version: actor.version,
-      status: view.status,
-      completed: result.completed,
-      scores: result.scores,
-      tokens: view.tokens + result.tokens,
-      costUsd: view.costUsd + result.costUsd,
-      scoredAt: now(),
-    };
+    const stored = storedResult({ sessionId, caseId: actor.id, repeat: 0, runId: actor.id, machine: actor.machine, version: actor.version }, view, result, now());
     evalStore.saveResult(stored);
     scored.push(stored);
   }
