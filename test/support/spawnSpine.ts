@@ -25,6 +25,8 @@ export interface SpawnSpineOptions {
   killAfterMs?: number;
   /** SIGKILL the process once this returns true (polled every 20 ms). */
   killWhen?: () => boolean;
+  /** Written to the process's stdin, which is then closed (stdin is empty otherwise). */
+  stdin?: string;
 }
 
 /**
@@ -39,7 +41,9 @@ export function spawnSpine(args: string[], options: SpawnSpineOptions = {}): Pro
     if (value !== undefined) env[key] = value;
   }
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [spineBin, ...args], { env, cwd: options.cwd ?? repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [spineBin, ...args], { env, cwd: options.cwd ?? repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin.on('error', () => {}); // a process that exits before reading its stdin
+    child.stdin.end(options.stdin ?? '');
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CliError } from './CliError.js';
 
@@ -43,13 +44,25 @@ export function dbPath(value: string | undefined): string {
   return value ?? (process.env.SPINE_DB || '.spine/spine.db');
 }
 
-/** Parses a JSON argument, naming the flag when it is malformed. */
+/**
+ * Parses a JSON argument, naming the flag when it is malformed. `-` reads the JSON from stdin and
+ * `@path` from a file, for texts longer than the system allows in one argument (128 KiB on Linux).
+ */
 export function parseJsonArg(value: string | undefined, flag: string): unknown {
   if (value === undefined) return undefined;
+  const text = value === '-' ? readSource(0, `${flag} from stdin`) : value.startsWith('@') ? readSource(value.slice(1), `${flag} file '${value.slice(1)}'`) : value;
   try {
-    return JSON.parse(value);
+    return JSON.parse(text);
   } catch (error) {
     throw new CliError(`${flag} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function readSource(source: string | 0, what: string): string {
+  try {
+    return readFileSync(source, 'utf8');
+  } catch (error) {
+    throw new CliError(`cannot read ${what}: ${(error as Error).message}`);
   }
 }
 

@@ -14,7 +14,11 @@ const bin = fileURLToPath(new URL('../bin/spine.js', import.meta.url));
 const machines = fileURLToPath(new URL('../test-machines', import.meta.url));
 
 function spine(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, SPINE_DB: '' } });
+  return spineWithStdin('', ...args);
+}
+
+function spineWithStdin(stdin: string, ...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', input: stdin, env: { ...process.env, SPINE_DB: '' } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -63,6 +67,24 @@ describe('spine CLI', () => {
     const shown = JSON.parse(spine('show', runId, '--db', db, '--json').stdout) as { steps: { event: { type: string } }[] };
     expect(shown.steps.map((s) => s.event.type)).toEqual(['xstate.init', 'door.open', 'door.close', 'door.lock']);
     expect(spine('show', runId, '--db', db).stdout).toMatch(/door\.open\s+open/);
+  });
+
+  it('reads a JSON argument from stdin with - and from a file with @path, and names a file it cannot read', () => {
+    const db = freshDb();
+    const dir = mkdtempSync(join(tmpdir(), 'spine-cli-json-'));
+    writeFileSync(join(dir, 'input.json'), '{"name":"side"}');
+    const r = spine('run', 'door', '--db', db, '--machines', machines, '--input', `@${join(dir, 'input.json')}`, '--json');
+    expect(r.code, r.stderr).toBe(3);
+    const { runId } = JSON.parse(r.stdout) as { runId: string };
+    expect(spineWithStdin('{"type":"door.open","by":"ada"}', 'send', runId, '-', '--db', db, '--machines', machines).code).toBe(0);
+    const missing = spine('send', runId, `@${join(dir, 'nope.json')}`, '--db', db, '--machines', machines);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/cannot read the event file '.*nope\.json': ENOENT/);
+    const bad = spineWithStdin('{"type":', 'send', runId, '-', '--db', db, '--machines', machines);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/the event is not valid JSON/);
+    const shown = JSON.parse(spine('show', runId, '--db', db, '--json').stdout) as { steps: { event: { type: string } }[] };
+    expect(shown.steps.map((s) => s.event.type)).toEqual(['xstate.init', 'door.open']);
   });
 
   it('round-trips every snapshot of its test machines through JSON unchanged', async () => {

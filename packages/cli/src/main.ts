@@ -29,6 +29,7 @@ commands:
   runs                           list runs
   show <runId>                   every step of a run: event, state, duration, activities
   send <runId> <eventJSON>       send an event to a run (validated against its schema)
+                                 (any JSON argument may be - for stdin or @FILE)
   serve [--port N] [--host H]    the studio: live runs, diagrams, timeline, costs
   bench                          measure durable steps/s against in-memory and bare-SQLite baselines
   approvals [--all] [--run ID]   pending approvals: what each agent proposes, why, the deadline
