@@ -150,7 +150,19 @@ export interface HistoryRecord {
   durationUs: number;
 }
 
-/** Everything one step writes, committed atomically by `commitStep`. */
+/**
+ * Everything one step writes, committed atomically by `commitStep`. Every decision is
+ * already made here (by the runtime's pure `planCommit`): the store writes these rows and
+ * interprets nothing. It applies them in this order: the fenced actor update and the
+ * consumption of the event, the history row, `spawn`, `cancelTimers`, `messages`,
+ * `cancelJobs`, `jobs`, `approvals`, `cancelApprovals`, `stop`, `deadLetters`, `audit`.
+ *
+ * Conditional parts: the commit is refused with `conflict` (nothing written) when the
+ * actor's seq is not `expectedSeq`, when an actor in `stop` is no longer active at its
+ * `expectedSeq`, or when an approval in `cancelApprovals` is no longer pending. The plan
+ * was computed from reads taken before the commit; these conditions make a commit whose
+ * reads went stale fail instead of silently missing a row (the host re-plans the step).
+ */
 export interface StepCommit {
   actorId: string;
   /** The seq the host read; the commit is refused if the stored seq differs (fencing). */
@@ -164,20 +176,60 @@ export interface StepCommit {
   error: string | null;
   history: Omit<HistoryRecord, 'actorId' | 'runId' | 'seq' | 'snapshot' | 'stateValue' | 'status'>;
   messages: NewEvent[];
-  /** Pending timers and delayed sends of this actor to delete, by send id; '*' deletes all of them (the actor finished). */
+  /**
+   * Send ids of delayed sends this actor stored earlier (mailbox rows with `source` =
+   * this actor and that send id, in any mailbox) to delete before `messages` are
+   * inserted, so a timer re-armed in the same step stays. Explicit: a finishing actor's
+   * plan lists every one it read (`StepInputs.openWork`).
+   */
   cancelTimers: string[];
   jobs: NewJob[];
-  /** Invoke ids of this actor whose pending or running jobs are cancelled; '*' cancels them all. */
+  /**
+   * Invoke ids of this actor whose pending, held or running jobs are cancelled (a job
+   * that finished meanwhile keeps its result). Explicit: a finishing actor's plan lists
+   * the invoke id of every open job it read.
+   */
   cancelJobs: string[];
   /** Durable child actors spawned by this step (their init events are among `messages`). */
   spawn: NewActor[];
-  /** Durable actors stopped by this step (with their descendants). */
-  stop: string[];
+  /**
+   * Durable actors this step stops: the children it stops and every active descendant
+   * of theirs, parents first, each listed by the plan. Each becomes `stopped` with
+   * seq + 1 and an `xstate.stop` history row carrying its last snapshot, and its listed
+   * jobs are cancelled. The store never walks the tree itself.
+   */
+  stop: StopActor[];
   deadLetters: NewDeadLetter[];
   /** Approvals requested by this step for its held jobs. */
   approvals?: NewApproval[];
-  /** Audit rows this step appends (risk decisions it made). */
+  /**
+   * Ids of pending approvals this step cancels (their job's invoke was left, or their
+   * actor finished or stopped); each becomes `cancelled` at the step's time. Their
+   * `approval.cancelled` audit rows are in `audit`.
+   */
+  cancelApprovals?: string[];
+  /** Audit rows this step appends, in order (approvals it cancelled, risk decisions it made). */
   audit?: NewAuditEntry[];
+}
+
+/** An actor a step stops (see `StepCommit.stop`). */
+export interface StopActor {
+  id: string;
+  /** The seq the plan read: the commit is refused (`conflict`) when the actor is no longer active at it. */
+  expectedSeq: number;
+  /** Invoke ids of its open jobs, cancelled with it. */
+  cancelJobs: string[];
+}
+
+/** What stopping or finishing an actor leaves to cancel, as read for a step's plan (`HostStore.openWorkOf`). */
+export interface OpenWork {
+  actorId: string;
+  /** Its pending, held and running jobs. */
+  jobs: { key: string; childId: string; status: JobStatus }[];
+  /** Its pending approvals. */
+  approvals: { id: string; runId: string; childId: string; src: string; jobKey: string }[];
+  /** Send ids of the delayed sends it stored that are still in a mailbox. */
+  timers: string[];
 }
 
 /** How a step commit ended. */
@@ -288,8 +340,10 @@ export interface HostStore {
   /** Creates actors and their first events in one transaction. */
   createActors(actors: NewActor[], events: NewEvent[]): Promise<void>;
   getActor(id: string): Promise<ActorRecord | undefined>;
-  /** Active durable children of an actor, by child key. */
-  childrenOf(parentId: string): Promise<{ id: string; childKey: string; machine: string }[]>;
+  /** Active durable children of an actor, by child key, with the seq each has now (a stop is fenced by it). */
+  childrenOf(parentId: string): Promise<{ id: string; childKey: string; machine: string; seq: number }[]>;
+  /** The open work of each actor named (one entry per id, in that order; empty lists for an unknown id). */
+  openWorkOf(actorIds: string[]): Promise<OpenWork[]>;
   /** Appends events to mailboxes in one transaction; returns their ids. */
   enqueue(events: NewEvent[]): Promise<number[]>;
   /** The oldest due, unconsumed events of an actor, in mailbox order. */

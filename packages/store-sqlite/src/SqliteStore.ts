@@ -30,6 +30,7 @@ import {
   type NewActor,
   type NewDeadLetter,
   type NewEvent,
+  type OpenWork,
   type RunFork,
   type RunStats,
   type StepCommit,
@@ -214,12 +215,32 @@ export class SqliteStore implements Store {
     return (this.db.prepare(sql).all(...params) as ActorRow[]).map(toActor);
   }
 
-  async childrenOf(parentId: string): Promise<{ id: string; childKey: string; machine: string }[]> {
-    return (this.#s.children.all(parentId) as { id: string; child_key: string; machine: string }[]).map((r) => ({
+  async childrenOf(parentId: string): Promise<{ id: string; childKey: string; machine: string; seq: number }[]> {
+    return (this.#s.children.all(parentId) as { id: string; child_key: string; machine: string; seq: number }[]).map((r) => ({
       id: r.id,
       childKey: r.child_key,
       machine: r.machine,
+      seq: r.seq,
     }));
+  }
+
+  async openWorkOf(actorIds: string[]): Promise<OpenWork[]> {
+    const s = this.#s;
+    // One read transaction, so the three lists agree with each other.
+    return this.db.transaction(() =>
+      actorIds.map((actorId) => ({
+        actorId,
+        jobs: (s.openJobsOf.all(actorId) as { key: string; child_id: string; status: JobStatus }[]).map((j) => ({ key: j.key, childId: j.child_id, status: j.status })),
+        approvals: (s.pendingApprovalsOf.all(actorId) as { id: string; run_id: string; child_id: string; src: string; job_key: string }[]).map((a) => ({
+          id: a.id,
+          runId: a.run_id,
+          childId: a.child_id,
+          src: a.src,
+          jobKey: a.job_key,
+        })),
+        timers: (s.timersOf.all(actorId) as { send_id: string }[]).map((t) => t.send_id),
+      })),
+    )();
   }
 
   // ---- mailbox ------------------------------------------------------------------
@@ -263,45 +284,28 @@ export class SqliteStore implements Store {
     s.insertHistory.run(step.actorId, runId, seq, h.eventType, h.event, step.stateValue, step.snapshot, step.status, h.version, h.emitted, h.startedAt, h.durationUs);
     for (const actor of step.spawn) this.#insertActor(actor, now);
     // Cancels first: they name timers stored before this step; a timer this step re-arms with the same id stays.
-    for (const sendId of step.cancelTimers) {
-      if (sendId === '*') s.cancelAllTimers.run(step.actorId);
-      else s.cancelTimer.run(step.actorId, sendId);
-    }
+    for (const sendId of step.cancelTimers) s.cancelTimer.run(step.actorId, sendId);
     for (const message of step.messages) this.#insertEvent(message, now);
-    for (const childId of step.cancelJobs) {
-      if (childId === '*') {
-        s.cancelAllJobs.run(now, step.actorId);
-        this.#cancelApprovals(s.cancelAllApprovals.all(now, step.actorId) as CancelledApproval[], now);
-      } else {
-        s.cancelJobs.run(now, step.actorId, childId);
-        this.#cancelApprovals(s.cancelApprovals.all(now, step.actorId, childId) as CancelledApproval[], now);
-      }
-    }
+    for (const childId of step.cancelJobs) s.cancelJobs.run(now, step.actorId, childId);
     for (const job of step.jobs) s.insertJob.run(job.key, job.actorId, job.runId, job.childId, job.src, job.input, job.held ? 'held' : 'pending', job.runAt, now);
     for (const approval of step.approvals ?? []) this.#insertApproval(approval);
-    for (const id of step.stop) this.#stopTree(id, now);
+    // The plan was made from earlier reads: an approval decided meanwhile, or an actor that moved, makes it stale.
+    for (const id of step.cancelApprovals ?? []) if (s.cancelApproval.run(now, id).changes === 0) throw new Rollback('conflict');
+    for (const stop of step.stop) {
+      // A stop is a state change like any other: seq + 1 and a history row, so timelines and
+      // other processes' live views see it (and a host holding the old seq cannot commit).
+      const actor = s.stopActor.get(now, stop.id, stop.expectedSeq) as { run_id: string; seq: number; snapshot: string | null; state_value: string | null; version: string } | undefined;
+      if (!actor) throw new Rollback('conflict');
+      s.insertHistory.run(stop.id, actor.run_id, actor.seq, 'xstate.stop', '{"type":"xstate.stop"}', actor.state_value ?? 'null', actor.snapshot ?? 'null', 'stopped', actor.version, null, now, 0);
+      for (const childId of stop.cancelJobs) s.cancelJobs.run(now, stop.id, childId);
+    }
     for (const letter of step.deadLetters) this.#insertDeadLetter(letter, now);
     if (step.audit?.length) this.#appendAudit(step.audit);
     return { ok: true };
   }
 
-  #stopTree(id: string, now: number): void {
-    // A stop is a state change like any other: seq + 1 and a history row, so timelines and
-    // other processes' live views see it (and a host holding the old seq cannot commit).
-    const actor = this.#s.stopActor.get(now, id) as { run_id: string; seq: number; snapshot: string | null; state_value: string | null; version: string } | undefined;
-    if (!actor) return;
-    this.#s.insertHistory.run(id, actor.run_id, actor.seq, 'xstate.stop', '{"type":"xstate.stop"}', actor.state_value ?? 'null', actor.snapshot ?? 'null', 'stopped', actor.version, null, now, 0);
-    this.#s.cancelAllJobs.run(now, id);
-    this.#cancelApprovals(this.#s.cancelAllApprovals.all(now, id) as CancelledApproval[], now);
-    for (const child of this.#s.children.all(id) as { id: string }[]) this.#stopTree(child.id, now);
-  }
-
-  /** Approvals whose held job was cancelled (the state was left, the actor or its run stopped) close with it. */
-  #cancelApprovals(
-    rows: CancelledApproval[],
-    now: number,
-    why: { who: string; reason: string } = { who: 'system', reason: 'the work was cancelled before anyone decided (its state was left or its actor stopped)' },
-  ): void {
+  /** Approvals whose held job was cancelled with their run (`stopRun`) close with it. */
+  #cancelApprovals(rows: CancelledApproval[], now: number, why: { who: string; reason: string }): void {
     if (!rows.length) return;
     this.#appendAudit(
       rows.map((r) => ({ at: now, runId: r.run_id, actorId: r.actor_id, kind: 'approval.cancelled' as const, who: why.who, subject: r.id, detail: JSON.stringify({ src: r.src, jobKey: r.job_key, reason: why.reason }) })),
@@ -665,18 +669,18 @@ function prepare(db: Database.Database) {
     ),
     getActor: db.prepare('SELECT * FROM actors WHERE id = ?'),
     getRunId: db.prepare('SELECT run_id FROM actors WHERE id = ?'),
-    children: db.prepare("SELECT id, child_key, machine FROM actors WHERE parent_id = ? AND status = 'active'"),
+    children: db.prepare("SELECT id, child_key, machine, seq FROM actors WHERE parent_id = ? AND status = 'active' ORDER BY created_at, id"),
     updateActor: db.prepare(
       "UPDATE actors SET seq = ?, status = ?, snapshot = ?, state_value = ?, output = ?, error = ?, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active'",
     ),
     stopActor: db.prepare(
-      "UPDATE actors SET status = 'stopped', seq = seq + 1, updated_at = ? WHERE id = ? AND status = 'active' RETURNING run_id, seq, snapshot, state_value, version",
+      "UPDATE actors SET status = 'stopped', seq = seq + 1, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active' RETURNING run_id, seq, snapshot, state_value, version",
     ),
     insertEvent: db.prepare('INSERT INTO events (actor_id, type, event, due_at, send_id, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     nextEvents: db.prepare('SELECT * FROM events WHERE actor_id = ? AND due_at <= ? ORDER BY due_at, id LIMIT ?'),
     deleteEvent: db.prepare('DELETE FROM events WHERE id = ?'),
     cancelTimer: db.prepare('DELETE FROM events WHERE source = ? AND send_id = ?'),
-    cancelAllTimers: db.prepare('DELETE FROM events WHERE source = ? AND send_id IS NOT NULL'),
+    timersOf: db.prepare('SELECT DISTINCT send_id FROM events WHERE source = ? AND send_id IS NOT NULL ORDER BY send_id'),
     insertHistory: db.prepare(
       'INSERT INTO history (actor_id, run_id, seq, event_type, event, state_value, snapshot, status, version, emitted, started_at, duration_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
@@ -715,9 +719,9 @@ function prepare(db: Database.Database) {
       "UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE actor_id = ? AND child_id = ? AND status IN ('pending', 'held', 'running')",
     ),
     cancelAllJobs: db.prepare("UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE actor_id = ? AND status IN ('pending', 'held', 'running')"),
-    cancelApprovals: db.prepare(
-      "UPDATE approvals SET status = 'cancelled', decided_at = ? WHERE actor_id = ? AND child_id = ? AND status = 'pending' RETURNING id, run_id, actor_id, src, job_key",
-    ),
+    cancelApproval: db.prepare("UPDATE approvals SET status = 'cancelled', decided_at = ? WHERE id = ? AND status = 'pending'"),
+    openJobsOf: db.prepare("SELECT key, child_id, status FROM jobs WHERE actor_id = ? AND status IN ('pending', 'held', 'running') ORDER BY created_at, key"),
+    pendingApprovalsOf: db.prepare("SELECT id, run_id, child_id, src, job_key FROM approvals WHERE actor_id = ? AND status = 'pending' ORDER BY requested_at, id"),
     cancelAllApprovals: db.prepare("UPDATE approvals SET status = 'cancelled', decided_at = ? WHERE actor_id = ? AND status = 'pending' RETURNING id, run_id, actor_id, src, job_key"),
     insertApproval: db.prepare(
       `INSERT INTO approvals (id, run_id, actor_id, job_key, child_id, src, machine, version, seq, tier, proposal, rationale, requested_at, deadline_at, on_deadline)

@@ -144,8 +144,11 @@ export class StepRunner {
     // Committed: only now may anything the step caused become visible.
     loaded.record = { ...record, seq, status: commit.status, snapshot: commit.snapshot, stateValue: commit.stateValue, output: commit.output, error: commit.error, updatedAt: startedAt };
     if (result.ok && commit.status !== 'error') loaded.snapshot = asRestored(result.next, commit.snapshot);
-    for (const stopped of commit.stop) this.#cache.delete(stopped);
     for (const childId of commit.cancelJobs) this.#host.abortJobs(record.id, childId);
+    for (const stopped of commit.stop) {
+      this.#cache.delete(stopped.id);
+      for (const childId of stopped.cancelJobs) this.#host.abortJobs(stopped.id, childId);
+    }
     for (const job of commit.jobs) this.#host.startJob(job.key);
     for (const message of commit.messages) if (message.dueAt <= startedAt && message.actorId !== record.id) this.#host.kick(message.actorId);
     if (commit.messages.some((m) => m.dueAt > startedAt)) this.#host.scheduleWake();

@@ -5,7 +5,7 @@ import { describeIssues, eventIssues, initEvent, parseInput, RESERVED_EVENT, sel
 import type { MachineVersion } from '../MachineRegistry.js';
 import { ownValue } from '../names.js';
 import { riskPolicies, withConfidence } from '../riskPolicy.js';
-import type { ActorRecord, NewJob, StepCommit } from '../Store.js';
+import type { ActorRecord, NewAuditEntry, NewJob, OpenWork, StepCommit, StopActor } from '../Store.js';
 import type { StepPlan } from './planStep.js';
 
 /**
@@ -15,6 +15,14 @@ import type { StepPlan } from './planStep.js';
 export interface StepInputs {
   /** Active durable children of the actor, by child key -> actor id. */
   readonly children: ReadonlyMap<string, string>;
+  /**
+   * Every active actor in the subtrees this step may stop (under each child it stops;
+   * under all of them when it finishes), by id, parents before their children: its
+   * parent and the seq its stop is fenced by.
+   */
+  readonly descendants: ReadonlyMap<string, { readonly parentId: string; readonly seq: number }>;
+  /** The open work of the actor (when it cancels an activity or finishes) and of every actor in `descendants`, by actor id. */
+  readonly openWork: ReadonlyMap<string, OpenWork>;
   /** Actor ids (of the spawns this step may create) that already exist. */
   readonly takenIds: ReadonlySet<string>;
   /** The machine of each actor a send of this step may reach (absent: no such actor). */
@@ -131,7 +139,7 @@ export function planEndedStep(record: ActorRecord, event: StepEvent, reason: str
   return planCommit(record, event, { ok: false, error: new Error(reason) }, inputs, env);
 }
 
-function planOutbox(record: ActorRecord, seq: number, plan: StepPlan, inputs: StepInputs, env: PlanEnv): ReturnType<typeof emptyOutbox> {
+function planOutbox(record: ActorRecord, seq: number, plan: StepPlan, inputs: StepInputs, env: PlanEnv): Outbox {
   const out = emptyOutbox();
   const now = env.now;
   const children = new Map(inputs.children);
@@ -139,10 +147,11 @@ function planOutbox(record: ActorRecord, seq: number, plan: StepPlan, inputs: St
   for (const childId of plan.stopChildren) {
     const durable = children.get(childId);
     if (durable) {
-      out.stop.push(durable);
+      stopTree(out, durable, inputs, now);
       children.delete(childId);
-    } else {
+    } else if (!out.cancelJobs.includes(childId)) {
       out.cancelJobs.push(childId);
+      cancelApprovals(out, inputs.openWork.get(record.id), now, (a) => a.childId === childId);
     }
   }
   const spawnedMachine = new Map<string, string>();
@@ -234,13 +243,19 @@ function refusal(
   return issues.length ? { reason: describeIssues(machineName, event.type, issues), issues } : undefined;
 }
 
-/** When an actor finishes, its parent learns in the same commit, its jobs are cancelled and its children stop. */
+/**
+ * When an actor finishes, its parent learns in the same commit, every open job of it is
+ * cancelled with its pending approvals, its delayed sends die with it (stored ones and
+ * those this step planned), and every child stops with its whole subtree.
+ */
 function finish(record: ActorRecord, commit: StepCommit, inputs: StepInputs, now: number): void {
-  commit.cancelJobs.push('*');
-  // Its delayed sends die with it, as xstate cancels a stopped actor's scheduled events.
-  if (!commit.cancelTimers.includes('*')) commit.cancelTimers.push('*');
+  const own = inputs.openWork.get(record.id);
+  for (const job of own?.jobs ?? []) if (!commit.cancelJobs.includes(job.childId)) commit.cancelJobs.push(job.childId);
+  cancelApprovals(commit, own, now, () => true);
+  // As xstate cancels a stopped actor's scheduled events.
+  for (const sendId of own?.timers ?? []) if (!commit.cancelTimers.includes(sendId)) commit.cancelTimers.push(sendId);
   commit.messages = commit.messages.filter((message) => !(message.sendId && message.dueAt > now));
-  for (const child of inputs.children.values()) if (!commit.stop.includes(child)) commit.stop.push(child);
+  for (const child of inputs.children.values()) stopTree(commit, child, inputs, now);
   if (!record.parentId || !record.childKey) return;
   const event =
     commit.status === 'done'
@@ -249,9 +264,42 @@ function finish(record: ActorRecord, commit: StepCommit, inputs: StepInputs, now
   commit.messages.push({ actorId: record.parentId, type: event.type, event: JSON.stringify(event), dueAt: now, source: record.id });
 }
 
+/**
+ * Stops a durable actor and every active actor below it, parents first: each fenced by
+ * the seq that was read, its open jobs cancelled, its pending approvals cancelled with
+ * their audit rows. An actor already listed is skipped.
+ */
+function stopTree(out: Outbox, id: string, inputs: StepInputs, now: number): void {
+  const read = inputs.descendants.get(id);
+  if (!read) throw new Error(`The step stops actor '${id}', whose subtree was not read (readStepInputs reads it for every child a step stops).`);
+  if (out.stop.some((s) => s.id === id)) return;
+  const work = inputs.openWork.get(id);
+  const stop: StopActor = { id, expectedSeq: read.seq, cancelJobs: [...new Set((work?.jobs ?? []).map((j) => j.childId))] };
+  out.stop.push(stop);
+  cancelApprovals(out, work, now, () => true);
+  for (const [childId, child] of inputs.descendants) if (child.parentId === id) stopTree(out, childId, inputs, now);
+}
+
+/** Cancels the pending approvals of `work` that `which` picks, each with its `approval.cancelled` audit row. */
+function cancelApprovals(out: Pick<Outbox, 'cancelApprovals' | 'audit'>, work: OpenWork | undefined, now: number, which: (approval: OpenWork['approvals'][number]) => boolean): void {
+  for (const approval of work?.approvals ?? []) {
+    if (!which(approval) || out.cancelApprovals!.includes(approval.id)) continue;
+    out.cancelApprovals!.push(approval.id);
+    out.audit!.push(approvalCancelled(work!.actorId, approval, now));
+  }
+}
+
+/** The audit row of an approval cancelled because its work was (its state was left, its actor finished or stopped). */
+export function approvalCancelled(actorId: string, approval: OpenWork['approvals'][number], now: number): NewAuditEntry {
+  const reason = 'the work was cancelled before anyone decided (its state was left or its actor stopped)';
+  return { at: now, runId: approval.runId, actorId, kind: 'approval.cancelled', who: 'system', subject: approval.id, detail: JSON.stringify({ src: approval.src, jobKey: approval.jobKey, reason }) };
+}
+
+type Outbox = Pick<StepCommit, 'messages' | 'cancelTimers' | 'jobs' | 'cancelJobs' | 'spawn' | 'stop' | 'deadLetters' | 'approvals' | 'cancelApprovals' | 'audit'>;
+
 /** What a step causes, before anything is planned: written with the snapshot in one commit. */
-function emptyOutbox(): Pick<StepCommit, 'messages' | 'cancelTimers' | 'jobs' | 'cancelJobs' | 'spawn' | 'stop' | 'deadLetters' | 'approvals' | 'audit'> {
-  return { messages: [], cancelTimers: [], jobs: [], cancelJobs: [], spawn: [], stop: [], deadLetters: [], approvals: [], audit: [] };
+function emptyOutbox(): Outbox {
+  return { messages: [], cancelTimers: [], jobs: [], cancelJobs: [], spawn: [], stop: [], deadLetters: [], approvals: [], cancelApprovals: [], audit: [] };
 }
 
 /** The key of the final state reached, if it is marked `meta: { outcome: 'failure' }`. */

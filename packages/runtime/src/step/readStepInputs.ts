@@ -4,14 +4,23 @@ import { riskPolicies, withConfidence } from '../riskPolicy.js';
 import type { StepInputs, StepResult } from './planCommit.js';
 import { sendTarget } from './planCommit.js';
 
-const NONE: StepInputs = Object.freeze({ children: new Map(), takenIds: new Set<string>(), machineOf: new Map(), lastJournal: null });
+const NONE: StepInputs = Object.freeze({ children: new Map(), descendants: new Map(), openWork: new Map(), takenIds: new Set<string>(), machineOf: new Map(), lastJournal: null });
 
 /**
  * Does every read a step's plan depends on, and only those its result needs: the
- * actor's children (when it stops, spawns, messages one or finishes), whether the
+ * actor's children (when it stops, spawns, messages one or finishes), the whole
+ * subtree of every child it stops (all of them when it finishes) with the seq of each
+ * actor, the open work (jobs, pending approvals, stored delayed sends) of the actor
+ * when it cancels an activity or finishes and of every actor it stops, whether the
  * ids of its spawns are taken, the machine of every actor it messages, and its
  * last journal entry when it requests risky work. Also makes sure the versions of
  * spawned machines are stored (normally done when the host starts).
+ *
+ * The reads are not one snapshot: the commit is what makes them safe. Each actor's
+ * seq is read (in its parent's `childrenOf`) before its own children are, and the
+ * store refuses the commit when a stopped actor moved past that seq or an approval
+ * to cancel is no longer pending, so a grandchild spawned after the read makes the
+ * step conflict and be planned again rather than be missed.
  */
 export async function readStepInputs(
   store: HostStore,
@@ -25,7 +34,23 @@ export async function readStepInputs(
   const needsChildren =
     finishing || (plan !== undefined && (plan.stopChildren.length > 0 || plan.spawns.length > 0 || plan.sends.some((s) => typeof s.to === 'string' || 'child' in s.to)));
   if (!needsChildren && !plan?.sends.length && !plan?.jobs.length) return NONE;
-  const children = new Map(needsChildren ? (await store.childrenOf(record.id)).map((c) => [c.childKey ?? c.id, c.id]) : []);
+  const childRows = needsChildren ? await store.childrenOf(record.id) : [];
+  const children = new Map(childRows.map((c) => [c.childKey ?? c.id, c.id]));
+  const descendants = new Map<string, { parentId: string; seq: number }>();
+  // Breadth first from the children this step stops (all of them when it finishes): parents before their children.
+  let frontier = childRows.filter((c) => finishing || plan!.stopChildren.includes(c.childKey ?? c.id)).map((c) => ({ id: c.id, parentId: record.id, seq: c.seq }));
+  while (frontier.length) {
+    const next: typeof frontier = [];
+    for (const actor of frontier) {
+      if (descendants.has(actor.id) || actor.id === record.id) continue;
+      descendants.set(actor.id, { parentId: actor.parentId, seq: actor.seq });
+      for (const c of await store.childrenOf(actor.id)) next.push({ id: c.id, parentId: actor.id, seq: c.seq });
+    }
+    frontier = next;
+  }
+  const cancelsOwn = finishing || plan!.stopChildren.some((key) => !children.has(key));
+  const workOf = [...(cancelsOwn && needsChildren ? [record.id] : []), ...descendants.keys()];
+  const openWork = new Map((workOf.length ? await store.openWorkOf(workOf) : []).map((w) => [w.actorId, w]));
   const takenIds = new Set<string>();
   const machineOf = new Map<string, string>();
   let lastJournal: unknown = null;
@@ -44,7 +69,7 @@ export async function readStepInputs(
     const policies = plan.jobs.length ? riskPolicies(version.machine) : undefined;
     if (plan.jobs.some((job) => (withConfidence(policies?.get(job.childId), job.context)?.tier ?? 'low') !== 'low')) lastJournal = await lastJournalEntry(store, record.id);
   }
-  return { children, takenIds, machineOf, lastJournal };
+  return { children, descendants, openWork, takenIds, machineOf, lastJournal };
 }
 
 async function lastJournalEntry(store: HostStore, actorId: string): Promise<unknown> {

@@ -44,6 +44,7 @@ export function commitOf(actorId: string, expectedSeq: number, eventId: number, 
     stop: [],
     deadLetters: [],
     approvals: [],
+    cancelApprovals: [],
     audit: [],
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { commitOf, job, startRun, step, T0 } from './build.js';
+import { approvalFor, commitOf, job, startRun, step, T0 } from './build.js';
 import type { WithStore } from './index.js';
 
 /** The host role (`HostStore`): machine versions, actors, mailboxes, step commits, jobs, ownership, liveness. */
@@ -28,7 +28,7 @@ export function runHostContract(withStore: WithStore): void {
         expect(await store.getActor('missing')).toBeUndefined();
         expect((await store.listActors({ runId: 'run-a' })).map((a) => a.id).sort()).toEqual(['run-a', 'run-a/k']);
         expect((await store.listActors({ rootsOnly: true })).map((a) => a.id).sort()).toEqual(['run-a', 'run-b']);
-        expect(await store.childrenOf('run-a')).toEqual([{ id: 'run-a/k', childKey: 'k', machine: 'child' }]);
+        expect(await store.childrenOf('run-a')).toEqual([{ id: 'run-a/k', childKey: 'k', machine: 'child', seq: 0 }]);
         expect(await store.childrenOf('run-b')).toEqual([]);
       }));
 
@@ -64,25 +64,127 @@ export function runHostContract(withStore: WithStore): void {
         expect((await store.history('run-a')).map((h) => [h.seq, h.eventType])).toEqual([[1, 'xstate.init']]);
       }));
 
-    it('applies a step\'s cancels before its new rows: a timer re-armed with the same id stays, "*" removes every delayed send', () =>
+    it("applies a step's cancels before its new rows: a timer re-armed with the same id stays; only the send ids named are deleted, in any mailbox", () =>
       withStore(async (store) => {
         await startRun(store, 'run-a');
-        await step(store, 'run-a', { messages: [{ actorId: 'run-a', type: 'tick', event: '{"type":"tick"}', dueAt: T0 + 500, sendId: 't', source: 'run-a' }] });
-        await step(store, 'run-a', { cancelTimers: ['t'], messages: [{ actorId: 'run-a', type: 'tick', event: '{"type":"tick"}', dueAt: T0 + 900, sendId: 't', source: 'run-a' }] });
-        expect(await store.nextWakeAt(T0)).toBe(T0 + 900);
-        expect((await store.nextEvents('run-a', T0 + 10_000, 10)).filter((e) => e.type === 'tick').map((e) => e.dueAt)).toEqual([T0 + 900]);
-        await step(store, 'run-a', { cancelTimers: ['*'] });
-        expect(await store.nextWakeAt(T0)).toBeUndefined();
+        await startRun(store, 'run-b');
+        // Delayed sends of run-a into run-b's mailbox (a step consumes the oldest event of its own).
+        const tick = (dueAt: number, sendId: string) => ({ actorId: 'run-b', type: 'tick', event: '{"type":"tick"}', dueAt, sendId, source: 'run-a' });
+        const pending = async () => (await store.nextEvents('run-b', T0 + 10_000, 10)).filter((e) => e.type === 'tick').map((e) => [e.sendId, e.dueAt]);
+        await step(store, 'run-a', { messages: [tick(T0 + 500, 't'), tick(T0 + 600, 'u'), tick(T0 + 700, 'v')] });
+        expect((await store.openWorkOf(['run-a']))[0]!.timers).toEqual(['t', 'u', 'v']);
+        await step(store, 'run-a', { cancelTimers: ['t'], messages: [tick(T0 + 900, 't')] });
+        expect(await pending()).toEqual([
+          ['u', T0 + 600],
+          ['v', T0 + 700],
+          ['t', T0 + 900],
+        ]);
+        // A finishing actor's plan names every delayed send it read; the store deletes those and no others.
+        await step(store, 'run-a', { status: 'done', cancelTimers: ['t', 'v'] });
+        expect(await pending()).toEqual([['u', T0 + 600]]);
+        expect(await store.nextWakeAt(T0)).toBe(T0 + 600);
       }));
 
     it('writes a finishing step with its output and stops the children it names', () =>
       withStore(async (store) => {
         await startRun(store, 'run-a');
         await step(store, 'run-a', { spawn: [{ id: 'run-a/k', runId: 'run-a', parentId: 'run-a', childKey: 'k', machine: 'child', version: 'v1', owner: null }] });
-        await step(store, 'run-a', { status: 'done', output: '{"ok":true}', stop: ['run-a/k'] });
+        await step(store, 'run-a', { status: 'done', output: '{"ok":true}', stop: [{ id: 'run-a/k', expectedSeq: 0, cancelJobs: [] }] });
         expect(await store.getActor('run-a')).toMatchObject({ status: 'done', output: '{"ok":true}' });
-        expect(await store.getActor('run-a/k')).toMatchObject({ status: 'stopped' });
+        expect(await store.getActor('run-a/k')).toMatchObject({ status: 'stopped', seq: 1 });
+        expect(await store.historyRow('run-a/k', 1)).toMatchObject({ eventType: 'xstate.stop', status: 'stopped' });
         expect(await store.childrenOf('run-a')).toEqual([]);
+      }));
+
+    it('stops exactly the actors it is told to, cancels the jobs listed with each, and walks no tree itself', () =>
+      withStore(async (store) => {
+        await startRun(store, 'run-a');
+        const kid = { id: 'run-a/k', runId: 'run-a', parentId: 'run-a', childKey: 'k', machine: 'child', version: 'v1', owner: null };
+        await step(store, 'run-a', { spawn: [kid], messages: [{ actorId: kid.id, type: 'xstate.init', event: '{"type":"xstate.init"}', dueAt: T0, source: 'run-a' }] });
+        await step(store, kid.id, { spawn: [{ ...kid, id: 'run-a/k/g', parentId: kid.id, childKey: 'g' }], jobs: [job(kid.id, 1, 'work'), job(kid.id, 1, 'other', { index: 1 })] });
+        expect(await store.childrenOf(kid.id)).toEqual([{ id: 'run-a/k/g', childKey: 'g', machine: 'child', seq: 0 }]);
+        expect((await store.openWorkOf([kid.id]))[0]!.jobs.map((j) => [j.childId, j.status])).toEqual([
+          ['work', 'pending'],
+          ['other', 'pending'],
+        ]);
+
+        await step(store, 'run-a', { stop: [{ id: kid.id, expectedSeq: 1, cancelJobs: ['work'] }] });
+        expect(await store.getActor(kid.id)).toMatchObject({ status: 'stopped', seq: 2 });
+        expect(await store.historyRow(kid.id, 2)).toMatchObject({ eventType: 'xstate.stop', status: 'stopped' });
+        expect((await store.listJobs({ actorId: kid.id })).map((j) => [j.childId, j.status])).toEqual([
+          ['work', 'cancelled'],
+          ['other', 'pending'],
+        ]);
+        // The grandchild was not named: it stays as it was (the plan, not the store, lists the subtree).
+        expect(await store.getActor('run-a/k/g')).toMatchObject({ status: 'active', seq: 0 });
+      }));
+
+    it('refuses a commit whose stop was planned on a seq the actor has moved past, and writes nothing of it', () =>
+      withStore(async (store) => {
+        await startRun(store, 'run-a');
+        const kid = { id: 'run-a/k', runId: 'run-a', parentId: 'run-a', childKey: 'k', machine: 'child', version: 'v1', owner: null };
+        await step(store, 'run-a', { spawn: [kid], messages: [{ actorId: kid.id, type: 'xstate.init', event: '{"type":"xstate.init"}', dueAt: T0, source: 'run-a' }] });
+        const { seq } = (await store.childrenOf('run-a'))[0]!;
+        // The child steps (here: spawns a grandchild) after the parent's plan read it.
+        await step(store, kid.id, { spawn: [{ ...kid, id: 'run-a/k/g', parentId: kid.id, childKey: 'g' }] });
+        const [eventId] = await store.enqueue([{ actorId: 'run-a', type: 'go', event: '{"type":"go"}', dueAt: T0, source: 'external' }]);
+        const stale = { ...commitOf('run-a', 1, eventId!), status: 'done' as const, stop: [{ id: kid.id, expectedSeq: seq, cancelJobs: [] }] };
+        expect(await store.commitStep(stale)).toEqual({ ok: false, reason: 'conflict' });
+        expect(await store.getActor('run-a')).toMatchObject({ status: 'active', seq: 1 });
+        expect(await store.getActor(kid.id)).toMatchObject({ status: 'active', seq: 1 });
+        expect((await store.nextEvents('run-a', T0, 10)).map((e) => e.id)).toEqual([eventId]);
+        expect(await store.history('run-a')).toHaveLength(1);
+        // Stopping an actor that is no longer active is refused the same way.
+        await step(store, 'run-a/k/g', { status: 'done' });
+        const again = { ...stale, stop: [{ id: kid.id, expectedSeq: 1, cancelJobs: [] }, { id: 'run-a/k/g', expectedSeq: 0, cancelJobs: [] }] };
+        expect(await store.commitStep(again)).toEqual({ ok: false, reason: 'conflict' });
+        expect(await store.getActor(kid.id)).toMatchObject({ status: 'active', seq: 1 });
+      }));
+
+    it('cancels the approvals it names and appends exactly the audit rows it is given; refuses one no longer pending', () =>
+      withStore(async (store) => {
+        await startRun(store, 'run-a');
+        const held = job('run-a', 1, 'publish', { held: true });
+        const other = job('run-a', 1, 'charge', { index: 1, held: true });
+        await step(store, 'run-a', { jobs: [held, other], approvals: [approvalFor(held), approvalFor(other)] });
+        const [work] = await store.openWorkOf(['run-a']);
+        expect(work!.approvals).toEqual([
+          { id: `approval:${held.key}`, runId: 'run-a', childId: 'publish', src: 'publish', jobKey: held.key },
+          { id: `approval:${other.key}`, runId: 'run-a', childId: 'charge', src: 'charge', jobKey: other.key },
+        ]);
+        expect(work!.jobs.map((j) => [j.key, j.status])).toEqual([
+          [held.key, 'held'],
+          [other.key, 'held'],
+        ]);
+
+        const entry = { at: T0 + 1, runId: 'run-a', actorId: 'run-a', kind: 'approval.cancelled' as const, who: 'system', subject: `approval:${held.key}`, detail: '{"reason":"planned text"}' };
+        await step(store, 'run-a', { cancelJobs: ['publish'], cancelApprovals: [`approval:${held.key}`], audit: [entry] });
+        expect(await store.getApproval(`approval:${held.key}`)).toMatchObject({ status: 'cancelled' });
+        expect(await store.getJob(held.key)).toMatchObject({ status: 'cancelled' });
+        expect(await store.getApproval(`approval:${other.key}`)).toMatchObject({ status: 'pending' });
+        expect((await store.listAudit({ runId: 'run-a' })).map((a) => [a.kind, a.who, a.subject, a.detail])).toEqual([['approval.cancelled', 'system', `approval:${held.key}`, '{"reason":"planned text"}']]);
+
+        // Decided after the plan read it: the commit is stale and writes nothing.
+        expect(await store.resolveApproval({ approvalId: `approval:${other.key}`, outcome: 'approved', decidedBy: 'ada', jobInput: other.input, audit: [], now: T0 + 2 })).toBe(true);
+        const [eventId] = await store.enqueue([{ actorId: 'run-a', type: 'go', event: '{"type":"go"}', dueAt: T0, source: 'external' }]);
+        const seq = (await store.getActor('run-a'))!.seq;
+        const stale = { ...commitOf('run-a', seq, eventId!), cancelApprovals: [`approval:${other.key}`], audit: [{ ...entry, subject: `approval:${other.key}` }] };
+        expect(await store.commitStep(stale)).toEqual({ ok: false, reason: 'conflict' });
+        expect(await store.getApproval(`approval:${other.key}`)).toMatchObject({ status: 'approved' });
+        expect(await store.listAudit({ runId: 'run-a' })).toHaveLength(1);
+        expect(await store.verifyAudit()).toMatchObject({ ok: true });
+      }));
+
+    it('reads the open work of actors: open jobs, pending approvals and stored delayed sends, empty for an unknown id', () =>
+      withStore(async (store) => {
+        await startRun(store, 'run-a');
+        await step(store, 'run-a', { jobs: [job('run-a', 1, 'work'), job('run-a', 1, 'done', { index: 1 })], messages: [{ actorId: 'run-a', type: 't', event: '{"type":"t"}', dueAt: T0 + 5, sendId: 'x', source: 'run-a' }] });
+        await store.claimJob('run-a:1:1', 'h1', T0, []);
+        await store.completeJob({ key: 'run-a:1:1', owner: 'h1', status: 'done', output: '1', error: null, journal: '[]', event: { actorId: 'run-a', type: 'xstate.done.actor.done', event: '{"type":"xstate.done.actor.done"}', dueAt: T0, source: 'activity' } });
+        expect(await store.openWorkOf(['nobody', 'run-a'])).toEqual([
+          { actorId: 'nobody', jobs: [], approvals: [], timers: [] },
+          { actorId: 'run-a', jobs: [{ key: 'run-a:1:0', childId: 'work', status: 'pending' }], approvals: [], timers: ['x'] },
+        ]);
       }));
   });
 
