@@ -1,11 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import { createActor, type AnyMachineSnapshot, type EventObject } from 'xstate';
 import type { Clock } from '../clock.js';
-import { ensureError } from '../errors.js';
+import { ensureError, RetryableError, SpineError } from '../errors.js';
 import type { MachineRegistry, MachineVersion } from '../MachineRegistry.js';
 import { hasOwn } from '../names.js';
 import { riskPolicies } from '../riskPolicy.js';
-import type { ActorRecord, CommitResult, HistoryRecord, HostStore, StepCommit } from '../Store.js';
+import type { ActorRecord, CommitResult, HistoryRecord, HostStore, MailboxEvent, StepCommit } from '../Store.js';
 import type { RunTelemetry } from '../telemetry.js';
 import { hostInitialTransition, hostTransition } from '../xstateLogic.js';
 import { planCommit, planEndedStep, type PlanEnv, type PlannedStep, type StepEvent, type StepResult } from './planCommit.js';
@@ -52,7 +52,8 @@ export interface StepHost {
 export class StepRunner {
   readonly #host: StepHost;
   readonly #cache = new Map<string, LoadedActor>();
-  readonly #commitFailures = new Map<string, string>();
+  /** Failed attempts of a step, by `actorId:eventId`: the last error message and how many. */
+  readonly #stepFailures = new Map<string, { message: string; count: number }>();
   #haltRevision = -1;
   #haltable = false;
 
@@ -85,8 +86,9 @@ export class StepRunner {
           });
           continue;
         }
-        const committed = await this.#step(loaded, mailboxEvent.id, mailboxEvent.event);
+        const committed = await this.#step(loaded, mailboxEvent);
         if (committed === 'halted') return; // the step asked for high-risk work: the run waits for a person
+        if (committed === 'discarded') continue; // the event was dead-lettered; the actor is as it was
         if (!committed) {
           // Another writer moved the actor (or consumed the event): reload and re-read the
           // mailbox. Repeated conflicts mean someone else drives it: leave it to the next poll.
@@ -125,25 +127,34 @@ export class StepRunner {
     return loaded;
   }
 
-  async #step(loaded: LoadedActor, eventId: number, eventJson: string): Promise<boolean | 'halted'> {
+  async #step(loaded: LoadedActor, mailboxEvent: MailboxEvent): Promise<boolean | 'halted' | 'discarded'> {
     const { store, registry, clock, hostId } = this.#host;
     const startedAt = clock.now();
     const t0 = performance.now();
     const { record, version } = loaded;
-    const event = JSON.parse(eventJson) as EventObject & { input?: unknown };
-    const stepEvent: StepEvent = { id: eventId, json: eventJson, event };
-    const result = this.#transition(loaded, event, startedAt);
-    const inputs = await readStepInputs(store, registry, record, version, result);
-    const env: PlanEnv = { version, machine: (name) => registry.machine(name), hostId, now: startedAt, durationUs: Math.round((performance.now() - t0) * 1000) };
-    const planned = planCommit(record, stepEvent, result, inputs, env);
-
-    const outcome = await this.#commitOrEnd(record, stepEvent, planned, env);
+    const event = JSON.parse(mailboxEvent.event) as EventObject & { input?: unknown };
+    const stepEvent: StepEvent = { id: mailboxEvent.id, json: mailboxEvent.event, event, source: mailboxEvent.source };
+    const env: PlanEnv = { version, machine: (name) => registry.machine(name), hostId, now: startedAt, durationUs: 0 };
+    let result: StepResult | undefined;
+    let outcome: { ok: true; planned: PlannedStep } | Extract<CommitResult, { ok: false }> | 'discarded';
+    try {
+      result = this.#transition(loaded, event, startedAt);
+      const inputs = await readStepInputs(store, registry, record, version, result);
+      env.durationUs = Math.round((performance.now() - t0) * 1000);
+      const planned = planCommit(record, stepEvent, result, inputs, env);
+      const committed = await store.commitStep(planned.commit as StepCommit);
+      outcome = committed.ok ? { ok: true, planned } : committed;
+      this.#stepFailures.delete(`${record.id}:${stepEvent.id}`);
+    } catch (error) {
+      outcome = await this.#endOrRethrow(record, stepEvent, env, error);
+    }
+    if (outcome === 'discarded') return 'discarded';
     if (!outcome.ok) return false;
     const { commit, seq, emitted } = outcome.planned;
 
     // Committed: only now may anything the step caused become visible.
     loaded.record = { ...record, seq, status: commit.status, snapshot: commit.snapshot, stateValue: commit.stateValue, output: commit.output, error: commit.error, updatedAt: startedAt };
-    if (result.ok && commit.status !== 'error') loaded.snapshot = asRestored(result.next, commit.snapshot);
+    if (result?.ok && commit.status !== 'error') loaded.snapshot = asRestored(result.next, commit.snapshot);
     for (const childId of commit.cancelJobs) this.#host.abortJobs(record.id, childId);
     for (const stopped of commit.stop) {
       this.#cache.delete(stopped.id);
@@ -202,31 +213,38 @@ export class StepRunner {
   }
 
   /**
-   * Commits a step. A commit the store refuses for what it contains (a constraint, not
-   * a lost lease or an I/O error) is tried once more on the next pass; when it fails the
-   * same way twice, the step ends instead: the actor goes to `error` with the reason
-   * and the event is consumed, so nothing retries forever.
+   * A step whose reads, plan or commit threw. A storage failure, or any error while the
+   * host stops, is rethrown as is (a persistent one stops the host; a busy database is
+   * tried again on the next pass). Any other error is tried once more; when the step
+   * fails the same way twice (or `MAX_STEP_FAILURES` times in any way), it ends instead:
+   * the actor goes to `error` with the reason, its event is consumed and dead-lettered
+   * with that reason, so nothing retries forever. If even that commit fails, the event
+   * alone is dead-lettered and the actor is left as it was.
    */
-  async #commitOrEnd(record: ActorRecord, event: StepEvent, planned: PlannedStep, env: PlanEnv): Promise<{ ok: true; planned: PlannedStep } | Extract<CommitResult, { ok: false }>> {
-    const { store, registry } = this.#host;
+  async #endOrRethrow(record: ActorRecord, event: StepEvent, env: PlanEnv, error: unknown): Promise<{ ok: true; planned: PlannedStep } | Extract<CommitResult, { ok: false }> | 'discarded'> {
+    const failure = ensureError(error);
+    if (this.#host.stopping() || isTransientStepError(failure)) throw failure;
     const key = `${record.id}:${event.id}`;
+    const seen = this.#stepFailures.get(key);
+    const count = (seen?.count ?? 0) + 1;
+    if (seen?.message !== failure.message && count < MAX_STEP_FAILURES) {
+      this.#stepFailures.set(key, { message: failure.message, count });
+      throw failure;
+    }
+    this.#stepFailures.delete(key);
+    const { store, registry } = this.#host;
+    const reason = `The step could not be committed; it failed ${seen?.message === failure.message ? 'twice ' : `${count} times, last `}with: ${failure.message}`;
     try {
-      const result = await store.commitStep(planned.commit as StepCommit);
-      this.#commitFailures.delete(key);
-      return result.ok ? { ok: true, planned } : result;
-    } catch (error) {
-      const failure = ensureError(error);
-      if (!isDeterministicStoreError(failure)) throw failure;
-      const seen = this.#commitFailures.get(key);
-      this.#commitFailures.set(key, failure.message);
-      if (seen !== failure.message) throw failure;
-      this.#commitFailures.delete(key);
-      const reason = `The step's commit failed twice with: ${failure.message}`;
       const failed: StepResult = { ok: false, error: new Error(reason) };
       const inputs = await readStepInputs(store, registry, record, env.version, failed);
       const ended = planEndedStep(record, event, reason, inputs, env);
       const result = await store.commitStep(ended.commit as StepCommit);
       return result.ok ? { ok: true, planned: ended } : result;
+    } catch (second) {
+      const again = ensureError(second);
+      if (this.#host.stopping() || isTransientStepError(again)) throw again;
+      await store.discardEvent(event.id, { actorId: record.id, event: event.json, reason: `${reason}; ending the step failed too: ${again.message}`, issues: null, source: event.source ?? record.id });
+      return 'discarded';
     }
   }
 
@@ -268,10 +286,23 @@ class ActionError extends Error {
   }
 }
 
-/** Whether a store error comes from what the commit contains (so retrying it as is cannot help). */
-function isDeterministicStoreError(error: Error): boolean {
+/** How many times a step may fail in different ways before it ends anyway. */
+const MAX_STEP_FAILURES = 5;
+
+/**
+ * Whether an error says the storage or the host, not the step, is the problem, so that
+ * trying the same step again later can succeed: a classified storage failure (a
+ * persistent one stops the host), a host or store being closed, a timeout, a
+ * `RetryableError`, or a raw driver error of that kind (SQLite busy/locked/I/O/full;
+ * PostgreSQL connection, rollback/serialization, resource and operator classes;
+ * network errno codes).
+ */
+export function isTransientStepError(error: Error): boolean {
+  if (SpineError.is(error)) return error.code.startsWith('storage_') || error.code === 'closed' || error.code === 'timeout' || error.code === 'retryable';
+  if (error instanceof RetryableError) return true;
   const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)|^23\d{3}$/.test(code);
+  if (typeof code !== 'string') return false;
+  return /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|CORRUPT|NOTADB|PROTOCOL)|^(08|40|53|57|58)[0-9A-Z]{3}$|^E(CONNRESET|CONNREFUSED|CONNABORTED|PIPE|TIMEDOUT|HOSTUNREACH|NETUNREACH|AI_AGAIN|NOSPC|IO|ROFS|DQUOT)$/.test(code);
 }
 
 /**

@@ -41,6 +41,8 @@ export interface StepEvent {
   id: number;
   json: string;
   event: EventObject;
+  /** Who sent it (the mailbox row's `source`), kept on its dead letter if the step ends without applying it. */
+  source?: string;
 }
 
 /** What planning needs from the host, all pure look-ups. */
@@ -91,8 +93,12 @@ export function planCommit(record: ActorRecord, event: StepEvent, result: StepRe
   let failure = result.ok ? undefined : result.error;
   let emitted: EventObject[] = [];
   if (!result.ok && result.snapshot) {
-    commit.snapshot = JSON.stringify(env.version.machine.getPersistedSnapshot(result.snapshot));
-    commit.stateValue = JSON.stringify(result.snapshot.value);
+    try {
+      commit.snapshot = persisted(env, result.snapshot);
+      commit.stateValue = JSON.stringify(result.snapshot.value);
+    } catch {
+      // Keep the stored snapshot: the failure is what this step records.
+    }
   }
   if (result.ok) {
     const { next, plan } = result;
@@ -100,7 +106,8 @@ export function planCommit(record: ActorRecord, event: StepEvent, result: StepRe
       const outbox = planOutbox(record, seq, plan, inputs, env);
       Object.assign(commit, outbox);
       emitted = plan.emitted;
-      commit.snapshot = JSON.stringify(env.version.machine.getPersistedSnapshot(next));
+      if (emitted.length) commit.history.emitted = JSON.stringify(emitted);
+      commit.snapshot = persisted(env, next);
       commit.stateValue = JSON.stringify(next.value);
       if (next.status === 'done') {
         commit.status = 'done';
@@ -120,6 +127,9 @@ export function planCommit(record: ActorRecord, event: StepEvent, result: StepRe
       failure = ensureError(error);
       Object.assign(commit, emptyOutbox());
       emitted = [];
+      commit.history.emitted = null;
+      commit.snapshot = record.snapshot ?? 'null';
+      commit.stateValue = record.stateValue ?? 'null';
     }
   }
   if (failure) {
@@ -127,16 +137,28 @@ export function planCommit(record: ActorRecord, event: StepEvent, result: StepRe
     commit.error = `${failure.message} (while applying '${event.event.type}' in state ${commit.stateValue})`;
   }
   if (commit.status !== 'active') finish(record, commit, inputs, now);
-  if (emitted.length) commit.history.emitted = JSON.stringify(emitted);
   return Object.freeze({ commit: deepFreeze(commit), seq, emitted: Object.freeze(emitted), halts: Boolean(commit.approvals?.some((a) => a.tier === 'high')) });
 }
 
 /**
- * The commit that ends a step whose commit failed the same way twice: the actor in
- * `error` with the reason, its event consumed, its parent told and its children stopped.
+ * The commit that ends a step whose planning or commit failed the same way twice: the
+ * actor in `error` with the reason, its event consumed and dead-lettered with that
+ * reason, its parent told and its children stopped.
  */
 export function planEndedStep(record: ActorRecord, event: StepEvent, reason: string, inputs: StepInputs, env: PlanEnv): PlannedStep {
-  return planCommit(record, event, { ok: false, error: new Error(reason) }, inputs, env);
+  const planned = planCommit(record, event, { ok: false, error: new Error(reason) }, inputs, env);
+  const deadLetter = { actorId: record.id, event: event.json, reason, issues: null, source: event.source ?? record.id };
+  return Object.freeze({ ...planned, commit: deepFreeze({ ...planned.commit, deadLetters: [...planned.commit.deadLetters, deadLetter] }) });
+}
+
+/** The persisted snapshot as JSON, or an error that says why the context cannot be stored. */
+function persisted(env: PlanEnv, snapshot: AnyMachineSnapshot): string {
+  try {
+    return JSON.stringify(env.version.machine.getPersistedSnapshot(snapshot));
+  } catch (error) {
+    const why = error instanceof RangeError ? 'it holds a cycle (an object that contains itself)' : ensureError(error).message;
+    throw new SpineError('not_persistable', `The actor's snapshot cannot be stored as JSON: ${why}. Context must be JSON: plain objects, arrays, strings, finite numbers, booleans, null (no BigInt, class instances, functions or cycles).`);
+  }
 }
 
 function planOutbox(record: ActorRecord, seq: number, plan: StepPlan, inputs: StepInputs, env: PlanEnv): Outbox {

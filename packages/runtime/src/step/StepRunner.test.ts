@@ -1,0 +1,262 @@
+import { SqliteStore } from '@spine/store-sqlite';
+import { afterEach, describe, expect, it } from 'vitest';
+import { assign, emit } from 'xstate';
+import { z } from 'zod';
+import { createRuntime, type Runtime, type RuntimeOptions } from '../createRuntime.js';
+import { defineActivity, defineMachine, type MachineDefinition } from '../defineMachine.js';
+import { SpineError } from '../errors.js';
+import type { Store, StepCommit } from '../Store.js';
+import { tempDbPath } from '../testing/fixtures.js';
+
+// A step that fails the same way twice ends with the reason (the actor in `error`, or its
+// event dead-lettered), whatever kind of error it is; only storage failures are left to the host.
+
+const open: { runtime: Runtime; sqlite: SqliteStore }[] = [];
+afterEach(async () => {
+  for (const { runtime, sqlite } of open.splice(0)) {
+    await runtime.stop();
+    await sqlite.close();
+  }
+});
+
+async function host(machines: MachineDefinition[], options: Partial<RuntimeOptions> & { wrap?: (store: SqliteStore) => Store } = {}) {
+  const sqlite = await SqliteStore.open(tempDbPath());
+  const { wrap, ...rest } = options;
+  const errors: string[] = [];
+  const runtime = createRuntime({ store: wrap ? wrap(sqlite) : sqlite, machines, pollIntervalMs: 10, onError: (error) => errors.push(error.message), ...rest });
+  open.push({ runtime, sqlite });
+  await runtime.start();
+  return { runtime, sqlite, errors };
+}
+
+/** A store whose method `name` runs `replace` instead (which may call the real one). */
+function intercept<K extends keyof Store>(name: K, replace: (real: Store[K], ...args: Parameters<Store[K] & ((...a: never[]) => unknown)>) => unknown) {
+  return (store: SqliteStore): Store =>
+    new Proxy(store, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (typeof value !== 'function') return value;
+        const real = value.bind(target);
+        return prop === name ? (...args: never[]) => (replace as (...a: unknown[]) => unknown)(real, ...args) : real;
+      },
+    }) as Store;
+}
+
+const go = { events: { go: z.object({}) } };
+const simple = defineMachine({ name: 'm', config: { initial: 'a', states: { a: { on: { go: 'b' } }, b: {} } }, schemas: go });
+
+describe('a step that keeps failing ends with the reason', () => {
+  it('ends a step whose commit throws an error that is no constraint the same way twice: actor in error, event dead-lettered, both with the reason', async () => {
+    let attempts = 0;
+    const wrap = intercept('commitStep', async (real, step: StepCommit) => {
+      if (step.history.eventType === 'go' && step.status === 'active') {
+        attempts++;
+        throw new TypeError('SQLite3 can only bind numbers, strings, bigints, buffers, and null');
+      }
+      return real(step);
+    });
+    const { runtime } = await host([simple], { wrap });
+    const { runId } = await runtime.startRun('m');
+    await runtime.send(runId, { type: 'go' });
+    const outcome = await runtime.waitForRun(runId, { horizonMs: 5000 });
+    expect(attempts).toBe(2);
+    expect(outcome).toMatchObject({ status: 'error' });
+    const actor = (await runtime.store.getActor(runId))!;
+    expect(actor.error).toContain('failed twice with: SQLite3 can only bind');
+    expect(JSON.parse(actor.stateValue!)).toBe('a');
+    const letters = await runtime.store.listDeadLetters(runId);
+    expect(letters.map((l) => [JSON.parse(l.event).type, l.source])).toEqual([['go', 'external']]);
+    expect(letters[0]!.reason).toContain('failed twice with: SQLite3 can only bind');
+    expect((await runtime.store.history(runId)).map((h) => [h.eventType, h.status])).toEqual([
+      ['xstate.init', 'active'],
+      ['go', 'error'],
+    ]);
+  });
+
+  it('ends a step that fails a different way each time after a bounded number of attempts', async () => {
+    let attempts = 0;
+    const wrap = intercept('commitStep', async (real, step: StepCommit) => {
+      if (step.history.eventType === 'go' && step.status === 'active') throw new Error(`attempt ${++attempts} failed`);
+      return real(step);
+    });
+    const { runtime } = await host([simple], { wrap });
+    const { runId } = await runtime.startRun('m');
+    await runtime.send(runId, { type: 'go' });
+    expect(await runtime.waitForRun(runId, { horizonMs: 5000 })).toMatchObject({ status: 'error' });
+    expect(attempts).toBe(5);
+    expect((await runtime.store.getActor(runId))!.error).toContain('failed 5 times, last with: attempt 5 failed');
+  });
+
+  it('ends a step whose reads throw (a thrown plan), and dead-letters the event alone when ending it fails too', async () => {
+    // Every step that would finish the actor reads its open work: make that read fail for good.
+    const machine = defineMachine({ name: 'm', config: { initial: 'a', states: { a: { on: { go: 'end' } }, end: { type: 'final' } } }, schemas: go });
+    let reads = 0;
+    const wrap = intercept('openWorkOf', async () => {
+      reads++;
+      throw new RangeError('broken read');
+    });
+    const { runtime } = await host([machine], { wrap });
+    const { runId } = await runtime.startRun('m');
+    await runtime.waitForRun(runId, { horizonMs: 0 });
+    await runtime.send(runId, { type: 'go' });
+    await expect.poll(async () => (await runtime.store.listDeadLetters(runId)).length, { timeout: 5000 }).toBe(1);
+    const [letter] = await runtime.store.listDeadLetters(runId);
+    expect(letter!.reason).toMatch(/failed twice with: broken read; ending the step failed too: broken read/);
+    expect(reads).toBe(3);
+    // The actor is as it was, its mailbox empty: nothing is retried.
+    expect(await runtime.store.getActor(runId)).toMatchObject({ status: 'active', seq: 1 });
+    expect(await runtime.store.nextEvents(runId, Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
+  });
+
+  it('puts an actor whose emitted event holds a BigInt in error with the reason, instead of retrying forever', async () => {
+    const machine = defineMachine({ name: 'm', config: { initial: 'a', states: { a: { on: { go: { actions: 'shout' } } } } }, schemas: go, actions: { shout: emit({ type: 'big', n: 10n }) } });
+    let commits = 0;
+    const wrap = intercept('commitStep', async (real, step: StepCommit) => {
+      if (step.history.eventType === 'go') commits++;
+      return real(step);
+    });
+    const { runtime, errors } = await host([machine], { wrap });
+    const { runId } = await runtime.startRun('m');
+    await runtime.send(runId, { type: 'go' });
+    expect(await runtime.waitForRun(runId, { horizonMs: 5000 })).toMatchObject({ status: 'error' });
+    expect((await runtime.store.getActor(runId))!.error).toMatch(/serialize a BigInt \(while applying 'go' in state "a"\)/);
+    expect(commits).toBe(1);
+    expect(errors).toEqual([]);
+  });
+
+  it.each([
+    ['a BigInt', () => ({ n: 10n }), /cannot be stored as JSON: Do not know how to serialize a BigInt/],
+    ['a cycle', () => { const o: Record<string, unknown> = {}; o.self = o; return { o }; }, /cannot be stored as JSON: it holds a cycle/],
+  ])('puts an actor whose context becomes %s in error with a reason that says what cannot be stored', async (_, value, reason) => {
+    const machine = defineMachine({ name: 'm', config: { initial: 'a', context: {}, states: { a: { on: { go: { target: 'b', actions: 'set' } } }, b: {} } }, schemas: go, context: () => ({}), actions: { set: assign(value) } });
+    const { runtime } = await host([machine]);
+    const { runId } = await runtime.startRun('m');
+    await runtime.send(runId, { type: 'go' });
+    expect(await runtime.waitForRun(runId, { horizonMs: 5000 })).toMatchObject({ status: 'error' });
+    const actor = (await runtime.store.getActor(runId))!;
+    expect(actor.error).toMatch(reason);
+    expect(actor.error).toMatch(/Context must be JSON/);
+    // The last snapshot that could be stored is kept.
+    expect(JSON.parse(actor.stateValue!)).toBe('a');
+  });
+
+  it('tries a step again while the database is busy, and never ends it for that', async () => {
+    let busy = 3;
+    const wrap = intercept('commitStep', async (real, step: StepCommit) => {
+      if (step.history.eventType === 'go' && busy > 0) {
+        busy--;
+        throw new SpineError('storage_busy', 'database is locked');
+      }
+      return real(step);
+    });
+    const { runtime } = await host([simple], { wrap });
+    const { runId } = await runtime.startRun('m');
+    await runtime.send(runId, { type: 'go' });
+    await expect.poll(async () => JSON.parse((await runtime.store.getActor(runId))!.stateValue!), { timeout: 5000 }).toBe('b');
+    expect(busy).toBe(0);
+    expect(await runtime.store.getActor(runId)).toMatchObject({ status: 'active', error: null });
+    expect(await runtime.store.listDeadLetters(runId)).toEqual([]);
+  });
+
+  it('stops the host at a full disk, leaving the event in the mailbox and nothing dead-lettered', async () => {
+    let attempts = 0;
+    const wrap = intercept('commitStep', async (real, step: StepCommit) => {
+      if (step.history.eventType === 'go') {
+        attempts++;
+        throw new SpineError('storage_full', 'The disk holding the database is full.');
+      }
+      return real(step);
+    });
+    const { runtime, sqlite } = await host([simple], { wrap });
+    const { runId } = await runtime.startRun('m');
+    await runtime.waitForRun(runId, { horizonMs: 0 });
+    await runtime.send(runId, { type: 'go' });
+    expect((await runtime.failed).code).toBe('storage_full');
+    expect(attempts).toBe(1);
+    expect(await sqlite.getActor(runId)).toMatchObject({ status: 'active', seq: 1 });
+    expect((await sqlite.nextEvents(runId, Number.MAX_SAFE_INTEGER, 10)).map((e) => e.type)).toEqual(['go']);
+    expect(await sqlite.listDeadLetters(runId)).toEqual([]);
+  });
+});
+
+describe('a stop planned from stale reads', () => {
+  it('stops a grandchild spawned between the parent reading its tree and committing: the commit conflicts and the step is planned again', async () => {
+    const leaf = defineMachine({ name: 'leaf', config: { initial: 'a', states: { a: {} } }, schemas: {} });
+    const parent = defineMachine({
+      name: 'parent',
+      config: { initial: 'a', states: { a: { invoke: { id: 'c', src: 'leaf' }, on: { go: 'end' } }, end: { type: 'final' } } },
+      schemas: go,
+    });
+    let parentCommits = 0;
+    let raced = false;
+    const wrap = intercept('commitStep', async (real, step: StepCommit) => {
+      if (step.history.eventType === 'go') {
+        parentCommits++;
+        if (!raced) {
+          raced = true;
+          // The child steps meanwhile (as another host could), spawning a grandchild.
+          const child = (await store.getActor(step.stop[0]!.id))!;
+          const [eventId] = await store.enqueue([{ actorId: child.id, type: 'grow', event: '{"type":"grow"}', dueAt: 0, source: 'external' }]);
+          const grown = await store.commitStep({
+            actorId: child.id,
+            expectedSeq: child.seq,
+            eventId: eventId!,
+            snapshot: child.snapshot!,
+            stateValue: child.stateValue!,
+            status: 'active',
+            output: null,
+            error: null,
+            history: { eventType: 'grow', event: '{"type":"grow"}', version: child.version, emitted: null, startedAt: Date.now(), durationUs: 0 },
+            messages: [],
+            cancelTimers: [],
+            jobs: [],
+            cancelJobs: [],
+            spawn: [{ id: `${child.id}/g`, runId: child.runId, parentId: child.id, childKey: 'g', machine: 'leaf', version: child.version, owner: null }],
+            stop: [],
+            deadLetters: [],
+          });
+          expect(grown).toEqual({ ok: true });
+        }
+      }
+      return real(step);
+    });
+    let store!: SqliteStore;
+    const { runtime, sqlite } = await host([parent, leaf], { wrap: (s) => ((store = s), wrap(s)) });
+    const { runId } = await runtime.startRun('parent');
+    await runtime.waitForRun(runId, { horizonMs: 0 });
+    await runtime.send(runId, { type: 'go' });
+    expect(await runtime.waitForRun(runId, { horizonMs: 5000 })).toMatchObject({ status: 'done' });
+    expect(parentCommits).toBe(2);
+    expect(await sqlite.getActor(`${runId}/c`)).toMatchObject({ status: 'stopped' });
+    expect(await sqlite.getActor(`${runId}/c/g`)).toMatchObject({ status: 'stopped' });
+    expect(await sqlite.historyRow(`${runId}/c/g`, 1)).toMatchObject({ eventType: 'xstate.stop' });
+  });
+
+  it('cancels the pending approvals of a stopped subtree with their audit rows, through a real host', async () => {
+    const risky = defineMachine({
+      name: 'risky',
+      config: { initial: 'pay', states: { pay: { invoke: { id: 'charge', src: 'charge', meta: { risk: 'medium' } } } } },
+      schemas: {},
+      activities: { charge: defineActivity({ run: async () => 1 }) },
+    });
+    const middle = defineMachine({ name: 'middle', config: { initial: 'a', states: { a: { invoke: { id: 'r', src: 'risky' } } } }, schemas: {} });
+    const root = defineMachine({ name: 'root', config: { initial: 'a', states: { a: { invoke: { id: 'm', src: 'middle' }, on: { go: 'b' } }, b: {} } }, schemas: go });
+    const { runtime } = await host([root, middle, risky]);
+    const { runId } = await runtime.startRun('root');
+    await runtime.waitForRun(runId, { horizonMs: 0 });
+    const [approval] = await runtime.store.listApprovals({ runId, status: ['pending'] });
+    expect(approval).toMatchObject({ actorId: `${runId}/m/r`, childId: 'charge' });
+    await runtime.send(runId, { type: 'go' });
+    await runtime.waitForRun(runId, { horizonMs: 0 });
+    expect(await runtime.store.getApproval(approval!.id)).toMatchObject({ status: 'cancelled' });
+    expect(await runtime.store.getJob(approval!.jobKey)).toMatchObject({ status: 'cancelled' });
+    expect((await runtime.store.listActors({ runId })).map((a) => [a.id, a.status]).sort()).toEqual([
+      [runId, 'active'],
+      [`${runId}/m`, 'stopped'],
+      [`${runId}/m/r`, 'stopped'],
+    ]);
+    const cancelled = (await runtime.store.listAudit({ runId })).filter((a) => a.kind === 'approval.cancelled');
+    expect(cancelled.map((a) => [a.subject, a.who, a.actorId])).toEqual([[approval!.id, 'system', `${runId}/m/r`]]);
+    expect(await runtime.store.verifyAudit()).toMatchObject({ ok: true });
+  });
+});
