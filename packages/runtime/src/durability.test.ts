@@ -132,7 +132,7 @@ describe('2. no lost state: a snapshot is committed before anything it causes is
           get(target, prop, receiver) {
             if (prop === 'commitStep')
               return async (step: Parameters<Store['commitStep']>[0]) => {
-                if (failCommits && step.jobs.length) throw new Error('crash before commit (injected)');
+                if (failCommits && step.jobs.length) throw new SpineError('storage_busy', 'crash before commit (injected): a transient failure, tried again until it passes');
                 return target.commitStep(step);
               };
             const value = Reflect.get(target, prop, receiver);
