@@ -41,7 +41,7 @@ import {
 import { anchorSecret, settlePendingAnchor, verifyAnchoredAudit, writeAuditAnchor } from './auditAnchor.js';
 import { deadLetterRetention, insertBoundedDeadLetter } from './deadLetterRetention.js';
 import { APPLICATION, migrations } from './migrations.js';
-import { checkPagesAtOpen, reportStorageErrors, toStorageError } from './storageErrors.js';
+import { checkPagesAtOpen, foundCorrupt, markClosedCleanly, reportStorageErrors, toStorageError } from './storageErrors.js';
 
 /** Options of `SqliteStore.open`. */
 export interface SqliteStoreOptions {
@@ -614,7 +614,10 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    const clean = !this.db.readonly && !this.db.memory && !foundCorrupt(this);
+    this.db.close();
+    if (clean) markClosedCleanly(this.path); // the next open skips the page check while nothing touches the file
   }
 
   // ---- helpers --------------------------------------------------------------------
