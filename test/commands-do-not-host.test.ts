@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { SqliteStore } from '@spine/store-sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, spawnSpine } from './support/spawnSpine.js';
 
@@ -27,12 +27,22 @@ class HangingEffect {
   }
 }
 
-function jobs(db: string) {
-  const d = new Database(db, { readonly: true });
+/** The run's jobs as the store lists them (a read-only store: nothing is written). */
+async function jobs(db: string) {
+  const store = await SqliteStore.open(db, { readonly: true });
   try {
-    return d.prepare('SELECT key, status, attempts, owner FROM jobs ORDER BY key').all();
+    return (await store.listJobs({})).map(({ key, status, attempts, owner }) => ({ key, status, attempts, owner }));
   } finally {
-    d.close();
+    await store.close();
+  }
+}
+
+async function firstRunId(db: string): Promise<string> {
+  const store = await SqliteStore.open(db, { readonly: true });
+  try {
+    return (await store.listActors({ rootsOnly: true, limit: 1 }))[0]!.runId;
+  } finally {
+    await store.close();
   }
 }
 
@@ -50,9 +60,9 @@ describe('commands that only read or record a decision', () => {
     const common = ['--db', db, '--machines', machines];
     const killed = await spawnSpine(['run', 'steps20', ...common], { env, killWhen: () => effect.calls > 0 });
     expect(killed.signal).toBe('SIGKILL');
-    const before = jobs(db);
+    const before = await jobs(db);
     expect(before).toMatchObject([{ status: 'running', attempts: 1 }]);
-    const runId = (new Database(db, { readonly: true }).prepare('SELECT run_id FROM actors LIMIT 1').get() as { run_id: string }).run_id;
+    const runId = await firstRunId(db);
     const calls = effect.calls;
 
     const approve = await spawnSpine(['approve', runId, '--as', 'ada', ...common], { env });
@@ -65,7 +75,7 @@ describe('commands that only read or record a decision', () => {
       expect(read.code, `${args.join(' ')}: ${read.stderr}`).toBe(0);
     }
 
-    expect(jobs(db)).toEqual(before); // same status, attempts and (dead) owner
+    expect(await jobs(db)).toEqual(before); // same status, attempts and (dead) owner
     expect(effect.calls).toBe(calls); // the activity was not started again
   });
 });

@@ -258,18 +258,35 @@ export interface JobRetry {
   audit?: NewAuditEntry[];
 }
 
-/** An actor's move to another version of its machine, committed by `moveActorVersion`. */
+/**
+ * An actor's move to another version of its machine, planned by `planVersionMove`
+ * and committed by `moveActorVersion`.
+ */
 export interface VersionMove {
   actorId: string;
   /** The seq that was checked; the move is refused if the stored seq differs. */
   expectedSeq: number;
   from: string;
   to: string;
-  /** When the move happened (the history row's time). */
+  /** When the move happened (the actor's `updatedAt`). */
   at: number;
+  /**
+   * The `spine.version.moved` step of a started actor (seq = expectedSeq + 1, the unchanged
+   * snapshot), so the timeline shows it and a host holding the old seq conflicts; null for an
+   * actor that has not started (its seq stays).
+   */
+  history: HistoryRecord | null;
   /** Audit rows appended with the move. */
   audit?: NewAuditEntry[];
 }
+
+/**
+ * A job of a forked run's past, copied from its source so the fork's costs show what its
+ * prefix paid for: each journal entry carries `inherited: { runId, jobKey }` (the run that
+ * paid), so totals across runs count it once. It is finished (`done`, `failed`), or
+ * `cancelled` for work in flight at the fork point (the fork requests that again).
+ */
+export type InheritedJob = Omit<JobRecord, 'owner'>;
 
 /** A history row with its place in the global commit order (`historySince`'s cursor). */
 export type HistoryRow = HistoryRecord & { rowId: number };
@@ -309,19 +326,41 @@ export interface RunFork {
   jobs: NewJob[];
   /** Approvals for the held jobs. */
   approvals: NewApproval[];
+  /** Finished work of the prefix, with the journals (usage and cost) it paid for, marked inherited. */
+  inheritedJobs: InheritedJob[];
   /** Audit rows appended with the fork (the approvals requested, the fork itself). */
   audit: NewAuditEntry[];
   /** What could not be carried over, for the person who forked. */
   notes: string[];
 }
 
-/** How `stopRun` stops a run. */
-export interface StopRunOptions {
-  /** Why: kept on the history rows, dead letters and audit rows. */
-  reason: string;
-  now: number;
-  /** Who stopped it, for the audit log (default `system`). */
-  by?: string;
+/** One actor of a run stop: fenced by the seq that was read. */
+export interface StoppedActor {
+  actorId: string;
+  /** The seq that was read; the whole stop is refused if the stored seq differs or the actor is no longer active. */
+  expectedSeq: number;
+  /** The `spine.run.cancelled` step of a started actor (seq = expectedSeq + 1); null for one not started (its seq stays). */
+  history: HistoryRecord | null;
+}
+
+/**
+ * Everything stopping a run writes, planned by `planRunStop` (`@spine/runtime`) and
+ * committed atomically by `stopRun`: each active actor goes to `stopped` (fenced), its
+ * pending, held and running jobs are cancelled, every event left in its mailbox becomes a
+ * dead letter with `deadLetterReason`, the named pending approvals are cancelled, and the
+ * audit rows are appended.
+ */
+export interface RunStop {
+  runId: string;
+  /** When the run was stopped (finished and decided times of the rows it changes). */
+  at: number;
+  actors: StoppedActor[];
+  /** Pending approvals to cancel; the stop is refused if one is no longer pending (a person decided meanwhile). */
+  approvals: string[];
+  /** The reason on each dead letter made of an event left in a stopped actor's mailbox. */
+  deadLetterReason: string;
+  /** `approval.cancelled` for each approval, then `run.cancelled`. */
+  audit: NewAuditEntry[];
 }
 
 /** Filters for listing actors. */
@@ -406,11 +445,10 @@ export interface HistoryReader {
 /** Run control by people and tools: stop, fork, retry now, move to another version. Each is one transaction. */
 export interface RunControlStore {
   /**
-   * Moves an active actor to another version of its machine (see `moveActorToVersion`):
-   * sets its version and, for a started actor, commits a `spine.version.moved` step
-   * (seq + 1, same snapshot) so the timeline shows it and any host holding the old
-   * version in memory conflicts and reloads. False if the seq moved meanwhile or
-   * the actor is no longer active.
+   * Writes a planned version move (see VersionMove) in one transaction: the actor's
+   * version, and for a started actor its `spine.version.moved` step. False (nothing
+   * written) if the seq moved meanwhile, the actor is no longer active, or its version
+   * is no longer `from`.
    */
   moveActorVersion(move: VersionMove): Promise<boolean>;
   /**
@@ -419,14 +457,11 @@ export interface RunControlStore {
    */
   forkRun(fork: RunFork): Promise<void>;
   /**
-   * Stops every active actor of a run in one transaction: each started actor gets
-   * a `spine.run.cancelled` history row (seq + 1, so a host holding the old seq is
-   * fenced off); its pending, held and running jobs are cancelled, its pending
-   * approvals cancelled (`approval.cancelled` audit rows), its mailbox dead-lettered;
-   * a `run.cancelled` audit row names who stopped it. Returns the stopped actor ids
-   * (none when the run had no active actor; then nothing is written).
+   * Writes a planned run stop (see RunStop) in one transaction. False, with nothing
+   * written, when any actor's seq moved or it is no longer active, or any approval is
+   * no longer pending: the caller reads and plans again.
    */
-  stopRun(runId: string, options: StopRunOptions): Promise<string[]>;
+  stopRun(stop: RunStop): Promise<boolean>;
   /** Moves a pending job's next attempt to `runAt` (retry now); false unless it was pending. */
   rescheduleJob(key: string, runAt: number): Promise<boolean>;
 }

@@ -3,6 +3,7 @@ import type { EventObject } from 'xstate';
 import { ActivityRunner } from './activities/ActivityRunner.js';
 import { ApprovalDesk, type Decision, type DecisionOutcome } from './ApprovalDesk.js';
 import { systemClock, type Clock } from './clock.js';
+import { createControl, type Control } from './control/index.js';
 import type { MachineDefinition } from './defineMachine.js';
 import { SpineError, ensureError, type FieldIssue } from './errors.js';
 import { Scheduler } from './host/Scheduler.js';
@@ -112,6 +113,11 @@ export class Runtime {
   get approvals(): ApprovalDesk {
     return this.#desk;
   }
+  /**
+   * Run control over this host's store and machines: fork, cancel, retry, move to another
+   * version (see `createControl`). After a fork or a retry the host looks for the new work at once.
+   */
+  readonly control: Control;
 
   constructor(options: RuntimeOptions) {
     this.#redactor = new Redactor(options.secrets ?? secretsFromEnv());
@@ -133,6 +139,7 @@ export class Runtime {
     // Signing a decision may create the secret file (once, 0600); verifying only ever reads it.
     const signingSecret = () => secret() ?? (secretOption === undefined && dbFile && dbFile !== ':memory:' ? (found = ensureSecret(dbFile)) : undefined);
     this.#desk = new ApprovalDesk({ store: this.store, registry: this.registry, clock: this.clock, secret, signingSecret });
+    this.control = createControl({ store: this.store, registry: this.registry, clock: this.clock, afterChange: () => this.poke() });
     this.#options = {
       pollIntervalMs: options.pollIntervalMs ?? 100,
       heartbeatMs: options.heartbeatMs ?? 1000,

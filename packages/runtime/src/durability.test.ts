@@ -28,14 +28,18 @@ async function openHost(path: string, machines: RuntimeOptions['machines'], opti
   return { runtime, sqlite };
 }
 
-/** Makes a host look dead to others, as after SIGKILL: its pid no longer exists. */
-function markDead(sqlite: SqliteStore, hostId: string): void {
+/** Makes a host look dead to others, as after SIGKILL: its row names a pid that no longer exists (through Store calls). */
+async function markDead(sqlite: SqliteStore, hostId: string): Promise<void> {
   const deadPid = spawnSync(process.execPath, ['-e', '']).pid;
-  sqlite.db.prepare('UPDATE hosts SET pid = ? WHERE id = ?').run(deadPid, hostId);
+  // A heartbeat of a known id only refreshes its time: it reads the host's row back.
+  const host = (await sqlite.heartbeat({ id: hostId, hostname: '', pid: 0, startedAt: 0, heartbeatAt: Date.now() })).find((h) => h.id === hostId)!;
+  await sqlite.removeHost(hostId);
+  await sqlite.heartbeat({ ...host, pid: deadPid });
 }
 
-function mailbox(sqlite: SqliteStore, actorId: string): number {
-  return (sqlite.db.prepare('SELECT COUNT(*) AS n FROM events WHERE actor_id = ?').get(actorId) as { n: number }).n;
+/** Events waiting in an actor's mailbox, due or not. */
+async function mailbox(sqlite: SqliteStore, actorId: string): Promise<number> {
+  return (await sqlite.nextEvents(actorId, Number.MAX_SAFE_INTEGER, 1_000_000)).length;
 }
 
 const counter = defineMachine({
@@ -64,7 +68,7 @@ describe('1. no lost events: each stored event is applied exactly once', () => {
     expect(context).toEqual({ total: (150 * 151) / 2, seen: 150 });
     const seqs = (await a.sqlite.history(runId)).map((h) => h.seq);
     expect(seqs).toEqual(Array.from({ length: 151 }, (_, i) => i + 1));
-    expect(mailbox(a.sqlite, runId)).toBe(0);
+    expect(await mailbox(a.sqlite, runId)).toBe(0);
   });
 
   it('keeps an event whose step failed to commit, and applies it once on the next attempt', async () => {
@@ -92,7 +96,7 @@ describe('1. no lost events: each stored event is applied exactly once', () => {
     failNext = true;
     await runtime.send(runId, { type: 'count.add', by: 5 });
     await runtime.idle();
-    expect(mailbox(sqlite, runId)).toBe(1); // the failed step changed nothing and lost nothing
+    expect(await mailbox(sqlite, runId)).toBe(1); // the failed step changed nothing and lost nothing
     await runtime.poke();
     await runtime.waitForRun(runId, { horizonMs: 0 });
     expect(JSON.parse((await sqlite.getActor(runId))!.snapshot!).context).toEqual({ total: 5, seen: 1 });
@@ -109,6 +113,7 @@ describe('2. no lost state: a snapshot is committed before anything it causes is
     const { runtime } = await openHost(path, [
       orderMachine(log, {
         onCharge: (key) => {
+          // Read synchronously, while the activity runs (a Store call would resolve after it moved on).
           const row = reader.db.prepare('SELECT seq, state_value FROM actors WHERE id = ?').get(key.split(':')[0]) as { seq: number; state_value: string };
           const job = reader.db.prepare('SELECT key FROM jobs WHERE key = ?').get(key);
           observed.push({ seq: row.seq, state: JSON.parse(row.state_value), keySeq: Number(key.split(':')[1]), jobStored: Boolean(job) });
@@ -187,7 +192,7 @@ describe('3. no duplicate effects', () => {
     await a.runtime.idle();
     expect(log.total()).toBe(1);
     expect(JSON.parse((await a.sqlite.getActor(runId))!.stateValue!)).toBe('charging');
-    markDead(a.sqlite, 'A');
+    await markDead(a.sqlite, 'A');
     const b = await openHost(path, [orderMachine(log)], { hostId: 'B' });
     const outcome = await b.runtime.waitForRun(runId, { horizonMs: 0 });
     expect(outcome).toMatchObject({ status: 'waiting', state: 'paid' });
@@ -205,7 +210,7 @@ describe('3. no duplicate effects', () => {
     await a.runtime.send(runId, { type: 'item.added', sku: 'B', qty: 1 });
     await a.runtime.send(runId, { type: 'order.placed' });
     await expect.poll(() => log.total()).toBe(1);
-    markDead(a.sqlite, 'A'); // A is killed while the charge is in flight
+    await markDead(a.sqlite, 'A'); // A is killed while the charge is in flight
     const b = await openHost(path, [orderMachine(log)], { hostId: 'B' });
     await expect.poll(() => log.total()).toBe(2);
     release();
@@ -244,10 +249,10 @@ describe('5. durable time', () => {
     await runtime.send(runId, { type: 'item.added', sku: 'D', qty: 1 });
     await runtime.send(runId, { type: 'order.placed' });
     await runtime.waitForRun(runId, { horizonMs: 0 });
-    expect(mailbox(sqlite, runId)).toBe(1);
+    expect(await mailbox(sqlite, runId)).toBe(1);
     await runtime.send(runId, { type: 'order.shipped', carrier: 'post' });
     expect(await runtime.waitForRun(runId)).toMatchObject({ status: 'done' });
-    expect(mailbox(sqlite, runId)).toBe(0);
+    expect(await mailbox(sqlite, runId)).toBe(0);
     expect(JSON.parse((await sqlite.getActor(runId))!.stateValue!)).toBe('shipped');
   });
 
@@ -301,7 +306,7 @@ describe('6. typed handoffs', () => {
     await expect(runtime.send(runId, { type: 'xstate.done.actor.charge', output: {} })).rejects.toThrow(/reserved/);
     await runtime.idle();
     expect(await sqlite.getActor(runId)).toEqual(before);
-    expect(mailbox(sqlite, runId)).toBe(0);
+    expect(await mailbox(sqlite, runId)).toBe(0);
     const letters = await sqlite.listDeadLetters(runId);
     expect(letters.map((l) => JSON.parse(l.event).type)).toEqual(['item.added', 'order.teleported', 'xstate.done.actor.charge']);
     expect(JSON.parse(letters[0]!.issues!)).toHaveLength(2);

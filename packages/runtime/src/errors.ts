@@ -6,6 +6,11 @@ export type SpineErrorCode =
   | 'unknown_version'
   | 'incompatible_version'
   | 'unknown_actor'
+  /** Run control (`control/`): no such run, step or job; nothing failed that could be retried. */
+  | 'unknown_run'
+  | 'unknown_step'
+  | 'unknown_job'
+  | 'nothing_to_retry'
   | 'unknown_activity'
   | 'actor_not_active'
   | 'invalid_machine'

@@ -22,8 +22,36 @@ export { MachineIndex, machineNames, transitionsOf } from './machineWalk.js';
 export type { MachineElement, MachineNames, TransitionRef } from './machineWalk.js';
 export { formatMachineJson, jsonEqual } from './formatMachineJson.js';
 export { parseMachineLayout } from './machineLayout.js';
-export { moveActorToVersion, activePaths } from './moveActorToVersion.js';
-export type { MoveActorOptions, MoveActorResult } from './moveActorToVersion.js';
+export {
+  activePaths,
+  afterTimers,
+  cancelRun,
+  createControl,
+  forkRun,
+  moveActorToVersion,
+  planFork,
+  planRetry,
+  planRunStop,
+  planVersionMove,
+  readForkInputs,
+  retryRun,
+} from './control/index.js';
+export type {
+  CancelRunOptions,
+  Control,
+  DelayResolver,
+  ForkInputs,
+  ForkPlanOptions,
+  ForkRunOptions,
+  MoveActorOptions,
+  MoveActorResult,
+  RetryInputs,
+  RetryOutcome,
+  RetryPlan,
+  RetryRunOptions,
+  RunStopInputs,
+  RunStopOptions,
+} from './control/index.js';
 export type { MachineLayout } from './machineLayout.js';
 export { roundTripSnapshot } from './roundTripSnapshot.js';
 export { validateEvent, zodIssues } from './validateEvent.js';

@@ -1,4 +1,4 @@
-import { moveActorToVersion, type Runtime, type Store } from '@spine/runtime';
+import type { Runtime, Store } from '@spine/runtime';
 import type { z } from 'zod';
 import { MachineFiles } from './MachineFiles.js';
 import type { bodies, MachineJson, MoveActorJson, SaveMachineResult } from './protocol.js';
@@ -46,7 +46,7 @@ export class MachineEditing {
   /** Moves a running actor to another version of its machine, if its current state exists there. */
   async move(body: Body<'moveActor'>): Promise<MoveActorJson> {
     if (!this.#runtime) throw new ServerError('no_runtime', 'This server has no runtime (no machines loaded), so it cannot build the version to move to.');
-    const result = await moveActorToVersion(body.actorId, { store: this.#store, registry: this.#runtime.registry, to: body.version ?? 'current', who: 'studio' });
+    const result = await this.#runtime.control.moveVersion(body.actorId, { to: body.version ?? 'current', who: 'studio' });
     const actor = await this.#store.getActor(body.actorId);
     if (actor) this.#onRunChanged(actor.runId);
     return result;

@@ -1,6 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { SpineError, zodIssues, type Decision, type JobRecord, type Runtime } from '@spine/runtime';
-import { planFork, type DelayResolver } from './planFork.js';
+import { createControl, SpineError, zodIssues, type Control, type Decision, type RunFork, type Runtime } from '@spine/runtime';
 import type { bodies, DecisionJson, ForkResult, RetryResult } from './protocol.js';
 import type { RunReader } from './RunReader.js';
 import { ServerError } from './ServerError.js';
@@ -17,11 +15,14 @@ export class RunControl {
   readonly #reader: RunReader;
   readonly #runtime: Runtime | undefined;
   readonly #onRunChanged: (runId: string) => void;
+  readonly #control: Control;
 
   constructor(reader: RunReader, runtime: Runtime | undefined, options: { onRunChanged?: (runId: string) => void } = {}) {
     this.#reader = reader;
     this.#runtime = runtime;
     this.#onRunChanged = options.onRunChanged ?? (() => {});
+    // Without a runtime (no machines loaded) the store alone can still cancel and fork runs.
+    this.#control = runtime?.control ?? createControl({ store: reader.store });
   }
 
   /** Starts a run of a machine the runtime knows. */
@@ -38,55 +39,24 @@ export class RunControl {
 
   /** Stops every active actor of a run and cancels its open work: jobs (held ones too) and pending approvals, audited. */
   async cancel(body: Body<'cancel'>): Promise<{ runId: string; stopped: string[] }> {
-    const root = await this.#reader.store.getActor(body.runId);
-    if (!root || root.runId !== body.runId) throw new ServerError('unknown_run', `No run with id '${body.runId}'.`);
-    const stopped = await this.#reader.store.stopRun(body.runId, { reason: body.reason ?? 'cancelled from the studio', now: Date.now(), by: 'studio' });
-    if (!stopped.length) throw new ServerError('conflict', `Run '${body.runId}' is already ${root.status}; nothing to cancel.`);
+    const stopped = await asServerError(() => this.#control.cancel(body.runId, { reason: body.reason ?? 'cancelled from the studio', by: 'studio' }));
+    if (!stopped.length) {
+      const root = await this.#reader.store.getActor(body.runId);
+      throw new ServerError('conflict', `Run '${body.runId}' is already ${root?.status ?? 'finished'}; nothing to cancel.`);
+    }
     this.#onRunChanged(body.runId);
     return { runId: body.runId, stopped };
   }
 
   /**
-   * Retries a failed step. A job waiting out a back-off runs now. A job that
-   * failed for good has already been applied to the machine, and durable history
-   * is never rewritten: the run is forked from the step before the failure was
-   * applied, which requests the activity again in the new run. An actor that
-   * failed in a step is forked from the step before.
+   * Retries a failed step (the runtime's `retryRun`): a job waiting out a back-off runs
+   * now; a job that failed for good, or an actor that failed in a step, is retried by
+   * forking the run from the step before the failure was applied.
    */
   async retry(body: Body<'retry'>): Promise<RetryResult> {
-    const store = this.#reader.store;
-    const root = await store.getActor(body.runId);
-    if (!root || root.runId !== body.runId) throw new ServerError('unknown_run', `No run with id '${body.runId}'.`);
-    const jobs = await store.listJobs({ runId: body.runId });
-    let job: JobRecord | undefined;
-    if (body.jobKey) {
-      job = jobs.find((j) => j.key === body.jobKey);
-      if (!job) throw new ServerError('not_found', `Run '${body.runId}' has no job '${body.jobKey}'.`);
-    } else {
-      const now = Date.now();
-      job = [...jobs].reverse().find((j) => j.status === 'failed' || (j.status === 'pending' && j.attempts > 0 && j.runAt > now));
-    }
-    if (job?.status === 'pending') {
-      if (!(await store.rescheduleJob(job.key, Date.now()))) throw new ServerError('conflict', `Job '${job.key}' is no longer waiting to retry.`);
-      await this.#runtime?.poke();
-      return { mode: 'now', jobKey: job.key };
-    }
-    if (job) {
-      if (job.status !== 'failed') throw new ServerError('nothing_to_retry', `Job '${job.key}' is ${job.status}; only failed or backing-off jobs can be retried.`);
-      const applied = await this.#failureStep(job.actorId, (type) => type === `xstate.error.actor.${job.childId}`);
-      if (!applied) throw new ServerError('nothing_to_retry', `The failure of job '${job.key}' has not been applied yet; it will arrive as a step.`);
-      const fork = await this.fork({ runId: body.runId, actorId: job.actorId, seq: applied - 1 });
-      return { mode: 'fork', jobKey: job.key, ...fork };
-    }
-    const actors = await store.listActors({ runId: body.runId, status: ['error'], limit: 1000 });
-    for (const actor of actors) {
-      const failed = await this.#failureStep(actor.id, (_type, status) => status === 'error');
-      if (failed && failed > 1) {
-        const fork = await this.fork({ runId: body.runId, actorId: actor.id, seq: failed - 1 });
-        return { mode: 'fork', jobKey: null, ...fork };
-      }
-    }
-    throw new ServerError('nothing_to_retry', `Run '${body.runId}' has no failed step: no failed or backing-off job and no failed actor.`);
+    const outcome = await asServerError(() => this.#control.retry(body.runId, { ...(body.jobKey ? { jobKey: body.jobKey } : {}), by: 'studio' }));
+    if (outcome.mode === 'now') return outcome;
+    return { mode: 'fork', jobKey: outcome.jobKey, ...this.#forked(outcome.fork) };
   }
 
   /**
@@ -114,32 +84,25 @@ export class RunControl {
    * then continues on its own. Risky activities it requests again wait for a new approval.
    */
   async fork(body: Body<'fork'>): Promise<ForkResult> {
-    const newRunId = `fork-${Date.now().toString(36)}-${randomUUID().slice(0, 6)}`;
-    const runtime = this.#runtime;
-    const delays: DelayResolver = (machine) => (runtime?.registry.has(machine) ? runtime.registry.definition(machine).delays : undefined);
     if (body.context) await this.#checkContext(body.actorId ?? body.runId, body.context);
-    const plan = await planFork(this.#reader.store, {
-      runId: body.runId,
-      ...(body.actorId ? { actorId: body.actorId } : {}),
-      seq: body.seq,
-      newRunId,
-      now: Date.now(),
-      delays,
-      by: 'studio',
-      ...(body.context ? { context: body.context } : {}),
-    });
-    await this.#reader.store.forkRun(plan);
-    this.#onRunChanged(newRunId);
-    await runtime?.poke();
-    const notes = [...plan.notes];
-    if (!runtime) notes.push('This server has no runtime; the fork continues when a host with its machines runs (e.g. `spine resume`).');
+    const fork = await asServerError(() =>
+      this.#control.fork(body.runId, { seq: body.seq, ...(body.actorId ? { actorId: body.actorId } : {}), by: 'studio', ...(body.context ? { context: body.context } : {}) }),
+    );
+    return this.#forked(fork);
+  }
+
+  /** What the studio is told about a fork that was written. */
+  #forked(fork: RunFork): ForkResult {
+    this.#onRunChanged(fork.runId);
+    const notes = [...fork.notes];
+    if (!this.#runtime) notes.push('This server has no runtime; the fork continues when a host with its machines runs (e.g. `spine resume`).');
     return {
-      runId: newRunId,
-      forkedFrom: { runId: body.runId, actorId: plan.point.actorId, seq: plan.point.seq },
-      actors: plan.actors.length,
-      steps: plan.history.length,
-      jobs: plan.jobs.length,
-      timers: plan.events.filter((e) => e.type.startsWith('xstate.after.')).length,
+      runId: fork.runId,
+      forkedFrom: { runId: fork.sourceRunId, actorId: fork.point.actorId, seq: fork.point.seq },
+      actors: fork.actors.length,
+      steps: fork.history.length,
+      jobs: fork.jobs.length,
+      timers: fork.events.filter((e) => e.type.startsWith('xstate.after.')).length,
       notes,
     };
   }
@@ -170,12 +133,6 @@ export class RunControl {
     return result;
   }
 
-  /** The seq of the first step of an actor matching `test`, if any. */
-  async #failureStep(actorId: string, test: (eventType: string, status: string) => boolean): Promise<number | undefined> {
-    const history = await this.#reader.store.history(actorId);
-    return history.find((h) => test(h.eventType, h.status))?.seq;
-  }
-
   #needRuntime(what: string): Runtime {
     if (!this.#runtime) {
       throw new ServerError('no_runtime', `This server cannot ${what}: it was started without machines. Start it with \`spine serve --machines DIR\`.`);
@@ -184,3 +141,17 @@ export class RunControl {
   }
 }
 
+
+/** Run-control refusals of the runtime, as the studio's API has always named them. */
+async function asServerError<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof SpineError) {
+      if (error.code === 'unknown_run') throw new ServerError('unknown_run', error.message, { cause: error });
+      if (error.code === 'unknown_step' || error.code === 'unknown_job') throw new ServerError('not_found', error.message, { cause: error });
+      if (error.code === 'nothing_to_retry') throw new ServerError('nothing_to_retry', error.message, { cause: error });
+    }
+    throw error;
+  }
+}

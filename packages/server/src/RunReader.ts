@@ -96,7 +96,11 @@ export class RunReader {
     return this.store.historyRow(actorId, seq);
   }
 
-  /** Priced model calls, oldest first, for the cost chart. */
+  /**
+   * Priced model calls, oldest first, for the cost chart. A forked run's calls inherited from
+   * its source (journal entries marked `inherited`) count in that run's chart, and only once
+   * across runs: the chart of every run leaves them to the run that paid.
+   */
   async costs(query: { runId?: string } = {}): Promise<CostPoint[]> {
     const jobs = await this.store.listJobs(query.runId ? { runId: query.runId } : {});
     const points: CostPoint[] = [];
@@ -104,6 +108,7 @@ export class RunReader {
       if (job.journal === '[]') continue;
       const info = await this.actorInfo(job.actorId);
       for (const entry of parseJournal(job.journal)) {
+        if (!query.runId && entry['inherited']) continue;
         const spend = spendOf(entry);
         if (!spend.costUsd && !spend.tokens.total) continue;
         const started = typeof entry.startedAt === 'number' ? entry.startedAt : (job.startedAt ?? job.createdAt);

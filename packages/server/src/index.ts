@@ -9,8 +9,6 @@ export type { FeedClient, LiveFeedOptions } from './LiveFeed.js';
 export { RunReader } from './RunReader.js';
 export type { HistoryRow } from './RunReader.js';
 export { RunControl } from './RunControl.js';
-export { planFork, afterTimers } from './planFork.js';
-export type { PlanForkOptions, DelayResolver } from './planFork.js';
 export { inspectionEventsOf } from './inspection.js';
 export { spendOf, sumSpend } from './spend.js';
 export { isLoopback } from './security.js';

@@ -27,6 +27,7 @@ describe('SqliteStore run control', () => {
         jobs: [{ key: 'f:1:fork0', actorId: 'f', runId: 'f', childId: 'p', src: 'p', input: '{}', runAt: at, held: true }],
         // The same approval twice: the second insert fails after everything else was written.
         approvals: [approval, approval],
+        inheritedJobs: [],
         audit: [{ at, runId: 'f', actorId: 'f', kind: 'run.forked', who: 'studio', subject: 'f', detail: '{}' }],
         notes: [],
       });

@@ -34,7 +34,7 @@ import {
   type RunFork,
   type RunStats,
   type StepCommit,
-  type StopRunOptions,
+  type RunStop,
   type Store,
   type VersionMove,
   type DeadLetterRetention,
@@ -42,7 +42,7 @@ import {
 import { anchorSecret, settlePendingAnchor, verifyAnchoredAudit, writeAuditAnchor } from './auditAnchor.js';
 import { deadLetterRetention, insertBoundedDeadLetter } from './deadLetterRetention.js';
 import { APPLICATION, migrations } from './migrations.js';
-import { checkPagesAtOpen, reportStorageErrors, toStorageError } from './storageErrors.js';
+import { checkPagesAtOpen, foundCorrupt, markClosedCleanly, reportStorageErrors, toStorageError } from './storageErrors.js';
 
 /** Options of `SqliteStore.open`. */
 export interface SqliteStoreOptions {
@@ -64,6 +64,9 @@ export interface SqliteStoreOptions {
 }
 
 const SQLITE_MAGIC = 'SQLite format 3\u0000';
+
+/** Thrown inside a run-control transaction whose fence failed: rolls it back; the method returns false. */
+class Fenced extends Error {}
 
 class Rollback extends Error {
   constructor(readonly reason: 'conflict' | 'consumed') {
@@ -166,21 +169,13 @@ export class SqliteStore implements Store {
   }
 
   async moveActorVersion(move: VersionMove): Promise<boolean> {
-    return this.db.transaction(() => {
-      const row = this.#s.getActor.get(move.actorId) as ActorRow | undefined;
-      if (!row || row.status !== 'active' || row.seq !== move.expectedSeq || row.version !== move.from) return false;
-      if (row.seq === 0) {
-        // Not started yet: no state to carry over, no step to show.
-        this.db.prepare('UPDATE actors SET version = ?, updated_at = ? WHERE id = ? AND seq = 0').run(move.to, move.at, move.actorId);
-      } else {
-        const seq = row.seq + 1;
-        this.db.prepare("UPDATE actors SET version = ?, seq = ?, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active'").run(move.to, seq, move.at, move.actorId, row.seq);
-        const event = JSON.stringify({ type: 'spine.version.moved', from: move.from, to: move.to });
-        this.#s.insertHistory.run(move.actorId, row.run_id, seq, 'spine.version.moved', event, row.state_value ?? 'null', row.snapshot ?? 'null', 'active', move.to, null, move.at, 0);
-      }
+    const s = this.#s;
+    return this.#fenced(() => {
+      const seq = move.history ? move.history.seq : move.expectedSeq;
+      if (s.moveActor.run(move.to, seq, move.at, move.actorId, move.expectedSeq, move.from).changes === 0) throw new Fenced();
+      if (move.history) this.#insertHistory(move.history);
       if (move.audit?.length) this.#appendAudit(move.audit);
-      return true;
-    }).immediate();
+    });
   }
 
   // ---- actors -------------------------------------------------------------------
@@ -464,42 +459,50 @@ export class SqliteStore implements Store {
         if (s.getActor.get(a.id)) throw new SpineError('conflict', `Cannot fork run '${fork.sourceRunId}' as '${fork.runId}': an actor '${a.id}' exists already. Fork again (a new run id is chosen).`, { actorId: a.id });
         s.insertForkedActor.run(a.id, a.runId, a.parentId, a.childKey, a.machine, a.version, a.seq, a.status, a.snapshot, a.stateValue, a.output, a.error, now, now);
       }
-      for (const h of fork.history) {
-        s.insertHistory.run(h.actorId, h.runId, h.seq, h.eventType, h.event, h.stateValue, h.snapshot, h.status, h.version, h.emitted, h.startedAt, h.durationUs);
-      }
+      for (const h of fork.history) this.#insertHistory(h);
       for (const e of fork.events) this.#insertEvent(e, now);
       for (const j of fork.jobs) s.insertJob.run(j.key, j.actorId, j.runId, j.childId, j.src, j.input, j.held ? 'held' : 'pending', j.runAt, now);
+      for (const j of fork.inheritedJobs) {
+        s.insertInheritedJob.run(j.key, j.actorId, j.runId, j.childId, j.src, j.input, j.status, j.attempts, j.runAt, j.output, j.error, j.journal, j.createdAt, j.startedAt, j.finishedAt);
+      }
       for (const approval of fork.approvals) this.#insertApproval(approval);
       this.#appendAudit(fork.audit);
     });
     tx.immediate();
   }
 
-  async stopRun(runId: string, options: StopRunOptions): Promise<string[]> {
+  async stopRun(stop: RunStop): Promise<boolean> {
     const s = this.#s;
-    const { reason, now } = options;
-    const by = options.by ?? 'system';
-    return this.db.transaction((): string[] => {
-      const stopped: string[] = [];
-      const event = JSON.stringify({ type: 'spine.run.cancelled', reason });
-      for (const a of s.activeActorsOfRun.all(runId) as ActorRow[]) {
-        // A started actor gets a step, so a host still holding its old seq is fenced off.
-        const seq = a.snapshot ? a.seq + 1 : a.seq;
-        if (s.stopRunActor.run(seq, now, a.id, a.seq).changes === 0) continue;
-        if (a.snapshot) s.insertHistory.run(a.id, runId, seq, 'spine.run.cancelled', event, a.state_value ?? 'null', a.snapshot, 'stopped', a.version, null, now, 0);
-        s.cancelAllJobs.run(now, a.id);
-        this.#cancelApprovals(s.cancelAllApprovals.all(now, a.id) as CancelledApproval[], now, { who: by, reason: `the run was cancelled: ${reason}` });
-        for (const e of s.mailbox.all(a.id) as { id: number; event: string; source: string }[]) {
+    const now = stop.at;
+    return this.#fenced(() => {
+      for (const a of stop.actors) {
+        const seq = a.history ? a.history.seq : a.expectedSeq;
+        if (s.stopRunActor.run(seq, now, a.actorId, a.expectedSeq).changes === 0) throw new Fenced();
+        if (a.history) this.#insertHistory(a.history);
+        s.cancelAllJobs.run(now, a.actorId);
+        for (const e of s.mailbox.all(a.actorId) as { id: number; event: string; source: string }[]) {
           s.deleteEvent.run(e.id);
-          this.#insertDeadLetter({ actorId: a.id, event: e.event, reason: `Run '${runId}' was cancelled (${reason}) before this event was applied.`, issues: null, source: e.source }, now);
+          this.#insertDeadLetter({ actorId: a.actorId, event: e.event, reason: stop.deadLetterReason, issues: null, source: e.source }, now);
         }
-        stopped.push(a.id);
       }
-      if (stopped.length) {
-        this.#appendAudit([{ at: now, runId, actorId: runId, kind: 'run.cancelled', who: by, subject: runId, detail: JSON.stringify({ reason, stopped }) }]);
-      }
-      return stopped;
-    }).immediate();
+      for (const id of stop.approvals) if (s.cancelApprovalById.run(now, id).changes === 0) throw new Fenced();
+      if (stop.audit.length) this.#appendAudit(stop.audit);
+    });
+  }
+
+  /** Runs `write` in one transaction; false (everything rolled back) when it throws `Fenced`. */
+  #fenced(write: () => void): boolean {
+    try {
+      this.db.transaction(write).immediate();
+      return true;
+    } catch (error) {
+      if (error instanceof Fenced) return false;
+      throw error;
+    }
+  }
+
+  #insertHistory(h: HistoryRecord): void {
+    this.#s.insertHistory.run(h.actorId, h.runId, h.seq, h.eventType, h.event, h.stateValue, h.snapshot, h.status, h.version, h.emitted, h.startedAt, h.durationUs);
   }
 
   async rescheduleJob(key: string, runAt: number): Promise<boolean> {
@@ -618,7 +621,10 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    const clean = !this.db.readonly && !this.db.memory && !foundCorrupt(this);
+    this.db.close();
+    if (clean) markClosedCleanly(this.path); // the next open skips the page check while nothing touches the file
   }
 
   // ---- helpers --------------------------------------------------------------------
@@ -702,6 +708,12 @@ function prepare(db: Database.Database) {
     ),
     activeActorsOfRun: db.prepare("SELECT * FROM actors WHERE run_id = ? AND status = 'active' ORDER BY created_at, id"),
     stopRunActor: db.prepare("UPDATE actors SET status = 'stopped', seq = ?, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active'"),
+    moveActor: db.prepare("UPDATE actors SET version = ?, seq = ?, updated_at = ? WHERE id = ? AND seq = ? AND version = ? AND status = 'active'"),
+    cancelApprovalById: db.prepare("UPDATE approvals SET status = 'cancelled', decided_at = ? WHERE id = ? AND status = 'pending'"),
+    insertInheritedJob: db.prepare(
+      `INSERT INTO jobs (key, actor_id, run_id, child_id, src, input, status, attempts, run_at, owner, output, error, journal, created_at, started_at, finished_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)`,
+    ),
     mailbox: db.prepare('SELECT id, event, source FROM events WHERE actor_id = ? ORDER BY due_at, id'),
     rescheduleJob: db.prepare("UPDATE jobs SET run_at = ? WHERE key = ? AND status = 'pending'"),
     insertJob: db.prepare('INSERT INTO jobs (key, actor_id, run_id, child_id, src, input, status, run_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),

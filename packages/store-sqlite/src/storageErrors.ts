@@ -1,4 +1,4 @@
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import { SpineError, type SpineErrorCode } from '@spine/runtime';
@@ -67,21 +67,27 @@ function writable(path: string): boolean {
 }
 
 /**
- * Files up to this size get a `quick_check` when opened: a few milliseconds that
- * catch a damaged page before anything is written (`SPINE_QUICK_CHECK_MAX_BYTES` overrides it).
+ * Files up to this size get a `quick_check` when opened after anything but a clean close: a few
+ * milliseconds that catch a damaged page before anything is written (`SPINE_QUICK_CHECK_MAX_BYTES`
+ * overrides it).
  */
 export const QUICK_CHECK_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
  * Checks an existing database's pages at open where it is cheap (files up to
- * `QUICK_CHECK_MAX_BYTES`); a larger file is checked lazily, by the first read
- * that meets a damaged page (after which the store refuses every call).
+ * `QUICK_CHECK_MAX_BYTES`) and where it can have changed: unless the file is
+ * exactly as a Spine store left it at its last clean close (see `markClosedCleanly`)
+ * and no write-ahead log is left beside it. A crash, another process still
+ * writing, a copy, or any write by someone else (a damaged page) changes that, so
+ * the check runs; reopening a cleanly closed file costs nothing. A larger file is
+ * checked lazily, by the first read that meets a damaged page (after which the
+ * store refuses every call). Returns whether it checked.
  *
  * @throws SpineError `storage_corrupt` naming the first problem SQLite found.
  */
-export function checkPagesAtOpen(db: Database.Database, path: string): void {
+export function checkPagesAtOpen(db: Database.Database, path: string): boolean {
   const limit = Number(process.env.SPINE_QUICK_CHECK_MAX_BYTES || QUICK_CHECK_MAX_BYTES);
-  if (path === ':memory:' || statSync(path).size > limit) return;
+  if (path === ':memory:' || statSync(path).size > limit || closedCleanly(path)) return false;
   let result: string;
   try {
     result = String(db.pragma('quick_check(1)', { simple: true }));
@@ -89,9 +95,68 @@ export function checkPagesAtOpen(db: Database.Database, path: string): void {
     throw toStorageError(error, path);
   }
   if (result !== 'ok') throw storageError('corrupt', path, new Error(`quick_check: ${result}`));
+  return true;
+}
+
+/** The file beside a database that records how its last clean close left it. */
+export const cleanCloseMarker = (path: string): string => `${path}.clean`;
+
+/** Identity, size and change times of a file (nanoseconds): what any write to it changes. */
+function fingerprint(path: string): string | undefined {
+  try {
+    const s = statSync(path, { bigint: true });
+    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+function walLeft(path: string): boolean {
+  try {
+    return statSync(`${path}-wal`).size > 0;
+  } catch {
+    return false;
+  }
+}
+
+function closedCleanly(path: string): boolean {
+  if (walLeft(path)) return false;
+  const print = fingerprint(path);
+  try {
+    return print !== undefined && readFileSync(cleanCloseMarker(path), 'utf8') === print;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Records, after the last connection closed cleanly (SQLite checkpointed and removed the
+ * write-ahead log), how the file looks now, so the next open can skip the page check while
+ * nothing has touched it. Does nothing while another connection keeps a log open.
+ */
+export function markClosedCleanly(path: string): void {
+  if (path === ':memory:' || walLeft(path)) return;
+  const print = fingerprint(path);
+  if (!print) return;
+  try {
+    writeFileSync(cleanCloseMarker(path), print, { mode: 0o644 });
+  } catch {
+    // Without the marker the next open checks the pages: slower, never wrong.
+  }
+}
+
+/** Forgets a clean close (a damaged page was found): the next open checks the pages again. */
+function forgetCleanClose(path: string | undefined): void {
+  if (!path || path === ':memory:') return;
+  rmSync(cleanCloseMarker(path), { force: true });
 }
 
 const latched = new WeakMap<object, SpineError>();
+
+/** Whether a store found its file corrupt (it then refuses every call, and its close marks nothing clean). */
+export function foundCorrupt(store: object): boolean {
+  return latched.has(store);
+}
 
 /**
  * Makes every method of a store class report storage failures as classified
@@ -108,7 +173,10 @@ export function reportStorageErrors(store: { prototype: object }): void {
     if (name === 'constructor' || typeof method !== 'function') continue;
     const fail = (self: { path?: string }, error: unknown): never => {
       const mapped = toStorageError(error, self.path ?? '(database)');
-      if (SpineError.is(mapped) && mapped.code === 'storage_corrupt' && name !== 'close') latched.set(self, mapped);
+      if (SpineError.is(mapped) && mapped.code === 'storage_corrupt' && name !== 'close') {
+        latched.set(self, mapped);
+        forgetCleanClose(self.path);
+      }
       throw mapped;
     };
     const wrapped = function (this: { path?: string }, ...args: unknown[]): unknown {

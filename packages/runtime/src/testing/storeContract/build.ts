@@ -81,7 +81,7 @@ export function doneEvent(actorId: string, childId: string) {
   return { actorId, type: `xstate.done.actor.${childId}`, event: JSON.stringify({ type: `xstate.done.actor.${childId}` }), dueAt: T0, source: 'activity' };
 }
 
-/** A fork as `planFork` makes one: a started root (with the marker step), a child not started yet, a timer, a held and a pending job. */
+/** A fork as `planFork` makes one: a started root (with the marker step), a child not started yet, a timer, a held and a pending job, a finished job inherited with its cost. */
 export function forkOf(runId: string): RunFork {
   const snapshot = JSON.stringify({ status: 'active', value: 'waiting', context: {}, children: {} });
   const history = (seq: number, eventType: string) => ({ actorId: runId, runId, seq, eventType, event: JSON.stringify({ type: eventType }), stateValue: '"waiting"', snapshot, status: 'active' as const, version: 'v1', emitted: null, startedAt: T0 + seq, durationUs: 0 });
@@ -104,6 +104,25 @@ export function forkOf(runId: string): RunFork {
     ],
     jobs: [held, pending],
     approvals: [{ ...approvalFor(held), requestedAt: at }],
+    inheritedJobs: [
+      {
+        key: `${runId}:1:0`,
+        actorId: runId,
+        runId,
+        childId: 'draft',
+        src: 'draft',
+        input: '{"title":"t"}',
+        runAt: T0,
+        status: 'done',
+        attempts: 1,
+        output: '"a draft"',
+        error: null,
+        journal: JSON.stringify([{ attempt: 1, model: 'm', costUsd: 0.25, inherited: { runId: 'source', jobKey: 'source:1:0' } }]),
+        createdAt: T0,
+        startedAt: T0 + 1,
+        finishedAt: T0 + 2,
+      },
+    ],
     audit: [
       { at, runId, actorId: runId, kind: 'run.forked', who: 'studio', subject: runId, detail: '{}' },
       { ...requested(held), at },

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { planRunStop } from '../../control/planRunStop.js';
 import { SpineError } from '../../errors.js';
 import type { Store } from '../../Store.js';
 import { approvalFor, commitOf, doneEvent, forkOf, job, requested, startRun, step, T0 } from './build.js';
@@ -109,6 +110,10 @@ export function runStoreContract(makeStore: MakeStore): void {
 
         expect(await store.getJob('fork-1:1:fork0')).toMatchObject({ status: 'held', src: 'publish', attempts: 0 });
         expect(await store.getJob('fork-1:1:fork1')).toMatchObject({ status: 'pending', src: 'lookup' });
+        // Finished work of the prefix keeps its status, result and journal (what it paid, marked inherited).
+        const inherited = fork.inheritedJobs[0]!;
+        expect(await store.getJob(inherited.key)).toEqual({ ...inherited, owner: null });
+        expect(await store.runJournals('fork-1')).toEqual([{ key: inherited.key, actorId: 'fork-1', src: 'draft', journal: inherited.journal }]);
         const [approval] = await store.listApprovals({ runId: 'fork-1', status: ['pending'] });
         expect(approval).toMatchObject({ id: 'approval:fork-1:1:fork0', jobKey: 'fork-1:1:fork0', status: 'pending', tier: 'medium' });
         expect((await store.listAudit({ runId: 'fork-1' })).map((a) => a.kind)).toEqual(['run.forked', 'approval.requested']);
@@ -135,6 +140,12 @@ export function runStoreContract(makeStore: MakeStore): void {
   });
 
   describe('Store contract: stopRun', () => {
+    /** The run's stop as `planRunStop` plans it from what the store says now. */
+    async function stopOf(store: Store, runId: string, options: { reason: string; now: number; by?: string }) {
+      const [actors, approvals] = await Promise.all([store.listActors({ runId, status: ['active'] }), store.listApprovals({ runId, status: ['pending'] })]);
+      return planRunStop({ runId, actors, approvals }, options);
+    }
+
     it('stops every active actor with a fenced step, cancels its jobs and pending approvals, dead-letters its mailbox and audits who stopped it', () =>
       withStore(async (store) => {
         await startRun(store, 'run-a');
@@ -144,8 +155,9 @@ export function runStoreContract(makeStore: MakeStore): void {
         await store.enqueue([{ actorId: 'run-a', type: 'later', event: '{"type":"later"}', dueAt: T0 + 60_000, source: 'external' }]);
         await store.createActors([{ id: 'run-a/kid', runId: 'run-a', parentId: 'run-a', childKey: 'kid', machine: 'm', version: 'v1', owner: null }], []);
 
-        const stopped = await store.stopRun('run-a', { reason: 'not needed', now: T0 + 100, by: 'ada' });
-        expect(stopped.sort()).toEqual(['run-a', 'run-a/kid']);
+        const stop = (await stopOf(store, 'run-a', { reason: 'not needed', now: T0 + 100, by: 'ada' }))!;
+        expect(stop.actors.map((a) => a.actorId).sort()).toEqual(['run-a', 'run-a/kid']);
+        expect(await store.stopRun(stop)).toBe(true);
 
         expect(await store.getActor('run-a')).toMatchObject({ status: 'stopped', seq: 2 });
         expect(await store.getActor('run-a/kid')).toMatchObject({ status: 'stopped', seq: 0 });
@@ -165,15 +177,35 @@ export function runStoreContract(makeStore: MakeStore): void {
         expect(JSON.parse(audit[2]!.detail)).toMatchObject({ reason: 'not needed' });
         expect(await store.verifyAudit()).toMatchObject({ ok: true });
         expect(await store.nextEvents('run-a', Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
-        expect((await store.listDeadLetters('run-a')).map((l) => JSON.parse(l.event).type)).toEqual(['later']);
+        expect((await store.listDeadLetters('run-a')).map((l) => [JSON.parse(l.event).type, l.reason])).toEqual([['later', stop.deadLetterReason]]);
 
         // A host that still holds the old seq cannot commit over the stop.
         const [eventId] = await store.enqueue([{ actorId: 'run-a', type: 'go', event: '{"type":"go"}', dueAt: T0, source: 'external' }]);
         expect(await store.commitStep(commitOf('run-a', 1, eventId!))).toEqual({ ok: false, reason: 'conflict' });
 
-        // Stopping again changes nothing and audits nothing.
-        expect(await store.stopRun('run-a', { reason: 'again', now: T0 + 200 })).toEqual([]);
+        // Stopping again has nothing to plan; the old plan is refused and writes nothing.
+        expect(await stopOf(store, 'run-a', { reason: 'again', now: T0 + 200 })).toBeUndefined();
+        expect(await store.stopRun(stop)).toBe(false);
         expect(await store.listAudit({ runId: 'run-a' })).toHaveLength(3);
+      }));
+
+    it('refuses a stop whose actor took a step, or whose approval was decided, after it was read, and writes nothing of it', () =>
+      withStore(async (store) => {
+        await startRun(store, 'run-a');
+        const held = job('run-a', 1, 'publish', { held: true });
+        await step(store, 'run-a', { jobs: [held], approvals: [approvalFor(held)], audit: [requested(held)] });
+        const stale = (await stopOf(store, 'run-a', { reason: 'late', now: T0 + 100 }))!;
+        await step(store, 'run-a');
+        expect(await store.stopRun(stale)).toBe(false);
+        expect(await store.getActor('run-a')).toMatchObject({ status: 'active', seq: 2 });
+        expect(await store.getApproval(`approval:${held.key}`)).toMatchObject({ status: 'pending' });
+
+        const decidedMeanwhile = (await stopOf(store, 'run-a', { reason: 'late', now: T0 + 100 }))!;
+        expect(await store.resolveApproval({ approvalId: `approval:${held.key}`, outcome: 'approved', decidedBy: 'ada', decidedAt: T0 + 50, jobInput: held.input, audit: [], now: T0 + 50 })).toBe(true);
+        expect(await store.stopRun(decidedMeanwhile)).toBe(false);
+        expect(await store.getActor('run-a')).toMatchObject({ status: 'active', seq: 2 });
+        expect(await store.getJob(held.key)).toMatchObject({ status: 'pending' });
+        expect((await store.listAudit({ runId: 'run-a' })).map((a) => a.kind)).toEqual(['approval.requested']);
       }));
   });
 

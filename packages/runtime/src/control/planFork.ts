@@ -1,72 +1,71 @@
-import {
-  ApprovalDesk,
-  riskPoliciesOfConfig,
-  type ActorRecord,
-  type ApprovalRecord,
-  type HistoryRow,
-  type JobRecord,
-  type MachineConfigJson,
-  type NewJob,
-  type RiskPolicy,
-  type RunFork,
-  type Store,
-} from '@spine/runtime';
-import { parseJson, stepOfJobKey } from './RunReader.js';
-import { ServerError } from './ServerError.js';
+import { ApprovalDesk } from '../ApprovalDesk.js';
+import type { MachineConfigJson } from '../defineMachine.js';
+import { SpineError } from '../errors.js';
+import { riskPoliciesOfConfig, type RiskPolicy } from '../riskPolicy.js';
+import type { ActorRecord, ApprovalRecord, HistoryRow, InheritedJob, JobRecord, NewJob, RunFork } from '../Store.js';
+import { afterTimers, resolveDelay, type DelayResolver } from './afterTimers.js';
+import { parseJson, stepOfJobKey } from './json.js';
 
-/** Named delays of a machine, from its implementation (numeric `after` keys need none). */
-export type DelayResolver = (machine: string) => Record<string, number | ((args: any) => number)> | undefined;
+/** Everything a fork is planned from, read once by `readForkInputs`. */
+export interface ForkInputs {
+  sourceRunId: string;
+  /** The step forked from: an actor of the run, its seq, and that step's history row. */
+  point: { actorId: string; seq: number; row: HistoryRow };
+  /** The run's history up to and including the point row, in commit order. */
+  rows: HistoryRow[];
+  /** Every actor of the source run. */
+  actors: ActorRecord[];
+  /** Every job of the source run. */
+  jobs: JobRecord[];
+  /** Every approval of the source run. */
+  approvals: ApprovalRecord[];
+  /** Stored machine structures by `machine@version` (undefined when not stored). */
+  configs: ReadonlyMap<string, MachineConfigJson | undefined>;
+  /** The init event (JSON) of each actor that had not started by the point, when it is still known. */
+  initEvents: ReadonlyMap<string, string | undefined>;
+}
 
-/** Options of planFork. */
-export interface PlanForkOptions {
-  runId: string;
-  /** The step to fork from: an actor of the run (default: the root) and its seq. */
-  actorId?: string;
-  seq: number;
+/** What a fork is, besides its inputs. */
+export interface ForkPlanOptions {
   newRunId: string;
   now: number;
+  /** Named delays of a machine, to re-create `after` timers (numeric delays need none). */
   delays?: DelayResolver;
-  /** Who forks, for the audit log (default `studio`). */
+  /** Who forks, for the audit log (default `system`). */
   by?: string;
   /**
    * The forked actor's new context at the fork point (already checked against its machine's
-   * context schema): written into its snapshot with a `spine.context.edited` step, before the
-   * fork goes on.
+   * context schema): written into its snapshot with a `spine.context.edited` step.
    */
   context?: Record<string, unknown>;
 }
 
 /**
- * Plans a fork of a run from any of its past steps (see RunFork); `Store.forkRun`
- * writes it. Reads only. History rows up to the fork point are copied under new
- * ids, each actor starts from its snapshot at that point, and the work that was
- * pending there is requested again: activities in flight, `after` timers of the
- * active states, and the init events of children spawned but not yet started.
- * A risky activity (medium or high tier in the actor's machine version) is
- * requested `held` with a new approval, whatever became of it in the source run.
+ * Plans a fork of a run from one of its past steps (pure: see RunFork; `Store.forkRun`
+ * writes it). History rows up to the fork point are copied under the new run id, each
+ * actor starts from its snapshot at that point, and the work pending there is requested
+ * again: activities in flight, `after` timers of the active states, the init events of
+ * children spawned but not started. A risky activity (medium or high tier in the actor's
+ * machine version) is requested `held` with a new approval, whatever became of it in the
+ * source run. Work the prefix finished is copied with its journal (usage and cost) marked
+ * inherited, so the fork's costs include what its past paid for.
+ *
+ * @throws SpineError `conflict` when the root had not started at that step, or an edited
+ * context names an actor that had not started.
  */
-export async function planFork(store: Store, options: PlanForkOptions): Promise<RunFork> {
-  const { runId: sourceRunId, newRunId, now } = options;
-  const pointActorId = options.actorId ?? sourceRunId;
-  const root = await store.getActor(sourceRunId);
-  if (!root || root.runId !== sourceRunId) throw new ServerError('unknown_run', `No run with id '${sourceRunId}'.`);
-  if (await store.getActor(newRunId)) throw new ServerError('conflict', `A run with id '${newRunId}' already exists.`);
-  const pointRow = await store.historyRow(pointActorId, options.seq);
-  if (!pointRow || pointRow.runId !== sourceRunId) {
-    throw new ServerError('not_found', `Run '${sourceRunId}' has no step ${options.seq} of actor '${pointActorId}'. Pick a step from the run's timeline.`);
-  }
-  const rows = await store.runHistory(sourceRunId, { upToRowId: pointRow.rowId });
+export function planFork(inputs: ForkInputs, options: ForkPlanOptions): RunFork {
+  const { sourceRunId, point: at, rows, actors: all, jobs } = inputs;
+  const { newRunId, now } = options;
+  const pointActorId = at.actorId;
   const lastRow = new Map<string, HistoryRow>();
   for (const row of rows) lastRow.set(row.actorId, row);
 
   const remap = makeRemap(sourceRunId, newRunId);
   const notes: string[] = [];
-  const point = { actorId: pointActorId, seq: options.seq, rowId: pointRow.rowId };
-  const fork: RunFork = { sourceRunId, runId: newRunId, point, at: now, actors: [], history: [], events: [], jobs: [], approvals: [], audit: [], notes };
-  const all = await store.listActors({ runId: sourceRunId, limit: 100_000 });
+  const point = { actorId: pointActorId, seq: at.seq, rowId: at.row.rowId };
+  const fork: RunFork = { sourceRunId, runId: newRunId, point, at: now, actors: [], history: [], events: [], jobs: [], approvals: [], inheritedJobs: [], audit: [], notes };
   const byId = new Map(all.map((a) => [a.id, a]));
-  const jobs = await store.listJobs({ runId: sourceRunId });
-  const sourceApprovals = new Map((await store.listApprovals({ runId: sourceRunId, limit: 100_000 })).map((a) => [a.jobKey, a]));
+  const sourceApprovals = new Map(inputs.approvals.map((a) => [a.jobKey, a]));
   const included = new Set<string>();
 
   // Parents come before children (ids grow by `/childKey`), so a child can look at its parent's fork.
@@ -95,7 +94,7 @@ export async function planFork(store: Store, options: PlanForkOptions): Promise<
       });
     } else {
       // Spawned at or before the point but not started yet: start it afresh from its init event.
-      const init = await initEventOf(store, actor);
+      const init = inputs.initEvents.get(actor.id);
       if (!init) {
         notes.push(`Child '${actor.id}' had not started at the fork point and its init event is gone; it was left out.`);
         continue;
@@ -108,17 +107,18 @@ export async function planFork(store: Store, options: PlanForkOptions): Promise<
 
   for (const row of rows) {
     if (!included.has(row.actorId)) continue;
-    fork.history.push({ ...row, actorId: remap.id(row.actorId), runId: newRunId, event: remap.json(row.event), snapshot: remap.json(row.snapshot) });
+    const { rowId: _sourceRowId, ...record } = row; // the copy gets its own row ids
+    fork.history.push({ ...record, actorId: remap.id(row.actorId), runId: newRunId, event: remap.json(row.event), snapshot: remap.json(row.snapshot) });
   }
-  // `rowId` is the source's; the copy gets its own row ids.
-  for (const h of fork.history) delete (h as Partial<HistoryRow>).rowId;
+
+  fork.inheritedJobs.push(...inheritedJobs(inputs, included, remap));
 
   for (const forked of fork.actors) {
     if (forked.status !== 'active' || !forked.snapshot) continue;
     const sourceId = [...included].find((id) => remap.id(id) === forked.id)!;
     const source = byId.get(sourceId)!;
     const snapshot = parseJson(forked.snapshot) as { value?: unknown; context?: unknown; children?: Record<string, { src?: unknown }> } | undefined;
-    const config = parseJson(await store.getMachineVersion(forked.machine, forked.version)) as MachineConfigJson | undefined;
+    const config = inputs.configs.get(`${forked.machine}@${forked.version}`);
     const policies = config ? policiesOf(config) : undefined;
     // Activities in flight at the point are requested again (a new run: new idempotency keys).
     let index = 0;
@@ -138,7 +138,7 @@ export async function planFork(store: Store, options: PlanForkOptions): Promise<
       if (!policies && !sourceApproval) notes.push(`Machine ${forked.machine}@${forked.version} is not stored; '${job.src}' of '${forked.id}' was requested without a risk check.`);
       if (policy && policy.tier !== 'low') {
         newJob.held = true;
-        const rationale = ApprovalDesk.rationale({ policy, context: snapshot?.context, event: 'spine.run.forked', src: job.src, lastJournal: lastJournalBefore(jobs, source.id, pointRow.startedAt) });
+        const rationale = ApprovalDesk.rationale({ policy, context: snapshot?.context, event: 'spine.run.forked', src: job.src, lastJournal: lastJournalBefore(jobs, source.id, at.row.startedAt) });
         const { approval, audit } = ApprovalDesk.request({
           job: newJob,
           machine: forked.machine,
@@ -158,10 +158,10 @@ export async function planFork(store: Store, options: PlanForkOptions): Promise<
       notes.push(`Machine ${forked.machine}@${forked.version} is not stored; timers of '${forked.id}' were not re-created.`);
       continue;
     }
-    for (const timer of afterTimers(config as MachineNode, snapshot?.value)) {
-      const delay = resolveDelay(timer.delay, options.delays?.(forked.machine), snapshot?.context);
+    for (const timer of afterTimers(config, snapshot?.value)) {
+      const delay = resolveDelay(timer.delay, options.delays?.(forked.machine), snapshot?.context, 'spine.run.forked');
       if (delay === undefined) {
-        notes.push(`Delay '${timer.delay}' of '${forked.id}' is not known to this server; its timer was not re-created.`);
+        notes.push(`Delay '${timer.delay}' of '${forked.id}' is not known here; its timer was not re-created.`);
         continue;
       }
       fork.events.push({ actorId: forked.id, type: timer.type, event: JSON.stringify({ type: timer.type }), dueAt: now + delay, sendId: timer.type, source: forked.id });
@@ -173,7 +173,7 @@ export async function planFork(store: Store, options: PlanForkOptions): Promise<
 
   // A marker step on the root says where the run came from.
   const forkedRoot = fork.actors.find((a) => a.id === newRunId);
-  if (!forkedRoot) throw new ServerError('conflict', `The root of run '${sourceRunId}' had not started at that step.`);
+  if (!forkedRoot) throw new SpineError('conflict', `The root of run '${sourceRunId}' had not started at that step.`, { actorId: sourceRunId });
   if (forkedRoot.snapshot) {
     forkedRoot.seq += 1;
     fork.history.push({
@@ -181,7 +181,7 @@ export async function planFork(store: Store, options: PlanForkOptions): Promise<
       runId: newRunId,
       seq: forkedRoot.seq,
       eventType: 'spine.run.forked',
-      event: JSON.stringify({ type: 'spine.run.forked', from: { runId: sourceRunId, actorId: pointActorId, seq: options.seq } }),
+      event: JSON.stringify({ type: 'spine.run.forked', from: { runId: sourceRunId, actorId: pointActorId, seq: at.seq } }),
       stateValue: forkedRoot.stateValue ?? 'null',
       snapshot: forkedRoot.snapshot,
       status: forkedRoot.status,
@@ -196,15 +196,68 @@ export async function planFork(store: Store, options: PlanForkOptions): Promise<
     runId: newRunId,
     actorId: newRunId,
     kind: 'run.forked',
-    who: options.by ?? 'studio',
+    who: options.by ?? 'system',
     subject: newRunId,
     detail: JSON.stringify({
-      from: { runId: sourceRunId, actorId: pointActorId, seq: options.seq },
+      from: { runId: sourceRunId, actorId: pointActorId, seq: at.seq },
       jobs: fork.jobs.map((j) => ({ key: j.key, src: j.src, held: Boolean(j.held) })),
       ...(contextEdited ? { contextEdited: true, editedFields: contextEdited } : {}),
     }),
   });
   return fork;
+}
+
+/**
+ * The work of the prefix, copied with what it paid for: each job of an actor that came
+ * along, requested at or before that actor's step at the point, with the journal entries of
+ * the attempts that had ended by the point, each marked `inherited` with the run and job
+ * that paid (kept from the first run when the source was itself a fork). A job finished by
+ * then keeps its status and result; one still in flight there is `cancelled` (the fork
+ * requests it again under a new key). A job with no such entry is left out.
+ */
+function inheritedJobs(inputs: ForkInputs, included: ReadonlySet<string>, remap: Remap): InheritedJob[] {
+  const pointAt = inputs.point.row.startedAt;
+  const seqAtPoint = new Map<string, number>();
+  for (const row of inputs.rows) seqAtPoint.set(row.actorId, row.seq);
+  const out: InheritedJob[] = [];
+  for (const job of inputs.jobs) {
+    if (!included.has(job.actorId)) continue;
+    const step = stepOfJobKey(job.key, job.actorId);
+    if (step === null || step > (seqAtPoint.get(job.actorId) ?? 0)) continue;
+    const journal = parseJson(job.journal);
+    const entries = (Array.isArray(journal) ? (journal as unknown[]) : []).filter((e): e is Record<string, unknown> => Boolean(e) && typeof e === 'object' && !Array.isArray(e));
+    const finished = (job.status === 'done' || job.status === 'failed') && job.finishedAt !== null && job.finishedAt <= pointAt;
+    const paid = entries.filter((e) => finished || endOf(e) <= pointAt);
+    if (!paid.length) continue;
+    out.push({
+      key: remap.id(job.key),
+      actorId: remap.id(job.actorId),
+      runId: remap.id(job.runId),
+      childId: job.childId,
+      src: job.src,
+      input: remap.json(job.input),
+      status: finished ? job.status : 'cancelled',
+      attempts: finished ? job.attempts : paid.length,
+      runAt: job.runAt,
+      output: finished ? job.output : null,
+      error: finished ? job.error : null,
+      journal: JSON.stringify(paid.map((e) => ({ ...e, inherited: isInherited(e.inherited) ? e.inherited : { runId: inputs.sourceRunId, jobKey: job.key } }))),
+      createdAt: job.createdAt,
+      startedAt: job.startedAt,
+      finishedAt: finished ? job.finishedAt : pointAt,
+    });
+  }
+  return out;
+}
+
+/** When a journal entry's attempt ended (its start plus duration); entries without times count as ended. */
+function endOf(entry: Record<string, unknown>): number {
+  const started = typeof entry['startedAt'] === 'number' ? entry['startedAt'] : 0;
+  return started + (typeof entry['durationMs'] === 'number' ? entry['durationMs'] : 0);
+}
+
+function isInherited(value: unknown): value is { runId: string; jobKey: string } {
+  return Boolean(value) && typeof value === 'object' && typeof (value as { runId?: unknown }).runId === 'string' && typeof (value as { jobKey?: unknown }).jobKey === 'string';
 }
 
 /**
@@ -215,7 +268,7 @@ export async function planFork(store: Store, options: PlanForkOptions): Promise<
 function editContext(fork: RunFork, actorId: string, context: Record<string, unknown>, now: number): string[] {
   const actor = fork.actors.find((a) => a.id === actorId);
   const snapshot = actor?.snapshot ? (parseJson(actor.snapshot) as { context?: Record<string, unknown> } | undefined) : undefined;
-  if (!actor || !snapshot) throw new ServerError('conflict', `Actor '${actorId}' had not started at that step, so it has no context to edit.`);
+  if (!actor || !snapshot) throw new SpineError('conflict', `Actor '${actorId}' had not started at that step, so it has no context to edit.`, { actorId });
   const before = snapshot.context ?? {};
   const fields = [...new Set([...Object.keys(before), ...Object.keys(context)])].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(context[k]));
   actor.snapshot = JSON.stringify({ ...snapshot, context });
@@ -276,15 +329,10 @@ function forkedSnapshotOf(fork: RunFork, id: string): unknown {
 
 function hasChild(snapshot: unknown, childKey: string): boolean {
   const children = (snapshot as { children?: Record<string, unknown> } | undefined)?.children;
-  return Boolean(children && childKey in children);
+  return Boolean(children && Object.prototype.hasOwnProperty.call(children, childKey));
 }
 
-async function initEventOf(store: Store, actor: ActorRecord): Promise<string | undefined> {
-  const first = await store.historyRow(actor.id, 1);
-  if (first) return first.event;
-  const pending = await store.nextEvents(actor.id, Number.MAX_SAFE_INTEGER, 16);
-  return pending.find((e) => e.type === 'xstate.init')?.event;
-}
+type Remap = ReturnType<typeof makeRemap>;
 
 /** Maps ids of the source run to the fork: the run id prefix is replaced, in ids and inside JSON. */
 function makeRemap(from: string, to: string) {
@@ -307,44 +355,4 @@ function makeRemap(from: string, to: string) {
       return parsed === undefined ? json : JSON.stringify(walk(parsed));
     },
   };
-}
-
-interface MachineNode {
-  id?: string;
-  after?: Record<string, unknown>;
-  states?: Record<string, MachineNode>;
-}
-
-/** The `after` timers of the state nodes active in a state value: event type and delay key, as XState names them. */
-export function afterTimers(config: MachineNode, value: unknown): { type: string; delay: string }[] {
-  const machineId = config.id ?? '(machine)';
-  const timers: { type: string; delay: string }[] = [];
-  const visit = (node: MachineNode | undefined, path: string[], value: unknown) => {
-    if (!node) return;
-    const id = path.length === 0 ? machineId : (node.id ?? [machineId, ...path].join('.'));
-    for (const key of Object.keys(node.after ?? {})) {
-      const delay = Number.isNaN(Number(key)) ? key : String(Number(key));
-      timers.push({ type: `xstate.after.${delay}.${id}`, delay });
-    }
-    if (typeof value === 'string') visit(node.states?.[value], [...path, value], undefined);
-    else if (value && typeof value === 'object') for (const [key, sub] of Object.entries(value)) visit(node.states?.[key], [...path, key], sub);
-  };
-  visit(config, [], value);
-  return timers;
-}
-
-function resolveDelay(delay: string, named: Record<string, number | ((args: any) => number)> | undefined, context: unknown): number | undefined {
-  const numeric = Number(delay);
-  if (!Number.isNaN(numeric)) return numeric;
-  const entry = named && Object.prototype.hasOwnProperty.call(named, delay) ? named[delay] : undefined;
-  if (typeof entry === 'number') return entry;
-  if (typeof entry === 'function') {
-    try {
-      const value = entry({ context, event: { type: 'spine.run.forked' } });
-      return typeof value === 'number' ? value : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
 }

@@ -1,9 +1,9 @@
-import { systemClock, type Clock } from './clock.js';
-import type { MachineConfigJson } from './defineMachine.js';
-import { SpineError } from './errors.js';
-import { asRecord, MachineIndex, toArray } from './machineWalk.js';
-import type { MachineRegistry } from './MachineRegistry.js';
-import type { Store } from './Store.js';
+import { systemClock, type Clock } from '../clock.js';
+import type { MachineConfigJson } from '../defineMachine.js';
+import { SpineError } from '../errors.js';
+import { asRecord, MachineIndex, toArray } from '../machineWalk.js';
+import type { MachineRegistry } from '../MachineRegistry.js';
+import type { ActorRecord, Store, VersionMove } from '../Store.js';
 
 /** Options of `moveActorToVersion`. */
 export interface MoveActorOptions {
@@ -67,18 +67,44 @@ export async function moveActorToVersion(actorId: string, options: MoveActorOpti
     });
   }
   await registry.pinned(machine, target, store); // built (and validated) with today's implementations before anything changes
-  const now = clock.now();
-  const who = options.who ?? 'system';
-  const moved = await store.moveActorVersion({
-    actorId,
-    expectedSeq: actor.seq,
-    from: actor.version,
-    to: target,
-    at: now,
-    audit: [{ at: now, runId: actor.runId, actorId, kind: 'actor.version_moved', who, subject: `${machine}@${target}`, detail: JSON.stringify({ from: actor.version, to: target, state }) }],
-  });
+  const moved = await store.moveActorVersion(planVersionMove(actor, { to: target, now: clock.now(), who: options.who ?? 'system' }));
   if (!moved) throw new SpineError('conflict', `Actor '${actorId}' took a step (or finished) while it was being moved; nothing changed. Try again.`, { actorId, machine });
   return { actorId, machine, from: actor.version, to: target, state, moved: true };
+}
+
+/**
+ * Plans moving an actor, as read, to version `to` (pure; `Store.moveActorVersion` writes
+ * it): a started actor gets a `spine.version.moved` step (seq + 1, its snapshot unchanged),
+ * one not started only its new version; an `actor.version_moved` audit row names who.
+ */
+export function planVersionMove(actor: ActorRecord, options: { to: string; now: number; who: string }): VersionMove {
+  const { to, now } = options;
+  const state = actor.stateValue ? (JSON.parse(actor.stateValue) as unknown) : null;
+  const started = actor.seq > 0 && actor.snapshot !== null;
+  return {
+    actorId: actor.id,
+    expectedSeq: actor.seq,
+    from: actor.version,
+    to,
+    at: now,
+    history: started
+      ? {
+          actorId: actor.id,
+          runId: actor.runId,
+          seq: actor.seq + 1,
+          eventType: 'spine.version.moved',
+          event: JSON.stringify({ type: 'spine.version.moved', from: actor.version, to }),
+          stateValue: actor.stateValue ?? 'null',
+          snapshot: actor.snapshot!,
+          status: 'active',
+          version: to,
+          emitted: null,
+          startedAt: now,
+          durationUs: 0,
+        }
+      : null,
+    audit: [{ at: now, runId: actor.runId, actorId: actor.id, kind: 'actor.version_moved', who: options.who, subject: `${actor.machine}@${to}`, detail: JSON.stringify({ from: actor.version, to, state }) }],
+  };
 }
 
 /** Every state path a state value is in, ancestors first: `{ a: 'b' }` -> `[['a'], ['a', 'b']]`. */

@@ -1,11 +1,11 @@
 import { SqliteStore } from '@spine/store-sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRuntime, type Runtime } from './createRuntime.js';
-import type { MachineDefinition } from './defineMachine.js';
-import { SpineError } from './errors.js';
-import { MachineRegistry, versionOf } from './MachineRegistry.js';
+import { createRuntime, type Runtime } from '../createRuntime.js';
+import type { MachineDefinition } from '../defineMachine.js';
+import { SpineError } from '../errors.js';
+import { MachineRegistry, versionOf } from '../MachineRegistry.js';
 import { activePaths, moveActorToVersion } from './moveActorToVersion.js';
-import { EffectLog, orderMachine, tempDbPath } from './testing/fixtures.js';
+import { EffectLog, orderMachine, tempDbPath } from '../testing/fixtures.js';
 
 const open: Runtime[] = [];
 afterEach(async () => {
