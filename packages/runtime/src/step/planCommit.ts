@@ -4,6 +4,7 @@ import { ensureError, serializeError, SpineError, type FieldIssue } from '../err
 import { describeIssues, eventIssues, initEvent, parseInput, RESERVED_EVENT, selfEvent } from '../machineInput.js';
 import type { MachineVersion } from '../MachineRegistry.js';
 import { ownValue } from '../names.js';
+import { encodeSnapshot } from '../snapshotCodec.js';
 import { riskPolicies, withConfidence } from '../riskPolicy.js';
 import type { ActorRecord, NewJob, StepCommit } from '../Store.js';
 import type { StepPlan } from './planStep.js';
@@ -55,6 +56,11 @@ export interface PlannedStep {
   readonly emitted: readonly EventObject[];
   /** Whether the commit holds a high-risk approval: the run waits for a person. */
   readonly halts: boolean;
+  /**
+   * Events this step sent to its activity children (a callback's `receive`), delivered after
+   * commit to the attempt running in this host; nothing is written for them (xstate keeps them in memory too).
+   */
+  readonly activityEvents: readonly { childId: string; event: EventObject }[];
 }
 
 /**
@@ -82,17 +88,24 @@ export function planCommit(record: ActorRecord, event: StepEvent, result: StepRe
   };
   let failure = result.ok ? undefined : result.error;
   let emitted: EventObject[] = [];
+  let activityEvents: { childId: string; event: EventObject }[] = [];
   if (!result.ok && result.snapshot) {
-    commit.snapshot = JSON.stringify(env.version.machine.getPersistedSnapshot(result.snapshot));
-    commit.stateValue = JSON.stringify(result.snapshot.value);
+    try {
+      commit.snapshot = encodeSnapshot(env.version.machine.getPersistedSnapshot(result.snapshot));
+      commit.stateValue = JSON.stringify(result.snapshot.value);
+    } catch {
+      /* the step already fails; a context that cannot be kept keeps the previous snapshot */
+    }
   }
   if (result.ok) {
     const { next, plan } = result;
     try {
-      const outbox = planOutbox(record, seq, plan, inputs, env);
+      // Activity children: this step's jobs and every child of the snapshot that is not a durable actor.
+      const activityChildren = new Set([...plan.jobs.map((j) => j.childId), ...Object.keys(next.children ?? {}).filter((key) => !inputs.children.has(key))]);
+      const outbox = planOutbox(record, seq, plan, inputs, env, activityChildren, (activityEvents = []));
       Object.assign(commit, outbox);
       emitted = plan.emitted;
-      commit.snapshot = JSON.stringify(env.version.machine.getPersistedSnapshot(next));
+      commit.snapshot = encodeSnapshot(env.version.machine.getPersistedSnapshot(next));
       commit.stateValue = JSON.stringify(next.value);
       if (next.status === 'done') {
         commit.status = 'done';
@@ -112,15 +125,19 @@ export function planCommit(record: ActorRecord, event: StepEvent, result: StepRe
       failure = ensureError(error);
       Object.assign(commit, emptyOutbox());
       emitted = [];
+      activityEvents = [];
     }
   }
   if (failure) {
     commit.status = 'error';
     commit.error = `${failure.message} (while applying '${event.event.type}' in state ${commit.stateValue})`;
   }
-  if (commit.status !== 'active') finish(record, commit, inputs, now);
+  if (commit.status !== 'active') {
+    finish(record, commit, inputs, now);
+    activityEvents = []; // its activities are stopped with it
+  }
   if (emitted.length) commit.history.emitted = JSON.stringify(emitted);
-  return Object.freeze({ commit: deepFreeze(commit), seq, emitted: Object.freeze(emitted), halts: Boolean(commit.approvals?.some((a) => a.tier === 'high')) });
+  return Object.freeze({ commit: deepFreeze(commit), seq, emitted: Object.freeze(emitted), halts: Boolean(commit.approvals?.some((a) => a.tier === 'high')), activityEvents: deepFreeze(activityEvents) });
 }
 
 /**
@@ -131,11 +148,18 @@ export function planEndedStep(record: ActorRecord, event: StepEvent, reason: str
   return planCommit(record, event, { ok: false, error: new Error(reason) }, inputs, env);
 }
 
-function planOutbox(record: ActorRecord, seq: number, plan: StepPlan, inputs: StepInputs, env: PlanEnv): ReturnType<typeof emptyOutbox> {
+function planOutbox(
+  record: ActorRecord,
+  seq: number,
+  plan: StepPlan,
+  inputs: StepInputs,
+  env: PlanEnv,
+  activityChildren: ReadonlySet<string>,
+  activityEvents: { childId: string; event: EventObject }[],
+): ReturnType<typeof emptyOutbox> {
   const out = emptyOutbox();
   const now = env.now;
   const children = new Map(inputs.children);
-  const activityChildren = new Set(plan.jobs.map((j) => j.childId));
   for (const childId of plan.stopChildren) {
     const durable = children.get(childId);
     if (durable) {
@@ -191,8 +215,15 @@ function planOutbox(record: ActorRecord, seq: number, plan: StepPlan, inputs: St
     const to = send.to;
     const target = sendTarget(record, to, children);
     const childKey = typeof to === 'string' ? (children.has(to) ? to : undefined) : 'child' in to ? to.child : undefined;
+    if (childKey !== undefined && activityChildren.has(childKey) && send.delay === undefined) {
+      activityEvents.push({ childId: childKey, event: send.event });
+      continue;
+    }
     if (target === undefined || (childKey !== undefined && activityChildren.has(childKey))) {
-      const reason = `No durable actor to receive '${send.event.type}' from ${record.id} (target ${JSON.stringify(to)}).`;
+      const reason =
+        childKey !== undefined && activityChildren.has(childKey)
+          ? `A delayed send to the activity child '${childKey}' of ${record.id} cannot be kept durably; send it without a delay.`
+          : `No durable actor to receive '${send.event.type}' from ${record.id} (target ${JSON.stringify(to)}).`;
       out.deadLetters.push({ actorId: String(target ?? JSON.stringify(to)), event: json, reason, issues: null, source: record.id });
       out.messages.push(selfEvent(record.id, { type: 'spine.delivery.refused', to: JSON.stringify(to), eventType: send.event.type, reason }, now));
       continue;
