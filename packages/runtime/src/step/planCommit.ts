@@ -100,8 +100,9 @@ export function planCommit(record: ActorRecord, event: StepEvent, result: StepRe
   if (result.ok) {
     const { next, plan } = result;
     try {
-      // Activity children: this step's jobs and every child of the snapshot that is not a durable actor.
-      const activityChildren = new Set([...plan.jobs.map((j) => j.childId), ...Object.keys(next.children ?? {}).filter((key) => !inputs.children.has(key))]);
+      // Activity children: this step's jobs and every child of the snapshot that is not a durable actor (nor spawned as one now).
+      const spawned = new Set(plan.spawns.map((s) => s.childKey));
+      const activityChildren = new Set([...plan.jobs.map((j) => j.childId), ...Object.keys(next.children ?? {}).filter((key) => !inputs.children.has(key) && !spawned.has(key))]);
       const outbox = planOutbox(record, seq, plan, inputs, env, activityChildren, (activityEvents = []));
       Object.assign(commit, outbox);
       emitted = plan.emitted;
