@@ -218,6 +218,25 @@ describe("a callback's receive", () => {
     expect(await second.waitForRun(runId, { horizonMs: 2000 })).toEqual({ status: 'done', runId, output: [0, 1] });
   });
 
+  it('dead-letters an event sent to a callback that runs in no attempt of this host, with the reason', async () => {
+    const received: string[] = [];
+    const store = await SqliteStore.open(tempDbPath());
+    // A host that runs no activities: the callback's job waits for another host.
+    const runtime = createRuntime({ store, machines: [defineMachine({ name: 'pp', machine: pingPong(received) })], pollIntervalMs: 20, runActivities: false });
+    open.push(runtime);
+    await runtime.start();
+    const { runId } = await runtime.startRun('pp');
+    await runtime.idle();
+    await runtime.send(runId, { type: 'go', n: 1 });
+    await runtime.idle();
+    const letters = await store.listDeadLetters(runId);
+    expect(letters.map((l) => [JSON.parse(l.event).type, l.reason])).toEqual([
+      ['ping', expect.stringMatching(/No attempt of activity 'echo' of actor '.+' runs in host/)],
+      ['ping', expect.stringMatching(/No attempt of activity 'echo'/)],
+    ]);
+    expect(received).toEqual([]);
+  });
+
   it('runs a callback named in a JSON definition\'s actors, and refuses actor logic it cannot keep at registration', async () => {
     const received: string[] = [];
     const config = {

@@ -702,7 +702,7 @@ add('internalTransitions', 'should reenter proper descendants of a source state 
   config: { initial: 'a', states: { a: { initial: 'a1', states: { a1: { initial: 'a11', entry: log('enter a1'), exit: log('exit a1'), states: { a11: { entry: log('enter a11'), exit: log('exit a11') } } } }, on: { EVENT: '.a1' } } } },
 }, [ev('EVENT')]);
 
-// ---- callbacks (issue 9: fromCallback has no durable equivalent yet) -------------------------------------------------------------
+// ---- callbacks (fromCallback: a long-lived activity; sendBack through the mailbox, receive in memory) -------------------------------------------------------------
 const callbackCase = (name: string, callbackActors: Record<string, unknown>, def: Def, inputs: CaseInput[]) => {
   const spec = machine(`xstate/invoke/${name}`, def);
   spec.actors = callbackActors;
