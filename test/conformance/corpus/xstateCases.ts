@@ -725,4 +725,38 @@ callbackCase('callback should be able to receive messages from parent', {
   actions: { ping: sendTo('cb', { type: 'PING' }) },
 }, [ev('GO')]);
 
+callbackCase('callback should be able to receive messages from parent (PING sent on entry, in the step that invokes it)', {
+  child: fromCallback(({ sendBack, receive }) => {
+    receive((event) => {
+      if (event.type === 'PING') sendBack({ type: 'PONG' });
+    });
+  }),
+}, {
+  config: { initial: 'active', states: { active: { invoke: { id: 'child', src: 'child' }, entry: 'ping', on: { PONG: 'done' } }, done: { type: 'final' } } },
+  actions: { ping: sendTo('child', { type: 'PING' }) },
+}, []);
+
+callbackCase('should transition correctly upon error (sync)', {
+  failing: fromCallback(() => {
+    throw new Error('test');
+  }),
+}, {
+  config: { initial: 'safe', states: { safe: { invoke: { src: 'failing', onError: 'failed' } }, failed: { type: 'final' } } },
+}, []);
+
+callbackCase('should work with input', {
+  greet: fromCallback(({ input, sendBack }) => {
+    sendBack({ type: 'ECHO', value: (input as { foo: string }).foo });
+  }),
+}, {
+  config: {
+    initial: 'listening',
+    states: {
+      listening: { invoke: { src: 'greet', input: { foo: 'bar' } }, on: { ECHO: { target: 'heard', actions: 'keep' } } },
+      heard: { type: 'final' },
+    },
+  },
+  actions: { keep: assign(({ event }: { event: Ev }) => ({ value: event.value })) },
+}, []);
+
 export const xstateCases: ConformanceCase[] = cases;
