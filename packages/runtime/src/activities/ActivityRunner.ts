@@ -139,7 +139,7 @@ export class ActivityRunner {
   /** Aborts every running attempt (they run again on the next start) and waits for them to settle. */
   async stop(): Promise<void> {
     for (const controller of this.#jobs.values()) controller.abort(new SpineError('closed', 'The host is stopping.'));
-    await Promise.allSettled([...this.#promises, ...this.#longLived]);
+    await Promise.allSettled([...this.#promises, ...this.#longLived, ...this.#inFlight]);
   }
 
   async #run(key: string, controller: AbortController): Promise<void> {
