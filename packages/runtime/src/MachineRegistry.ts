@@ -43,7 +43,7 @@ export class MachineRegistry {
   register(input: MachineDefinition | CodeMachineDefinition): { name: string; version: string } {
     const definition = toMachineDefinition(input);
     if (definition.machine) return this.#registerCode(definition, definition.machine);
-    this.#definitions.set(definition.name, definition);
+    this.#definitions.set(definition.name, definition.actors ? withActorActivities(definition) : definition);
     this.#revision++;
     return { name: definition.name, version: versionOf(definition.config) };
   }
@@ -194,6 +194,29 @@ export class MachineRegistry {
 const CODE = Symbol('spine.codeMachine');
 interface CodeParts {
   [CODE]?: { children: Record<string, string>; unsupported: string[]; actors: Map<string, AnyActorLogic> };
+}
+
+/**
+ * A JSON definition's `actors` (xstate logic by name) as the activities that host them;
+ * logic the host cannot keep is refused here, at registration, with the reason.
+ */
+function withActorActivities(definition: MachineDefinition): MachineDefinition {
+  const activities: Record<string, Activity> = {};
+  const issues: FieldIssue[] = [];
+  for (const [src, logic] of Object.entries(definition.actors ?? {})) {
+    const path = `actors.${src}`;
+    if (Object.hasOwn(definition.activities ?? {}, src)) {
+      issues.push({ path, message: `'${src}' is both an activity and an actor; give it one implementation` });
+      continue;
+    }
+    const kind = logicKind(logic);
+    if (kind === 'promise') activities[src] = promiseActivity(logic);
+    else if (kind === 'callback') activities[src] = callbackActivity(logic);
+    else if (kind === 'machine') issues.push({ path, message: `a machine cannot be given as an actor of a JSON definition; register it and invoke it by its machine name` });
+    else issues.push({ path, message: `actor logic the durable host cannot keep: only fromPromise and fromCallback can be given as actors` });
+  }
+  if (issues.length) throw invalidMachine(definition.name, issues);
+  return { ...definition, activities: { ...definition.activities, ...activities } };
 }
 
 /** A code machine's stored structure with every function's text replaced by a marker. */

@@ -1,6 +1,7 @@
 import { SqliteStore } from '@spine/store-sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
-import { assign, createMachine, emit, enqueueActions, fromCallback, fromPromise, raise, sendParent, sendTo, setup } from 'xstate';
+import { assign, createMachine, emit, enqueueActions, fromCallback, fromObservable, fromPromise, raise, sendParent, sendTo, setup } from 'xstate';
+import { z } from 'zod';
 import { createRuntime, type Runtime } from './createRuntime.js';
 import { defineMachine } from './defineMachine.js';
 import { tempDbPath } from './testing/fixtures.js';
@@ -157,6 +158,107 @@ describe('machines written in code', () => {
     const second = await host(path, [defineMachine({ name: 'w', machine: make() })]);
     expect(await second.waitForRun(runId, { horizonMs: 2000 })).toMatchObject({ status: 'done' });
     expect(started).toBe(2);
+  });
+});
+
+describe("a callback's receive", () => {
+  const pingPong = (received: string[]) =>
+    setup({
+      actors: {
+        echo: fromCallback(({ sendBack, receive }) => {
+          receive((event) => {
+            received.push(event.type);
+            sendBack({ type: 'pong', n: (event as { n?: number }).n });
+          });
+        }),
+      },
+    }).createMachine({
+      context: { pongs: [] as unknown[] },
+      initial: 'talking',
+      states: {
+        talking: {
+          // A send in the same step as the invoke waits for the callback to start, as in xstate.
+          entry: sendTo('echo', { type: 'ping', n: 0 }),
+          invoke: { id: 'echo', src: 'echo' },
+          on: {
+            go: { actions: sendTo('echo', ({ event }) => ({ type: 'ping', n: (event as { n?: number }).n })) },
+            pong: [{ guard: ({ context }) => context.pongs.length >= 2, target: 'done' }, { actions: assign({ pongs: ({ context, event }) => [...context.pongs, (event as { n?: number }).n] }) }],
+          },
+        },
+        done: { type: 'final' },
+      },
+      output: ({ context }) => context.pongs,
+    });
+
+  it('gets the events its actor sends to it, in order, and its sendBack answers through the mailbox', async () => {
+    const received: string[] = [];
+    const runtime = await host(tempDbPath(), [defineMachine({ name: 'pp', machine: pingPong(received) })]);
+    const { runId } = await runtime.startRun('pp');
+    await runtime.idle();
+    await runtime.send(runId, { type: 'go', n: 1 });
+    await runtime.idle();
+    await runtime.send(runId, { type: 'go', n: 2 });
+    expect(await runtime.waitForRun(runId, { horizonMs: 2000 })).toEqual({ status: 'done', runId, output: [0, 1] });
+    expect(received).toEqual(['ping', 'ping', 'ping']);
+  });
+
+  it('gets them from the callback started again after a restart, as xstate restarts a callback restored from a snapshot', async () => {
+    const path = tempDbPath();
+    const received: string[] = [];
+    const first = await host(path, [defineMachine({ name: 'pp', machine: pingPong(received) })]);
+    const { runId } = await first.startRun('pp');
+    await first.idle();
+    await first.stop();
+    await first.store.close();
+    open.splice(open.indexOf(first), 1);
+    const second = await host(path, [defineMachine({ name: 'pp', machine: pingPong(received) })]);
+    await second.send(runId, { type: 'go', n: 1 });
+    await second.idle();
+    await second.send(runId, { type: 'go', n: 2 });
+    expect(await second.waitForRun(runId, { horizonMs: 2000 })).toEqual({ status: 'done', runId, output: [0, 1] });
+  });
+
+  it('dead-letters an event sent to a callback that runs in no attempt of this host, with the reason', async () => {
+    const received: string[] = [];
+    const store = await SqliteStore.open(tempDbPath());
+    // A host that runs no activities: the callback's job waits for another host.
+    const runtime = createRuntime({ store, machines: [defineMachine({ name: 'pp', machine: pingPong(received) })], pollIntervalMs: 20, runActivities: false });
+    open.push(runtime);
+    await runtime.start();
+    const { runId } = await runtime.startRun('pp');
+    await runtime.idle();
+    await runtime.send(runId, { type: 'go', n: 1 });
+    await runtime.idle();
+    const letters = await store.listDeadLetters(runId);
+    expect(letters.map((l) => [JSON.parse(l.event).type, l.reason])).toEqual([
+      ['ping', expect.stringMatching(/No attempt of activity 'echo' of actor '.+' runs in host/)],
+      ['ping', expect.stringMatching(/No attempt of activity 'echo'/)],
+    ]);
+    expect(received).toEqual([]);
+  });
+
+  it('runs a callback named in a JSON definition\'s actors, and refuses actor logic it cannot keep at registration', async () => {
+    const received: string[] = [];
+    const config = {
+      initial: 'talking',
+      states: { talking: { invoke: { id: 'echo', src: 'echo' }, on: { go: { actions: 'ping' }, pong: 'done' } }, done: { type: 'final' } },
+    };
+    const echo = fromCallback(({ sendBack, receive }) => {
+      receive((event) => {
+        received.push(event.type);
+        sendBack({ type: 'pong' });
+      });
+    });
+    const schemas = { events: { go: z.object({}), pong: z.object({}) } };
+    const runtime = await host(tempDbPath(), [defineMachine({ name: 'json-echo', config, schemas, actions: { ping: sendTo('echo', { type: 'ping' }) }, actors: { echo } })]);
+    const { runId } = await runtime.startRun('json-echo');
+    await runtime.idle();
+    await runtime.send(runId, { type: 'go' });
+    expect(await runtime.waitForRun(runId, { horizonMs: 2000 })).toMatchObject({ status: 'done' });
+    expect(received).toEqual(['ping']);
+    expect(() => createRuntime({ store: runtime.store, machines: [defineMachine({ name: 'obs', config, schemas, actors: { echo: fromObservable(() => ({ subscribe: () => ({ unsubscribe() {} }) }) as never) } })] })).toThrow(
+      /actors\.echo: actor logic the durable host cannot keep/,
+    );
   });
 });
 

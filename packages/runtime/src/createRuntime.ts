@@ -181,6 +181,7 @@ export class Runtime {
       scheduleWake: () => void this.#scheduler.scheduleWake(),
       startJob: (key) => this.#activities.start(key),
       abortJobs: (actorId, childId) => this.#activities.abort(actorId, childId),
+      deliverToActivity: (actorId, childId, event) => this.#activities.deliver(actorId, childId, event),
       publish: (notice) => this.#publish(notice),
     });
   }

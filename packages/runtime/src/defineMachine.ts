@@ -1,4 +1,4 @@
-import type { AnyStateMachine, EventObject } from 'xstate';
+import type { AnyActorLogic, AnyStateMachine, EventObject } from 'xstate';
 import type { z } from 'zod';
 
 /**
@@ -38,6 +38,13 @@ export interface ActivityContext {
    * event schemas; a refused one is dead-lettered). What `fromCallback`'s `sendBack` uses.
    */
   send(event: EventObject): Promise<void>;
+  /**
+   * Listens to the events the invoking actor sends to this activity's invoke id
+   * (`sendTo(childId, …)`) while this attempt runs in this host: what `fromCallback`'s
+   * `receive` uses. Events sent before the first listener is added wait for it until
+   * `run` returns; after that, an attempt with no listener ignores them (as xstate does).
+   */
+  receive?(listener: (event: EventObject) => void): void;
 }
 
 /** Retry for errors that are neither `RetryableError` nor `TerminalError`. Defaults: no retry. */
@@ -97,6 +104,13 @@ export interface MachineImplementation {
   delays?: Record<string, number | ((args: any) => number)>;
   /** Named activities this machine invokes. */
   activities?: Record<string, Activity>;
+  /**
+   * xstate actor logic this machine invokes or spawns by name, as `setup({ actors })` gives it:
+   * `fromPromise` runs as a journaled activity, `fromCallback` as a long-lived one (its
+   * `sendBack` and `receive` work as in xstate). A machine is invoked by its registered name
+   * instead; other logic (observables, `fromTransition`) is refused at registration.
+   */
+  actors?: Record<string, AnyActorLogic>;
   /** Output when the machine reaches a final state (JSON configs cannot hold functions). */
   output?: (args: { context: any; event: EventObject }) => unknown;
 }

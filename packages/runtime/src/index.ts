@@ -54,6 +54,7 @@ export type {
 } from './control/index.js';
 export type { MachineLayout } from './machineLayout.js';
 export { roundTripSnapshot } from './roundTripSnapshot.js';
+export { encodeSnapshot, decodeSnapshot, snapshotContext, SNAPSHOT_META_KEY } from './snapshotCodec.js';
 export { validateEvent, zodIssues } from './validateEvent.js';
 export { planStep } from './step/planStep.js';
 export type { ExecutableAction, StepPlan } from './step/planStep.js';

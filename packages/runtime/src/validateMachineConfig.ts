@@ -47,6 +47,8 @@ export interface ImplementationNames {
   guards?: Record<string, unknown>;
   delays?: Record<string, unknown>;
   activities?: Record<string, unknown>;
+  /** xstate logic by name (a JSON definition's `actors`): invocable like activities. */
+  actors?: Record<string, unknown>;
   schemas?: { events?: Record<string, unknown> };
 }
 
@@ -86,7 +88,7 @@ export function validateMachineConfig(
   const actions = new Set(Object.keys(implementation.actions ?? {}));
   const guards = new Set(Object.keys(implementation.guards ?? {}));
   const delays = new Set(Object.keys(implementation.delays ?? {}));
-  const actors = new Set([...Object.keys(implementation.activities ?? {}), ...(options.machines ?? [])]);
+  const actors = new Set([...Object.keys(implementation.activities ?? {}), ...Object.keys(implementation.actors ?? {}), ...(options.machines ?? [])]);
   const events = implementation.schemas?.events ? Object.keys(implementation.schemas.events) : undefined;
   const index = new MachineIndex(config);
 

@@ -1,6 +1,8 @@
 import {
   createActor,
   fromCallback,
+  fromEventObservable,
+  fromObservable,
   fromPromise,
   type AnyActorLogic,
   type AnyActorRef,
@@ -20,6 +22,9 @@ export type LogicKind = 'promise' | 'callback' | 'machine' | 'unsupported';
 const probeScope = () => ({ self: {}, system: {}, defer() {}, emit() {}, stopChild() {}, actionExecutor() {} }) as never;
 const callbackText = String(fromCallback(() => {}).transition);
 const promiseText = String(fromPromise(async () => {}).transition);
+const noSubscription = () => ({ subscribe: () => ({ unsubscribe() {} }) }) as never;
+// Observables share the callback's shape (a per-instance subscription); tell them apart by their text first.
+const observableTexts = new Set([String(fromObservable(noSubscription).transition), String(fromEventObservable(noSubscription).transition)]);
 
 /** Tells which kind of xstate logic an actor `src` resolves to. */
 export function logicKind(logic: unknown): LogicKind {
@@ -30,6 +35,7 @@ export function logicKind(logic: unknown): LogicKind {
   const text = String(candidate.transition);
   if (text === promiseText) return 'promise';
   if (text === callbackText) return 'callback';
+  if (observableTexts.has(text)) return 'unsupported';
   // Another copy of xstate: tell the two apart by behaviour.
   try {
     const next = candidate.transition({ status: 'active', input: undefined } as never, { type: 'xstate.promise.resolve', data: 1 } as never, probeScope()) as { status?: string };

@@ -702,7 +702,7 @@ add('internalTransitions', 'should reenter proper descendants of a source state 
   config: { initial: 'a', states: { a: { initial: 'a1', states: { a1: { initial: 'a11', entry: log('enter a1'), exit: log('exit a1'), states: { a11: { entry: log('enter a11'), exit: log('exit a11') } } } }, on: { EVENT: '.a1' } } } },
 }, [ev('EVENT')]);
 
-// ---- callbacks (issue 9: fromCallback has no durable equivalent yet) -------------------------------------------------------------
+// ---- callbacks (fromCallback: a long-lived activity; sendBack through the mailbox, receive in memory) -------------------------------------------------------------
 const callbackCase = (name: string, callbackActors: Record<string, unknown>, def: Def, inputs: CaseInput[]) => {
   const spec = machine(`xstate/invoke/${name}`, def);
   spec.actors = callbackActors;
@@ -724,5 +724,39 @@ callbackCase('callback should be able to receive messages from parent', {
   config: { initial: 'idle', states: { idle: { invoke: { id: 'cb', src: 'cb' }, on: { GO: { actions: 'ping' }, PONG: 'done' } }, done: {} } },
   actions: { ping: sendTo('cb', { type: 'PING' }) },
 }, [ev('GO')]);
+
+callbackCase('callback should be able to receive messages from parent (PING sent on entry, in the step that invokes it)', {
+  child: fromCallback(({ sendBack, receive }) => {
+    receive((event) => {
+      if (event.type === 'PING') sendBack({ type: 'PONG' });
+    });
+  }),
+}, {
+  config: { initial: 'active', states: { active: { invoke: { id: 'child', src: 'child' }, entry: 'ping', on: { PONG: 'done' } }, done: { type: 'final' } } },
+  actions: { ping: sendTo('child', { type: 'PING' }) },
+}, []);
+
+callbackCase('should transition correctly upon error (sync)', {
+  failing: fromCallback(() => {
+    throw new Error('test');
+  }),
+}, {
+  config: { initial: 'safe', states: { safe: { invoke: { src: 'failing', onError: 'failed' } }, failed: { type: 'final' } } },
+}, []);
+
+callbackCase('should work with input', {
+  greet: fromCallback(({ input, sendBack }) => {
+    sendBack({ type: 'ECHO', value: (input as { foo: string }).foo });
+  }),
+}, {
+  config: {
+    initial: 'listening',
+    states: {
+      listening: { invoke: { src: 'greet', input: { foo: 'bar' } }, on: { ECHO: { target: 'heard', actions: 'keep' } } },
+      heard: { type: 'final' },
+    },
+  },
+  actions: { keep: assign(({ event }: { event: Ev }) => ({ value: event.value })) },
+}, []);
 
 export const xstateCases: ConformanceCase[] = cases;

@@ -18,7 +18,7 @@ export interface MachineSpec {
   /** Initial context from the input (a function, as JSON configs cannot hold one). */
   context?: (input: any) => Record<string, unknown>;
   output?: (args: { context: any; event: EventObject }) => unknown;
-  /** xstate actor logic with no durable equivalent (callbacks, observables): the oracle gets it, Spine does not. */
+  /** xstate actor logic by name (callbacks): both hosts get it, the durable JSON form as its `actors`. */
   actors?: Record<string, unknown>;
   /** Machines this one invokes or spawns by name. */
   children?: MachineSpec[];
@@ -124,6 +124,7 @@ export function toDefinitions(spec: MachineSpec, starts: string[] = [], options:
         ]),
       ),
     };
+    if (s.actors) definition.actors = s.actors as NonNullable<MachineDefinition['actors']>;
     if (s.context) definition.context = s.context;
     if (s.output) definition.output = s.output;
     out.push(definition);

@@ -40,6 +40,24 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
+/**
+ * Context as xstate holds it: like {@link canonical}, but a key whose value is `undefined`
+ * stays (as a marker), since `'key' in context` is part of what a machine can observe.
+ */
+export function canonicalContext(value: unknown): string {
+  return JSON.stringify(sortKeys(keepUndefined(value)));
+}
+
+const UNDEFINED = '(undefined)';
+
+function keepUndefined(value: unknown): unknown {
+  if (value === undefined) return UNDEFINED;
+  if (Array.isArray(value)) return value.map(keepUndefined);
+  if (value instanceof Date) return value.toJSON();
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, keepUndefined(v)]));
+  return normalise(value);
+}
+
 /** The first field in which two observations differ, or undefined when they are the same. */
 export function firstDifference(
   expected: Observation,
@@ -47,8 +65,9 @@ export function firstDifference(
   fields: readonly (keyof Observation)[] = ['status', 'value', 'context', 'output', 'children', 'emitted', 'nextTimerIn', 'started'],
 ): string | undefined {
   for (const field of fields) {
-    const a = canonical(expected[field]);
-    const b = canonical(actual[field]);
+    const encode = field === 'context' ? canonicalContext : canonical;
+    const a = encode(expected[field]);
+    const b = encode(actual[field]);
     if (a !== b) return `${field}: xstate ${a} / spine ${b}`;
   }
   return undefined;

@@ -1,4 +1,4 @@
-import { createRuntime, defineMachine, SimulatedClock, type Runtime } from '@spine/runtime';
+import { createRuntime, decodeSnapshot, defineMachine, SimulatedClock, type Runtime } from '@spine/runtime';
 import { SqliteStore } from '@spine/store-sqlite';
 import type { CaseInput, ConformanceCase } from './MachineSpec.js';
 import { allSpecs, toDefinitions, toXStateMachine } from './MachineSpec.js';
@@ -92,7 +92,7 @@ export async function observeDurable(store: SqliteStore, clock: SimulatedClock, 
   const actor = await store.getActor(RUN_ID);
   if (!actor) throw new Error('the run has no actor row');
   type Persisted = { value?: unknown; context?: unknown; children?: Record<string, { snapshot?: { status?: string } }> };
-  const snapshot = ((actor.snapshot ? JSON.parse(actor.snapshot) : null) ?? {}) as Persisted;
+  const snapshot = ((actor.snapshot ? decodeSnapshot(actor.snapshot) : null) ?? {}) as Persisted;
   // Durable children, finished ones included (`childrenOf` lists the active ones); a later row of the same key wins.
   const durable = new Map((await store.listActors({ runId: RUN_ID })).filter((a) => a.parentId === RUN_ID && a.childKey).map((a) => [a.childKey!, a.id]));
   const children: Observation['children'] = {};

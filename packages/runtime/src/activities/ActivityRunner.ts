@@ -12,6 +12,7 @@ import type { ActivitySpan, RunTelemetry } from '../telemetry.js';
 import { zodIssues } from '../validateEvent.js';
 import { ownValue } from '../names.js';
 import { encodeRejection } from './encodeRejection.js';
+import { snapshotContext } from '../snapshotCodec.js';
 
 /** What the activity runner needs from its host. */
 export interface ActivityHost {
@@ -46,14 +47,62 @@ export class ActivityRunner {
   /** Long-lived activities (callback actors): `idle()` does not wait for them, `stop()` does. */
   readonly #longLived = new Set<Promise<void>>();
   readonly #promiseOf = new Map<string, Promise<void>>();
+  /** Per job started here: where events sent to its invoke id go (a callback's `receive`). */
+  readonly #inboxes = new Map<string, Inbox>();
+  /** Sends from activities and deliveries to them, in flight: `idle()` waits for them. */
+  readonly #inFlight = new Set<Promise<unknown>>();
+  /** The last delivery per actor, so an actor's events reach its activities in the order sent. */
+  readonly #deliveries = new Map<string, Promise<void>>();
 
   constructor(host: ActivityHost) {
     this.#host = host;
   }
 
-  /** Jobs this host runs now, long-lived ones aside. */
-  get running(): ReadonlySet<Promise<void>> {
-    return this.#promises;
+  /** Jobs this host runs now (long-lived ones aside), and sends and deliveries in flight. */
+  get running(): ReadonlySet<Promise<unknown>> {
+    return this.#inFlight.size ? new Set<Promise<unknown>>([...this.#promises, ...this.#inFlight]) : this.#promises;
+  }
+
+  /**
+   * Delivers an event a committed step sent to one of its activity children (a callback's
+   * `receive`) to the attempt of that child running in this host. In memory, as xstate keeps
+   * it: when no attempt of it runs here (another host runs it, or it ended), the event is
+   * dead-lettered with the reason.
+   */
+  deliver(actorId: string, childId: string, event: EventObject): void {
+    const previous = this.#deliveries.get(actorId) ?? Promise.resolve();
+    const delivery = previous
+      .then(() => this.#deliver(actorId, childId, event))
+      .catch((error) => this.#host.onError(ensureError(error), `delivery to ${actorId}/${childId}`));
+    this.#deliveries.set(actorId, delivery);
+    this.#track(delivery);
+    void delivery.finally(() => {
+      if (this.#deliveries.get(actorId) === delivery) this.#deliveries.delete(actorId);
+    });
+  }
+
+  async #deliver(actorId: string, childId: string, event: EventObject): Promise<void> {
+    let target: Inbox | undefined;
+    for (const [key, inbox] of [...this.#inboxes]) {
+      if (!key.startsWith(`${actorId}:`)) continue;
+      // A job started here but not yet claimed: its invoke id is known once it is.
+      if ((await inbox.claimed) === childId && !inbox.signal.aborted && this.#inboxes.get(key) === inbox) target = inbox;
+    }
+    if (target) {
+      if (target.listeners) for (const listener of [...target.listeners]) listener(event);
+      else if (!target.started) target.pending.push(event);
+      return;
+    }
+    const reason = `No attempt of activity '${childId}' of actor '${actorId}' runs in host ${this.#host.hostId}: an event sent to an activity child reaches it only in the host that runs it, while it runs.`;
+    await this.#host.store.recordDeadLetters([{ actorId, event: safeStringify(event) ?? '{}', reason, issues: null, source: actorId }]);
+  }
+
+  #track(promise: Promise<unknown>): void {
+    this.#inFlight.add(promise);
+    void promise.finally(() => {
+      this.#inFlight.delete(promise);
+      this.#host.settled();
+    });
   }
 
   /** Starts a job in this host unless it already runs here. */
@@ -61,9 +110,14 @@ export class ActivityRunner {
     if (!this.#host.runActivities || this.#host.stopping() || this.#jobs.has(key)) return;
     const controller = new AbortController();
     this.#jobs.set(key, controller);
+    let claimed!: (childId: string | undefined) => void;
+    const inbox: Inbox = { claimed: new Promise((resolve) => (claimed = resolve)), resolveClaim: (id) => claimed(id), signal: controller.signal, started: false, pending: [] };
+    this.#inboxes.set(key, inbox);
     const promise = this.#run(key, controller)
       .catch((error) => this.#host.onError(ensureError(error), `activity ${key}`))
       .finally(() => {
+        inbox.resolveClaim(undefined);
+        this.#inboxes.delete(key);
         this.#jobs.delete(key);
         this.#promises.delete(promise);
         this.#longLived.delete(promise);
@@ -85,11 +139,12 @@ export class ActivityRunner {
   /** Aborts every running attempt (they run again on the next start) and waits for them to settle. */
   async stop(): Promise<void> {
     for (const controller of this.#jobs.values()) controller.abort(new SpineError('closed', 'The host is stopping.'));
-    await Promise.allSettled([...this.#promises, ...this.#longLived]);
+    await Promise.allSettled([...this.#promises, ...this.#longLived, ...this.#inFlight]);
   }
 
   async #run(key: string, controller: AbortController): Promise<void> {
     const job = await this.#host.store.claimJob(key, this.#host.hostId, this.#host.clock.now(), this.#host.deadOwners());
+    this.#inboxes.get(key)?.resolveClaim(job?.childId);
     if (!job) return;
     this.#jobChild.set(key, job.childId);
     try {
@@ -104,14 +159,17 @@ export class ActivityRunner {
     if (!actor) return;
     const definition = this.#host.registry.definition(actor.machine);
     const activity = ownValue(definition.activities, job.src);
-    if (activity?.kind === 'callback') {
+    // A callback is long-lived: once it has been called (and its first sends are in flight), `idle()` stops waiting for it.
+    const turnLongLived = () => {
+      if (activity?.kind !== 'callback') return;
       const promise = this.#promiseOf.get(job.key);
       if (promise && this.#promises.delete(promise)) this.#longLived.add(promise);
       this.#host.settled();
-    }
+    };
+    const inbox = this.#inboxes.get(job.key);
     const journal = JSON.parse(job.journal) as Record<string, unknown>[];
     const entry: Record<string, unknown> = { attempt: job.attempts, host: this.#host.hostId, startedAt: this.#host.clock.now() };
-    const context = actor.snapshot ? (JSON.parse(actor.snapshot) as { context?: unknown }).context : undefined;
+    const context = snapshotContext(actor.snapshot);
     const t0 = performance.now();
     let tier: RiskPolicy['tier'] | undefined;
     try {
@@ -163,14 +221,30 @@ export class ActivityRunner {
         const jobs = await this.#host.store.listJobs({ runId: job.runId });
         return jobs.flatMap((j) => (j.key === job.key ? journal : (JSON.parse(j.journal) as Record<string, unknown>[])));
       },
-      send: async (event) => {
-        if (controller.signal.aborted) return;
-        await this.#sendFromActivity(job, actor.machine, event);
+      send: (event) => {
+        if (controller.signal.aborted) return Promise.resolve();
+        // One after the other, in the order sent; counted as work in flight until enqueued.
+        const sent = sendChain.then(() => this.#sendFromActivity(job, actor.machine, event));
+        sendChain = sent.catch(() => {});
+        this.#track(sent);
+        return sent;
+      },
+      receive: (listener) => {
+        if (!inbox) return;
+        (inbox.listeners ??= new Set()).add(listener);
       },
     };
+    let sendChain: Promise<void> = Promise.resolve();
     try {
       const input = activity.input ? parseActivityInput(activity, JSON.parse(job.input)) : JSON.parse(job.input);
-      let output = await withTimeout(activity.run(input, ctx), activity.timeoutMs, controller);
+      const running = activity.run(input, ctx);
+      if (inbox) {
+        // Events that arrived before the attempt started go to its listeners now (xstate's mailbox does the same at start).
+        inbox.started = true;
+        for (const event of inbox.pending.splice(0)) for (const listener of [...(inbox.listeners ?? [])]) listener(event);
+      }
+      turnLongLived();
+      let output = await withTimeout(running, activity.timeoutMs, controller);
       if (activity.output) output = activity.output.parse(output);
       if (controller.signal.aborted) {
         span.end(entry, 'aborted', this.#host.clock.now());
@@ -215,6 +289,18 @@ export class ActivityRunner {
     await this.#host.store.enqueue([{ actorId: job.actorId, type: event.type, event: json, dueAt: this.#host.clock.now(), source }]);
     this.#host.kick(job.actorId);
   }
+}
+
+/** Where events sent to one job's invoke id go while it runs in this host. */
+interface Inbox {
+  /** The job's invoke id once claimed (undefined when the claim failed). */
+  claimed: Promise<string | undefined>;
+  resolveClaim(childId: string | undefined): void;
+  signal: AbortSignal;
+  /** Whether `run` has been called: events wait in `pending` until then. */
+  started: boolean;
+  pending: EventObject[];
+  listeners?: Set<(event: EventObject) => void>;
 }
 
 function parseActivityInput(activity: Activity, input: unknown): unknown {

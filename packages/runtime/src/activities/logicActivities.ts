@@ -22,7 +22,8 @@ export function promiseActivity(logic: AnyActorLogic): Activity {
 
 /**
  * `fromCallback` logic as a long-lived durable activity: it runs while its state is
- * active, `sendBack` puts events into the invoking actor's durable mailbox, leaving
+ * active, `sendBack` puts events into the invoking actor's durable mailbox, `receive`
+ * gets what the actor sends to it while it runs in this host (see `ActivityContext.receive`), leaving
  * the state stops it (its cleanup runs) and a host that died running it is
  * replaced by one that starts it again. It ends only by throwing (delivered as
  * `xstate.error.actor.<id>`).
@@ -35,10 +36,20 @@ export function callbackActivity(logic: AnyActorLogic): Activity {
     run: (input, ctx) =>
       new Promise<never>((_, reject) => {
         let dispose: unknown;
-        let sending = Promise.resolve();
+        // The host keeps the order of sends (one after the other) and counts them as work in flight.
         const sendBack = (event: EventObject) => {
           if (ctx.signal.aborted) return;
-          sending = sending.then(() => ctx.send(event)).catch(reject);
+          ctx.send(event).catch(reject);
+        };
+        const receive = (listener: (event: EventObject) => void) => {
+          ctx.receive?.((event) => {
+            if (ctx.signal.aborted) return;
+            try {
+              listener(event);
+            } catch (error) {
+              reject(error); // as xstate: a listener that throws fails the callback actor
+            }
+          });
         };
         const stop = () => {
           try {
@@ -49,7 +60,7 @@ export function callbackActivity(logic: AnyActorLogic): Activity {
           reject(ctx.signal.reason ?? new Error('stopped'));
         };
         try {
-          dispose = callback({ input, system: undefined, self: activitySelf(ctx), sendBack, receive: () => {}, emit: () => {} });
+          dispose = callback({ input, system: undefined, self: activitySelf(ctx), sendBack, receive, emit: () => {} });
         } catch (error) {
           reject(error);
           return;

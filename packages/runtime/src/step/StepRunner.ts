@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js';
 import { ensureError, RetryableError, SpineError } from '../errors.js';
 import type { MachineRegistry, MachineVersion } from '../MachineRegistry.js';
 import { hasOwn } from '../names.js';
+import { decodeSnapshot, snapshotContext } from '../snapshotCodec.js';
 import { riskPolicies } from '../riskPolicy.js';
 import type { ActorRecord, CommitResult, HistoryRecord, HostStore, MailboxEvent, StepCommit } from '../Store.js';
 import type { RunTelemetry } from '../telemetry.js';
@@ -41,6 +42,8 @@ export interface StepHost {
   scheduleWake(): void;
   startJob(key: string): void;
   abortJobs(actorId: string, childId: string): void;
+  /** Delivers an event the step sent to one of its activity children (a callback's `receive`). */
+  deliverToActivity(actorId: string, childId: string, event: EventObject): void;
   publish(notice: StepNotice): void;
 }
 
@@ -120,7 +123,7 @@ export class StepRunner {
       record = { ...record, owner: hostId };
     }
     const version = await registry.pinned(record.machine, record.version, store);
-    const snapshot = record.snapshot ? (createActor(version.machine, { snapshot: JSON.parse(record.snapshot) }).getSnapshot() as AnyMachineSnapshot) : undefined;
+    const snapshot = record.snapshot ? (createActor(version.machine, { snapshot: decodeSnapshot(record.snapshot) }).getSnapshot() as AnyMachineSnapshot) : undefined;
     const loaded: LoadedActor = { record, version, snapshot };
     this.#cache.set(actorId, loaded);
     if (this.#cache.size > this.#host.maxCachedActors) this.#cache.delete(this.#cache.keys().next().value!);
@@ -161,6 +164,7 @@ export class StepRunner {
       for (const childId of stopped.cancelJobs) this.#host.abortJobs(stopped.id, childId);
     }
     for (const job of commit.jobs) this.#host.startJob(job.key);
+    for (const { childId, event } of outcome.planned.activityEvents) this.#host.deliverToActivity(record.id, childId, event);
     for (const message of commit.messages) if (message.dueAt <= startedAt && message.actorId !== record.id) this.#host.kick(message.actorId);
     if (commit.messages.some((m) => m.dueAt > startedAt)) this.#host.scheduleWake();
     this.#host.publish({
@@ -306,11 +310,10 @@ export function isTransientStepError(error: Error): boolean {
 }
 
 /**
- * The snapshot a restarted host would load: the context as its committed JSON says
- * (keys set to `undefined` are gone), so a warm host takes the branches a restarted one takes.
+ * The snapshot a restarted host would load: the context as its committed snapshot says
+ * (a copy, as a restarted host reads it), so a warm host takes the branches a restarted one takes.
  */
-function asRestored(next: AnyMachineSnapshot, persistedJson: string): AnyMachineSnapshot {
-  const persisted = JSON.parse(persistedJson) as { context?: unknown };
-  (next as { context: unknown }).context = persisted.context;
+function asRestored(next: AnyMachineSnapshot, persisted: string): AnyMachineSnapshot {
+  (next as { context: unknown }).context = snapshotContext(persisted);
   return next;
 }

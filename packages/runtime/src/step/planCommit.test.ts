@@ -85,6 +85,20 @@ describe('planCommit', () => {
     expect(commit.messages.map((m) => [m.actorId, m.type])).toEqual([['r1/c', 'xstate.init']]);
   });
 
+  it("hands a send to an activity child to the host (a callback's receive), writing no row for it; a delayed one is dead-lettered", () => {
+    const m = defineMachine({
+      name: 'm',
+      config: { initial: 'a', states: { a: { invoke: { id: 'cb', src: 'cb' }, on: { go: { actions: ['now', 'later'] } } } } },
+      schemas: { events: { go: z.object({}) } },
+      actions: { now: sendTo('cb', { type: 'ping' }), later: sendTo('cb', { type: 'ping.later' }, { delay: 10 }) },
+      activities: { cb: defineActivity({ run: async () => 1 }) },
+    });
+    const { commit, activityEvents } = plan([m], 'm', [{ type: 'go' }]);
+    expect(activityEvents).toEqual([{ childId: 'cb', event: { type: 'ping' } }]);
+    expect(commit.messages.map((message) => message.type)).toEqual(['spine.delivery.refused']);
+    expect(commit.deadLetters.map((letter) => [JSON.parse(letter.event).type, letter.reason])).toEqual([['ping.later', expect.stringMatching(/delayed send to the activity child 'cb'/)]]);
+  });
+
   it('gives a spawn whose id is taken a step-suffixed id', () => {
     const kid = defineMachine({ name: 'kid', config: { initial: 'a', states: { a: {} } }, schemas });
     const m = defineMachine({ name: 'm', config: { initial: 'a', states: { a: { on: { go: { actions: 'spawnC' } } } } }, schemas, actions: { spawnC: spawnChild('kid', { id: 'c' }) } });

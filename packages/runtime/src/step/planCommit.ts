@@ -4,6 +4,7 @@ import { ensureError, serializeError, SpineError, type FieldIssue } from '../err
 import { describeIssues, eventIssues, initEvent, parseInput, RESERVED_EVENT, selfEvent } from '../machineInput.js';
 import type { MachineVersion } from '../MachineRegistry.js';
 import { ownValue } from '../names.js';
+import { encodeSnapshot } from '../snapshotCodec.js';
 import { riskPolicies, withConfidence } from '../riskPolicy.js';
 import type { ActorRecord, NewAuditEntry, NewJob, OpenWork, StepCommit, StopActor } from '../Store.js';
 import type { StepPlan } from './planStep.js';
@@ -65,6 +66,11 @@ export interface PlannedStep {
   readonly emitted: readonly EventObject[];
   /** Whether the commit holds a high-risk approval: the run waits for a person. */
   readonly halts: boolean;
+  /**
+   * Events this step sent to its activity children (a callback's `receive`), delivered after
+   * commit to the attempt running in this host; nothing is written for them (xstate keeps them in memory too).
+   */
+  readonly activityEvents: readonly { childId: string; event: EventObject }[];
 }
 
 /**
@@ -92,6 +98,7 @@ export function planCommit(record: ActorRecord, event: StepEvent, result: StepRe
   };
   let failure = result.ok ? undefined : result.error;
   let emitted: EventObject[] = [];
+  let activityEvents: { childId: string; event: EventObject }[] = [];
   if (!result.ok && result.snapshot) {
     try {
       commit.snapshot = persisted(env, result.snapshot);
@@ -103,7 +110,10 @@ export function planCommit(record: ActorRecord, event: StepEvent, result: StepRe
   if (result.ok) {
     const { next, plan } = result;
     try {
-      const outbox = planOutbox(record, seq, plan, inputs, env);
+      // Activity children: this step's jobs and every child of the snapshot that is not a durable actor (nor spawned as one now).
+      const spawned = new Set(plan.spawns.map((s) => s.childKey));
+      const activityChildren = new Set([...plan.jobs.map((j) => j.childId), ...Object.keys(next.children ?? {}).filter((key) => !inputs.children.has(key) && !spawned.has(key))]);
+      const outbox = planOutbox(record, seq, plan, inputs, env, activityChildren, (activityEvents = []));
       Object.assign(commit, outbox);
       emitted = plan.emitted;
       if (emitted.length) commit.history.emitted = JSON.stringify(emitted);
@@ -130,14 +140,18 @@ export function planCommit(record: ActorRecord, event: StepEvent, result: StepRe
       commit.history.emitted = null;
       commit.snapshot = record.snapshot ?? 'null';
       commit.stateValue = record.stateValue ?? 'null';
+      activityEvents = [];
     }
   }
   if (failure) {
     commit.status = 'error';
     commit.error = `${failure.message} (while applying '${event.event.type}' in state ${commit.stateValue})`;
   }
-  if (commit.status !== 'active') finish(record, commit, inputs, now);
-  return Object.freeze({ commit: deepFreeze(commit), seq, emitted: Object.freeze(emitted), halts: Boolean(commit.approvals?.some((a) => a.tier === 'high')) });
+  if (commit.status !== 'active') {
+    finish(record, commit, inputs, now);
+    activityEvents = []; // its activities are stopped with it
+  }
+  return Object.freeze({ commit: deepFreeze(commit), seq, emitted: Object.freeze(emitted), halts: Boolean(commit.approvals?.some((a) => a.tier === 'high')), activityEvents: deepFreeze(activityEvents) });
 }
 
 /**
@@ -151,21 +165,29 @@ export function planEndedStep(record: ActorRecord, event: StepEvent, reason: str
   return Object.freeze({ ...planned, commit: deepFreeze({ ...planned.commit, deadLetters: [...planned.commit.deadLetters, deadLetter] }) });
 }
 
-/** The persisted snapshot as JSON, or an error that says why the context cannot be stored. */
+/** The persisted snapshot, encoded by the snapshot codec, or an error that says why the context cannot be stored. */
 function persisted(env: PlanEnv, snapshot: AnyMachineSnapshot): string {
   try {
-    return JSON.stringify(env.version.machine.getPersistedSnapshot(snapshot));
+    return encodeSnapshot(env.version.machine.getPersistedSnapshot(snapshot));
   } catch (error) {
+    if (error instanceof SpineError) throw error;
     const why = error instanceof RangeError ? 'it holds a cycle (an object that contains itself)' : ensureError(error).message;
-    throw new SpineError('not_persistable', `The actor's snapshot cannot be stored as JSON: ${why}. Context must be JSON: plain objects, arrays, strings, finite numbers, booleans, null (no BigInt, class instances, functions or cycles).`);
+    throw new SpineError('not_persistable', `The actor's snapshot cannot be stored: ${why}. Context must hold values a snapshot keeps: plain objects, arrays, strings, numbers, booleans, null, undefined and Date (no BigInt, class instances, functions or cycles).`);
   }
 }
 
-function planOutbox(record: ActorRecord, seq: number, plan: StepPlan, inputs: StepInputs, env: PlanEnv): Outbox {
+function planOutbox(
+  record: ActorRecord,
+  seq: number,
+  plan: StepPlan,
+  inputs: StepInputs,
+  env: PlanEnv,
+  activityChildren: ReadonlySet<string>,
+  activityEvents: { childId: string; event: EventObject }[],
+): ReturnType<typeof emptyOutbox> {
   const out = emptyOutbox();
   const now = env.now;
   const children = new Map(inputs.children);
-  const activityChildren = new Set(plan.jobs.map((j) => j.childId));
   for (const childId of plan.stopChildren) {
     const durable = children.get(childId);
     if (durable) {
@@ -222,8 +244,15 @@ function planOutbox(record: ActorRecord, seq: number, plan: StepPlan, inputs: St
     const to = send.to;
     const target = sendTarget(record, to, children);
     const childKey = typeof to === 'string' ? (children.has(to) ? to : undefined) : 'child' in to ? to.child : undefined;
+    if (childKey !== undefined && activityChildren.has(childKey) && send.delay === undefined) {
+      activityEvents.push({ childId: childKey, event: send.event });
+      continue;
+    }
     if (target === undefined || (childKey !== undefined && activityChildren.has(childKey))) {
-      const reason = `No durable actor to receive '${send.event.type}' from ${record.id} (target ${JSON.stringify(to)}).`;
+      const reason =
+        childKey !== undefined && activityChildren.has(childKey)
+          ? `A delayed send to the activity child '${childKey}' of ${record.id} cannot be kept durably; send it without a delay.`
+          : `No durable actor to receive '${send.event.type}' from ${record.id} (target ${JSON.stringify(to)}).`;
       out.deadLetters.push({ actorId: String(target ?? JSON.stringify(to)), event: json, reason, issues: null, source: record.id });
       out.messages.push(selfEvent(record.id, { type: 'spine.delivery.refused', to: JSON.stringify(to), eventType: send.event.type, reason }, now));
       continue;

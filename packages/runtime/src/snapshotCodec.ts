@@ -1,0 +1,142 @@
+import { SpineError } from './errors.js';
+
+/**
+ * How a persisted snapshot is written and read. The text is the JSON of xstate's persisted
+ * snapshot, readable as it is by anything that reads snapshots (the studio, `spine show`),
+ * plus one key, `$spine`, listing the context values JSON cannot say but xstate keeps: a key
+ * whose value is `undefined`, `NaN`, `Infinity`, `-Infinity`, `-0` and a `Date` (superjson's
+ * "JSON plus meta" idea, kept in one object). A context value that cannot be kept exactly
+ * (a function, a symbol, a BigInt, a Map, a Set, a class instance, a cycle) is refused with
+ * its path: the step that made it fails, as the same step fails on a warm and a restarted host.
+ */
+export const SNAPSHOT_META_KEY = '$spine';
+
+type Tag = 'undefined' | 'NaN' | 'Infinity' | '-Infinity' | '-0' | 'Date';
+type Path = (string | number)[];
+interface Meta {
+  values: [Path, Tag][];
+}
+
+/** The error a step fails with when its context holds a value the store cannot keep exactly (code `not_persistable`). */
+function unpersistable(path: string, what: string): SpineError {
+  const message = `The context value at ${path} is ${what}, which a durable snapshot cannot keep exactly (it keeps JSON values, undefined, NaN, ±Infinity, -0 and Date). Keep plain data and ids in context.`;
+  return new SpineError('not_persistable', message, { issues: [{ path, message: `${what} cannot be persisted` }] });
+}
+
+/**
+ * Writes a persisted snapshot (what `machine.getPersistedSnapshot` returns) as text, keeping
+ * every context value xstate keeps; throws a `not_persistable` SpineError naming the path of
+ * the first one it cannot keep.
+ *
+ * @example
+ * commit.snapshot = encodeSnapshot(machine.getPersistedSnapshot(next));
+ */
+export function encodeSnapshot(persisted: unknown): string {
+  if (!persisted || typeof persisted !== 'object' || !('context' in persisted)) return JSON.stringify(persisted ?? null);
+  const { [SNAPSHOT_META_KEY]: _stale, ...snapshot } = persisted as Record<string, unknown>;
+  const values: [Path, Tag][] = [];
+  walk(snapshot.context, ['context'], values, new Set());
+  if (values.length) snapshot[SNAPSHOT_META_KEY] = { values } satisfies Meta;
+  return JSON.stringify(snapshot);
+}
+
+/**
+ * Reads a snapshot written by {@link encodeSnapshot} (or plain JSON) back into the object xstate
+ * restores from: the `$spine` values put back, the key removed.
+ */
+export function decodeSnapshot(text: string): any {
+  const snapshot = JSON.parse(text) as unknown;
+  if (!snapshot || typeof snapshot !== 'object' || !(SNAPSHOT_META_KEY in snapshot)) return snapshot;
+  const record = snapshot as Record<string, unknown>;
+  const meta = record[SNAPSHOT_META_KEY] as Partial<Meta> | undefined;
+  delete record[SNAPSHOT_META_KEY];
+  for (const entry of Array.isArray(meta?.values) ? meta.values : []) {
+    if (!Array.isArray(entry) || !Array.isArray(entry[0]) || entry[0].length < 2 || entry[0][0] !== 'context') continue;
+    restore(record, entry[0] as Path, entry[1] as Tag);
+  }
+  return record;
+}
+
+/** The context of a stored snapshot, as the machine sees it. */
+export function snapshotContext(text: string | null | undefined): unknown {
+  if (!text) return undefined;
+  return (decodeSnapshot(text) as { context?: unknown } | null)?.context;
+}
+
+function restore(root: Record<string, unknown>, path: Path, tag: Tag): void {
+  let parent: unknown = root;
+  for (const key of path.slice(0, -1)) {
+    if (!parent || typeof parent !== 'object' || !Object.hasOwn(parent, key)) return;
+    parent = (parent as Record<string | number, unknown>)[key];
+  }
+  const last = path.at(-1)!;
+  if (!parent || typeof parent !== 'object') return;
+  const holder = parent as Record<string | number, unknown>;
+  const current = Object.hasOwn(holder, last) ? holder[last] : undefined;
+  // Only where the JSON holds what the encoder wrote there: a meta entry can never change a real value.
+  switch (tag) {
+    case 'undefined':
+      if (Array.isArray(holder) ? current === null : !Object.hasOwn(holder, last)) holder[last] = undefined;
+      return;
+    case 'NaN':
+    case 'Infinity':
+    case '-Infinity':
+      if (current === null) holder[last] = Number(tag);
+      return;
+    case '-0':
+      if (current === 0) holder[last] = -0;
+      return;
+    case 'Date':
+      if (typeof current === 'string' || current === null) holder[last] = new Date(current === null ? Number.NaN : current);
+      return;
+  }
+}
+
+function walk(value: unknown, path: Path, values: [Path, Tag][], stack: Set<object>): void {
+  switch (typeof value) {
+    case 'undefined':
+      values.push([[...path], 'undefined']);
+      return;
+    case 'string':
+    case 'boolean':
+      return;
+    case 'number':
+      if (Number.isNaN(value)) values.push([[...path], 'NaN']);
+      else if (value === Infinity) values.push([[...path], 'Infinity']);
+      else if (value === -Infinity) values.push([[...path], '-Infinity']);
+      else if (Object.is(value, -0)) values.push([[...path], '-0']);
+      return;
+    case 'bigint':
+      throw unpersistable(pathText(path), 'a BigInt');
+    case 'symbol':
+      throw unpersistable(pathText(path), 'a symbol');
+    case 'function':
+      throw unpersistable(pathText(path), `a function${value.name ? ` (${value.name})` : ''}`);
+  }
+  if (value === null) return;
+  const object = value as object;
+  if (object instanceof Date) {
+    values.push([[...path], 'Date']);
+    return;
+  }
+  if (stack.has(object)) throw unpersistable(pathText(path), 'a reference back to one of its own containers (a cycle)');
+  if (!Array.isArray(object)) {
+    const proto = Object.getPrototypeOf(object) as unknown;
+    if (proto !== Object.prototype && proto !== null) {
+      const name = (object as { constructor?: { name?: unknown } }).constructor?.name;
+      throw unpersistable(pathText(path), `an instance of ${typeof name === 'string' && name ? name : 'a class'}`);
+    }
+    if (Object.getOwnPropertySymbols(object).length) throw unpersistable(pathText(path), 'an object with symbol keys');
+  }
+  stack.add(object);
+  if (Array.isArray(object)) {
+    for (let i = 0; i < object.length; i++) walk(object[i], [...path, i], values, stack);
+  } else {
+    for (const [key, child] of Object.entries(object)) walk(child, [...path, key], values, stack);
+  }
+  stack.delete(object);
+}
+
+function pathText(path: Path): string {
+  return path.map((key, i) => (typeof key === 'number' ? `[${key}]` : /^[A-Za-z_$][\w$]*$/.test(key) ? (i ? `.${key}` : key) : `[${JSON.stringify(key)}]`)).join('');
+}
