@@ -3,7 +3,9 @@ import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from '
 import { dirname } from 'node:path';
 import {
   auditHash,
+  encodeHistoryStep,
   GENESIS_HASH,
+  HistoryDecoder,
   SpineError,
   type ActorQuery,
   type ActorRecord,
@@ -89,6 +91,8 @@ export class SqliteStore implements Store {
 
   readonly #retention: DeadLetterRetention;
   readonly #secret: () => string | undefined;
+  /** Remembers each recently read actor's latest decoded snapshot: history rows are deltas against it. */
+  readonly #decoder = new HistoryDecoder();
 
   private constructor(db: Database.Database, path: string, now: () => number, options: SqliteStoreOptions = {}) {
     this.#retention = deadLetterRetention(options.deadLetters);
@@ -175,7 +179,7 @@ export class SqliteStore implements Store {
         const seq = row.seq + 1;
         this.db.prepare("UPDATE actors SET version = ?, seq = ?, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active'").run(move.to, seq, move.at, move.actorId, row.seq);
         const event = JSON.stringify({ type: 'spine.version.moved', from: move.from, to: move.to });
-        this.#s.insertHistory.run(move.actorId, row.run_id, seq, 'spine.version.moved', event, row.state_value ?? 'null', row.snapshot ?? 'null', 'active', move.to, null, move.at, 0);
+        this.#insertHistory({ actorId: move.actorId, runId: row.run_id, seq, eventType: 'spine.version.moved', event, stateValue: row.state_value ?? 'null', snapshot: row.snapshot ?? 'null', status: 'active', version: move.to, emitted: null, startedAt: move.at, durationUs: 0 }, row.snapshot);
       }
       if (move.audit?.length) this.#appendAudit(move.audit);
       return true;
@@ -255,12 +259,13 @@ export class SqliteStore implements Store {
     const s = this.#s;
     const now = step.history.startedAt;
     const seq = step.expectedSeq + 1;
+    // Read before the update: the snapshot being replaced is the base of this step's history delta.
+    const before = s.getRunId.get(step.actorId) as { run_id: string; snapshot: string | null } | undefined;
     const updated = s.updateActor.run(seq, step.status, step.snapshot, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq);
-    if (updated.changes === 0) throw new Rollback('conflict');
+    if (updated.changes === 0 || !before) throw new Rollback('conflict');
     if (s.deleteEvent.run(step.eventId).changes === 0) throw new Rollback('consumed');
-    const runId = (s.getRunId.get(step.actorId) as { run_id: string }).run_id;
-    const h = step.history;
-    s.insertHistory.run(step.actorId, runId, seq, h.eventType, h.event, step.stateValue, step.snapshot, step.status, h.version, h.emitted, h.startedAt, h.durationUs);
+    const runId = before.run_id;
+    this.#insertHistory({ ...step.history, actorId: step.actorId, runId, seq, stateValue: step.stateValue, snapshot: step.snapshot, status: step.status }, before.snapshot);
     for (const actor of step.spawn) this.#insertActor(actor, now);
     // Cancels first: they name timers stored before this step; a timer this step re-arms with the same id stays.
     for (const sendId of step.cancelTimers) {
@@ -285,12 +290,35 @@ export class SqliteStore implements Store {
     return { ok: true };
   }
 
+  /**
+   * Writes one history row: its event and snapshot as the runtime's codec encodes them, a delta
+   * against `base`, the snapshot of the actor's row `seq - 1` (null when there is none).
+   */
+  #insertHistory(h: HistoryRecord, base: string | null): void {
+    const { body, checkpoint } = encodeHistoryStep(h, base);
+    this.#s.insertHistory.run(h.actorId, h.runId, h.seq, h.eventType, h.stateValue, h.status, h.version, h.emitted, h.startedAt, h.durationUs, checkpoint ? 1 : 0, body);
+  }
+
+  /** Decodes history rows read in commit (or seq) order; a row of the old layout (a read-only old database) is read as it is. */
+  #decode(rows: HistorySqlRow[]): HistoryRecord[] {
+    const chainOf = (actorId: string, seq: number) => this.#s.historyChain.all(actorId, seq, actorId, seq) as { actorId: string; seq: number; body: Uint8Array }[];
+    return rows.map((r) => {
+      if (r.body === undefined) return toHistory(r, r.event!, r.snapshot!);
+      const { event, snapshot } = this.#decoder.decode({ actorId: r.actor_id, seq: r.seq, body: r.body }, chainOf);
+      return toHistory(r, event, snapshot);
+    });
+  }
+
+  #decodeRows(rows: HistorySqlRow[]): HistoryRow[] {
+    return this.#decode(rows).map((record, i) => ({ ...record, rowId: rows[i]!.row_id }));
+  }
+
   #stopTree(id: string, now: number): void {
     // A stop is a state change like any other: seq + 1 and a history row, so timelines and
     // other processes' live views see it (and a host holding the old seq cannot commit).
     const actor = this.#s.stopActor.get(now, id) as { run_id: string; seq: number; snapshot: string | null; state_value: string | null; version: string } | undefined;
     if (!actor) return;
-    this.#s.insertHistory.run(id, actor.run_id, actor.seq, 'xstate.stop', '{"type":"xstate.stop"}', actor.state_value ?? 'null', actor.snapshot ?? 'null', 'stopped', actor.version, null, now, 0);
+    this.#insertHistory({ actorId: id, runId: actor.run_id, seq: actor.seq, eventType: 'xstate.stop', event: '{"type":"xstate.stop"}', stateValue: actor.state_value ?? 'null', snapshot: actor.snapshot ?? 'null', status: 'stopped', version: actor.version, emitted: null, startedAt: now, durationUs: 0 }, actor.snapshot);
     this.#s.cancelAllJobs.run(now, id);
     this.#cancelApprovals(this.#s.cancelAllApprovals.all(now, id) as CancelledApproval[], now);
     for (const child of this.#s.children.all(id) as { id: string }[]) this.#stopTree(child.id, now);
@@ -417,7 +445,7 @@ export class SqliteStore implements Store {
   // ---- history --------------------------------------------------------------------
 
   async history(actorId: string, options: { fromSeq?: number; limit?: number } = {}): Promise<HistoryRecord[]> {
-    return (this.#s.history.all(actorId, options.fromSeq ?? 0, options.limit ?? 100_000) as HistorySqlRow[]).map(toHistory);
+    return this.#decode(this.#s.history.all(actorId, options.fromSeq ?? 0, options.limit ?? 100_000) as HistorySqlRow[]);
   }
 
   async runHistory(runId: string, options: { upToRowId?: number; limit?: number } = {}): Promise<HistoryRow[]> {
@@ -425,12 +453,12 @@ export class SqliteStore implements Store {
       options.upToRowId === undefined && options.limit === undefined
         ? this.#s.runHistory.all(runId)
         : this.#s.runHistoryUpTo.all(runId, options.upToRowId ?? Number.MAX_SAFE_INTEGER, options.limit ?? -1);
-    return (rows as HistorySqlRow[]).map(toHistoryRow);
+    return this.#decodeRows(rows as HistorySqlRow[]);
   }
 
   async historyRow(actorId: string, seq: number): Promise<HistoryRow | undefined> {
     const row = this.#s.historyRow.get(actorId, seq) as HistorySqlRow | undefined;
-    return row && toHistoryRow(row);
+    return row && this.#decodeRows([row])[0];
   }
 
   async historyHead(): Promise<number> {
@@ -438,7 +466,7 @@ export class SqliteStore implements Store {
   }
 
   async historySince(afterRowId: number, limit: number): Promise<HistoryRow[]> {
-    return (this.#s.historySince.all(afterRowId, limit) as HistorySqlRow[]).map(toHistoryRow);
+    return this.#decodeRows(this.#s.historySince.all(afterRowId, limit) as HistorySqlRow[]);
   }
 
   async runStats(runId: string, options: { upToRowId?: number } = {}): Promise<RunStats> {
@@ -460,8 +488,12 @@ export class SqliteStore implements Store {
         if (s.getActor.get(a.id)) throw new SpineError('conflict', `Cannot fork run '${fork.sourceRunId}' as '${fork.runId}': an actor '${a.id}' exists already. Fork again (a new run id is chosen).`, { actorId: a.id });
         s.insertForkedActor.run(a.id, a.runId, a.parentId, a.childKey, a.machine, a.version, a.seq, a.status, a.snapshot, a.stateValue, a.output, a.error, now, now);
       }
+      // Each forked row is a delta against the actor's previous forked row, when the fork has it.
+      const previous = new Map<string, HistoryRecord>();
       for (const h of fork.history) {
-        s.insertHistory.run(h.actorId, h.runId, h.seq, h.eventType, h.event, h.stateValue, h.snapshot, h.status, h.version, h.emitted, h.startedAt, h.durationUs);
+        const before = previous.get(h.actorId);
+        this.#insertHistory(h, before && before.seq === h.seq - 1 ? before.snapshot : null);
+        previous.set(h.actorId, h);
       }
       for (const e of fork.events) this.#insertEvent(e, now);
       for (const j of fork.jobs) s.insertJob.run(j.key, j.actorId, j.runId, j.childId, j.src, j.input, j.held ? 'held' : 'pending', j.runAt, now);
@@ -482,7 +514,7 @@ export class SqliteStore implements Store {
         // A started actor gets a step, so a host still holding its old seq is fenced off.
         const seq = a.snapshot ? a.seq + 1 : a.seq;
         if (s.stopRunActor.run(seq, now, a.id, a.seq).changes === 0) continue;
-        if (a.snapshot) s.insertHistory.run(a.id, runId, seq, 'spine.run.cancelled', event, a.state_value ?? 'null', a.snapshot, 'stopped', a.version, null, now, 0);
+        if (a.snapshot) this.#insertHistory({ actorId: a.id, runId, seq, eventType: 'spine.run.cancelled', event, stateValue: a.state_value ?? 'null', snapshot: a.snapshot, status: 'stopped', version: a.version, emitted: null, startedAt: now, durationUs: 0 }, a.snapshot);
         s.cancelAllJobs.run(now, a.id);
         this.#cancelApprovals(s.cancelAllApprovals.all(now, a.id) as CancelledApproval[], now, { who: by, reason: `the run was cancelled: ${reason}` });
         for (const e of s.mailbox.all(a.id) as { id: number; event: string; source: string }[]) {
@@ -652,6 +684,20 @@ export class SqliteStore implements Store {
   }
 }
 
+/**
+ * Prepares a statement that names schema-4 history columns. A read-only store may have opened an
+ * older file (it is not migrated then): there the statement is prepared only when first used, which
+ * never happens (nothing is written, and its rows are read whole).
+ */
+function prepareFor(db: Database.Database, sql: string): Pick<Database.Statement, 'run' | 'all'> {
+  if (!db.readonly) return db.prepare(sql);
+  let statement: Database.Statement | undefined;
+  return {
+    run: (...params: unknown[]) => (statement ??= db.prepare(sql)).run(...params),
+    all: (...params: unknown[]) => (statement ??= db.prepare(sql)).all(...params),
+  };
+}
+
 function prepare(db: Database.Database) {
   const dead = `(SELECT value FROM json_each(?))`;
   return {
@@ -664,7 +710,7 @@ function prepare(db: Database.Database) {
       'INSERT INTO actors (id, run_id, parent_id, child_key, machine, version, owner, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     getActor: db.prepare('SELECT * FROM actors WHERE id = ?'),
-    getRunId: db.prepare('SELECT run_id FROM actors WHERE id = ?'),
+    getRunId: db.prepare('SELECT run_id, snapshot FROM actors WHERE id = ?'),
     children: db.prepare("SELECT id, child_key, machine FROM actors WHERE parent_id = ? AND status = 'active'"),
     updateActor: db.prepare(
       "UPDATE actors SET seq = ?, status = ?, snapshot = ?, state_value = ?, output = ?, error = ?, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active'",
@@ -677,8 +723,15 @@ function prepare(db: Database.Database) {
     deleteEvent: db.prepare('DELETE FROM events WHERE id = ?'),
     cancelTimer: db.prepare('DELETE FROM events WHERE source = ? AND send_id = ?'),
     cancelAllTimers: db.prepare('DELETE FROM events WHERE source = ? AND send_id IS NOT NULL'),
-    insertHistory: db.prepare(
-      'INSERT INTO history (actor_id, run_id, seq, event_type, event, state_value, snapshot, status, version, emitted, started_at, duration_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    insertHistory: prepareFor(
+      db,
+      'INSERT INTO history (actor_id, run_id, seq, event_type, state_value, status, version, emitted, started_at, duration_us, checkpoint, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    // An actor's bodies from its last checkpoint before a seq up to that seq: what decoding a delta needs.
+    historyChain: prepareFor(
+      db,
+      `SELECT actor_id AS actorId, seq, body FROM history WHERE actor_id = ? AND seq < ?
+         AND seq >= (SELECT MAX(seq) FROM history WHERE actor_id = ? AND seq < ? AND checkpoint = 1) ORDER BY seq`,
     ),
     history: db.prepare('SELECT * FROM history WHERE actor_id = ? AND seq >= ? ORDER BY seq LIMIT ?'),
     runHistory: db.prepare('SELECT * FROM history WHERE run_id = ? ORDER BY row_id'),
@@ -840,7 +893,11 @@ function migrate(db: Database.Database, secret: () => string | undefined): void 
       const row = db.prepare("SELECT value FROM spine_meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
       version = Number(row?.value ?? 0);
     }
-    for (let next = version; next < migrations.length; next++) db.exec(migrations[next]!);
+    for (let next = version; next < migrations.length; next++) {
+      const migration = migrations[next]!;
+      if (typeof migration === 'string') db.exec(migration);
+      else migration(db);
+    }
     db.prepare("INSERT INTO spine_meta (key, value) VALUES ('application', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(APPLICATION);
     db.prepare("INSERT INTO spine_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(migrations.length));
     settlePendingAnchor(db, secret);
@@ -946,9 +1003,12 @@ interface HistorySqlRow {
   run_id: string;
   seq: number;
   event_type: string;
-  event: string;
   state_value: string;
-  snapshot: string;
+  /** The encoded event and snapshot (schema 4 on); see `encodeHistoryStep`. */
+  body?: Uint8Array;
+  /** Schema 3 and before kept the event and snapshot whole (read only when such a file is opened read-only). */
+  event?: string;
+  snapshot?: string;
   status: HistoryRecord['status'];
   version: string;
   emitted: string | null;
@@ -956,19 +1016,15 @@ interface HistorySqlRow {
   duration_us: number;
 }
 
-function toHistoryRow(r: HistorySqlRow): HistoryRow {
-  return { ...toHistory(r), rowId: r.row_id };
-}
-
-function toHistory(r: HistorySqlRow): HistoryRecord {
+function toHistory(r: HistorySqlRow, event: string, snapshot: string): HistoryRecord {
   return {
     actorId: r.actor_id,
     runId: r.run_id,
     seq: r.seq,
     eventType: r.event_type,
-    event: r.event,
+    event,
     stateValue: r.state_value,
-    snapshot: r.snapshot,
+    snapshot,
     status: r.status,
     version: r.version,
     emitted: r.emitted,

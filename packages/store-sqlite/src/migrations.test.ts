@@ -9,7 +9,7 @@ import { SqliteStore } from './SqliteStore.js';
 function v1Database(): string {
   const path = join(mkdtempSync(join(tmpdir(), 'spine-migrate-')), 'spine.db');
   const db = new Database(path);
-  db.exec(migrations[0]!);
+  db.exec(migrations[0] as string);
   db.prepare("INSERT INTO spine_meta (key, value) VALUES ('application', 'spine'), ('schema_version', '1')").run();
   db.prepare("INSERT INTO actors (id, run_id, machine, version, created_at, updated_at) VALUES ('run-1', 'run-1', 'm', 'v1', 1, 1)").run();
   db.close();
