@@ -35,6 +35,7 @@ import {
   type RunFork,
   type RunStats,
   type StepCommit,
+  type StoredHistoryBody,
   type StopRunOptions,
   type Store,
   type VersionMove,
@@ -65,6 +66,10 @@ export interface SqliteStoreOptions {
 }
 
 const SQLITE_MAGIC = 'SQLite format 3\u0000';
+/** The mailbox source of an activity's result event: `activity:<job key>` (see ActivityRunner). */
+const ACTIVITY_SOURCE = 'activity:';
+/** Shorter outputs are cheaper copied than referred to. */
+const MIN_SHARED_OUTPUT = 64;
 
 class Rollback extends Error {
   constructor(readonly reason: 'conflict' | 'consumed') {
@@ -263,9 +268,10 @@ export class SqliteStore implements Store {
     const before = s.getRunId.get(step.actorId) as { run_id: string; snapshot: string | null } | undefined;
     const updated = s.updateActor.run(seq, step.status, step.snapshot, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq);
     if (updated.changes === 0 || !before) throw new Rollback('conflict');
-    if (s.deleteEvent.run(step.eventId).changes === 0) throw new Rollback('consumed');
+    const consumed = s.consumeEvent.get(step.eventId) as { source: string } | undefined;
+    if (!consumed) throw new Rollback('consumed');
     const runId = before.run_id;
-    this.#insertHistory({ ...step.history, actorId: step.actorId, runId, seq, stateValue: step.stateValue, snapshot: step.snapshot, status: step.status }, before.snapshot);
+    this.#insertHistory({ ...step.history, actorId: step.actorId, runId, seq, stateValue: step.stateValue, snapshot: step.snapshot, status: step.status }, before.snapshot, this.#outputOf(consumed.source, step.history.event));
     for (const actor of step.spawn) this.#insertActor(actor, now);
     // Cancels first: they name timers stored before this step; a timer this step re-arms with the same id stays.
     for (const sendId of step.cancelTimers) {
@@ -294,17 +300,28 @@ export class SqliteStore implements Store {
    * Writes one history row: its event and snapshot as the runtime's codec encodes them, a delta
    * against `base`, the snapshot of the actor's row `seq - 1` (null when there is none).
    */
-  #insertHistory(h: HistoryRecord, base: string | null): void {
-    const { body, checkpoint } = encodeHistoryStep(h, base);
-    this.#s.insertHistory.run(h.actorId, h.runId, h.seq, h.eventType, h.stateValue, h.status, h.version, h.emitted, h.startedAt, h.durationUs, checkpoint ? 1 : 0, body);
+  #insertHistory(h: HistoryRecord, base: string | null, job?: { key: string; output: string }): void {
+    const { body, checkpoint } = encodeHistoryStep(h, base, job ? { shared: job.output } : {});
+    this.#s.insertHistory.run(h.actorId, h.runId, h.seq, h.eventType, h.stateValue, h.status, h.version, h.emitted, h.startedAt, h.durationUs, checkpoint ? 1 : 0, body, job?.key ?? null);
+  }
+
+  /**
+   * The job whose result a step applies, when its event came from a finished activity and carries
+   * the output the job row keeps: the history row refers to that output instead of copying it.
+   */
+  #outputOf(source: string, event: string): { key: string; output: string } | undefined {
+    if (!source.startsWith(ACTIVITY_SOURCE)) return undefined;
+    const key = source.slice(ACTIVITY_SOURCE.length);
+    const output = this.#s.doneJobOutput.get(key) as string | undefined;
+    return output && output.length >= MIN_SHARED_OUTPUT && event.includes(output) ? { key, output } : undefined;
   }
 
   /** Decodes history rows read in commit (or seq) order; a row of the old layout (a read-only old database) is read as it is. */
   #decode(rows: HistorySqlRow[]): HistoryRecord[] {
-    const chainOf = (actorId: string, seq: number) => this.#s.historyChain.all(actorId, seq, actorId, seq) as { actorId: string; seq: number; body: Uint8Array }[];
+    const chainOf = (actorId: string, seq: number) => this.#s.historyChain.all(actorId, seq, actorId, seq) as StoredHistoryBody[];
     return rows.map((r) => {
       if (r.body === undefined) return toHistory(r, r.event!, r.snapshot!);
-      const { event, snapshot } = this.#decoder.decode({ actorId: r.actor_id, seq: r.seq, body: r.body }, chainOf);
+      const { event, snapshot } = this.#decoder.decode({ actorId: r.actor_id, seq: r.seq, body: r.body, shared: r.shared }, chainOf);
       return toHistory(r, event, snapshot);
     });
   }
@@ -699,6 +716,9 @@ function prepareFor(db: Database.Database, sql: string): Pick<Database.Statement
 }
 
 function prepare(db: Database.Database) {
+  // History rows with the output of the job each refers to (schema 4); a read-only older file has neither column.
+  const current = (db.prepare("SELECT COUNT(*) FROM pragma_table_info('history') WHERE name = 'job_key'").pluck().get() as number) > 0;
+  const historyRows = current ? 'SELECT h.*, j.output AS shared FROM history h LEFT JOIN jobs j ON j.key = h.job_key' : 'SELECT h.* FROM history h';
   const dead = `(SELECT value FROM json_each(?))`;
   return {
     insertVersion: db.prepare('INSERT OR IGNORE INTO machine_versions (machine, version, definition, created_at) VALUES (?, ?, ?, ?)'),
@@ -721,25 +741,27 @@ function prepare(db: Database.Database) {
     insertEvent: db.prepare('INSERT INTO events (actor_id, type, event, due_at, send_id, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     nextEvents: db.prepare('SELECT * FROM events WHERE actor_id = ? AND due_at <= ? ORDER BY due_at, id LIMIT ?'),
     deleteEvent: db.prepare('DELETE FROM events WHERE id = ?'),
+    consumeEvent: db.prepare('DELETE FROM events WHERE id = ? RETURNING source'),
+    doneJobOutput: db.prepare("SELECT output FROM jobs WHERE key = ? AND status = 'done'").pluck(),
     cancelTimer: db.prepare('DELETE FROM events WHERE source = ? AND send_id = ?'),
     cancelAllTimers: db.prepare('DELETE FROM events WHERE source = ? AND send_id IS NOT NULL'),
     insertHistory: prepareFor(
       db,
-      'INSERT INTO history (actor_id, run_id, seq, event_type, state_value, status, version, emitted, started_at, duration_us, checkpoint, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO history (actor_id, run_id, seq, event_type, state_value, status, version, emitted, started_at, duration_us, checkpoint, body, job_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     // An actor's bodies from its last checkpoint before a seq up to that seq: what decoding a delta needs.
     historyChain: prepareFor(
       db,
-      `SELECT actor_id AS actorId, seq, body FROM history WHERE actor_id = ? AND seq < ?
-         AND seq >= (SELECT MAX(seq) FROM history WHERE actor_id = ? AND seq < ? AND checkpoint = 1) ORDER BY seq`,
+      `SELECT h.actor_id AS actorId, h.seq, h.body, j.output AS shared FROM history h LEFT JOIN jobs j ON j.key = h.job_key
+         WHERE h.actor_id = ? AND h.seq < ? AND h.seq >= (SELECT MAX(seq) FROM history WHERE actor_id = ? AND seq < ? AND checkpoint = 1) ORDER BY h.seq`,
     ),
-    history: db.prepare('SELECT * FROM history WHERE actor_id = ? AND seq >= ? ORDER BY seq LIMIT ?'),
-    runHistory: db.prepare('SELECT * FROM history WHERE run_id = ? ORDER BY row_id'),
+    history: db.prepare(`${historyRows} WHERE h.actor_id = ? AND h.seq >= ? ORDER BY h.seq LIMIT ?`),
+    runHistory: db.prepare(`${historyRows} WHERE h.run_id = ? ORDER BY h.row_id`),
     // The latest `limit` rows up to a row id (LIMIT -1: all), returned oldest first.
-    runHistoryUpTo: db.prepare('SELECT * FROM (SELECT * FROM history WHERE run_id = ? AND row_id <= ? ORDER BY row_id DESC LIMIT ?) ORDER BY row_id'),
-    historyRow: db.prepare('SELECT * FROM history WHERE actor_id = ? AND seq = ?'),
+    runHistoryUpTo: db.prepare(`SELECT * FROM (${historyRows} WHERE h.run_id = ? AND h.row_id <= ? ORDER BY h.row_id DESC LIMIT ?) ORDER BY row_id`),
+    historyRow: db.prepare(`${historyRows} WHERE h.actor_id = ? AND h.seq = ?`),
     historyHead: db.prepare('SELECT COALESCE(MAX(row_id), 0) AS head FROM history'),
-    historySince: db.prepare('SELECT * FROM history WHERE row_id > ? ORDER BY row_id LIMIT ?'),
+    historySince: db.prepare(`${historyRows} WHERE h.row_id > ? ORDER BY h.row_id LIMIT ?`),
     runStats: db.prepare(
       `SELECT (SELECT COUNT(*) FROM history WHERE run_id = ? AND row_id <= ?) AS steps, (SELECT COUNT(*) FROM actors WHERE run_id = ?) AS actors,
          (SELECT MAX(updated_at) FROM actors WHERE run_id = ?) AS updated`,
@@ -1006,6 +1028,8 @@ interface HistorySqlRow {
   state_value: string;
   /** The encoded event and snapshot (schema 4 on); see `encodeHistoryStep`. */
   body?: Uint8Array;
+  /** The output of the job the body refers to (`job_key`), if any. */
+  shared?: string | null;
   /** Schema 3 and before kept the event and snapshot whole (read only when such a file is opened read-only). */
   event?: string;
   snapshot?: string;

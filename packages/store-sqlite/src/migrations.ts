@@ -184,7 +184,9 @@ export const migrations: readonly Migration[] = [
   `,
   // 4: the history diet. A history row keeps its event and snapshot as one body encoded by the
   // runtime's codec (`encodeHistoryStep`: a delta against the actor's previous row, a deflated
-  // checkpoint every 32 steps) instead of two whole texts. Rows keep their row ids.
+  // checkpoint every 32 steps) instead of two whole texts. A step that applies an activity's result
+  // names its job (job_key): the body refers to the job's stored output instead of copying it.
+  // Rows keep their row ids (old rows refer to no job).
   encodeHistoryBodies,
 ];
 
@@ -203,6 +205,7 @@ const HISTORY_V4 = `
     duration_us INTEGER NOT NULL,
     checkpoint INTEGER NOT NULL,
     body BLOB NOT NULL,
+    job_key TEXT,
     UNIQUE (actor_id, seq)
   );
 `;

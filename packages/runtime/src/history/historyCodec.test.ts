@@ -85,6 +85,21 @@ describe('the history codec', () => {
     expect(decodeHistoryStep(body, after)).toEqual({ event, snapshot: withOutput });
   });
 
+  it('refers to an activity output the store keeps instead of copying it, and refuses to decode without that very output', () => {
+    const output = JSON.stringify({ text: Array.from({ length: 80 }, (_, i) => `claim ${i}: ${(i * 104729).toString(36)}`).join('. ') });
+    const before = JSON.stringify({ value: 'thinking', context: { notes: [] } });
+    const after = JSON.stringify({ value: 'reporting', context: { notes: [JSON.parse(output).text] } });
+    const event = JSON.stringify({ type: 'xstate.done.actor.model', output: JSON.parse(output), actorId: 'model' });
+    const copied = encodeHistoryStep({ seq: 5, event, snapshot: after }, before);
+    const referred = encodeHistoryStep({ seq: 5, event, snapshot: after }, before, { shared: output });
+    expect(referred.body.length).toBeLessThan(copied.body.length / 3);
+    expect(decodeHistoryStep(referred.body, before, output)).toEqual({ event, snapshot: after });
+    expect(() => decodeHistoryStep(referred.body, before)).toThrow(/output of its activity, which is missing/);
+    expect(() => decodeHistoryStep(referred.body, before, `${output} `)).toThrow(/differs from the stored one/);
+    const first = encodeHistoryStep({ seq: 1, event, snapshot: after }, null, { shared: output });
+    expect(new HistoryDecoder().decode({ actorId: 'a', seq: 1, body: first.body, shared: output }, () => [])).toEqual({ event, snapshot: after });
+  });
+
   it('stores the first step, and every checkpointEvery-th step, whole', () => {
     const bodies = encodeAll(agentSteps(7, 10), 4);
     expect(bodies.map((b) => isCheckpointBody(b.body))).toEqual([true, false, false, false, true, false, false, false, true, false]);

@@ -19,7 +19,9 @@ const CHECKPOINT = 0x01;
 const DELTA = 0x02;
 /** The payload is stored as it is (deflate would not make it smaller). */
 const STORED = 0x10;
-const KINDS = new Set([CHECKPOINT, DELTA, CHECKPOINT | STORED, DELTA | STORED]);
+/** The body was encoded against a shared text (an activity's stored output) that decoding needs again. */
+const SHARED = 0x20;
+const KINDS = new Set([CHECKPOINT, DELTA].flatMap((kind) => [kind, kind | STORED, kind | SHARED, kind | STORED | SHARED]));
 /** Deflate's level: fast (a step pays for it); the history's texts compress well even so. */
 const LEVEL = 1;
 /** Deflate's window: only this much of a dictionary is ever used. */
@@ -46,12 +48,19 @@ export interface StoredHistoryBody {
   actorId: string;
   seq: number;
   body: Uint8Array;
+  /** The shared text the body was encoded against (see `EncodeHistoryOptions.shared`), if any. */
+  shared?: string | null;
 }
 
 /** Options of `encodeHistoryStep`. */
 export interface EncodeHistoryOptions {
   /** Steps between checkpoints (default `HISTORY_CHECKPOINT_EVERY`); 1 stores every step whole. */
   checkpointEvery?: number;
+  /**
+   * A text the store keeps anyway and can give the decoder again: the output of the activity whose
+   * result this step applies (its job row). The body then refers to it instead of holding a copy.
+   */
+  shared?: string;
 }
 
 /** True when a step at `seq` must be a checkpoint whatever its base (the first step, then every `every` steps). */
@@ -71,8 +80,10 @@ export function isCheckpointSeq(seq: number, every = HISTORY_CHECKPOINT_EVERY): 
 export function encodeHistoryStep(step: HistoryStep, base: string | null, options: EncodeHistoryOptions = {}): EncodedHistoryStep {
   const event = Buffer.from(step.event, 'utf8');
   const snapshot = Buffer.from(step.snapshot, 'utf8');
+  const shared = options.shared ? Buffer.from(options.shared, 'utf8') : undefined;
+  const sharedHeader = shared ? [crcBytes(shared)] : [];
   if (base === null || isCheckpointSeq(step.seq, options.checkpointEvery)) {
-    return { body: frame(CHECKPOINT, [varint(event.length)], Buffer.concat([event, snapshot]), undefined), checkpoint: true };
+    return { body: frame(CHECKPOINT, [...sharedHeader, varint(event.length)], Buffer.concat([event, snapshot]), dictionaryOf(shared, undefined, 0, 0), shared !== undefined), checkpoint: true };
   }
   const previous = Buffer.from(base, 'utf8');
   const limit = Math.min(previous.length, snapshot.length);
@@ -81,8 +92,8 @@ export function encodeHistoryStep(step: HistoryStep, base: string | null, option
   let suffix = 0;
   while (suffix < limit - prefix && previous[previous.length - 1 - suffix] === snapshot[snapshot.length - 1 - suffix]) suffix++;
   const middle = snapshot.subarray(prefix, snapshot.length - suffix);
-  const header = [crcBytes(previous), varint(prefix), varint(suffix), varint(event.length)];
-  return { body: frame(DELTA, header, Buffer.concat([event, middle]), dictionaryOf(previous, prefix, suffix)), checkpoint: false };
+  const header = [...sharedHeader, crcBytes(previous), varint(prefix), varint(suffix), varint(event.length)];
+  return { body: frame(DELTA, header, Buffer.concat([event, middle]), dictionaryOf(shared, previous, prefix, suffix), shared !== undefined), checkpoint: false };
 }
 
 /**
@@ -90,30 +101,45 @@ export function encodeHistoryStep(step: HistoryStep, base: string | null, option
  * needs `base`, the decoded snapshot of the actor's previous step; a wrong or missing base is
  * refused (`storage_corrupt`), never decoded into a wrong snapshot.
  */
-export function decodeHistoryStep(body: Uint8Array, base: string | null): { event: string; snapshot: string } {
+export function decodeHistoryStep(body: Uint8Array, base: string | null, shared?: string | null): { event: string; snapshot: string } {
+  try {
+    return decodeStep(body, base, shared);
+  } catch (error) {
+    throw error instanceof Undecodable ? corrupt(error.message) : error;
+  }
+}
+
+function decodeStep(body: Uint8Array, base: string | null, shared: string | null | undefined): { event: string; snapshot: string } {
   const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   const kind = bytes[0];
-  if (kind === undefined || !KINDS.has(kind)) throw corrupt(`it starts with an unknown kind byte ${kind ?? '(empty body)'}`);
+  if (kind === undefined || !KINDS.has(kind)) throw new Undecodable(`it starts with an unknown kind byte ${kind ?? '(empty body)'}`);
   let at = 1;
   const read = (): number => {
     const [value, next] = readVarint(bytes, at);
     at = next;
     return value;
   };
+  let sharedBytes: Buffer | undefined;
+  if (kind & SHARED) {
+    if (shared === undefined || shared === null) throw new Undecodable('it refers to the output of its activity, which is missing');
+    sharedBytes = Buffer.from(shared, 'utf8');
+    if (bytes.length < at + 4 || bytes.readUInt32BE(at) !== crc32(sharedBytes)) throw new Undecodable('it refers to an activity output that differs from the stored one');
+    at += 4;
+  }
   if (kind & CHECKPOINT) {
     const eventLength = read();
-    const payload = unpack(kind, bytes.subarray(at), undefined);
+    const payload = unpack(kind, bytes.subarray(at), dictionaryOf(sharedBytes, undefined, 0, 0));
     return { event: payload.toString('utf8', 0, eventLength), snapshot: payload.toString('utf8', eventLength) };
   }
-  if (base === null) throw corrupt('it is a delta and the previous step is missing');
+  if (base === null) throw new Undecodable('it is a delta and the previous step is missing');
   const previous = Buffer.from(base, 'utf8');
-  if (bytes.length < at + 4 || bytes.readUInt32BE(at) !== crc32(previous)) throw corrupt('it is a delta against a different previous snapshot');
+  if (bytes.length < at + 4 || bytes.readUInt32BE(at) !== crc32(previous)) throw new Undecodable('it is a delta against a different previous snapshot');
   at += 4;
   const prefix = read();
   const suffix = read();
   const eventLength = read();
-  if (prefix + suffix > previous.length) throw corrupt('its shared start and end are longer than the previous snapshot');
-  const payload = unpack(kind, bytes.subarray(at), dictionaryOf(previous, prefix, suffix));
+  if (prefix + suffix > previous.length) throw new Undecodable('its shared start and end are longer than the previous snapshot');
+  const payload = unpack(kind, bytes.subarray(at), dictionaryOf(sharedBytes, previous, prefix, suffix));
   const snapshot = Buffer.concat([previous.subarray(0, prefix), payload.subarray(eventLength), previous.subarray(previous.length - suffix)]);
   return { event: payload.toString('utf8', 0, eventLength), snapshot: snapshot.toString('utf8') };
 }
@@ -140,7 +166,7 @@ export class HistoryDecoder {
 
   /** Decodes one stored body (see the class summary for `chainOf`). */
   decode(row: StoredHistoryBody, chainOf: (actorId: string, seq: number) => StoredHistoryBody[]): { event: string; snapshot: string } {
-    if (isCheckpointBody(row.body)) return this.#remember(row, decodeHistoryStep(row.body, null));
+    if (isCheckpointBody(row.body)) return this.#remember(row, this.#step(row, null));
     let base = this.#baseOf(row.actorId, row.seq);
     if (base === undefined) {
       const chain = chainOf(row.actorId, row.seq);
@@ -149,21 +175,25 @@ export class HistoryDecoder {
       let expected = chain[0]!.seq;
       for (const link of chain) {
         if (link.seq !== expected++) throw corrupt(`step ${expected - 1} of actor '${row.actorId}' is missing`, row);
-        previous = decodeHistoryStep(link.body, previous).snapshot;
+        previous = this.#step(link, previous).snapshot;
       }
       if (expected !== row.seq) throw corrupt(`step ${row.seq - 1} of actor '${row.actorId}' is missing`, row);
       base = previous!;
     }
-    try {
-      return this.#remember(row, decodeHistoryStep(row.body, base));
-    } catch (error) {
-      throw error instanceof SpineError ? corrupt(error.message, row) : error;
-    }
+    return this.#remember(row, this.#step(row, base));
   }
 
   /** Forgets what was remembered (after rows were rewritten, e.g. by a migration). */
   clear(): void {
     this.#latest.clear();
+  }
+
+  #step(row: StoredHistoryBody, base: string | null): { event: string; snapshot: string } {
+    try {
+      return decodeStep(row.body, base, row.shared);
+    } catch (error) {
+      throw error instanceof Undecodable ? corrupt(error.message, row) : error;
+    }
   }
 
   #baseOf(actorId: string, seq: number): string | undefined {
@@ -179,10 +209,10 @@ export class HistoryDecoder {
   }
 }
 
-function frame(kind: number, header: Buffer[], payload: Buffer, dictionary: Buffer | undefined): Buffer {
+function frame(kind: number, header: Buffer[], payload: Buffer, dictionary: Buffer | undefined, shared: boolean): Buffer {
   const packed = payload.length ? deflateRawSync(payload, dictionary?.length ? { level: LEVEL, dictionary } : { level: LEVEL }) : payload;
   const stored = packed.length >= payload.length;
-  return Buffer.concat([Buffer.of(kind | (stored ? STORED : 0)), ...header, stored ? payload : packed]);
+  return Buffer.concat([Buffer.of(kind | (stored ? STORED : 0) | (shared ? SHARED : 0)), ...header, stored ? payload : packed]);
 }
 
 function unpack(kind: number, data: Buffer, dictionary: Buffer | undefined): Buffer {
@@ -190,13 +220,18 @@ function unpack(kind: number, data: Buffer, dictionary: Buffer | undefined): Buf
   try {
     return inflateRawSync(data, dictionary?.length ? { dictionary } : {});
   } catch (error) {
-    throw corrupt(`its payload does not inflate (${(error as Error).message})`);
+    throw new Undecodable(`its payload does not inflate (${(error as Error).message})`);
   }
 }
 
-/** The previous snapshot's changed middle, with some unchanged context before it: what the new middle most resembles. */
-function dictionaryOf(previous: Buffer, prefix: number, suffix: number): Buffer {
-  const dictionary = previous.subarray(Math.max(0, prefix - CONTEXT), previous.length - suffix);
+/**
+ * What the new event and middle most resemble: the shared text (an activity output the event
+ * carries), then the previous snapshot's changed middle with some unchanged context before it.
+ */
+function dictionaryOf(shared: Buffer | undefined, previous: Buffer | undefined, prefix: number, suffix: number): Buffer | undefined {
+  const parts = [shared, previous?.subarray(Math.max(0, prefix - CONTEXT), previous.length - suffix)].filter((p): p is Buffer => p !== undefined && p.length > 0);
+  if (!parts.length) return undefined;
+  const dictionary = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   return dictionary.length > WINDOW ? dictionary.subarray(dictionary.length - WINDOW) : dictionary;
 }
 
@@ -226,8 +261,11 @@ function readVarint(bytes: Buffer, start: number): [number, number] {
     if (byte < 0x80) return [value, at + 1];
     scale *= 0x80;
   }
-  throw corrupt('its header is cut short');
+  throw new Undecodable('its header is cut short');
 }
+
+/** Why a body cannot be decoded; turned into a `storage_corrupt` SpineError that names the row where it is known. */
+class Undecodable extends Error {}
 
 function corrupt(why: string, row?: { actorId: string; seq: number }): SpineError {
   const which = row ? `The history of actor '${row.actorId}' at step ${row.seq}` : 'A history row';
