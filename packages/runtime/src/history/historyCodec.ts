@@ -24,6 +24,8 @@ const SHARED = 0x20;
 const KINDS = new Set([CHECKPOINT, DELTA].flatMap((kind) => [kind, kind | STORED, kind | SHARED, kind | STORED | SHARED]));
 /** Deflate's level: fast (a step pays for it); the history's texts compress well even so. */
 const LEVEL = 1;
+/** Smaller payloads (a step that changed little) are stored as they are: a deflate call costs more time than it saves bytes. */
+const MIN_DEFLATE = 128;
 /** Deflate's window: only this much of a dictionary is ever used. */
 const WINDOW = 32 * 1024;
 /** Bytes of the unchanged start kept in the dictionary, as context for the changed middle. */
@@ -210,7 +212,7 @@ export class HistoryDecoder {
 }
 
 function frame(kind: number, header: Buffer[], payload: Buffer, dictionary: Buffer | undefined, shared: boolean): Buffer {
-  const packed = payload.length ? deflateRawSync(payload, dictionary?.length ? { level: LEVEL, dictionary } : { level: LEVEL }) : payload;
+  const packed = payload.length >= MIN_DEFLATE ? deflateRawSync(payload, dictionary?.length ? { level: LEVEL, dictionary } : { level: LEVEL }) : payload;
   const stored = packed.length >= payload.length;
   return Buffer.concat([Buffer.of(kind | (stored ? STORED : 0) | (shared ? SHARED : 0)), ...header, stored ? payload : packed]);
 }
