@@ -8,6 +8,7 @@ import { loadMachineDirectory, MachineRegistry, roundTripSnapshot } from '@spine
 import Database from 'better-sqlite3';
 import { tsImport } from 'tsx/esm/api';
 import { seededRandom } from '@spine/llm';
+import { SqliteStore } from '@spine/store-sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSpine, type SpineExit } from './support/spawnSpine.js';
 
@@ -51,12 +52,13 @@ function spine(args: string[], env: Record<string, string>, killAfterMs?: number
   return spawnSpine(args, { env, ...(killAfterMs === undefined ? {} : { killAfterMs }) });
 }
 
-function historySnapshots(db: string): string[] {
-  const sqlite = new Database(db, { readonly: true });
+async function historySnapshots(db: string): Promise<string[]> {
+  const store = await SqliteStore.open(db, { readonly: true });
   try {
-    return (sqlite.prepare('SELECT snapshot FROM history ORDER BY row_id').all() as { snapshot: string }[]).map((r) => r.snapshot);
+    const roots = await store.listActors({ rootsOnly: true });
+    return (await Promise.all(roots.map((root) => store.runHistory(root.runId)))).flat().sort((a, b) => a.rowId - b.rowId).map((r) => r.snapshot);
   } finally {
-    sqlite.close();
+    await store.close();
   }
 }
 
@@ -93,7 +95,7 @@ describe('crash suite: the real spine process killed with SIGKILL', () => {
     baseline = { snapshot: actor!.snapshot, results: JSON.parse(run.stdout).output.results };
     // Persistable: every snapshot of the run survives persist -> JSON -> restore -> persist.
     const { machine } = (await loadRegistry(machines)).machine('steps20');
-    const history = historySnapshots(db);
+    const history = await historySnapshots(db);
     expect(history.length).toBe(22); // init, 20 activity results, 1 timer
     for (const snapshot of history) expect(roundTripSnapshot(machine, snapshot)).toBe(snapshot);
     expect(baseline.results).toHaveLength(20);

@@ -71,7 +71,7 @@ export function durableState(db: string): string {
     for (const sql of [
       'SELECT id, seq, status, snapshot, state_value, output, error FROM actors ORDER BY id',
       'SELECT * FROM events ORDER BY id',
-      'SELECT actor_id, seq, event_type, event, snapshot FROM history ORDER BY actor_id, seq',
+      'SELECT actor_id, seq, event_type, hex(body) FROM history ORDER BY actor_id, seq',
       'SELECT key, status, attempts FROM jobs ORDER BY key',
       'SELECT id, status FROM approvals ORDER BY id',
     ]) {

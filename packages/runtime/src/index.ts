@@ -84,3 +84,5 @@ export { depthProblem, MAX_EVENT_DEPTH } from './inputLimits.js';
 export { boundDeadLetter, maxDeadLetterChars, DEFAULT_DEAD_LETTER_RETENTION } from './deadLetterBounds.js';
 export type { DeadLetterRetention } from './deadLetterBounds.js';
 export { isPersistentStorageError } from './hostFailure.js';
+export { encodeHistoryStep, decodeHistoryStep, isCheckpointBody, isCheckpointSeq, HistoryDecoder, HISTORY_CHECKPOINT_EVERY } from './history/index.js';
+export type { HistoryStep, EncodedHistoryStep, StoredHistoryBody, EncodeHistoryOptions } from './history/index.js';

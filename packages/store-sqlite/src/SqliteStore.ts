@@ -3,7 +3,9 @@ import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from '
 import { dirname } from 'node:path';
 import {
   auditHash,
+  encodeHistoryStep,
   GENESIS_HASH,
+  HistoryDecoder,
   SpineError,
   type ActorQuery,
   type ActorRecord,
@@ -35,6 +37,7 @@ import {
   type RunStats,
   type StepCommit,
   type RunStop,
+  type StoredHistoryBody,
   type Store,
   type VersionMove,
   type DeadLetterRetention,
@@ -64,6 +67,10 @@ export interface SqliteStoreOptions {
 }
 
 const SQLITE_MAGIC = 'SQLite format 3\u0000';
+/** The mailbox source of an activity's result event: `activity:<job key>` (see ActivityRunner). */
+const ACTIVITY_SOURCE = 'activity:';
+/** Shorter outputs are cheaper copied than referred to. */
+const MIN_SHARED_OUTPUT = 64;
 
 /** Thrown inside a run-control transaction whose fence failed: rolls it back; the method returns false. */
 class Fenced extends Error {}
@@ -93,6 +100,8 @@ export class SqliteStore implements Store {
 
   readonly #retention: DeadLetterRetention;
   readonly #secret: () => string | undefined;
+  /** Remembers each recently read actor's latest decoded snapshot: history rows are deltas against it. */
+  readonly #decoder = new HistoryDecoder();
 
   private constructor(db: Database.Database, path: string, now: () => number, options: SqliteStoreOptions = {}) {
     this.#retention = deadLetterRetention(options.deadLetters);
@@ -173,7 +182,7 @@ export class SqliteStore implements Store {
     return this.#fenced(() => {
       const seq = move.history ? move.history.seq : move.expectedSeq;
       if (s.moveActor.run(move.to, seq, move.at, move.actorId, move.expectedSeq, move.from).changes === 0) throw new Fenced();
-      if (move.history) this.#insertHistory(move.history);
+      if (move.history) this.#insertHistory(move.history, this.#snapshotOf(move.actorId));
       if (move.audit?.length) this.#appendAudit(move.audit);
     });
   }
@@ -271,12 +280,14 @@ export class SqliteStore implements Store {
     const s = this.#s;
     const now = step.history.startedAt;
     const seq = step.expectedSeq + 1;
+    // Read before the update: the snapshot being replaced is the base of this step's history delta.
+    const before = s.getRunId.get(step.actorId) as { run_id: string; snapshot: string | null } | undefined;
     const updated = s.updateActor.run(seq, step.status, step.snapshot, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq);
-    if (updated.changes === 0) throw new Rollback('conflict');
-    if (s.deleteEvent.run(step.eventId).changes === 0) throw new Rollback('consumed');
-    const runId = (s.getRunId.get(step.actorId) as { run_id: string }).run_id;
-    const h = step.history;
-    s.insertHistory.run(step.actorId, runId, seq, h.eventType, h.event, step.stateValue, step.snapshot, step.status, h.version, h.emitted, h.startedAt, h.durationUs);
+    if (updated.changes === 0 || !before) throw new Rollback('conflict');
+    const consumed = s.consumeEvent.get(step.eventId) as { source: string } | undefined;
+    if (!consumed) throw new Rollback('consumed');
+    const runId = before.run_id;
+    this.#insertHistory({ ...step.history, actorId: step.actorId, runId, seq, stateValue: step.stateValue, snapshot: step.snapshot, status: step.status }, before.snapshot, this.#outputOf(consumed.source, step.history.event));
     for (const actor of step.spawn) this.#insertActor(actor, now);
     // Cancels first: they name timers stored before this step; a timer this step re-arms with the same id stays.
     for (const sendId of step.cancelTimers) s.cancelTimer.run(step.actorId, sendId);
@@ -291,12 +302,46 @@ export class SqliteStore implements Store {
       // other processes' live views see it (and a host holding the old seq cannot commit).
       const actor = s.stopActor.get(now, stop.id, stop.expectedSeq) as { run_id: string; seq: number; snapshot: string | null; state_value: string | null; version: string } | undefined;
       if (!actor) throw new Rollback('conflict');
-      s.insertHistory.run(stop.id, actor.run_id, actor.seq, 'xstate.stop', '{"type":"xstate.stop"}', actor.state_value ?? 'null', actor.snapshot ?? 'null', 'stopped', actor.version, null, now, 0);
+      this.#insertHistory({ actorId: stop.id, runId: actor.run_id, seq: actor.seq, eventType: 'xstate.stop', event: '{"type":"xstate.stop"}', stateValue: actor.state_value ?? 'null', snapshot: actor.snapshot ?? 'null', status: 'stopped', version: actor.version, emitted: null, startedAt: now, durationUs: 0 }, actor.snapshot);
       for (const childId of stop.cancelJobs) s.cancelJobs.run(now, stop.id, childId);
     }
     for (const letter of step.deadLetters) this.#insertDeadLetter(letter, now);
     if (step.audit?.length) this.#appendAudit(step.audit);
     return { ok: true };
+  }
+
+  /**
+   * Writes one history row: its event and snapshot as the runtime's codec encodes them, a delta
+   * against `base`, the snapshot of the actor's row `seq - 1` (null when there is none).
+   */
+  #insertHistory(h: HistoryRecord, base: string | null, job?: { key: string; output: string }): void {
+    const { body, checkpoint } = encodeHistoryStep(h, base, job ? { shared: job.output } : {});
+    this.#s.insertHistory.run(h.actorId, h.runId, h.seq, h.eventType, h.stateValue, h.status, h.version, h.emitted, h.startedAt, h.durationUs, checkpoint ? 1 : 0, body, job?.key ?? null);
+  }
+
+  /**
+   * The job whose result a step applies, when its event came from a finished activity and carries
+   * the output the job row keeps: the history row refers to that output instead of copying it.
+   */
+  #outputOf(source: string, event: string): { key: string; output: string } | undefined {
+    if (!source.startsWith(ACTIVITY_SOURCE)) return undefined;
+    const key = source.slice(ACTIVITY_SOURCE.length);
+    const output = this.#s.doneJobOutput.get(key) as string | undefined;
+    return output && output.length >= MIN_SHARED_OUTPUT && event.includes(output) ? { key, output } : undefined;
+  }
+
+  /** Decodes history rows read in commit (or seq) order; a row of the old layout (a read-only old database) is read as it is. */
+  #decode(rows: HistorySqlRow[]): HistoryRecord[] {
+    const chainOf = (actorId: string, seq: number) => this.#s.historyChain.all(actorId, seq, actorId, seq) as StoredHistoryBody[];
+    return rows.map((r) => {
+      if (r.body === undefined) return toHistory(r, r.event!, r.snapshot!);
+      const { event, snapshot } = this.#decoder.decode({ actorId: r.actor_id, seq: r.seq, body: r.body, shared: r.shared }, chainOf);
+      return toHistory(r, event, snapshot);
+    });
+  }
+
+  #decodeRows(rows: HistorySqlRow[]): HistoryRow[] {
+    return this.#decode(rows).map((record, i) => ({ ...record, rowId: rows[i]!.row_id }));
   }
 
   /** Approvals whose held job was cancelled with their run (`stopRun`) close with it. */
@@ -416,7 +461,7 @@ export class SqliteStore implements Store {
   // ---- history --------------------------------------------------------------------
 
   async history(actorId: string, options: { fromSeq?: number; limit?: number } = {}): Promise<HistoryRecord[]> {
-    return (this.#s.history.all(actorId, options.fromSeq ?? 0, options.limit ?? 100_000) as HistorySqlRow[]).map(toHistory);
+    return this.#decode(this.#s.history.all(actorId, options.fromSeq ?? 0, options.limit ?? 100_000) as HistorySqlRow[]);
   }
 
   async runHistory(runId: string, options: { upToRowId?: number; limit?: number } = {}): Promise<HistoryRow[]> {
@@ -424,12 +469,12 @@ export class SqliteStore implements Store {
       options.upToRowId === undefined && options.limit === undefined
         ? this.#s.runHistory.all(runId)
         : this.#s.runHistoryUpTo.all(runId, options.upToRowId ?? Number.MAX_SAFE_INTEGER, options.limit ?? -1);
-    return (rows as HistorySqlRow[]).map(toHistoryRow);
+    return this.#decodeRows(rows as HistorySqlRow[]);
   }
 
   async historyRow(actorId: string, seq: number): Promise<HistoryRow | undefined> {
     const row = this.#s.historyRow.get(actorId, seq) as HistorySqlRow | undefined;
-    return row && toHistoryRow(row);
+    return row && this.#decodeRows([row])[0];
   }
 
   async historyHead(): Promise<number> {
@@ -437,7 +482,7 @@ export class SqliteStore implements Store {
   }
 
   async historySince(afterRowId: number, limit: number): Promise<HistoryRow[]> {
-    return (this.#s.historySince.all(afterRowId, limit) as HistorySqlRow[]).map(toHistoryRow);
+    return this.#decodeRows(this.#s.historySince.all(afterRowId, limit) as HistorySqlRow[]);
   }
 
   async runStats(runId: string, options: { upToRowId?: number } = {}): Promise<RunStats> {
@@ -459,7 +504,13 @@ export class SqliteStore implements Store {
         if (s.getActor.get(a.id)) throw new SpineError('conflict', `Cannot fork run '${fork.sourceRunId}' as '${fork.runId}': an actor '${a.id}' exists already. Fork again (a new run id is chosen).`, { actorId: a.id });
         s.insertForkedActor.run(a.id, a.runId, a.parentId, a.childKey, a.machine, a.version, a.seq, a.status, a.snapshot, a.stateValue, a.output, a.error, now, now);
       }
-      for (const h of fork.history) this.#insertHistory(h);
+      // Each forked row is a delta against the actor's previous forked row, when the fork has it.
+      const previous = new Map<string, HistoryRecord>();
+      for (const h of fork.history) {
+        const before = previous.get(h.actorId);
+        this.#insertHistory(h, before && before.seq === h.seq - 1 ? before.snapshot : null);
+        previous.set(h.actorId, h);
+      }
       for (const e of fork.events) this.#insertEvent(e, now);
       for (const j of fork.jobs) s.insertJob.run(j.key, j.actorId, j.runId, j.childId, j.src, j.input, j.held ? 'held' : 'pending', j.runAt, now);
       for (const j of fork.inheritedJobs) {
@@ -478,7 +529,7 @@ export class SqliteStore implements Store {
       for (const a of stop.actors) {
         const seq = a.history ? a.history.seq : a.expectedSeq;
         if (s.stopRunActor.run(seq, now, a.actorId, a.expectedSeq).changes === 0) throw new Fenced();
-        if (a.history) this.#insertHistory(a.history);
+        if (a.history) this.#insertHistory(a.history, this.#snapshotOf(a.actorId));
         s.cancelAllJobs.run(now, a.actorId);
         for (const e of s.mailbox.all(a.actorId) as { id: number; event: string; source: string }[]) {
           s.deleteEvent.run(e.id);
@@ -501,8 +552,9 @@ export class SqliteStore implements Store {
     }
   }
 
-  #insertHistory(h: HistoryRecord): void {
-    this.#s.insertHistory.run(h.actorId, h.runId, h.seq, h.eventType, h.event, h.stateValue, h.snapshot, h.status, h.version, h.emitted, h.startedAt, h.durationUs);
+  /** The actor row's snapshot: the base of the delta for a history row that keeps the actor's state (a stop, a version move). */
+  #snapshotOf(actorId: string): string | null {
+    return (this.#s.getRunId.get(actorId) as { snapshot: string | null } | undefined)?.snapshot ?? null;
   }
 
   async rescheduleJob(key: string, runAt: number): Promise<boolean> {
@@ -662,7 +714,24 @@ export class SqliteStore implements Store {
   }
 }
 
+/**
+ * Prepares a statement that names schema-4 history columns. A read-only store may have opened an
+ * older file (it is not migrated then): there the statement is prepared only when first used, which
+ * never happens (nothing is written, and its rows are read whole).
+ */
+function prepareFor(db: Database.Database, sql: string): Pick<Database.Statement, 'run' | 'all'> {
+  if (!db.readonly) return db.prepare(sql);
+  let statement: Database.Statement | undefined;
+  return {
+    run: (...params: unknown[]) => (statement ??= db.prepare(sql)).run(...params),
+    all: (...params: unknown[]) => (statement ??= db.prepare(sql)).all(...params),
+  };
+}
+
 function prepare(db: Database.Database) {
+  // History rows with the output of the job each refers to (schema 4); a read-only older file has neither column.
+  const current = (db.prepare("SELECT COUNT(*) FROM pragma_table_info('history') WHERE name = 'job_key'").pluck().get() as number) > 0;
+  const historyRows = current ? 'SELECT h.*, j.output AS shared FROM history h LEFT JOIN jobs j ON j.key = h.job_key' : 'SELECT h.* FROM history h';
   const dead = `(SELECT value FROM json_each(?))`;
   return {
     insertVersion: db.prepare('INSERT OR IGNORE INTO machine_versions (machine, version, definition, created_at) VALUES (?, ?, ?, ?)'),
@@ -674,7 +743,7 @@ function prepare(db: Database.Database) {
       'INSERT INTO actors (id, run_id, parent_id, child_key, machine, version, owner, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     getActor: db.prepare('SELECT * FROM actors WHERE id = ?'),
-    getRunId: db.prepare('SELECT run_id FROM actors WHERE id = ?'),
+    getRunId: db.prepare('SELECT run_id, snapshot FROM actors WHERE id = ?'),
     children: db.prepare("SELECT id, child_key, machine, seq FROM actors WHERE parent_id = ? AND status = 'active' ORDER BY created_at, id"),
     updateActor: db.prepare(
       "UPDATE actors SET seq = ?, status = ?, snapshot = ?, state_value = ?, output = ?, error = ?, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active'",
@@ -685,18 +754,27 @@ function prepare(db: Database.Database) {
     insertEvent: db.prepare('INSERT INTO events (actor_id, type, event, due_at, send_id, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     nextEvents: db.prepare('SELECT * FROM events WHERE actor_id = ? AND due_at <= ? ORDER BY due_at, id LIMIT ?'),
     deleteEvent: db.prepare('DELETE FROM events WHERE id = ?'),
+    consumeEvent: db.prepare('DELETE FROM events WHERE id = ? RETURNING source'),
+    doneJobOutput: db.prepare("SELECT output FROM jobs WHERE key = ? AND status = 'done'").pluck(),
     cancelTimer: db.prepare('DELETE FROM events WHERE source = ? AND send_id = ?'),
     timersOf: db.prepare('SELECT DISTINCT send_id FROM events WHERE source = ? AND send_id IS NOT NULL ORDER BY send_id'),
-    insertHistory: db.prepare(
-      'INSERT INTO history (actor_id, run_id, seq, event_type, event, state_value, snapshot, status, version, emitted, started_at, duration_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    insertHistory: prepareFor(
+      db,
+      'INSERT INTO history (actor_id, run_id, seq, event_type, state_value, status, version, emitted, started_at, duration_us, checkpoint, body, job_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
-    history: db.prepare('SELECT * FROM history WHERE actor_id = ? AND seq >= ? ORDER BY seq LIMIT ?'),
-    runHistory: db.prepare('SELECT * FROM history WHERE run_id = ? ORDER BY row_id'),
+    // An actor's bodies from its last checkpoint before a seq up to that seq: what decoding a delta needs.
+    historyChain: prepareFor(
+      db,
+      `SELECT h.actor_id AS actorId, h.seq, h.body, j.output AS shared FROM history h LEFT JOIN jobs j ON j.key = h.job_key
+         WHERE h.actor_id = ? AND h.seq < ? AND h.seq >= (SELECT MAX(seq) FROM history WHERE actor_id = ? AND seq < ? AND checkpoint = 1) ORDER BY h.seq`,
+    ),
+    history: db.prepare(`${historyRows} WHERE h.actor_id = ? AND h.seq >= ? ORDER BY h.seq LIMIT ?`),
+    runHistory: db.prepare(`${historyRows} WHERE h.run_id = ? ORDER BY h.row_id`),
     // The latest `limit` rows up to a row id (LIMIT -1: all), returned oldest first.
-    runHistoryUpTo: db.prepare('SELECT * FROM (SELECT * FROM history WHERE run_id = ? AND row_id <= ? ORDER BY row_id DESC LIMIT ?) ORDER BY row_id'),
-    historyRow: db.prepare('SELECT * FROM history WHERE actor_id = ? AND seq = ?'),
+    runHistoryUpTo: db.prepare(`SELECT * FROM (${historyRows} WHERE h.run_id = ? AND h.row_id <= ? ORDER BY h.row_id DESC LIMIT ?) ORDER BY row_id`),
+    historyRow: db.prepare(`${historyRows} WHERE h.actor_id = ? AND h.seq = ?`),
     historyHead: db.prepare('SELECT COALESCE(MAX(row_id), 0) AS head FROM history'),
-    historySince: db.prepare('SELECT * FROM history WHERE row_id > ? ORDER BY row_id LIMIT ?'),
+    historySince: db.prepare(`${historyRows} WHERE h.row_id > ? ORDER BY h.row_id LIMIT ?`),
     runStats: db.prepare(
       `SELECT (SELECT COUNT(*) FROM history WHERE run_id = ? AND row_id <= ?) AS steps, (SELECT COUNT(*) FROM actors WHERE run_id = ?) AS actors,
          (SELECT MAX(updated_at) FROM actors WHERE run_id = ?) AS updated`,
@@ -856,7 +934,11 @@ function migrate(db: Database.Database, secret: () => string | undefined): void 
       const row = db.prepare("SELECT value FROM spine_meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
       version = Number(row?.value ?? 0);
     }
-    for (let next = version; next < migrations.length; next++) db.exec(migrations[next]!);
+    for (let next = version; next < migrations.length; next++) {
+      const migration = migrations[next]!;
+      if (typeof migration === 'string') db.exec(migration);
+      else migration(db);
+    }
     db.prepare("INSERT INTO spine_meta (key, value) VALUES ('application', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(APPLICATION);
     db.prepare("INSERT INTO spine_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(migrations.length));
     settlePendingAnchor(db, secret);
@@ -962,9 +1044,14 @@ interface HistorySqlRow {
   run_id: string;
   seq: number;
   event_type: string;
-  event: string;
   state_value: string;
-  snapshot: string;
+  /** The encoded event and snapshot (schema 4 on); see `encodeHistoryStep`. */
+  body?: Uint8Array;
+  /** The output of the job the body refers to (`job_key`), if any. */
+  shared?: string | null;
+  /** Schema 3 and before kept the event and snapshot whole (read only when such a file is opened read-only). */
+  event?: string;
+  snapshot?: string;
   status: HistoryRecord['status'];
   version: string;
   emitted: string | null;
@@ -972,19 +1059,15 @@ interface HistorySqlRow {
   duration_us: number;
 }
 
-function toHistoryRow(r: HistorySqlRow): HistoryRow {
-  return { ...toHistory(r), rowId: r.row_id };
-}
-
-function toHistory(r: HistorySqlRow): HistoryRecord {
+function toHistory(r: HistorySqlRow, event: string, snapshot: string): HistoryRecord {
   return {
     actorId: r.actor_id,
     runId: r.run_id,
     seq: r.seq,
     eventType: r.event_type,
-    event: r.event,
+    event,
     stateValue: r.state_value,
-    snapshot: r.snapshot,
+    snapshot,
     status: r.status,
     version: r.version,
     emitted: r.emitted,

@@ -1,11 +1,17 @@
+import type Database from 'better-sqlite3';
+import { encodeHistoryStep } from '@spine/runtime';
+
 /** The application id written into `spine_meta`; a database without it is not Spine's. */
 export const APPLICATION = 'spine';
+
+/** One schema migration: SQL, or a function for what SQL cannot compute (it runs in the migration's transaction). */
+export type Migration = string | ((db: Database.Database) => void);
 
 /**
  * Schema migrations, in order; migration N brings the schema to version N.
  * Never edit a released migration: add the next one.
  */
-export const migrations: readonly string[] = [
+export const migrations: readonly Migration[] = [
   `
   CREATE TABLE spine_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
@@ -176,4 +182,74 @@ export const migrations: readonly string[] = [
   `
   INSERT INTO spine_meta (key, value) VALUES ('audit_anchor', 'pending');
   `,
+  // 4: the history diet. A history row keeps its event and snapshot as one body encoded by the
+  // runtime's codec (`encodeHistoryStep`: a delta against the actor's previous row, a deflated
+  // checkpoint every 32 steps) instead of two whole texts. A step that applies an activity's result
+  // names its job (job_key): the body refers to the job's stored output instead of copying it.
+  // Rows keep their row ids (old rows refer to no job).
+  encodeHistoryBodies,
 ];
+
+const HISTORY_V4 = `
+  CREATE TABLE history (
+    row_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    actor_id TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    event_type TEXT NOT NULL,
+    state_value TEXT NOT NULL,
+    status TEXT NOT NULL,
+    version TEXT NOT NULL,
+    emitted TEXT,
+    started_at INTEGER NOT NULL,
+    duration_us INTEGER NOT NULL,
+    checkpoint INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    job_key TEXT,
+    UNIQUE (actor_id, seq)
+  );
+`;
+
+interface HistoryV3Row {
+  row_id: number;
+  actor_id: string;
+  run_id: string;
+  seq: number;
+  event_type: string;
+  event: string;
+  state_value: string;
+  snapshot: string;
+  status: string;
+  version: string;
+  emitted: string | null;
+  started_at: number;
+  duration_us: number;
+}
+
+/** Rewrites every history row of schema 3 into the schema 4 layout, actor by actor in seq order, a page at a time. */
+function encodeHistoryBodies(db: Database.Database): void {
+  db.exec(`ALTER TABLE history RENAME TO history_v3; DROP INDEX history_run; ${HISTORY_V4}`);
+  const page = db.prepare('SELECT * FROM history_v3 WHERE (actor_id, seq) > (?, ?) ORDER BY actor_id, seq LIMIT 500');
+  const insert = db.prepare(
+    `INSERT INTO history (row_id, actor_id, run_id, seq, event_type, state_value, status, version, emitted, started_at, duration_us, checkpoint, body)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  let previous: HistoryV3Row | undefined;
+  for (;;) {
+    const rows = page.all(previous?.actor_id ?? '', previous?.seq ?? -1) as HistoryV3Row[];
+    if (!rows.length) break;
+    for (const r of rows) {
+      const base = previous && previous.actor_id === r.actor_id && previous.seq === r.seq - 1 ? previous.snapshot : null;
+      const { body, checkpoint } = encodeHistoryStep({ seq: r.seq, event: r.event, snapshot: r.snapshot }, base);
+      insert.run(r.row_id, r.actor_id, r.run_id, r.seq, r.event_type, r.state_value, r.status, r.version, r.emitted, r.started_at, r.duration_us, checkpoint ? 1 : 0, body);
+      previous = r;
+    }
+  }
+  // Row ids stay unique for good: the new table continues the old one's sequence.
+  db.exec(`
+    UPDATE sqlite_sequence SET seq = MAX(seq, COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'history_v3'), 0)) WHERE name = 'history';
+    INSERT INTO sqlite_sequence (name, seq) SELECT 'history', seq FROM sqlite_sequence WHERE name = 'history_v3' AND NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'history');
+    DROP TABLE history_v3;
+    CREATE INDEX history_run ON history (run_id, row_id);
+  `);
+}
