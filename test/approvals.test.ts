@@ -169,6 +169,7 @@ describe('approvals with the real spine process', () => {
     const { proposal } = query<{ proposal: string }>(db, 'SELECT proposal FROM approvals WHERE id = ?', approval!.id)[0]!;
     const { createHash } = await import('node:crypto');
     const payload = JSON.stringify({ approvalId: approval!.id, at: Date.now(), by: 'mallory', decision: 'approve', jobKey: approval!.id.slice('approval:'.length), nonce: 'n', proposalHash: createHash('sha256').update(proposal).digest('hex'), runId, v: 1 });
+    // Written straight into the file (raw SQL on purpose), as someone holding it could.
     const writer = new Database(db);
     writer.prepare("INSERT INTO decisions (approval_id, payload, signature, status, created_at) VALUES (?, ?, ?, 'submitted', ?)").run(approval!.id, payload, createHmac('sha256', 'guessed').update(payload).digest('hex'), Date.now());
     writer.close();

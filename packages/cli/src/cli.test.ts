@@ -31,12 +31,13 @@ function digest(path: string) {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
-function rows(db: string, sql: string) {
-  const d = new Database(db, { readonly: true });
+/** Reads what a finished `spine` command left, through a read-only store. */
+async function readStore<T>(db: string, read: (store: SqliteStore) => Promise<T>): Promise<T> {
+  const store = await SqliteStore.open(db, { readonly: true });
   try {
-    return d.prepare(sql).all() as Record<string, unknown>[];
+    return await read(store);
   } finally {
-    d.close();
+    await store.close();
   }
 }
 
@@ -96,10 +97,7 @@ describe('spine CLI', () => {
     const registry = new MachineRegistry();
     const parent = pathToFileURL(`${machines}/`).href;
     for (const d of await loadMachineDirectory(machines, { importModule: (url) => tsImport(url, parent) as Promise<Record<string, unknown>> })) registry.register(d);
-    const store = await SqliteStore.open(db, { readonly: true });
-    const actors = await store.listActors();
-    const history = (await Promise.all(actors.map(async (a) => (await store.history(a.id)).map((h) => ({ machine: a.machine, snapshot: h.snapshot }))))).flat();
-    await store.close();
+    const history = await readStore(db, async (store) => (await Promise.all((await store.listActors()).map(async (a) => (await store.history(a.id)).map((h) => ({ machine: a.machine, snapshot: h.snapshot }))))).flat());
     expect(new Set(history.map((h) => h.machine))).toEqual(new Set(['door', 'instant']));
     for (const h of history) expect(roundTripSnapshot(registry.machine(h.machine).machine, h.snapshot)).toBe(h.snapshot);
   });
@@ -113,12 +111,12 @@ describe('spine CLI', () => {
     expect(existsSync(db)).toBe(false);
   });
 
-  it('refuses input that fails the machine schema, naming the field', () => {
+  it('refuses input that fails the machine schema, naming the field', async () => {
     const db = freshDb();
     const r = spine('run', 'door', '--db', db, '--machines', machines, '--input', '{"name":""}');
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/Invalid input for machine 'door': name: /);
-    expect(rows(db, 'SELECT * FROM actors')).toEqual([]);
+    expect(await readStore(db, (store) => store.listActors())).toEqual([]);
   });
 
   it('refuses an unknown machine, listing the known ones, and creates no database', () => {
@@ -147,7 +145,7 @@ describe('spine CLI', () => {
     const text = join(dir, 'notes.txt');
     writeFileSync(text, 'these are my notes, not a database\n'.repeat(50));
     const other = join(dir, 'other.db');
-    const d = new Database(other);
+    const d = new Database(other); // raw SQLite on purpose: the test is about another application's database file
     d.exec('CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL); INSERT INTO invoices (total) VALUES (12.5);');
     d.close();
     for (const [file, pattern] of [
@@ -166,16 +164,17 @@ describe('spine CLI', () => {
     }
   });
 
-  it('refuses an event that fails its schema, names the field, and leaves the run untouched', () => {
+  it('refuses an event that fails its schema, names the field, and leaves the run untouched', async () => {
     const db = freshDb();
     const { runId } = JSON.parse(spine('run', 'door', '--db', db, '--machines', machines, '--input', '{"name":"back"}', '--json').stdout) as { runId: string };
-    const before = rows(db, 'SELECT seq, snapshot, status FROM actors');
+    const actors = (store: SqliteStore) => store.listActors().then((all) => all.map(({ seq, snapshot, status }) => ({ seq, snapshot, status })));
+    const before = await readStore(db, actors);
     const r = spine('send', runId, '{"type":"door.open","by":""}', '--db', db, '--machines', machines);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^spine: Event 'door.open' refused by machine 'door': by: .+\n$/);
-    expect(rows(db, 'SELECT seq, snapshot, status FROM actors')).toEqual(before);
-    expect(rows(db, 'SELECT * FROM events')).toEqual([]);
-    expect(rows(db, 'SELECT reason FROM dead_letters')).toHaveLength(1);
+    expect(await readStore(db, actors)).toEqual(before);
+    expect(await readStore(db, (store) => store.nextEvents(runId, Number.MAX_SAFE_INTEGER, 100))).toEqual([]);
+    expect(await readStore(db, (store) => store.listDeadLetters())).toHaveLength(1);
   });
 
   it('answers bad usage with the usage line and exit 2', () => {

@@ -77,6 +77,7 @@ const WRITES = new Set([
   'appendAudit',
   'forkRun',
   'stopRun',
+  'moveActorVersion',
 ]);
 
 /**
