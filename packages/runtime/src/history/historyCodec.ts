@@ -24,8 +24,8 @@ const SHARED = 0x20;
 const KINDS = new Set([CHECKPOINT, DELTA].flatMap((kind) => [kind, kind | STORED, kind | SHARED, kind | STORED | SHARED]));
 /** Deflate's level: fast (a step pays for it); the history's texts compress well even so. */
 const LEVEL = 1;
-/** Smaller payloads (a step that changed little) are stored as they are: a deflate call costs more time than it saves bytes. */
-const MIN_DEFLATE = 128;
+/** Smaller payloads (a step that changed little) are stored as they are: a zlib call (about 0.1 ms with its dictionary on a loaded machine) costs more time than it saves bytes. */
+const MIN_DEFLATE = 512;
 /** Deflate's window: only this much of a dictionary is ever used. */
 const WINDOW = 32 * 1024;
 /** Bytes of the unchanged start kept in the dictionary, as context for the changed middle. */
@@ -105,13 +105,23 @@ export function encodeHistoryStep(step: HistoryStep, base: string | null, option
  */
 export function decodeHistoryStep(body: Uint8Array, base: string | null, shared?: string | null): { event: string; snapshot: string } {
   try {
-    return decodeStep(body, base, shared);
+    const { event, snapshot } = decodeStep(body, base === null ? null : new Base(Buffer.from(base, 'utf8')), shared);
+    return { event, snapshot };
   } catch (error) {
     throw error instanceof Undecodable ? corrupt(error.message) : error;
   }
 }
 
-function decodeStep(body: Uint8Array, base: string | null, shared: string | null | undefined): { event: string; snapshot: string } {
+/** A decoded snapshot's bytes, kept so that decoding the next step neither encodes nor checksums it again. */
+class Base {
+  #crc: number | undefined;
+  constructor(readonly bytes: Buffer) {}
+  get crc(): number {
+    return (this.#crc ??= crc32(this.bytes));
+  }
+}
+
+function decodeStep(body: Uint8Array, base: Base | null, shared: string | null | undefined): { event: string; snapshot: string; base: Base } {
   const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   const kind = bytes[0];
   if (kind === undefined || !KINDS.has(kind)) throw new Undecodable(`it starts with an unknown kind byte ${kind ?? '(empty body)'}`);
@@ -131,11 +141,11 @@ function decodeStep(body: Uint8Array, base: string | null, shared: string | null
   if (kind & CHECKPOINT) {
     const eventLength = read();
     const payload = unpack(kind, bytes.subarray(at), dictionaryOf(sharedBytes, undefined, 0, 0));
-    return { event: payload.toString('utf8', 0, eventLength), snapshot: payload.toString('utf8', eventLength) };
+    return { event: payload.toString('utf8', 0, eventLength), snapshot: payload.toString('utf8', eventLength), base: new Base(payload.subarray(eventLength)) };
   }
   if (base === null) throw new Undecodable('it is a delta and the previous step is missing');
-  const previous = Buffer.from(base, 'utf8');
-  if (bytes.length < at + 4 || bytes.readUInt32BE(at) !== crc32(previous)) throw new Undecodable('it is a delta against a different previous snapshot');
+  const previous = base.bytes;
+  if (bytes.length < at + 4 || bytes.readUInt32BE(at) !== base.crc) throw new Undecodable('it is a delta against a different previous snapshot');
   at += 4;
   const prefix = read();
   const suffix = read();
@@ -143,7 +153,7 @@ function decodeStep(body: Uint8Array, base: string | null, shared: string | null
   if (prefix + suffix > previous.length) throw new Undecodable('its shared start and end are longer than the previous snapshot');
   const payload = unpack(kind, bytes.subarray(at), dictionaryOf(sharedBytes, previous, prefix, suffix));
   const snapshot = Buffer.concat([previous.subarray(0, prefix), payload.subarray(eventLength), previous.subarray(previous.length - suffix)]);
-  return { event: payload.toString('utf8', 0, eventLength), snapshot: snapshot.toString('utf8') };
+  return { event: payload.toString('utf8', 0, eventLength), snapshot: snapshot.toString('utf8'), base: new Base(snapshot) };
 }
 
 /** True when a stored body decodes without the previous step. */
@@ -158,7 +168,7 @@ export function isCheckpointBody(body: Uint8Array): boolean {
  * checkpoint before `seq` up to `seq - 1`, oldest first.
  */
 export class HistoryDecoder {
-  readonly #latest = new Map<string, { seq: number; snapshot: string }>();
+  readonly #latest = new Map<string, { seq: number; base: Base }>();
   readonly #limit: number;
 
   /** `limit` bounds how many actors' latest snapshots are remembered (least recently used go first). */
@@ -173,11 +183,11 @@ export class HistoryDecoder {
     if (base === undefined) {
       const chain = chainOf(row.actorId, row.seq);
       if (!chain.length || !isCheckpointBody(chain[0]!.body)) throw corrupt(`no checkpoint of actor '${row.actorId}' precedes step ${row.seq}`, row);
-      let previous: string | null = null;
+      let previous: Base | null = null;
       let expected = chain[0]!.seq;
       for (const link of chain) {
         if (link.seq !== expected++) throw corrupt(`step ${expected - 1} of actor '${row.actorId}' is missing`, row);
-        previous = this.#step(link, previous).snapshot;
+        previous = this.#step(link, previous).base;
       }
       if (expected !== row.seq) throw corrupt(`step ${row.seq - 1} of actor '${row.actorId}' is missing`, row);
       base = previous!;
@@ -190,7 +200,7 @@ export class HistoryDecoder {
     this.#latest.clear();
   }
 
-  #step(row: StoredHistoryBody, base: string | null): { event: string; snapshot: string } {
+  #step(row: StoredHistoryBody, base: Base | null): { event: string; snapshot: string; base: Base } {
     try {
       return decodeStep(row.body, base, row.shared);
     } catch (error) {
@@ -198,16 +208,16 @@ export class HistoryDecoder {
     }
   }
 
-  #baseOf(actorId: string, seq: number): string | undefined {
+  #baseOf(actorId: string, seq: number): Base | undefined {
     const latest = this.#latest.get(actorId);
-    return latest && latest.seq === seq - 1 ? latest.snapshot : undefined;
+    return latest && latest.seq === seq - 1 ? latest.base : undefined;
   }
 
-  #remember(row: StoredHistoryBody, decoded: { event: string; snapshot: string }): { event: string; snapshot: string } {
+  #remember(row: StoredHistoryBody, decoded: { event: string; snapshot: string; base: Base }): { event: string; snapshot: string } {
     this.#latest.delete(row.actorId);
-    this.#latest.set(row.actorId, { seq: row.seq, snapshot: decoded.snapshot });
+    this.#latest.set(row.actorId, { seq: row.seq, base: decoded.base });
     if (this.#latest.size > this.#limit) this.#latest.delete(this.#latest.keys().next().value!);
-    return decoded;
+    return { event: decoded.event, snapshot: decoded.snapshot };
   }
 }
 
