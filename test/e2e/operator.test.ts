@@ -59,6 +59,19 @@ afterAll(async () => {
   }
 });
 
+/** Opens the runs list and returns the row of one run. */
+async function runsListRow(id: string) {
+  await page.goto(studioUrl);
+  return page.locator(`[data-testid="run-row"][data-run-id="${id}"]`);
+}
+
+/** The demo run's agents as the run view lists them: the supervisor, then each agent told apart by its number. */
+async function expectDemoAgents(): Promise<void> {
+  await expect
+    .poll(() => page.locator('[data-testid="agent-name"]').allInnerTexts(), { timeout: 10_000 })
+    .toEqual(['supervisor (top level)', 'researcher', 'verifier #1', 'verifier #2', 'writer #1', 'writer #2']);
+}
+
 // Every test spawns the real CLI (a second or more each on a loaded 2-core machine): generous timeouts.
 describe('an operator on `npm start`, the CLI and the studio, in Chromium', { timeout: 90_000 }, () => {
   it('keeps the demo in the database every command reads by default, and says which', async () => {
@@ -98,8 +111,7 @@ describe('an operator on `npm start`, the CLI and the studio, in Chromium', { ti
   });
 
   it('shows a run waiting for a person in the runs list, the run header and the Approvals tab, with agents told apart', async () => {
-    await page.goto(studioUrl);
-    const row = page.locator(`[data-testid="run-row"][data-run-id="${runId}"]`);
+    const row = await runsListRow(runId);
     await row.waitFor({ timeout: 10_000 });
     expect(await row.locator('[data-testid="waiting-badge"]').innerText()).toBe('waiting for approval');
     expect(await row.locator('[data-testid="waiting-badge"]').getAttribute('title')).toMatch(/^Waiting for a person to approve publish \(medium risk\) since \d+[sm] ago; 23h \d+m left, then escalates$/);
@@ -119,14 +131,7 @@ describe('an operator on `npm start`, the CLI and the studio, in Chromium', { ti
     await banner.waitFor();
     expect(await banner.innerText()).toMatch(/Waiting for a person to approve publish \(medium risk\)\s*since \d+[sm] ago · 23h \d+m left, then escalates/);
     expect(await page.locator('.run-facts [data-testid="waiting-badge"]').count()).toBe(1);
-    await expect.poll(() => page.locator('[data-testid="agent-name"]').allInnerTexts(), { timeout: 10_000 }).toEqual([
-      'supervisor (top level)',
-      'researcher',
-      'verifier #1',
-      'verifier #2',
-      'writer #1',
-      'writer #2',
-    ]);
+    await expectDemoAgents();
     expect(await page.locator('[data-testid="actor-role"]').innerText()).toBe('top-level machine of this run');
     await page.locator('[data-testid="agent-name"]', { hasText: 'writer #2' }).click();
     expect(await page.locator('[data-testid="actor-role"]').innerText()).toBe('agent writer #2');
@@ -245,22 +250,14 @@ describe('an operator on `npm start`, the CLI and the studio, in Chromium', { ti
     const lineage = page.locator('.run-head [data-testid="lineage"]');
     expect(await lineage.innerText({ timeout: 10_000 })).toBe(`↳ forked from ${runId} at step ${atPublishing.seq}, context edited`);
     // Every agent came along, each with its history; the edit is a step of its own.
-    await expect.poll(() => page.locator('[data-testid="agent-name"]').allInnerTexts(), { timeout: 10_000 }).toEqual([
-      'supervisor (top level)',
-      'researcher',
-      'verifier #1',
-      'verifier #2',
-      'writer #1',
-      'writer #2',
-    ]);
+    await expectDemoAgents();
     await page.locator('[data-testid="step-row"]', { hasText: 'spine.context.edited' }).waitFor({ timeout: 10_000 });
     const forkHistory = (await (await fetch(`${studioUrl}/api/runs/${forkId}/history`)).json()) as { events: { type: string; actorId: string }[] };
     const agents = new Set(forkHistory.events.filter((e) => e.type === '@xstate.snapshot').map((e) => e.actorId.slice(forkId.length)));
     expect([...agents].sort()).toEqual(['', '/researcher', '/verifier', '/verifier~6', '/writer', '/writer~5']);
     // The fork publishes again only with a person's approval, and proposes the edited title.
     await page.locator('[data-testid="run-waiting"]').waitFor({ timeout: 20_000 });
-    await page.goto(studioUrl);
-    const row = page.locator(`[data-testid="run-row"][data-run-id="${forkId}"]`);
+    const row = await runsListRow(forkId);
     expect(await row.locator('[data-testid="lineage"]').innerText({ timeout: 10_000 })).toContain(`forked from ${runId} at step ${atPublishing.seq}`);
     // The fork goes on from the edited context (the held publish keeps the input recorded at that step).
     const edited = (await (await fetch(`${studioUrl}/api/runs/${forkId}/history`)).json()) as { events: { type: string; actorId: string; event?: { type: string; fields?: string[] }; snapshot?: { context: { draft: { title: string } } } }[] };
@@ -277,8 +274,7 @@ describe('an operator on `npm start`, the CLI and the studio, in Chromium', { ti
     expect((await spine(['runs'])).stdout).toMatch(new RegExp(`${failedId}\\s+supervisor\\s+failed\\s`));
     expect(JSON.parse((await spine(['runs', '--json'])).stdout)).toEqual(expect.arrayContaining([expect.objectContaining({ runId: failedId, status: 'failed' })]));
 
-    await page.goto(studioUrl);
-    const row = page.locator(`[data-testid="run-row"][data-run-id="${failedId}"]`);
+    const row = await runsListRow(failedId);
     await row.waitFor({ timeout: 10_000 });
     expect(await row.locator('.badge').innerText()).toBe('failed');
     await row.click();

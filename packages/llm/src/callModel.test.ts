@@ -321,6 +321,70 @@ describe('callModel under random faults (seeded)', () => {
   });
 });
 
+describe('callModel streaming its answer (onPartial)', () => {
+  const answer = 'Durable agents resume where they stopped, and pay for no model call twice.';
+
+  it('reports the text so far as it grows, then returns the same complete result as an unstreamed call', async () => {
+    const { server, call } = await start({ chunkDelayMs: 15, script: [{ reply: { content: answer } }] });
+    const partials: string[] = [];
+    const streamed = await callModel({ messages: hello }, call({ onPartial: ({ text }) => partials.push(text), partialIntervalMs: 0 }));
+    expect(server.requests[0]?.chat?.stream).toBe(true);
+    expect(partials.length).toBeGreaterThan(5);
+    for (const [i, text] of partials.entries()) {
+      expect(answer.startsWith(text)).toBe(true);
+      if (i > 0) expect(text.length).toBeGreaterThan(partials[i - 1]!.length);
+    }
+    expect(partials.at(-1)).toBe(answer);
+    const plain = await callModel({ messages: hello }, call());
+    expect(server.requests[1]?.chat?.stream).toBeUndefined();
+    expect({ ...streamed, latencyMs: 0 }).toEqual({ ...plain, latencyMs: 0, responseId: streamed.responseId });
+    expect(streamed.usage.outputTokens).toBe(server.totals().usage.completion_tokens / 2);
+  });
+
+  it('throttles the reports to one per partialIntervalMs, the whole text last', async () => {
+    const { call } = await start({ chunkDelayMs: 5, script: [{ reply: { content: answer } }] });
+    const at: number[] = [];
+    const texts: string[] = [];
+    await callModel({ messages: hello }, call({ onPartial: ({ text }) => (at.push(Date.now()), texts.push(text)), partialIntervalMs: 40 }));
+    expect(texts.at(-1)).toBe(answer);
+    for (let i = 1; i < at.length - 1; i++) expect(at[i]! - at[i - 1]!).toBeGreaterThanOrEqual(39);
+    expect(texts.length).toBeLessThan(answer.split(' ').length);
+  });
+
+  it('streams a structured answer and a tool call, validated as without streaming', async () => {
+    const { call } = await start({
+      script: [
+        { match: { hasTools: true }, reply: { toolCalls: [{ name: 'search', arguments: { query: 'spine' } }] } },
+        { match: { hasResponseFormat: true }, reply: { json: { title: 'T', words: 2 } } },
+      ],
+    });
+    const search = defineTool({ name: 'search', description: 'Searches.', input: z.object({ query: z.string() }), run: async () => 'found' });
+    const tools = await callModel({ messages: hello, tools: [search] }, call({ onPartial: () => {} }));
+    expect(tools.toolCalls).toEqual([{ id: expect.any(String), name: 'search', input: { query: 'spine' } }]);
+    expect(tools.finishReason).toBe('tool-calls');
+    const partials: string[] = [];
+    const structured = await callModel({ messages: hello, schema: z.object({ title: z.string(), words: z.number() }) }, call({ onPartial: ({ text }) => partials.push(text) }));
+    expect(structured.object).toEqual({ title: 'T', words: 2 });
+    expect(partials.at(-1)).toBe('{"title":"T","words":2}');
+  });
+
+  it('fails a stream cut off mid-answer as transient (retried by the table), returning nothing partial', async () => {
+    const { server, call } = await start({ chunkDelayMs: 5, script: [{ fault: { kind: 'disconnect', partial: 'The answer so far' } }] });
+    const partials: string[] = [];
+    const error = await failureOf(callModel({ messages: hello }, call({ onPartial: ({ text }) => partials.push(text), partialIntervalMs: 0 })));
+    expect(partials.at(-1)).toBe('The answer so far');
+    expect(error.failure.kind).toBe('transient');
+    expect(decide(error.failure, 1, undefined, seededRandom(3)).action).toBe('retry');
+    expect(server.totals()).toMatchObject({ completed: 0, faulted: 1 });
+  });
+
+  it('classifies a refused stream like a refused call: a rate limit waits its retry-after', async () => {
+    const { call } = await start({ script: [{ fault: { kind: 'rate_limit', retryAfterSeconds: 2 } }] });
+    const error = await failureOf(callModel({ messages: hello }, call({ onPartial: () => {} })));
+    expect(error.failure).toMatchObject({ kind: 'rate_limit', status: 429, retryAfterMs: 2000 });
+  });
+});
+
 describe('parseJsonAnswer', () => {
   it('accepts a bare JSON answer or one wrapped in a code fence', () => {
     expect(parseJsonAnswer('{"a":1}')).toEqual({ ok: true, value: { a: 1 } });

@@ -1,6 +1,7 @@
 import {
   generateText,
   jsonSchema,
+  streamText,
   tool as sdkTool,
   type FinishReason,
   type JSONSchema7,
@@ -56,6 +57,14 @@ export interface CallModelOptions {
   policies?: RetryPolicies;
   /** Emits OpenTelemetry spans through the AI SDK (`@opentelemetry/api`). Default false. */
   telemetry?: boolean;
+  /**
+   * Streams the answer (the AI SDK's `streamText`) and calls this with the text so far as it
+   * grows (throttled to one call per `partialIntervalMs`, and once more with the whole text).
+   * Display only: the result is the same complete answer as without it.
+   */
+  onPartial?: (partial: { text: string }) => void;
+  /** Least time between two `onPartial` calls (default 50 ms). */
+  partialIntervalMs?: number;
 }
 
 /** What a model call returned. Plain JSON: journal it as the activity result. */
@@ -125,9 +134,9 @@ async function doCall<T>(request: ModelRequest<T>, options: CallModelOptions, mo
       ...extra,
     });
 
-  let result: Awaited<ReturnType<typeof generateText>>;
+  let result: CallOutcome;
   try {
-    result = await generateText({
+    const call = {
       model: provider.languageModel(modelId, options.fetch ? { fetch: options.fetch } : {}),
       ...(request.system === undefined ? {} : { system: request.system }),
       messages: toModelMessages(request.messages),
@@ -147,7 +156,8 @@ async function doCall<T>(request: ModelRequest<T>, options: CallModelOptions, mo
         functionId: 'spine.callModel',
         metadata: { idempotencyKey: options.idempotencyKey },
       },
-    });
+    } satisfies Parameters<typeof generateText>[0];
+    result = options.onPartial ? await streamCall(call, options.onPartial, options.partialIntervalMs ?? 50) : await generateText(call);
   } catch (error) {
     if (options.signal?.aborted) {
       throw fail({ kind: 'aborted', message: 'The model call was cancelled by its caller.' }, { cause: error });
@@ -208,6 +218,51 @@ async function doCall<T>(request: ModelRequest<T>, options: CallModelOptions, mo
     );
   }
   return { ...base, object: validated.data };
+}
+
+/** What `doCall` reads of a finished call, streamed or not. */
+interface CallOutcome {
+  text: string;
+  toolCalls: { toolCallId: string; toolName: string; input: unknown }[];
+  usage: LanguageModelUsage;
+  finishReason: FinishReason;
+  response: { id?: string | undefined; modelId: string };
+}
+
+/**
+ * Streams a call with `streamText`, reporting the text so far (throttled), and returns what
+ * `generateText` would. A stream that fails (before or during the answer) throws its error, so it
+ * is classified like any failed call; nothing partial is ever returned.
+ */
+async function streamCall(call: Parameters<typeof generateText>[0], onPartial: (partial: { text: string }) => void, intervalMs: number): Promise<CallOutcome> {
+  const stream = streamText({ ...(call as Parameters<typeof streamText>[0]), onError: () => {} });
+  let text = '';
+  let reported = '';
+  let lastAt = 0;
+  const report = (force: boolean) => {
+    const now = Date.now();
+    if (text === reported || (!force && now - lastAt < intervalMs)) return;
+    reported = text;
+    lastAt = now;
+    onPartial({ text });
+  };
+  let finish: { finishReason: FinishReason; usage: LanguageModelUsage } | undefined;
+  for await (const part of stream.fullStream) {
+    if (part.type === 'text-delta') {
+      text += part.text;
+      report(false);
+    } else if (part.type === 'error') {
+      throw part.error;
+    } else if (part.type === 'abort') {
+      throw call.abortSignal?.reason ?? new Error('The model call was aborted.');
+    } else if (part.type === 'finish') {
+      finish = { finishReason: part.finishReason, usage: part.totalUsage };
+    }
+  }
+  if (!finish) throw new Error('The model stream ended without finishing.');
+  report(true);
+  const [toolCalls, response] = await Promise.all([stream.toolCalls, stream.response]);
+  return { text, toolCalls, usage: finish.usage, finishReason: finish.finishReason, response };
 }
 
 /** Spine tools as AI SDK tools without `execute`: the SDK returns the calls, Spine runs them. */

@@ -180,6 +180,8 @@ export function modelActivity<T = unknown>(options: ModelActivityOptions<T>): Ac
           breaker,
           policies: llm.policies,
           ...(llm.fetch ? { fetch: llm.fetch } : {}),
+          // With a live observer (the studio), the answer streams into it as it is written.
+          ...(ctx.watched ? { onPartial: (partial: { text: string }) => ctx.progress(partial) } : {}),
         });
       } catch (thrown) {
         if (ctx.signal.aborted) throw thrown; // the host is stopping or the state was left: nothing to decide

@@ -1,5 +1,6 @@
 import { SqliteStore } from '@spine/store-sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
+import { assign } from 'xstate';
 import { z } from 'zod';
 import { defineMachine } from './defineMachine.js';
 import { createRuntime, type Runtime } from './createRuntime.js';
@@ -62,5 +63,62 @@ describe('durable runtime', () => {
     await runtime.send(child.id, { type: 'work.finish', note: 'ok' });
     const outcome = await runtime.waitForRun(runId);
     expect(outcome).toEqual({ status: 'done', runId, output: { started: 'sweep', result: { did: 'sweep' } } });
+  });
+});
+
+describe('partial output of running activities', () => {
+  /** A machine whose one activity reports its answer a word at a time, failing its first attempt halfway when asked. */
+  function writerMachine(options: { failFirst: boolean }) {
+    return defineMachine({
+      name: 'streamer',
+      config: { id: 'streamer', initial: 'writing', states: { writing: { invoke: { id: 'write', src: 'write', onDone: { target: 'done', actions: 'save' } } }, done: { type: 'final' } } },
+      schemas: { events: {} },
+      context: () => ({ answer: null }),
+      actions: { save: assign({ answer: ({ event }: any) => event.output }) },
+      output: ({ context }: any) => context.answer,
+      activities: {
+        write: {
+          retry: { maxAttempts: 2, initialDelayMs: 1 },
+          async run(_input: unknown, ctx) {
+            const words = ['Durable', 'agents', 'resume.'];
+            let text = '';
+            for (const [i, word] of words.entries()) {
+              text += (i ? ' ' : '') + word;
+              ctx.progress({ text });
+              if (options.failFirst && ctx.attempt === 1 && i === 1) throw new Error('connection reset mid-answer');
+            }
+            return { text, watched: ctx.watched };
+          },
+        },
+      },
+    });
+  }
+
+  it('reaches onPartial listeners as the activity reports it, ends with its attempt, and is never stored', async () => {
+    const path = tempDbPath();
+    const runtime = await host(path, [writerMachine({ failFirst: true })]);
+    const notices: { attempt: number; text: string; ended?: true }[] = [];
+    const stop = runtime.onPartial((n) => notices.push({ attempt: n.attempt, text: n.text, ...(n.ended ? { ended: n.ended } : {}) }));
+    const { runId } = await runtime.startRun('streamer');
+    // The journaled result is the complete answer, once; the failed attempt's partial is only dropped.
+    expect(await runtime.waitForRun(runId)).toEqual({ status: 'done', runId, output: { text: 'Durable agents resume.', watched: true } });
+    expect(notices).toEqual([
+      { attempt: 1, text: 'Durable' },
+      { attempt: 1, text: 'Durable agents' },
+      { attempt: 1, text: '', ended: true },
+      { attempt: 2, text: 'Durable' },
+      { attempt: 2, text: 'Durable agents' },
+      { attempt: 2, text: 'Durable agents resume.' },
+      { attempt: 2, text: '', ended: true },
+    ]);
+    const [job] = await runtime.store.listJobs({ runId });
+    expect(job!.journal).not.toContain('Durable agents"');
+    stop();
+  });
+
+  it('tells an activity nobody watches, so it need not stream', async () => {
+    const runtime = await host(tempDbPath(), [writerMachine({ failFirst: false })]);
+    const { runId } = await runtime.startRun('streamer');
+    expect(await runtime.waitForRun(runId)).toMatchObject({ status: 'done', output: { watched: false } });
   });
 });

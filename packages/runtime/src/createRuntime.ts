@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EventObject } from 'xstate';
-import { ActivityRunner } from './activities/ActivityRunner.js';
+import { ActivityRunner, type PartialNotice } from './activities/ActivityRunner.js';
 import { ApprovalDesk, type Decision, type DecisionOutcome } from './ApprovalDesk.js';
 import { systemClock, type Clock } from './clock.js';
 import { createControl, type Control } from './control/index.js';
@@ -18,6 +18,7 @@ import { RunTelemetry } from './telemetry.js';
 import type { ActorStatus, ApprovalRecord, NewActor, NewDeadLetter, Store } from './Store.js';
 
 export type { StepNotice } from './step/StepRunner.js';
+export type { PartialNotice } from './activities/ActivityRunner.js';
 export { encodeRejection } from './activities/encodeRejection.js';
 
 /** Options of `createRuntime`; every field but `store` and `machines` has a default. */
@@ -96,6 +97,7 @@ export class Runtime {
   readonly #newRunId: () => string;
   readonly #onError: (error: Error, where: string) => void;
   readonly #listeners = new Set<Listener>();
+  readonly #partialListeners = new Set<(notice: PartialNotice) => void>();
   #started = false;
   #stopping = false;
   readonly #redactor: Redactor;
@@ -171,6 +173,7 @@ export class Runtime {
       kick: (actorId) => this.#scheduler.kick(actorId),
       scheduleWake: () => void this.#scheduler.scheduleWake(),
       settled: () => this.#scheduler.settled(),
+      partials: { watched: () => this.#partialListeners.size > 0, publish: (notice) => this.#publishPartial(notice) },
     });
     this.#steps = new StepRunner({
       ...host,
@@ -222,6 +225,17 @@ export class Runtime {
   onStep(listener: Listener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Listens to the partial output of this host's running activities (a model's answer as it
+   * streams, through `ctx.progress`), then to the end of each attempt (`ended`). Display only:
+   * partial output is never stored, and a crashed or retried attempt's partial is simply dropped.
+   * While any listener is registered, model calls of `@spine/llm` stream. Returns an unsubscribe function.
+   */
+  onPartial(listener: (notice: PartialNotice) => void): () => void {
+    this.#partialListeners.add(listener);
+    return () => this.#partialListeners.delete(listener);
   }
 
   /**
@@ -343,6 +357,17 @@ export class Runtime {
       if (!running.size && !this.#scheduler.pumping && !this.#scheduler.hasReady) return;
       // Wakes when a job settles or turns out to be long-lived.
       await this.#scheduler.nextSettle(60_000, Promise.allSettled([...running]));
+    }
+  }
+
+  #publishPartial(notice: PartialNotice): void {
+    if (notice.text) notice = { ...notice, text: this.#redactor.text(notice.text) };
+    for (const listener of this.#partialListeners) {
+      try {
+        listener(notice);
+      } catch (error) {
+        this.#onError(ensureError(error), 'partial output listener');
+      }
     }
   }
 

@@ -45,6 +45,19 @@ export interface ActivityContext {
    * `run` returns; after that, an attempt with no listener ignores them (as xstate does).
    */
   receive?(listener: (event: EventObject) => void): void;
+  /**
+   * Reports this attempt's partial output so far (e.g. a model's answer as it streams) to live
+   * observers such as the studio. Display only: never journaled, lost with the attempt; the
+   * result the activity returns stays the one journaled. Cheap to call often.
+   */
+  progress(partial: ActivityPartial): void;
+  /** True while something listens for partial output (`runtime.onPartial`): worth streaming then. */
+  readonly watched: boolean;
+}
+
+/** Partial output of a running activity attempt: everything produced so far, not a delta. */
+export interface ActivityPartial {
+  text: string;
 }
 
 /** Retry for errors that are neither `RetryableError` nor `TerminalError`. Defaults: no retry. */

@@ -1,5 +1,5 @@
 export { createRuntime, Runtime, FINISHED, encodeRejection } from './createRuntime.js';
-export type { RuntimeOptions, RunOutcome, StepNotice } from './createRuntime.js';
+export type { RuntimeOptions, RunOutcome, StepNotice, PartialNotice } from './createRuntime.js';
 export { MachineRegistry, versionOf, definitionVersion } from './MachineRegistry.js';
 export { codeVersion, logicKind, machineActors, DURABLE_PARENT } from './xstateLogic.js';
 export type { LogicKind } from './xstateLogic.js';
@@ -8,6 +8,7 @@ export { defineMachine, defineActivity, sendToActor, sendToParent, getDurableSen
 export type {
   Activity,
   ActivityContext,
+  ActivityPartial,
   CodeMachineDefinition,
   ActivityRetry,
   DurableSend,

@@ -18,6 +18,12 @@ export interface ScriptedModelServerOptions {
   stallMs?: number;
   /** Delay before each successful reply, in ms (default 0). */
   latencyMs?: number;
+  /**
+   * Delay between two chunks of a streamed answer (`stream: true`), in ms (default 0: all at once).
+   * With it the answer arrives a word at a time, as a real model writes it; the request counts as
+   * `ok` only once its last chunk is out (`client_closed` if the client leaves first).
+   */
+  chunkDelayMs?: number;
   /** When set, requests whose counted prompt tokens exceed it get a `context_length` error, as a real model's window would. */
   contextWindowTokens?: number;
   /** When set, requests must carry `Authorization: Bearer <apiKey>` or get a 401, as a real provider does. */

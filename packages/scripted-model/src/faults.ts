@@ -12,6 +12,7 @@ export const faultKinds = [
   'context_length',
   'bad_request',
   'unauthorized',
+  'disconnect',
 ] as const;
 
 /** A kind of failure a real provider produces, which the server imitates on demand. */
@@ -22,8 +23,13 @@ export interface Fault {
   kind: FaultKind;
   /** For `rate_limit`: the `retry-after` the answer carries, in seconds (default 1; fractions also set `retry-after-ms`). */
   retryAfterSeconds?: number;
-  /** Replaces the provider-like error message (not used by `stall` and `malformed`, which have no message). */
+  /** Replaces the provider-like error message (not used by `stall`, `malformed` and `disconnect`, which have no message). */
   message?: string;
+  /**
+   * For `disconnect`: the text a streamed answer gets out (a word per chunk, `chunkDelayMs` apart)
+   * before the connection drops (default none: it drops right after the role chunk).
+   */
+  partial?: string;
 }
 
 /** Seeded random faults: each chat request fails with probability `rate`, reproducibly for a given `seed`. */
@@ -55,6 +61,9 @@ export function assertFault(fault: unknown, where: string): asserts fault is Fau
       'invalid_script',
       `${where} is not a fault: give { kind } with kind one of ${faultKinds.join(', ')}.`,
     );
+  }
+  if (fault.partial !== undefined && typeof fault.partial !== 'string') {
+    throw new ScriptedModelError('invalid_script', `${where}.partial must be a string, got ${typeof fault.partial}.`);
   }
   const seconds = fault.retryAfterSeconds;
   if (seconds !== undefined && !(Number.isFinite(seconds) && seconds >= 0)) {
@@ -97,6 +106,7 @@ export function createFaultDraw(plan: FaultPlan): () => Fault | undefined {
 /** How the server answers a fault: hold the request until the stall ends, or send this HTTP response. */
 export type FaultAnswer =
   | { stall: true }
+  | { disconnect: true; partial: string }
   | { stall: false; status: number; headers: Record<string, string>; body: string };
 
 /** What a fault's answer is built from. */
@@ -120,6 +130,8 @@ export function faultAnswer(fault: Fault, context: FaultContext): FaultAnswer {
   switch (fault.kind) {
     case 'stall':
       return { stall: true };
+    case 'disconnect':
+      return { disconnect: true, partial: fault.partial ?? '' };
     case 'rate_limit': {
       const seconds = fault.retryAfterSeconds ?? defaultRetryAfterSeconds;
       const message =

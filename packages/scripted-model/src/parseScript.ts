@@ -54,6 +54,7 @@ const jsonRule = z.strictObject({
       kind: z.enum(faultKinds),
       retryAfterSeconds: z.number().nonnegative().optional(),
       message: z.string().optional(),
+      partial: z.string().optional(),
     })
     .optional(),
 });

@@ -9,7 +9,7 @@ import { startScriptedModelServer } from './startScriptedModelServer.js';
 
 /** The usage text of the `spine-scripted-model` command. */
 export const usage = `Usage: spine-scripted-model [--script FILE.json] [--port N] [--host H]
-                            [--latency-ms N] [--stall-ms N] [--context-window N] [--api-key K]
+                            [--latency-ms N] [--chunk-delay-ms N] [--stall-ms N] [--context-window N] [--api-key K]
                             [--fault-rate R --fault-seed S [--fault-kinds a,b]]
 
 Serves OpenAI Chat Completions at http://<host>:<port>/v1 from a JSON script of rules.
@@ -32,6 +32,7 @@ export async function runCli(argv: readonly string[], out: (line: string) => voi
       port: { type: 'string' },
       host: { type: 'string' },
       'latency-ms': { type: 'string' },
+      'chunk-delay-ms': { type: 'string' },
       'stall-ms': { type: 'string' },
       'context-window': { type: 'string' },
       'api-key': { type: 'string' },
@@ -50,6 +51,7 @@ export async function runCli(argv: readonly string[], out: (line: string) => voi
   if (values.host !== undefined) options.host = values.host;
   if (values.port !== undefined) options.port = number('--port', values.port);
   if (values['latency-ms'] !== undefined) options.latencyMs = number('--latency-ms', values['latency-ms']);
+  if (values['chunk-delay-ms'] !== undefined) options.chunkDelayMs = number('--chunk-delay-ms', values['chunk-delay-ms']);
   if (values['stall-ms'] !== undefined) options.stallMs = number('--stall-ms', values['stall-ms']);
   if (values['context-window'] !== undefined) options.contextWindowTokens = number('--context-window', values['context-window']);
   if (values['api-key'] !== undefined) options.apiKey = values['api-key'];

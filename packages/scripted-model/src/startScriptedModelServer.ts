@@ -47,6 +47,7 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
   const host = options.host ?? '127.0.0.1';
   const stallMs = nonNegative('stallMs', options.stallMs ?? 60_000);
   const latencyMs = nonNegative('latencyMs', options.latencyMs ?? 0);
+  const chunkDelayMs = nonNegative('chunkDelayMs', options.chunkDelayMs ?? 0);
   const contextWindowTokens = options.contextWindowTokens;
   if (contextWindowTokens !== undefined && !(Number.isInteger(contextWindowTokens) && contextWindowTokens > 0)) {
     throw new ScriptedModelError('invalid_options', `contextWindowTokens must be a positive integer, got ${String(contextWindowTokens)}.`);
@@ -203,22 +204,53 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
       rendered.toolCalls.map((call) => call.function.arguments),
     );
     const usage = resolveUsage(reply.usage, promptTokens, completionTokens);
-    record.outcome = 'ok';
-    record.usage = usage;
 
     if (chat.stream === true) {
       const chunks = chatCompletionChunks(rendered, meta, usage, chat.stream_options?.include_usage === true);
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...scriptedHeader });
-      for (const chunk of chunks) res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+      // A reply streamed slowly is complete (`ok`) only once its last chunk is out.
+      if (!(await writeChunks(res, chunks, () => clientGone))) {
+        record.outcome = 'client_closed';
+        return;
+      }
+      record.outcome = 'ok';
+      record.usage = usage;
       res.end('data: [DONE]\n\n');
     } else {
+      record.outcome = 'ok';
+      record.usage = usage;
       sendJson(res, 200, chatCompletion(rendered, meta, usage));
     }
   }
 
-  function sendFault(res: ServerResponse, record: RecordedRequest, fault: Fault, context: FaultContext | undefined): void {
+  /** Writes SSE chunks, `chunkDelayMs` apart; false when the client went away or the server closed first. */
+  async function writeChunks(res: ServerResponse, chunks: readonly unknown[], gone: () => boolean): Promise<boolean> {
+    for (const [i, chunk] of chunks.entries()) {
+      if (i > 0 && chunkDelayMs > 0) await sleep(chunkDelayMs, shutdown.signal);
+      if (gone() || shutdown.signal.aborted) return false;
+      res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+    }
+    return true;
+  }
+
+  async function sendFault(res: ServerResponse, record: RecordedRequest, fault: Fault, context: FaultContext | undefined): Promise<void> {
     record.outcome = fault.kind;
     const answer = faultAnswer(fault, context ?? { id: '', created: 0, model: '', stream: false, promptTokens: 0 });
+    if ('disconnect' in answer) {
+      // A streamed answer gets its first words out, then the connection drops mid-stream, as when a
+      // provider or proxy resets it; a plain request loses its connection with no answer at all.
+      if (context?.stream) {
+        let gone = false;
+        res.once('close', () => (gone = !res.writableEnded));
+        const partial: RenderedReply = { content: answer.partial, toolCalls: [], finishReason: 'stop' };
+        const chunks = chatCompletionChunks(partial, context, { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cached_tokens: 0 }, false).slice(0, -1);
+        res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...scriptedHeader, 'x-scripted-fault': fault.kind });
+        await writeChunks(res, chunks, () => gone);
+        if (chunkDelayMs > 0) await sleep(chunkDelayMs, shutdown.signal);
+      }
+      res.destroy();
+      return;
+    }
     if (answer.stall) {
       // Hold the request without a byte of answer, then drop the connection, as a hung upstream does.
       const timer = setTimeout(() => res.destroy(), stallMs);

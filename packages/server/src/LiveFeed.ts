@@ -1,7 +1,7 @@
-import { ensureError } from '@spine/runtime';
+import { ensureError, type PartialNotice } from '@spine/runtime';
 import type { InspectedApps } from './InspectedApps.js';
 import { actorEventOf, inspectionEventsOf } from './inspection.js';
-import type { InspectionEvent, RunSummary, ServerMessage } from './protocol.js';
+import type { InspectionEvent, PartialJson, RunSummary, ServerMessage } from './protocol.js';
 import type { HistoryRow, RunReader } from './RunReader.js';
 
 /** A connected client as the feed sees it. */
@@ -31,6 +31,10 @@ export interface LiveFeedOptions {
   /** A client with more unsent bytes than this misses events and is told to resubscribe (default 16 MiB). */
   maxBufferedBytes?: number;
   onError?: (error: Error) => void;
+  /** Least time between two partial-output messages of one running activity (default 100 ms). */
+  partialIntervalMs?: number;
+  /** Longest partial text sent, in characters: a longer one is sent as its tail (default 32,768). */
+  maxPartialChars?: number;
   /** The inspected apps' actors, listed and streamed beside the durable runs. */
   inspected?: InspectedApps;
 }
@@ -52,6 +56,8 @@ export class LiveFeed {
   #summaryTimer: NodeJS.Timeout | undefined;
   #running = false;
   #lastPollAt = 0;
+  /** The latest partial output of each running activity attempt of this host, by job key (memory only). */
+  readonly #partials = new Map<string, { latest: PartialNotice; sentAt: number; timer: NodeJS.Timeout | undefined }>();
 
   constructor(reader: RunReader, options: LiveFeedOptions = {}) {
     this.#reader = reader;
@@ -60,6 +66,8 @@ export class LiveFeed {
       batchLimit: options.batchLimit ?? 2000,
       summaryIntervalMs: options.summaryIntervalMs ?? 200,
       maxBufferedBytes: options.maxBufferedBytes ?? 16 * 1024 * 1024,
+      partialIntervalMs: options.partialIntervalMs ?? 100,
+      maxPartialChars: options.maxPartialChars ?? 32_768,
     };
     this.#inspected = options.inspected;
     this.#onError = options.onError ?? ((error) => process.stderr.write(`spine server: live feed: ${error.message}\n`));
@@ -88,7 +96,67 @@ export class LiveFeed {
     this.#running = false;
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#summaryTimer) clearInterval(this.#summaryTimer);
+    for (const entry of this.#partials.values()) clearTimeout(entry.timer);
+    this.#partials.clear();
     this.#clients.clear();
+  }
+
+  /**
+   * Takes a running activity's partial output (`runtime.onPartial`) to the clients watching its
+   * run: at most one message per `partialIntervalMs` per attempt (the latest text wins), its text
+   * bounded, and never to a client that is behind. The latest is kept in memory until the attempt
+   * ends, so a client subscribing mid-call sees the text so far. Nothing is stored.
+   */
+  partial(notice: PartialNotice): void {
+    const entry = this.#partials.get(notice.jobKey);
+    if (notice.ended) {
+      if (entry) clearTimeout(entry.timer);
+      this.#partials.delete(notice.jobKey);
+      this.#sendPartial(notice);
+      return;
+    }
+    if (!entry) {
+      this.#partials.set(notice.jobKey, { latest: notice, sentAt: Date.now(), timer: undefined });
+      this.#sendPartial(notice);
+      return;
+    }
+    entry.latest = notice;
+    if (entry.timer) return;
+    const wait = entry.sentAt + this.#options.partialIntervalMs - Date.now();
+    const flush = () => {
+      entry.timer = undefined;
+      if (this.#partials.get(notice.jobKey) !== entry) return;
+      entry.sentAt = Date.now();
+      this.#sendPartial(entry.latest);
+    };
+    if (wait <= 0) flush();
+    else entry.timer = setTimeout(flush, wait);
+  }
+
+  #partialText(notice: PartialNotice): string {
+    const max = this.#options.maxPartialChars;
+    const omitted = Math.max(0, notice.text.length - max);
+    const message: PartialJson = {
+      type: 'partial',
+      runId: notice.runId,
+      actorId: notice.actorId,
+      jobKey: notice.jobKey,
+      src: notice.src,
+      attempt: notice.attempt,
+      text: omitted ? notice.text.slice(omitted) : notice.text,
+      omitted,
+      at: notice.at,
+      ...(notice.ended ? { ended: true as const } : {}),
+    };
+    return stringify(message);
+  }
+
+  #sendPartial(notice: PartialNotice, only?: FeedClient): void {
+    let text: string | undefined;
+    for (const client of only ? [only] : this.#clients) {
+      if (client.raw || client.subscription.runId !== notice.runId || client.bufferedAmount > this.#options.maxBufferedBytes) continue;
+      client.send((text ??= this.#partialText(notice)));
+    }
   }
 
   add(client: FeedClient): void {
@@ -131,6 +199,7 @@ export class LiveFeed {
     // Rows after `cursor` are sent by the tail once this subscription is in place.
     client.subscription = next;
     client.send(stringify({ type: 'inspect', sentAt: Date.now(), events, catchUp: { runId, total, truncated } }));
+    for (const { latest } of this.#partials.values()) if (latest.runId === runId) this.#sendPartial(latest, client);
     return { runId, total, truncated };
   }
 

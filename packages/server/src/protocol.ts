@@ -469,8 +469,30 @@ export type ServerMessage =
   | { type: 'runs'; runs: RunSummary[] }
   /** Some events were dropped for this client (it read too slowly); resubscribe to catch up. */
   | { type: 'gap' }
+  | PartialJson
   | { type: 'reply'; id: string; ok: true; result: unknown }
   | { type: 'reply'; id: string | null; ok: false; error: ErrorJson };
+
+/**
+ * A running activity's partial output (a model's answer as it streams), sent only to clients
+ * watching its run, throttled, and never stored: the committed step carries the real result.
+ * `ended` says the attempt is over (its result journaled, or it failed and will be retried):
+ * drop the partial.
+ */
+export interface PartialJson {
+  type: 'partial';
+  runId: string;
+  actorId: string;
+  jobKey: string;
+  src: string;
+  attempt: number;
+  /** The text so far (its last `maxPartialChars` characters when longer). */
+  text: string;
+  /** Characters left out at the start of `text` because the text is longer than the server sends. */
+  omitted: number;
+  at: number;
+  ended?: true;
+}
 
 /** One priced model call, for the cost chart. */
 export interface CostPoint {

@@ -301,6 +301,8 @@ export async function startServer(options: ServerOptions): Promise<SpineServer> 
     });
   });
   await feed.start();
+  // Partial output of this process's running activities (a model's answer as it streams): live only.
+  const stopPartials = options.runtime?.onPartial((notice) => feed.partial(notice));
   const port = (server.address() as AddressInfo).port;
   const shownHost = host.includes(':') ? `[${host}]` : host;
   return {
@@ -309,6 +311,7 @@ export async function startServer(options: ServerOptions): Promise<SpineServer> 
     feed,
     inspected,
     async close() {
+      stopPartials?.();
       feed.stop();
       for (const ws of sockets) ws.close(1001, 'server closing');
       wss.close();

@@ -147,6 +147,8 @@ function oracleActivityContext(machine: string, childId: string, signal: AbortSi
     record: () => {},
     previousAttempts: [],
     runJournal: async () => [],
+    progress: () => {},
+    watched: false,
     send: async () => {
       throw new Error('the conformance corpus has no activity that sends to its actor');
     },

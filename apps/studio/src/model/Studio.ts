@@ -1,4 +1,4 @@
-import type { ApprovalJson, CostPoint, DecisionJson, ErrorJson, ForkResult, MachineJson, RetryResult, RunDetail, RunSummary, ServerMessage } from '@spine/server/protocol';
+import type { ApprovalJson, CostPoint, DecisionJson, ErrorJson, ForkResult, MachineJson, PartialJson, RetryResult, RunDetail, RunSummary, ServerMessage } from '@spine/server/protocol';
 import { addEvents, emptyTimeline, withDetail, type RunTimeline } from './RunTimeline.js';
 import { CommandError, SpineConnection, type ConnectionStatus } from './SpineConnection.js';
 import { createUiStore, hashOf, routeFromHash, type Route, type UiStore } from './uiStore.js';
@@ -13,6 +13,11 @@ export interface StudioState {
   machines: Record<string, MachineJson>;
   /** The open run, when the route is a run. */
   run: RunTimeline | undefined;
+  /**
+   * The open run's activities' partial output (a model's answer as it streams), by job key: live
+   * only, never stored; `ended` once the attempt is over, until the committed result replaces it.
+   */
+  partials: Record<string, PartialJson>;
   runError: string | undefined;
   costs: CostPoint[] | undefined;
   /** The approvals inbox: pending approvals, and the server's clock when they were read (for countdowns). */
@@ -36,6 +41,7 @@ export class Studio {
     runsLoaded: false,
     machines: {},
     run: undefined,
+    partials: {},
     runError: undefined,
     costs: undefined,
     approvals: undefined,
@@ -203,14 +209,14 @@ export class Studio {
     const current = this.#state.run;
     if (route.page === 'run') {
       if (current?.runId !== route.runId) {
-        this.#set({ run: emptyTimeline(route.runId), runError: undefined });
+        this.#set({ run: emptyTimeline(route.runId), partials: {}, runError: undefined });
         this.#subscribeRun(route.runId);
         void this.#loadDetail(route.runId);
       }
       return;
     }
     if (current) {
-      this.#set({ run: undefined, runError: undefined });
+      this.#set({ run: undefined, partials: {}, runError: undefined });
       void this.#connection?.request({ type: 'unsubscribe' }).catch(() => {});
     }
     if (route.page === 'costs') void this.loadCosts().catch((e: Error) => this.#notify('error', e.message));
@@ -274,6 +280,18 @@ export class Studio {
           this.#set({ run: next });
           if (!message.catchUp) this.#scheduleDetail(run.runId);
         }
+        return;
+      }
+      case 'partial': {
+        const run = this.#state.run;
+        if (run?.runId !== message.runId) return;
+        const previous = this.#state.partials[message.jobKey];
+        if (message.ended && !previous) return;
+        // An ended attempt keeps its text until the job's committed result (or its retry) shows.
+        const next = message.ended ? { ...previous!, ended: true as const } : message;
+        this.#set({ partials: { ...this.#state.partials, [message.jobKey]: next } });
+        // The job's row (where the inspector shows it) may not be loaded yet; an ended attempt has a result or a retry to show.
+        if (message.ended || !run.detail?.jobs.some((j) => j.key === message.jobKey && j.status === 'running')) this.#scheduleDetail(run.runId);
         return;
       }
       case 'runs': {

@@ -1,5 +1,5 @@
 import { useEffect, useMemo } from 'react';
-import { ago, count, usd } from '../model/format.js';
+import { ago, count } from '../model/format.js';
 import { formatStateValue } from '../model/machineGraph.js';
 import { actorLabels, actorStepAt, actorTree, viewIndex } from '../model/RunTimeline.js';
 import { failureOf } from '../model/failureOf.js';
@@ -10,6 +10,7 @@ import { Lineage } from './RunsPage.js';
 import { SendEventForm } from './SendEventForm.js';
 import { deadlineText, StatusBadge, WaitingBadge, waitingText } from './StatusBadge.js';
 import { StepInspector } from './StepInspector.js';
+import { Cost } from './Cost.js';
 import { Timeline } from './Timeline.js';
 import { VersionMove } from '../editor/ui/VersionMove.js';
 
@@ -79,7 +80,7 @@ export function RunView({ runId }: { runId: string }) {
             </span>
             <span>{summary?.steps ?? 0} steps</span>
             <span>{count(summary?.tokens.total ?? 0)} tokens</span>
-            <span>{usd(summary?.costUsd ?? 0)}</span>
+            <Cost usd={summary?.costUsd ?? 0} unpriced={summary?.unpriced} />
             {summary && <span className="muted">started {ago(summary.createdAt, now)}</span>}
           </div>
           {summary?.waitingFor?.map((w) => (

@@ -1,9 +1,10 @@
 import type { RunSummary } from '@spine/server/protocol';
 import { useMemo, useState } from 'react';
-import { ago, count, usd } from '../model/format.js';
+import { ago, count } from '../model/format.js';
 import { formatStateValue } from '../model/machineGraph.js';
 import { useNow, useStudio, useStudioState, useUi } from './hooks.js';
 import { StatusBadge, WaitingBadge } from './StatusBadge.js';
+import { Cost } from './Cost.js';
 
 /** The first screen: what Spine and the studio are, then every run, live. */
 export function RunsPage() {
@@ -105,7 +106,9 @@ function RunRow({ run, now, onOpen }: { run: RunSummary; now: number; onOpen: ()
       </td>
       <td className="num">{run.steps}</td>
       <td className="num">{count(run.tokens.total)}</td>
-      <td className="num">{usd(run.costUsd)}</td>
+      <td className="num">
+        <Cost usd={run.costUsd} unpriced={run.unpriced} />
+      </td>
       <td className="muted" title={new Date(run.createdAt).toLocaleString()}>
         {ago(run.createdAt, now)}
       </td>

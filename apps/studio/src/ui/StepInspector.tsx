@@ -1,10 +1,11 @@
-import type { JobJson } from '@spine/server/protocol';
-import { clock, count, duration, usd } from '../model/format.js';
+import type { JobJson, PartialJson } from '@spine/server/protocol';
+import { clock, count, duration } from '../model/format.js';
 import { diffJson } from '../model/diffJson.js';
 import { formatStateValue } from '../model/machineGraph.js';
 import { previousStep, type RunTimeline, type Step } from '../model/RunTimeline.js';
 import { useState } from 'react';
-import { useStudio } from './hooks.js';
+import { useStudio, useStudioState } from './hooks.js';
+import { Cost } from './Cost.js';
 import { Json } from './Json.js';
 import { FieldIssueList, type FieldIssue } from './FieldIssueList.js';
 
@@ -22,6 +23,9 @@ export function StepInspector({ timeline, step, index }: { timeline: RunTimeline
         .sort((a, b) => (b.step ?? 0) - (a.step ?? 0))
         .slice(0, 1)
     : [];
+  // Partial output of a job this step requested whose row has not been loaded yet: shown at once.
+  const { partials } = useStudioState();
+  const unloaded = Object.values(partials).filter((p) => !p.ended && p.jobKey.startsWith(`${step.actorId}:${step.seq}:`) && !requested.some((j) => j.key === p.jobKey));
   const actorLabel = step.actorId === timeline.runId ? 'the top-level machine' : step.actorId.slice(timeline.runId.length + 1);
   return (
     <div className="step-inspector" data-testid="step-inspector" data-seq={step.seq} data-actor={step.actorId}>
@@ -75,6 +79,14 @@ export function StepInspector({ timeline, step, index }: { timeline: RunTimeline
       </details>
       {[...requested.map((j) => ['requested', j] as const), ...answered.map((j) => ['applied the result of', j] as const)].map(([how, job]) => (
         <ActivityCall key={job.key + how} job={job} how={how} runId={timeline.runId} />
+      ))}
+      {unloaded.map((partial) => (
+        <section className="activity" data-testid="activity-call" key={partial.jobKey}>
+          <h4>
+            This step requested <span className="mono">{partial.src}</span> <span className="badge job-running">running</span>
+          </h4>
+          <PartialOutput partial={partial} />
+        </section>
       ))}
       <EditThenFork key={`${step.actorId}:${step.seq}`} timeline={timeline} step={step} />
       <div className="inspector-actions">
@@ -153,9 +165,20 @@ function EditThenFork({ timeline, step }: { timeline: RunTimeline; step: Step })
   );
 }
 
+/**
+ * The partial output to show for a job: while it runs (or its stored row still says so), the text its
+ * current attempt has written so far; none once the committed result or a retry is known.
+ */
+export function livePartial(job: JobJson, partial: PartialJson | undefined): PartialJson | undefined {
+  if (!partial) return undefined;
+  if (job.status === 'running') return partial.ended && partial.attempt < job.attempts ? undefined : partial;
+  return job.status === 'pending' && !partial.ended ? partial : undefined;
+}
+
 function ActivityCall({ job, how, runId }: { job: JobJson; how: string; runId: string }) {
   const studio = useStudio();
-  const spent = job.tokens.total > 0 || job.costUsd > 0;
+  const partial = livePartial(job, useStudioState().partials[job.key]);
+  const spent = job.tokens.total > 0 || job.costUsd > 0 || Boolean(job.unpriced?.length);
   return (
     <section className="activity" data-testid="activity-call">
       <h4>
@@ -173,7 +196,9 @@ function ActivityCall({ job, how, runId }: { job: JobJson; how: string; runId: s
               {count(job.tokens.input)} in · {count(job.tokens.output)} out
             </dd>
             <dt>Cost</dt>
-            <dd>{usd(job.costUsd)}</dd>
+            <dd>
+              <Cost usd={job.costUsd} unpriced={job.unpriced} />
+            </dd>
             {job.models.length > 0 && (
               <>
                 <dt>Model</dt>
@@ -187,10 +212,14 @@ function ActivityCall({ job, how, runId }: { job: JobJson; how: string; runId: s
         <summary>Input (prompt)</summary>
         <Json value={job.input} max={10} />
       </details>
-      <details open>
-        <summary>{job.status === 'failed' ? 'Error' : 'Output (answer)'}</summary>
-        <Json value={job.status === 'failed' ? job.error : job.output} max={10} />
-      </details>
+      {partial ? (
+        <PartialOutput partial={partial} />
+      ) : (
+        <details open>
+          <summary>{job.status === 'failed' ? 'Error' : 'Output (answer)'}</summary>
+          <Json value={job.status === 'failed' ? job.error : job.output} max={10} testId="activity-output" />
+        </details>
+      )}
       {job.journal.length > 0 && (
         <details>
           <summary>Attempts journal ({job.journal.length})</summary>
@@ -222,6 +251,20 @@ function ActivityCall({ job, how, runId }: { job: JobJson; how: string; runId: s
       {(job.status === 'failed' || (job.status === 'pending' && job.attempts > 0)) && (
         <button onClick={() => void studio.retry(runId, job.key)}>Retry this call</button>
       )}
+    </section>
+  );
+}
+
+/** A running attempt's answer so far: display only, replaced by the committed result. */
+function PartialOutput({ partial }: { partial: PartialJson }) {
+  return (
+    <section data-testid="partial" data-attempt={partial.attempt}>
+      <h5>
+        Answer so far <span className="muted">(attempt {partial.attempt}, streaming; the committed result replaces it)</span>
+      </h5>
+      <pre className="partial-output mono" data-testid="partial-output">
+        {partial.omitted ? `…${partial.text}` : partial.text}
+      </pre>
     </section>
   );
 }

@@ -43,7 +43,7 @@ export function Timeline({ timeline, index, live }: { timeline: RunTimeline; ind
           {live ? '● Live' : 'Go live'}
         </button>
       </div>
-      <ol className="steps" ref={listRef} data-testid="timeline">
+      <ol className="steps" ref={listRef} data-testid="timeline" data-caught-up={timeline.caughtUp ? 'true' : 'false'}>
         {start > 0 && <li className="muted">{start} earlier steps (move the scrubber to see them)</li>}
         {shown.map((step, i) => {
           const at = start + i;

@@ -31,6 +31,23 @@ export interface ActivityHost {
   scheduleWake(): void;
   /** A job settled (or turned out to be long-lived): wake whoever waits for idleness. */
   settled(): void;
+  /** Live observers of partial output (display only, never stored); `watched()` says whether any listen. */
+  partials: { watched(): boolean; publish(notice: PartialNotice): void };
+}
+
+/** A running attempt's partial output, or (`ended`) the end of that attempt, for live observers. */
+export interface PartialNotice {
+  runId: string;
+  actorId: string;
+  jobKey: string;
+  childId: string;
+  src: string;
+  attempt: number;
+  /** Everything the attempt produced so far; empty when `ended`. */
+  text: string;
+  at: number;
+  /** The attempt is over (journaled, retried, failed or aborted): drop its partial output. */
+  ended?: true;
 }
 
 /**
@@ -205,6 +222,9 @@ export class ActivityRunner {
       await deliver('failed', { name: 'SpineError', code: 'unknown_activity', message: `Machine '${actor.machine}' has no activity '${job.src}'.` });
       return;
     }
+    const host = this.#host;
+    const noticeBase = { runId: job.runId, actorId: job.actorId, jobKey: job.key, childId: job.childId, src: job.src, attempt: job.attempts };
+    let streamed = false;
     const ctx: ActivityContext = {
       key: job.key,
       attempt: job.attempts,
@@ -232,6 +252,14 @@ export class ActivityRunner {
       receive: (listener) => {
         if (!inbox) return;
         (inbox.listeners ??= new Set()).add(listener);
+      },
+      progress: (partial) => {
+        if (controller.signal.aborted || typeof partial?.text !== 'string') return;
+        streamed = true;
+        this.#host.partials.publish({ ...noticeBase, text: partial.text, at: this.#host.clock.now() });
+      },
+      get watched() {
+        return host.partials.watched();
       },
     };
     let sendChain: Promise<void> = Promise.resolve();
@@ -274,6 +302,8 @@ export class ActivityRunner {
         return;
       }
       await deliver('failed', encodeRejection(thrown));
+    } finally {
+      if (streamed) this.#host.partials.publish({ ...noticeBase, text: '', at: this.#host.clock.now(), ended: true });
     }
   }
 
