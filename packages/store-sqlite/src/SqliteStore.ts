@@ -209,7 +209,13 @@ export class SqliteStore implements Store {
       where.push(`status IN (${query.status.map(() => '?').join(', ')})`);
       params.push(...query.status);
     }
-    const sql = `SELECT * FROM actors ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT ?`;
+    if (query.after) {
+      where.push('created_at <= ? AND (created_at < ? OR id > ?)');
+      params.push(query.after.createdAt, query.after.createdAt, query.after.id);
+    }
+    // Runs newest first walk the roots index and stop at the limit, instead of sorting every run.
+    const from = query.rootsOnly && !query.runId ? 'actors INDEXED BY actors_roots' : 'actors';
+    const sql = `SELECT * FROM ${from} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT ?`;
     params.push(query.limit ?? 1000);
     return (this.db.prepare(sql).all(...params) as ActorRow[]).map(toActor);
   }
@@ -420,9 +426,11 @@ export class SqliteStore implements Store {
     return (this.#s.history.all(actorId, options.fromSeq ?? 0, options.limit ?? 100_000) as HistorySqlRow[]).map(toHistory);
   }
 
-  async runHistory(runId: string, options: { upToRowId?: number; limit?: number } = {}): Promise<HistoryRow[]> {
+  async runHistory(runId: string, options: { upToRowId?: number; limit?: number; afterRowId?: number } = {}): Promise<HistoryRow[]> {
     const rows =
-      options.upToRowId === undefined && options.limit === undefined
+      options.afterRowId !== undefined
+        ? this.#s.runHistoryAfter.all(runId, options.afterRowId, options.upToRowId ?? Number.MAX_SAFE_INTEGER, options.limit ?? -1)
+        : options.upToRowId === undefined && options.limit === undefined
         ? this.#s.runHistory.all(runId)
         : this.#s.runHistoryUpTo.all(runId, options.upToRowId ?? Number.MAX_SAFE_INTEGER, options.limit ?? -1);
     return (rows as HistorySqlRow[]).map(toHistoryRow);
@@ -684,6 +692,7 @@ function prepare(db: Database.Database) {
     runHistory: db.prepare('SELECT * FROM history WHERE run_id = ? ORDER BY row_id'),
     // The latest `limit` rows up to a row id (LIMIT -1: all), returned oldest first.
     runHistoryUpTo: db.prepare('SELECT * FROM (SELECT * FROM history WHERE run_id = ? AND row_id <= ? ORDER BY row_id DESC LIMIT ?) ORDER BY row_id'),
+    runHistoryAfter: db.prepare('SELECT * FROM history WHERE run_id = ? AND row_id > ? AND row_id <= ? ORDER BY row_id LIMIT ?'),
     historyRow: db.prepare('SELECT * FROM history WHERE actor_id = ? AND seq = ?'),
     historyHead: db.prepare('SELECT COALESCE(MAX(row_id), 0) AS head FROM history'),
     historySince: db.prepare('SELECT * FROM history WHERE row_id > ? ORDER BY row_id LIMIT ?'),

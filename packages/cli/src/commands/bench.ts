@@ -11,7 +11,7 @@ import { intArg, parse } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { benchMachine } from '../benchMachine.js';
 import { progress } from '../progress.js';
-import { help } from './run.js';
+import { help } from '../help.js';
 
 const usage = 'spine bench [--steps N] [--waiting N] [--json]';
 

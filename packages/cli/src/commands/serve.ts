@@ -8,7 +8,7 @@ import { openStore } from '../openStore.js';
 import { restoreBreakers } from '../restoreBreakers.js';
 import { startStudio } from '../startStudio.js';
 import { bundledStudioDir } from '../studioDir.js';
-import { help } from './run.js';
+import { help } from '../help.js';
 
 const usage = 'spine serve [--db FILE] [--port N] [--host H] [--machines DIR]';
 
