@@ -37,7 +37,7 @@ import {
   type Store,
   type VersionMove,
   type DeadLetterRetention,
-} from '@spine/runtime';
+} from '@spine/runtime/store';
 import { anchorSecret, settlePendingAnchor, verifyAnchoredAudit, writeAuditAnchor } from './auditAnchor.js';
 import { deadLetterRetention, insertBoundedDeadLetter } from './deadLetterRetention.js';
 import { APPLICATION, migrations } from './migrations.js';

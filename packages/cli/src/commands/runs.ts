@@ -1,4 +1,4 @@
-import type { ActorRecord } from '@spine/runtime';
+import type { ActorRecord } from '@spine/runtime/store';
 import { dbOptions, dbPath, intArg, parse } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { age, colourOn, stateText, statusText, statusWord, table } from '../format.js';

@@ -1,5 +1,5 @@
-import { runLedger, usageOf, costOfEntry, type LedgerTotal, type RunLedger } from '@spine/llm';
-import type { ActorRecord, DeadLetter, HistoryRecord, JobRecord, Store } from '@spine/runtime';
+import { runLedger, usageOf, costOfEntry, type LedgerTotal, type RunLedger } from '@spine/llm/ledger';
+import type { ActorRecord, DeadLetter, HistoryRecord, JobRecord, Store } from '@spine/runtime/store';
 import { dbOptions, dbPath, intArg, parse } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { micros, stateText, table } from '../format.js';
