@@ -327,6 +327,14 @@ export interface HostStore {
   runActivity(runId: string, now: number): Promise<{ dueEvents: number; activeJobs: number; nextWakeAt: number | undefined }>;
   /** Whether a high-risk approval holds the run: none of its actors steps and none of its jobs starts. */
   isRunHalted(runId: string): Promise<boolean>;
+  /**
+   * Optional prompt wake-up between hosts on one database, so that work written by one process
+   * (an event for an actor another host owns) is picked up at once rather than at the next poll:
+   * `wakeHosts` tells every host that listens, `onWake` listens and returns a function that stops
+   * listening. A store without them leaves hosts to find the work by polling.
+   */
+  wakeHosts?(): void;
+  onWake?(listener: () => void): () => void;
   close(): Promise<void>;
 }
 

@@ -42,6 +42,7 @@ import { anchorSecret, settlePendingAnchor, verifyAnchoredAudit, writeAuditAncho
 import { deadLetterRetention, insertBoundedDeadLetter } from './deadLetterRetention.js';
 import { APPLICATION, migrations } from './migrations.js';
 import { checkPagesAtOpen, reportStorageErrors, toStorageError } from './storageErrors.js';
+import { WakeFile } from './WakeFile.js';
 
 /** Options of `SqliteStore.open`. */
 export interface SqliteStoreOptions {
@@ -418,6 +419,15 @@ export class SqliteStore implements Store {
 
   async removeHost(id: string): Promise<void> {
     this.#s.removeHost.run(id);
+  }
+
+  /** Touches `<db>.wake`, which every host on this database watches (see WakeFile). */
+  wakeHosts(): void {
+    if (this.path !== ':memory:') new WakeFile(this.path).notify();
+  }
+
+  onWake(listener: () => void): () => void {
+    return this.path === ':memory:' ? () => {} : new WakeFile(this.path).watch(listener);
   }
 
   // ---- history --------------------------------------------------------------------
