@@ -13,7 +13,7 @@ import { activityChain, benchMachine } from '../benchMachine.js';
 import { inParallel, loadLangGraph, type Peer } from '../benchPeer.js';
 import { help } from '../help.js';
 
-const usage = 'spine bench [--quick] [--rounds N] [--waiting N] [--no-peer] [--json]';
+const usage = 'spine bench [--quick] [--rounds N] [--runs N] [--waiting N] [--no-peer] [--json]';
 
 /** What a figure survives: the durability it was measured at. */
 export type Durability = 'NORMAL' | 'FULL' | 'memory';
@@ -50,7 +50,7 @@ const STEPS = 20;
 export async function bench(args: string[]): Promise<number> {
   const { values, positionals } = parse(
     args,
-    { json: { type: 'boolean', default: false }, quick: { type: 'boolean', default: false }, rounds: { type: 'string' }, waiting: { type: 'string' }, 'no-peer': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    { json: { type: 'boolean', default: false }, quick: { type: 'boolean', default: false }, rounds: { type: 'string' }, runs: { type: 'string' }, waiting: { type: 'string' }, 'no-peer': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
     usage,
   );
   if (values.help) return help(usage);
@@ -61,7 +61,9 @@ export async function bench(args: string[]): Promise<number> {
   const waiting = intArg(values.waiting, '--waiting', quick ? 100 : 10_000);
   // Quick (for tests): every figure, on a handful of runs and no warm-up; 5 in flight stand for 100.
   const many = quick ? 5 : 100;
-  const runsOf = (inFlight: number) => (inFlight === 1 ? (quick ? 1 : 20) : quick ? many : many * 3);
+  const manyRuns = intArg(values.runs, '--runs', quick ? many : many * 3);
+  if (manyRuns < many) throw new CliError(`--runs must be at least ${many} (the runs in flight)\nusage: ${usage}`);
+  const runsOf = (inFlight: number) => (inFlight === 1 ? (quick ? 1 : Math.max(1, Math.round(manyRuns / 15))) : manyRuns);
   const floorSteps = quick ? 100 : 20_000;
   const warmUp = !quick;
   const dir = mkdtempSync(join(tmpdir(), 'spine-bench-'));
