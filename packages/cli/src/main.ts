@@ -1,24 +1,31 @@
-import { closeToolSources } from '@spine/llm';
-import { SpineError } from '@spine/runtime';
+import { SpineError } from '@spine/runtime/store';
 import { CliError, EXIT } from './CliError.js';
-import { approvals } from './commands/approvals.js';
-import { audit } from './commands/audit.js';
-import { bench } from './commands/bench.js';
-import { approve, reject } from './commands/decide.js';
-import { demo } from './commands/demo.js';
-import { evaluate } from './commands/eval.js';
-import { exportMachine } from './commands/export.js';
-import { migrate } from './commands/migrate.js';
-import { resume } from './commands/resume.js';
-import { run } from './commands/run.js';
-import { runs } from './commands/runs.js';
-import { send } from './commands/send.js';
-import { serve } from './commands/serve.js';
-import { show } from './commands/show.js';
-import { step } from './commands/step.js';
-import { startTelemetry } from './telemetry.js';
 
-const commands: Record<string, (args: string[]) => Promise<number>> = { run, resume, runs, show, send, serve, bench, demo, approvals, approve, reject, audit, step, migrate, export: exportMachine, eval: evaluate };
+type Command = (args: string[]) => Promise<number>;
+
+/**
+ * Each command is imported when it is run, so a command loads only what it needs: `runs`, `show`
+ * and `--help` never load xstate, zod, the AI SDK, OpenTelemetry or the studio. `machines` marks
+ * the commands that load machines, whose tools (MCP servers) must be closed on the way out.
+ */
+const commands: Record<string, { load: () => Promise<Command>; machines?: true }> = {
+  run: { load: async () => (await import('./commands/run.js')).run, machines: true },
+  resume: { load: async () => (await import('./commands/resume.js')).resume, machines: true },
+  runs: { load: async () => (await import('./commands/runs.js')).runs },
+  show: { load: async () => (await import('./commands/show.js')).show },
+  send: { load: async () => (await import('./commands/send.js')).send, machines: true },
+  serve: { load: async () => (await import('./commands/serve.js')).serve, machines: true },
+  bench: { load: async () => (await import('./commands/bench.js')).bench },
+  demo: { load: async () => (await import('./commands/demo.js')).demo, machines: true },
+  approvals: { load: async () => (await import('./commands/approvals.js')).approvals },
+  approve: { load: async () => (await import('./commands/decide.js')).approve, machines: true },
+  reject: { load: async () => (await import('./commands/decide.js')).reject, machines: true },
+  audit: { load: async () => (await import('./commands/audit.js')).audit },
+  step: { load: async () => (await import('./commands/step.js')).step },
+  migrate: { load: async () => (await import('./commands/migrate.js')).migrate, machines: true },
+  export: { load: async () => (await import('./commands/export.js')).exportMachine, machines: true },
+  eval: { load: async () => (await import('./commands/eval.js')).evaluate, machines: true },
+};
 
 const usage = `usage: spine <command> [options]
 
@@ -50,13 +57,15 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return name ? EXIT.done : EXIT.usage;
   }
-  const command = Object.prototype.hasOwnProperty.call(commands, name) ? commands[name] : undefined;
-  if (!command) {
+  const entry = Object.prototype.hasOwnProperty.call(commands, name) ? commands[name] : undefined;
+  if (!entry) {
     process.stderr.write(`spine: unknown command '${name}'\n${usage}\n`);
     return EXIT.usage;
   }
-  const telemetry = await startTelemetry();
+  // Telemetry only when the environment asks for it (the SDK is imported then).
+  const telemetry = process.env.OTEL_EXPORTER_OTLP_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ? await (await import('./telemetry.js')).startTelemetry() : undefined;
   try {
+    const command = await entry.load();
     return await command(args);
   } catch (error) {
     if (error instanceof CliError) {
@@ -71,7 +80,7 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.failed;
   } finally {
     // MCP servers (child processes, HTTP sessions) that machines opened would keep the process alive.
-    await closeToolSources();
+    if (entry.machines) await (await import('@spine/llm')).closeToolSources();
     await telemetry?.shutdown();
   }
 }

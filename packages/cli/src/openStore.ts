@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { SpineError } from '@spine/runtime';
+import { SpineError } from '@spine/runtime/store';
 import { SqliteStore } from '@spine/store-sqlite';
 import { CliError, EXIT } from './CliError.js';
 

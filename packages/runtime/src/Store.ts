@@ -369,6 +369,11 @@ export interface ActorQuery {
   runId?: string;
   status?: ActorStatus[];
   limit?: number;
+  /**
+   * A page cursor: only actors after this one in listing order (newest first: `createdAt`
+   * descending, then `id` ascending). Pass the last actor of the previous page.
+   */
+  after?: { createdAt: number; id: string };
 }
 
 /** What a host uses to drive actors: create them, read and consume their mailboxes, commit steps, run jobs, own work and stay alive. */
@@ -415,6 +420,14 @@ export interface HostStore {
   runActivity(runId: string, now: number): Promise<{ dueEvents: number; activeJobs: number; nextWakeAt: number | undefined }>;
   /** Whether a high-risk approval holds the run: none of its actors steps and none of its jobs starts. */
   isRunHalted(runId: string): Promise<boolean>;
+  /**
+   * Optional prompt wake-up between hosts on one database, so that work written by one process
+   * (an event for an actor another host owns) is picked up at once rather than at the next poll:
+   * `wakeHosts` tells every host that listens, `onWake` listens and returns a function that stops
+   * listening. A store without them leaves hosts to find the work by polling.
+   */
+  wakeHosts?(): void;
+  onWake?(listener: () => void): () => void;
   close(): Promise<void>;
 }
 
@@ -427,9 +440,11 @@ export interface HistoryReader {
   /**
    * History of every actor of a run, in commit order. With `upToRowId`, only rows
    * committed up to that one; with `limit`, only the latest `limit` of those
-   * (still oldest first).
+   * (still oldest first). With `afterRowId` (a page cursor: the last row of the
+   * previous page, 0 for the first page), only rows committed after it, and
+   * `limit` takes the first `limit` of those instead.
    */
-  runHistory(runId: string, options?: { upToRowId?: number; limit?: number }): Promise<HistoryRow[]>;
+  runHistory(runId: string, options?: { upToRowId?: number; limit?: number; afterRowId?: number }): Promise<HistoryRow[]>;
   /** One committed step of an actor. */
   historyRow(actorId: string, seq: number): Promise<HistoryRow | undefined>;
   /** The newest history row id (0 when there is none): a live tail starts after it. */

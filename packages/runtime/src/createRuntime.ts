@@ -104,6 +104,7 @@ export class Runtime {
   readonly #telemetry: RunTelemetry;
   readonly #desk: ApprovalDesk;
   readonly #scheduler: Scheduler;
+  #unwatch: (() => void) | undefined;
   readonly #steps: StepRunner;
   readonly #activities: ActivityRunner;
   readonly #failure = new HostFailure();
@@ -205,12 +206,14 @@ export class Runtime {
       }
     }
     await this.#scheduler.start();
+    this.#unwatch = this.store.onWake?.(() => this.#scheduler.wake());
   }
 
   /** Stops taking work, aborts running activities (they re-run on the next start), releases ownership. */
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    this.#unwatch?.();
     const pumping = this.#scheduler.stop();
     await this.#activities.stop();
     await pumping;
@@ -285,6 +288,7 @@ export class Runtime {
     if (issues.length) return refuse(describeIssues(actor.machine, typed?.type, issues), issues);
     const [eventId] = await this.store.enqueue([{ actorId, type: typed.type, event: json, dueAt: this.clock.now(), source }]);
     if (actor.owner === null || actor.owner === this.hostId || this.#scheduler.deadOwners.includes(actor.owner)) this.#scheduler.kick(actorId);
+    else this.store.wakeHosts?.(); // its owner is another host, maybe in another process
     return { eventId: eventId! };
   }
 

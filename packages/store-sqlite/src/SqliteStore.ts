@@ -41,11 +41,12 @@ import {
   type Store,
   type VersionMove,
   type DeadLetterRetention,
-} from '@spine/runtime';
+} from '@spine/runtime/store';
 import { anchorSecret, settlePendingAnchor, verifyAnchoredAudit, writeAuditAnchor } from './auditAnchor.js';
 import { deadLetterRetention, insertBoundedDeadLetter } from './deadLetterRetention.js';
 import { APPLICATION, migrations } from './migrations.js';
 import { checkPagesAtOpen, foundCorrupt, markClosedCleanly, reportStorageErrors, toStorageError } from './storageErrors.js';
+import { WakeFile } from './WakeFile.js';
 
 /** Options of `SqliteStore.open`. */
 export interface SqliteStoreOptions {
@@ -214,7 +215,13 @@ export class SqliteStore implements Store {
       where.push(`status IN (${query.status.map(() => '?').join(', ')})`);
       params.push(...query.status);
     }
-    const sql = `SELECT * FROM actors ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT ?`;
+    if (query.after) {
+      where.push('created_at <= ? AND (created_at < ? OR id > ?)');
+      params.push(query.after.createdAt, query.after.createdAt, query.after.id);
+    }
+    // Runs newest first walk the roots index and stop at the limit, instead of sorting every run.
+    const from = query.rootsOnly && !query.runId ? 'actors INDEXED BY actors_roots' : 'actors';
+    const sql = `SELECT * FROM ${from} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT ?`;
     params.push(query.limit ?? 1000);
     return (this.db.prepare(sql).all(...params) as ActorRow[]).map(toActor);
   }
@@ -458,15 +465,26 @@ export class SqliteStore implements Store {
     this.#s.removeHost.run(id);
   }
 
+  /** Touches `<db>.wake`, which every host on this database watches (see WakeFile). */
+  wakeHosts(): void {
+    if (this.path !== ':memory:') new WakeFile(this.path).notify();
+  }
+
+  onWake(listener: () => void): () => void {
+    return this.path === ':memory:' ? () => {} : new WakeFile(this.path).watch(listener);
+  }
+
   // ---- history --------------------------------------------------------------------
 
   async history(actorId: string, options: { fromSeq?: number; limit?: number } = {}): Promise<HistoryRecord[]> {
     return this.#decode(this.#s.history.all(actorId, options.fromSeq ?? 0, options.limit ?? 100_000) as HistorySqlRow[]);
   }
 
-  async runHistory(runId: string, options: { upToRowId?: number; limit?: number } = {}): Promise<HistoryRow[]> {
+  async runHistory(runId: string, options: { upToRowId?: number; limit?: number; afterRowId?: number } = {}): Promise<HistoryRow[]> {
     const rows =
-      options.upToRowId === undefined && options.limit === undefined
+      options.afterRowId !== undefined
+        ? this.#s.runHistoryAfter.all(runId, options.afterRowId, options.upToRowId ?? Number.MAX_SAFE_INTEGER, options.limit ?? -1)
+        : options.upToRowId === undefined && options.limit === undefined
         ? this.#s.runHistory.all(runId)
         : this.#s.runHistoryUpTo.all(runId, options.upToRowId ?? Number.MAX_SAFE_INTEGER, options.limit ?? -1);
     return this.#decodeRows(rows as HistorySqlRow[]);
@@ -773,6 +791,7 @@ function prepare(db: Database.Database) {
     // The latest `limit` rows up to a row id (LIMIT -1: all), returned oldest first.
     runHistoryUpTo: db.prepare(`SELECT * FROM (${historyRows} WHERE h.run_id = ? AND h.row_id <= ? ORDER BY h.row_id DESC LIMIT ?) ORDER BY row_id`),
     historyRow: db.prepare(`${historyRows} WHERE h.actor_id = ? AND h.seq = ?`),
+    runHistoryAfter: db.prepare(`${historyRows} WHERE h.run_id = ? AND h.row_id > ? AND h.row_id <= ? ORDER BY h.row_id LIMIT ?`),
     historyHead: db.prepare('SELECT COALESCE(MAX(row_id), 0) AS head FROM history'),
     historySince: db.prepare(`${historyRows} WHERE h.row_id > ? ORDER BY h.row_id LIMIT ?`),
     runStats: db.prepare(

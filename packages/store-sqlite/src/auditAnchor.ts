@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { ensureSecret, GENESIS_HASH, readSecret, verifyAuditChain, type AuditEntry, type AuditVerification } from '@spine/runtime';
+import { ensureSecret, GENESIS_HASH, readSecret, verifyAuditChain, type AuditEntry, type AuditVerification } from '@spine/runtime/store';
 
 /**
  * The audit log's anchor: how many rows the chain has and the hash of the last,

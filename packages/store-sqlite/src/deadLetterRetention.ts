@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { boundDeadLetter, DEFAULT_DEAD_LETTER_RETENTION, type DeadLetterRetention, type NewDeadLetter } from '@spine/runtime';
+import { boundDeadLetter, DEFAULT_DEAD_LETTER_RETENTION, type DeadLetterRetention, type NewDeadLetter } from '@spine/runtime/store';
 
 const statements = new WeakMap<Database.Database, ReturnType<typeof prepare>>();
 

@@ -1,7 +1,7 @@
 import { accessSync, constants, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
-import { SpineError, type SpineErrorCode } from '@spine/runtime';
+import { SpineError, type SpineErrorCode } from '@spine/runtime/store';
 
 /** What kind of storage failure an error is. */
 export type StorageFailure = 'full' | 'read_only' | 'corrupt' | 'busy' | 'io';

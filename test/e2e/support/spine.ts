@@ -37,8 +37,8 @@ export interface ServeProcess {
  * waits for its `Spine studio: URL` line. Rejects with the process's output if
  * it exits first (e.g. refusing a non-loopback host without a token).
  */
-export async function startServe(options: { db: string; host?: string; env?: Record<string, string | undefined>; machines?: string | null }): Promise<ServeProcess> {
-  const args = ['--db', options.db, '--port', '0'];
+export async function startServe(options: { db: string; host?: string; env?: Record<string, string | undefined>; machines?: string | null; args?: string[] }): Promise<ServeProcess> {
+  const args = ['--db', options.db, '--port', '0', ...(options.args ?? [])];
   if (options.machines !== null) args.push('--machines', options.machines ?? MACHINES);
   if (options.host) args.push('--host', options.host);
   const command = cliHasServe() ? [CLI, 'serve', ...args] : ['--conditions=@spine/source', '--import', 'tsx', SERVE_FALLBACK, ...args];

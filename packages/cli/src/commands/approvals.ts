@@ -3,7 +3,7 @@ import { dbOptions, dbPath, parse } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { age, table } from '../format.js';
 import { openStore } from '../openStore.js';
-import { help } from './run.js';
+import { help } from '../help.js';
 
 const usage = 'spine approvals [--all] [--run ID] [--db FILE] [--json]';
 

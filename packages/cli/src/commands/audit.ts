@@ -2,7 +2,7 @@ import { dbOptions, dbPath, parse } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { table } from '../format.js';
 import { openStore } from '../openStore.js';
-import { help } from './run.js';
+import { help } from '../help.js';
 
 const usage = 'spine audit [--run ID] [--verify] [--db FILE] [--json]';
 

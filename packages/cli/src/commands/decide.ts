@@ -6,7 +6,7 @@ import { stateText } from '../format.js';
 import { loadMachines } from '../loadMachines.js';
 import { openStore } from '../openStore.js';
 import { restoreBreakers } from '../restoreBreakers.js';
-import { help } from './run.js';
+import { help } from '../help.js';
 
 const approveUsage = 'spine approve <runId> [--as NAME] [--edit JSON] [--reason TEXT] [--id APPROVAL] [--db FILE] [--machines DIR] [--json]';
 const rejectUsage = 'spine reject <runId> [--as NAME] [--reason TEXT] [--id APPROVAL] [--db FILE] [--machines DIR] [--json]';

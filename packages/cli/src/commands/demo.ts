@@ -15,7 +15,7 @@ import { openStore } from '../openStore.js';
 import { restoreBreakers } from '../restoreBreakers.js';
 import { startStudio } from '../startStudio.js';
 import { bundledStudioDir } from '../studioDir.js';
-import { help } from './run.js';
+import { help } from '../help.js';
 import { showRun } from './show.js';
 
 const usage = 'spine demo [--topic TEXT] [--serve] [--port N] [--approve ask|auto|never] [--db FILE] [--machines DIR] [--json]';

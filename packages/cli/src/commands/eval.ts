@@ -9,7 +9,7 @@ import { dbOptions, dbPath, intArg, parse } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { loadMachines } from '../loadMachines.js';
 import { openStore } from '../openStore.js';
-import { help } from './run.js';
+import { help } from '../help.js';
 
 const usage =
   'spine eval <suite> [--repeat N] [--cases ID,ID] [--concurrency N] [--baseline FILE] [--save FILE] [--evals DIR] [--db FILE] [--machines DIR] [--json]\n' +

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { machineToMermaid, machineToTypeScript } from '@spine/server';
 import { parse } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
-import { help } from './run.js';
+import { help } from '../help.js';
 
 const usage = 'spine export <machine> [--format ts|mermaid] [--out FILE] [--machines DIR]';
 

@@ -4,7 +4,7 @@ import { CliError, EXIT } from '../CliError.js';
 import { stateText } from '../format.js';
 import { loadMachines } from '../loadMachines.js';
 import { openStore } from '../openStore.js';
-import { help } from './run.js';
+import { help } from '../help.js';
 
 const usage = 'spine migrate <actorId|runId> [--to VERSION|current] [--as NAME] [--db FILE] [--machines DIR] [--json]';
 

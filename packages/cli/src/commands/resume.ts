@@ -6,7 +6,7 @@ import { loadMachines } from '../loadMachines.js';
 import { openStore } from '../openStore.js';
 import { restoreBreakers } from '../restoreBreakers.js';
 import { progress } from '../progress.js';
-import { help } from './run.js';
+import { help } from '../help.js';
 
 const usage = 'spine resume [--db FILE] [--machines DIR] [--json] [--wait-timers SECONDS]  (exit 0 all done, 1 one failed, 3 one is waiting)';
 

@@ -1,6 +1,7 @@
 import { createRuntime, SpineError, type RunOutcome } from '@spine/runtime';
 import { dbOptions, dbPath, intArg, parse, parseJsonArg } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
+import { help } from '../help.js';
 import { loadMachines } from '../loadMachines.js';
 import { openStore } from '../openStore.js';
 import { restoreBreakers } from '../restoreBreakers.js';
@@ -65,7 +66,3 @@ export function report(outcome: RunOutcome, json: boolean): number {
 }
 
 /** Prints usage and returns 0. */
-export function help(text: string): number {
-  process.stdout.write(`usage: ${text}\n`);
-  return EXIT.done;
-}

@@ -5,7 +5,7 @@ import { stateText } from '../format.js';
 import { loadMachines } from '../loadMachines.js';
 import { openStore } from '../openStore.js';
 import { restoreBreakers } from '../restoreBreakers.js';
-import { help } from './run.js';
+import { help } from '../help.js';
 
 const usage = 'spine send <runId|actorId> <eventJSON> [--db FILE] [--machines DIR] [--json]';
 

@@ -3,7 +3,7 @@ import { dbOptions, dbPath, intArg, parse } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { stateText } from '../format.js';
 import { openStore } from '../openStore.js';
-import { help } from './run.js';
+import { help } from '../help.js';
 
 const usage = 'spine step <runId> <seq> [--actor ID] [--db FILE] [--json]';
 

@@ -33,6 +33,11 @@ export class Scheduler {
   #deadOwners: string[] = [];
   #pumping: Promise<void> | undefined;
   #pollTimer: NodeJS.Timeout | undefined;
+  #heartbeatTimer: NodeJS.Timeout | undefined;
+  #waking: Promise<void> | undefined;
+  #wakeAgain = false;
+  /** Scans started by `wake()` (another process's notification) rather than by a timer. */
+  woken = 0;
   #wakeTimer: NodeJS.Timeout | undefined;
   #wakeAt = Infinity;
   #lastHeartbeat = 0;
@@ -67,12 +72,33 @@ export class Scheduler {
     await this.scan();
     this.#pollTimer = setInterval(() => void this.tick(), this.#host.pollIntervalMs);
     this.#pollTimer.unref?.();
+    // Alive for other hosts however long the poll interval (a host woken by notifications may poll rarely).
+    this.#heartbeatTimer = setInterval(() => void this.heartbeat().catch((error: unknown) => this.#host.onError(ensureError(error), 'heartbeat')), this.#host.heartbeatMs);
+    this.#heartbeatTimer.unref?.();
+  }
+
+  /** Scans now instead of at the next poll (another process wrote work for this host); wakes during a scan coalesce into one more. */
+  wake(): void {
+    if (this.#stopping) return;
+    if (this.#waking) {
+      this.#wakeAgain = true;
+      return;
+    }
+    this.woken++;
+    this.#waking = this.tick().finally(() => {
+      this.#waking = undefined;
+      if (this.#wakeAgain) {
+        this.#wakeAgain = false;
+        this.wake();
+      }
+    });
   }
 
   /** Stops polling and waits for the drain in progress. */
   async stop(): Promise<void> {
     this.#stopping = true;
     if (this.#pollTimer) clearInterval(this.#pollTimer);
+    if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer);
     if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
     await this.#pumping;
   }

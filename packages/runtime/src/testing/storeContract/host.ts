@@ -28,6 +28,10 @@ export function runHostContract(withStore: WithStore): void {
         expect(await store.getActor('missing')).toBeUndefined();
         expect((await store.listActors({ runId: 'run-a' })).map((a) => a.id).sort()).toEqual(['run-a', 'run-a/k']);
         expect((await store.listActors({ rootsOnly: true })).map((a) => a.id).sort()).toEqual(['run-a', 'run-b']);
+        const [first, ...rest] = await store.listActors({ rootsOnly: true });
+        expect((await store.listActors({ rootsOnly: true, limit: 1 })).map((a) => a.id)).toEqual([first!.id]);
+        expect((await store.listActors({ rootsOnly: true, after: { createdAt: first!.createdAt, id: first!.id } })).map((a) => a.id)).toEqual(rest.map((a) => a.id));
+        expect(await store.listActors({ rootsOnly: true, after: { createdAt: rest[0]!.createdAt, id: rest[0]!.id } })).toEqual([]);
         expect(await store.childrenOf('run-a')).toEqual([{ id: 'run-a/k', childKey: 'k', machine: 'child', seq: 0 }]);
         expect(await store.childrenOf('run-b')).toEqual([]);
       }));

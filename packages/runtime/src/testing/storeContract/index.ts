@@ -63,6 +63,11 @@ export function runStoreContract(makeStore: MakeStore): void {
         expect(latest.map((r) => r.seq)).toEqual([2, 3]);
         expect((await store.runHistory('run-a', { upToRowId: all[2]!.rowId, limit: 1 })).map((r) => r.seq)).toEqual([3]);
 
+        const firstPage = await store.runHistory('run-a', { afterRowId: 0, limit: 2 });
+        expect(firstPage.map((r) => r.seq)).toEqual([1, 2]);
+        expect((await store.runHistory('run-a', { afterRowId: firstPage[1]!.rowId, limit: 2 })).map((r) => r.seq)).toEqual([3]);
+        expect(await store.runHistory('run-a', { afterRowId: all[2]!.rowId, limit: 2 })).toEqual([]);
+
         const second = await store.historyRow('run-a', 2);
         expect(second).toEqual(all[1]);
         expect(await store.historyRow('run-a', 9)).toBeUndefined();

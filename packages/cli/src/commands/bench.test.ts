@@ -1,0 +1,63 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import type { BenchFigure } from './bench.js';
+
+// `spine bench --quick --json` as a user runs it: every figure present with its durability
+// label, the ratios and the wake-up figure. Timings are not asserted (this machine is shared).
+const bin = fileURLToPath(new URL('../../bin/spine.js', import.meta.url));
+
+function spine(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('spine bench --json', () => {
+  it('reports every figure with its durability, LangGraph.js measured in the same run, the ratios and the wake-up', async () => {
+    const r = await spine(['bench', '--quick', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as {
+      quick: boolean;
+      durability: Record<string, string>;
+      peer: { available: boolean; name?: string; version?: string };
+      figures: BenchFigure[];
+      ratios: { name: string; durability: string; inFlight: number; ratio: number }[];
+      wake: { actors: number; woken: number; startMs: number; wakeMs: number; peakRss: number; durability: string };
+    };
+    expect(report.quick).toBe(true);
+    expect(report.durability).toEqual({ NORMAL: expect.stringMatching(/process crash/), FULL: expect.stringMatching(/fsync per commit/), memory: expect.stringMatching(/none/) });
+    // The peer is a dev dependency of this repository, so here it is measured.
+    expect(report.peer).toMatchObject({ available: true, name: 'LangGraph.js + SqliteSaver', version: expect.stringMatching(/^1\./) });
+    const many = Math.max(...report.figures.map((f) => f.inFlight));
+    expect(many).toBeGreaterThan(1);
+    const expected: string[] = [];
+    for (const durability of ['NORMAL', 'FULL']) {
+      for (const inFlight of [1, many]) expected.push(`spine.activity.${inFlight}.${durability}`, `langgraph.activity.${inFlight}.${durability}`, `spine.send.${inFlight}.${durability}`);
+      expected.push(`floor.bare-transaction.1.${durability}`);
+    }
+    expected.push('floor.transition.1.memory');
+    expect(report.figures.map((f) => f.id).sort()).toEqual(expected.sort());
+    for (const f of report.figures) {
+      expect(f.id).toBe(`${f.system}.${f.workflow}.${f.inFlight}.${f.durability}`);
+      expect(Object.keys(report.durability)).toContain(f.durability);
+      expect(f.stepsPerSec).toBeGreaterThan(0);
+      expect(f.usPerStep).toBeCloseTo(1e6 / f.stepsPerSec);
+      expect(f.rounds).toHaveLength(1);
+    }
+    const ratio = (name: RegExp, durability: string, inFlight: number) => report.ratios.find((x) => name.test(x.name) && x.durability === durability && x.inFlight === inFlight)?.ratio;
+    for (const durability of ['NORMAL', 'FULL']) {
+      for (const inFlight of [1, many]) expect(ratio(/Spine \/ LangGraph/, durability, inFlight)).toBeGreaterThan(0);
+      expect(ratio(/bare transaction/, durability, 1)).toBeGreaterThan(0);
+    }
+    expect(ratio(/in-memory/, 'NORMAL', 1)).toBeGreaterThan(0);
+    expect(report.wake).toMatchObject({ actors: 100, woken: 100, durability: 'NORMAL' });
+    expect(report.wake.peakRss).toBeGreaterThan(0);
+  }, 180_000);
+});

@@ -1,0 +1,12 @@
+/**
+ * What a Store implementation and a read-only tool need from the runtime (`@spine/runtime/store`):
+ * the Store contract's types, the errors, the audit chain, secrets and dead-letter bounds, without
+ * xstate, zod or OpenTelemetry, so that `spine runs` and `spine show` start fast.
+ */
+export type * from './Store.js';
+export { SpineError, RetryableError, TerminalError, ensureError, serializeError, formatIssues, markError } from './errors.js';
+export type { SpineErrorCode, FieldIssue, SerializedError } from './errors.js';
+export { auditHash, verifyAuditChain, GENESIS_HASH } from './auditChain.js';
+export { readSecret, ensureSecret, secretPathFor } from './secretFile.js';
+export { boundDeadLetter, maxDeadLetterChars, DEFAULT_DEAD_LETTER_RETENTION } from './deadLetterBounds.js';
+export type { DeadLetterRetention } from './deadLetterBounds.js';
