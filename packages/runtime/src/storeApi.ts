@@ -10,3 +10,5 @@ export { auditHash, verifyAuditChain, GENESIS_HASH } from './auditChain.js';
 export { readSecret, ensureSecret, secretPathFor } from './secretFile.js';
 export { boundDeadLetter, maxDeadLetterChars, DEFAULT_DEAD_LETTER_RETENTION } from './deadLetterBounds.js';
 export type { DeadLetterRetention } from './deadLetterBounds.js';
+export { encodeHistoryStep, decodeHistoryStep, isCheckpointBody, isCheckpointSeq, HistoryDecoder, HISTORY_CHECKPOINT_EVERY } from './history/index.js';
+export type { HistoryStep, EncodedHistoryStep, StoredHistoryBody, EncodeHistoryOptions } from './history/index.js';
