@@ -82,10 +82,9 @@ describe('risk tiers', () => {
           get(target, prop, receiver) {
             if (prop === 'commitStep')
               return async (step: Parameters<Store['commitStep']>[0]) => {
-                if (fail && step.approvals?.length) {
-                  fail = false;
-                  throw new Error('crash before commit (injected)');
-                }
+                // A transient failure, tried again on every poll until the test releases it
+                // (so no poll can commit the step before the check below).
+                if (fail && step.approvals?.length) throw new SpineError('storage_busy', 'crash before commit (injected)');
                 return target.commitStep(step);
               };
             const value = Reflect.get(target, prop, receiver);
@@ -97,6 +96,7 @@ describe('risk tiers', () => {
     await runtime.idle();
     expect(await sqlite.listApprovals({ runId })).toEqual([]);
     expect(await sqlite.listAudit({ runId })).toEqual([]);
+    fail = false;
     await runtime.poke();
     await runtime.waitForRun(runId, { horizonMs: 0 });
     expect(await sqlite.listApprovals({ runId })).toHaveLength(1);
