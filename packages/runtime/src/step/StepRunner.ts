@@ -25,6 +25,12 @@ interface LoadedActor {
   record: ActorRecord;
   version: MachineVersion;
   snapshot: AnyMachineSnapshot | undefined;
+  /**
+   * Known to have no durable children: none were read, and every step since was committed
+   * by this host (a conflict drops the whole entry) and spawned none. Children appear
+   * only through the actor's own spawns, so the read can be skipped.
+   */
+  childless: boolean;
 }
 
 /** What the step runner needs from its host. */
@@ -188,20 +194,24 @@ export class StepRunner {
     }
     const version = await registry.pinned(record.machine, record.version, store);
     const snapshot = record.snapshot ? (createActor(version.machine, { snapshot: JSON.parse(record.snapshot) }).getSnapshot() as AnyMachineSnapshot) : undefined;
-    const loaded: LoadedActor = { record, version, snapshot };
+    const loaded: LoadedActor = { record, version, snapshot, childless: record.seq === 0 };
     this.#cache.set(actorId, loaded);
     if (this.#cache.size > this.#host.maxCachedActors) this.#cache.delete(this.#cache.keys().next().value!);
     return loaded;
   }
 
   /** Plans a step from the actor in memory: `transition()`, the reads its result needs, `planCommit`. */
-  async #plan(loaded: LoadedActor, stepEvent: StepEvent, startedAt: number, t0: number): Promise<{ result: StepResult; planned: PlannedStep; env: PlanEnv }> {
+  async #plan(loaded: LoadedActor, stepEvent: StepEvent, startedAt: number, t0: number): Promise<{ result: StepResult; planned: PlannedStep; env: PlanEnv; childless: boolean }> {
     const { store, registry, hostId } = this.#host;
     const { record, version } = loaded;
     const result = this.#transition(loaded, stepEvent.event as EventObject & { input?: unknown }, startedAt);
-    const inputs = await readStepInputs(store, registry, record, version, result);
+    const known = { childless: loaded.childless };
+    const inputs = await readStepInputs(store, registry, record, version, result, known);
     const env: PlanEnv = { version, machine: (name) => registry.machine(name), hostId, now: startedAt, durationUs: Math.round((performance.now() - t0) * 1000) };
-    return { result, planned: planCommit(record, stepEvent, result, inputs, env), env };
+    const planned = planCommit(record, stepEvent, result, inputs, env);
+    // Read (or known) empty, and this step spawns none: still childless once it commits.
+    const childless = known.childless && planned.commit.spawn.length === 0;
+    return { result, planned, env, childless };
   }
 
   async #step(loaded: LoadedActor, eventId: number, eventJson: string): Promise<boolean | 'halted'> {
@@ -209,10 +219,11 @@ export class StepRunner {
     const t0 = performance.now();
     const record = loaded.record;
     const stepEvent: StepEvent = { id: eventId, json: eventJson, event: JSON.parse(eventJson) as EventObject };
-    const { result, planned, env } = await this.#plan(loaded, stepEvent, startedAt, t0);
-    const outcome = await this.#commitOrEnd(record, stepEvent, this.#claiming(planned, startedAt), env);
+    const { result, planned, env, childless } = await this.#plan(loaded, stepEvent, startedAt, t0);
+    const claimed = this.#claiming(planned, startedAt);
+    const outcome = await this.#commitOrEnd(record, stepEvent, claimed, env);
     if (!outcome.ok) return false;
-    return this.#committed(loaded, record, result, outcome.planned, startedAt);
+    return this.#committed(loaded, record, result, outcome.planned, startedAt, childless && outcome.planned === claimed);
   }
 
   /**
@@ -226,10 +237,10 @@ export class StepRunner {
     const t0 = performance.now();
     const record = loaded.record;
     const stepEvent: StepEvent = { id: 0, json: completion.event.event, event: JSON.parse(completion.event.event) as EventObject };
-    const { result, planned } = await this.#plan(loaded, stepEvent, startedAt, t0);
+    const { result, planned, childless } = await this.#plan(loaded, stepEvent, startedAt, t0);
     const claimed = this.#claiming(planned, startedAt);
     const outcome = await this.#commits.commit({ completion, step: { ...(claimed.commit as StepCommit), eventId: null } });
-    if (outcome.ok) return this.#committed(loaded, record, result, claimed, startedAt);
+    if (outcome.ok) return this.#committed(loaded, record, result, claimed, startedAt, childless);
     return outcome.reason === 'conflict' ? false : outcome;
   }
 
@@ -246,8 +257,9 @@ export class StepRunner {
   }
 
   /** After commit: only now may anything the step caused become visible. */
-  #committed(loaded: LoadedActor, record: ActorRecord, result: StepResult, planned: PlannedStep, startedAt: number): true | 'halted' {
+  #committed(loaded: LoadedActor, record: ActorRecord, result: StepResult, planned: PlannedStep, startedAt: number, childless: boolean): true | 'halted' {
     const { commit, seq, emitted } = planned;
+    loaded.childless = childless;
     loaded.record = { ...record, seq, status: commit.status, snapshot: commit.snapshot, stateValue: commit.stateValue, output: commit.output, error: commit.error, updatedAt: startedAt };
     if (result.ok && commit.status !== 'error') loaded.snapshot = asRestored(result.next, commit.snapshot);
     for (const stopped of commit.stop) this.#cache.delete(stopped);

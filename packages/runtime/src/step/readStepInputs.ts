@@ -12,6 +12,10 @@ const NONE: StepInputs = Object.freeze({ children: new Map(), takenIds: new Set<
  * ids of its spawns are taken, the machine of every actor it messages, and its
  * last journal entry when it requests risky work. Also makes sure the versions of
  * spawned machines are stored (normally done when the host starts).
+ *
+ * `known.childless`: the host's cache knows the actor has no durable children (it read
+ * none and has committed every step since, none spawning one), so they are not read
+ * again; set here when a read finds none.
  */
 export async function readStepInputs(
   store: HostStore,
@@ -19,13 +23,15 @@ export async function readStepInputs(
   record: ActorRecord,
   version: MachineVersion,
   result: StepResult,
+  known: { childless?: boolean } = {},
 ): Promise<StepInputs> {
   const finishing = !result.ok || result.next.status !== 'active';
   const plan = result.ok ? result.plan : undefined;
   const needsChildren =
     finishing || (plan !== undefined && (plan.stopChildren.length > 0 || plan.spawns.length > 0 || plan.sends.some((s) => typeof s.to === 'string' || 'child' in s.to)));
   if (!needsChildren && !plan?.sends.length && !plan?.jobs.length) return NONE;
-  const children = new Map(needsChildren ? (await store.childrenOf(record.id)).map((c) => [c.childKey ?? c.id, c.id]) : []);
+  const children = new Map(needsChildren && !known.childless ? (await store.childrenOf(record.id)).map((c) => [c.childKey ?? c.id, c.id]) : []);
+  if (needsChildren) known.childless = children.size === 0;
   const takenIds = new Set<string>();
   const machineOf = new Map<string, string>();
   let lastJournal: unknown = null;
