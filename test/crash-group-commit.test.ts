@@ -17,7 +17,7 @@ import { spawnSpine } from './support/spawnSpine.js';
 // or at a random moment, resumed, and the database checked: no step lost, none applied twice.
 const root = fileURLToPath(new URL('..', import.meta.url));
 const machines = join(root, 'test/fixtures/crash-machines');
-const SEEDS = Number(process.env.SPINE_GROUP_CRASH_SEEDS ?? 4);
+const SEEDS = Number(process.env.SPINE_GROUP_CRASH_SEEDS ?? 2);
 const RUNS = Number(process.env.SPINE_GROUP_CRASH_RUNS ?? 24);
 const EFFECTS = 20;
 
