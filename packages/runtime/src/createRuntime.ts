@@ -182,6 +182,7 @@ export class Runtime {
       // A job claimed in its creating commit holds the row as the store wrote it (secrets redacted).
       startJob: (key, claimed) => this.#activities.start(key, claimed && this.#redactor.value(claimed)),
       claimsJobs: () => this.#options.runActivities && !this.#scheduler.stopping,
+      drainsInProgress: () => this.#scheduler.drainsInProgress,
       abortJobs: (actorId, childId) => this.#activities.abort(actorId, childId),
       publish: (notice) => this.#publish(notice),
     });

@@ -65,6 +65,11 @@ export class Scheduler {
     return this.#pumping;
   }
 
+  /** Drains running now (one per run at most). */
+  get drainsInProgress(): number {
+    return this.#draining.size;
+  }
+
   /** Whether actors wait to be drained. */
   get hasReady(): boolean {
     return this.#ready.size > 0;

@@ -4,6 +4,12 @@ import type { BatchEntry, BatchResult, HostStore } from '../Store.js';
 export interface GroupCommitOptions {
   /** Most entries in one transaction (default 256); a full batch is written at once. */
   maxBatch?: number;
+  /**
+   * How many committers are at work now (the drains in progress): once that many entries
+   * wait, nobody else can join this turn, so the batch is written at once instead of at
+   * `setImmediate`. Default: always wait for `setImmediate`.
+   */
+  committers?: () => number;
 }
 
 interface Pending {
@@ -14,7 +20,8 @@ interface Pending {
 
 /**
  * Group commit: collects the commits that steps of many actors request in the same
- * turn of the event loop (until `setImmediate`, or `maxBatch` entries) and writes them
+ * turn of the event loop (until `setImmediate`, `maxBatch` entries, or an entry from
+ * every committer at work) and writes them
  * in one store transaction, so they share one fsync. Each caller's promise settles only
  * after the transaction that holds its entry committed: nothing a step causes becomes
  * visible before then. One transaction is in flight at a time; entries that arrive
@@ -23,6 +30,7 @@ interface Pending {
 export class GroupCommit {
   readonly #store: HostStore;
   readonly #maxBatch: number;
+  readonly #committers: () => number;
   #queue: Pending[] = [];
   #scheduled = false;
   #writing: Promise<void> | undefined;
@@ -30,6 +38,7 @@ export class GroupCommit {
   constructor(store: HostStore, options: GroupCommitOptions = {}) {
     this.#store = store;
     this.#maxBatch = Math.max(1, options.maxBatch ?? 256);
+    this.#committers = options.committers ?? (() => Infinity);
   }
 
   /**
@@ -39,7 +48,7 @@ export class GroupCommit {
   commit(entry: BatchEntry): Promise<BatchResult> {
     return new Promise<BatchResult>((resolve, reject) => {
       this.#queue.push({ entry, resolve, reject });
-      if (this.#queue.length >= this.#maxBatch) void this.#flush();
+      if (this.#queue.length >= Math.min(this.#maxBatch, this.#committers())) void this.#flush();
       else if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(() => {

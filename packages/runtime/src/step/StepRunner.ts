@@ -54,6 +54,8 @@ export interface StepHost {
   claimsJobs(): boolean;
   /** Most steps in one group commit (default 256). */
   maxBatch?: number;
+  /** Drains running now: each may add a step to the group commit being collected. */
+  drainsInProgress(): number;
   abortJobs(actorId: string, childId: string): void;
   publish(notice: StepNotice): void;
 }
@@ -75,7 +77,7 @@ export class StepRunner {
 
   constructor(host: StepHost) {
     this.#host = host;
-    this.#commits = new GroupCommit(host.store, { maxBatch: host.maxBatch });
+    this.#commits = new GroupCommit(host.store, { ...(host.maxBatch ? { maxBatch: host.maxBatch } : {}), committers: () => host.drainsInProgress() });
   }
 
   /** Forgets every actor held in memory. */
