@@ -104,6 +104,11 @@ export interface NewJob {
   runAt: number;
   /** Created `held`: it runs only after a person approves it (medium and high risk). */
   held?: boolean;
+  /**
+   * The host that claims the job in the commit that creates it: it is written
+   * `running`, owned by that host, as its first attempt (no separate claim).
+   */
+  claimedBy?: string;
 }
 
 /** An actor to create (its initial transition runs as its first step, from an `xstate.init` event). */
@@ -167,8 +172,11 @@ export interface StepCommit {
   actorId: string;
   /** The seq the host read; the commit is refused if the stored seq differs (fencing). */
   expectedSeq: number;
-  /** Consumed mailbox event; refused if already consumed. */
-  eventId: number;
+  /**
+   * Consumed mailbox event; refused if already consumed. `null` only in a `commitBatch`
+   * entry with a `completion`: the step applies that result's event, which never enters the mailbox.
+   */
+  eventId: number | null;
   snapshot: string;
   stateValue: string;
   status: ActorStatus;
@@ -234,6 +242,29 @@ export interface OpenWork {
 
 /** How a step commit ended. */
 export type CommitResult = { ok: true } | { ok: false; reason: 'conflict' | 'consumed' };
+
+/**
+ * One entry of a group commit (`commitBatch`): a step, an activity's result, or a
+ * result together with the step that applies it. With both, the result is journaled
+ * and the step applies its event directly, provided the job is still the caller's,
+ * the actor's seq is `expectedSeq` and no due event waits in its mailbox; when only
+ * the step is refused, the result's event goes to the mailbox instead, so a result
+ * is never lost and never applied twice.
+ */
+export interface BatchEntry {
+  completion?: JobCompletion;
+  step?: StepCommit;
+}
+
+/** How one entry of a group commit ended. */
+export type BatchResult =
+  | { ok: true }
+  /** The step was refused (seq moved, event consumed, or, with a completion, earlier events `queued`); a completion was delivered to the mailbox. */
+  | { ok: false; reason: 'conflict' | 'consumed' | 'queued' }
+  /** The job was no longer running for this owner (cancelled, or taken over): nothing was written. */
+  | { ok: false; reason: 'cancelled' }
+  /** The entry's rows were refused for what they contain (a constraint); nothing of it was written, the rest of the batch was. */
+  | { ok: false; reason: 'failed'; error: Error };
 
 /** The outcome of an activity attempt, with the event that delivers it. */
 export interface JobCompletion {
@@ -396,6 +427,13 @@ export interface HostStore {
   discardEvent(eventId: number, deadLetter: NewDeadLetter): Promise<void>;
   /** Commits one step atomically (see StepCommit). */
   commitStep(step: StepCommit): Promise<CommitResult>;
+  /**
+   * Group commit: every entry in one transaction (one fsync), each entry atomic on its
+   * own (a savepoint), so a refused entry leaves the others committed. Results are in
+   * entry order. Throws, writing nothing, only for errors of the transaction itself
+   * (I/O, a lock). Optional: without it the host commits entry by entry.
+   */
+  commitBatch?(entries: BatchEntry[]): Promise<BatchResult[]>;
   recordDeadLetters(letters: NewDeadLetter[]): Promise<void>;
   /** Claims a pending (due) job, or a running one whose owner is in `deadOwners`; bumps attempts. */
   claimJob(key: string, owner: string, now: number, deadOwners: string[]): Promise<JobRecord | undefined>;

@@ -157,7 +157,7 @@ export class Runtime {
       pollIntervalMs: this.#options.pollIntervalMs,
       heartbeatMs: this.#options.heartbeatMs,
       onError,
-      drain: (actorId) => this.#steps.drain(actorId),
+      drain: (actorId, mailbox) => this.#steps.drain(actorId, mailbox),
       startJob: (key) => this.#activities.start(key),
       beforeScan: async () => {
         // Signed decisions of people (from any process) and deadlines that passed, even while no host ran.
@@ -172,6 +172,12 @@ export class Runtime {
       deadOwners: () => this.#scheduler.deadOwners,
       onError,
       kick: (actorId) => this.#scheduler.kick(actorId),
+      deliver: (completion) => this.#steps.deliver(completion),
+      actor: async (actorId) => {
+        // What the store holds (so as redacted as a read would be), without the read.
+        const cached = this.#steps.cached(actorId);
+        return cached ? this.#redactor.value(cached) : this.store.getActor(actorId);
+      },
       scheduleWake: () => void this.#scheduler.scheduleWake(),
       settled: () => this.#scheduler.settled(),
       partials: { watched: () => this.#partialListeners.size > 0, publish: (notice) => this.#publishPartial(notice) },
@@ -182,8 +188,12 @@ export class Runtime {
       stopping: () => this.#scheduler.stopping,
       deadOwners: () => this.#scheduler.deadOwners,
       kick: (actorId) => this.#scheduler.kick(actorId),
+      kickResult: (actorId) => this.#scheduler.kickResult(actorId),
       scheduleWake: () => void this.#scheduler.scheduleWake(),
-      startJob: (key) => this.#activities.start(key),
+      // A job claimed in its creating commit holds the row as the store wrote it (secrets redacted).
+      startJob: (key, claimed) => this.#activities.start(key, claimed && this.#redactor.value(claimed)),
+      claimsJobs: () => this.#options.runActivities && !this.#scheduler.stopping,
+      drainsInProgress: () => this.#scheduler.drainsInProgress,
       abortJobs: (actorId, childId) => this.#activities.abort(actorId, childId),
       deliverToActivity: (actorId, childId, event) => this.#activities.deliver(actorId, childId, event),
       publish: (notice) => this.#publish(notice),
@@ -217,6 +227,7 @@ export class Runtime {
     const pumping = this.#scheduler.stop();
     await this.#activities.stop();
     await pumping;
+    await this.#steps.flushResults(); // results delivered after the last drain: journaled, waiting in their mailboxes
     if (this.#started) {
       await this.store.releaseOwner(this.hostId);
       await this.store.removeHost(this.hostId);

@@ -181,6 +181,15 @@ describe('3. no duplicate effects', () => {
                 dead = true;
                 return r;
               };
+            // A result and the step it causes commit together: A journals the result
+            // (it waits in the mailbox, as when its step is refused) and dies before the step.
+            if (prop === 'commitBatch')
+              return async (entries: Parameters<NonNullable<Store['commitBatch']>>[0]) => {
+                if (dead) throw new Error('host A is dead');
+                const results = await target.commitBatch!(entries.map((e) => (e.completion ? { completion: e.completion } : e)));
+                if (entries.some((e) => e.completion)) dead = true;
+                return results.map((r, i) => (r.ok && entries[i]!.completion && entries[i]!.step ? { ok: false as const, reason: 'queued' as const } : r));
+              };
             const value = Reflect.get(target, prop, receiver);
             return typeof value === 'function' ? value.bind(target) : value;
           },

@@ -70,6 +70,7 @@ const WRITES = new Set([
   'enqueue',
   'discardEvent',
   'commitStep',
+  'commitBatch',
   'recordDeadLetters',
   'completeJob',
   'retryJob',

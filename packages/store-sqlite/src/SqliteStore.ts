@@ -19,6 +19,8 @@ import {
   type NewApproval,
   type NewAuditEntry,
   type NewDecision,
+  type BatchEntry,
+  type BatchResult,
   type CommitResult,
   type DeadLetter,
   type HistoryRecord,
@@ -77,7 +79,7 @@ const MIN_SHARED_OUTPUT = 64;
 class Fenced extends Error {}
 
 class Rollback extends Error {
-  constructor(readonly reason: 'conflict' | 'consumed') {
+  constructor(readonly reason: 'conflict' | 'consumed' | 'queued') {
     super(reason);
   }
 }
@@ -98,6 +100,12 @@ export class SqliteStore implements Store {
   readonly #now: () => number;
   readonly #s: ReturnType<typeof prepare>;
   readonly #commitTx: (step: StepCommit) => CommitResult;
+  readonly #batchTx: (entries: BatchEntry[]) => BatchResult[];
+  /** Nested in `#batchTx`, so a savepoint: one entry's refusal undoes only that entry. */
+  readonly #entryTx: (entry: BatchEntry) => BatchResult;
+  /** A step inside an entry's savepoint: refused alone, the entry keeps its result. */
+  readonly #stepTx: (step: StepCommit, direct: { dueAt: number; source: string }) => CommitResult;
+  readonly #crashInBatch = crashInBatchHook();
 
   readonly #retention: DeadLetterRetention;
   readonly #secret: () => string | undefined;
@@ -112,6 +120,9 @@ export class SqliteStore implements Store {
     this.#now = now;
     this.#s = prepare(db);
     this.#commitTx = db.transaction((step: StepCommit) => this.#commit(step)).immediate as unknown as (step: StepCommit) => CommitResult;
+    this.#batchTx = db.transaction((entries: BatchEntry[]) => this.#batch(entries)).immediate as unknown as (entries: BatchEntry[]) => BatchResult[];
+    this.#entryTx = db.transaction((entry: BatchEntry) => this.#entry(entry));
+    this.#stepTx = db.transaction((step: StepCommit, direct: { dueAt: number; source: string }) => this.#commit(step, direct));
   }
 
   /**
@@ -278,12 +289,57 @@ export class SqliteStore implements Store {
     try {
       return this.#commitTx(step);
     } catch (error) {
-      if (error instanceof Rollback) return { ok: false, reason: error.reason };
+      if (error instanceof Rollback && error.reason !== 'queued') return { ok: false, reason: error.reason };
       throw error;
     }
   }
 
-  #commit(step: StepCommit): CommitResult {
+  async commitBatch(entries: BatchEntry[]): Promise<BatchResult[]> {
+    if (!entries.length) return [];
+    return this.#batchTx(entries);
+  }
+
+  #batch(entries: BatchEntry[]): BatchResult[] {
+    const results: BatchResult[] = [];
+    for (const [index, entry] of entries.entries()) {
+      if (this.#crashInBatch && index === entries.length >> 1) this.#crashInBatch(entries.length);
+      try {
+        results.push(this.#entryTx(entry));
+      } catch (error) {
+        // Only a refusal for what the entry contains is the entry's alone; anything else
+        // (I/O, a lock, SQLite having rolled the transaction back) fails the whole batch.
+        if (error instanceof Rollback && !entry.completion) results.push({ ok: false, reason: error.reason });
+        else if (isContentError(error) && this.db.inTransaction) results.push({ ok: false, reason: 'failed', error: error as Error });
+        else throw error;
+      }
+    }
+    return results;
+  }
+
+  #entry({ completion, step }: BatchEntry): BatchResult {
+    const now = this.#now();
+    if (completion) {
+      const { changes } = this.#s.completeJob.run(completion.status, completion.output, completion.error, completion.journal, now, completion.key, completion.owner);
+      if (!changes) return { ok: false, reason: 'cancelled' };
+      if (completion.audit?.length) this.#appendAudit(completion.audit);
+    }
+    if (!step) {
+      if (completion) this.#insertEvent(completion.event, now);
+      return { ok: true };
+    }
+    if (!completion) return this.#commit(step);
+    try {
+      return this.#stepTx({ ...step, eventId: null }, { dueAt: completion.event.dueAt, source: completion.event.source });
+    } catch (error) {
+      // The step is refused but the result is kept: it waits in the mailbox like any other event.
+      if (!(error instanceof Rollback) && !(isContentError(error) && this.db.inTransaction)) throw error;
+      this.#insertEvent(completion.event, now);
+      return { ok: false, reason: error instanceof Rollback ? error.reason : 'queued' };
+    }
+  }
+
+  /** Writes a step. `direct`: an activity result applied without the mailbox (its due time and source). */
+  #commit(step: StepCommit, direct?: { dueAt: number; source: string }): CommitResult {
     const s = this.#s;
     const now = step.history.startedAt;
     const seq = step.expectedSeq + 1;
@@ -291,16 +347,27 @@ export class SqliteStore implements Store {
     const before = s.getRunId.get(step.actorId) as { run_id: string; snapshot: string | null } | undefined;
     const updated = s.updateActor.run(seq, step.status, step.snapshot, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq);
     if (updated.changes === 0 || !before) throw new Rollback('conflict');
-    const consumed = s.consumeEvent.get(step.eventId) as { source: string } | undefined;
-    if (!consumed) throw new Rollback('consumed');
+    let source: string;
+    if (step.eventId === null) {
+      // A result applied directly: only when nothing older waits in the mailbox, so events keep their order.
+      if (direct === undefined || s.hasDueEvent.get(step.actorId, direct.dueAt)) throw new Rollback('queued');
+      source = direct.source;
+    } else {
+      const consumed = s.consumeEvent.get(step.eventId) as { source: string } | undefined;
+      if (!consumed) throw new Rollback('consumed');
+      source = consumed.source;
+    }
     const runId = before.run_id;
-    this.#insertHistory({ ...step.history, actorId: step.actorId, runId, seq, stateValue: step.stateValue, snapshot: step.snapshot, status: step.status }, before.snapshot, this.#outputOf(consumed.source, step.history.event));
+    this.#insertHistory({ ...step.history, actorId: step.actorId, runId, seq, stateValue: step.stateValue, snapshot: step.snapshot, status: step.status }, before.snapshot, this.#outputOf(source, step.history.event));
     for (const actor of step.spawn) this.#insertActor(actor, now);
     // Cancels first: they name timers stored before this step; a timer this step re-arms with the same id stays.
     for (const sendId of step.cancelTimers) s.cancelTimer.run(step.actorId, sendId);
     for (const message of step.messages) this.#insertEvent(message, now);
     for (const childId of step.cancelJobs) s.cancelJobs.run(now, step.actorId, childId);
-    for (const job of step.jobs) s.insertJob.run(job.key, job.actorId, job.runId, job.childId, job.src, job.input, job.held ? 'held' : 'pending', job.runAt, now);
+    for (const job of step.jobs) {
+      if (job.claimedBy && !job.held) s.insertClaimedJob.run(job.key, job.actorId, job.runId, job.childId, job.src, job.input, job.claimedBy, job.runAt, now, now);
+      else s.insertJob.run(job.key, job.actorId, job.runId, job.childId, job.src, job.input, job.held ? 'held' : 'pending', job.runAt, now);
+    }
     for (const approval of step.approvals ?? []) this.#insertApproval(approval);
     // The plan was made from earlier reads: an approval decided meanwhile, or an actor that moved, makes it stale.
     for (const id of step.cancelApprovals ?? []) if (s.cancelApproval.run(now, id).changes === 0) throw new Rollback('conflict');
@@ -774,6 +841,7 @@ function prepare(db: Database.Database) {
     deleteEvent: db.prepare('DELETE FROM events WHERE id = ?'),
     consumeEvent: db.prepare('DELETE FROM events WHERE id = ? RETURNING source'),
     doneJobOutput: db.prepare("SELECT output FROM jobs WHERE key = ? AND status = 'done'").pluck(),
+    hasDueEvent: db.prepare('SELECT 1 FROM events WHERE actor_id = ? AND due_at <= ? LIMIT 1'),
     cancelTimer: db.prepare('DELETE FROM events WHERE source = ? AND send_id = ?'),
     timersOf: db.prepare('SELECT DISTINCT send_id FROM events WHERE source = ? AND send_id IS NOT NULL ORDER BY send_id'),
     insertHistory: prepareFor(
@@ -814,6 +882,9 @@ function prepare(db: Database.Database) {
     mailbox: db.prepare('SELECT id, event, source FROM events WHERE actor_id = ? ORDER BY due_at, id'),
     rescheduleJob: db.prepare("UPDATE jobs SET run_at = ? WHERE key = ? AND status = 'pending'"),
     insertJob: db.prepare('INSERT INTO jobs (key, actor_id, run_id, child_id, src, input, status, run_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+    insertClaimedJob: db.prepare(
+      "INSERT INTO jobs (key, actor_id, run_id, child_id, src, input, status, owner, attempts, run_at, created_at, started_at) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, 1, ?, ?, ?)",
+    ),
     getJob: db.prepare('SELECT * FROM jobs WHERE key = ?'),
     claimJob: db.prepare(
       `UPDATE jobs SET status = 'running', owner = ?, attempts = attempts + 1, started_at = ?
@@ -898,6 +969,26 @@ function prepare(db: Database.Database) {
          (SELECT MIN(e.due_at) FROM events e JOIN actors a ON a.id = e.actor_id WHERE a.run_id = ? AND a.status = 'active' AND e.due_at > ?) AS e,
          (SELECT MIN(run_at) FROM jobs WHERE run_id = ? AND status = 'pending' AND run_at > ?) AS j`,
     ),
+  };
+}
+
+/** Whether SQLite refused a statement for what it contains (so only that entry of a batch fails). */
+function isContentError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(code);
+}
+
+/**
+ * Test-only crash hook: with `SPINE_TEST_KILL_IN_BATCH=N` the process kills itself with
+ * SIGKILL halfway through the N-th group commit of two or more entries, between the
+ * statements of its open transaction (the crash tests use it to prove a batch is atomic).
+ */
+function crashInBatchHook(): ((size: number) => void) | undefined {
+  const target = Number(process.env.SPINE_TEST_KILL_IN_BATCH);
+  if (!Number.isInteger(target) || target < 1) return undefined;
+  let batches = 0;
+  return (size) => {
+    if (size >= 2 && ++batches === target) process.kill(process.pid, 'SIGKILL');
   };
 }
 

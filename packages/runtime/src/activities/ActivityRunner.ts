@@ -7,7 +7,7 @@ import { auditOfAttempt } from '../auditOfAttempt.js';
 import { describeIssues, eventIssues, safeStringify } from '../machineInput.js';
 import type { MachineRegistry } from '../MachineRegistry.js';
 import { riskPolicies, type RiskPolicy } from '../riskPolicy.js';
-import type { HostStore, JobRecord } from '../Store.js';
+import type { ActorRecord, HostStore, JobCompletion, JobRecord } from '../Store.js';
 import type { ActivitySpan, RunTelemetry } from '../telemetry.js';
 import { zodIssues } from '../validateEvent.js';
 import { ownValue } from '../names.js';
@@ -25,8 +25,15 @@ export interface ActivityHost {
   stopping(): boolean;
   deadOwners(): string[];
   onError(error: Error, where: string): void;
-  /** A result or an event reached an actor's mailbox. */
+  /** An event reached an actor's mailbox. */
   kick(actorId: string): void;
+  /**
+   * Hands an attempt's outcome to the invoking actor: the job's completion and the
+   * step its event causes are committed together (see `StepRunner.deliver`).
+   */
+  deliver(completion: JobCompletion): void;
+  /** The actor as this host last committed it (its cache), else as stored. */
+  actor(actorId: string): Promise<ActorRecord | undefined>;
   /** A durable back-off was written: look again at the next wake time. */
   scheduleWake(): void;
   /** A job settled (or turned out to be long-lived): wake whoever waits for idleness. */
@@ -51,9 +58,10 @@ export interface PartialNotice {
 }
 
 /**
- * Runs activity jobs after the steps that requested them committed: claims a job,
- * runs one attempt, journals its result (or its durable back-off) and delivers
- * `xstate.done.actor.<id>` / `xstate.error.actor.<id>` in the same transaction.
+ * Runs activity jobs after the steps that requested them committed: claims a job
+ * (unless the step's own commit claimed it), runs one attempt, and hands its result
+ * to the step runner, which journals it and applies `xstate.done.actor.<id>` /
+ * `xstate.error.actor.<id>` in one transaction (or journals its durable back-off).
  * Temporal's split: the poll loop lives in the scheduler, one attempt lives here.
  */
 export class ActivityRunner {
@@ -122,15 +130,18 @@ export class ActivityRunner {
     });
   }
 
-  /** Starts a job in this host unless it already runs here. */
-  start(key: string): void {
+  /**
+   * Starts a job in this host unless it already runs here. `claimed` is the job as the
+   * commit that created it claimed it for this host (then no claim is needed).
+   */
+  start(key: string, claimed?: JobRecord): void {
     if (!this.#host.runActivities || this.#host.stopping() || this.#jobs.has(key)) return;
     const controller = new AbortController();
     this.#jobs.set(key, controller);
-    let claimed!: (childId: string | undefined) => void;
-    const inbox: Inbox = { claimed: new Promise((resolve) => (claimed = resolve)), resolveClaim: (id) => claimed(id), signal: controller.signal, started: false, pending: [] };
+    let resolveClaimed!: (childId: string | undefined) => void;
+    const inbox: Inbox = { claimed: new Promise((resolve) => (resolveClaimed = resolve)), resolveClaim: (id) => resolveClaimed(id), signal: controller.signal, started: false, pending: [] };
     this.#inboxes.set(key, inbox);
-    const promise = this.#run(key, controller)
+    const promise = this.#run(key, controller, claimed)
       .catch((error) => this.#host.onError(ensureError(error), `activity ${key}`))
       .finally(() => {
         inbox.resolveClaim(undefined);
@@ -159,8 +170,8 @@ export class ActivityRunner {
     await Promise.allSettled([...this.#promises, ...this.#longLived, ...this.#inFlight]);
   }
 
-  async #run(key: string, controller: AbortController): Promise<void> {
-    const job = await this.#host.store.claimJob(key, this.#host.hostId, this.#host.clock.now(), this.#host.deadOwners());
+  async #run(key: string, controller: AbortController, claimed: JobRecord | undefined): Promise<void> {
+    const job = claimed ?? (await this.#host.store.claimJob(key, this.#host.hostId, this.#host.clock.now(), this.#host.deadOwners()));
     this.#inboxes.get(key)?.resolveClaim(job?.childId);
     if (!job) return;
     this.#jobChild.set(key, job.childId);
@@ -172,7 +183,7 @@ export class ActivityRunner {
   }
 
   async #attempt(job: JobRecord, controller: AbortController): Promise<void> {
-    const actor = await this.#host.store.getActor(job.actorId);
+    const actor = await this.#host.actor(job.actorId);
     if (!actor) return;
     const definition = this.#host.registry.definition(actor.machine);
     const activity = ownValue(definition.activities, job.src);
@@ -201,12 +212,12 @@ export class ActivityRunner {
       return JSON.stringify([...journal, entry]);
     };
     const audit = (outcome: string) => auditOfAttempt({ job, machine: actor.machine, tier, entry, outcome, now: this.#host.clock.now() });
-    const deliver = async (status: 'done' | 'failed', value: unknown) => {
+    const deliver = (status: 'done' | 'failed', value: unknown) => {
       const event =
         status === 'done'
           ? { type: `xstate.done.actor.${job.childId}`, output: value, actorId: job.childId }
           : { type: `xstate.error.actor.${job.childId}`, error: value, actorId: job.childId };
-      const delivered = await this.#host.store.completeJob({
+      this.#host.deliver({
         key: job.key,
         owner: this.#host.hostId,
         status,
@@ -216,10 +227,9 @@ export class ActivityRunner {
         event: { actorId: job.actorId, type: event.type, event: JSON.stringify(event), dueAt: this.#host.clock.now(), source: `activity:${job.key}` },
         audit: audit(status === 'done' ? 'ok' : 'failed'),
       });
-      if (delivered) this.#host.kick(job.actorId);
     };
     if (!activity) {
-      await deliver('failed', { name: 'SpineError', code: 'unknown_activity', message: `Machine '${actor.machine}' has no activity '${job.src}'.` });
+      deliver('failed', { name: 'SpineError', code: 'unknown_activity', message: `Machine '${actor.machine}' has no activity '${job.src}'.` });
       return;
     }
     const host = this.#host;
@@ -278,7 +288,7 @@ export class ActivityRunner {
         span.end(entry, 'aborted', this.#host.clock.now());
         return;
       }
-      await deliver('done', output);
+      deliver('done', output);
     } catch (thrown) {
       if (controller.signal.aborted && !(RetryableError.is(thrown) && thrown.kind === 'timeout')) {
         span.end(entry, 'aborted', this.#host.clock.now());
@@ -301,7 +311,7 @@ export class ActivityRunner {
         if (retried) this.#host.scheduleWake();
         return;
       }
-      await deliver('failed', encodeRejection(thrown));
+      deliver('failed', encodeRejection(thrown));
     } finally {
       if (streamed) this.#host.partials.publish({ ...noticeBase, text: '', at: this.#host.clock.now(), ended: true });
     }

@@ -12,8 +12,10 @@ export interface SchedulerHost {
   pollIntervalMs: number;
   heartbeatMs: number;
   onError(error: Error, where: string): void;
-  /** Applies every due event of one actor. */
-  drain(actorId: string): Promise<void>;
+  /** Applies one actor's delivered results, then (with `mailbox`) every due event of its mailbox. */
+  drain(actorId: string, mailbox: boolean): Promise<void>;
+  /** Most runs drained at once, whose steps share group commits (default 256). */
+  maxConcurrentRuns?: number;
   /** Starts an activity job in this host. */
   startJob(key: string): void;
   /** Work outside the mailboxes that each scan looks at first (people's decisions, deadlines). */
@@ -21,14 +23,21 @@ export interface SchedulerHost {
 }
 
 /**
- * The host's loop: a set of actors ready to step, drained one at a time; a poll
- * that finds work other processes wrote (due events and timers, claimable jobs);
- * a heartbeat that tells which other hosts are dead; a timer armed for the next
- * due time. It decides when, never what: each step is the step runner's.
+ * The host's loop: a set of actors ready to step; a poll that finds work other
+ * processes wrote (due events and timers, claimable jobs); a heartbeat that tells
+ * which other hosts are dead; a timer armed for the next due time. It decides when,
+ * never what: each step is the step runner's.
+ *
+ * Actors of one run are drained one at a time, in kick order, as a single-threaded
+ * host would; different runs are drained concurrently (up to `maxConcurrentRuns`), so
+ * the steps they commit at the same moment share one group commit.
  */
 export class Scheduler {
   readonly #host: SchedulerHost;
-  readonly #ready = new Set<string>();
+  /** Ready actors; `true` when their mailbox has work, `false` when only a delivered result waits. */
+  readonly #ready = new Map<string, boolean>();
+  /** Runs (by root id) with a drain in progress. */
+  readonly #draining = new Set<string>();
   readonly #settleWaiters = new Set<() => void>();
   #deadOwners: string[] = [];
   #pumping: Promise<void> | undefined;
@@ -59,6 +68,11 @@ export class Scheduler {
   /** The drain in progress, if any. */
   get pumping(): Promise<void> | undefined {
     return this.#pumping;
+  }
+
+  /** Drains running now (one per run at most). */
+  get drainsInProgress(): number {
+    return this.#draining.size;
   }
 
   /** Whether actors wait to be drained. */
@@ -103,33 +117,57 @@ export class Scheduler {
     await this.#pumping;
   }
 
-  /** Marks an actor ready and drains ready actors until none is left. */
+  /** Marks an actor's mailbox ready and drains ready actors until none is left. */
   kick(actorId: string): void {
     if (this.#stopping) return;
-    this.#ready.add(actorId);
-    this.#pumping ??= this.#pump().finally(() => {
+    this.#ready.set(actorId, true);
+    this.#pump();
+  }
+
+  /** Marks an actor ready for a delivered activity result only (its mailbox is not read unless the result must wait there). */
+  kickResult(actorId: string): void {
+    if (this.#stopping) return;
+    if (!this.#ready.has(actorId)) this.#ready.set(actorId, false);
+    this.#pump();
+  }
+
+  #pump(): void {
+    this.#pumping ??= this.#drainAll().finally(() => {
       this.#pumping = undefined;
       this.settled();
-      if (this.#ready.size) for (const id of [...this.#ready]) this.kick(id);
+      if (this.#ready.size && !this.#stopping) this.#pump();
     });
   }
 
-  async #pump(): Promise<void> {
+  async #drainAll(): Promise<void> {
     await Promise.resolve();
+    const limit = this.#host.maxConcurrentRuns ?? 256;
+    const running = new Set<Promise<void>>();
     let sinceYield = performance.now();
-    while (this.#ready.size && !this.#stopping) {
-      const actorId = this.#ready.values().next().value!;
-      this.#ready.delete(actorId);
-      try {
-        await this.#host.drain(actorId);
-      } catch (error) {
-        this.#host.onError(ensureError(error), `actor ${actorId}`);
+    while (!this.#stopping) {
+      for (const [actorId, mailbox] of this.#ready) {
+        if (running.size >= limit) break;
+        const run = runOf(actorId);
+        if (this.#draining.has(run)) continue;
+        this.#ready.delete(actorId);
+        this.#draining.add(run);
+        const drained: Promise<void> = this.#host
+          .drain(actorId, mailbox)
+          .catch((error) => this.#host.onError(ensureError(error), `actor ${actorId}`))
+          .finally(() => {
+            this.#draining.delete(run);
+            running.delete(drained);
+          });
+        running.add(drained);
       }
+      if (!running.size) return;
+      await Promise.race(running);
       if (performance.now() - sinceYield > 20) {
         await new Promise((resolve) => setImmediate(resolve));
         sinceYield = performance.now();
       }
     }
+    await Promise.allSettled(running);
   }
 
   /** One poll: a heartbeat when due, then a scan. */
@@ -206,6 +244,12 @@ export class Scheduler {
   settled(): void {
     for (const waiter of [...this.#settleWaiters]) waiter();
   }
+}
+
+/** The run an actor belongs to: child ids extend their parent's (`run/child/grandchild`). */
+function runOf(actorId: string): string {
+  const slash = actorId.indexOf('/');
+  return slash < 0 ? actorId : actorId.slice(0, slash);
 }
 
 function pidAlive(pid: number): boolean {

@@ -6,11 +6,12 @@ import type { MachineRegistry, MachineVersion } from '../MachineRegistry.js';
 import { hasOwn } from '../names.js';
 import { decodeSnapshot, snapshotContext } from '../snapshotCodec.js';
 import { riskPolicies } from '../riskPolicy.js';
-import type { ActorRecord, CommitResult, HistoryRecord, HostStore, MailboxEvent, StepCommit } from '../Store.js';
+import type { ActorRecord, BatchResult, CommitResult, HistoryRecord, HostStore, JobCompletion, JobRecord, MailboxEvent, NewJob, StepCommit } from '../Store.js';
 import type { RunTelemetry } from '../telemetry.js';
 import { hostInitialTransition, hostTransition } from '../xstateLogic.js';
 import { planCommit, planEndedStep, type PlanEnv, type PlannedStep, type StepEvent, type StepResult } from './planCommit.js';
 import { planStep, type ExecutableAction } from './planStep.js';
+import { GroupCommit } from './GroupCommit.js';
 import { readStepInputs } from './readStepInputs.js';
 
 /** What a listener learns after each commit. */
@@ -25,6 +26,20 @@ interface LoadedActor {
   record: ActorRecord;
   version: MachineVersion;
   snapshot: AnyMachineSnapshot | undefined;
+  /**
+   * Known to have no durable children: none were read, and every step since was committed
+   * by this host (a conflict drops the whole entry) and spawned none. Children appear
+   * only through the actor's own spawns, so the read can be skipped.
+   */
+  childless: boolean;
+}
+
+/** A step planned from the actor in memory. */
+interface PlanOutcome {
+  result: StepResult;
+  planned: PlannedStep;
+  env: PlanEnv;
+  childless: boolean;
 }
 
 /** What the step runner needs from its host. */
@@ -39,8 +54,17 @@ export interface StepHost {
   deadOwners(): string[];
   /** After commit: wake another actor, start or abort jobs, arm the wake timer, tell listeners. */
   kick(actorId: string): void;
+  /** An activity result waits for this actor (`deliver`): drain it without reading its mailbox. */
+  kickResult(actorId: string): void;
   scheduleWake(): void;
-  startJob(key: string): void;
+  /** Starts a job; `claimed` when this host claimed it in the commit that created it. */
+  startJob(key: string, claimed?: JobRecord): void;
+  /** Whether this host runs the jobs its steps create (so may claim them in the same commit). */
+  claimsJobs(): boolean;
+  /** Most steps in one group commit (default 256). */
+  maxBatch?: number;
+  /** Drains running now: each may add a step to the group commit being collected. */
+  drainsInProgress(): number;
   abortJobs(actorId: string, childId: string): void;
   /** Delivers an event the step sent to one of its activity children (a callback's `receive`). */
   deliverToActivity(actorId: string, childId: string, event: EventObject): void;
@@ -57,11 +81,15 @@ export class StepRunner {
   readonly #cache = new Map<string, LoadedActor>();
   /** Failed attempts of a step, by `actorId:eventId`: the last error message and how many. */
   readonly #stepFailures = new Map<string, { message: string; count: number }>();
+  readonly #commits: GroupCommit;
+  /** Activity results delivered to actors and not yet committed, in arrival order. */
+  readonly #results = new Map<string, JobCompletion[]>();
   #haltRevision = -1;
   #haltable = false;
 
   constructor(host: StepHost) {
     this.#host = host;
+    this.#commits = new GroupCommit(host.store, { ...(host.maxBatch ? { maxBatch: host.maxBatch } : {}), committers: () => host.drainsInProgress() });
   }
 
   /** Forgets every actor held in memory. */
@@ -69,10 +97,67 @@ export class StepRunner {
     this.#cache.clear();
   }
 
-  /** Applies every due event of an actor, one committed step each. */
-  async drain(actorId: string): Promise<void> {
+  /** The record of an actor held in memory (current as of this host's last commit), if any. */
+  cached(actorId: string): ActorRecord | undefined {
+    return this.#cache.get(actorId)?.record;
+  }
+
+  /**
+   * Hands an activity's result to its actor. The actor's next drain applies it with
+   * the step it causes, in one commit (the job's completion, the transition, the jobs
+   * and messages it creates); if the actor cannot step it directly, the same commit
+   * puts the result in its mailbox instead.
+   */
+  deliver(completion: JobCompletion): void {
+    const actorId = completion.event.actorId;
+    const waiting = this.#results.get(actorId);
+    if (waiting) waiting.push(completion);
+    else this.#results.set(actorId, [completion]);
+    this.#host.kickResult(actorId);
+  }
+
+  /** Commits the results no drain took (the host is stopping): each goes to its actor's mailbox. */
+  async flushResults(): Promise<void> {
+    const completions = [...this.#results.values()].flat();
+    this.#results.clear();
+    await Promise.all(completions.map((completion) => this.#commits.commit({ completion })));
+  }
+
+  /**
+   * Applies an actor's delivered activity results, then (with `mailbox`, or when a
+   * result had to wait in it) every due event of its mailbox, one committed step each.
+   */
+  async drain(actorId: string, mailbox = true): Promise<void> {
     const { store, clock } = this.#host;
     let loaded = await this.#load(actorId);
+    const results = this.#results.get(actorId);
+    if (results) {
+      this.#results.delete(actorId);
+      let queued = false;
+      let halted = false;
+      for (const [index, completion] of results.entries()) {
+        // Once one result waits in the mailbox, the later ones follow it there, in order.
+        const direct = !queued && !halted && loaded !== undefined && loaded.record.status === 'active' && !this.#host.stopping() && !this.#mayHalt();
+        let outcome: boolean | 'halted' | BatchResult;
+        try {
+          outcome = direct ? await this.#applyResult(loaded!, completion) : await this.#commits.commit({ completion });
+        } catch (error) {
+          // Not committed: keep this result and the later ones for the next drain (or the stop's flush).
+          this.#results.set(actorId, [...results.slice(index), ...(this.#results.get(actorId) ?? [])]);
+          throw error;
+        }
+        if (outcome === 'halted') halted = true;
+        else if (outcome === false) {
+          this.#cache.delete(actorId); // the actor moved on elsewhere: read it again
+          loaded = await this.#load(actorId);
+          queued = true;
+        } else if (outcome !== true && (outcome.ok || outcome.reason !== 'cancelled')) queued = true;
+      }
+      if (halted) return; // the step asked for high-risk work: the run waits for a person
+      if (queued) mailbox = true;
+      else if (loaded && loaded.record.status !== 'active') this.#cache.delete(actorId);
+    }
+    if (!mailbox) return;
     let conflicts = 0;
     while (loaded && !this.#host.stopping()) {
       if (this.#mayHalt() && (await store.isRunHalted(loaded.record.runId))) return; // a high-risk approval holds the run
@@ -124,38 +209,94 @@ export class StepRunner {
     }
     const version = await registry.pinned(record.machine, record.version, store);
     const snapshot = record.snapshot ? (createActor(version.machine, { snapshot: decodeSnapshot(record.snapshot) }).getSnapshot() as AnyMachineSnapshot) : undefined;
-    const loaded: LoadedActor = { record, version, snapshot };
+    const loaded: LoadedActor = { record, version, snapshot, childless: record.seq === 0 };
     this.#cache.set(actorId, loaded);
     if (this.#cache.size > this.#host.maxCachedActors) this.#cache.delete(this.#cache.keys().next().value!);
     return loaded;
   }
 
-  async #step(loaded: LoadedActor, mailboxEvent: MailboxEvent): Promise<boolean | 'halted' | 'discarded'> {
-    const { store, registry, clock, hostId } = this.#host;
-    const startedAt = clock.now();
-    const t0 = performance.now();
+  /** Plans a step from the actor in memory: `transition()`, the reads its result needs, `planCommit`. */
+  async #plan(loaded: LoadedActor, stepEvent: StepEvent, startedAt: number, t0: number): Promise<PlanOutcome> {
+    const { store, registry, hostId } = this.#host;
     const { record, version } = loaded;
-    const event = JSON.parse(mailboxEvent.event) as EventObject & { input?: unknown };
-    const stepEvent: StepEvent = { id: mailboxEvent.id, json: mailboxEvent.event, event, source: mailboxEvent.source };
-    const env: PlanEnv = { version, machine: (name) => registry.machine(name), hostId, now: startedAt, durationUs: 0 };
+    const result = this.#transition(loaded, stepEvent.event as EventObject & { input?: unknown }, startedAt);
+    const known = { childless: loaded.childless };
+    const inputs = await readStepInputs(store, registry, record, version, result, known);
+    const env: PlanEnv = { version, machine: (name) => registry.machine(name), hostId, now: startedAt, durationUs: Math.round((performance.now() - t0) * 1000) };
+    const planned = planCommit(record, stepEvent, result, inputs, env);
+    // Read (or known) empty, and this step spawns none: still childless once it commits.
+    const childless = known.childless && planned.commit.spawn.length === 0;
+    return { result, planned, env, childless };
+  }
+
+  async #step(loaded: LoadedActor, mailboxEvent: MailboxEvent): Promise<boolean | 'halted' | 'discarded'> {
+    const { registry, hostId } = this.#host;
+    const startedAt = this.#host.clock.now();
+    const t0 = performance.now();
+    const record = loaded.record;
+    const stepEvent: StepEvent = { id: mailboxEvent.id, json: mailboxEvent.event, event: JSON.parse(mailboxEvent.event) as EventObject, source: mailboxEvent.source };
+    let env: PlanEnv = { version: loaded.version, machine: (name) => registry.machine(name), hostId, now: startedAt, durationUs: 0 };
     let result: StepResult | undefined;
     let outcome: { ok: true; planned: PlannedStep } | Extract<CommitResult, { ok: false }> | 'discarded';
+    let claimed: PlannedStep | undefined;
+    let childless = false;
     try {
-      result = this.#transition(loaded, event, startedAt);
-      const inputs = await readStepInputs(store, registry, record, version, result);
-      env.durationUs = Math.round((performance.now() - t0) * 1000);
-      const planned = planCommit(record, stepEvent, result, inputs, env);
-      const committed = await store.commitStep(planned.commit as StepCommit);
-      outcome = committed.ok ? { ok: true, planned } : committed;
+      const made = await this.#plan(loaded, stepEvent, startedAt, t0);
+      ({ result, env, childless } = made);
+      claimed = this.#claiming(made.planned, startedAt);
+      const committed = await this.#commits.commit({ step: claimed.commit as StepCommit });
+      outcome = committed.ok ? { ok: true, planned: claimed } : (committed as Extract<CommitResult, { ok: false }>);
       this.#stepFailures.delete(`${record.id}:${stepEvent.id}`);
     } catch (error) {
       outcome = await this.#endOrRethrow(record, stepEvent, env, error);
     }
     if (outcome === 'discarded') return 'discarded';
     if (!outcome.ok) return false;
-    const { commit, seq, emitted } = outcome.planned;
+    return this.#committed(loaded, record, result, outcome.planned, startedAt, childless && outcome.planned === claimed);
+  }
 
-    // Committed: only now may anything the step caused become visible.
+  /**
+   * One commit for an activity's result and the step it causes. True when both
+   * committed; false when the actor moved on elsewhere (the result waits in its mailbox);
+   * otherwise the store's answer (`cancelled`: the job was no longer ours, nothing written;
+   * `queued`/`consumed`/`failed`: the result waits in the mailbox).
+   */
+  async #applyResult(loaded: LoadedActor, completion: JobCompletion): Promise<boolean | 'halted' | BatchResult> {
+    const startedAt = this.#host.clock.now();
+    const t0 = performance.now();
+    const record = loaded.record;
+    const stepEvent: StepEvent = { id: 0, json: completion.event.event, event: JSON.parse(completion.event.event) as EventObject, source: completion.event.source };
+    let made: PlanOutcome;
+    try {
+      made = await this.#plan(loaded, stepEvent, startedAt, t0);
+    } catch (error) {
+      // Planning failed: the result goes to the mailbox, where a step that keeps failing ends.
+      if (this.#host.stopping() || isTransientStepError(ensureError(error))) throw error;
+      return this.#commits.commit({ completion });
+    }
+    const { result, planned, childless } = made;
+    const claimed = this.#claiming(planned, startedAt);
+    const outcome = await this.#commits.commit({ completion, step: { ...(claimed.commit as StepCommit), eventId: null } });
+    if (outcome.ok) return this.#committed(loaded, record, result, claimed, startedAt, childless);
+    return outcome.reason === 'conflict' ? false : outcome;
+  }
+
+  /**
+   * The step's jobs this host will run, claimed in the step's own commit (created
+   * `running` as their first attempt), so starting them needs no second transaction.
+   * Held (risky) jobs and jobs due later are left for the usual claim.
+   */
+  #claiming(planned: PlannedStep, now: number): PlannedStep {
+    const { jobs } = planned.commit;
+    if (!jobs.length || !this.#host.claimsJobs()) return planned;
+    const hostId = this.#host.hostId;
+    return { ...planned, commit: { ...planned.commit, jobs: jobs.map((job) => (job.held || job.runAt > now ? job : { ...job, claimedBy: hostId })) } };
+  }
+
+  /** After commit: only now may anything the step caused become visible. */
+  #committed(loaded: LoadedActor, record: ActorRecord, result: StepResult | undefined, planned: PlannedStep, startedAt: number, childless: boolean): true | 'halted' {
+    const { commit, seq, emitted } = planned;
+    loaded.childless = childless;
     loaded.record = { ...record, seq, status: commit.status, snapshot: commit.snapshot, stateValue: commit.stateValue, output: commit.output, error: commit.error, updatedAt: startedAt };
     if (result?.ok && commit.status !== 'error') loaded.snapshot = asRestored(result.next, commit.snapshot);
     for (const childId of commit.cancelJobs) this.#host.abortJobs(record.id, childId);
@@ -163,8 +304,8 @@ export class StepRunner {
       this.#cache.delete(stopped.id);
       for (const childId of stopped.cancelJobs) this.#host.abortJobs(stopped.id, childId);
     }
-    for (const job of commit.jobs) this.#host.startJob(job.key);
-    for (const { childId, event } of outcome.planned.activityEvents) this.#host.deliverToActivity(record.id, childId, event);
+    for (const job of commit.jobs) this.#host.startJob(job.key, job.claimedBy ? claimedJob(job, startedAt) : undefined);
+    for (const { childId, event } of planned.activityEvents) this.#host.deliverToActivity(record.id, childId, event);
     for (const message of commit.messages) if (message.dueAt <= startedAt && message.actorId !== record.id) this.#host.kick(message.actorId);
     if (commit.messages.some((m) => m.dueAt > startedAt)) this.#host.scheduleWake();
     this.#host.publish({
@@ -173,7 +314,7 @@ export class StepRunner {
       emitted: [...emitted],
     });
     this.#traceStep(record, seq, commit, startedAt);
-    return outcome.planned.halts ? 'halted' : true;
+    return planned.halts ? 'halted' : true;
   }
 
   /**
@@ -242,8 +383,8 @@ export class StepRunner {
       const failed: StepResult = { ok: false, error: new Error(reason) };
       const inputs = await readStepInputs(store, registry, record, env.version, failed);
       const ended = planEndedStep(record, event, reason, inputs, env);
-      const result = await store.commitStep(ended.commit as StepCommit);
-      return result.ok ? { ok: true, planned: ended } : result;
+      const result = await this.#commits.commit({ step: ended.commit as StepCommit });
+      return result.ok ? { ok: true, planned: ended } : (result as Extract<CommitResult, { ok: false }>);
     } catch (second) {
       const again = ensureError(second);
       if (this.#host.stopping() || isTransientStepError(again)) throw again;
@@ -280,6 +421,11 @@ export class StepRunner {
       telemetry.run({ runId: record.runId, machine: record.machine, version: record.version, status: commit.status, createdAt: record.createdAt, endedAt, error: commit.error });
     }
   }
+}
+
+/** The job row a claim in the creating commit wrote: running, first attempt, owned by this host. */
+function claimedJob(job: NewJob, now: number): JobRecord {
+  return { key: job.key, actorId: job.actorId, runId: job.runId, childId: job.childId, src: job.src, input: job.input, status: 'running', attempts: 1, runAt: job.runAt, owner: job.claimedBy ?? null, output: null, error: null, journal: '[]', createdAt: now, startedAt: now, finishedAt: null };
 }
 
 /** A custom action that threw while its step was planned: the actor goes to `error`, as in xstate. */

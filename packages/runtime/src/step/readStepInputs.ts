@@ -21,6 +21,10 @@ const NONE: StepInputs = Object.freeze({ children: new Map(), descendants: new M
  * store refuses the commit when a stopped actor moved past that seq or an approval
  * to cancel is no longer pending, so a grandchild spawned after the read makes the
  * step conflict and be planned again rather than be missed.
+ *
+ * `known.childless`: the host's cache knows the actor has no durable children (it read
+ * none and has committed every step since, none spawning one), so they are not read
+ * again; set here when a read finds none.
  */
 export async function readStepInputs(
   store: HostStore,
@@ -28,13 +32,15 @@ export async function readStepInputs(
   record: ActorRecord,
   version: MachineVersion,
   result: StepResult,
+  known: { childless?: boolean } = {},
 ): Promise<StepInputs> {
   const finishing = !result.ok || result.next.status !== 'active';
   const plan = result.ok ? result.plan : undefined;
   const needsChildren =
     finishing || (plan !== undefined && (plan.stopChildren.length > 0 || plan.spawns.length > 0 || plan.sends.some((s) => typeof s.to === 'string' || 'child' in s.to)));
   if (!needsChildren && !plan?.sends.length && !plan?.jobs.length) return NONE;
-  const childRows = needsChildren ? await store.childrenOf(record.id) : [];
+  const childRows = needsChildren && !known.childless ? await store.childrenOf(record.id) : [];
+  if (needsChildren) known.childless = childRows.length === 0;
   const children = new Map(childRows.map((c) => [c.childKey ?? c.id, c.id]));
   const descendants = new Map<string, { parentId: string; seq: number }>();
   // Breadth first from the children this step stops (all of them when it finishes): parents before their children.

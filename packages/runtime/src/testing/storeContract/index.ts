@@ -5,6 +5,7 @@ import type { Store } from '../../Store.js';
 import { approvalFor, commitOf, doneEvent, forkOf, job, requested, startRun, step, T0 } from './build.js';
 import { runApprovalContract } from './approvals.js';
 import { runAuditContract } from './audit.js';
+import { runGroupCommitContract } from './groupCommit.js';
 import { runHostContract } from './host.js';
 import { runRunControlContract } from './runControl.js';
 
@@ -38,6 +39,7 @@ export function runStoreContract(makeStore: MakeStore): void {
   }
   // One file per role of the Store (see Store.ts): host, history readers, run control, approvals, audit.
   runHostContract(withStore);
+  runGroupCommitContract(withStore);
   runRunControlContract(withStore);
   runApprovalContract(withStore);
   runAuditContract(withStore);

@@ -1,0 +1,111 @@
+import type { BatchEntry, BatchResult, HostStore } from '../Store.js';
+
+/** Options of a `GroupCommit`. */
+export interface GroupCommitOptions {
+  /** Most entries in one transaction (default 256); a full batch is written at once. */
+  maxBatch?: number;
+  /**
+   * How many committers are at work now (the drains in progress): once that many entries
+   * wait, nobody else can join this turn, so the batch is written at once instead of at
+   * `setImmediate`. Default: always wait for `setImmediate`.
+   */
+  committers?: () => number;
+}
+
+interface Pending {
+  entry: BatchEntry;
+  resolve(result: BatchResult): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Group commit: collects the commits that steps of many actors request in the same
+ * turn of the event loop (until `setImmediate`, `maxBatch` entries, or an entry from
+ * every committer at work) and writes them
+ * in one store transaction, so they share one fsync. Each caller's promise settles only
+ * after the transaction that holds its entry committed: nothing a step causes becomes
+ * visible before then. One transaction is in flight at a time; entries that arrive
+ * meanwhile form the next batch.
+ */
+export class GroupCommit {
+  readonly #store: HostStore;
+  readonly #maxBatch: number;
+  readonly #committers: () => number;
+  #queue: Pending[] = [];
+  #scheduled = false;
+  #writing: Promise<void> | undefined;
+
+  constructor(store: HostStore, options: GroupCommitOptions = {}) {
+    this.#store = store;
+    this.#maxBatch = Math.max(1, options.maxBatch ?? 256);
+    this.#committers = options.committers ?? (() => Infinity);
+  }
+
+  /**
+   * Commits one entry with whatever else is ready. Resolves with its result; rejects with
+   * the entry's own error (a refused constraint) or with the batch's (I/O, a lock).
+   */
+  commit(entry: BatchEntry): Promise<BatchResult> {
+    return new Promise<BatchResult>((resolve, reject) => {
+      this.#queue.push({ entry, resolve, reject });
+      if (this.#queue.length >= Math.min(this.#maxBatch, this.#committers())) void this.#flush();
+      else if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => {
+          this.#scheduled = false;
+          void this.#flush();
+        });
+      }
+    });
+  }
+
+  async #flush(): Promise<void> {
+    while (this.#writing) await this.#writing;
+    if (!this.#queue.length) return;
+    const batch = this.#queue.splice(0, this.#maxBatch);
+    this.#writing = this.#write(batch);
+    try {
+      await this.#writing;
+    } finally {
+      this.#writing = undefined;
+    }
+    if (this.#queue.length && !this.#scheduled) void this.#flush();
+  }
+
+  async #write(batch: Pending[]): Promise<void> {
+    let results: BatchResult[];
+    try {
+      results = await commitEntries(this.#store, batch.map((p) => p.entry));
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+      return;
+    }
+    batch.forEach((pending, i) => {
+      const result = results[i]!;
+      if (!result.ok && result.reason === 'failed') pending.reject(result.error);
+      else pending.resolve(result);
+    });
+  }
+}
+
+/**
+ * `commitBatch` when the store has it and there is something to group (several entries,
+ * or a result with its step); `commitStep` for a lone step (the same one transaction);
+ * entry by entry otherwise (a result then always goes through the mailbox).
+ */
+async function commitEntries(store: HostStore, entries: BatchEntry[]): Promise<BatchResult[]> {
+  const lone = entries.length === 1 && !entries[0]!.completion;
+  if (store.commitBatch && !lone) return store.commitBatch(entries);
+  const results: BatchResult[] = [];
+  for (const { completion, step } of entries) {
+    if (completion) results.push((await store.completeJob(completion)) ? (step ? { ok: false, reason: 'queued' } : { ok: true }) : { ok: false, reason: 'cancelled' });
+    else if (step) {
+      try {
+        results.push(await store.commitStep(step));
+      } catch (error) {
+        results.push({ ok: false, reason: 'failed', error: error as Error });
+      }
+    } else results.push({ ok: true });
+  }
+  return results;
+}

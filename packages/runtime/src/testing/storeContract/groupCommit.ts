@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import type { JobCompletion, Store } from '../../Store.js';
+import { commitOf, job, startRun, step, T0 } from './build.js';
+import type { WithStore } from './index.js';
+
+/** A store without `commitBatch` is driven entry by entry; its group-commit spec is skipped, visibly. */
+function batchOf(store: Store, skip: () => void): NonNullable<Store['commitBatch']> {
+  if (!store.commitBatch) skip();
+  return store.commitBatch!.bind(store);
+}
+
+/** Runs one step that creates a job, claims it for `h1`, and returns the completion of its attempt. */
+async function runningJob(store: Store, actorId: string): Promise<JobCompletion> {
+  await startRun(store, actorId);
+  await step(store, actorId, { jobs: [job(actorId, 1, 'work')] });
+  await store.claimJob(`${actorId}:1:0`, 'h1', T0, []);
+  return {
+    key: `${actorId}:1:0`,
+    owner: 'h1',
+    status: 'done',
+    output: '{"value":7}',
+    error: null,
+    journal: '[{"attempt":1,"outcome":"ok"}]',
+    event: { actorId, type: 'xstate.done.actor.work', event: '{"type":"xstate.done.actor.work","output":{"value":7}}', dueAt: T0 + 10, source: `activity:${actorId}:1:0` },
+  };
+}
+
+/** The optional group commit (`commitBatch`): many steps and results in one transaction, each entry atomic on its own. */
+export function runGroupCommitContract(withStore: WithStore): void {
+  describe('Store contract (host): group commit', () => {
+    it('commits the steps of many actors together, and a refused entry writes nothing of its own while the others commit', (ctx) =>
+      withStore(async (store) => {
+        const commitBatch = batchOf(store, () => ctx.skip());
+        for (const id of ['run-a', 'run-b', 'run-c']) await startRun(store, id);
+        const init = async (id: string) => (await store.nextEvents(id, T0, 1))[0]!.id;
+        const results = await commitBatch([
+          { step: commitOf('run-a', 0, await init('run-a'), 'xstate.init') },
+          { step: commitOf('run-b', 7, await init('run-b'), 'xstate.init') }, // stale seq
+          { step: { ...commitOf('run-c', 0, await init('run-c'), 'xstate.init'), jobs: [job('run-c', 1, 'work'), job('run-c', 1, 'work')] } }, // duplicate job key
+        ]);
+        expect(results[0]).toEqual({ ok: true });
+        expect(results[1]).toEqual({ ok: false, reason: 'conflict' });
+        expect(results[2]).toMatchObject({ ok: false, reason: 'failed' });
+        expect((results[2] as { error: Error }).error).toBeInstanceOf(Error);
+        expect(await store.getActor('run-a')).toMatchObject({ seq: 1 });
+        expect(await store.getActor('run-b')).toMatchObject({ seq: 0 });
+        expect(await store.getActor('run-c')).toMatchObject({ seq: 0 });
+        expect(await store.listJobs({ runId: 'run-c' })).toEqual([]);
+        expect(await store.nextEvents('run-c', T0, 10)).toHaveLength(1); // its event was not consumed
+      }));
+
+    it('journals an activity result and applies it in the same commit, claiming the job the step creates for its host', (ctx) =>
+      withStore(async (store) => {
+        const commitBatch = batchOf(store, () => ctx.skip());
+        const completion = await runningJob(store, 'run-a');
+        const next = { ...job('run-a', 2, 'work'), claimedBy: 'h1' };
+        const results = await commitBatch([{ completion, step: { ...commitOf('run-a', 1, 0, 'xstate.done.actor.work'), eventId: null, jobs: [next] } }]);
+        expect(results).toEqual([{ ok: true }]);
+        expect(await store.getJob('run-a:1:0')).toMatchObject({ status: 'done', output: '{"value":7}', journal: '[{"attempt":1,"outcome":"ok"}]' });
+        expect(await store.getActor('run-a')).toMatchObject({ seq: 2, stateValue: '"s2"' });
+        expect((await store.history('run-a')).at(-1)).toMatchObject({ seq: 2, eventType: 'xstate.done.actor.work' });
+        expect(await store.nextEvents('run-a', T0 + 10_000, 10)).toEqual([]); // applied, never queued
+        expect(await store.getJob('run-a:2:0')).toMatchObject({ status: 'running', owner: 'h1', attempts: 1 });
+        expect(await store.claimJob('run-a:2:0', 'h2', T0, [])).toBeUndefined();
+        expect(await store.claimJob('run-a:2:0', 'h2', T0, ['h1'])).toMatchObject({ attempts: 2 }); // a dead claimer's job is taken over
+      }));
+
+    it('puts the result in the mailbox instead when an earlier event waits there or the seq moved, and writes nothing for a job no longer running', (ctx) =>
+      withStore(async (store) => {
+        const commitBatch = batchOf(store, () => ctx.skip());
+        const waiting = await runningJob(store, 'run-a');
+        await store.enqueue([{ actorId: 'run-a', type: 'earlier', event: '{"type":"earlier"}', dueAt: T0, source: 'external' }]);
+        const stale = await runningJob(store, 'run-b');
+        const gone = await runningJob(store, 'run-c');
+        const results = await commitBatch([
+          { completion: waiting, step: { ...commitOf('run-a', 1, 0, 'xstate.done.actor.work'), eventId: null } },
+          { completion: stale, step: { ...commitOf('run-b', 5, 0, 'xstate.done.actor.work'), eventId: null } },
+          { completion: { ...gone, owner: 'h2' }, step: { ...commitOf('run-c', 1, 0, 'xstate.done.actor.work'), eventId: null } },
+        ]);
+        expect(results).toEqual([
+          { ok: false, reason: 'queued' },
+          { ok: false, reason: 'conflict' },
+          { ok: false, reason: 'cancelled' },
+        ]);
+        expect((await store.nextEvents('run-a', T0 + 10, 10)).map((e) => e.type)).toEqual(['earlier', 'xstate.done.actor.work']);
+        expect((await store.nextEvents('run-b', T0 + 10, 10)).map((e) => e.type)).toEqual(['xstate.done.actor.work']);
+        expect(await store.nextEvents('run-c', T0 + 10, 10)).toEqual([]);
+        expect(await store.getJob('run-a:1:0')).toMatchObject({ status: 'done' });
+        expect(await store.getJob('run-b:1:0')).toMatchObject({ status: 'done' });
+        expect(await store.getJob('run-c:1:0')).toMatchObject({ status: 'running', owner: 'h1' });
+        for (const id of ['run-a', 'run-b', 'run-c']) expect(await store.getActor(id)).toMatchObject({ seq: 1 });
+      }));
+  });
+}
