@@ -358,7 +358,7 @@ describe('callModel streaming its answer (onPartial)', () => {
         { match: { hasResponseFormat: true }, reply: { json: { title: 'T', words: 2 } } },
       ],
     });
-    const search = defineTool({ name: 'search', description: 'Searches.', input: z.object({ query: z.string() }), run: async () => 'found' });
+    const search = defineTool({ name: 'search', description: 'Searches.', input: z.object({ query: z.string() }), output: z.string(), run: async () => 'found' });
     const tools = await callModel({ messages: hello, tools: [search] }, call({ onPartial: () => {} }));
     expect(tools.toolCalls).toEqual([{ id: expect.any(String), name: 'search', input: { query: 'spine' } }]);
     expect(tools.finishReason).toBe('tool-calls');
