@@ -471,6 +471,56 @@ describe('startScriptedModelServer', () => {
     await server.close(); // closing twice is harmless
   });
 
+  it('streams a reply chunkDelayMs apart, counting it ok only once the last chunk is out', async () => {
+    const server = await start({ chunkDelayMs: 40, script: [{ reply: { content: 'one two three four five' } }] });
+    const res = await post(server, ask('hi', { stream: true }));
+    const reader = res.body!.getReader();
+    const arrivals: number[] = [];
+    let text = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      arrivals.push(Date.now());
+      text += new TextDecoder().decode(value);
+      if (!text.includes('[DONE]')) expect(server.requests[0]!.outcome).toBe('pending');
+    }
+    const contents = [...text.matchAll(/"content":"([^"]*)"/g)].map((m) => m[1]).join('');
+    expect(contents).toBe('one two three four five');
+    expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThanOrEqual(40 * 5);
+    expect(server.requests[0]!.outcome).toBe('ok');
+  });
+
+  it('counts a client that leaves a slow stream as client_closed, not completed', async () => {
+    const server = await start({ chunkDelayMs: 50, script: [{ reply: { content: 'one two three four five six' } }] });
+    const res = await post(server, ask('hi', { stream: true }));
+    const reader = res.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    await expect.poll(() => server.requests[0]!.outcome, { timeout: 2000 }).toBe('client_closed');
+    expect(server.totals().completed).toBe(0);
+  });
+
+  it('drops a stream mid-answer with the disconnect fault, after its partial text; a plain request loses its connection', async () => {
+    const server = await start({ chunkDelayMs: 5, script: [{ fault: { kind: 'disconnect', partial: 'so far so' } }] });
+    const res = await post(server, ask('hi', { stream: true }));
+    expect(res.headers.get('x-scripted-fault')).toBe('disconnect');
+    let text = '';
+    const reader = res.body!.getReader();
+    await expect(
+      (async () => {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return;
+          text += new TextDecoder().decode(value);
+        }
+      })(),
+    ).rejects.toThrow();
+    expect([...text.matchAll(/"content":"([^"]*)"/g)].map((m) => m[1]).join('')).toBe('so far so');
+    expect(text).not.toContain('[DONE]');
+    await expect(post(server, ask('hi'))).rejects.toThrow();
+    expect(server.totals()).toMatchObject({ calls: 2, completed: 0, faulted: 2 });
+  });
+
   it('refuses invalid options with a ScriptedModelError', async () => {
     await expect(startScriptedModelServer({ stallMs: -1 })).rejects.toMatchObject({ code: 'invalid_options' });
     await expect(startScriptedModelServer({ contextWindowTokens: 0 })).rejects.toThrow(/contextWindowTokens must be a positive integer/);

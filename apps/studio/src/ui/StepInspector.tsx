@@ -3,6 +3,7 @@ import { clock, count, duration } from '../model/format.js';
 import { diffJson } from '../model/diffJson.js';
 import { formatStateValue } from '../model/machineGraph.js';
 import { previousStep, type RunTimeline, type Step } from '../model/RunTimeline.js';
+import { livePartial } from '../model/livePartial.js';
 import { useState } from 'react';
 import { useStudio, useStudioState } from './hooks.js';
 import { Cost } from './Cost.js';
@@ -163,16 +164,6 @@ function EditThenFork({ timeline, step }: { timeline: RunTimeline; step: Step })
       </div>
     </section>
   );
-}
-
-/**
- * The partial output to show for a job: while it runs (or its stored row still says so), the text its
- * current attempt has written so far; none once the committed result or a retry is known.
- */
-export function livePartial(job: JobJson, partial: PartialJson | undefined): PartialJson | undefined {
-  if (!partial) return undefined;
-  if (job.status === 'running') return partial.ended && partial.attempt < job.attempts ? undefined : partial;
-  return job.status === 'pending' && !partial.ended ? partial : undefined;
 }
 
 function ActivityCall({ job, how, runId }: { job: JobJson; how: string; runId: string }) {
