@@ -1,6 +1,6 @@
 import { SqliteStore } from '@spine/store-sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
-import { assign, createMachine, emit, enqueueActions, fromCallback, fromObservable, fromPromise, raise, sendParent, sendTo, setup } from 'xstate';
+import { assign, createActor, createMachine, emit, enqueueActions, fromCallback, fromObservable, fromPromise, raise, sendParent, sendTo, setup } from 'xstate';
 import { z } from 'zod';
 import { createRuntime, type Runtime } from './createRuntime.js';
 import { defineMachine } from './defineMachine.js';
@@ -216,6 +216,37 @@ describe("a callback's receive", () => {
     await second.idle();
     await second.send(runId, { type: 'go', n: 2 });
     expect(await second.waitForRun(runId, { horizonMs: 2000 })).toEqual({ status: 'done', runId, output: [0, 1] });
+  });
+
+  it('fails the callback child, as xstate does, when its receive listener throws: the actor gets xstate.error.actor.<id>', async () => {
+    const machine = setup({
+      actors: {
+        touchy: fromCallback(({ receive }) => {
+          receive(() => {
+            throw new Error('do not touch');
+          });
+        }),
+      },
+    }).createMachine({
+      context: { why: '' },
+      initial: 'a',
+      states: {
+        a: {
+          invoke: { id: 'touchy', src: 'touchy', onError: { target: 'failed', actions: assign({ why: ({ event }) => (event.error as Error).message }) } },
+          on: { poke: { actions: sendTo('touchy', { type: 'poke' }) } },
+        },
+        failed: { type: 'final' },
+      },
+      output: ({ context }) => context.why,
+    });
+    const oracle = createActor(machine).start();
+    oracle.send({ type: 'poke' });
+    const runtime = await host(tempDbPath(), [defineMachine({ name: 'touchy', machine })]);
+    const { runId } = await runtime.startRun('touchy');
+    await runtime.idle();
+    await runtime.send(runId, { type: 'poke' });
+    expect(await runtime.waitForRun(runId, { horizonMs: 2000 })).toEqual({ status: 'done', runId, output: oracle.getSnapshot().output });
+    expect(oracle.getSnapshot().output).toBe('do not touch');
   });
 
   it('dead-letters an event sent to a callback that runs in no attempt of this host, with the reason', async () => {

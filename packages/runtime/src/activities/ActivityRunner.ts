@@ -124,10 +124,11 @@ export class ActivityRunner {
 
   #track(promise: Promise<unknown>): void {
     this.#inFlight.add(promise);
-    void promise.finally(() => {
+    const done = () => {
       this.#inFlight.delete(promise);
       this.#host.settled();
-    });
+    };
+    promise.then(done, done); // its rejection is the caller's to handle
   }
 
   /**
