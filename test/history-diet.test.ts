@@ -1,4 +1,4 @@
-import { forkRun, type HistoryRecord, type RunFork, type StepCommit } from '@spine/runtime';
+import { forkRun, type BatchEntry, type HistoryRecord, type RunFork, type StepCommit } from '@spine/runtime';
 import { SqliteStore } from '@spine/store-sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startPipelineHost, type PipelineHost } from './fixtures-pipeline/harness.js';
@@ -20,7 +20,16 @@ const UNCHANGED = new Set(['xstate.stop', 'spine.run.cancelled', 'spine.version.
 function recordCommits(store: SqliteStore): Map<string, { event: string; snapshot: string }> {
   const committed = new Map<string, { event: string; snapshot: string }>();
   const commitStep = store.commitStep.bind(store);
+  const commitBatch = store.commitBatch.bind(store);
   const forkRun = store.forkRun.bind(store);
+  // A step commits alone (commitStep) or in a group commit (commitBatch): both are recorded.
+  store.commitBatch = async (entries: BatchEntry[]) => {
+    const results = await commitBatch(entries);
+    entries.forEach(({ step }, i) => {
+      if (step && results[i]!.ok) committed.set(key(step.actorId, step.expectedSeq + 1), { event: step.history.event, snapshot: step.snapshot });
+    });
+    return results;
+  };
   store.commitStep = async (step: StepCommit) => {
     const result = await commitStep(step);
     if (result.ok) committed.set(key(step.actorId, step.expectedSeq + 1), { event: step.history.event, snapshot: step.snapshot });

@@ -95,7 +95,7 @@ describe('an operator on `npm start`, the CLI and the studio, in Chromium', { ti
   it('says what is wrong with bad CLI input in its own words', async () => {
     const [unknown, missing, writer] = await Promise.all([spine(['runs', '--colour']), spine(['runs', '--db']), spine(['run', 'writer', '--input', '{}', '--machines', machines])]);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toBe("spine: unknown option '--colour'\nusage: spine runs [--db FILE] [--json]\n");
+    expect(unknown.stderr).toBe("spine: unknown option '--colour'\nusage: spine runs [--limit N] [--cursor C] [--db FILE] [--json]\n");
     expect(missing.stderr).toMatch(/^spine: option '--db' needs a value\n/);
     expect(writer.code).toBe(2);
     expect(writer.stderr).toMatch(/^spine: machine 'writer' takes no input: leave out --input/);

@@ -274,6 +274,11 @@ export interface JobCompletion {
   output: string | null;
   error: string | null;
   journal: string;
+  /**
+   * When the attempt ended (default: when the store writes it). A result committed with the
+   * step it causes is written after that step was planned; the job still finished first.
+   */
+  finishedAt?: number;
   /** The `xstate.done.actor.*` / `xstate.error.actor.*` event for the invoking actor. */
   event: NewEvent;
   /** Audit rows appended with the result (low-risk actions, refused tools, budget stops). */

@@ -319,7 +319,7 @@ export class SqliteStore implements Store {
   #entry({ completion, step }: BatchEntry): BatchResult {
     const now = this.#now();
     if (completion) {
-      const { changes } = this.#s.completeJob.run(completion.status, completion.output, completion.error, completion.journal, now, completion.key, completion.owner);
+      const { changes } = this.#s.completeJob.run(completion.status, completion.output, completion.error, completion.journal, completion.finishedAt ?? now, completion.key, completion.owner);
       if (!changes) return { ok: false, reason: 'cancelled' };
       if (completion.audit?.length) this.#appendAudit(completion.audit);
     }
@@ -448,7 +448,7 @@ export class SqliteStore implements Store {
   async completeJob(completion: JobCompletion): Promise<boolean> {
     return this.db.transaction(() => {
       const now = this.#now();
-      const { changes } = this.#s.completeJob.run(completion.status, completion.output, completion.error, completion.journal, now, completion.key, completion.owner);
+      const { changes } = this.#s.completeJob.run(completion.status, completion.output, completion.error, completion.journal, completion.finishedAt ?? now, completion.key, completion.owner);
       if (!changes) return false;
       this.#insertEvent(completion.event, now);
       if (completion.audit?.length) this.#appendAudit(completion.audit);

@@ -218,14 +218,16 @@ export class ActivityRunner {
         status === 'done'
           ? { type: `xstate.done.actor.${job.childId}`, output: value, actorId: job.childId }
           : { type: `xstate.error.actor.${job.childId}`, error: value, actorId: job.childId };
+      const now = this.#host.clock.now();
       this.#host.deliver({
         key: job.key,
         owner: this.#host.hostId,
         status,
+        finishedAt: now,
         output: status === 'done' ? JSON.stringify(value ?? null) : null,
         error: status === 'failed' ? JSON.stringify(value) : null,
         journal: finishEntry(status === 'done' ? 'ok' : 'failed', status === 'failed' ? { error: value } : {}),
-        event: { actorId: job.actorId, type: event.type, event: JSON.stringify(event), dueAt: this.#host.clock.now(), source: `activity:${job.key}` },
+        event: { actorId: job.actorId, type: event.type, event: JSON.stringify(event), dueAt: now, source: `activity:${job.key}` },
         audit: audit(status === 'done' ? 'ok' : 'failed'),
       });
     };
