@@ -1,0 +1,103 @@
+import { SpineError } from '@spine/runtime';
+import { runStoreContract } from '@spine/runtime/testing';
+import { describe, expect, it } from 'vitest';
+import { freshPostgresUrl, withPostgres } from '../../../test/support/postgres.js';
+import { migrations } from './migrations.js';
+import { PostgresStore } from './PostgresStore.js';
+
+runStoreContract(() => PostgresStore.open(freshPostgresUrl('contract')));
+
+const refusal = (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => error as SpineError);
+
+describe('PostgresStore opening a database', () => {
+  it("refuses a schema holding another application's tables and writes nothing to it", async () => {
+    const url = freshPostgresUrl('foreign');
+    const schema = new URL(url).searchParams.get('schema')!;
+    await withPostgres(url, async (c) => {
+      await c.query(`CREATE SCHEMA ${schema}`);
+      await c.query(`CREATE TABLE ${schema}.customers (id int)`);
+    });
+    const error = await refusal(PostgresStore.open(url));
+    expect(error).toBeInstanceOf(SpineError);
+    expect(error).toMatchObject({ code: 'store_refused', message: expect.stringMatching(/another application's tables \(customers\)/) });
+    const tables = await withPostgres(url, async (c) => (await c.query('SELECT table_name FROM information_schema.tables WHERE table_schema = $1', [schema])).rows);
+    expect(tables).toEqual([{ table_name: 'customers' }]);
+  });
+
+  it('refuses a database written by a newer Spine, naming both schema versions', async () => {
+    const url = freshPostgresUrl('newer');
+    await (await PostgresStore.open(url)).close();
+    await withPostgres(url, (c) => c.query("UPDATE spine_meta SET value = $1 WHERE key = 'schema_version'", [String(migrations.length + 1)]));
+    const error = await refusal(PostgresStore.open(url));
+    expect(error).toMatchObject({ code: 'store_refused', message: expect.stringMatching(new RegExp(`newer Spine \\(schema ${migrations.length + 1}; this one knows up to ${migrations.length}\\)`)) });
+  });
+
+  it('lets several hosts open a new database at once: one creates the tables, every one uses them', async () => {
+    const url = freshPostgresUrl('race');
+    const stores = await Promise.all([1, 2, 3, 4].map(() => PostgresStore.open(url)));
+    try {
+      await stores[0]!.saveMachineVersion('m', 'v1', '{}');
+      expect(await stores[3]!.getMachineVersion('m', 'v1')).toBe('{}');
+      expect(await stores[2]!.verifyAudit()).toMatchObject({ ok: true, rows: 1 });
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
+  it('opens read-only without creating anything, and refuses an empty database then', async () => {
+    const url = freshPostgresUrl('readonly');
+    expect(await refusal(PostgresStore.open(url, { readonly: true }))).toMatchObject({ code: 'store_refused', message: expect.stringMatching(/No Spine database/) });
+    await (await PostgresStore.open(url)).close();
+    const reader = await PostgresStore.open(url, { readonly: true });
+    try {
+      expect(await reader.listActors()).toEqual([]);
+      expect(await refusal(reader.appendAudit([{ at: 1, runId: null, actorId: null, kind: 'activity.logged', who: 'x', subject: null, detail: '{}' }]))).toMatchObject({ code: 'storage_read_only' });
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it('says the server is unreachable, naming it without the password', async () => {
+    const error = await refusal(PostgresStore.open('postgres://spine:hunter2@127.0.0.1:1/spine', { connectTimeoutMs: 2000 }));
+    expect(error).toMatchObject({ code: 'storage_busy', message: expect.stringMatching(/PostgreSQL server at postgres:\/\/127\.0\.0\.1:1\/spine is unreachable/) });
+    expect((error as Error).message).not.toContain('hunter2');
+  });
+
+  it('refuses a URL that is not PostgreSQL, and a schema name that is not an identifier', async () => {
+    expect(await refusal(PostgresStore.open('mysql://x@y/z'))).toMatchObject({ code: 'store_refused' });
+    expect(await refusal(PostgresStore.open('postgres://x@127.0.0.1:1/z?schema=a;drop'))).toMatchObject({ code: 'store_refused', message: expect.stringMatching(/Schema name/) });
+  });
+});
+
+describe('PostgresStore audit log', () => {
+  it('refuses to change or delete an audit row, and reports rows removed behind its back', async () => {
+    const url = freshPostgresUrl('audit');
+    const store = await PostgresStore.open(url, { secret: 'test-secret' });
+    try {
+      const row = { at: 1, runId: 'r', actorId: 'r', kind: 'activity.logged' as const, who: 'agent', subject: 's', detail: '{}' };
+      await store.appendAudit([row, row, row]);
+      await expect(withPostgres(url, (c) => c.query("UPDATE audit_log SET who = 'mallory'"))).rejects.toThrow(/append-only/);
+      await expect(withPostgres(url, (c) => c.query('DELETE FROM audit_log WHERE seq = 3'))).rejects.toThrow(/append-only/);
+      expect(await store.verifyAudit()).toMatchObject({ ok: true, rows: 3 });
+      await withPostgres(url, async (c) => {
+        await c.query('ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update');
+        await c.query('DELETE FROM audit_log WHERE seq = 3');
+      });
+      expect(await store.verifyAudit()).toMatchObject({ ok: false, firstBadSeq: 3, reason: expect.stringMatching(/rows 3 to 3 were removed/) });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps one unbroken chain when many writers append at once', async () => {
+    const url = freshPostgresUrl('chain');
+    const stores = await Promise.all([1, 2, 3].map(() => PostgresStore.open(url)));
+    try {
+      const row = (i: number) => ({ at: i, runId: 'r', actorId: 'r', kind: 'activity.logged' as const, who: 'agent', subject: String(i), detail: '{}' });
+      await Promise.all(Array.from({ length: 60 }, (_, i) => stores[i % 3]!.appendAudit([row(i), row(i)])));
+      expect(await stores[0]!.verifyAudit()).toMatchObject({ ok: true, rows: 120 });
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+});

@@ -1,0 +1,3 @@
+export { PostgresStore } from './PostgresStore.js';
+export type { PostgresStoreOptions } from './PostgresStore.js';
+export { migrations, APPLICATION } from './migrations.js';
