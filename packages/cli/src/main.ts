@@ -4,6 +4,7 @@ import { CliError, EXIT } from './CliError.js';
 import { approvals } from './commands/approvals.js';
 import { audit } from './commands/audit.js';
 import { bench } from './commands/bench.js';
+import { copy } from './commands/copy.js';
 import { approve, reject } from './commands/decide.js';
 import { demo } from './commands/demo.js';
 import { evaluate } from './commands/eval.js';
@@ -18,7 +19,7 @@ import { show } from './commands/show.js';
 import { step } from './commands/step.js';
 import { startTelemetry } from './telemetry.js';
 
-const commands: Record<string, (args: string[]) => Promise<number>> = { run, resume, runs, show, send, serve, bench, demo, approvals, approve, reject, audit, step, migrate, export: exportMachine, eval: evaluate };
+const commands: Record<string, (args: string[]) => Promise<number>> = { run, resume, runs, show, send, serve, bench, demo, approvals, approve, reject, audit, step, migrate, export: exportMachine, eval: evaluate, copy };
 
 const usage = `usage: spine <command> [options]
 
@@ -40,8 +41,9 @@ commands:
   export <machine> [--format ts|mermaid]  a machine as TypeScript setup().createMachine() or a Mermaid diagram
   migrate <actorId> [--to VER]   move a running actor to another version of its machine, if its state exists there
   eval <suite> [--repeat N]      run an eval suite (evals/<suite>.eval.ts): exit 0 when every threshold and --baseline hold, 1 when not
+  copy --from FILE --to URL      copy a whole database (every run, waiting ones too) into PostgreSQL; they resume there
 
-common options: --db FILE (default $SPINE_DB or .spine/spine.db), --machines DIR (default ./machines), --json`;
+common options: --db FILE|postgres://… (default $SPINE_DB or .spine/spine.db), --machines DIR (default ./machines), --json`;
 
 /** Runs the `spine` command and returns its exit code. */
 export async function main(argv: string[]): Promise<number> {

@@ -40,6 +40,7 @@ import {
 } from '@spine/runtime';
 import { lockAuditAnchor, settlePendingAnchor, verifyAnchoredAudit, writeAuditAnchor } from './auditAnchor.js';
 import { APPLICATION, migrations } from './migrations.js';
+import type { CopyCounts, StoreCopy } from './storeCopy.js';
 import { reportStorageErrors, toStorageError } from './storageErrors.js';
 
 /** Options of `PostgresStore.open`. */
@@ -53,6 +54,8 @@ export interface PostgresStoreOptions {
   maxConnections?: number;
   /** Open without writing anything; migrations are not applied and every transaction is read-only. */
   readonly?: boolean;
+  /** Refuse a database (schema) that has no Spine tables yet instead of creating them. */
+  mustExist?: boolean;
   /** Injected clock for created/updated times (default Date.now). */
   now?: () => number;
   /** How much refused input is kept (see `DeadLetterRetention`). */
@@ -141,9 +144,8 @@ export class PostgresStore implements Store {
     const store = new PostgresStore(pool, schema, where, options);
     try {
       const state = await inspectSchema(store.#query, schema, where);
-      if (options.readonly) {
-        if (state === 'empty') throw new SpineError('store_refused', `No Spine database at ${where} (the schema has no Spine tables).`);
-      } else {
+      if (state === 'empty' && (options.readonly || options.mustExist)) throw new SpineError('store_refused', `No Spine database at ${where} (the schema has no Spine tables).`);
+      if (!options.readonly) {
         await store.#migrate(schema);
       }
     } catch (error) {
@@ -700,6 +702,109 @@ export class PostgresStore implements Store {
       if (error instanceof Stale) return false;
       throw error;
     }
+  }
+
+  // ---- copying a database in ------------------------------------------------------
+
+  /** Whether the store holds nothing a copy could collide with: no actor, machine version or audit row. */
+  async isEmpty(): Promise<boolean> {
+    const [row] = await this.#query<{ n: number }>('SELECT (SELECT COUNT(*) FROM actors) + (SELECT COUNT(*) FROM machine_versions) + (SELECT COUNT(*) FROM audit_log) AS n');
+    return row!.n === 0;
+  }
+
+  /**
+   * Writes a whole database read from another store (`spine copy`) in one transaction:
+   * all of it or nothing. Actors and running jobs arrive unowned (a running job becomes
+   * pending again, its attempts kept), so the target's hosts take them over. Audit rows are
+   * copied verbatim, hashes and all, when the target's log is empty (the chain then
+   * verifies as it did at the source); otherwise they are appended after the target's rows
+   * and chained anew.
+   */
+  async importCopy(copy: StoreCopy): Promise<CopyCounts> {
+    return this.#tx(async (q) => {
+      // One statement per 1000 rows: jsonb_to_recordset turns a JSON array into typed rows, inserted
+      // in the source's order (ids and row ids are given in that order).
+      const bulk = async (table: string, columns: [string, string][], rows: unknown[][]) => {
+        const names = columns.map(([name]) => name).join(', ');
+        const typed = [...columns, ['ord', 'bigint']].map(([name, type]) => `${name} ${type}`).join(', ');
+        for (let i = 0; i < rows.length; i += 1000) {
+          const chunk = rows.slice(i, i + 1000).map((r, k) => Object.fromEntries([...columns.map(([name], c) => [name, r[c] ?? null]), ['ord', k]]));
+          try {
+            await q(`INSERT INTO ${table} (${names}) SELECT ${names} FROM jsonb_to_recordset($1::jsonb) AS x(${typed}) ORDER BY ord`, [JSON.stringify(chunk)]);
+          } catch (error) {
+            throw new SpineError('conflict', `Copying ${table} failed: ${(error as Error).message}. Nothing was copied.`, { cause: error });
+          }
+        }
+      };
+      const T = 'text';
+      const B = 'bigint';
+      const I = 'integer';
+      const v = copy.machineVersions;
+      await bulk('machine_versions', [['machine', T], ['version', T], ['definition', T], ['created_at', B]], v.map((m) => [m.machine, m.version, m.definition, m.createdAt]));
+      await bulk(
+        'actors',
+        [['id', T], ['run_id', T], ['parent_id', T], ['child_key', T], ['machine', T], ['version', T], ['seq', I], ['status', T], ['snapshot', T], ['state_value', T], ['output', T], ['error', T], ['created_at', B], ['updated_at', B]],
+        copy.actors.map((a) => [a.id, a.runId, a.parentId, a.childKey, a.machine, a.version, a.seq, a.status, a.snapshot, a.stateValue, a.output, a.error, a.createdAt, a.updatedAt]),
+      );
+      await bulk(
+        'events',
+        [['actor_id', T], ['type', T], ['event', T], ['due_at', B], ['send_id', T], ['source', T], ['created_at', B]],
+        copy.events.map((e) => [e.actorId, e.type, e.event, e.dueAt, e.sendId, e.source, e.createdAt]),
+      );
+      await bulk(
+        'history',
+        [['actor_id', T], ['run_id', T], ['seq', I], ['event_type', T], ['event', T], ['state_value', T], ['snapshot', T], ['status', T], ['version', T], ['emitted', T], ['started_at', B], ['duration_us', B]],
+        copy.history.map((h) => [h.actorId, h.runId, h.seq, h.eventType, h.event, h.stateValue, h.snapshot, h.status, h.version, h.emitted, h.startedAt, h.durationUs]),
+      );
+      await bulk(
+        'jobs',
+        [['key', T], ['actor_id', T], ['run_id', T], ['child_id', T], ['src', T], ['input', T], ['status', T], ['attempts', I], ['run_at', B], ['output', T], ['error', T], ['journal', T], ['created_at', B], ['started_at', B], ['finished_at', B]],
+        // In flight at the source: pending here, unowned, with its attempts, as a clean shutdown leaves it.
+        copy.jobs.map((j) => [j.key, j.actorId, j.runId, j.childId, j.src, j.input, j.status === 'running' ? 'pending' : j.status, j.attempts, j.runAt, j.output, j.error, j.journal, j.createdAt, j.startedAt, j.finishedAt]),
+      );
+      await bulk(
+        'approvals',
+        [
+          ['id', T], ['run_id', T], ['actor_id', T], ['job_key', T], ['child_id', T], ['src', T], ['machine', T], ['version', T], ['seq', I], ['tier', T], ['status', T], ['proposal', T], ['rationale', T],
+          ['requested_at', B], ['deadline_at', B], ['on_deadline', T], ['escalated_at', B], ['decided_by', T], ['decided_at', B], ['reason', T], ['edited_input', T], ['signature', T]
+        ],
+        copy.approvals.map((a) => [a.id, a.runId, a.actorId, a.jobKey, a.childId, a.src, a.machine, a.version, a.seq, a.tier, a.status, a.proposal, a.rationale, a.requestedAt, a.deadlineAt, a.onDeadline, a.escalatedAt, a.decidedBy, a.decidedAt, a.reason, a.editedInput, a.signature]),
+      );
+      await bulk(
+        'decisions',
+        [['approval_id', T], ['payload', T], ['signature', T], ['status', T], ['created_at', B]],
+        copy.decisions.map((d) => [d.approvalId, d.payload, d.signature, d.status, d.createdAt]),
+      );
+      await bulk(
+        'dead_letters',
+        [['actor_id', T], ['event', T], ['reason', T], ['issues', T], ['source', T], ['created_at', B]],
+        copy.deadLetters.map((d) => [d.actorId, d.event, d.reason, d.issues, d.source, d.createdAt]),
+      );
+      await lockAuditAnchor(q);
+      const [last] = await q<{ seq: number }>('SELECT seq FROM audit_log ORDER BY seq DESC LIMIT 1');
+      if (!last && copy.audit.length) {
+        await bulk(
+          'audit_log',
+          [['seq', B], ['at', B], ['run_id', T], ['actor_id', T], ['kind', T], ['who', T], ['subject', T], ['detail', T], ['prev_hash', T], ['hash', T]],
+          copy.audit.map((a) => [a.seq, a.at, a.runId, a.actorId, a.kind, a.who, a.subject, a.detail, a.prevHash, a.hash]),
+        );
+        const head = copy.audit.at(-1)!;
+        await writeAuditAnchor(q, head.seq, head.hash, this.#secret);
+      } else if (copy.audit.length) {
+        await this.#appendAudit(q, copy.audit.map((a) => ({ at: a.at, runId: a.runId, actorId: a.actorId, kind: a.kind, who: a.who, subject: a.subject, detail: a.detail })));
+      }
+      return {
+        machineVersions: v.length,
+        actors: copy.actors.length,
+        events: copy.events.length,
+        history: copy.history.length,
+        jobs: copy.jobs.length,
+        approvals: copy.approvals.length,
+        decisions: copy.decisions.length,
+        audit: copy.audit.length,
+        deadLetters: copy.deadLetters.length,
+      };
+    });
   }
 
   // ---- audit log --------------------------------------------------------------------
