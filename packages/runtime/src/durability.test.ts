@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { PostgresStore } from '@spine/store-postgres';
 import { SqliteStore } from '@spine/store-sqlite';
 import { assign, createActor } from 'xstate';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,15 +10,29 @@ import { defineActivity, defineMachine, sendToActor, type MachineDefinition } fr
 import { RetryableError, SpineError } from './errors.js';
 import { MachineRegistry } from './MachineRegistry.js';
 import type { Store } from './Store.js';
-import { childMachine, EffectLog, orderMachine, parentMachine, tempDbPath } from './testing/fixtures.js';
+import { freshPostgresUrl } from '../../../test/support/postgres.js';
+import { childMachine, EffectLog, orderMachine, parentMachine, tempDbPath as tempSqlitePath } from './testing/fixtures.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-async function openHost(path: string, machines: RuntimeOptions['machines'], options: Partial<RuntimeOptions> & { wrap?: (s: SqliteStore) => Store } = {}) {
-  const sqlite = await SqliteStore.open(path);
+// The contract holds on both stores: every test below runs on an SQLite file and on a PostgreSQL schema.
+for (const kind of ['sqlite', 'postgres'] as const) describe(`durability contract on ${kind}`, () => {
+
+/** A new database: an SQLite file, or a fresh schema on the test PostgreSQL server. */
+function tempDbPath(): string {
+  return kind === 'sqlite' ? tempSqlitePath() : freshPostgresUrl('durability');
+}
+
+/** Opens the store at a path or URL. (`sqlite` below names the host's store, whichever it is.) */
+function openStore(path: string): Promise<Store> {
+  return kind === 'sqlite' ? SqliteStore.open(path) : PostgresStore.open(path);
+}
+
+async function openHost(path: string, machines: RuntimeOptions['machines'], options: Partial<RuntimeOptions> & { wrap?: (s: Store) => Store } = {}) {
+  const sqlite = await openStore(path);
   const store = options.wrap ? options.wrap(sqlite) : sqlite;
   const runtime = createRuntime({ pollIntervalMs: 10, ...options, store, machines, onError: () => {} });
   cleanup.push(async () => {
@@ -29,13 +44,15 @@ async function openHost(path: string, machines: RuntimeOptions['machines'], opti
 }
 
 /** Makes a host look dead to others, as after SIGKILL: its pid no longer exists. */
-function markDead(sqlite: SqliteStore, hostId: string): void {
+async function markDead(store: Store, hostId: string): Promise<void> {
   const deadPid = spawnSync(process.execPath, ['-e', '']).pid;
-  sqlite.db.prepare('UPDATE hosts SET pid = ? WHERE id = ?').run(deadPid, hostId);
+  if (store instanceof SqliteStore) store.db.prepare('UPDATE hosts SET pid = ? WHERE id = ?').run(deadPid, hostId);
+  else await (store as PostgresStore).pool.query('UPDATE hosts SET pid = $1 WHERE id = $2', [deadPid, hostId]);
 }
 
-function mailbox(sqlite: SqliteStore, actorId: string): number {
-  return (sqlite.db.prepare('SELECT COUNT(*) AS n FROM events WHERE actor_id = ?').get(actorId) as { n: number }).n;
+/** Events stored for an actor, due or not (timers included). */
+async function mailbox(store: Store, actorId: string): Promise<number> {
+  return (await store.nextEvents(actorId, Number.MAX_SAFE_INTEGER, 10_000)).length;
 }
 
 const counter = defineMachine({
@@ -64,7 +81,7 @@ describe('1. no lost events: each stored event is applied exactly once', () => {
     expect(context).toEqual({ total: (150 * 151) / 2, seen: 150 });
     const seqs = (await a.sqlite.history(runId)).map((h) => h.seq);
     expect(seqs).toEqual(Array.from({ length: 151 }, (_, i) => i + 1));
-    expect(mailbox(a.sqlite, runId)).toBe(0);
+    expect(await mailbox(a.sqlite, runId)).toBe(0);
   });
 
   it('keeps an event whose step failed to commit, and applies it once on the next attempt', async () => {
@@ -92,7 +109,7 @@ describe('1. no lost events: each stored event is applied exactly once', () => {
     failNext = true;
     await runtime.send(runId, { type: 'count.add', by: 5 });
     await runtime.idle();
-    expect(mailbox(sqlite, runId)).toBe(1); // the failed step changed nothing and lost nothing
+    expect(await mailbox(sqlite, runId)).toBe(1); // the failed step changed nothing and lost nothing
     await runtime.poke();
     await runtime.waitForRun(runId, { horizonMs: 0 });
     expect(JSON.parse((await sqlite.getActor(runId))!.snapshot!).context).toEqual({ total: 5, seen: 1 });
@@ -103,15 +120,15 @@ describe('2. no lost state: a snapshot is committed before anything it causes is
   it('shows an activity the committed snapshot of the step that requested it', async () => {
     const path = tempDbPath();
     const observed: unknown[] = [];
-    const reader = await SqliteStore.open(path);
+    const reader = await openStore(path);
     cleanup.push(() => reader.close());
     const log = new EffectLog();
     const { runtime } = await openHost(path, [
       orderMachine(log, {
-        onCharge: (key) => {
-          const row = reader.db.prepare('SELECT seq, state_value FROM actors WHERE id = ?').get(key.split(':')[0]) as { seq: number; state_value: string };
-          const job = reader.db.prepare('SELECT key FROM jobs WHERE key = ?').get(key);
-          observed.push({ seq: row.seq, state: JSON.parse(row.state_value), keySeq: Number(key.split(':')[1]), jobStored: Boolean(job) });
+        onCharge: async (key) => {
+          const row = (await reader.getActor(key.split(':')[0]!))!;
+          const job = await reader.getJob(key);
+          observed.push({ seq: row.seq, state: JSON.parse(row.stateValue!), keySeq: Number(key.split(':')[1]), jobStored: Boolean(job) });
         },
       }),
     ]);
@@ -187,7 +204,7 @@ describe('3. no duplicate effects', () => {
     await a.runtime.idle();
     expect(log.total()).toBe(1);
     expect(JSON.parse((await a.sqlite.getActor(runId))!.stateValue!)).toBe('charging');
-    markDead(a.sqlite, 'A');
+    await markDead(a.sqlite, 'A');
     const b = await openHost(path, [orderMachine(log)], { hostId: 'B' });
     const outcome = await b.runtime.waitForRun(runId, { horizonMs: 0 });
     expect(outcome).toMatchObject({ status: 'waiting', state: 'paid' });
@@ -205,7 +222,7 @@ describe('3. no duplicate effects', () => {
     await a.runtime.send(runId, { type: 'item.added', sku: 'B', qty: 1 });
     await a.runtime.send(runId, { type: 'order.placed' });
     await expect.poll(() => log.total()).toBe(1);
-    markDead(a.sqlite, 'A'); // A is killed while the charge is in flight
+    await markDead(a.sqlite, 'A'); // A is killed while the charge is in flight
     const b = await openHost(path, [orderMachine(log)], { hostId: 'B' });
     await expect.poll(() => log.total()).toBe(2);
     release();
@@ -244,10 +261,10 @@ describe('5. durable time', () => {
     await runtime.send(runId, { type: 'item.added', sku: 'D', qty: 1 });
     await runtime.send(runId, { type: 'order.placed' });
     await runtime.waitForRun(runId, { horizonMs: 0 });
-    expect(mailbox(sqlite, runId)).toBe(1);
+    expect(await mailbox(sqlite, runId)).toBe(1);
     await runtime.send(runId, { type: 'order.shipped', carrier: 'post' });
     expect(await runtime.waitForRun(runId)).toMatchObject({ status: 'done' });
-    expect(mailbox(sqlite, runId)).toBe(0);
+    expect(await mailbox(sqlite, runId)).toBe(0);
     expect(JSON.parse((await sqlite.getActor(runId))!.stateValue!)).toBe('shipped');
   });
 
@@ -301,7 +318,7 @@ describe('6. typed handoffs', () => {
     await expect(runtime.send(runId, { type: 'xstate.done.actor.charge', output: {} })).rejects.toThrow(/reserved/);
     await runtime.idle();
     expect(await sqlite.getActor(runId)).toEqual(before);
-    expect(mailbox(sqlite, runId)).toBe(0);
+    expect(await mailbox(sqlite, runId)).toBe(0);
     const letters = await sqlite.listDeadLetters(runId);
     expect(letters.map((l) => JSON.parse(l.event).type)).toEqual(['item.added', 'order.teleported', 'xstate.done.actor.charge']);
     expect(JSON.parse(letters[0]!.issues!)).toHaveLength(2);
@@ -408,4 +425,6 @@ describe('persistable machines', () => {
       expect(JSON.stringify(machine.getPersistedSnapshot(restored))).toBe(row.snapshot);
     }
   });
+});
+
 });
