@@ -145,9 +145,8 @@ export class PostgresStore implements Store {
     try {
       const state = await inspectSchema(store.#query, schema, where);
       if (state === 'empty' && (options.readonly || options.mustExist)) throw new SpineError('store_refused', `No Spine database at ${where} (the schema has no Spine tables).`);
-      if (!options.readonly) {
-        await store.#migrate(schema);
-      }
+      // Up to date already (every open after the first): nothing to lock or write.
+      if (!options.readonly && (state === 'empty' || state.version < migrations.length)) await store.#migrate(schema);
     } catch (error) {
       await pool.end().catch(() => {});
       throw toStorageError(error, where);
@@ -923,7 +922,9 @@ function parseUrl(url: string, schemaOption: string | undefined): { connectionSt
  * version this Spine knows. Anything else is refused before a single write.
  */
 async function inspectSchema(q: Query, schema: string, where: string): Promise<'empty' | { version: number }> {
-  const tables = (await q<{ name: string }>("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name", [schema])).map((t) => t.name);
+  const tables = (
+    await q<{ name: string }>("SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') ORDER BY c.relname", [schema])
+  ).map((t) => t.name);
   if (!tables.length) return 'empty';
   if (!tables.includes('spine_meta')) {
     const shown = tables.slice(0, 5).join(', ') + (tables.length > 5 ? ', …' : '');
