@@ -101,3 +101,29 @@ describe('PostgresStore audit log', () => {
     }
   });
 });
+
+describe('PostgresStore claiming work', () => {
+  it("skips an actor another transaction holds instead of waiting for it, and keeps an actor it owns while one of its own commits holds the row", async () => {
+    const store = await PostgresStore.open(freshPostgresUrl('claim'));
+    const other = await store.pool.connect();
+    try {
+      const init = (id: string) => ({ actorId: id, type: 'xstate.init', event: '{"type":"xstate.init"}', dueAt: 0, source: 'external' });
+      await store.createActors(
+        ['a', 'b', 'c'].map((id) => ({ id, runId: id, parentId: null, childKey: null, machine: 'm', version: 'v1', owner: id === 'c' ? 'host-1' : null })),
+        ['a', 'b', 'c'].map(init),
+      );
+      await other.query('BEGIN');
+      await other.query("SELECT id FROM actors WHERE id IN ('a', 'c') FOR UPDATE");
+      const started = Date.now();
+      expect((await store.claimActors(['a', 'b', 'c'], 'host-1', [])).sort()).toEqual(['b', 'c']);
+      expect(Date.now() - started).toBeLessThan(2_000); // it did not wait for the lock
+      await other.query('ROLLBACK');
+      expect(await store.claimActors(['a'], 'host-1', [])).toEqual(['a']);
+      expect(await store.claimActors(['a'], 'host-2', [])).toEqual([]);
+      expect(await store.claimActors(['a'], 'host-2', ['host-1'])).toEqual(['a']);
+    } finally {
+      other.release();
+      await store.close();
+    }
+  });
+});

@@ -462,11 +462,16 @@ export class PostgresStore implements Store {
 
   async claimActors(ids: string[], owner: string, deadOwners: string[]): Promise<string[]> {
     if (!ids.length) return [];
-    // SKIP LOCKED: an actor another host is claiming or committing right now stays with it.
+    // Actors it holds already are its own without a lock (one of its commits may hold the row right now);
+    // of the others, SKIP LOCKED leaves one another host is claiming or committing right now with that host.
     const rows = await this.#query<{ id: string }>(
-      `UPDATE actors SET owner = $1 WHERE id IN (
-         SELECT id FROM actors WHERE id = ANY($2::text[]) AND status = 'active' AND (owner IS NULL OR owner = $1 OR owner = ANY($3::text[])) FOR UPDATE SKIP LOCKED
-       ) RETURNING id`,
+      `WITH held AS (SELECT id FROM actors WHERE id = ANY($2::text[]) AND status = 'active' AND owner = $1),
+       claimed AS (
+         UPDATE actors SET owner = $1 WHERE id IN (
+           SELECT id FROM actors WHERE id = ANY($2::text[]) AND status = 'active' AND (owner IS NULL OR owner = ANY($3::text[])) FOR UPDATE SKIP LOCKED
+         ) RETURNING id
+       )
+       SELECT id FROM held UNION SELECT id FROM claimed`,
       [owner, ids, deadOwners],
     );
     return rows.map((r) => r.id);
