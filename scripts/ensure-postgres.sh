@@ -18,5 +18,6 @@ echo "ensure-postgres: PostgreSQL is missing; installing Debian's postgresql pac
 $SUDO mkdir -p /etc/postgresql-common
 echo 'create_main_cluster = false' | $SUDO tee /etc/postgresql-common/createcluster.conf >/dev/null
 $SUDO apt-get update
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y postgresql
+# confold: keep the createcluster.conf written above (dpkg would otherwise ask about it).
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold postgresql
 ls -d /usr/lib/postgresql/*/bin >&2
