@@ -41,3 +41,11 @@ export function signingSecretFor(db: string): string {
   if (!secret) throw new CliError('set SPINE_SECRET to sign decisions on a PostgreSQL database (every host and person deciding must share it; a local secret file would differ per machine)', EXIT.usage);
   return secret;
 }
+
+/**
+ * The SQLite file that keeps eval sessions for a database: the database itself when it is
+ * SQLite, else `.spine/evals.db` beside the working directory (eval sessions stay local).
+ */
+export function evalsFileFor(db: string): string {
+  return isPostgresUrl(db) ? '.spine/evals.db' : db;
+}
