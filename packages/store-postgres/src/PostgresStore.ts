@@ -1,9 +1,12 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import {
   auditHash,
   boundDeadLetter,
   DEFAULT_DEAD_LETTER_RETENTION,
+  encodeHistoryStep,
   GENESIS_HASH,
+  HistoryDecoder,
   SpineError,
   type ActorQuery,
   type ActorRecord,
@@ -31,13 +34,15 @@ import {
   type NewDeadLetter,
   type NewDecision,
   type NewEvent,
+  type OpenWork,
   type RunFork,
   type RunStats,
+  type RunStop,
   type StepCommit,
-  type StopRunOptions,
+  type StoredHistoryBody,
   type Store,
   type VersionMove,
-} from '@spine/runtime';
+} from '@spine/runtime/store';
 import { lockAuditAnchor, settlePendingAnchor, verifyAnchoredAudit, writeAuditAnchor } from './auditAnchor.js';
 import { APPLICATION, migrations } from './migrations.js';
 import type { CopyCounts, StoreCopy } from './storeCopy.js';
@@ -77,6 +82,26 @@ const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const RETRY_TX = new Set(['40001', '40P01']);
 const INT8 = 20;
 
+/** The mailbox source of an activity's result event: `activity:<job key>` (see ActivityRunner). */
+const ACTIVITY_SOURCE = 'activity:';
+/** Shorter outputs are cheaper copied than referred to (the same rule as SqliteStore, so both write the same bytes). */
+const MIN_SHARED_OUTPUT = 64;
+/** History rows with the output of the job each refers to. */
+const HISTORY_ROWS = 'SELECT h.*, j.output AS shared FROM history h LEFT JOIN jobs j ON j.key = h.job_key';
+
+/** Thrown inside a run-control transaction whose fence failed: rolls it back; the method returns false. */
+class Fenced extends Error {}
+
+/** Asks the async reader for the bodies a delta needs (the decoder itself reads synchronously). */
+class NeedChain extends Error {
+  constructor(
+    readonly actorId: string,
+    readonly seq: number,
+  ) {
+    super(`history chain of ${actorId} before ${seq}`);
+  }
+}
+
 class Rollback extends Error {
   constructor(readonly reason: 'conflict' | 'consumed') {
     super(reason);
@@ -112,12 +137,19 @@ export class PostgresStore implements Store {
   readonly #now: () => number;
   readonly #retention: DeadLetterRetention;
   readonly #secret: string | undefined;
+  /** Remembers each recently read actor's latest decoded snapshot: history rows are deltas against it. */
+  readonly #decoder = new HistoryDecoder();
+  /** The LISTEN/NOTIFY channel of this schema's hosts (see `wakeHosts`). */
+  readonly #wakeChannel: string;
+  readonly #wake: WakeListener;
   #closed = false;
 
-  private constructor(pool: pg.Pool, schema: string, where: string, options: PostgresStoreOptions) {
+  private constructor(pool: pg.Pool, schema: string, where: string, options: PostgresStoreOptions, client: pg.ClientConfig) {
     this.pool = pool;
     this.schema = schema;
     this.where = where;
+    this.#wakeChannel = wakeChannelOf(schema);
+    this.#wake = new WakeListener(client, this.#wakeChannel);
     this.#now = options.now ?? Date.now;
     this.#retention = deadLetterRetention(options.deadLetters);
     this.#secret = options.secret ?? (process.env.SPINE_SECRET || undefined);
@@ -132,16 +164,11 @@ export class PostgresStore implements Store {
     const { connectionString, schema, where } = parseUrl(url, options.schema);
     const startup = [`-c search_path=${schema}`];
     if (options.readonly) startup.push('-c default_transaction_read_only=on');
-    const pool = new pg.Pool({
-      connectionString,
-      max: options.maxConnections ?? 10,
-      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
-      options: startup.join(' '),
-      types,
-    });
+    const client: pg.ClientConfig = { connectionString, connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000, options: startup.join(' '), types };
+    const pool = new pg.Pool({ ...client, max: options.maxConnections ?? 10 });
     // An idle connection the server dropped (a restart) must not crash the process: the next query reconnects.
     pool.on('error', () => {});
-    const store = new PostgresStore(pool, schema, where, options);
+    const store = new PostgresStore(pool, schema, where, options, client);
     try {
       const state = await inspectSchema(store.#query, schema, where);
       if (state === 'empty' && (options.readonly || options.mustExist)) throw new SpineError('store_refused', `No Spine database at ${where} (the schema has no Spine tables).`);
@@ -177,6 +204,24 @@ export class PostgresStore implements Store {
       } finally {
         client.release(broken);
       }
+    }
+  }
+
+  /** Runs `fn` in one read-only transaction: every statement sees the same snapshot. */
+  async #read<T>(fn: (q: Query) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    const q: Query = async <R,>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as R[];
+    let broken = false;
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const result = await fn(q);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => (broken = true));
+      throw error;
+    } finally {
+      client.release(broken);
     }
   }
 
@@ -221,20 +266,17 @@ export class PostgresStore implements Store {
   }
 
   async moveActorVersion(move: VersionMove): Promise<boolean> {
-    return this.#tx(async (q) => {
-      const [row] = await q<ActorRow>('SELECT * FROM actors WHERE id = $1 FOR UPDATE', [move.actorId]);
-      if (!row || row.status !== 'active' || row.seq !== move.expectedSeq || row.version !== move.from) return false;
-      if (row.seq === 0) {
-        // Not started yet: no state to carry over, no step to show.
-        await q('UPDATE actors SET version = $1, updated_at = $2 WHERE id = $3 AND seq = 0', [move.to, move.at, move.actorId]);
-      } else {
-        const seq = row.seq + 1;
-        await q("UPDATE actors SET version = $1, seq = $2, updated_at = $3 WHERE id = $4 AND seq = $5 AND status = 'active'", [move.to, seq, move.at, move.actorId, row.seq]);
-        const event = JSON.stringify({ type: 'spine.version.moved', from: move.from, to: move.to });
-        await insertHistory(q, [move.actorId, row.run_id, seq, 'spine.version.moved', event, row.state_value ?? 'null', row.snapshot ?? 'null', 'active', move.to, null, move.at, 0]);
-      }
+    return this.#fenced(async (q) => {
+      const seq = move.history ? move.history.seq : move.expectedSeq;
+      // Fenced on the seq and the version read: a step or another move meanwhile refuses this one.
+      const [row] = await q<{ snapshot: string | null }>(
+        "UPDATE actors SET version = $1, seq = $2, updated_at = $3 WHERE id = $4 AND seq = $5 AND version = $6 AND status = 'active' RETURNING snapshot",
+        [move.to, seq, move.at, move.actorId, move.expectedSeq, move.from],
+      );
+      if (!row) throw new Fenced();
+      // The move keeps the snapshot: the row's snapshot is the base of the step's delta.
+      if (move.history) await this.#insertHistory(q, move.history, row.snapshot);
       if (move.audit?.length) await this.#appendAudit(q, move.audit);
-      return true;
     });
   }
 
@@ -259,13 +301,45 @@ export class PostgresStore implements Store {
     if (query.rootsOnly) where.push('parent_id IS NULL');
     if (query.runId) where.push(`run_id = $${params.push(query.runId)}`);
     if (query.status?.length) where.push(`status = ANY($${params.push(query.status)})`);
+    if (query.after) {
+      const at = params.push(query.after.createdAt);
+      where.push(`created_at <= $${at} AND (created_at < $${at} OR id > $${params.push(query.after.id)})`);
+    }
     const sql = `SELECT * FROM actors ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT $${params.push(query.limit ?? 1000)}`;
     return (await this.#query<ActorRow>(sql, params)).map(toActor);
   }
 
-  async childrenOf(parentId: string): Promise<{ id: string; childKey: string; machine: string }[]> {
-    const rows = await this.#query<{ id: string; child_key: string; machine: string }>("SELECT id, child_key, machine FROM actors WHERE parent_id = $1 AND status = 'active' ORDER BY created_at, id", [parentId]);
-    return rows.map((r) => ({ id: r.id, childKey: r.child_key, machine: r.machine }));
+  async childrenOf(parentId: string): Promise<{ id: string; childKey: string; machine: string; seq: number }[]> {
+    const rows = await this.#query<{ id: string; child_key: string; machine: string; seq: number }>(
+      "SELECT id, child_key, machine, seq FROM actors WHERE parent_id = $1 AND status = 'active' ORDER BY created_at, id",
+      [parentId],
+    );
+    return rows.map((r) => ({ id: r.id, childKey: r.child_key, machine: r.machine, seq: r.seq }));
+  }
+
+  async openWorkOf(actorIds: string[]): Promise<OpenWork[]> {
+    if (!actorIds.length) return [];
+    // One snapshot, so the three lists agree with each other.
+    return this.#read(async (q) => {
+      const jobs = await q<{ actor_id: string; key: string; child_id: string; status: JobStatus }>(
+        "SELECT actor_id, key, child_id, status FROM jobs WHERE actor_id = ANY($1::text[]) AND status IN ('pending', 'held', 'running') ORDER BY created_at, key",
+        [actorIds],
+      );
+      const approvals = await q<{ actor_id: string; id: string; run_id: string; child_id: string; src: string; job_key: string }>(
+        "SELECT actor_id, id, run_id, child_id, src, job_key FROM approvals WHERE actor_id = ANY($1::text[]) AND status = 'pending' ORDER BY requested_at, id",
+        [actorIds],
+      );
+      const timers = await q<{ source: string; send_id: string }>(
+        'SELECT DISTINCT source, send_id FROM events WHERE source = ANY($1::text[]) AND send_id IS NOT NULL ORDER BY source, send_id',
+        [actorIds],
+      );
+      return actorIds.map((actorId) => ({
+        actorId,
+        jobs: jobs.filter((j) => j.actor_id === actorId).map((j) => ({ key: j.key, childId: j.child_id, status: j.status })),
+        approvals: approvals.filter((a) => a.actor_id === actorId).map((a) => ({ id: a.id, runId: a.run_id, childId: a.child_id, src: a.src, jobKey: a.job_key })),
+        timers: timers.filter((t) => t.source === actorId).map((t) => t.send_id),
+      }));
+    });
   }
 
   // ---- mailbox ------------------------------------------------------------------
@@ -302,69 +376,102 @@ export class PostgresStore implements Store {
   async #commit(q: Query, step: StepCommit): Promise<CommitResult> {
     const now = step.history.startedAt;
     const seq = step.expectedSeq + 1;
-    // The row lock this takes makes a concurrent commit of the same actor wait, then find the seq moved.
-    const [updated] = await q<{ run_id: string }>(
-      "UPDATE actors SET seq = $1, status = $2, snapshot = $3, state_value = $4, output = $5, error = $6, updated_at = $7 WHERE id = $8 AND seq = $9 AND status = 'active' RETURNING run_id",
-      [seq, step.status, step.snapshot, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq],
-    );
-    if (!updated) throw new Rollback('conflict');
-    if (!(await q('DELETE FROM events WHERE id = $1 RETURNING id', [step.eventId])).length) throw new Rollback('consumed');
-    const h = step.history;
-    await insertHistory(q, [step.actorId, updated.run_id, seq, h.eventType, h.event, step.stateValue, step.snapshot, step.status, h.version, h.emitted, h.startedAt, h.durationUs]);
+    // The row lock makes a concurrent commit of the same actor wait, then find the seq moved. The
+    // snapshot read is the one being replaced: the base of this step's history delta.
+    const [before] = await q<{ run_id: string; seq: number; status: string; snapshot: string | null }>('SELECT run_id, seq, status, snapshot FROM actors WHERE id = $1 FOR UPDATE', [step.actorId]);
+    if (!before || before.seq !== step.expectedSeq || before.status !== 'active') throw new Rollback('conflict');
+    await q('UPDATE actors SET seq = $1, status = $2, snapshot = $3, state_value = $4, output = $5, error = $6, updated_at = $7 WHERE id = $8', [
+      seq,
+      step.status,
+      step.snapshot,
+      step.stateValue,
+      step.output,
+      step.error,
+      now,
+      step.actorId,
+    ]);
+    const [consumed] = await q<{ source: string }>('DELETE FROM events WHERE id = $1 RETURNING source', [step.eventId]);
+    if (!consumed) throw new Rollback('consumed');
+    const record = { ...step.history, actorId: step.actorId, runId: before.run_id, seq, stateValue: step.stateValue, snapshot: step.snapshot, status: step.status };
+    await this.#insertHistory(q, record, before.snapshot, await outputOf(q, consumed.source, step.history.event));
     for (const actor of step.spawn) await insertActor(q, actor, now);
     // Cancels first: they name timers stored before this step; a timer this step re-arms with the same id stays.
-    for (const sendId of step.cancelTimers) {
-      if (sendId === '*') await q('DELETE FROM events WHERE source = $1 AND send_id IS NOT NULL', [step.actorId]);
-      else await q('DELETE FROM events WHERE source = $1 AND send_id = $2', [step.actorId, sendId]);
-    }
+    for (const sendId of step.cancelTimers) await q('DELETE FROM events WHERE source = $1 AND send_id = $2', [step.actorId, sendId]);
     for (const message of step.messages) await insertEvent(q, message, now);
-    for (const childId of step.cancelJobs) {
-      if (childId === '*') {
-        await cancelAllJobs(q, now, step.actorId);
-        await this.#cancelApprovals(q, await cancelAllApprovals(q, now, step.actorId), now);
-      } else {
-        await q("UPDATE jobs SET status = 'cancelled', finished_at = $1 WHERE actor_id = $2 AND child_id = $3 AND status IN ('pending', 'held', 'running')", [now, step.actorId, childId]);
-        const rows = await q<CancelledApproval>(
-          "UPDATE approvals SET status = 'cancelled', decided_at = $1 WHERE actor_id = $2 AND child_id = $3 AND status = 'pending' RETURNING id, run_id, actor_id, src, job_key",
-          [now, step.actorId, childId],
-        );
-        await this.#cancelApprovals(q, rows, now);
-      }
-    }
+    for (const childId of step.cancelJobs) await cancelJobsOf(q, now, step.actorId, childId);
     for (const job of step.jobs) await insertJob(q, job, now);
     for (const approval of step.approvals ?? []) await insertApproval(q, approval);
-    for (const id of step.stop) await this.#stopTree(q, id, now);
+    // The plan was made from earlier reads: an approval decided meanwhile, or an actor that moved, makes it stale.
+    for (const id of step.cancelApprovals ?? []) if (!(await cancelApproval(q, now, id))) throw new Rollback('conflict');
+    for (const stop of step.stop) {
+      // A stop is a state change like any other: seq + 1 and a history row, so timelines and
+      // other processes' live views see it (and a host holding the old seq cannot commit).
+      const [actor] = await q<{ run_id: string; seq: number; snapshot: string | null; state_value: string | null; version: string }>(
+        "UPDATE actors SET status = 'stopped', seq = seq + 1, updated_at = $1 WHERE id = $2 AND seq = $3 AND status = 'active' RETURNING run_id, seq, snapshot, state_value, version",
+        [now, stop.id, stop.expectedSeq],
+      );
+      if (!actor) throw new Rollback('conflict');
+      await this.#insertHistory(
+        q,
+        { actorId: stop.id, runId: actor.run_id, seq: actor.seq, eventType: 'xstate.stop', event: '{"type":"xstate.stop"}', stateValue: actor.state_value ?? 'null', snapshot: actor.snapshot ?? 'null', status: 'stopped', version: actor.version, emitted: null, startedAt: now, durationUs: 0 },
+        actor.snapshot,
+      );
+      for (const childId of stop.cancelJobs) await cancelJobsOf(q, now, stop.id, childId);
+    }
     for (const letter of step.deadLetters) await this.#insertDeadLetter(q, letter, now);
     if (step.audit?.length) await this.#appendAudit(q, step.audit);
     return { ok: true };
   }
 
-  async #stopTree(q: Query, id: string, now: number): Promise<void> {
-    // A stop is a state change like any other: seq + 1 and a history row, so timelines and
-    // other processes' live views see it (and a host holding the old seq cannot commit).
-    const [actor] = await q<{ run_id: string; seq: number; snapshot: string | null; state_value: string | null; version: string }>(
-      "UPDATE actors SET status = 'stopped', seq = seq + 1, updated_at = $1 WHERE id = $2 AND status = 'active' RETURNING run_id, seq, snapshot, state_value, version",
-      [now, id],
+  /**
+   * Writes one history row: its event and snapshot as the runtime's codec encodes them (the same
+   * bytes SqliteStore writes), a delta against `base`, the snapshot of the actor's row `seq - 1`
+   * (null when there is none), referring to `job`'s output instead of copying it.
+   */
+  async #insertHistory(q: Query, h: HistoryRecord, base: string | null, job?: { key: string; output: string }): Promise<void> {
+    const { body, checkpoint } = encodeHistoryStep(h, base, job ? { shared: job.output } : {});
+    await q(
+      'INSERT INTO history (actor_id, run_id, seq, event_type, state_value, status, version, emitted, started_at, duration_us, checkpoint, body, job_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)',
+      [h.actorId, h.runId, h.seq, h.eventType, h.stateValue, h.status, h.version, h.emitted, h.startedAt, h.durationUs, checkpoint, Buffer.from(body.buffer, body.byteOffset, body.byteLength), job?.key ?? null],
     );
-    if (!actor) return;
-    await insertHistory(q, [id, actor.run_id, actor.seq, 'xstate.stop', '{"type":"xstate.stop"}', actor.state_value ?? 'null', actor.snapshot ?? 'null', 'stopped', actor.version, null, now, 0]);
-    await cancelAllJobs(q, now, id);
-    await this.#cancelApprovals(q, await cancelAllApprovals(q, now, id), now);
-    for (const child of await q<{ id: string }>("SELECT id FROM actors WHERE parent_id = $1 AND status = 'active' ORDER BY created_at, id", [id])) await this.#stopTree(q, child.id, now);
   }
 
-  /** Approvals whose held job was cancelled (the state was left, the actor or its run stopped) close with it. */
-  async #cancelApprovals(
-    q: Query,
-    rows: CancelledApproval[],
-    now: number,
-    why: { who: string; reason: string } = { who: 'system', reason: 'the work was cancelled before anyone decided (its state was left or its actor stopped)' },
-  ): Promise<void> {
-    if (!rows.length) return;
-    await this.#appendAudit(
-      q,
-      rows.map((r) => ({ at: now, runId: r.run_id, actorId: r.actor_id, kind: 'approval.cancelled' as const, who: why.who, subject: r.id, detail: JSON.stringify({ src: r.src, jobKey: r.job_key, reason: why.reason }) })),
+  /**
+   * Decodes history rows read in commit (or seq) order. The decoder reads synchronously: a delta
+   * whose previous step it has not seen asks for the actor's bodies back to their checkpoint,
+   * which are read here and the row decoded again.
+   */
+  async #decode(rows: HistorySqlRow[]): Promise<HistoryRow[]> {
+    const chains = new Map<string, StoredHistoryBody[]>();
+    const chainOf = (actorId: string, seq: number) => {
+      const chain = chains.get(`${seq}:${actorId}`);
+      if (!chain) throw new NeedChain(actorId, seq);
+      return chain;
+    };
+    const out: HistoryRow[] = [];
+    for (const r of rows) {
+      for (;;) {
+        try {
+          const { event, snapshot } = this.#decoder.decode({ actorId: r.actor_id, seq: r.seq, body: r.body, shared: r.shared }, chainOf);
+          out.push(toHistoryRow(r, event, snapshot));
+          break;
+        } catch (error) {
+          if (!(error instanceof NeedChain)) throw error;
+          chains.set(`${error.seq}:${error.actorId}`, await this.#chainOf(error.actorId, error.seq));
+        }
+      }
+    }
+    return out;
+  }
+
+  /** An actor's bodies from its last checkpoint before `seq` up to `seq - 1`, oldest first. */
+  async #chainOf(actorId: string, seq: number): Promise<StoredHistoryBody[]> {
+    const rows = await this.#query<{ seq: number; body: Buffer; shared: string | null }>(
+      `SELECT h.seq, h.body, j.output AS shared FROM history h LEFT JOIN jobs j ON j.key = h.job_key
+       WHERE h.actor_id = $1 AND h.seq < $2 AND h.seq >= (SELECT MAX(seq) FROM history WHERE actor_id = $1 AND seq < $2 AND checkpoint) ORDER BY h.seq`,
+      [actorId, seq],
     );
+    return rows.map((r) => ({ actorId, seq: r.seq, body: r.body, shared: r.shared }));
   }
 
   async recordDeadLetters(letters: NewDeadLetter[]): Promise<void> {
@@ -497,27 +604,47 @@ export class PostgresStore implements Store {
     await this.#query('DELETE FROM hosts WHERE id = $1', [id]);
   }
 
+  /**
+   * Tells every host on this database and schema to look for work now: a NOTIFY on the schema's
+   * channel, which each host LISTENs on (`onWake`). Best effort: polling finds the work otherwise.
+   */
+  wakeHosts(): void {
+    if (this.#closed) return;
+    this.pool.query('SELECT pg_notify($1, $2)', [this.#wakeChannel, '']).catch(() => {});
+  }
+
+  /**
+   * Calls `listener` whenever a host on this schema calls `wakeHosts`. One dedicated connection
+   * per store LISTENs (a pooled one would be handed to other queries); when it drops it is opened
+   * again, and listeners are called once it is back, since a wake may have been missed meanwhile.
+   */
+  onWake(listener: () => void): () => void {
+    if (this.#closed) return () => {};
+    return this.#wake.add(listener);
+  }
+
   // ---- history --------------------------------------------------------------------
 
   async history(actorId: string, options: { fromSeq?: number; limit?: number } = {}): Promise<HistoryRecord[]> {
-    const rows = await this.#query<HistorySqlRow>('SELECT * FROM history WHERE actor_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3', [actorId, options.fromSeq ?? 0, options.limit ?? 100_000]);
-    return rows.map(toHistory);
+    const rows = await this.#query<HistorySqlRow>(`${HISTORY_ROWS} WHERE h.actor_id = $1 AND h.seq >= $2 ORDER BY h.seq LIMIT $3`, [actorId, options.fromSeq ?? 0, options.limit ?? 100_000]);
+    return (await this.#decode(rows)).map(({ rowId: _rowId, ...record }) => record);
   }
 
-  async runHistory(runId: string, options: { upToRowId?: number; limit?: number } = {}): Promise<HistoryRow[]> {
+  async runHistory(runId: string, options: { upToRowId?: number; limit?: number; afterRowId?: number } = {}): Promise<HistoryRow[]> {
+    const upTo = options.upToRowId ?? Number.MAX_SAFE_INTEGER;
     const rows =
-      options.upToRowId === undefined && options.limit === undefined
-        ? await this.#query<HistorySqlRow>('SELECT * FROM history WHERE run_id = $1 ORDER BY row_id', [runId])
-        : await this.#query<HistorySqlRow>(
-            'SELECT * FROM (SELECT * FROM history WHERE run_id = $1 AND row_id <= $2 ORDER BY row_id DESC LIMIT $3) latest ORDER BY row_id',
-            [runId, options.upToRowId ?? Number.MAX_SAFE_INTEGER, options.limit ?? null],
-          );
-    return rows.map(toHistoryRow);
+      options.afterRowId !== undefined
+        ? await this.#query<HistorySqlRow>(`${HISTORY_ROWS} WHERE h.run_id = $1 AND h.row_id > $2 AND h.row_id <= $3 ORDER BY h.row_id LIMIT $4`, [runId, options.afterRowId, upTo, options.limit ?? null])
+        : options.upToRowId === undefined && options.limit === undefined
+          ? await this.#query<HistorySqlRow>(`${HISTORY_ROWS} WHERE h.run_id = $1 ORDER BY h.row_id`, [runId])
+          : // The latest `limit` rows up to a row id, returned oldest first.
+            await this.#query<HistorySqlRow>(`SELECT * FROM (${HISTORY_ROWS} WHERE h.run_id = $1 AND h.row_id <= $2 ORDER BY h.row_id DESC LIMIT $3) latest ORDER BY row_id`, [runId, upTo, options.limit ?? null]);
+    return this.#decode(rows);
   }
 
   async historyRow(actorId: string, seq: number): Promise<HistoryRow | undefined> {
-    const [row] = await this.#query<HistorySqlRow>('SELECT * FROM history WHERE actor_id = $1 AND seq = $2', [actorId, seq]);
-    return row && toHistoryRow(row);
+    const rows = await this.#query<HistorySqlRow>(`${HISTORY_ROWS} WHERE h.actor_id = $1 AND h.seq = $2`, [actorId, seq]);
+    return (await this.#decode(rows))[0];
   }
 
   async historyHead(): Promise<number> {
@@ -526,7 +653,7 @@ export class PostgresStore implements Store {
   }
 
   async historySince(afterRowId: number, limit: number): Promise<HistoryRow[]> {
-    return (await this.#query<HistorySqlRow>('SELECT * FROM history WHERE row_id > $1 ORDER BY row_id LIMIT $2', [afterRowId, limit])).map(toHistoryRow);
+    return this.#decode(await this.#query<HistorySqlRow>(`${HISTORY_ROWS} WHERE h.row_id > $1 ORDER BY h.row_id LIMIT $2`, [afterRowId, limit]));
   }
 
   async runStats(runId: string, options: { upToRowId?: number } = {}): Promise<RunStats> {
@@ -556,37 +683,59 @@ export class PostgresStore implements Store {
         );
         if (!inserted.length) throw new SpineError('conflict', `Cannot fork run '${fork.sourceRunId}' as '${fork.runId}': an actor '${a.id}' exists already. Fork again (a new run id is chosen).`, { actorId: a.id });
       }
-      for (const h of fork.history) await insertHistory(q, [h.actorId, h.runId, h.seq, h.eventType, h.event, h.stateValue, h.snapshot, h.status, h.version, h.emitted, h.startedAt, h.durationUs]);
+      // Each forked row is a delta against the actor's previous forked row, when the fork has it.
+      const previous = new Map<string, HistoryRecord>();
+      for (const h of fork.history) {
+        const before = previous.get(h.actorId);
+        await this.#insertHistory(q, h, before && before.seq === h.seq - 1 ? before.snapshot : null);
+        previous.set(h.actorId, h);
+      }
       for (const e of fork.events) await insertEvent(q, e, now);
       for (const j of fork.jobs) await insertJob(q, j, now);
+      for (const j of fork.inheritedJobs) {
+        await q(
+          `INSERT INTO jobs (key, actor_id, run_id, child_id, src, input, status, attempts, run_at, owner, output, error, journal, created_at, started_at, finished_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10, $11, $12, $13, $14, $15)`,
+          [j.key, j.actorId, j.runId, j.childId, j.src, j.input, j.status, j.attempts, j.runAt, j.output, j.error, j.journal, j.createdAt, j.startedAt, j.finishedAt],
+        );
+      }
       for (const approval of fork.approvals) await insertApproval(q, approval);
       await this.#appendAudit(q, fork.audit);
     });
   }
 
-  async stopRun(runId: string, options: StopRunOptions): Promise<string[]> {
-    const { reason, now } = options;
-    const by = options.by ?? 'system';
-    return this.#tx(async (q): Promise<string[]> => {
-      const stopped: string[] = [];
-      const event = JSON.stringify({ type: 'spine.run.cancelled', reason });
-      for (const a of await q<ActorRow>("SELECT * FROM actors WHERE run_id = $1 AND status = 'active' ORDER BY created_at, id FOR UPDATE", [runId])) {
-        // A started actor gets a step, so a host still holding its old seq is fenced off.
-        const seq = a.snapshot ? a.seq + 1 : a.seq;
-        if (!(await q("UPDATE actors SET status = 'stopped', seq = $1, updated_at = $2 WHERE id = $3 AND seq = $4 AND status = 'active' RETURNING id", [seq, now, a.id, a.seq])).length) continue;
-        if (a.snapshot) await insertHistory(q, [a.id, runId, seq, 'spine.run.cancelled', event, a.state_value ?? 'null', a.snapshot, 'stopped', a.version, null, now, 0]);
-        await cancelAllJobs(q, now, a.id);
-        await this.#cancelApprovals(q, await cancelAllApprovals(q, now, a.id), now, { who: by, reason: `the run was cancelled: ${reason}` });
-        for (const e of await q<{ id: number; event: string; source: string }>('DELETE FROM events WHERE actor_id = $1 RETURNING id, event, source', [a.id])) {
-          await this.#insertDeadLetter(q, { actorId: a.id, event: e.event, reason: `Run '${runId}' was cancelled (${reason}) before this event was applied.`, issues: null, source: e.source }, now);
-        }
-        stopped.push(a.id);
+  async stopRun(stop: RunStop): Promise<boolean> {
+    const now = stop.at;
+    return this.#fenced(async (q) => {
+      for (const a of stop.actors) {
+        const seq = a.history ? a.history.seq : a.expectedSeq;
+        const [row] = await q<{ snapshot: string | null }>(
+          "UPDATE actors SET status = 'stopped', seq = $1, updated_at = $2 WHERE id = $3 AND seq = $4 AND status = 'active' RETURNING snapshot",
+          [seq, now, a.actorId, a.expectedSeq],
+        );
+        if (!row) throw new Fenced();
+        if (a.history) await this.#insertHistory(q, a.history, row.snapshot);
+        await cancelAllJobs(q, now, a.actorId);
+        const left = await q<{ event: string; source: string }>(
+          'WITH gone AS (DELETE FROM events WHERE actor_id = $1 RETURNING id, event, source, due_at) SELECT event, source FROM gone ORDER BY due_at, id',
+          [a.actorId],
+        );
+        for (const e of left) await this.#insertDeadLetter(q, { actorId: a.actorId, event: e.event, reason: stop.deadLetterReason, issues: null, source: e.source }, now);
       }
-      if (stopped.length) {
-        await this.#appendAudit(q, [{ at: now, runId, actorId: runId, kind: 'run.cancelled', who: by, subject: runId, detail: JSON.stringify({ reason, stopped }) }]);
-      }
-      return stopped;
+      for (const id of stop.approvals) if (!(await cancelApproval(q, now, id))) throw new Fenced();
+      if (stop.audit.length) await this.#appendAudit(q, stop.audit);
     });
+  }
+
+  /** Runs `write` in one transaction; false (everything rolled back) when it throws `Fenced`. */
+  async #fenced(write: (q: Query) => Promise<void>): Promise<boolean> {
+    try {
+      await this.#tx(write);
+      return true;
+    } catch (error) {
+      if (error instanceof Fenced) return false;
+      throw error;
+    }
   }
 
   async rescheduleJob(key: string, runAt: number): Promise<boolean> {
@@ -728,13 +877,15 @@ export class PostgresStore implements Store {
     return this.#tx(async (q) => {
       // One statement per 1000 rows: jsonb_to_recordset turns a JSON array into typed rows, inserted
       // in the source's order (ids and row ids are given in that order).
-      const bulk = async (table: string, columns: [string, string][], rows: unknown[][]) => {
+      // A column is [name, type] or [name, type, the expression that makes its value from the JSON field].
+      const bulk = async (table: string, columns: [string, string, string?][], rows: unknown[][]) => {
         const names = columns.map(([name]) => name).join(', ');
+        const values = columns.map(([name, , expression]) => expression ?? name).join(', ');
         const typed = [...columns, ['ord', 'bigint']].map(([name, type]) => `${name} ${type}`).join(', ');
         for (let i = 0; i < rows.length; i += 1000) {
           const chunk = rows.slice(i, i + 1000).map((r, k) => Object.fromEntries([...columns.map(([name], c) => [name, r[c] ?? null]), ['ord', k]]));
           try {
-            await q(`INSERT INTO ${table} (${names}) SELECT ${names} FROM jsonb_to_recordset($1::jsonb) AS x(${typed}) ORDER BY ord`, [JSON.stringify(chunk)]);
+            await q(`INSERT INTO ${table} (${names}) SELECT ${values} FROM jsonb_to_recordset($1::jsonb) AS x(${typed}) ORDER BY ord`, [JSON.stringify(chunk)]);
           } catch (error) {
             throw new SpineError('conflict', `Copying ${table} failed: ${(error as Error).message}. Nothing was copied.`, { cause: error });
           }
@@ -755,10 +906,18 @@ export class PostgresStore implements Store {
         [['actor_id', T], ['type', T], ['event', T], ['due_at', B], ['send_id', T], ['source', T], ['created_at', B]],
         copy.events.map((e) => [e.actorId, e.type, e.event, e.dueAt, e.sendId, e.source, e.createdAt]),
       );
+      // History arrives decoded: each row is encoded again here, a delta against the actor's previous
+      // copied row (a checkpoint where there is none), so it decodes alone in this database.
+      const previous = new Map<string, HistoryRecord>();
       await bulk(
         'history',
-        [['actor_id', T], ['run_id', T], ['seq', I], ['event_type', T], ['event', T], ['state_value', T], ['snapshot', T], ['status', T], ['version', T], ['emitted', T], ['started_at', B], ['duration_us', B]],
-        copy.history.map((h) => [h.actorId, h.runId, h.seq, h.eventType, h.event, h.stateValue, h.snapshot, h.status, h.version, h.emitted, h.startedAt, h.durationUs]),
+        [['actor_id', T], ['run_id', T], ['seq', I], ['event_type', T], ['state_value', T], ['status', T], ['version', T], ['emitted', T], ['started_at', B], ['duration_us', B], ['checkpoint', 'boolean'], ['body', T, "decode(body, 'base64')"]],
+        copy.history.map((h) => {
+          const before = previous.get(h.actorId);
+          previous.set(h.actorId, h);
+          const { body, checkpoint } = encodeHistoryStep(h, before && before.seq === h.seq - 1 ? before.snapshot : null);
+          return [h.actorId, h.runId, h.seq, h.eventType, h.stateValue, h.status, h.version, h.emitted, h.startedAt, h.durationUs, checkpoint, Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('base64')];
+        }),
       );
       await bulk(
         'jobs',
@@ -846,6 +1005,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#wake.close();
     await this.pool.end();
   }
 
@@ -969,8 +1129,16 @@ async function insertEvent(q: Query, event: NewEvent, now: number): Promise<numb
   return row!.id;
 }
 
-async function insertHistory(q: Query, values: unknown[]): Promise<void> {
-  await q('INSERT INTO history (actor_id, run_id, seq, event_type, event, state_value, snapshot, status, version, emitted, started_at, duration_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)', values);
+/**
+ * The job whose result a step applies, when its event came from a finished activity and carries
+ * the output the job row keeps: the history row refers to that output instead of copying it.
+ */
+async function outputOf(q: Query, source: string, event: string): Promise<{ key: string; output: string } | undefined> {
+  if (!source.startsWith(ACTIVITY_SOURCE)) return undefined;
+  const key = source.slice(ACTIVITY_SOURCE.length);
+  const [row] = await q<{ output: string | null }>("SELECT output FROM jobs WHERE key = $1 AND status = 'done'", [key]);
+  const output = row?.output;
+  return output && output.length >= MIN_SHARED_OUTPUT && event.includes(output) ? { key, output } : undefined;
 }
 
 async function insertJob(q: Query, job: { key: string; actorId: string; runId: string; childId: string; src: string; input: string; runAt: number; held?: boolean }, now: number): Promise<void> {
@@ -999,8 +1167,104 @@ async function cancelAllJobs(q: Query, now: number, actorId: string): Promise<vo
   await q("UPDATE jobs SET status = 'cancelled', finished_at = $1 WHERE actor_id = $2 AND status IN ('pending', 'held', 'running')", [now, actorId]);
 }
 
-async function cancelAllApprovals(q: Query, now: number, actorId: string): Promise<CancelledApproval[]> {
-  return q<CancelledApproval>("UPDATE approvals SET status = 'cancelled', decided_at = $1 WHERE actor_id = $2 AND status = 'pending' RETURNING id, run_id, actor_id, src, job_key", [now, actorId]);
+async function cancelJobsOf(q: Query, now: number, actorId: string, childId: string): Promise<void> {
+  await q("UPDATE jobs SET status = 'cancelled', finished_at = $1 WHERE actor_id = $2 AND child_id = $3 AND status IN ('pending', 'held', 'running')", [now, actorId, childId]);
+}
+
+/** Cancels one pending approval; false when it is no longer pending (decided or cancelled meanwhile). */
+async function cancelApproval(q: Query, now: number, id: string): Promise<boolean> {
+  return (await q("UPDATE approvals SET status = 'cancelled', decided_at = $1 WHERE id = $2 AND status = 'pending' RETURNING id", [now, id])).length > 0;
+}
+
+/** The LISTEN/NOTIFY channel of a schema's hosts; a name too long for an identifier is hashed. */
+function wakeChannelOf(schema: string): string {
+  const name = `spine_wake_${schema}`;
+  return name.length <= 63 ? name : `spine_wake_${createHash('sha256').update(schema).digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * The dedicated connection that LISTENs for wake-ups, opened when the first listener is added and
+ * closed with the last. A dropped connection (server restart, network, an administrator ending it)
+ * is opened again after a short, growing pause, and the listeners are called once it is back.
+ */
+class WakeListener {
+  readonly #config: pg.ClientConfig;
+  readonly #channel: string;
+  readonly #listeners = new Set<() => void>();
+  #client: pg.Client | undefined;
+  #retry: NodeJS.Timeout | undefined;
+  #failures = 0;
+  #closed = false;
+
+  constructor(config: pg.ClientConfig, channel: string) {
+    this.#config = config;
+    this.#channel = channel;
+  }
+
+  add(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    if (!this.#client && !this.#retry) void this.#connect(false);
+    return () => {
+      this.#listeners.delete(listener);
+      if (!this.#listeners.size) void this.#disconnect();
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#listeners.clear();
+    await this.#disconnect();
+  }
+
+  async #connect(again: boolean): Promise<void> {
+    this.#retry = undefined;
+    if (this.#closed || !this.#listeners.size) return;
+    const client = new pg.Client(this.#config);
+    this.#client = client;
+    client.on('notification', (message) => {
+      if (message.channel === this.#channel) this.#notify();
+    });
+    client.on('error', () => this.#dropped(client));
+    client.on('end', () => this.#dropped(client));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${quoteIdent(this.#channel)}`);
+    } catch {
+      this.#dropped(client);
+      return;
+    }
+    if (this.#client !== client) return;
+    this.#failures = 0;
+    if (again) this.#notify(); // a wake may have come while the connection was down
+  }
+
+  #notify(): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener();
+      } catch {
+        // a listener's failure is its own; the others are still told
+      }
+    }
+  }
+
+  #dropped(client: pg.Client): void {
+    if (this.#client !== client) return;
+    this.#client = undefined;
+    client.end().catch(() => {});
+    if (this.#closed || !this.#listeners.size) return;
+    const delay = Math.min(100 * 2 ** this.#failures++, 5_000);
+    this.#retry = setTimeout(() => void this.#connect(true), delay);
+    this.#retry.unref();
+  }
+
+  async #disconnect(): Promise<void> {
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
+    const client = this.#client;
+    this.#client = undefined;
+    await client?.end().catch(() => {});
+  }
 }
 
 interface ActorRow {
@@ -1102,9 +1366,11 @@ interface HistorySqlRow {
   run_id: string;
   seq: number;
   event_type: string;
-  event: string;
   state_value: string;
-  snapshot: string;
+  /** The encoded event and snapshot; see `encodeHistoryStep`. */
+  body: Buffer;
+  /** The output of the job the body refers to (`job_key`), if any. */
+  shared: string | null;
   status: HistoryRecord['status'];
   version: string;
   emitted: string | null;
@@ -1112,24 +1378,21 @@ interface HistorySqlRow {
   duration_us: number;
 }
 
-function toHistoryRow(r: HistorySqlRow): HistoryRow {
-  return { ...toHistory(r), rowId: r.row_id };
-}
-
-function toHistory(r: HistorySqlRow): HistoryRecord {
+function toHistoryRow(r: HistorySqlRow, event: string, snapshot: string): HistoryRow {
   return {
     actorId: r.actor_id,
     runId: r.run_id,
     seq: r.seq,
     eventType: r.event_type,
-    event: r.event,
+    event,
     stateValue: r.state_value,
-    snapshot: r.snapshot,
+    snapshot,
     status: r.status,
     version: r.version,
     emitted: r.emitted,
     startedAt: r.started_at,
     durationUs: r.duration_us,
+    rowId: r.row_id,
   };
 }
 
@@ -1141,14 +1404,6 @@ interface DeadLetterRow {
   issues: string | null;
   source: string;
   created_at: number;
-}
-
-interface CancelledApproval {
-  id: string;
-  run_id: string;
-  actor_id: string;
-  src: string;
-  job_key: string;
 }
 
 interface ApprovalRow {

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { GENESIS_HASH, verifyAuditChain, type AuditEntry, type AuditVerification } from '@spine/runtime';
+import { GENESIS_HASH, verifyAuditChain, type AuditEntry, type AuditVerification } from '@spine/runtime/store';
 import type { Query } from './PostgresStore.js';
 
 /**

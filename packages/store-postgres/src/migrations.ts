@@ -61,14 +61,18 @@ export const migrations: readonly string[] = [
     run_id TEXT NOT NULL,
     seq INTEGER NOT NULL,
     event_type TEXT NOT NULL,
-    event TEXT NOT NULL,
     state_value TEXT NOT NULL,
-    snapshot TEXT NOT NULL,
     status TEXT NOT NULL,
     version TEXT NOT NULL,
     emitted TEXT,
     started_at BIGINT NOT NULL,
     duration_us BIGINT NOT NULL,
+    -- The event and snapshot as the runtime's history codec encodes them (encodeHistoryStep):
+    -- the same bytes SQLite stores. A checkpoint decodes alone; any other body is a delta
+    -- against the actor's previous step, and may refer to the output of the job job_key names.
+    checkpoint BOOLEAN NOT NULL,
+    body BYTEA NOT NULL,
+    job_key TEXT,
     UNIQUE (actor_id, seq)
   );
   CREATE INDEX history_run ON history (run_id, row_id);

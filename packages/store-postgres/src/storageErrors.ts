@@ -1,4 +1,4 @@
-import { SpineError, type SpineErrorCode } from '@spine/runtime';
+import { SpineError, type SpineErrorCode } from '@spine/runtime/store';
 
 /** What kind of storage failure an error is (the same kinds as the SQLite store's, plus an unreachable server). */
 export type StorageFailure = 'full' | 'read_only' | 'corrupt' | 'busy' | 'io' | 'unreachable';

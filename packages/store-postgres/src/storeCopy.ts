@@ -1,4 +1,4 @@
-import type { ActorRecord, ApprovalRecord, AuditEntry, DeadLetter, DecisionRecord, HistoryRecord, JobRecord, MailboxEvent } from '@spine/runtime';
+import type { ActorRecord, ApprovalRecord, AuditEntry, DeadLetter, DecisionRecord, HistoryRecord, JobRecord, MailboxEvent } from '@spine/runtime/store';
 
 /**
  * Everything a Spine database holds, as read through the Store's own readers, for

@@ -1,9 +1,9 @@
-import { readSecret, secretPathFor, type DecisionRecord, type Store } from '@spine/runtime';
+import { readSecret, secretPathFor, type DecisionRecord, type Store } from '@spine/runtime/store';
 import type { StoreCopy } from '@spine/store-postgres';
 import { parse } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { isPostgresUrl, openStore } from '../openStore.js';
-import { help } from './run.js';
+import { help } from '../help.js';
 
 const usage = 'spine copy --from FILE|URL --to postgres://… [--into-non-empty] [--json]';
 const ALL = 1_000_000_000;
