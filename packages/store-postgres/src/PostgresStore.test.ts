@@ -146,6 +146,7 @@ describe('PostgresStore transactions and copies', () => {
         jobs: [{ key: 'f:1:fork0', actorId: 'f', runId: 'f', childId: 'p', src: 'p', input: '{}', runAt: at, held: true }],
         // The same approval twice: the second insert fails after everything else was written.
         approvals: [approval, approval],
+        inheritedJobs: [],
         audit: [{ at, runId: 'f', actorId: 'f', kind: 'run.forked', who: 'studio', subject: 'f', detail: '{}' }],
         notes: [],
       });
@@ -179,6 +180,73 @@ describe('PostgresStore transactions and copies', () => {
       expect(await busy.verifyAudit()).toMatchObject({ ok: true, rows: 3 });
     } finally {
       await Promise.all([source.close(), empty.close(), busy.close()]);
+    }
+  });
+});
+
+describe('PostgresStore waking hosts (LISTEN/NOTIFY)', () => {
+  /** Resolves when `listener` has been called `n` times in all, or rejects after 10 s. */
+  function counter() {
+    let calls = 0;
+    const waiters: { n: number; resolve: () => void }[] = [];
+    const listener = () => {
+      calls++;
+      for (const w of waiters.filter((w) => calls >= w.n)) w.resolve();
+    };
+    const reach = (n: number) =>
+      new Promise<void>((resolve, reject) => {
+        if (calls >= n) return resolve();
+        const timer = setTimeout(() => reject(new Error(`the listener was called ${calls} times, not ${n}`)), 10_000);
+        waiters.push({ n, resolve: () => (clearTimeout(timer), resolve()) });
+      });
+    return { listener, reach, calls: () => calls };
+  }
+
+  /** The backend pids LISTENing on the schema's wake channel. */
+  const listeners = (url: string, schema: string) =>
+    withPostgres(url, async (c) => (await c.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE query = $1', [`LISTEN "spine_wake_${schema}"`])).rows.map((r) => r.pid));
+
+  it("wakes a host of another store on the same schema, not one on another schema, and listens again after its connection is ended", async () => {
+    const url = freshPostgresUrl('wake');
+    const schema = new URL(url).searchParams.get('schema')!;
+    const host = await PostgresStore.open(url);
+    const sender = await PostgresStore.open(url);
+    const elsewhere = await PostgresStore.open(freshPostgresUrl('wake_other'));
+    try {
+      const ours = counter();
+      const theirs = counter();
+      host.onWake(ours.listener);
+      elsewhere.onWake(theirs.listener);
+      await expect.poll(() => listeners(url, schema), { timeout: 10_000 }).toHaveLength(1);
+      sender.wakeHosts();
+      await ours.reach(1);
+
+      // An administrator (or a server restart) ends the listening connection: it comes back and says so.
+      const [pid] = await listeners(url, schema);
+      await withPostgres(url, (c) => c.query('SELECT pg_terminate_backend($1)', [pid]));
+      await ours.reach(2); // the listener is told once it listens again: a wake may have been missed meanwhile
+      await expect.poll(() => listeners(url, schema), { timeout: 10_000 }).toHaveLength(1);
+      expect((await listeners(url, schema))[0]).not.toBe(pid);
+      sender.wakeHosts();
+      await ours.reach(3);
+      expect(theirs.calls()).toBe(0);
+    } finally {
+      await Promise.all([host.close(), sender.close(), elsewhere.close()]);
+    }
+    expect(await listeners(url, schema)).toEqual([]); // close ends the listening connection
+  });
+
+  it('stops listening when the last listener unsubscribes', async () => {
+    const url = freshPostgresUrl('unwake');
+    const schema = new URL(url).searchParams.get('schema')!;
+    const store = await PostgresStore.open(url);
+    try {
+      const stop = store.onWake(() => {});
+      await expect.poll(() => listeners(url, schema), { timeout: 10_000 }).toHaveLength(1);
+      stop();
+      await expect.poll(() => listeners(url, schema), { timeout: 10_000 }).toEqual([]);
+    } finally {
+      await store.close();
     }
   });
 });
