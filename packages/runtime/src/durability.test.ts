@@ -183,11 +183,12 @@ describe('3. no duplicate effects', () => {
       wrap: (s) =>
         new Proxy(s, {
           get(target, prop, receiver) {
-            // After the activity's result is journaled, host A "dies": it commits nothing more.
-            if (prop === 'commitStep')
-              return async (step: Parameters<Store['commitStep']>[0]) => {
+            // After the activity's result is journaled, host A "dies": it commits nothing more, neither
+            // the step nor (after that failed twice) the step's end or the event's discard.
+            if (prop === 'commitStep' || prop === 'discardEvent' || prop === 'recordDeadLetters')
+              return async (...args: unknown[]) => {
                 if (dead) throw new Error('host A is dead');
-                return target.commitStep(step);
+                return (target[prop] as (...a: unknown[]) => Promise<unknown>)(...args);
               };
             if (prop === 'completeJob')
               return async (c: Parameters<Store['completeJob']>[0]) => {
