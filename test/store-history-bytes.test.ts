@@ -85,6 +85,18 @@ describe('history bodies on both stores', () => {
       expect(fromPostgres).toEqual(fromSqlite);
       expect(fromPostgres.filter((r) => r.checkpoint).map((r) => r.seq)).toEqual([1, 33]);
       expect(fromPostgres.find((r) => r.seq === 5)!.jobKey).toBe('r:4:fetch');
+
+      // `spine copy` hands decoded rows over: the target encodes them anew and reads back the same steps.
+      const copied = await PostgresStore.open(freshPostgresUrl('bytes_copy'));
+      try {
+        const history = (await sqlite.historySince(0, 1_000)).map(({ rowId: _rowId, ...row }) => row);
+        const [actor] = await sqlite.listActors();
+        await copied.importCopy({ machineVersions: [], actors: [actor!], events: [], history, jobs: await sqlite.listJobs({}), approvals: [], decisions: [], audit: [], deadLetters: [] });
+        expect((await copied.runHistory('r')).map(({ rowId: _rowId, ...row }) => row)).toEqual(history);
+        expect((await copied.history('r', { fromSeq: 36 })).map((h) => h.snapshot)).toEqual(snapshots.slice(35));
+      } finally {
+        await copied.close();
+      }
     } finally {
       await Promise.all([sqlite.close(), postgres.close()]);
     }
