@@ -48,8 +48,13 @@ async function markDead(store: Store, hostId: string): Promise<void> {
   const deadPid = spawnSync(process.execPath, ['-e', '']).pid;
   // A heartbeat of a known id only refreshes its time: it reads the host's row back.
   const host = (await store.heartbeat({ id: hostId, hostname: '', pid: 0, startedAt: 0, heartbeatAt: Date.now() })).find((h) => h.id === hostId)!;
-  await store.removeHost(hostId);
-  await store.heartbeat({ ...host, pid: deadPid });
+  // The host's own heartbeat may land between the removal and the new row (and keep its live pid): until the dead pid holds.
+  for (let tries = 0; tries < 50; tries++) {
+    await store.removeHost(hostId);
+    const hosts = await store.heartbeat({ ...host, pid: deadPid });
+    if (hosts.find((h) => h.id === hostId)?.pid === deadPid) return;
+  }
+  throw new Error(`could not mark host ${hostId} dead`);
 }
 
 /** Events waiting in an actor's mailbox, due or not. */
