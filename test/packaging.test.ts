@@ -11,7 +11,7 @@ import { repoRoot } from './support/spawnSpine.js';
 // installed from the tarballs into an app in a temp directory outside the repo (its own package.json,
 // no workspace links), then used the ways the README and docs/first-agent.md say. One install, shared.
 
-const PACKAGES = ['runtime', 'store-sqlite', 'scripted-model', 'llm', 'evals', 'server', 'cli'];
+const PACKAGES = ['runtime', 'store-sqlite', 'store-postgres', 'scripted-model', 'llm', 'evals', 'server', 'cli'];
 const repoRequire = createRequire(join(repoRoot, 'package.json'));
 const versionOf = (name: string): string => (JSON.parse(readFileSync(repoRequire.resolve(`${name}/package.json`), 'utf8')) as { version: string }).version;
 

@@ -25,6 +25,7 @@ const commands: Record<string, { load: () => Promise<Command>; machines?: true }
   migrate: { load: async () => (await import('./commands/migrate.js')).migrate, machines: true },
   export: { load: async () => (await import('./commands/export.js')).exportMachine, machines: true },
   eval: { load: async () => (await import('./commands/eval.js')).evaluate, machines: true },
+  copy: { load: async () => (await import('./commands/copy.js')).copy },
 };
 
 const usage = `usage: spine <command> [options]
@@ -47,8 +48,9 @@ commands:
   export <machine> [--format ts|mermaid]  a machine as TypeScript setup().createMachine() or a Mermaid diagram
   migrate <actorId> [--to VER]   move a running actor to another version of its machine, if its state exists there
   eval <suite> [--repeat N]      run an eval suite (evals/<suite>.eval.ts): exit 0 when every threshold and --baseline hold, 1 when not
+  copy --from FILE --to URL      copy a whole database (every run, waiting ones too) into PostgreSQL; they resume there
 
-common options: --db FILE (default $SPINE_DB or .spine/spine.db), --machines DIR (default ./machines), --json`;
+common options: --db FILE|postgres://… (default $SPINE_DB or .spine/spine.db), --machines DIR (default ./machines), --json`;
 
 /** Runs the `spine` command and returns its exit code. */
 export async function main(argv: string[]): Promise<number> {

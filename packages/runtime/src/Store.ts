@@ -554,7 +554,7 @@ export interface AuditStore {
 }
 
 /**
- * The storage contract, implemented by SqliteStore (and the PostgreSQL store to come):
+ * The storage contract, implemented by SqliteStore and PostgresStore (`@spine/store-postgres`):
  * the union of its roles. A store only writes the rows it is given: every decision
  * (what to stop, cancel, audit) arrives already made in the commit. `runStoreContract`
  * (`@spine/runtime/testing`) is its executable spec, one file per role.

@@ -36,6 +36,40 @@ describe('durable runtime', () => {
     expect(log.total()).toBe(1);
   });
 
+  it('waitForRun answers with a step that committed between its reads of the run, not with the state before it', async () => {
+    const gate = defineMachine({
+      name: 'latch',
+      config: { id: 'latch', initial: 'open', states: { open: { on: { 'latch.close': 'closed' } }, closed: { type: 'final' } } },
+      schemas: { events: { 'latch.close': z.object({}) } },
+    });
+    const store = await SqliteStore.open(tempDbPath());
+    let between: (() => Promise<void>) | undefined;
+    // The run's step commits right after waitForRun read the run and before it reads the run's waiting work.
+    const racing = new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop === 'runActivity')
+          return async (...args: Parameters<SqliteStore['runActivity']>) => {
+            const step = between;
+            between = undefined;
+            await step?.();
+            return target.runActivity(...args);
+          };
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const runtime = createRuntime({ store: racing, machines: [gate], pollIntervalMs: 20 });
+    open.push(runtime);
+    await runtime.start();
+    const { runId } = await runtime.startRun('latch');
+    expect(await runtime.waitForRun(runId, { horizonMs: 0 })).toMatchObject({ status: 'waiting', state: 'open' });
+    between = async () => {
+      await runtime.send(runId, { type: 'latch.close' });
+      while ((await store.getActor(runId))!.status !== 'done') await new Promise((r) => setTimeout(r, 5));
+    };
+    expect(await runtime.waitForRun(runId, { horizonMs: 0 })).toMatchObject({ status: 'done', runId });
+  });
+
   it('ends a run in error, output kept, when it reaches a final state marked as a failure', async () => {
     const gate = defineMachine({
       name: 'gate',

@@ -324,7 +324,13 @@ export class Runtime {
       const busy = activity.dueEvents > 0 || activity.activeJobs > 0 || this.#scheduler.pumping !== undefined;
       const soon = activity.nextWakeAt !== undefined && activity.nextWakeAt - now <= horizonMs;
       if (!busy && !soon) {
-        return { status: 'waiting', runId, state: root.stateValue ? JSON.parse(root.stateValue) : null, nextWakeAt: activity.nextWakeAt };
+        // A step may have committed between the two reads (it consumed the event the second read
+        // would have counted): only a root that did not move meanwhile is the answer.
+        const after = await this.store.getActor(runId);
+        if (after?.seq === root.seq && after.status === root.status) {
+          return { status: 'waiting', runId, state: root.stateValue ? JSON.parse(root.stateValue) : null, nextWakeAt: activity.nextWakeAt };
+        }
+        continue;
       }
       await this.#scheduler.nextSettle(busy ? 50 : Math.min(250, Math.max(5, (activity.nextWakeAt ?? now) - now)));
     }

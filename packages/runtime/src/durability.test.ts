@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { PostgresStore } from '@spine/store-postgres';
 import { SqliteStore } from '@spine/store-sqlite';
 import { assign, createActor } from 'xstate';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,15 +10,29 @@ import { defineActivity, defineMachine, sendToActor, type MachineDefinition } fr
 import { RetryableError, SpineError } from './errors.js';
 import { MachineRegistry } from './MachineRegistry.js';
 import type { Store } from './Store.js';
-import { childMachine, EffectLog, orderMachine, parentMachine, tempDbPath } from './testing/fixtures.js';
+import { freshPostgresUrl } from '../../../test/support/postgres.js';
+import { childMachine, EffectLog, orderMachine, parentMachine, tempDbPath as tempSqlitePath } from './testing/fixtures.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-async function openHost(path: string, machines: RuntimeOptions['machines'], options: Partial<RuntimeOptions> & { wrap?: (s: SqliteStore) => Store } = {}) {
-  const sqlite = await SqliteStore.open(path);
+// The contract holds on both stores: every test below runs on an SQLite file and on a PostgreSQL schema.
+for (const kind of ['sqlite', 'postgres'] as const) describe(`durability contract on ${kind}`, () => {
+
+/** A new database: an SQLite file, or a fresh schema on the test PostgreSQL server. */
+function tempDbPath(): string {
+  return kind === 'sqlite' ? tempSqlitePath() : freshPostgresUrl('durability');
+}
+
+/** Opens the store at a path or URL. (`sqlite` below names the host's store, whichever it is.) */
+function openStore(path: string): Promise<Store> {
+  return kind === 'sqlite' ? SqliteStore.open(path) : PostgresStore.open(path);
+}
+
+async function openHost(path: string, machines: RuntimeOptions['machines'], options: Partial<RuntimeOptions> & { wrap?: (s: Store) => Store } = {}) {
+  const sqlite = await openStore(path);
   const store = options.wrap ? options.wrap(sqlite) : sqlite;
   const runtime = createRuntime({ pollIntervalMs: 10, ...options, store, machines, onError: () => {} });
   cleanup.push(async () => {
@@ -29,17 +44,22 @@ async function openHost(path: string, machines: RuntimeOptions['machines'], opti
 }
 
 /** Makes a host look dead to others, as after SIGKILL: its row names a pid that no longer exists (through Store calls). */
-async function markDead(sqlite: SqliteStore, hostId: string): Promise<void> {
+async function markDead(store: Store, hostId: string): Promise<void> {
   const deadPid = spawnSync(process.execPath, ['-e', '']).pid;
   // A heartbeat of a known id only refreshes its time: it reads the host's row back.
-  const host = (await sqlite.heartbeat({ id: hostId, hostname: '', pid: 0, startedAt: 0, heartbeatAt: Date.now() })).find((h) => h.id === hostId)!;
-  await sqlite.removeHost(hostId);
-  await sqlite.heartbeat({ ...host, pid: deadPid });
+  const host = (await store.heartbeat({ id: hostId, hostname: '', pid: 0, startedAt: 0, heartbeatAt: Date.now() })).find((h) => h.id === hostId)!;
+  // The host's own heartbeat may land between the removal and the new row (and keep its live pid): until the dead pid holds.
+  for (let tries = 0; tries < 50; tries++) {
+    await store.removeHost(hostId);
+    const hosts = await store.heartbeat({ ...host, pid: deadPid });
+    if (hosts.find((h) => h.id === hostId)?.pid === deadPid) return;
+  }
+  throw new Error(`could not mark host ${hostId} dead`);
 }
 
 /** Events waiting in an actor's mailbox, due or not. */
-async function mailbox(sqlite: SqliteStore, actorId: string): Promise<number> {
-  return (await sqlite.nextEvents(actorId, Number.MAX_SAFE_INTEGER, 1_000_000)).length;
+async function mailbox(store: Store, actorId: string): Promise<number> {
+  return (await store.nextEvents(actorId, Number.MAX_SAFE_INTEGER, 1_000_000)).length;
 }
 
 const counter = defineMachine({
@@ -107,16 +127,15 @@ describe('2. no lost state: a snapshot is committed before anything it causes is
   it('shows an activity the committed snapshot of the step that requested it', async () => {
     const path = tempDbPath();
     const observed: unknown[] = [];
-    const reader = await SqliteStore.open(path);
+    const reader = await openStore(path);
     cleanup.push(() => reader.close());
     const log = new EffectLog();
     const { runtime } = await openHost(path, [
       orderMachine(log, {
-        onCharge: (key) => {
-          // Read synchronously, while the activity runs (a Store call would resolve after it moved on).
-          const row = reader.db.prepare('SELECT seq, state_value FROM actors WHERE id = ?').get(key.split(':')[0]) as { seq: number; state_value: string };
-          const job = reader.db.prepare('SELECT key FROM jobs WHERE key = ?').get(key);
-          observed.push({ seq: row.seq, state: JSON.parse(row.state_value), keySeq: Number(key.split(':')[1]), jobStored: Boolean(job) });
+        onCharge: async (key) => {
+          const row = (await reader.getActor(key.split(':')[0]!))!;
+          const job = await reader.getJob(key);
+          observed.push({ seq: row.seq, state: JSON.parse(row.stateValue!), keySeq: Number(key.split(':')[1]), jobStored: Boolean(job) });
         },
       }),
     ]);
@@ -169,11 +188,12 @@ describe('3. no duplicate effects', () => {
       wrap: (s) =>
         new Proxy(s, {
           get(target, prop, receiver) {
-            // After the activity's result is journaled, host A "dies": it commits nothing more.
-            if (prop === 'commitStep')
-              return async (step: Parameters<Store['commitStep']>[0]) => {
+            // After the activity's result is journaled, host A "dies": it commits nothing more, neither
+            // the step nor (after that failed twice) the step's end or the event's discard.
+            if (prop === 'commitStep' || prop === 'discardEvent' || prop === 'recordDeadLetters')
+              return async (...args: unknown[]) => {
                 if (dead) throw new Error('host A is dead');
-                return target.commitStep(step);
+                return (target[prop] as (...a: unknown[]) => Promise<unknown>)(...args);
               };
             if (prop === 'completeJob')
               return async (c: Parameters<Store['completeJob']>[0]) => {
@@ -422,4 +442,6 @@ describe('persistable machines', () => {
       expect(JSON.stringify(machine.getPersistedSnapshot(restored))).toBe(row.snapshot);
     }
   });
+});
+
 });

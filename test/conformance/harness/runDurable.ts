@@ -1,4 +1,4 @@
-import { createRuntime, decodeSnapshot, defineMachine, SimulatedClock, type Runtime } from '@spine/runtime';
+import { createRuntime, decodeSnapshot, defineMachine, SimulatedClock, type Runtime, type Store } from '@spine/runtime';
 import { SqliteStore } from '@spine/store-sqlite';
 import type { CaseInput, ConformanceCase } from './MachineSpec.js';
 import { allSpecs, toDefinitions, toXStateMachine } from './MachineSpec.js';
@@ -8,9 +8,15 @@ import type { Observation } from './observe.js';
 export const EPOCH = Date.UTC(2026, 0, 1);
 export const RUN_ID = 'case';
 
-/** A durable host over a real SQLite file, on a clock the harness moves. */
+/**
+ * Opens the store a durable host runs on, from the case's file name: a real SQLite file.
+ * xstate.postgres.conformance.test.ts replaces it with a PostgreSQL schema per file name.
+ */
+export const durableStore: { open: (file: string) => Promise<Store> } = { open: (file) => SqliteStore.open(file) };
+
+/** A durable host over a real store (an SQLite file unless `durableStore` says otherwise), on a clock the harness moves. */
 export interface DurableHost {
-  store: SqliteStore;
+  store: Store;
   runtime: Runtime;
   /** What the host reported through `onError` (custom actions, listeners, steps that failed to run). */
   errors: string[];
@@ -43,7 +49,7 @@ export async function openHost(
   starts: string[] = [],
   options: { beforeActivity?: (src: string) => Promise<void> } = {},
 ): Promise<DurableHost> {
-  const store = await SqliteStore.open(file);
+  const store = await durableStore.open(file);
   const machines = MACHINE_FORM === 'machine' ? [defineMachine({ name: testCase.spec.name, machine: toXStateMachine(testCase.spec, starts, options) })] : toDefinitions(testCase.spec, starts, options);
   const errors: string[] = [];
   const runtime = createRuntime({ store, machines, clock, hostId, pollIntervalMs: 50, onError: (error, where) => void errors.push(`${where}: ${error.message}`) });
@@ -88,7 +94,7 @@ export async function applyInput(host: DurableHost, clock: SimulatedClock, input
 }
 
 /** What the durable run shows, read back from the store. */
-export async function observeDurable(store: SqliteStore, clock: SimulatedClock, starts: string[]): Promise<Observation> {
+export async function observeDurable(store: Store, clock: SimulatedClock, starts: string[]): Promise<Observation> {
   const actor = await store.getActor(RUN_ID);
   if (!actor) throw new Error('the run has no actor row');
   type Persisted = { value?: unknown; context?: unknown; children?: Record<string, { snapshot?: { status?: string } }> };

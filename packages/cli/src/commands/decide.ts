@@ -1,10 +1,10 @@
 import { userInfo } from 'node:os';
-import { createRuntime, ensureSecret, SpineError, type Decision } from '@spine/runtime';
+import { createRuntime, SpineError, type Decision } from '@spine/runtime';
 import { dbOptions, dbPath, intArg, parse, parseJsonArg } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { stateText } from '../format.js';
 import { loadMachines } from '../loadMachines.js';
-import { openStore } from '../openStore.js';
+import { openStore, signingSecretFor } from '../openStore.js';
 import { restoreBreakers } from '../restoreBreakers.js';
 import { help } from '../help.js';
 
@@ -35,7 +35,7 @@ async function decide(args: string[], kind: 'approve' | 'reject'): Promise<numbe
   const registry = await loadMachines(values.machines ?? 'machines');
   const db = dbPath(values.db);
   const store = await openStore(db, { mustExist: true });
-  const runtime = createRuntime({ store, machines: registry, secret: ensureSecret(db) });
+  const runtime = createRuntime({ store, machines: registry, secret: signingSecretFor(db) });
   try {
     const root = await store.getActor(runId);
     if (!root) throw new CliError(`no run with id '${runId}' (list pending approvals with \`spine approvals\`)`);

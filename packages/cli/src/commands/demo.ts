@@ -2,16 +2,15 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { providerKindOf } from '@spine/llm';
-import { createRuntime, type ApprovalRecord, type RunOutcome, type Runtime } from '@spine/runtime';
+import { createRuntime, type ApprovalRecord, type RunOutcome, type Runtime, type Store } from '@spine/runtime';
 import { startScriptedModelServer, type Script, type ScriptedModelServer } from '@spine/scripted-model';
-import type { SqliteStore } from '@spine/store-sqlite';
 import { createInterface } from 'node:readline/promises';
 import { userInfo } from 'node:os';
 import type { SpineServer } from '@spine/server';
 import { dbOptions, dbPath, intArg, parse } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { loadMachines } from '../loadMachines.js';
-import { openStore } from '../openStore.js';
+import { isPostgresUrl, openStore } from '../openStore.js';
 import { restoreBreakers } from '../restoreBreakers.js';
 import { startStudio } from '../startStudio.js';
 import { bundledStudioDir } from '../studioDir.js';
@@ -29,7 +28,7 @@ const DEFAULT_TOPIC = 'durable execution for AI agents';
  * before the run starts; may return a function that `demo` awaits at the end (e.g. to keep
  * serving). This is the seam for `startServer({ store, runtime, port })` from @spine/server.
  */
-export type DemoAttachment = (services: { store: SqliteStore; runtime: Runtime }) => Promise<(() => Promise<void>) | void>;
+export type DemoAttachment = (services: { store: Store; runtime: Runtime }) => Promise<(() => Promise<void>) | void>;
 
 /** `spine demo`: runs the report pipeline once, on the configured provider or, without one, on a scripted server. */
 export function demo(args: string[]): Promise<number> {
@@ -83,7 +82,7 @@ export async function runDemo(args: string[], options: { attach?: DemoAttachment
 
   // The database every other command reads by default, so `npx spine runs` sees the demo's runs.
   const db = dbPath(values.db);
-  mkdirSync(resolve(db, '..'), { recursive: true });
+  if (!isPostgresUrl(db)) mkdirSync(resolve(db, '..'), { recursive: true });
   const store = await openStore(db);
   const runtime = createRuntime({ store, machines: registry });
   let detach: (() => Promise<void>) | void = undefined;

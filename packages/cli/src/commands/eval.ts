@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createJudge, EvalError, EvalStore, formatOnlineReport, formatReport, loadEvalSuite, runEvalSuite, scoreOnline, type Baseline } from '@spine/evals';
 import { createLlmEnvironment, providerKindOf } from '@spine/llm';
@@ -8,7 +8,7 @@ import { startScriptedModelServer, type Script, type ScriptedModelServer } from 
 import { dbOptions, dbPath, intArg, parse } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { loadMachines } from '../loadMachines.js';
-import { openStore } from '../openStore.js';
+import { evalsFileFor, openStore } from '../openStore.js';
 import { help } from '../help.js';
 
 const usage =
@@ -75,9 +75,10 @@ export async function evaluate(args: string[]): Promise<number> {
   }
   const db = dbPath(values.db);
   // Eval runs publish like any run; keep their side effects apart from a user's own.
-  process.env['SPINE_PUBLISH_DIR'] ??= join(dirname(resolve(db)), 'eval-published');
+  process.env['SPINE_PUBLISH_DIR'] ??= join(dirname(resolve(evalsFileFor(db))), 'eval-published');
   const store = await openStore(db);
-  const evalStore = EvalStore.open(db);
+  mkdirSync(dirname(resolve(evalsFileFor(db))), { recursive: true });
+  const evalStore = EvalStore.open(evalsFileFor(db));
   const runtime = createRuntime({ store, machines: registry });
   const judge = createJudge({ llm: createLlmEnvironment(), ...(suite.judgeModel ? { model: suite.judgeModel } : {}) });
   try {

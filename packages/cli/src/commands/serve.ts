@@ -4,7 +4,7 @@ import { evalsOverview } from '@spine/evals';
 import { dbOptions, dbPath, intArg, parse } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { loadMachines } from '../loadMachines.js';
-import { openStore } from '../openStore.js';
+import { evalsFileFor, openStore } from '../openStore.js';
 import { restoreBreakers } from '../restoreBreakers.js';
 import { startStudio } from '../startStudio.js';
 import { bundledStudioDir } from '../studioDir.js';
@@ -34,7 +34,7 @@ export async function serve(args: string[]): Promise<number> {
       await restoreBreakers(store); // a provider failing before this process started stays open
       await runtime.start();
     }
-    const server = await startStudio({ store, ...bundledStudioDir(), evals: () => evalsOverview(dbPath(values.db)), ...(runtime ? { runtime } : {}), port, ...(values.host ? { host: values.host } : {}), ...(machinesDir ? { machinesDir } : {}) });
+    const server = await startStudio({ store, ...bundledStudioDir(), evals: () => evalsOverview(evalsFileFor(dbPath(values.db))), ...(runtime ? { runtime } : {}), port, ...(values.host ? { host: values.host } : {}), ...(machinesDir ? { machinesDir } : {}) });
     process.stdout.write(`Spine studio: ${server.url}\n`);
     if (!runtime) process.stderr.write('spine serve: no machines found (--machines DIR); runs can be watched but not driven from here\n');
     const failed = await new Promise<Error | undefined>((resolve) => {

@@ -23,7 +23,7 @@ export class EffectLog {
 }
 
 /** An order machine: waits for items, charges through an activity, then waits for shipping or a timeout. */
-export function orderMachine(log: EffectLog, options: { onCharge?: (key: string) => void } = {}): MachineDefinition {
+export function orderMachine(log: EffectLog, options: { onCharge?: (key: string) => void | Promise<void> } = {}): MachineDefinition {
   return defineMachine({
     name: 'order',
     config: {
@@ -67,7 +67,7 @@ export function orderMachine(log: EffectLog, options: { onCharge?: (key: string)
         mapInput: ({ context }) => ({ customer: context.customer, total: context.items.reduce((n: number, i: { qty: number }) => n + i.qty, 0) }),
         async run(input: { customer: string; total: number }, ctx) {
           log.record(ctx.key);
-          options.onCharge?.(ctx.key);
+          await options.onCharge?.(ctx.key);
           if (log.gate) await log.gate;
           return { receipt: `r-${input.customer}-${input.total}` };
         },

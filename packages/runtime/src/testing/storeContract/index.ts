@@ -21,8 +21,8 @@ export type WithStore = (test: (store: Store) => Promise<void>) => Promise<void>
  * `router/common.case.test.ts`, drizzle's `sqlite-common.ts`, LangGraph's
  * checkpoint-validation spec): one file per role (`host.ts`, `runControl.ts`,
  * `approvals.ts`, `audit.ts`, and the history reads, fork, stop and reschedule
- * here), every Store method exercised through Store methods only, so a
- * PostgreSQL store can run the same suite.
+ * here), every Store method exercised through Store methods only, so
+ * SqliteStore and PostgresStore run the same suite.
  *
  * @example
  * // packages/store-sqlite/src/SqliteStore.test.ts

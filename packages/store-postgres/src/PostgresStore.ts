@@ -1,0 +1,1487 @@
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import {
+  auditHash,
+  boundDeadLetter,
+  DEFAULT_DEAD_LETTER_RETENTION,
+  encodeHistoryStep,
+  GENESIS_HASH,
+  HistoryDecoder,
+  SpineError,
+  type ActorQuery,
+  type ActorRecord,
+  type ApprovalQuery,
+  type ApprovalRecord,
+  type ApprovalResolution,
+  type AuditEntry,
+  type AuditQuery,
+  type AuditVerification,
+  type CommitResult,
+  type DeadLetter,
+  type DeadLetterRetention,
+  type DecisionRecord,
+  type HistoryRecord,
+  type HistoryRow,
+  type HostRecord,
+  type JobCompletion,
+  type JobRecord,
+  type JobRetry,
+  type JobStatus,
+  type MailboxEvent,
+  type NewActor,
+  type NewApproval,
+  type NewAuditEntry,
+  type NewDeadLetter,
+  type NewDecision,
+  type NewEvent,
+  type OpenWork,
+  type RunFork,
+  type RunStats,
+  type RunStop,
+  type StepCommit,
+  type StoredHistoryBody,
+  type Store,
+  type VersionMove,
+} from '@spine/runtime/store';
+import { lockAuditAnchor, settlePendingAnchor, verifyAnchoredAudit, writeAuditAnchor } from './auditAnchor.js';
+import { APPLICATION, migrations } from './migrations.js';
+import type { CopyCounts, StoreCopy } from './storeCopy.js';
+import { reportStorageErrors, toStorageError } from './storageErrors.js';
+
+/** Options of `PostgresStore.open`. */
+export interface PostgresStoreOptions {
+  /**
+   * The schema Spine's tables live in (default: the `schema` parameter of the URL, else `public`).
+   * Letters, digits and underscores; created when missing.
+   */
+  schema?: string;
+  /** Most connections the pool opens (default 10). */
+  maxConnections?: number;
+  /** Open without writing anything; migrations are not applied and every transaction is read-only. */
+  readonly?: boolean;
+  /** Refuse a database (schema) that has no Spine tables yet instead of creating them. */
+  mustExist?: boolean;
+  /** Injected clock for created/updated times (default Date.now). */
+  now?: () => number;
+  /** How much refused input is kept (see `DeadLetterRetention`). */
+  deadLetters?: Partial<DeadLetterRetention>;
+  /**
+   * The secret that signs the audit anchor (default `SPINE_SECRET`). Hosts on many
+   * machines share one database, so the secret is configuration, never a local file.
+   */
+  secret?: string;
+  /** Milliseconds to wait for a connection before failing (default 10,000). */
+  connectTimeoutMs?: number;
+}
+
+/** Runs one statement on the connection of the current transaction (or the pool). */
+export type Query = <R = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<R[]>;
+
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+/** SQLSTATEs after which a transaction is simply tried again: serialization failure and deadlock. */
+const RETRY_TX = new Set(['40001', '40P01']);
+const INT8 = 20;
+
+/** The mailbox source of an activity's result event: `activity:<job key>` (see ActivityRunner). */
+const ACTIVITY_SOURCE = 'activity:';
+/** Shorter outputs are cheaper copied than referred to (the same rule as SqliteStore, so both write the same bytes). */
+const MIN_SHARED_OUTPUT = 64;
+/** History rows with the output of the job each refers to. */
+const HISTORY_ROWS = 'SELECT h.*, j.output AS shared FROM history h LEFT JOIN jobs j ON j.key = h.job_key';
+
+/** Thrown inside a run-control transaction whose fence failed: rolls it back; the method returns false. */
+class Fenced extends Error {}
+
+/** Asks the async reader for the bodies a delta needs (the decoder itself reads synchronously). */
+class NeedChain extends Error {
+  constructor(
+    readonly actorId: string,
+    readonly seq: number,
+  ) {
+    super(`history chain of ${actorId} before ${seq}`);
+  }
+}
+
+class Rollback extends Error {
+  constructor(readonly reason: 'conflict' | 'consumed') {
+    super(reason);
+  }
+}
+
+/** Undoes a resolution whose approval or job moved on meanwhile. */
+class Stale extends Error {}
+
+/** BIGINT columns (times, ids, counts) come back as JavaScript numbers: every value Spine stores fits in 2^53. */
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8 && format !== 'binary' ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+/**
+ * The scale-out store: Spine's tables in one PostgreSQL schema, reached through a
+ * node-postgres pool. Every method that writes more than one row is one
+ * transaction; step commits are conditional on the actor's seq, claims use
+ * `FOR UPDATE SKIP LOCKED`, and the audit chain has one writer at a time (the
+ * anchor row's lock). Same semantics as `SqliteStore`, checked by the same
+ * `runStoreContract`.
+ *
+ * @example
+ * const store = await PostgresStore.open('postgres://spine@db.internal:5432/spine');
+ */
+export class PostgresStore implements Store {
+  readonly pool: pg.Pool;
+  /** The schema holding Spine's tables. */
+  readonly schema: string;
+  /** Where the store is, for messages: host, port, database and schema (never the password). */
+  readonly where: string;
+  readonly #now: () => number;
+  readonly #retention: DeadLetterRetention;
+  readonly #secret: string | undefined;
+  /** Remembers each recently read actor's latest decoded snapshot: history rows are deltas against it. */
+  readonly #decoder = new HistoryDecoder();
+  /** The LISTEN/NOTIFY channel of this schema's hosts (see `wakeHosts`). */
+  readonly #wakeChannel: string;
+  readonly #wake: WakeListener;
+  #closed = false;
+
+  private constructor(pool: pg.Pool, schema: string, where: string, options: PostgresStoreOptions, client: pg.ClientConfig) {
+    this.pool = pool;
+    this.schema = schema;
+    this.where = where;
+    this.#wakeChannel = wakeChannelOf(schema);
+    this.#wake = new WakeListener(client, this.#wakeChannel);
+    this.#now = options.now ?? Date.now;
+    this.#retention = deadLetterRetention(options.deadLetters);
+    this.#secret = options.secret ?? (process.env.SPINE_SECRET || undefined);
+  }
+
+  /**
+   * Opens (or creates) Spine's schema in a PostgreSQL database. A schema holding
+   * another application's tables, or written by a newer Spine, is refused before
+   * anything is written.
+   */
+  static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    const { connectionString, schema, where } = parseUrl(url, options.schema);
+    const startup = [`-c search_path=${schema}`];
+    if (options.readonly) startup.push('-c default_transaction_read_only=on');
+    const client: pg.ClientConfig = { connectionString, connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000, options: startup.join(' '), types };
+    const pool = new pg.Pool({ ...client, max: options.maxConnections ?? 10 });
+    // An idle connection the server dropped (a restart) must not crash the process: the next query reconnects.
+    pool.on('error', () => {});
+    const store = new PostgresStore(pool, schema, where, options, client);
+    try {
+      const state = await inspectSchema(store.#query, schema, where);
+      if (state === 'empty' && (options.readonly || options.mustExist)) throw new SpineError('store_refused', `No Spine database at ${where} (the schema has no Spine tables).`);
+      // Up to date already (every open after the first): nothing to lock or write.
+      if (!options.readonly && (state === 'empty' || state.version < migrations.length)) await store.#migrate(schema);
+    } catch (error) {
+      await pool.end().catch(() => {});
+      throw toStorageError(error, where);
+    }
+    return store;
+  }
+
+  // ---- plumbing -------------------------------------------------------------------
+
+  readonly #query: Query = async <R,>(sql: string, params?: unknown[]) => (await this.pool.query(sql, params)).rows as R[];
+
+  /** Runs `fn` in one transaction on one connection; tried again on a serialization failure or a deadlock. */
+  async #tx<T>(fn: (q: Query) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.pool.connect();
+      const q: Query = async <R,>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as R[];
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const result = await fn(q);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => (broken = true));
+        const code = (error as { code?: string }).code;
+        if (code && RETRY_TX.has(code) && attempt < 5) continue;
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    }
+  }
+
+  /** Runs `fn` in one read-only transaction: every statement sees the same snapshot. */
+  async #read<T>(fn: (q: Query) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    const q: Query = async <R,>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as R[];
+    let broken = false;
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const result = await fn(q);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => (broken = true));
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async #migrate(schema: string): Promise<void> {
+    await this.#tx(async (q) => {
+      // Two hosts opening a new database at once: one creates the tables, the other waits, then sees them.
+      await q('SELECT pg_advisory_xact_lock(hashtext($1))', [`spine.migrate.${schema}`]);
+      await q(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+      const state = await inspectSchema(q, schema, this.where);
+      const version = state === 'empty' ? 0 : state.version;
+      for (let next = version; next < migrations.length; next++) await q(migrations[next]!);
+      await q("INSERT INTO spine_meta (key, value) VALUES ('application', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [APPLICATION]);
+      await q("INSERT INTO spine_meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [String(migrations.length)]);
+      await settlePendingAnchor(q, this.#secret);
+    });
+  }
+
+  // ---- machine versions ---------------------------------------------------------
+
+  async saveMachineVersion(machine: string, version: string, definition: string): Promise<void> {
+    if ((await this.#query('SELECT 1 FROM machine_versions WHERE machine = $1 AND version = $2', [machine, version])).length) return;
+    await this.#tx(async (q) => {
+      const now = this.#now();
+      const [previous] = await q<{ version: string }>('SELECT version FROM machine_versions WHERE machine = $1 ORDER BY created_at DESC, ord DESC LIMIT 1', [machine]);
+      const inserted = await q('INSERT INTO machine_versions (machine, version, definition, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1', [machine, version, definition, now]);
+      if (!inserted.length) return;
+      // A new machine version is a governance event: who runs what changes from here on.
+      await this.#appendAudit(q, [{ at: now, runId: null, actorId: null, kind: 'machine.version', who: 'system', subject: `${machine}@${version}`, detail: JSON.stringify({ machine, version, previous: previous?.version ?? null }) }]);
+    });
+  }
+
+  async getMachineVersion(machine: string, version: string): Promise<string | undefined> {
+    const [row] = await this.#query<{ definition: string }>('SELECT definition FROM machine_versions WHERE machine = $1 AND version = $2', [machine, version]);
+    return row?.definition;
+  }
+
+  async listMachineVersions(machine?: string): Promise<{ machine: string; version: string; createdAt: number }[]> {
+    const rows = machine
+      ? await this.#query<{ machine: string; version: string; created_at: number }>('SELECT machine, version, created_at FROM machine_versions WHERE machine = $1 ORDER BY created_at, ord', [machine])
+      : await this.#query<{ machine: string; version: string; created_at: number }>('SELECT machine, version, created_at FROM machine_versions ORDER BY machine, created_at, ord');
+    return rows.map((r) => ({ machine: r.machine, version: r.version, createdAt: r.created_at }));
+  }
+
+  async moveActorVersion(move: VersionMove): Promise<boolean> {
+    return this.#fenced(async (q) => {
+      const seq = move.history ? move.history.seq : move.expectedSeq;
+      // Fenced on the seq and the version read: a step or another move meanwhile refuses this one.
+      const [row] = await q<{ snapshot: string | null }>(
+        "UPDATE actors SET version = $1, seq = $2, updated_at = $3 WHERE id = $4 AND seq = $5 AND version = $6 AND status = 'active' RETURNING snapshot",
+        [move.to, seq, move.at, move.actorId, move.expectedSeq, move.from],
+      );
+      if (!row) throw new Fenced();
+      // The move keeps the snapshot: the row's snapshot is the base of the step's delta.
+      if (move.history) await this.#insertHistory(q, move.history, row.snapshot);
+      if (move.audit?.length) await this.#appendAudit(q, move.audit);
+    });
+  }
+
+  // ---- actors -------------------------------------------------------------------
+
+  async createActors(actors: NewActor[], events: NewEvent[]): Promise<void> {
+    await this.#tx(async (q) => {
+      const now = this.#now();
+      for (const actor of actors) await insertActor(q, actor, now);
+      for (const event of events) await insertEvent(q, event, now);
+    });
+  }
+
+  async getActor(id: string): Promise<ActorRecord | undefined> {
+    const [row] = await this.#query<ActorRow>('SELECT * FROM actors WHERE id = $1', [id]);
+    return row && toActor(row);
+  }
+
+  async listActors(query: ActorQuery = {}): Promise<ActorRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.rootsOnly) where.push('parent_id IS NULL');
+    if (query.runId) where.push(`run_id = $${params.push(query.runId)}`);
+    if (query.status?.length) where.push(`status = ANY($${params.push(query.status)})`);
+    if (query.after) {
+      const at = params.push(query.after.createdAt);
+      where.push(`created_at <= $${at} AND (created_at < $${at} OR id > $${params.push(query.after.id)})`);
+    }
+    const sql = `SELECT * FROM actors ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT $${params.push(query.limit ?? 1000)}`;
+    return (await this.#query<ActorRow>(sql, params)).map(toActor);
+  }
+
+  async childrenOf(parentId: string): Promise<{ id: string; childKey: string; machine: string; seq: number }[]> {
+    const rows = await this.#query<{ id: string; child_key: string; machine: string; seq: number }>(
+      "SELECT id, child_key, machine, seq FROM actors WHERE parent_id = $1 AND status = 'active' ORDER BY created_at, id",
+      [parentId],
+    );
+    return rows.map((r) => ({ id: r.id, childKey: r.child_key, machine: r.machine, seq: r.seq }));
+  }
+
+  async openWorkOf(actorIds: string[]): Promise<OpenWork[]> {
+    if (!actorIds.length) return [];
+    // One snapshot, so the three lists agree with each other.
+    return this.#read(async (q) => {
+      const jobs = await q<{ actor_id: string; key: string; child_id: string; status: JobStatus }>(
+        "SELECT actor_id, key, child_id, status FROM jobs WHERE actor_id = ANY($1::text[]) AND status IN ('pending', 'held', 'running') ORDER BY created_at, key",
+        [actorIds],
+      );
+      const approvals = await q<{ actor_id: string; id: string; run_id: string; child_id: string; src: string; job_key: string }>(
+        "SELECT actor_id, id, run_id, child_id, src, job_key FROM approvals WHERE actor_id = ANY($1::text[]) AND status = 'pending' ORDER BY requested_at, id",
+        [actorIds],
+      );
+      const timers = await q<{ source: string; send_id: string }>(
+        'SELECT DISTINCT source, send_id FROM events WHERE source = ANY($1::text[]) AND send_id IS NOT NULL ORDER BY source, send_id',
+        [actorIds],
+      );
+      return actorIds.map((actorId) => ({
+        actorId,
+        jobs: jobs.filter((j) => j.actor_id === actorId).map((j) => ({ key: j.key, childId: j.child_id, status: j.status })),
+        approvals: approvals.filter((a) => a.actor_id === actorId).map((a) => ({ id: a.id, runId: a.run_id, childId: a.child_id, src: a.src, jobKey: a.job_key })),
+        timers: timers.filter((t) => t.source === actorId).map((t) => t.send_id),
+      }));
+    });
+  }
+
+  // ---- mailbox ------------------------------------------------------------------
+
+  async enqueue(events: NewEvent[]): Promise<number[]> {
+    if (events.length === 1) return [await insertEvent(this.#query, events[0]!, this.#now())];
+    return this.#tx(async (q) => {
+      const now = this.#now();
+      const ids: number[] = [];
+      for (const e of events) ids.push(await insertEvent(q, e, now));
+      return ids;
+    });
+  }
+
+  async nextEvents(actorId: string, now: number, limit: number): Promise<MailboxEvent[]> {
+    return (await this.#query<EventRow>('SELECT * FROM events WHERE actor_id = $1 AND due_at <= $2 ORDER BY due_at, id LIMIT $3', [actorId, now, limit])).map(toEvent);
+  }
+
+  async discardEvent(eventId: number, deadLetter: NewDeadLetter): Promise<void> {
+    await this.#tx(async (q) => {
+      if ((await q('DELETE FROM events WHERE id = $1 RETURNING id', [eventId])).length) await this.#insertDeadLetter(q, deadLetter, this.#now());
+    });
+  }
+
+  async commitStep(step: StepCommit): Promise<CommitResult> {
+    try {
+      return await this.#tx((q) => this.#commit(q, step));
+    } catch (error) {
+      if (error instanceof Rollback) return { ok: false, reason: error.reason };
+      throw error;
+    }
+  }
+
+  async #commit(q: Query, step: StepCommit): Promise<CommitResult> {
+    const now = step.history.startedAt;
+    const seq = step.expectedSeq + 1;
+    // The row lock makes a concurrent commit of the same actor wait, then find the seq moved. The
+    // snapshot read is the one being replaced: the base of this step's history delta.
+    const [before] = await q<{ run_id: string; seq: number; status: string; snapshot: string | null }>('SELECT run_id, seq, status, snapshot FROM actors WHERE id = $1 FOR UPDATE', [step.actorId]);
+    if (!before || before.seq !== step.expectedSeq || before.status !== 'active') throw new Rollback('conflict');
+    await q('UPDATE actors SET seq = $1, status = $2, snapshot = $3, state_value = $4, output = $5, error = $6, updated_at = $7 WHERE id = $8', [
+      seq,
+      step.status,
+      step.snapshot,
+      step.stateValue,
+      step.output,
+      step.error,
+      now,
+      step.actorId,
+    ]);
+    const [consumed] = await q<{ source: string }>('DELETE FROM events WHERE id = $1 RETURNING source', [step.eventId]);
+    if (!consumed) throw new Rollback('consumed');
+    const record = { ...step.history, actorId: step.actorId, runId: before.run_id, seq, stateValue: step.stateValue, snapshot: step.snapshot, status: step.status };
+    await this.#insertHistory(q, record, before.snapshot, await outputOf(q, consumed.source, step.history.event));
+    for (const actor of step.spawn) await insertActor(q, actor, now);
+    // Cancels first: they name timers stored before this step; a timer this step re-arms with the same id stays.
+    for (const sendId of step.cancelTimers) await q('DELETE FROM events WHERE source = $1 AND send_id = $2', [step.actorId, sendId]);
+    for (const message of step.messages) await insertEvent(q, message, now);
+    for (const childId of step.cancelJobs) await cancelJobsOf(q, now, step.actorId, childId);
+    for (const job of step.jobs) await insertJob(q, job, now);
+    for (const approval of step.approvals ?? []) await insertApproval(q, approval);
+    // The plan was made from earlier reads: an approval decided meanwhile, or an actor that moved, makes it stale.
+    for (const id of step.cancelApprovals ?? []) if (!(await cancelApproval(q, now, id))) throw new Rollback('conflict');
+    for (const stop of step.stop) {
+      // A stop is a state change like any other: seq + 1 and a history row, so timelines and
+      // other processes' live views see it (and a host holding the old seq cannot commit).
+      const [actor] = await q<{ run_id: string; seq: number; snapshot: string | null; state_value: string | null; version: string }>(
+        "UPDATE actors SET status = 'stopped', seq = seq + 1, updated_at = $1 WHERE id = $2 AND seq = $3 AND status = 'active' RETURNING run_id, seq, snapshot, state_value, version",
+        [now, stop.id, stop.expectedSeq],
+      );
+      if (!actor) throw new Rollback('conflict');
+      await this.#insertHistory(
+        q,
+        { actorId: stop.id, runId: actor.run_id, seq: actor.seq, eventType: 'xstate.stop', event: '{"type":"xstate.stop"}', stateValue: actor.state_value ?? 'null', snapshot: actor.snapshot ?? 'null', status: 'stopped', version: actor.version, emitted: null, startedAt: now, durationUs: 0 },
+        actor.snapshot,
+      );
+      for (const childId of stop.cancelJobs) await cancelJobsOf(q, now, stop.id, childId);
+    }
+    for (const letter of step.deadLetters) await this.#insertDeadLetter(q, letter, now);
+    if (step.audit?.length) await this.#appendAudit(q, step.audit);
+    return { ok: true };
+  }
+
+  /**
+   * Writes one history row: its event and snapshot as the runtime's codec encodes them (the same
+   * bytes SqliteStore writes), a delta against `base`, the snapshot of the actor's row `seq - 1`
+   * (null when there is none), referring to `job`'s output instead of copying it.
+   */
+  async #insertHistory(q: Query, h: HistoryRecord, base: string | null, job?: { key: string; output: string }): Promise<void> {
+    const { body, checkpoint } = encodeHistoryStep(h, base, job ? { shared: job.output } : {});
+    await q(
+      'INSERT INTO history (actor_id, run_id, seq, event_type, state_value, status, version, emitted, started_at, duration_us, checkpoint, body, job_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)',
+      [h.actorId, h.runId, h.seq, h.eventType, h.stateValue, h.status, h.version, h.emitted, h.startedAt, h.durationUs, checkpoint, Buffer.from(body.buffer, body.byteOffset, body.byteLength), job?.key ?? null],
+    );
+  }
+
+  /**
+   * Decodes history rows read in commit (or seq) order. The decoder reads synchronously: a delta
+   * whose previous step it has not seen asks for the actor's bodies back to their checkpoint,
+   * which are read here and the row decoded again.
+   */
+  async #decode(rows: HistorySqlRow[]): Promise<HistoryRow[]> {
+    const chains = new Map<string, StoredHistoryBody[]>();
+    const chainOf = (actorId: string, seq: number) => {
+      const chain = chains.get(`${seq}:${actorId}`);
+      if (!chain) throw new NeedChain(actorId, seq);
+      return chain;
+    };
+    const out: HistoryRow[] = [];
+    for (const r of rows) {
+      for (;;) {
+        try {
+          const { event, snapshot } = this.#decoder.decode({ actorId: r.actor_id, seq: r.seq, body: r.body, shared: r.shared }, chainOf);
+          out.push(toHistoryRow(r, event, snapshot));
+          break;
+        } catch (error) {
+          if (!(error instanceof NeedChain)) throw error;
+          chains.set(`${error.seq}:${error.actorId}`, await this.#chainOf(error.actorId, error.seq));
+        }
+      }
+    }
+    return out;
+  }
+
+  /** An actor's bodies from its last checkpoint before `seq` up to `seq - 1`, oldest first. */
+  async #chainOf(actorId: string, seq: number): Promise<StoredHistoryBody[]> {
+    const rows = await this.#query<{ seq: number; body: Buffer; shared: string | null }>(
+      `SELECT h.seq, h.body, j.output AS shared FROM history h LEFT JOIN jobs j ON j.key = h.job_key
+       WHERE h.actor_id = $1 AND h.seq < $2 AND h.seq >= (SELECT MAX(seq) FROM history WHERE actor_id = $1 AND seq < $2 AND checkpoint) ORDER BY h.seq`,
+      [actorId, seq],
+    );
+    return rows.map((r) => ({ actorId, seq: r.seq, body: r.body, shared: r.shared }));
+  }
+
+  async recordDeadLetters(letters: NewDeadLetter[]): Promise<void> {
+    await this.#tx(async (q) => {
+      const now = this.#now();
+      for (const letter of letters) await this.#insertDeadLetter(q, letter, now);
+    });
+  }
+
+  async listDeadLetters(actorId?: string): Promise<DeadLetter[]> {
+    const rows = actorId
+      ? await this.#query<DeadLetterRow>('SELECT * FROM dead_letters WHERE actor_id = $1 ORDER BY id', [actorId])
+      : await this.#query<DeadLetterRow>('SELECT * FROM dead_letters ORDER BY id');
+    return rows.map((r) => ({ id: r.id, actorId: r.actor_id, event: r.event, reason: r.reason, issues: r.issues, source: r.source, createdAt: r.created_at }));
+  }
+
+  // ---- jobs ---------------------------------------------------------------------
+
+  async claimJob(key: string, owner: string, now: number, deadOwners: string[]): Promise<JobRecord | undefined> {
+    // SKIP LOCKED: a job another host is claiming or completing right now is not ours to wait for.
+    const [row] = await this.#query<JobRow>(
+      `UPDATE jobs SET status = 'running', owner = $1, attempts = attempts + 1, started_at = $2
+       WHERE key = (SELECT key FROM jobs WHERE key = $3 AND ((status = 'pending' AND run_at <= $2) OR (status = 'running' AND owner = ANY($4::text[]))) FOR UPDATE SKIP LOCKED)
+       RETURNING *`,
+      [owner, now, key, deadOwners],
+    );
+    return row && toJob(row);
+  }
+
+  async completeJob(completion: JobCompletion): Promise<boolean> {
+    return this.#tx(async (q) => {
+      const now = this.#now();
+      const done = await q(
+        "UPDATE jobs SET status = $1, output = $2, error = $3, journal = $4, finished_at = $5 WHERE key = $6 AND status = 'running' AND owner = $7 RETURNING key",
+        [completion.status, completion.output, completion.error, completion.journal, now, completion.key, completion.owner],
+      );
+      if (!done.length) return false;
+      await insertEvent(q, completion.event, now);
+      if (completion.audit?.length) await this.#appendAudit(q, completion.audit);
+      return true;
+    });
+  }
+
+  async retryJob(retry: JobRetry): Promise<boolean> {
+    return this.#tx(async (q) => {
+      const rows = await q("UPDATE jobs SET status = 'pending', run_at = $1, journal = $2, owner = NULL WHERE key = $3 AND status = 'running' AND owner = $4 RETURNING key", [retry.runAt, retry.journal, retry.key, retry.owner]);
+      if (!rows.length) return false;
+      if (retry.audit?.length) await this.#appendAudit(q, retry.audit);
+      return true;
+    });
+  }
+
+  async getJob(key: string): Promise<JobRecord | undefined> {
+    const [row] = await this.#query<JobRow>('SELECT * FROM jobs WHERE key = $1', [key]);
+    return row && toJob(row);
+  }
+
+  async listJobs(query: { runId?: string; actorId?: string; status?: JobStatus[] }): Promise<JobRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.runId) where.push(`run_id = $${params.push(query.runId)}`);
+    if (query.actorId) where.push(`actor_id = $${params.push(query.actorId)}`);
+    if (query.status?.length) where.push(`status = ANY($${params.push(query.status)})`);
+    const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, key`;
+    return (await this.#query<JobRow>(sql, params)).map(toJob);
+  }
+
+  // ---- scheduling -----------------------------------------------------------------
+
+  async runnable(now: number, owner: string, deadOwners: string[], limit: number): Promise<{ actors: string[]; jobs: { key: string; actorId: string }[] }> {
+    const notHalted = "NOT EXISTS (SELECT 1 FROM approvals p WHERE p.run_id = a.run_id AND p.status = 'pending' AND p.tier = 'high')";
+    const ours = '(a.owner IS NULL OR a.owner = $2 OR a.owner = ANY($3::text[]))';
+    const actors = await this.#query<{ actor_id: string }>(
+      `SELECT DISTINCT e.actor_id FROM events e JOIN actors a ON a.id = e.actor_id WHERE e.due_at <= $1 AND a.status = 'active' AND ${ours} AND ${notHalted} LIMIT $4`,
+      [now, owner, deadOwners, limit],
+    );
+    const jobs = await this.#query<{ key: string; actor_id: string }>(
+      `SELECT j.key, j.actor_id FROM jobs j JOIN actors a ON a.id = j.actor_id
+       WHERE ((j.status = 'pending' AND j.run_at <= $1) OR (j.status = 'running' AND j.owner = ANY($3::text[])))
+         AND a.status = 'active' AND ${ours} AND ${notHalted} LIMIT $4`,
+      [now, owner, deadOwners, limit],
+    );
+    return { actors: actors.map((r) => r.actor_id), jobs: jobs.map((r) => ({ key: r.key, actorId: r.actor_id })) };
+  }
+
+  async nextWakeAt(now: number): Promise<number | undefined> {
+    const [row] = await this.#query<{ e: number | null; j: number | null; d: number | null }>(
+      `SELECT (SELECT MIN(due_at) FROM events WHERE due_at > $1) AS e, (SELECT MIN(run_at) FROM jobs WHERE status = 'pending' AND run_at > $1) AS j,
+         (SELECT MIN(deadline_at) FROM approvals WHERE status = 'pending' AND escalated_at IS NULL AND deadline_at > $1) AS d`,
+      [now],
+    );
+    const candidates = [row!.e, row!.j, row!.d].filter((v): v is number => v !== null);
+    return candidates.length ? Math.min(...candidates) : undefined;
+  }
+
+  async claimActors(ids: string[], owner: string, deadOwners: string[]): Promise<string[]> {
+    if (!ids.length) return [];
+    // Actors it holds already are its own without a lock (one of its commits may hold the row right now);
+    // of the others, SKIP LOCKED leaves one another host is claiming or committing right now with that host.
+    const rows = await this.#query<{ id: string }>(
+      `WITH held AS (SELECT id FROM actors WHERE id = ANY($2::text[]) AND status = 'active' AND owner = $1),
+       claimed AS (
+         UPDATE actors SET owner = $1 WHERE id IN (
+           SELECT id FROM actors WHERE id = ANY($2::text[]) AND status = 'active' AND (owner IS NULL OR owner = ANY($3::text[])) FOR UPDATE SKIP LOCKED
+         ) RETURNING id
+       )
+       SELECT id FROM held UNION SELECT id FROM claimed`,
+      [owner, ids, deadOwners],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  async releaseOwner(owner: string): Promise<void> {
+    await this.#tx(async (q) => {
+      await q('UPDATE actors SET owner = NULL WHERE owner = $1', [owner]);
+      await q("UPDATE jobs SET status = 'pending', owner = NULL WHERE owner = $1 AND status = 'running'", [owner]);
+    });
+  }
+
+  async heartbeat(host: HostRecord): Promise<HostRecord[]> {
+    await this.#query(
+      'INSERT INTO hosts (id, hostname, pid, started_at, heartbeat_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at',
+      [host.id, host.hostname, host.pid, host.startedAt, host.heartbeatAt],
+    );
+    const rows = await this.#query<{ id: string; hostname: string; pid: number; started_at: number; heartbeat_at: number }>('SELECT * FROM hosts ORDER BY id');
+    return rows.map((h) => ({ id: h.id, hostname: h.hostname, pid: h.pid, startedAt: h.started_at, heartbeatAt: h.heartbeat_at }));
+  }
+
+  async removeHost(id: string): Promise<void> {
+    await this.#query('DELETE FROM hosts WHERE id = $1', [id]);
+  }
+
+  /**
+   * Tells every host on this database and schema to look for work now: a NOTIFY on the schema's
+   * channel, which each host LISTENs on (`onWake`). Best effort: polling finds the work otherwise.
+   */
+  wakeHosts(): void {
+    if (this.#closed) return;
+    this.pool.query('SELECT pg_notify($1, $2)', [this.#wakeChannel, '']).catch(() => {});
+  }
+
+  /**
+   * Calls `listener` whenever a host on this schema calls `wakeHosts`. One dedicated connection
+   * per store LISTENs (a pooled one would be handed to other queries); when it drops it is opened
+   * again, and listeners are called once it is back, since a wake may have been missed meanwhile.
+   */
+  onWake(listener: () => void): () => void {
+    if (this.#closed) return () => {};
+    return this.#wake.add(listener);
+  }
+
+  // ---- history --------------------------------------------------------------------
+
+  async history(actorId: string, options: { fromSeq?: number; limit?: number } = {}): Promise<HistoryRecord[]> {
+    const rows = await this.#query<HistorySqlRow>(`${HISTORY_ROWS} WHERE h.actor_id = $1 AND h.seq >= $2 ORDER BY h.seq LIMIT $3`, [actorId, options.fromSeq ?? 0, options.limit ?? 100_000]);
+    return (await this.#decode(rows)).map(({ rowId: _rowId, ...record }) => record);
+  }
+
+  async runHistory(runId: string, options: { upToRowId?: number; limit?: number; afterRowId?: number } = {}): Promise<HistoryRow[]> {
+    const upTo = options.upToRowId ?? Number.MAX_SAFE_INTEGER;
+    const rows =
+      options.afterRowId !== undefined
+        ? await this.#query<HistorySqlRow>(`${HISTORY_ROWS} WHERE h.run_id = $1 AND h.row_id > $2 AND h.row_id <= $3 ORDER BY h.row_id LIMIT $4`, [runId, options.afterRowId, upTo, options.limit ?? null])
+        : options.upToRowId === undefined && options.limit === undefined
+          ? await this.#query<HistorySqlRow>(`${HISTORY_ROWS} WHERE h.run_id = $1 ORDER BY h.row_id`, [runId])
+          : // The latest `limit` rows up to a row id, returned oldest first.
+            await this.#query<HistorySqlRow>(`SELECT * FROM (${HISTORY_ROWS} WHERE h.run_id = $1 AND h.row_id <= $2 ORDER BY h.row_id DESC LIMIT $3) latest ORDER BY row_id`, [runId, upTo, options.limit ?? null]);
+    return this.#decode(rows);
+  }
+
+  async historyRow(actorId: string, seq: number): Promise<HistoryRow | undefined> {
+    const rows = await this.#query<HistorySqlRow>(`${HISTORY_ROWS} WHERE h.actor_id = $1 AND h.seq = $2`, [actorId, seq]);
+    return (await this.#decode(rows))[0];
+  }
+
+  async historyHead(): Promise<number> {
+    const [row] = await this.#query<{ head: number }>('SELECT COALESCE(MAX(row_id), 0) AS head FROM history');
+    return row!.head;
+  }
+
+  async historySince(afterRowId: number, limit: number): Promise<HistoryRow[]> {
+    return this.#decode(await this.#query<HistorySqlRow>(`${HISTORY_ROWS} WHERE h.row_id > $1 ORDER BY h.row_id LIMIT $2`, [afterRowId, limit]));
+  }
+
+  async runStats(runId: string, options: { upToRowId?: number } = {}): Promise<RunStats> {
+    const [row] = await this.#query<{ steps: number; actors: number; updated: number | null }>(
+      `SELECT (SELECT COUNT(*) FROM history WHERE run_id = $1 AND row_id <= $2) AS steps, (SELECT COUNT(*) FROM actors WHERE run_id = $1) AS actors,
+         (SELECT MAX(updated_at) FROM actors WHERE run_id = $1) AS updated`,
+      [runId, options.upToRowId ?? Number.MAX_SAFE_INTEGER],
+    );
+    return { steps: row!.steps, actors: row!.actors, updatedAt: row!.updated ?? undefined };
+  }
+
+  async runJournals(runId: string): Promise<{ key: string; actorId: string; src: string; journal: string }[]> {
+    const rows = await this.#query<{ key: string; actor_id: string; src: string; journal: string }>("SELECT key, actor_id, src, journal FROM jobs WHERE run_id = $1 AND journal <> '[]' ORDER BY created_at, key", [runId]);
+    return rows.map((r) => ({ key: r.key, actorId: r.actor_id, src: r.src, journal: r.journal }));
+  }
+
+  // ---- run control ------------------------------------------------------------------
+
+  async forkRun(fork: RunFork): Promise<void> {
+    await this.#tx(async (q) => {
+      const now = fork.at;
+      for (const a of fork.actors) {
+        const inserted = await q(
+          `INSERT INTO actors (id, run_id, parent_id, child_key, machine, version, seq, status, snapshot, state_value, output, error, owner, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, $13, $13) ON CONFLICT (id) DO NOTHING RETURNING id`,
+          [a.id, a.runId, a.parentId, a.childKey, a.machine, a.version, a.seq, a.status, a.snapshot, a.stateValue, a.output, a.error, now],
+        );
+        if (!inserted.length) throw new SpineError('conflict', `Cannot fork run '${fork.sourceRunId}' as '${fork.runId}': an actor '${a.id}' exists already. Fork again (a new run id is chosen).`, { actorId: a.id });
+      }
+      // Each forked row is a delta against the actor's previous forked row, when the fork has it.
+      const previous = new Map<string, HistoryRecord>();
+      for (const h of fork.history) {
+        const before = previous.get(h.actorId);
+        await this.#insertHistory(q, h, before && before.seq === h.seq - 1 ? before.snapshot : null);
+        previous.set(h.actorId, h);
+      }
+      for (const e of fork.events) await insertEvent(q, e, now);
+      for (const j of fork.jobs) await insertJob(q, j, now);
+      for (const j of fork.inheritedJobs) {
+        await q(
+          `INSERT INTO jobs (key, actor_id, run_id, child_id, src, input, status, attempts, run_at, owner, output, error, journal, created_at, started_at, finished_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10, $11, $12, $13, $14, $15)`,
+          [j.key, j.actorId, j.runId, j.childId, j.src, j.input, j.status, j.attempts, j.runAt, j.output, j.error, j.journal, j.createdAt, j.startedAt, j.finishedAt],
+        );
+      }
+      for (const approval of fork.approvals) await insertApproval(q, approval);
+      await this.#appendAudit(q, fork.audit);
+    });
+  }
+
+  async stopRun(stop: RunStop): Promise<boolean> {
+    const now = stop.at;
+    return this.#fenced(async (q) => {
+      for (const a of stop.actors) {
+        const seq = a.history ? a.history.seq : a.expectedSeq;
+        const [row] = await q<{ snapshot: string | null }>(
+          "UPDATE actors SET status = 'stopped', seq = $1, updated_at = $2 WHERE id = $3 AND seq = $4 AND status = 'active' RETURNING snapshot",
+          [seq, now, a.actorId, a.expectedSeq],
+        );
+        if (!row) throw new Fenced();
+        if (a.history) await this.#insertHistory(q, a.history, row.snapshot);
+        await cancelAllJobs(q, now, a.actorId);
+        const left = await q<{ event: string; source: string }>(
+          'WITH gone AS (DELETE FROM events WHERE actor_id = $1 RETURNING id, event, source, due_at) SELECT event, source FROM gone ORDER BY due_at, id',
+          [a.actorId],
+        );
+        for (const e of left) await this.#insertDeadLetter(q, { actorId: a.actorId, event: e.event, reason: stop.deadLetterReason, issues: null, source: e.source }, now);
+      }
+      for (const id of stop.approvals) if (!(await cancelApproval(q, now, id))) throw new Fenced();
+      if (stop.audit.length) await this.#appendAudit(q, stop.audit);
+    });
+  }
+
+  /** Runs `write` in one transaction; false (everything rolled back) when it throws `Fenced`. */
+  async #fenced(write: (q: Query) => Promise<void>): Promise<boolean> {
+    try {
+      await this.#tx(write);
+      return true;
+    } catch (error) {
+      if (error instanceof Fenced) return false;
+      throw error;
+    }
+  }
+
+  async rescheduleJob(key: string, runAt: number): Promise<boolean> {
+    return (await this.#query("UPDATE jobs SET run_at = $1 WHERE key = $2 AND status = 'pending' RETURNING key", [runAt, key])).length > 0;
+  }
+
+  async runActivity(runId: string, now: number): Promise<{ dueEvents: number; activeJobs: number; nextWakeAt: number | undefined }> {
+    const [row] = await this.#query<{ due: number; jobs: number; e: number | null; j: number | null; d: number | null; halted: boolean }>(
+      `SELECT
+         (SELECT COUNT(*) FROM events e JOIN actors a ON a.id = e.actor_id WHERE a.run_id = $1 AND a.status = 'active' AND e.due_at <= $2) AS due,
+         (SELECT COUNT(*) FROM jobs WHERE run_id = $1 AND (status = 'running' OR (status = 'pending' AND run_at <= $2))) AS jobs,
+         (SELECT MIN(e.due_at) FROM events e JOIN actors a ON a.id = e.actor_id WHERE a.run_id = $1 AND a.status = 'active' AND e.due_at > $2) AS e,
+         (SELECT MIN(run_at) FROM jobs WHERE run_id = $1 AND status = 'pending' AND run_at > $2) AS j,
+         (SELECT MIN(deadline_at) FROM approvals WHERE run_id = $1 AND status = 'pending' AND escalated_at IS NULL AND deadline_at > $2) AS d,
+         EXISTS (${HALTED}) AS halted`,
+      [runId, now],
+    );
+    const { due, jobs, e, j, d, halted } = row!;
+    // A halted run does nothing until a person decides, whatever waits in its mailboxes.
+    if (halted) return { dueEvents: 0, activeJobs: 0, nextWakeAt: d ?? undefined };
+    const wakes = [e, j, d].filter((v): v is number => v !== null);
+    return { dueEvents: due, activeJobs: jobs, nextWakeAt: wakes.length ? Math.min(...wakes) : undefined };
+  }
+
+  // ---- approvals and decisions ------------------------------------------------------
+
+  async listApprovals(query: ApprovalQuery = {}): Promise<ApprovalRecord[]> {
+    const where = ["(p.status <> 'pending' OR a.status = 'active')"];
+    const params: unknown[] = [];
+    if (query.runId) where.push(`p.run_id = $${params.push(query.runId)}`);
+    if (query.status?.length) where.push(`p.status = ANY($${params.push(query.status)})`);
+    const sql = `SELECT p.* FROM approvals p JOIN actors a ON a.id = p.actor_id WHERE ${where.join(' AND ')} ORDER BY p.requested_at DESC, p.id LIMIT $${params.push(query.limit ?? 1000)}`;
+    return (await this.#query<ApprovalRow>(sql, params)).map(toApproval);
+  }
+
+  async getApproval(id: string): Promise<ApprovalRecord | undefined> {
+    const [row] = await this.#query<ApprovalRow>('SELECT * FROM approvals WHERE id = $1', [id]);
+    return row && toApproval(row);
+  }
+
+  async dueApprovals(now: number, limit: number): Promise<ApprovalRecord[]> {
+    const rows = await this.#query<ApprovalRow>(
+      `SELECT p.* FROM approvals p JOIN actors a ON a.id = p.actor_id
+       WHERE p.status = 'pending' AND p.escalated_at IS NULL AND p.deadline_at IS NOT NULL AND p.deadline_at <= $1 AND a.status = 'active'
+       ORDER BY p.deadline_at LIMIT $2`,
+      [now, limit],
+    );
+    return rows.map(toApproval);
+  }
+
+  async isRunHalted(runId: string): Promise<boolean> {
+    return (await this.#query(HALTED, [runId])).length > 0;
+  }
+
+  async submitDecision(decision: NewDecision): Promise<number> {
+    const [row] = await this.#query<{ id: number }>('INSERT INTO decisions (approval_id, payload, signature, created_at) VALUES ($1, $2, $3, $4) RETURNING id', [decision.approvalId, decision.payload, decision.signature, this.#now()]);
+    return row!.id;
+  }
+
+  async pendingDecisions(limit: number): Promise<DecisionRecord[]> {
+    const rows = await this.#query<DecisionRow>("SELECT * FROM decisions WHERE status = 'submitted' ORDER BY id LIMIT $1", [limit]);
+    return rows.map((r) => ({ id: r.id, approvalId: r.approval_id, payload: r.payload, signature: r.signature, status: r.status, createdAt: r.created_at }));
+  }
+
+  async resolveApproval(r: ApprovalResolution): Promise<boolean> {
+    const markDecision = async (q: Query, status: 'applied' | 'refused', id: number) =>
+      (await q("UPDATE decisions SET status = $1 WHERE id = $2 AND status = 'submitted' RETURNING id", [status, id])).length > 0;
+    try {
+      return await this.#tx(async (q): Promise<boolean> => {
+        if (r.outcome === 'refused') {
+          // Only the decision is refused; the approval stays as it was. Audit once, even if two hosts try.
+          if (r.decisionId !== undefined && !(await markDecision(q, 'refused', r.decisionId))) return false;
+          await this.#appendAudit(q, r.audit);
+          return false;
+        }
+        const [approval] = await q<ApprovalRow>('SELECT * FROM approvals WHERE id = $1 FOR UPDATE', [r.approvalId]);
+        if (!approval || approval.status !== 'pending') return false;
+        if (r.decisionId !== undefined && !(await markDecision(q, 'applied', r.decisionId))) return false;
+        const decide = (status: string, editedInput: string | null) =>
+          q("UPDATE approvals SET status = $1, decided_by = $2, decided_at = $3, reason = $4, edited_input = $5, signature = $6 WHERE id = $7 AND status = 'pending'", [
+            status,
+            r.decidedBy ?? null,
+            r.decidedAt ?? r.now,
+            r.reason ?? null,
+            editedInput,
+            r.signature ?? null,
+            r.approvalId,
+          ]);
+        switch (r.outcome) {
+          case 'approved':
+            await decide('approved', r.editedInput ?? null);
+            if (!(await q("UPDATE jobs SET status = 'pending', input = $1, run_at = $2 WHERE key = $3 AND status = 'held' RETURNING key", [r.jobInput ?? approval.proposal, r.now, approval.job_key])).length) throw new Stale();
+            break;
+          case 'rejected':
+          case 'expired': {
+            await decide(r.outcome, null);
+            const entry = JSON.stringify({ outcome: r.outcome, by: r.decidedBy ?? null, reason: r.reason ?? null, at: r.now });
+            const failed = await q(
+              `UPDATE jobs SET status = 'failed', error = $1, finished_at = $3,
+                 journal = CASE WHEN btrim(journal) = '[]' THEN '[' || $2 || ']' ELSE left(rtrim(journal), -1) || ',' || $2 || ']' END
+               WHERE key = $4 AND status = 'held' RETURNING key`,
+              [r.jobError ?? null, entry, r.now, approval.job_key],
+            );
+            if (!failed.length) throw new Stale();
+            break;
+          }
+          case 'escalated':
+            if (approval.escalated_at !== null) return false;
+            await q("UPDATE approvals SET escalated_at = $1 WHERE id = $2 AND status = 'pending' AND escalated_at IS NULL", [r.now, r.approvalId]);
+            break;
+        }
+        if (r.event) await insertEvent(q, r.event, r.now);
+        await this.#appendAudit(q, r.audit);
+        return true;
+      });
+    } catch (error) {
+      if (error instanceof Stale) return false;
+      throw error;
+    }
+  }
+
+  // ---- copying a database in ------------------------------------------------------
+
+  /** Whether the store holds nothing a copy could collide with: no actor, machine version or audit row. */
+  async isEmpty(): Promise<boolean> {
+    const [row] = await this.#query<{ n: number }>('SELECT (SELECT COUNT(*) FROM actors) + (SELECT COUNT(*) FROM machine_versions) + (SELECT COUNT(*) FROM audit_log) AS n');
+    return row!.n === 0;
+  }
+
+  /**
+   * Writes a whole database read from another store (`spine copy`) in one transaction:
+   * all of it or nothing. Actors and running jobs arrive unowned (a running job becomes
+   * pending again, its attempts kept), so the target's hosts take them over. Audit rows are
+   * copied verbatim, hashes and all, when the target's log is empty (the chain then
+   * verifies as it did at the source); otherwise they are appended after the target's rows
+   * and chained anew.
+   */
+  async importCopy(copy: StoreCopy): Promise<CopyCounts> {
+    return this.#tx(async (q) => {
+      // One statement per 1000 rows: jsonb_to_recordset turns a JSON array into typed rows, inserted
+      // in the source's order (ids and row ids are given in that order).
+      // A column is [name, type] or [name, type, the expression that makes its value from the JSON field].
+      const bulk = async (table: string, columns: [string, string, string?][], rows: unknown[][]) => {
+        const names = columns.map(([name]) => name).join(', ');
+        const values = columns.map(([name, , expression]) => expression ?? name).join(', ');
+        const typed = [...columns, ['ord', 'bigint']].map(([name, type]) => `${name} ${type}`).join(', ');
+        for (let i = 0; i < rows.length; i += 1000) {
+          const chunk = rows.slice(i, i + 1000).map((r, k) => Object.fromEntries([...columns.map(([name], c) => [name, r[c] ?? null]), ['ord', k]]));
+          try {
+            await q(`INSERT INTO ${table} (${names}) SELECT ${values} FROM jsonb_to_recordset($1::jsonb) AS x(${typed}) ORDER BY ord`, [JSON.stringify(chunk)]);
+          } catch (error) {
+            throw new SpineError('conflict', `Copying ${table} failed: ${(error as Error).message}. Nothing was copied.`, { cause: error });
+          }
+        }
+      };
+      const T = 'text';
+      const B = 'bigint';
+      const I = 'integer';
+      const v = copy.machineVersions;
+      await bulk('machine_versions', [['machine', T], ['version', T], ['definition', T], ['created_at', B]], v.map((m) => [m.machine, m.version, m.definition, m.createdAt]));
+      await bulk(
+        'actors',
+        [['id', T], ['run_id', T], ['parent_id', T], ['child_key', T], ['machine', T], ['version', T], ['seq', I], ['status', T], ['snapshot', T], ['state_value', T], ['output', T], ['error', T], ['created_at', B], ['updated_at', B]],
+        copy.actors.map((a) => [a.id, a.runId, a.parentId, a.childKey, a.machine, a.version, a.seq, a.status, a.snapshot, a.stateValue, a.output, a.error, a.createdAt, a.updatedAt]),
+      );
+      await bulk(
+        'events',
+        [['actor_id', T], ['type', T], ['event', T], ['due_at', B], ['send_id', T], ['source', T], ['created_at', B]],
+        copy.events.map((e) => [e.actorId, e.type, e.event, e.dueAt, e.sendId, e.source, e.createdAt]),
+      );
+      // History arrives decoded: each row is encoded again here, a delta against the actor's previous
+      // copied row (a checkpoint where there is none), so it decodes alone in this database.
+      const previous = new Map<string, HistoryRecord>();
+      await bulk(
+        'history',
+        [['actor_id', T], ['run_id', T], ['seq', I], ['event_type', T], ['state_value', T], ['status', T], ['version', T], ['emitted', T], ['started_at', B], ['duration_us', B], ['checkpoint', 'boolean'], ['body', T, "decode(body, 'base64')"]],
+        copy.history.map((h) => {
+          const before = previous.get(h.actorId);
+          previous.set(h.actorId, h);
+          const { body, checkpoint } = encodeHistoryStep(h, before && before.seq === h.seq - 1 ? before.snapshot : null);
+          return [h.actorId, h.runId, h.seq, h.eventType, h.stateValue, h.status, h.version, h.emitted, h.startedAt, h.durationUs, checkpoint, Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('base64')];
+        }),
+      );
+      await bulk(
+        'jobs',
+        [['key', T], ['actor_id', T], ['run_id', T], ['child_id', T], ['src', T], ['input', T], ['status', T], ['attempts', I], ['run_at', B], ['output', T], ['error', T], ['journal', T], ['created_at', B], ['started_at', B], ['finished_at', B]],
+        // In flight at the source: pending here, unowned, with its attempts, as a clean shutdown leaves it.
+        copy.jobs.map((j) => [j.key, j.actorId, j.runId, j.childId, j.src, j.input, j.status === 'running' ? 'pending' : j.status, j.attempts, j.runAt, j.output, j.error, j.journal, j.createdAt, j.startedAt, j.finishedAt]),
+      );
+      await bulk(
+        'approvals',
+        [
+          ['id', T], ['run_id', T], ['actor_id', T], ['job_key', T], ['child_id', T], ['src', T], ['machine', T], ['version', T], ['seq', I], ['tier', T], ['status', T], ['proposal', T], ['rationale', T],
+          ['requested_at', B], ['deadline_at', B], ['on_deadline', T], ['escalated_at', B], ['decided_by', T], ['decided_at', B], ['reason', T], ['edited_input', T], ['signature', T]
+        ],
+        copy.approvals.map((a) => [a.id, a.runId, a.actorId, a.jobKey, a.childId, a.src, a.machine, a.version, a.seq, a.tier, a.status, a.proposal, a.rationale, a.requestedAt, a.deadlineAt, a.onDeadline, a.escalatedAt, a.decidedBy, a.decidedAt, a.reason, a.editedInput, a.signature]),
+      );
+      await bulk(
+        'decisions',
+        [['approval_id', T], ['payload', T], ['signature', T], ['status', T], ['created_at', B]],
+        copy.decisions.map((d) => [d.approvalId, d.payload, d.signature, d.status, d.createdAt]),
+      );
+      await bulk(
+        'dead_letters',
+        [['actor_id', T], ['event', T], ['reason', T], ['issues', T], ['source', T], ['created_at', B]],
+        copy.deadLetters.map((d) => [d.actorId, d.event, d.reason, d.issues, d.source, d.createdAt]),
+      );
+      await lockAuditAnchor(q);
+      const [last] = await q<{ seq: number }>('SELECT seq FROM audit_log ORDER BY seq DESC LIMIT 1');
+      if (!last && copy.audit.length) {
+        await bulk(
+          'audit_log',
+          [['seq', B], ['at', B], ['run_id', T], ['actor_id', T], ['kind', T], ['who', T], ['subject', T], ['detail', T], ['prev_hash', T], ['hash', T]],
+          copy.audit.map((a) => [a.seq, a.at, a.runId, a.actorId, a.kind, a.who, a.subject, a.detail, a.prevHash, a.hash]),
+        );
+        const head = copy.audit.at(-1)!;
+        await writeAuditAnchor(q, head.seq, head.hash, this.#secret);
+      } else if (copy.audit.length) {
+        await this.#appendAudit(q, copy.audit.map((a) => ({ at: a.at, runId: a.runId, actorId: a.actorId, kind: a.kind, who: a.who, subject: a.subject, detail: a.detail })));
+      }
+      return {
+        machineVersions: v.length,
+        actors: copy.actors.length,
+        events: copy.events.length,
+        history: copy.history.length,
+        jobs: copy.jobs.length,
+        approvals: copy.approvals.length,
+        decisions: copy.decisions.length,
+        audit: copy.audit.length,
+        deadLetters: copy.deadLetters.length,
+      };
+    });
+  }
+
+  // ---- audit log --------------------------------------------------------------------
+
+  async appendAudit(entries: NewAuditEntry[]): Promise<void> {
+    if (!entries.length) return;
+    await this.#tx((q) => this.#appendAudit(q, entries));
+  }
+
+  async listAudit(query: AuditQuery = {}): Promise<AuditEntry[]> {
+    const params: unknown[] = [query.afterSeq ?? 0];
+    const where = ['seq > $1'];
+    if (query.runId) where.push(`run_id = $${params.push(query.runId)}`);
+    const sql = `SELECT * FROM audit_log WHERE ${where.join(' AND ')} ORDER BY seq LIMIT $${params.push(query.limit ?? 100_000)}`;
+    return (await this.#query<AuditRow>(sql, params)).map(toAudit);
+  }
+
+  async verifyAudit(): Promise<AuditVerification> {
+    // One snapshot for the rows and the anchor: appends committed meanwhile are not half-seen.
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const q: Query = async <R,>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as R[];
+      const result = await verifyAnchoredAudit(q, toAudit as (row: never) => AuditEntry, this.#secret);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#wake.close();
+    await this.pool.end();
+  }
+
+  // ---- helpers --------------------------------------------------------------------
+
+  /** Stores one dead letter cut to the retention's sizes, then drops the oldest beyond the per-actor and total caps. */
+  async #insertDeadLetter(q: Query, letter: NewDeadLetter, now: number): Promise<void> {
+    const b = boundDeadLetter(letter, this.#retention);
+    await q('INSERT INTO dead_letters (actor_id, event, reason, issues, source, created_at) VALUES ($1, $2, $3, $4, $5, $6)', [b.actorId, b.event, b.reason, b.issues, b.source, now]);
+    await q('DELETE FROM dead_letters WHERE actor_id = $1 AND id <= (SELECT id FROM dead_letters WHERE actor_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)', [b.actorId, this.#retention.maxPerActor]);
+    await q('DELETE FROM dead_letters WHERE id <= (SELECT id FROM dead_letters ORDER BY id DESC LIMIT 1 OFFSET $1)', [this.#retention.maxTotal]);
+  }
+
+  /** Appends hash-chained audit rows under the anchor's row lock, so the chain has one writer. */
+  async #appendAudit(q: Query, entries: NewAuditEntry[]): Promise<void> {
+    if (!entries.length) return;
+    await lockAuditAnchor(q);
+    const [last] = await q<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
+    let seq = last?.seq ?? 0;
+    let prev = last?.hash ?? GENESIS_HASH;
+    for (const e of entries) {
+      seq++;
+      const row = { seq, at: e.at, runId: e.runId, actorId: e.actorId, kind: e.kind, who: e.who, subject: e.subject, detail: e.detail };
+      const hash = auditHash(prev, row);
+      await q('INSERT INTO audit_log (seq, at, run_id, actor_id, kind, who, subject, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', [
+        seq,
+        e.at,
+        e.runId,
+        e.actorId,
+        e.kind,
+        e.who,
+        e.subject,
+        e.detail,
+        prev,
+        hash,
+      ]);
+      prev = hash;
+    }
+    await writeAuditAnchor(q, seq, prev, this.#secret);
+  }
+}
+
+const HALTED = "SELECT 1 FROM approvals p JOIN actors a ON a.id = p.actor_id WHERE p.run_id = $1 AND p.status = 'pending' AND p.tier = 'high' AND a.status = 'active' LIMIT 1";
+
+/** A retention with every field set: the defaults where `partial` leaves one out; each must be a positive integer. */
+function deadLetterRetention(partial: Partial<DeadLetterRetention> = {}): DeadLetterRetention {
+  const out = { ...DEFAULT_DEAD_LETTER_RETENTION, ...partial };
+  for (const [key, value] of Object.entries(out)) {
+    if (!Number.isInteger(value) || value < 1) throw new RangeError(`deadLetters.${key} must be a positive integer, got ${String(value)}`);
+  }
+  return out;
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** Splits Spine's own `schema` parameter off the URL and names the server for messages (without the password). */
+function parseUrl(url: string, schemaOption: string | undefined): { connectionString: string; schema: string; where: string } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new SpineError('store_refused', `'${url.replace(/:[^:@/]*@/, ':***@')}' is not a PostgreSQL URL (postgres://user:password@host:port/database).`);
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new SpineError('store_refused', `'${parsed.protocol}' is not a PostgreSQL URL scheme; use postgres://user:password@host:port/database.`);
+  }
+  const schema = schemaOption ?? parsed.searchParams.get('schema') ?? 'public';
+  parsed.searchParams.delete('schema');
+  if (!SCHEMA_NAME.test(schema)) throw new SpineError('store_refused', `Schema name '${schema}' is not allowed: use letters, digits and underscores (at most 63, not starting with a digit).`);
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || '(default database)';
+  const where = `postgres://${parsed.hostname || 'localhost'}${parsed.port ? `:${parsed.port}` : ''}/${database}${schema === 'public' ? '' : ` (schema ${schema})`}`;
+  return { connectionString: parsed.toString(), schema, where };
+}
+
+/**
+ * What a schema holds: nothing (safe to initialise) or Spine's tables at a schema
+ * version this Spine knows. Anything else is refused before a single write.
+ */
+async function inspectSchema(q: Query, schema: string, where: string): Promise<'empty' | { version: number }> {
+  const tables = (
+    await q<{ name: string }>("SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') ORDER BY c.relname", [schema])
+  ).map((t) => t.name);
+  if (!tables.length) return 'empty';
+  if (!tables.includes('spine_meta')) {
+    const shown = tables.slice(0, 5).join(', ') + (tables.length > 5 ? ', …' : '');
+    throw new SpineError('store_refused', `${where} holds another application's tables (${shown}), not a Spine database; refusing to use it. Point Spine at an empty database or schema (?schema=spine).`);
+  }
+  const meta = Object.fromEntries((await q<{ key: string; value: string }>(`SELECT key, value FROM ${quoteIdent(schema)}.spine_meta`)).map((r) => [r.key, r.value]));
+  if (meta.application !== APPLICATION) throw new SpineError('store_refused', `${where} has a spine_meta table but no Spine application id; refusing to use it.`);
+  const version = Number(meta.schema_version);
+  if (!Number.isInteger(version) || version < 1) throw new SpineError('store_refused', `${where} has an invalid Spine schema version '${meta.schema_version}'; refusing to use it.`);
+  if (version > migrations.length) throw new SpineError('store_refused', `${where} was written by a newer Spine (schema ${version}; this one knows up to ${migrations.length}). Upgrade Spine.`);
+  return { version };
+}
+
+async function insertActor(q: Query, actor: NewActor, now: number): Promise<void> {
+  await q('INSERT INTO actors (id, run_id, parent_id, child_key, machine, version, owner, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)', [
+    actor.id,
+    actor.runId,
+    actor.parentId,
+    actor.childKey,
+    actor.machine,
+    actor.version,
+    actor.owner,
+    now,
+  ]);
+}
+
+async function insertEvent(q: Query, event: NewEvent, now: number): Promise<number> {
+  const [row] = await q<{ id: number }>('INSERT INTO events (actor_id, type, event, due_at, send_id, source, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id', [
+    event.actorId,
+    event.type,
+    event.event,
+    event.dueAt,
+    event.sendId ?? null,
+    event.source,
+    now,
+  ]);
+  return row!.id;
+}
+
+/**
+ * The job whose result a step applies, when its event came from a finished activity and carries
+ * the output the job row keeps: the history row refers to that output instead of copying it.
+ */
+async function outputOf(q: Query, source: string, event: string): Promise<{ key: string; output: string } | undefined> {
+  if (!source.startsWith(ACTIVITY_SOURCE)) return undefined;
+  const key = source.slice(ACTIVITY_SOURCE.length);
+  const [row] = await q<{ output: string | null }>("SELECT output FROM jobs WHERE key = $1 AND status = 'done'", [key]);
+  const output = row?.output;
+  return output && output.length >= MIN_SHARED_OUTPUT && event.includes(output) ? { key, output } : undefined;
+}
+
+async function insertJob(q: Query, job: { key: string; actorId: string; runId: string; childId: string; src: string; input: string; runAt: number; held?: boolean }, now: number): Promise<void> {
+  await q('INSERT INTO jobs (key, actor_id, run_id, child_id, src, input, status, run_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
+    job.key,
+    job.actorId,
+    job.runId,
+    job.childId,
+    job.src,
+    job.input,
+    job.held ? 'held' : 'pending',
+    job.runAt,
+    now,
+  ]);
+}
+
+async function insertApproval(q: Query, a: NewApproval): Promise<void> {
+  await q(
+    `INSERT INTO approvals (id, run_id, actor_id, job_key, child_id, src, machine, version, seq, tier, proposal, rationale, requested_at, deadline_at, on_deadline)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+    [a.id, a.runId, a.actorId, a.jobKey, a.childId, a.src, a.machine, a.version, a.seq, a.tier, a.proposal, a.rationale, a.requestedAt, a.deadlineAt, a.onDeadline],
+  );
+}
+
+async function cancelAllJobs(q: Query, now: number, actorId: string): Promise<void> {
+  await q("UPDATE jobs SET status = 'cancelled', finished_at = $1 WHERE actor_id = $2 AND status IN ('pending', 'held', 'running')", [now, actorId]);
+}
+
+async function cancelJobsOf(q: Query, now: number, actorId: string, childId: string): Promise<void> {
+  await q("UPDATE jobs SET status = 'cancelled', finished_at = $1 WHERE actor_id = $2 AND child_id = $3 AND status IN ('pending', 'held', 'running')", [now, actorId, childId]);
+}
+
+/** Cancels one pending approval; false when it is no longer pending (decided or cancelled meanwhile). */
+async function cancelApproval(q: Query, now: number, id: string): Promise<boolean> {
+  return (await q("UPDATE approvals SET status = 'cancelled', decided_at = $1 WHERE id = $2 AND status = 'pending' RETURNING id", [now, id])).length > 0;
+}
+
+/** The LISTEN/NOTIFY channel of a schema's hosts; a name too long for an identifier is hashed. */
+function wakeChannelOf(schema: string): string {
+  const name = `spine_wake_${schema}`;
+  return name.length <= 63 ? name : `spine_wake_${createHash('sha256').update(schema).digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * The dedicated connection that LISTENs for wake-ups, opened when the first listener is added and
+ * closed with the last. A dropped connection (server restart, network, an administrator ending it)
+ * is opened again after a short, growing pause, and the listeners are called once it is back.
+ */
+class WakeListener {
+  readonly #config: pg.ClientConfig;
+  readonly #channel: string;
+  readonly #listeners = new Set<() => void>();
+  #client: pg.Client | undefined;
+  #retry: NodeJS.Timeout | undefined;
+  #failures = 0;
+  #closed = false;
+
+  constructor(config: pg.ClientConfig, channel: string) {
+    this.#config = config;
+    this.#channel = channel;
+  }
+
+  add(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    if (!this.#client && !this.#retry) void this.#connect(false);
+    return () => {
+      this.#listeners.delete(listener);
+      if (!this.#listeners.size) void this.#disconnect();
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#listeners.clear();
+    await this.#disconnect();
+  }
+
+  async #connect(again: boolean): Promise<void> {
+    this.#retry = undefined;
+    if (this.#closed || !this.#listeners.size) return;
+    const client = new pg.Client(this.#config);
+    this.#client = client;
+    client.on('notification', (message) => {
+      if (message.channel === this.#channel) this.#notify();
+    });
+    client.on('error', () => this.#dropped(client));
+    client.on('end', () => this.#dropped(client));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${quoteIdent(this.#channel)}`);
+    } catch {
+      this.#dropped(client);
+      return;
+    }
+    if (this.#client !== client) return;
+    this.#failures = 0;
+    if (again) this.#notify(); // a wake may have come while the connection was down
+  }
+
+  #notify(): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener();
+      } catch {
+        // a listener's failure is its own; the others are still told
+      }
+    }
+  }
+
+  #dropped(client: pg.Client): void {
+    if (this.#client !== client) return;
+    this.#client = undefined;
+    client.end().catch(() => {});
+    if (this.#closed || !this.#listeners.size) return;
+    const delay = Math.min(100 * 2 ** this.#failures++, 5_000);
+    this.#retry = setTimeout(() => void this.#connect(true), delay);
+    this.#retry.unref();
+  }
+
+  async #disconnect(): Promise<void> {
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
+    const client = this.#client;
+    this.#client = undefined;
+    await client?.end().catch(() => {});
+  }
+}
+
+interface ActorRow {
+  id: string;
+  run_id: string;
+  parent_id: string | null;
+  child_key: string | null;
+  machine: string;
+  version: string;
+  seq: number;
+  status: ActorRecord['status'];
+  snapshot: string | null;
+  state_value: string | null;
+  output: string | null;
+  error: string | null;
+  owner: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+function toActor(r: ActorRow): ActorRecord {
+  return {
+    id: r.id,
+    runId: r.run_id,
+    parentId: r.parent_id,
+    childKey: r.child_key,
+    machine: r.machine,
+    version: r.version,
+    seq: r.seq,
+    status: r.status,
+    snapshot: r.snapshot,
+    stateValue: r.state_value,
+    output: r.output,
+    error: r.error,
+    owner: r.owner,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+interface EventRow {
+  id: number;
+  actor_id: string;
+  type: string;
+  event: string;
+  due_at: number;
+  send_id: string | null;
+  source: string;
+  created_at: number;
+}
+
+function toEvent(r: EventRow): MailboxEvent {
+  return { id: r.id, actorId: r.actor_id, type: r.type, event: r.event, dueAt: r.due_at, sendId: r.send_id, source: r.source, createdAt: r.created_at };
+}
+
+interface JobRow {
+  key: string;
+  actor_id: string;
+  run_id: string;
+  child_id: string;
+  src: string;
+  input: string;
+  status: JobStatus;
+  attempts: number;
+  run_at: number;
+  owner: string | null;
+  output: string | null;
+  error: string | null;
+  journal: string;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+function toJob(r: JobRow): JobRecord {
+  return {
+    key: r.key,
+    actorId: r.actor_id,
+    runId: r.run_id,
+    childId: r.child_id,
+    src: r.src,
+    input: r.input,
+    status: r.status,
+    attempts: r.attempts,
+    runAt: r.run_at,
+    owner: r.owner,
+    output: r.output,
+    error: r.error,
+    journal: r.journal,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  };
+}
+
+interface HistorySqlRow {
+  row_id: number;
+  actor_id: string;
+  run_id: string;
+  seq: number;
+  event_type: string;
+  state_value: string;
+  /** The encoded event and snapshot; see `encodeHistoryStep`. */
+  body: Buffer;
+  /** The output of the job the body refers to (`job_key`), if any. */
+  shared: string | null;
+  status: HistoryRecord['status'];
+  version: string;
+  emitted: string | null;
+  started_at: number;
+  duration_us: number;
+}
+
+function toHistoryRow(r: HistorySqlRow, event: string, snapshot: string): HistoryRow {
+  return {
+    actorId: r.actor_id,
+    runId: r.run_id,
+    seq: r.seq,
+    eventType: r.event_type,
+    event,
+    stateValue: r.state_value,
+    snapshot,
+    status: r.status,
+    version: r.version,
+    emitted: r.emitted,
+    startedAt: r.started_at,
+    durationUs: r.duration_us,
+    rowId: r.row_id,
+  };
+}
+
+interface DeadLetterRow {
+  id: number;
+  actor_id: string;
+  event: string;
+  reason: string;
+  issues: string | null;
+  source: string;
+  created_at: number;
+}
+
+interface ApprovalRow {
+  id: string;
+  run_id: string;
+  actor_id: string;
+  job_key: string;
+  child_id: string;
+  src: string;
+  machine: string;
+  version: string;
+  seq: number;
+  tier: ApprovalRecord['tier'];
+  status: ApprovalRecord['status'];
+  proposal: string;
+  rationale: string;
+  requested_at: number;
+  deadline_at: number | null;
+  on_deadline: ApprovalRecord['onDeadline'];
+  escalated_at: number | null;
+  decided_by: string | null;
+  decided_at: number | null;
+  reason: string | null;
+  edited_input: string | null;
+  signature: string | null;
+}
+
+function toApproval(r: ApprovalRow): ApprovalRecord {
+  return {
+    id: r.id,
+    runId: r.run_id,
+    actorId: r.actor_id,
+    jobKey: r.job_key,
+    childId: r.child_id,
+    src: r.src,
+    machine: r.machine,
+    version: r.version,
+    seq: r.seq,
+    tier: r.tier,
+    status: r.status,
+    proposal: r.proposal,
+    rationale: r.rationale,
+    requestedAt: r.requested_at,
+    deadlineAt: r.deadline_at,
+    onDeadline: r.on_deadline,
+    escalatedAt: r.escalated_at,
+    decidedBy: r.decided_by,
+    decidedAt: r.decided_at,
+    reason: r.reason,
+    editedInput: r.edited_input,
+    signature: r.signature,
+  };
+}
+
+interface DecisionRow {
+  id: number;
+  approval_id: string;
+  payload: string;
+  signature: string;
+  status: DecisionRecord['status'];
+  created_at: number;
+}
+
+interface AuditRow {
+  seq: number;
+  at: number;
+  run_id: string | null;
+  actor_id: string | null;
+  kind: AuditEntry['kind'];
+  who: string;
+  subject: string | null;
+  detail: string;
+  prev_hash: string;
+  hash: string;
+}
+
+function toAudit(r: AuditRow): AuditEntry {
+  return { seq: r.seq, at: r.at, runId: r.run_id, actorId: r.actor_id, kind: r.kind, who: r.who, subject: r.subject, detail: r.detail, prevHash: r.prev_hash, hash: r.hash };
+}
+
+reportStorageErrors(PostgresStore);

@@ -1,0 +1,141 @@
+#!/usr/bin/env node
+// A private, throwaway PostgreSQL cluster for tests: initdb in a temp dir, started on a free
+// loopback port with fsync off (a test cluster never needs to survive power loss), stopped
+// and removed at the end. Used by vitest's globalSetup (test/support/postgresGlobalSetup.ts);
+// run it by hand to get a server for a debugging session:
+//
+//   node scripts/postgres-cluster.mjs        # prints the URL, stops and removes the cluster on Ctrl+C
+//
+// PostgreSQL refuses to run as root, so as root the cluster belongs to the `postgres` user
+// (created when missing) and every server command runs through runuser/su.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const USER = 'postgres';
+
+/** The directory holding initdb, pg_ctl and postgres, or undefined when PostgreSQL is not installed. */
+export function findPostgresBin() {
+  const candidates = [];
+  if (process.env.SPINE_PG_BIN) candidates.push(process.env.SPINE_PG_BIN);
+  for (const dir of (process.env.PATH ?? '').split(':')) if (dir) candidates.push(dir);
+  candidates.push('/usr/local/bin', '/usr/local/pgsql/bin');
+  // Debian's packages: /usr/lib/postgresql/<major>/bin, newest first.
+  if (existsSync('/usr/lib/postgresql')) {
+    const majors = readdirSync('/usr/lib/postgresql').filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+    for (const major of majors) candidates.push(`/usr/lib/postgresql/${major}/bin`);
+  }
+  return candidates.find((dir) => ['initdb', 'pg_ctl', 'postgres'].every((name) => existsSync(join(dir, name))));
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
+
+function ensureUser() {
+  if (spawnSync('id', ['-u', USER], { stdio: 'ignore' }).status === 0) return;
+  execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/bin/sh', USER], { stdio: 'inherit' });
+}
+
+function userIds() {
+  const uid = Number(execFileSync('id', ['-u', USER], { encoding: 'utf8' }).trim());
+  const gid = Number(execFileSync('id', ['-g', USER], { encoding: 'utf8' }).trim());
+  return { uid, gid };
+}
+
+/** Runs a server command, as the `postgres` user when we are root. */
+function run(bin, name, args) {
+  const command = join(bin, name);
+  const quoted = [command, ...args].map((a) => `'${String(a).replaceAll("'", "'\\''")}'`).join(' ');
+  const [file, argv] = !isRoot()
+    ? [command, args]
+    : existsSync('/usr/sbin/runuser') || existsSync('/sbin/runuser')
+      ? ['runuser', ['-u', USER, '--', command, ...args]]
+      : ['su', [USER, '-s', '/bin/sh', '-c', quoted]];
+  const result = spawnSync(file, argv, { encoding: 'utf8', cwd: tmpdir() });
+  if (result.status !== 0) {
+    throw new Error(`${name} failed (exit ${result.status}): ${(result.stderr || result.stdout || String(result.error ?? '')).trim()}`);
+  }
+  return result.stdout;
+}
+
+/**
+ * Creates and starts a private cluster. Returns its URL (database `postgres`, user `postgres`,
+ * trust authentication on 127.0.0.1 only) and `stop()`, which stops it and removes its directory.
+ */
+export async function startPostgres() {
+  const bin = findPostgresBin();
+  if (!bin) {
+    throw new Error(
+      'PostgreSQL is not installed (no initdb/pg_ctl/postgres on PATH, in /usr/local/bin or /usr/lib/postgresql/*/bin). ' +
+        'Install it with `sh scripts/ensure-postgres.sh` (Debian: apt-get install postgresql), or point the tests at a server with SPINE_TEST_PG_URL=postgres://user:pass@host:port/db.',
+    );
+  }
+  const root = mkdtempSync(join(tmpdir(), 'spine-pg-'));
+  const data = join(root, 'data');
+  const log = join(root, 'server.log');
+  if (isRoot()) {
+    ensureUser();
+    const { uid, gid } = userIds();
+    chownSync(root, uid, gid);
+  }
+  const port = await freePort();
+  try {
+    run(bin, 'initdb', ['-D', data, '-U', USER, '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
+    const options = [
+      `-p ${port}`,
+      "-c listen_addresses='127.0.0.1'",
+      `-c unix_socket_directories='${root}'`,
+      '-c fsync=off',
+      '-c synchronous_commit=off',
+      '-c full_page_writes=off',
+      '-c max_connections=300',
+      '-c shared_buffers=64MB',
+    ].join(' ');
+    run(bin, 'pg_ctl', ['-D', data, '-l', log, '-w', '-t', '60', '-o', options, 'start']);
+  } catch (error) {
+    const tail = existsSync(log) ? `\n${readFileSync(log, 'utf8').split('\n').slice(-15).join('\n')}` : '';
+    rmSync(root, { recursive: true, force: true });
+    throw new Error(`${error.message}${tail}`);
+  }
+  let stopped = false;
+  return {
+    url: `postgres://${USER}@127.0.0.1:${port}/postgres`,
+    port,
+    dataDir: data,
+    bin,
+    /** Runs `pg_ctl` on this cluster (restart tests), as the cluster's owner. */
+    pgCtl: (args) => run(bin, 'pg_ctl', ['-D', data, '-l', log, ...args]),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      try {
+        run(bin, 'pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const cluster = await startPostgres();
+  console.log(cluster.url);
+  console.error(`spine: private PostgreSQL cluster at ${cluster.url}; Ctrl+C stops and removes it`);
+  const stop = () => cluster.stop().finally(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  setInterval(() => {}, 1 << 30);
+}
