@@ -506,7 +506,7 @@ export class PostgresStore implements Store {
       const now = this.#now();
       const done = await q(
         "UPDATE jobs SET status = $1, output = $2, error = $3, journal = $4, finished_at = $5 WHERE key = $6 AND status = 'running' AND owner = $7 RETURNING key",
-        [completion.status, completion.output, completion.error, completion.journal, now, completion.key, completion.owner],
+        [completion.status, completion.output, completion.error, completion.journal, completion.finishedAt ?? now, completion.key, completion.owner],
       );
       if (!done.length) return false;
       await insertEvent(q, completion.event, now);
