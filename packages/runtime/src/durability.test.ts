@@ -203,7 +203,7 @@ describe('3. no duplicate effects', () => {
               };
             // A result and the step it causes commit together: A journals the result
             // (it waits in the mailbox, as when its step is refused) and dies before the step.
-            if (prop === 'commitBatch')
+            if (prop === 'commitBatch' && target.commitBatch)
               return async (entries: Parameters<NonNullable<Store['commitBatch']>>[0]) => {
                 if (dead) throw new Error('host A is dead');
                 const results = await target.commitBatch!(entries.map((e) => (e.completion ? { completion: e.completion } : e)));

@@ -1141,7 +1141,22 @@ async function outputOf(q: Query, source: string, event: string): Promise<{ key:
   return output && output.length >= MIN_SHARED_OUTPUT && event.includes(output) ? { key, output } : undefined;
 }
 
-async function insertJob(q: Query, job: { key: string; actorId: string; runId: string; childId: string; src: string; input: string; runAt: number; held?: boolean }, now: number): Promise<void> {
+async function insertJob(q: Query, job: { key: string; actorId: string; runId: string; childId: string; src: string; input: string; runAt: number; held?: boolean; claimedBy?: string }, now: number): Promise<void> {
+  if (job.claimedBy && !job.held) {
+    // Claimed in the commit that creates it: running, owned by that host, its first attempt.
+    await q("INSERT INTO jobs (key, actor_id, run_id, child_id, src, input, status, owner, attempts, run_at, created_at, started_at) VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, 1, $8, $9, $9)", [
+      job.key,
+      job.actorId,
+      job.runId,
+      job.childId,
+      job.src,
+      job.input,
+      job.claimedBy,
+      job.runAt,
+      now,
+    ]);
+    return;
+  }
   await q('INSERT INTO jobs (key, actor_id, run_id, child_id, src, input, status, run_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
     job.key,
     job.actorId,
