@@ -168,7 +168,8 @@ export class PostgresStore implements Store {
     const pool = new pg.Pool({ ...client, max: options.maxConnections ?? 10 });
     // An idle connection the server dropped (a restart) must not crash the process: the next query reconnects.
     pool.on('error', () => {});
-    const store = new PostgresStore(pool, schema, where, options, client);
+    // The LISTEN connection needs neither the schema nor read-only mode (LISTEN writes nothing).
+    const store = new PostgresStore(pool, schema, where, options, { connectionString, connectionTimeoutMillis: client.connectionTimeoutMillis, types });
     try {
       const state = await inspectSchema(store.#query, schema, where);
       if (state === 'empty' && (options.readonly || options.mustExist)) throw new SpineError('store_refused', `No Spine database at ${where} (the schema has no Spine tables).`);
