@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { createHash, randomUUID } from 'node:crypto';
+import { link, mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineTool, ToolError, type Tool } from '@spine/llm';
 import { z } from 'zod';
@@ -73,12 +73,20 @@ export function publishTool(options: { url?: string; dir?: string } = {}): Tool 
       await mkdir(dir, { recursive: true });
       const file = join(dir, `${slug(report.title)}-${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 12)}.md`);
       const content = `# ${report.title}\n\n${report.body}\n\n<!-- topic: ${report.topic}; idempotency key: ${idempotencyKey} -->\n`;
+      // Written whole beside the folder, then linked in under its name: a reader never sees a
+      // half-written report, and a crash mid-write leaves no file that a retry would take for done.
+      const staging = `${dir}.staging`;
+      await mkdir(staging, { recursive: true });
+      const temp = join(staging, `${basename(file)}.${process.pid}.${randomUUID()}`);
+      await writeFile(temp, content, { flag: 'wx' });
       try {
-        await writeFile(file, content, { flag: 'wx' });
+        await link(temp, file);
         return { location: file, duplicate: false };
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'EEXIST') return { location: file, duplicate: true };
         throw error;
+      } finally {
+        await unlink(temp).catch(() => {});
       }
     },
   });
