@@ -1,5 +1,10 @@
+// SqliteStore: the five store roles over one better-sqlite3 connection. It is long because one
+// class holds the connection, the transactions that span roles (a step writes actors, events,
+// jobs, history, approvals and audit at once) and the prepared statements they share; the rows'
+// shapes live in rows.ts, opening and migrating a file in databaseFile.ts, storage errors in
+// storageErrors.ts, the audit anchor in auditAnchor.ts and the wake file in WakeFile.ts.
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   auditHash,
@@ -44,9 +49,10 @@ import {
   type VersionMove,
   type DeadLetterRetention,
 } from '@spine/runtime/store';
-import { anchorSecret, settlePendingAnchor, verifyAnchoredAudit, writeAuditAnchor } from './auditAnchor.js';
+import { anchorSecret, verifyAnchoredAudit, writeAuditAnchor } from './auditAnchor.js';
+import { toActor, toApproval, toAudit, toEvent, toHistory, toJob, type ActorRow, type ApprovalRow, type AuditRow, type CancelledApproval, type DeadLetterRow, type DecisionRow, type EventRow, type HistorySqlRow, type JobRow } from './rows.js';
+import { checkSpineDatabase, inspectFile, migrate } from './databaseFile.js';
 import { deadLetterRetention, insertBoundedDeadLetter } from './deadLetterRetention.js';
-import { APPLICATION, migrations } from './migrations.js';
 import { checkPagesAtOpen, foundCorrupt, markClosedCleanly, reportStorageErrors, toStorageError } from './storageErrors.js';
 import { WakeFile } from './WakeFile.js';
 
@@ -69,7 +75,6 @@ export interface SqliteStoreOptions {
   secret?: string;
 }
 
-const SQLITE_MAGIC = 'SQLite format 3\u0000';
 /** The mailbox source of an activity's result event: `activity:<job key>` (see ActivityRunner). */
 const ACTIVITY_SOURCE = 'activity:';
 /** Shorter outputs are cheaper copied than referred to. */
@@ -799,6 +804,26 @@ export class SqliteStore implements Store {
   }
 }
 
+/** Whether SQLite refused a statement for what it contains (so only that entry of a batch fails). */
+function isContentError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(code);
+}
+
+/**
+ * Test-only crash hook: with `SPINE_TEST_KILL_IN_BATCH=N` the process kills itself with
+ * SIGKILL halfway through the N-th group commit of two or more entries, between the
+ * statements of its open transaction (the crash tests use it to prove a batch is atomic).
+ */
+function crashInBatchHook(): ((size: number) => void) | undefined {
+  const target = Number(process.env.SPINE_TEST_KILL_IN_BATCH);
+  if (!Number.isInteger(target) || target < 1) return undefined;
+  let batches = 0;
+  return (size) => {
+    if (size >= 2 && ++batches === target) process.kill(process.pid, 'SIGKILL');
+  };
+}
+
 /**
  * Prepares a statement that names schema-4 history columns. A read-only store may have opened an
  * older file (it is not migrated then): there the statement is prepared only when first used, which
@@ -972,314 +997,5 @@ function prepare(db: Database.Database) {
   };
 }
 
-/** Whether SQLite refused a statement for what it contains (so only that entry of a batch fails). */
-function isContentError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(code);
-}
-
-/**
- * Test-only crash hook: with `SPINE_TEST_KILL_IN_BATCH=N` the process kills itself with
- * SIGKILL halfway through the N-th group commit of two or more entries, between the
- * statements of its open transaction (the crash tests use it to prove a batch is atomic).
- */
-function crashInBatchHook(): ((size: number) => void) | undefined {
-  const target = Number(process.env.SPINE_TEST_KILL_IN_BATCH);
-  if (!Number.isInteger(target) || target < 1) return undefined;
-  let batches = 0;
-  return (size) => {
-    if (size >= 2 && ++batches === target) process.kill(process.pid, 'SIGKILL');
-  };
-}
-
-/** Refuses a file that is not SQLite at all, before SQLite touches it. */
-function inspectFile(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    const header = Buffer.alloc(16);
-    const read = readSync(fd, header, 0, 16, 0);
-    if (read < 16 || header.toString('latin1') !== SQLITE_MAGIC) {
-      throw new SpineError('store_refused', `'${path}' is not a Spine database (not an SQLite file); refusing to open it. Point --db at a new path or an existing Spine database.`);
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Refuses an SQLite file that is corrupt, belongs to another application, or is from a newer Spine. */
-function checkSpineDatabase(db: Database.Database, path: string): void {
-  let tables: string[];
-  try {
-    tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name);
-  } catch (error) {
-    const classified = toStorageError(error, path);
-    if (classified !== error) throw classified; // full, read-only, corrupt, busy or I/O, said as such
-    throw new SpineError('store_refused', `'${path}' is unreadable: ${(error as Error).message}. Refusing to open it.`, { cause: error });
-  }
-  if (!tables.length) return; // an empty SQLite file: safe to initialise
-  if (!tables.includes('spine_meta')) {
-    const shown = tables.slice(0, 5).join(', ') + (tables.length > 5 ? ', …' : '');
-    throw new SpineError('store_refused', `'${path}' is an SQLite database of another application (tables: ${shown}), not a Spine database; refusing to open it.`);
-  }
-  const meta = Object.fromEntries((db.prepare('SELECT key, value FROM spine_meta').all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
-  if (meta.application !== APPLICATION) {
-    throw new SpineError('store_refused', `'${path}' has a spine_meta table but no Spine application id; refusing to open it.`);
-  }
-  const version = Number(meta.schema_version);
-  if (!Number.isInteger(version) || version < 1) {
-    throw new SpineError('store_refused', `'${path}' has an invalid Spine schema version '${meta.schema_version}'; refusing to open it.`);
-  }
-  if (version > migrations.length) {
-    throw new SpineError('store_refused', `'${path}' was written by a newer Spine (schema ${version}; this one knows up to ${migrations.length}). Upgrade Spine.`);
-  }
-  // No full integrity check here: it reads the whole file, so opening would cost O(size).
-  // A damaged page surfaces as SQLITE_CORRUPT on the read that touches it.
-}
-
-function migrate(db: Database.Database, secret: () => string | undefined): void {
-  db.transaction(() => {
-    const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'spine_meta'").get();
-    let version = 0;
-    if (hasMeta) {
-      const row = db.prepare("SELECT value FROM spine_meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
-      version = Number(row?.value ?? 0);
-    }
-    for (let next = version; next < migrations.length; next++) {
-      const migration = migrations[next]!;
-      if (typeof migration === 'string') db.exec(migration);
-      else migration(db);
-    }
-    db.prepare("INSERT INTO spine_meta (key, value) VALUES ('application', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(APPLICATION);
-    db.prepare("INSERT INTO spine_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(migrations.length));
-    settlePendingAnchor(db, secret);
-  }).immediate();
-}
-
-interface ActorRow {
-  id: string;
-  run_id: string;
-  parent_id: string | null;
-  child_key: string | null;
-  machine: string;
-  version: string;
-  seq: number;
-  status: ActorRecord['status'];
-  snapshot: string | null;
-  state_value: string | null;
-  output: string | null;
-  error: string | null;
-  owner: string | null;
-  created_at: number;
-  updated_at: number;
-}
-
-function toActor(r: ActorRow): ActorRecord {
-  return {
-    id: r.id,
-    runId: r.run_id,
-    parentId: r.parent_id,
-    childKey: r.child_key,
-    machine: r.machine,
-    version: r.version,
-    seq: r.seq,
-    status: r.status,
-    snapshot: r.snapshot,
-    stateValue: r.state_value,
-    output: r.output,
-    error: r.error,
-    owner: r.owner,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
-
-interface EventRow {
-  id: number;
-  actor_id: string;
-  type: string;
-  event: string;
-  due_at: number;
-  send_id: string | null;
-  source: string;
-  created_at: number;
-}
-
-function toEvent(r: EventRow): MailboxEvent {
-  return { id: r.id, actorId: r.actor_id, type: r.type, event: r.event, dueAt: r.due_at, sendId: r.send_id, source: r.source, createdAt: r.created_at };
-}
-
-interface JobRow {
-  key: string;
-  actor_id: string;
-  run_id: string;
-  child_id: string;
-  src: string;
-  input: string;
-  status: JobStatus;
-  attempts: number;
-  run_at: number;
-  owner: string | null;
-  output: string | null;
-  error: string | null;
-  journal: string;
-  created_at: number;
-  started_at: number | null;
-  finished_at: number | null;
-}
-
-function toJob(r: JobRow): JobRecord {
-  return {
-    key: r.key,
-    actorId: r.actor_id,
-    runId: r.run_id,
-    childId: r.child_id,
-    src: r.src,
-    input: r.input,
-    status: r.status,
-    attempts: r.attempts,
-    runAt: r.run_at,
-    owner: r.owner,
-    output: r.output,
-    error: r.error,
-    journal: r.journal,
-    createdAt: r.created_at,
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
-  };
-}
-
-interface HistorySqlRow {
-  row_id: number;
-  actor_id: string;
-  run_id: string;
-  seq: number;
-  event_type: string;
-  state_value: string;
-  /** The encoded event and snapshot (schema 4 on); see `encodeHistoryStep`. */
-  body?: Uint8Array;
-  /** The output of the job the body refers to (`job_key`), if any. */
-  shared?: string | null;
-  /** Schema 3 and before kept the event and snapshot whole (read only when such a file is opened read-only). */
-  event?: string;
-  snapshot?: string;
-  status: HistoryRecord['status'];
-  version: string;
-  emitted: string | null;
-  started_at: number;
-  duration_us: number;
-}
-
-function toHistory(r: HistorySqlRow, event: string, snapshot: string): HistoryRecord {
-  return {
-    actorId: r.actor_id,
-    runId: r.run_id,
-    seq: r.seq,
-    eventType: r.event_type,
-    event,
-    stateValue: r.state_value,
-    snapshot,
-    status: r.status,
-    version: r.version,
-    emitted: r.emitted,
-    startedAt: r.started_at,
-    durationUs: r.duration_us,
-  };
-}
-
-interface DeadLetterRow {
-  id: number;
-  actor_id: string;
-  event: string;
-  reason: string;
-  issues: string | null;
-  source: string;
-  created_at: number;
-}
-
-interface CancelledApproval {
-  id: string;
-  run_id: string;
-  actor_id: string;
-  src: string;
-  job_key: string;
-}
-
-interface ApprovalRow {
-  id: string;
-  run_id: string;
-  actor_id: string;
-  job_key: string;
-  child_id: string;
-  src: string;
-  machine: string;
-  version: string;
-  seq: number;
-  tier: ApprovalRecord['tier'];
-  status: ApprovalRecord['status'];
-  proposal: string;
-  rationale: string;
-  requested_at: number;
-  deadline_at: number | null;
-  on_deadline: ApprovalRecord['onDeadline'];
-  escalated_at: number | null;
-  decided_by: string | null;
-  decided_at: number | null;
-  reason: string | null;
-  edited_input: string | null;
-  signature: string | null;
-}
-
-function toApproval(r: ApprovalRow): ApprovalRecord {
-  return {
-    id: r.id,
-    runId: r.run_id,
-    actorId: r.actor_id,
-    jobKey: r.job_key,
-    childId: r.child_id,
-    src: r.src,
-    machine: r.machine,
-    version: r.version,
-    seq: r.seq,
-    tier: r.tier,
-    status: r.status,
-    proposal: r.proposal,
-    rationale: r.rationale,
-    requestedAt: r.requested_at,
-    deadlineAt: r.deadline_at,
-    onDeadline: r.on_deadline,
-    escalatedAt: r.escalated_at,
-    decidedBy: r.decided_by,
-    decidedAt: r.decided_at,
-    reason: r.reason,
-    editedInput: r.edited_input,
-    signature: r.signature,
-  };
-}
-
-interface DecisionRow {
-  id: number;
-  approval_id: string;
-  payload: string;
-  signature: string;
-  status: DecisionRecord['status'];
-  created_at: number;
-}
-
-interface AuditRow {
-  seq: number;
-  at: number;
-  run_id: string | null;
-  actor_id: string | null;
-  kind: AuditEntry['kind'];
-  who: string;
-  subject: string | null;
-  detail: string;
-  prev_hash: string;
-  hash: string;
-}
-
-function toAudit(r: AuditRow): AuditEntry {
-  return { seq: r.seq, at: r.at, runId: r.run_id, actorId: r.actor_id, kind: r.kind, who: r.who, subject: r.subject, detail: r.detail, prevHash: r.prev_hash, hash: r.hash };
-}
 
 reportStorageErrors(SqliteStore);

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { createActor, type AnyMachineSnapshot, type EventObject } from 'xstate';
 import type { Clock } from '../clock.js';
-import { ensureError, RetryableError, SpineError } from '../errors.js';
+import { ensureError } from '../errors.js';
 import type { MachineRegistry, MachineVersion } from '../MachineRegistry.js';
 import { hasOwn } from '../names.js';
 import { decodeSnapshot, snapshotContext } from '../snapshotCodec.js';
@@ -13,6 +13,7 @@ import { planCommit, planEndedStep, type PlanEnv, type PlannedStep, type StepEve
 import { planStep, type ExecutableAction } from './planStep.js';
 import { GroupCommit } from './GroupCommit.js';
 import { readStepInputs } from './readStepInputs.js';
+import { isTransientStepError, StepFailures } from './stepFailures.js';
 
 /** What a listener learns after each commit. */
 export interface StepNotice {
@@ -79,8 +80,7 @@ export interface StepHost {
 export class StepRunner {
   readonly #host: StepHost;
   readonly #cache = new Map<string, LoadedActor>();
-  /** Failed attempts of a step, by `actorId:eventId`: the last error message and how many. */
-  readonly #stepFailures = new Map<string, { message: string; count: number }>();
+  readonly #stepFailures = new StepFailures();
   readonly #commits: GroupCommit;
   /** Activity results delivered to actors and not yet committed, in arrival order. */
   readonly #results = new Map<string, JobCompletion[]>();
@@ -246,7 +246,7 @@ export class StepRunner {
       claimed = this.#claiming(made.planned, startedAt);
       const committed = await this.#commits.commit({ step: claimed.commit as StepCommit });
       outcome = committed.ok ? { ok: true, planned: claimed } : (committed as Extract<CommitResult, { ok: false }>);
-      this.#stepFailures.delete(`${record.id}:${stepEvent.id}`);
+      this.#stepFailures.succeeded(`${record.id}:${stepEvent.id}`);
     } catch (error) {
       outcome = await this.#endOrRethrow(record, stepEvent, env, error);
     }
@@ -369,16 +369,9 @@ export class StepRunner {
   async #endOrRethrow(record: ActorRecord, event: StepEvent, env: PlanEnv, error: unknown): Promise<{ ok: true; planned: PlannedStep } | Extract<CommitResult, { ok: false }> | 'discarded'> {
     const failure = ensureError(error);
     if (this.#host.stopping() || isTransientStepError(failure)) throw failure;
-    const key = `${record.id}:${event.id}`;
-    const seen = this.#stepFailures.get(key);
-    const count = (seen?.count ?? 0) + 1;
-    if (seen?.message !== failure.message && count < MAX_STEP_FAILURES) {
-      this.#stepFailures.set(key, { message: failure.message, count });
-      throw failure;
-    }
-    this.#stepFailures.delete(key);
+    const reason = this.#stepFailures.failed(`${record.id}:${event.id}`, failure);
+    if (reason === undefined) throw failure; // tried again on the next pass
     const { store, registry } = this.#host;
-    const reason = `The step could not be committed; it failed ${seen?.message === failure.message ? 'twice ' : `${count} times, last `}with: ${failure.message}`;
     try {
       const failed: StepResult = { ok: false, error: new Error(reason) };
       const inputs = await readStepInputs(store, registry, record, env.version, failed);
@@ -434,25 +427,6 @@ class ActionError extends Error {
     super(`Action '${action}' threw: ${ensureError(cause).message}`, { cause });
     this.name = 'ActionError';
   }
-}
-
-/** How many times a step may fail in different ways before it ends anyway. */
-const MAX_STEP_FAILURES = 5;
-
-/**
- * Whether an error says the storage or the host, not the step, is the problem, so that
- * trying the same step again later can succeed: a classified storage failure (a
- * persistent one stops the host), a host or store being closed, a timeout, a
- * `RetryableError`, or a raw driver error of that kind (SQLite busy/locked/I/O/full;
- * PostgreSQL connection, rollback/serialization, resource and operator classes;
- * network errno codes).
- */
-export function isTransientStepError(error: Error): boolean {
-  if (SpineError.is(error)) return error.code.startsWith('storage_') || error.code === 'closed' || error.code === 'timeout' || error.code === 'retryable';
-  if (error instanceof RetryableError) return true;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code !== 'string') return false;
-  return /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|CORRUPT|NOTADB|PROTOCOL)|^(08|40|53|57|58)[0-9A-Z]{3}$|^E(CONNRESET|CONNREFUSED|CONNABORTED|PIPE|TIMEDOUT|HOSTUNREACH|NETUNREACH|AI_AGAIN|NOSPC|IO|ROFS|DQUOT)$/.test(code);
 }
 
 /**
