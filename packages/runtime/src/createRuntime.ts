@@ -1,3 +1,6 @@
+// The runtime's facade: it wires the scheduler, the step runner, the activity runner, the
+// approval desk and run control over one store, and documents each public method; the work
+// itself lives in host/, step/, activities/ and control/.
 import { randomUUID } from 'node:crypto';
 import type { EventObject } from 'xstate';
 import { ActivityRunner, type PartialNotice } from './activities/ActivityRunner.js';

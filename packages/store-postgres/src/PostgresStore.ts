@@ -1,3 +1,6 @@
+// PostgresStore: the five store roles over a pg pool. Long for the same reason as SqliteStore
+// (one class holds the transactions that span roles and their SQL); the schema and migrations
+// live in migrations.ts, and history bodies are the runtime's codec (no format of its own).
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import {

@@ -1,3 +1,6 @@
+// Long because one actor's step path stays in one place: mailbox and delivered results ->
+// transition -> plan -> (group) commit -> effects, with the actor cache the plan reads from.
+// The pure parts live beside it: planStep, planCommit, readStepInputs, GroupCommit, stepFailures.
 import { performance } from 'node:perf_hooks';
 import { createActor, type AnyMachineSnapshot, type EventObject } from 'xstate';
 import type { Clock } from '../clock.js';
