@@ -12,3 +12,6 @@ export { boundDeadLetter, maxDeadLetterChars, DEFAULT_DEAD_LETTER_RETENTION } fr
 export type { DeadLetterRetention } from './deadLetterBounds.js';
 export { encodeHistoryStep, decodeHistoryStep, isCheckpointBody, isCheckpointSeq, HistoryDecoder, HISTORY_CHECKPOINT_EVERY } from './history/index.js';
 export type { HistoryStep, EncodedHistoryStep, StoredHistoryBody, EncodeHistoryOptions } from './history/index.js';
+export { toActor, toEvent, toJob, toHistory, toHistoryRow, toDeadLetter, toApproval, toDecision, toAudit } from './storeRows.js';
+export type { ActorRow, EventRow, JobRow, HistoryRowColumns, DeadLetterRow, ApprovalRow, DecisionRow, AuditRow } from './storeRows.js';
+export { parseJson, stepOfJobKey } from './control/json.js';

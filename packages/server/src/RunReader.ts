@@ -1,4 +1,5 @@
 import type { ActorRecord, ActorStatus, HistoryRow, JobRecord, Store } from '@spine/runtime';
+import { parseJson, stepOfJobKey } from '@spine/runtime/store';
 import type { ActorJson, CostPoint, DeadLetterJson, JobJson, RunDetail, RunSummary } from './protocol.js';
 import { ServerError } from './ServerError.js';
 import { addTokens, parseJournal, spendOf, sumSpend, zeroTokens } from './spend.js';
@@ -224,19 +225,3 @@ export function jobJson(job: JobRecord): JobJson {
   };
 }
 
-/** The seq of the step that requested a job, from its key `actorId:seq:index`. */
-export function stepOfJobKey(key: string, actorId: string): number | null {
-  if (!key.startsWith(`${actorId}:`)) return null;
-  const seq = Number(key.slice(actorId.length + 1).split(':')[0]);
-  return Number.isInteger(seq) ? seq : null;
-}
-
-/** Parses stored JSON; undefined for null or unparseable input. */
-export function parseJson(json: string | null | undefined): unknown {
-  if (json === null || json === undefined) return undefined;
-  try {
-    return JSON.parse(json) as unknown;
-  } catch {
-    return undefined;
-  }
-}

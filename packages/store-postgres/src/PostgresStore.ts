@@ -11,6 +11,22 @@ import {
   GENESIS_HASH,
   HistoryDecoder,
   SpineError,
+  toActor,
+  toApproval,
+  toAudit,
+  toDeadLetter,
+  toDecision,
+  toEvent,
+  toHistoryRow,
+  toJob,
+  type ActorRow,
+  type ApprovalRow,
+  type AuditRow,
+  type DeadLetterRow,
+  type DecisionRow,
+  type EventRow,
+  type HistoryRowColumns,
+  type JobRow,
   type ActorQuery,
   type ActorRecord,
   type ApprovalQuery,
@@ -489,7 +505,7 @@ export class PostgresStore implements Store {
     const rows = actorId
       ? await this.#query<DeadLetterRow>('SELECT * FROM dead_letters WHERE actor_id = $1 ORDER BY id', [actorId])
       : await this.#query<DeadLetterRow>('SELECT * FROM dead_letters ORDER BY id');
-    return rows.map((r) => ({ id: r.id, actorId: r.actor_id, event: r.event, reason: r.reason, issues: r.issues, source: r.source, createdAt: r.created_at }));
+    return rows.map(toDeadLetter);
   }
 
   // ---- jobs ---------------------------------------------------------------------
@@ -801,7 +817,7 @@ export class PostgresStore implements Store {
 
   async pendingDecisions(limit: number): Promise<DecisionRecord[]> {
     const rows = await this.#query<DecisionRow>("SELECT * FROM decisions WHERE status = 'submitted' ORDER BY id LIMIT $1", [limit]);
-    return rows.map((r) => ({ id: r.id, approvalId: r.approval_id, payload: r.payload, signature: r.signature, status: r.status, createdAt: r.created_at }));
+    return rows.map(toDecision);
   }
 
   async resolveApproval(r: ApprovalResolution): Promise<boolean> {
@@ -1286,221 +1302,12 @@ class WakeListener {
   }
 }
 
-interface ActorRow {
-  id: string;
-  run_id: string;
-  parent_id: string | null;
-  child_key: string | null;
-  machine: string;
-  version: string;
-  seq: number;
-  status: ActorRecord['status'];
-  snapshot: string | null;
-  state_value: string | null;
-  output: string | null;
-  error: string | null;
-  owner: string | null;
-  created_at: number;
-  updated_at: number;
-}
-
-function toActor(r: ActorRow): ActorRecord {
-  return {
-    id: r.id,
-    runId: r.run_id,
-    parentId: r.parent_id,
-    childKey: r.child_key,
-    machine: r.machine,
-    version: r.version,
-    seq: r.seq,
-    status: r.status,
-    snapshot: r.snapshot,
-    stateValue: r.state_value,
-    output: r.output,
-    error: r.error,
-    owner: r.owner,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
-
-interface EventRow {
-  id: number;
-  actor_id: string;
-  type: string;
-  event: string;
-  due_at: number;
-  send_id: string | null;
-  source: string;
-  created_at: number;
-}
-
-function toEvent(r: EventRow): MailboxEvent {
-  return { id: r.id, actorId: r.actor_id, type: r.type, event: r.event, dueAt: r.due_at, sendId: r.send_id, source: r.source, createdAt: r.created_at };
-}
-
-interface JobRow {
-  key: string;
-  actor_id: string;
-  run_id: string;
-  child_id: string;
-  src: string;
-  input: string;
-  status: JobStatus;
-  attempts: number;
-  run_at: number;
-  owner: string | null;
-  output: string | null;
-  error: string | null;
-  journal: string;
-  created_at: number;
-  started_at: number | null;
-  finished_at: number | null;
-}
-
-function toJob(r: JobRow): JobRecord {
-  return {
-    key: r.key,
-    actorId: r.actor_id,
-    runId: r.run_id,
-    childId: r.child_id,
-    src: r.src,
-    input: r.input,
-    status: r.status,
-    attempts: r.attempts,
-    runAt: r.run_at,
-    owner: r.owner,
-    output: r.output,
-    error: r.error,
-    journal: r.journal,
-    createdAt: r.created_at,
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
-  };
-}
-
-interface HistorySqlRow {
-  row_id: number;
-  actor_id: string;
-  run_id: string;
-  seq: number;
-  event_type: string;
-  state_value: string;
+/** A history row as PostgresStore reads it. */
+interface HistorySqlRow extends HistoryRowColumns {
   /** The encoded event and snapshot; see `encodeHistoryStep`. */
   body: Buffer;
   /** The output of the job the body refers to (`job_key`), if any. */
   shared: string | null;
-  status: HistoryRecord['status'];
-  version: string;
-  emitted: string | null;
-  started_at: number;
-  duration_us: number;
-}
-
-function toHistoryRow(r: HistorySqlRow, event: string, snapshot: string): HistoryRow {
-  return {
-    actorId: r.actor_id,
-    runId: r.run_id,
-    seq: r.seq,
-    eventType: r.event_type,
-    event,
-    stateValue: r.state_value,
-    snapshot,
-    status: r.status,
-    version: r.version,
-    emitted: r.emitted,
-    startedAt: r.started_at,
-    durationUs: r.duration_us,
-    rowId: r.row_id,
-  };
-}
-
-interface DeadLetterRow {
-  id: number;
-  actor_id: string;
-  event: string;
-  reason: string;
-  issues: string | null;
-  source: string;
-  created_at: number;
-}
-
-interface ApprovalRow {
-  id: string;
-  run_id: string;
-  actor_id: string;
-  job_key: string;
-  child_id: string;
-  src: string;
-  machine: string;
-  version: string;
-  seq: number;
-  tier: ApprovalRecord['tier'];
-  status: ApprovalRecord['status'];
-  proposal: string;
-  rationale: string;
-  requested_at: number;
-  deadline_at: number | null;
-  on_deadline: ApprovalRecord['onDeadline'];
-  escalated_at: number | null;
-  decided_by: string | null;
-  decided_at: number | null;
-  reason: string | null;
-  edited_input: string | null;
-  signature: string | null;
-}
-
-function toApproval(r: ApprovalRow): ApprovalRecord {
-  return {
-    id: r.id,
-    runId: r.run_id,
-    actorId: r.actor_id,
-    jobKey: r.job_key,
-    childId: r.child_id,
-    src: r.src,
-    machine: r.machine,
-    version: r.version,
-    seq: r.seq,
-    tier: r.tier,
-    status: r.status,
-    proposal: r.proposal,
-    rationale: r.rationale,
-    requestedAt: r.requested_at,
-    deadlineAt: r.deadline_at,
-    onDeadline: r.on_deadline,
-    escalatedAt: r.escalated_at,
-    decidedBy: r.decided_by,
-    decidedAt: r.decided_at,
-    reason: r.reason,
-    editedInput: r.edited_input,
-    signature: r.signature,
-  };
-}
-
-interface DecisionRow {
-  id: number;
-  approval_id: string;
-  payload: string;
-  signature: string;
-  status: DecisionRecord['status'];
-  created_at: number;
-}
-
-interface AuditRow {
-  seq: number;
-  at: number;
-  run_id: string | null;
-  actor_id: string | null;
-  kind: AuditEntry['kind'];
-  who: string;
-  subject: string | null;
-  detail: string;
-  prev_hash: string;
-  hash: string;
-}
-
-function toAudit(r: AuditRow): AuditEntry {
-  return { seq: r.seq, at: r.at, runId: r.run_id, actorId: r.actor_id, kind: r.kind, who: r.who, subject: r.subject, detail: r.detail, prevHash: r.prev_hash, hash: r.hash };
 }
 
 reportStorageErrors(PostgresStore);

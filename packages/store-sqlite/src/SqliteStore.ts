@@ -50,7 +50,7 @@ import {
   type DeadLetterRetention,
 } from '@spine/runtime/store';
 import { anchorSecret, verifyAnchoredAudit, writeAuditAnchor } from './auditAnchor.js';
-import { toActor, toApproval, toAudit, toEvent, toHistory, toJob, type ActorRow, type ApprovalRow, type AuditRow, type CancelledApproval, type DeadLetterRow, type DecisionRow, type EventRow, type HistorySqlRow, type JobRow } from './rows.js';
+import { toActor, toApproval, toAudit, toDeadLetter, toDecision, toEvent, toHistory, toJob, type ActorRow, type ApprovalRow, type AuditRow, type CancelledApproval, type DeadLetterRow, type DecisionRow, type EventRow, type HistorySqlRow, type JobRow } from './rows.js';
 import { checkSpineDatabase, inspectFile, migrate } from './databaseFile.js';
 import { deadLetterRetention, insertBoundedDeadLetter } from './deadLetterRetention.js';
 import { checkPagesAtOpen, foundCorrupt, markClosedCleanly, reportStorageErrors, toStorageError } from './storageErrors.js';
@@ -440,7 +440,7 @@ export class SqliteStore implements Store {
 
   async listDeadLetters(actorId?: string): Promise<DeadLetter[]> {
     const rows = (actorId ? this.#s.deadLettersOf.all(actorId) : this.#s.deadLetters.all()) as DeadLetterRow[];
-    return rows.map((r) => ({ id: r.id, actorId: r.actor_id, event: r.event, reason: r.reason, issues: r.issues, source: r.source, createdAt: r.created_at }));
+    return rows.map(toDeadLetter);
   }
 
   // ---- jobs ---------------------------------------------------------------------
@@ -696,7 +696,7 @@ export class SqliteStore implements Store {
   }
 
   async pendingDecisions(limit: number): Promise<DecisionRecord[]> {
-    return (this.#s.pendingDecisions.all(limit) as DecisionRow[]).map((r) => ({ id: r.id, approvalId: r.approval_id, payload: r.payload, signature: r.signature, status: r.status, createdAt: r.created_at }));
+    return (this.#s.pendingDecisions.all(limit) as DecisionRow[]).map(toDecision);
   }
 
   async resolveApproval(r: ApprovalResolution): Promise<boolean> {

@@ -1,106 +1,12 @@
-import type { ActorRecord, MailboxEvent, JobRecord, HistoryRecord, ApprovalRecord, AuditEntry, DecisionRecord, JobStatus } from '@spine/runtime/store';
-// SQLite rows as SqliteStore reads them, and their conversion to the Store contract's records.
+import type { HistoryRowColumns } from '@spine/runtime/store';
+// The SQLite-only row shapes; the rows both stores share and their converters are the runtime's
+// (`@spine/runtime/store`, storeRows.ts).
 
-export interface ActorRow {
-  id: string;
-  run_id: string;
-  parent_id: string | null;
-  child_key: string | null;
-  machine: string;
-  version: string;
-  seq: number;
-  status: ActorRecord['status'];
-  snapshot: string | null;
-  state_value: string | null;
-  output: string | null;
-  error: string | null;
-  owner: string | null;
-  created_at: number;
-  updated_at: number;
-}
+export type { ActorRow, EventRow, JobRow, DeadLetterRow, ApprovalRow, DecisionRow, AuditRow } from '@spine/runtime/store';
+export { toActor, toEvent, toJob, toHistory, toDeadLetter, toApproval, toDecision, toAudit } from '@spine/runtime/store';
 
-export function toActor(r: ActorRow): ActorRecord {
-  return {
-    id: r.id,
-    runId: r.run_id,
-    parentId: r.parent_id,
-    childKey: r.child_key,
-    machine: r.machine,
-    version: r.version,
-    seq: r.seq,
-    status: r.status,
-    snapshot: r.snapshot,
-    stateValue: r.state_value,
-    output: r.output,
-    error: r.error,
-    owner: r.owner,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
-
-export interface EventRow {
-  id: number;
-  actor_id: string;
-  type: string;
-  event: string;
-  due_at: number;
-  send_id: string | null;
-  source: string;
-  created_at: number;
-}
-
-export function toEvent(r: EventRow): MailboxEvent {
-  return { id: r.id, actorId: r.actor_id, type: r.type, event: r.event, dueAt: r.due_at, sendId: r.send_id, source: r.source, createdAt: r.created_at };
-}
-
-export interface JobRow {
-  key: string;
-  actor_id: string;
-  run_id: string;
-  child_id: string;
-  src: string;
-  input: string;
-  status: JobStatus;
-  attempts: number;
-  run_at: number;
-  owner: string | null;
-  output: string | null;
-  error: string | null;
-  journal: string;
-  created_at: number;
-  started_at: number | null;
-  finished_at: number | null;
-}
-
-export function toJob(r: JobRow): JobRecord {
-  return {
-    key: r.key,
-    actorId: r.actor_id,
-    runId: r.run_id,
-    childId: r.child_id,
-    src: r.src,
-    input: r.input,
-    status: r.status,
-    attempts: r.attempts,
-    runAt: r.run_at,
-    owner: r.owner,
-    output: r.output,
-    error: r.error,
-    journal: r.journal,
-    createdAt: r.created_at,
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
-  };
-}
-
-export interface HistorySqlRow {
-  row_id: number;
-  actor_id: string;
-  run_id: string;
-  seq: number;
-  event_type: string;
-  state_value: string;
+/** A history row as SqliteStore reads it. */
+export interface HistorySqlRow extends HistoryRowColumns {
   /** The encoded event and snapshot (schema 4 on); see `encodeHistoryStep`. */
   body?: Uint8Array;
   /** The output of the job the body refers to (`job_key`), if any. */
@@ -108,38 +14,6 @@ export interface HistorySqlRow {
   /** Schema 3 and before kept the event and snapshot whole (read only when such a file is opened read-only). */
   event?: string;
   snapshot?: string;
-  status: HistoryRecord['status'];
-  version: string;
-  emitted: string | null;
-  started_at: number;
-  duration_us: number;
-}
-
-export function toHistory(r: HistorySqlRow, event: string, snapshot: string): HistoryRecord {
-  return {
-    actorId: r.actor_id,
-    runId: r.run_id,
-    seq: r.seq,
-    eventType: r.event_type,
-    event,
-    stateValue: r.state_value,
-    snapshot,
-    status: r.status,
-    version: r.version,
-    emitted: r.emitted,
-    startedAt: r.started_at,
-    durationUs: r.duration_us,
-  };
-}
-
-export interface DeadLetterRow {
-  id: number;
-  actor_id: string;
-  event: string;
-  reason: string;
-  issues: string | null;
-  source: string;
-  created_at: number;
 }
 
 export interface CancelledApproval {
@@ -148,82 +22,4 @@ export interface CancelledApproval {
   actor_id: string;
   src: string;
   job_key: string;
-}
-
-export interface ApprovalRow {
-  id: string;
-  run_id: string;
-  actor_id: string;
-  job_key: string;
-  child_id: string;
-  src: string;
-  machine: string;
-  version: string;
-  seq: number;
-  tier: ApprovalRecord['tier'];
-  status: ApprovalRecord['status'];
-  proposal: string;
-  rationale: string;
-  requested_at: number;
-  deadline_at: number | null;
-  on_deadline: ApprovalRecord['onDeadline'];
-  escalated_at: number | null;
-  decided_by: string | null;
-  decided_at: number | null;
-  reason: string | null;
-  edited_input: string | null;
-  signature: string | null;
-}
-
-export function toApproval(r: ApprovalRow): ApprovalRecord {
-  return {
-    id: r.id,
-    runId: r.run_id,
-    actorId: r.actor_id,
-    jobKey: r.job_key,
-    childId: r.child_id,
-    src: r.src,
-    machine: r.machine,
-    version: r.version,
-    seq: r.seq,
-    tier: r.tier,
-    status: r.status,
-    proposal: r.proposal,
-    rationale: r.rationale,
-    requestedAt: r.requested_at,
-    deadlineAt: r.deadline_at,
-    onDeadline: r.on_deadline,
-    escalatedAt: r.escalated_at,
-    decidedBy: r.decided_by,
-    decidedAt: r.decided_at,
-    reason: r.reason,
-    editedInput: r.edited_input,
-    signature: r.signature,
-  };
-}
-
-export interface DecisionRow {
-  id: number;
-  approval_id: string;
-  payload: string;
-  signature: string;
-  status: DecisionRecord['status'];
-  created_at: number;
-}
-
-export interface AuditRow {
-  seq: number;
-  at: number;
-  run_id: string | null;
-  actor_id: string | null;
-  kind: AuditEntry['kind'];
-  who: string;
-  subject: string | null;
-  detail: string;
-  prev_hash: string;
-  hash: string;
-}
-
-export function toAudit(r: AuditRow): AuditEntry {
-  return { seq: r.seq, at: r.at, runId: r.run_id, actorId: r.actor_id, kind: r.kind, who: r.who, subject: r.subject, detail: r.detail, prevHash: r.prev_hash, hash: r.hash };
 }

@@ -1,4 +1,4 @@
-import { readSecret, secretPathFor, type DecisionRecord, type Store } from '@spine/runtime/store';
+import { readSecret, secretPathFor, toDecision, type DecisionRecord, type DecisionRow, type Store } from '@spine/runtime/store';
 import type { StoreCopy } from '@spine/store-postgres';
 import { parse } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
@@ -119,13 +119,5 @@ async function readEverything(store: Store): Promise<StoreCopy> {
 function decisionsOf(store: Store): DecisionRecord[] | undefined {
   const db = (store as { db?: { prepare(sql: string): { all(): unknown[] } } }).db;
   if (!db || typeof db.prepare !== 'function') return undefined;
-  const rows = db.prepare('SELECT id, approval_id, payload, signature, status, created_at FROM decisions ORDER BY id').all() as {
-    id: number;
-    approval_id: string;
-    payload: string;
-    signature: string;
-    status: DecisionRecord['status'];
-    created_at: number;
-  }[];
-  return rows.map((r) => ({ id: r.id, approvalId: r.approval_id, payload: r.payload, signature: r.signature, status: r.status, createdAt: r.created_at }));
+  return (db.prepare('SELECT id, approval_id, payload, signature, status, created_at FROM decisions ORDER BY id').all() as DecisionRow[]).map(toDecision);
 }
