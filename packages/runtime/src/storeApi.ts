@@ -15,3 +15,5 @@ export type { HistoryStep, EncodedHistoryStep, StoredHistoryBody, EncodeHistoryO
 export { toActor, toEvent, toJob, toHistory, toHistoryRow, toDeadLetter, toApproval, toDecision, toAudit } from './storeRows.js';
 export type { ActorRow, EventRow, JobRow, HistoryRowColumns, DeadLetterRow, ApprovalRow, DecisionRow, AuditRow } from './storeRows.js';
 export { parseJson, stepOfJobKey } from './control/json.js';
+export { AUDIT_ANCHOR_KEY, signAnchor, auditAnchorOf, parseAuditAnchor, auditStartGap, checkAuditAnchor } from './auditAnchor.js';
+export type { AuditAnchor } from './auditAnchor.js';
