@@ -1,14 +1,10 @@
-import { SpineError, type SpineErrorCode } from '@spine/runtime/store';
+import { latchStorageErrors, SpineError, STORAGE_FAILURE_CODES, type SpineErrorCode, type StorageFailureKind } from '@spine/runtime/store';
 
 /** What kind of storage failure an error is (the same kinds as the SQLite store's, plus an unreachable server). */
-export type StorageFailure = 'full' | 'read_only' | 'corrupt' | 'busy' | 'io' | 'unreachable';
+export type StorageFailure = StorageFailureKind | 'unreachable';
 
 const CODES: Record<StorageFailure, SpineErrorCode> = {
-  full: 'storage_full',
-  read_only: 'storage_read_only',
-  corrupt: 'storage_corrupt',
-  busy: 'storage_busy',
-  io: 'storage_io',
+  ...STORAGE_FAILURE_CODES,
   // Not persistent: the host keeps its work and tries again once the server is back.
   unreachable: 'storage_busy',
 };
@@ -58,36 +54,11 @@ export function toStorageError(error: unknown, where: string): unknown {
   return kind ? storageError(kind, where, error) : error;
 }
 
-const latched = new WeakMap<object, SpineError>();
-
 /**
  * Makes every method of a store class report storage failures as classified
  * SpineErrors instead of raw driver errors (as the SQLite store does). After a
  * corruption error an instance refuses every further call with it. `close` is never refused.
  */
 export function reportStorageErrors(store: { prototype: object }): void {
-  const proto = store.prototype as Record<string, unknown>;
-  for (const name of Object.getOwnPropertyNames(proto)) {
-    const descriptor = Object.getOwnPropertyDescriptor(proto, name);
-    const method = descriptor?.value;
-    if (name === 'constructor' || typeof method !== 'function') continue;
-    const fail = (self: { where?: string }, error: unknown): never => {
-      const mapped = toStorageError(error, self.where ?? '(database)');
-      if (SpineError.is(mapped) && mapped.code === 'storage_corrupt' && name !== 'close') latched.set(self, mapped);
-      throw mapped;
-    };
-    const wrapped = function (this: { where?: string }, ...args: unknown[]): unknown {
-      const refused = name === 'close' ? undefined : latched.get(this);
-      if (refused) return Promise.reject(refused);
-      let result: unknown;
-      try {
-        result = (method as (...a: unknown[]) => unknown).apply(this, args);
-      } catch (error) {
-        return fail(this, error);
-      }
-      return result instanceof Promise ? result.catch((error: unknown) => fail(this, error)) : result;
-    };
-    Object.defineProperty(wrapped, 'name', { value: name });
-    Object.defineProperty(proto, name, { ...descriptor, value: wrapped });
-  }
+  latchStorageErrors(store as { prototype: { where?: string } }, { toStorageError: (self, error) => toStorageError(error, self.where ?? '(database)') });
 }

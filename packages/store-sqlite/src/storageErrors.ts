@@ -1,18 +1,11 @@
 import { accessSync, constants, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
-import { SpineError, type SpineErrorCode } from '@spine/runtime/store';
+import { latchStorageErrors, SpineError, STORAGE_FAILURE_CODES as CODES, type StorageFailureKind } from '@spine/runtime/store';
+export { foundCorrupt } from '@spine/runtime/store';
 
 /** What kind of storage failure an error is. */
-export type StorageFailure = 'full' | 'read_only' | 'corrupt' | 'busy' | 'io';
-
-const CODES: Record<StorageFailure, SpineErrorCode> = {
-  full: 'storage_full',
-  read_only: 'storage_read_only',
-  corrupt: 'storage_corrupt',
-  busy: 'storage_busy',
-  io: 'storage_io',
-};
+export type StorageFailure = StorageFailureKind;
 
 /**
  * Classifies an error thrown by SQLite (better-sqlite3's `SqliteError.code`) or
@@ -151,46 +144,16 @@ function forgetCleanClose(path: string | undefined): void {
   rmSync(cleanCloseMarker(path), { force: true });
 }
 
-const latched = new WeakMap<object, SpineError>();
-
-/** Whether a store found its file corrupt (it then refuses every call, and its close marks nothing clean). */
-export function foundCorrupt(store: object): boolean {
-  return latched.has(store);
-}
-
 /**
  * Makes every method of a store class report storage failures as classified
  * SpineErrors (`storage_full`, `storage_read_only`, `storage_corrupt`,
  * `storage_busy`, `storage_io`) instead of raw driver errors. After the first
  * corruption error an instance refuses every further call with that error, so
- * nothing more is written to a damaged file. `close` is never refused.
+ * nothing more is written to a damaged file (and its close marks nothing clean). `close` is never refused.
  */
 export function reportStorageErrors(store: { prototype: object }): void {
-  const proto = store.prototype as Record<string, unknown>;
-  for (const name of Object.getOwnPropertyNames(proto)) {
-    const descriptor = Object.getOwnPropertyDescriptor(proto, name);
-    const method = descriptor?.value;
-    if (name === 'constructor' || typeof method !== 'function') continue;
-    const fail = (self: { path?: string }, error: unknown): never => {
-      const mapped = toStorageError(error, self.path ?? '(database)');
-      if (SpineError.is(mapped) && mapped.code === 'storage_corrupt' && name !== 'close') {
-        latched.set(self, mapped);
-        forgetCleanClose(self.path);
-      }
-      throw mapped;
-    };
-    const wrapped = function (this: { path?: string }, ...args: unknown[]): unknown {
-      const refused = name === 'close' ? undefined : latched.get(this);
-      if (refused) return Promise.reject(refused);
-      let result: unknown;
-      try {
-        result = (method as (...a: unknown[]) => unknown).apply(this, args);
-      } catch (error) {
-        return fail(this, error);
-      }
-      return result instanceof Promise ? result.catch((error: unknown) => fail(this, error)) : result;
-    };
-    Object.defineProperty(wrapped, 'name', { value: name });
-    Object.defineProperty(proto, name, { ...descriptor, value: wrapped });
-  }
+  latchStorageErrors(store as { prototype: { path?: string } }, {
+    toStorageError: (self, error) => toStorageError(error, self.path ?? '(database)'),
+    onCorrupt: (self) => forgetCleanClose(self.path),
+  });
 }
