@@ -207,41 +207,33 @@ export class PostgresStore implements Store {
 
   /** Runs `fn` in one transaction on one connection; tried again on a serialization failure or a deadlock. */
   async #tx<T>(fn: (q: Query) => Promise<T>): Promise<T> {
+    return this.#transaction('BEGIN', 5, fn);
+  }
+
+  /** Runs `fn` in one read-only transaction: every statement sees the same snapshot. */
+  async #read<T>(fn: (q: Query) => Promise<T>): Promise<T> {
+    return this.#transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', 1, fn);
+  }
+
+  /** Runs `fn` between `begin` and COMMIT on one connection, up to `attempts` times when it fails retryably. */
+  async #transaction<T>(begin: string, attempts: number, fn: (q: Query) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
       const q: Query = async <R,>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as R[];
       let broken = false;
       try {
-        await client.query('BEGIN');
+        await client.query(begin);
         const result = await fn(q);
         await client.query('COMMIT');
         return result;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => (broken = true));
         const code = (error as { code?: string }).code;
-        if (code && RETRY_TX.has(code) && attempt < 5) continue;
+        if (code && RETRY_TX.has(code) && attempt < attempts) continue;
         throw error;
       } finally {
         client.release(broken);
       }
-    }
-  }
-
-  /** Runs `fn` in one read-only transaction: every statement sees the same snapshot. */
-  async #read<T>(fn: (q: Query) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    const q: Query = async <R,>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as R[];
-    let broken = false;
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const result = await fn(q);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => (broken = true));
-      throw error;
-    } finally {
-      client.release(broken);
     }
   }
 
