@@ -132,6 +132,34 @@ export function runStoreContract(makeStore: MakeStore): void {
         expect(await store.claimJob('fork-1:1:fork0', 'host-1', T0 + 1_000, [])).toBeUndefined();
       }));
 
+    it('rolls a fork back whole when its last write fails: no actor, history row, job or audit row of it remains', () =>
+      withStore(async (store) => {
+        const at = T0;
+        const snapshot = JSON.stringify({ status: 'active', value: 'a', context: {}, children: {} });
+        const approval = { id: 'approval:f:1:fork0', runId: 'f', actorId: 'f', jobKey: 'f:1:fork0', childId: 'p', src: 'p', machine: 'm', version: 'v1', seq: 1, tier: 'medium' as const, proposal: '{}', rationale: '{}', requestedAt: at, deadlineAt: null, onDeadline: 'escalate' as const };
+        const write = store.forkRun({
+          sourceRunId: 's',
+          runId: 'f',
+          point: { actorId: 's', seq: 1, rowId: 1 },
+          at,
+          actors: [{ id: 'f', runId: 'f', parentId: null, childKey: null, machine: 'm', version: 'v1', seq: 1, status: 'active', snapshot, stateValue: '"a"', output: null, error: null }],
+          history: [{ actorId: 'f', runId: 'f', seq: 1, eventType: 'xstate.init', event: '{}', stateValue: '"a"', snapshot, status: 'active', version: 'v1', emitted: null, startedAt: at, durationUs: 0 }],
+          events: [],
+          jobs: [{ key: 'f:1:fork0', actorId: 'f', runId: 'f', childId: 'p', src: 'p', input: '{}', runAt: at, held: true }],
+          // The same approval twice: the second insert fails (the engine's unique-key error) after everything else was written.
+          approvals: [approval, approval],
+          inheritedJobs: [],
+          audit: [{ at, runId: 'f', actorId: 'f', kind: 'run.forked', who: 'studio', subject: 'f', detail: '{}' }],
+          notes: [],
+        });
+        await expect(write).rejects.toThrow(/UNIQUE|duplicate key/);
+        expect(await store.getActor('f')).toBeUndefined();
+        expect(await store.historyHead()).toBe(0);
+        expect(await store.listJobs({ runId: 'f' })).toEqual([]);
+        expect(await store.listAudit()).toEqual([]);
+        expect(await store.verifyAudit()).toMatchObject({ ok: true, rows: 0 });
+      }));
+
     it('refuses a fork onto an actor id that exists and writes nothing of it', () =>
       withStore(async (store) => {
         await startRun(store, 'fork-1/child');
