@@ -1,6 +1,4 @@
 import { mkdtempSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -11,6 +9,7 @@ import Database from 'better-sqlite3';
 import { tsImport } from 'tsx/esm/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSpine } from './support/spawnSpine.js';
+import { EffectServer } from './support/effectServer.js';
 
 // Many runs in flight, so steps of different runs share group commits; the real `spine`
 // host is killed with SIGKILL inside a batch's transaction (a test-only hook in the store)
@@ -20,27 +19,6 @@ const machines = join(root, 'test/fixtures/crash-machines');
 const SEEDS = Number(process.env.SPINE_GROUP_CRASH_SEEDS ?? 2);
 const RUNS = Number(process.env.SPINE_GROUP_CRASH_RUNS ?? 24);
 const EFFECTS = 20;
-
-/** Applies each idempotency key once (like a payment API) and counts every raw call. */
-class EffectServer {
-  readonly raw = new Map<string, number>();
-  server!: Server;
-  url = '';
-  async start() {
-    this.server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
-        const key = String(req.headers['idempotency-key'] ?? '');
-        this.raw.set(key, (this.raw.get(key) ?? 0) + 1);
-        const { step } = JSON.parse(body) as { step: number };
-        setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ value: step * 7 + 1 })), 1 + (step % 3));
-      });
-    });
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/effect`;
-  }
-}
 
 async function loadRegistry(dir: string): Promise<MachineRegistry> {
   const registry = new MachineRegistry();
@@ -98,7 +76,7 @@ function checkNothingLost(path: string, label: string): void {
 }
 
 describe('crash suite: a host killed inside a group commit', () => {
-  const effects = new EffectServer();
+  const effects = new EffectServer((step) => 1 + (step % 3));
   let registry: MachineRegistry;
   let reference: { snapshot: string; events: string[] };
 

@@ -1,6 +1,4 @@
 import { existsSync, mkdtempSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -11,42 +9,12 @@ import { seededRandom } from '@spine/llm';
 import { SqliteStore } from '@spine/store-sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSpine, type SpineExit } from './support/spawnSpine.js';
+import { EffectServer } from './support/effectServer.js';
 
 // The real `spine` process, killed with SIGKILL at seeded random moments, then resumed.
 const root = fileURLToPath(new URL('..', import.meta.url));
 const machines = join(root, 'test/fixtures/crash-machines');
 const SEEDS = Number(process.env.SPINE_CRASH_SEEDS ?? 30);
-
-/** A local effect server: applies each idempotency key once, counts every raw call. */
-class EffectServer {
-  readonly raw = new Map<string, number>();
-  /** Keys whose effect was applied; a re-execution under a new key would show up as a 21st. */
-  readonly applied = new Map<string, number>();
-  server!: Server;
-  url = '';
-  async start() {
-    this.server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
-        const key = String(req.headers['idempotency-key'] ?? '');
-        this.raw.set(key, (this.raw.get(key) ?? 0) + 1);
-        const { step } = JSON.parse(body) as { step: number };
-        setTimeout(() => {
-          // Idempotent like a real payment API: a repeated key returns the first result.
-          if (!this.applied.has(key)) this.applied.set(key, 1);
-          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ value: step * 7 + 1 }));
-        }, 15);
-      });
-    });
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/effect`;
-  }
-  reset() {
-    this.raw.clear();
-    this.applied.clear();
-  }
-}
 
 function spine(args: string[], env: Record<string, string>, killAfterMs?: number): Promise<SpineExit> {
   return spawnSpine(args, { env, ...(killAfterMs === undefined ? {} : { killAfterMs }) });
