@@ -34,6 +34,8 @@ export interface ActorRecord {
   error: string | null;
   /** Host that currently drives this actor, if any. */
   owner: string | null;
+  /** Fencing token: grows at every change of owner (`claimActors`); a step commits only with the owner's token. */
+  ownerEpoch: number;
   createdAt: number;
   updatedAt: number;
 }
@@ -173,6 +175,12 @@ export interface StepCommit {
   /** The seq the host read; the commit is refused if the stored seq differs (fencing). */
   expectedSeq: number;
   /**
+   * The committing host's ownership of the actor: the commit is refused with `fenced` (nothing
+   * written) unless the actor is still owned by `owner` at `epoch` (another host took it over).
+   * Absent: fenced by `expectedSeq` only (tools that write on nobody's behalf).
+   */
+  fence?: OwnerFence;
+  /**
    * Consumed mailbox event; refused if already consumed. `null` only in a `commitBatch`
    * entry with a `completion`: the step applies that result's event, which never enters the mailbox.
    */
@@ -220,6 +228,12 @@ export interface StepCommit {
   audit?: NewAuditEntry[];
 }
 
+/** Who may commit an actor's step: its owner at the epoch it claimed it (see `ActorRecord.ownerEpoch`). */
+export interface OwnerFence {
+  owner: string;
+  epoch: number;
+}
+
 /** An actor a step stops (see `StepCommit.stop`). */
 export interface StopActor {
   id: string;
@@ -241,7 +255,7 @@ export interface OpenWork {
 }
 
 /** How a step commit ended. */
-export type CommitResult = { ok: true } | { ok: false; reason: 'conflict' | 'consumed' };
+export type CommitResult = { ok: true } | { ok: false; reason: 'conflict' | 'consumed' | 'fenced' };
 
 /**
  * One entry of a group commit (`commitBatch`): a step, an activity's result, or a
@@ -261,8 +275,12 @@ export type BatchResult =
   | { ok: true }
   /** The step was refused (seq moved, event consumed, or, with a completion, earlier events `queued`); a completion was delivered to the mailbox. */
   | { ok: false; reason: 'conflict' | 'consumed' | 'queued' }
-  /** The job was no longer running for this owner (cancelled, or taken over): nothing was written. */
+  /** The step's fence failed: another host owns the actor now; a completion was delivered to the mailbox. */
+  | { ok: false; reason: 'fenced' }
+  /** The job was no longer running (cancelled, or finished): nothing was written. */
   | { ok: false; reason: 'cancelled' }
+  /** The job was taken over (another owner, or a later attempt): nothing was written. */
+  | { ok: false; reason: 'refused' }
   /** The entry's rows were refused for what they contain (a constraint); nothing of it was written, the rest of the batch was. */
   | { ok: false; reason: 'failed'; error: Error };
 
@@ -270,6 +288,11 @@ export type BatchResult =
 export interface JobCompletion {
   key: string;
   owner: string;
+  /**
+   * The attempt this outcome is of (the job's fencing token with `owner`): refused when the
+   * job was claimed again since. Absent: fenced by owner only.
+   */
+  attempt?: number;
   status: 'done' | 'failed';
   output: string | null;
   error: string | null;
@@ -289,6 +312,8 @@ export interface JobCompletion {
 export interface JobRetry {
   key: string;
   owner: string;
+  /** The attempt that failed; refused when the job was claimed again since (see `JobCompletion.attempt`). */
+  attempt?: number;
   runAt: number;
   journal: string;
   audit?: NewAuditEntry[];
@@ -338,7 +363,7 @@ export interface RunStats {
 }
 
 /** An actor of a forked run, created with the state it had at the fork point (and no owner). */
-export type ForkedActor = Omit<ActorRecord, 'owner' | 'createdAt' | 'updatedAt'>;
+export type ForkedActor = Omit<ActorRecord, 'owner' | 'ownerEpoch' | 'createdAt' | 'updatedAt'>;
 
 /**
  * Everything a fork of a run writes, committed atomically by `forkRun`: the
@@ -440,24 +465,39 @@ export interface HostStore {
    */
   commitBatch?(entries: BatchEntry[]): Promise<BatchResult[]>;
   recordDeadLetters(letters: NewDeadLetter[]): Promise<void>;
-  /** Claims a pending (due) job, or a running one whose owner is in `deadOwners`; bumps attempts. */
+  /**
+   * Claims a pending (due) job, or a running one whose owner is in `deadOwners` or whose owner's
+   * lease expired (by the store's clock); bumps attempts, the job's fencing token with its owner.
+   */
   claimJob(key: string, owner: string, now: number, deadOwners: string[]): Promise<JobRecord | undefined>;
-  /** Journals an attempt's outcome and delivers its event, unless the job was cancelled meanwhile. */
+  /**
+   * Journals an attempt's outcome and delivers its event, unless the job was cancelled
+   * meanwhile or is no longer this owner's attempt (false: nothing written).
+   */
   completeJob(completion: JobCompletion): Promise<boolean>;
-  /** Puts a failed attempt back to pending until `runAt` (durable back-off). */
+  /** Puts a failed attempt back to pending until `runAt` (durable back-off); fenced as `completeJob`. */
   retryJob(retry: JobRetry): Promise<boolean>;
   getJob(key: string): Promise<JobRecord | undefined>;
   listJobs(query: { runId?: string; actorId?: string; status?: JobStatus[] }): Promise<JobRecord[]>;
-  /** Actors with due events or runnable jobs that `owner` may drive (unowned, own, or dead owners). */
+  /** Actors with due events or runnable jobs that `owner` may drive (unowned, own, dead owners, or owners whose lease expired). */
   runnable(now: number, owner: string, deadOwners: string[], limit: number): Promise<{ actors: string[]; jobs: { key: string; actorId: string }[] }>;
   /** The earliest future due time of a timer or a job back-off, if any. */
   nextWakeAt(now: number): Promise<number | undefined>;
-  /** Claims actors for a host; only unowned ones or ones held by dead owners change hands. */
-  claimActors(ids: string[], owner: string, deadOwners: string[]): Promise<string[]>;
+  /**
+   * Claims actors for a host; only unowned ones, ones held by `deadOwners`, or ones whose owner's
+   * lease expired (by the store's clock; `now` on a store without one) change hands, and each
+   * change of hands grows the actor's `ownerEpoch`. Returns the ids the host now owns.
+   */
+  claimActors(ids: string[], owner: string, deadOwners: string[], now?: number): Promise<string[]>;
   /** Releases everything a host holds (clean shutdown). */
   releaseOwner(owner: string): Promise<void>;
-  /** Registers or refreshes a host; returns hosts seen, for liveness checks. */
-  heartbeat(host: HostRecord): Promise<HostRecord[]>;
+  /**
+   * Registers a host or renews its lease to `leaseMs` from now, by the store's clock (the
+   * database's on PostgreSQL, so hosts with skewed clocks agree; `host.heartbeatAt` on SQLite).
+   * `expired`: the lease had run out before this renewal, so other hosts may have taken over
+   * its actors and jobs (their fences refuse its commits). Returns the hosts seen.
+   */
+  heartbeat(host: HostRecord, leaseMs?: number): Promise<{ hosts: HostRecord[]; expired: boolean }>;
   removeHost(id: string): Promise<void>;
   /** Waiting work of a run: for deciding whether it is idle. */
   runActivity(runId: string, now: number): Promise<{ dueEvents: number; activeJobs: number; nextWakeAt: number | undefined }>;
@@ -561,13 +601,15 @@ export interface AuditStore {
  */
 export interface Store extends HostStore, HistoryReader, RunControlStore, ApprovalStore, AuditStore {}
 
-/** A running host, for liveness: same hostname and a dead pid, or a stale heartbeat, means dead. */
+/** A running host, for liveness: same hostname and a dead pid, or an expired lease, means dead. */
 export interface HostRecord {
   id: string;
   hostname: string;
   pid: number;
   startedAt: number;
   heartbeatAt: number;
+  /** Until when its lease holds (the store's clock); read only, set by `heartbeat`. */
+  leaseUntil?: number;
 }
 
 /** How much a person must be involved before an activity runs (machine `meta.risk`). */
@@ -678,7 +720,11 @@ export type AuditKind =
   | 'budget.stopped'
   | 'model.unpriced'
   | 'machine.version'
-  | 'actor.version_moved';
+  | 'actor.version_moved'
+  /** A host's step commit was refused: another host owns the actor now. */
+  | 'host.fenced'
+  /** A host's activity result (or retry) was refused: the job was taken over. */
+  | 'job.result_refused';
 
 /** One row of the append-only, hash-chained audit log. */
 export interface AuditEntry {

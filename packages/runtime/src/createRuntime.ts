@@ -2,6 +2,7 @@
 // approval desk and run control over one store, and documents each public method; the work
 // itself lives in host/, step/, activities/ and control/.
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { EventObject } from 'xstate';
 import { ActivityRunner, type PartialNotice } from './activities/ActivityRunner.js';
 import { ApprovalDesk, type Decision, type DecisionOutcome } from './ApprovalDesk.js';
@@ -10,11 +11,12 @@ import { createControl, type Control } from './control/index.js';
 import type { MachineDefinition } from './defineMachine.js';
 import { SpineError, ensureError, type FieldIssue } from './errors.js';
 import { Scheduler } from './host/Scheduler.js';
+import { DEFAULT_LEASE_MS } from './host/lease.js';
 import { describeIssues, eventIssues, initEvent, parseInput, RESERVED_EVENT, safeStringify } from './machineInput.js';
 import { MachineRegistry } from './MachineRegistry.js';
 import { redactingStore, Redactor, secretsFromEnv } from './redact.js';
 import { ensureSecret, readSecret } from './secretFile.js';
-import { StepRunner, type StepNotice } from './step/StepRunner.js';
+import { StepRunner, type FenceNotice, type StepNotice } from './step/StepRunner.js';
 import { HostFailure, isPersistentStorageError } from './hostFailure.js';
 import { depthProblem } from './inputLimits.js';
 import { RunTelemetry } from './telemetry.js';
@@ -37,8 +39,16 @@ export interface RuntimeOptions {
   newRunId?: () => string;
   /** How often the host looks for work written by other processes (default 100 ms). */
   pollIntervalMs?: number;
-  /** Heartbeat period; a host silent for 5 periods is dead (default 1000 ms). */
+  /**
+   * How long this host's lease runs from each renewal (default 6000 ms). Another host takes over
+   * its actors and jobs only after it ran out (by the store's clock); a host that lost them is
+   * fenced: its late commits and results are refused.
+   */
+  leaseMs?: number;
+  /** How often the lease is renewed (default a third of `leaseMs`). */
   heartbeatMs?: number;
+  /** Most activity attempts running at once in this host (default: no limit); the others wait, claimed, in order. */
+  maxRunningActivities?: number;
   /** Largest accepted event, in bytes of JSON (default 1 MiB). */
   maxEventBytes?: number;
   /** Snapshots kept in memory for hot actors (default 1000); waiting actors are never held. */
@@ -96,7 +106,7 @@ export class Runtime {
   readonly registry: MachineRegistry;
   readonly clock: Clock;
   readonly hostId: string;
-  readonly #options: Required<Pick<RuntimeOptions, 'pollIntervalMs' | 'heartbeatMs' | 'maxEventBytes' | 'maxCachedActors' | 'runActivities'>>;
+  readonly #options: Required<Pick<RuntimeOptions, 'pollIntervalMs' | 'leaseMs' | 'heartbeatMs' | 'maxEventBytes' | 'maxCachedActors' | 'runActivities'>>;
   readonly #newRunId: () => string;
   readonly #onError: (error: Error, where: string) => void;
   readonly #listeners = new Set<Listener>();
@@ -146,9 +156,14 @@ export class Runtime {
     const signingSecret = () => secret() ?? (secretOption === undefined && dbFile && dbFile !== ':memory:' ? (found = ensureSecret(dbFile)) : undefined);
     this.#desk = new ApprovalDesk({ store: this.store, registry: this.registry, clock: this.clock, secret, signingSecret });
     this.control = createControl({ store: this.store, registry: this.registry, clock: this.clock, afterChange: () => this.poke() });
+    const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    if (!(leaseMs > 0)) throw new SpineError('invalid_input', `leaseMs must be a positive number of milliseconds, not ${String(options.leaseMs)}.`);
+    const heartbeatMs = options.heartbeatMs ?? Math.max(1, Math.round(leaseMs / 3));
+    if (!(heartbeatMs > 0 && heartbeatMs < leaseMs)) throw new SpineError('invalid_input', `heartbeatMs (${heartbeatMs}) must be positive and shorter than leaseMs (${leaseMs}), or the lease runs out between renewals.`);
     this.#options = {
       pollIntervalMs: options.pollIntervalMs ?? 100,
-      heartbeatMs: options.heartbeatMs ?? 1000,
+      leaseMs,
+      heartbeatMs,
       maxEventBytes: options.maxEventBytes ?? 1024 * 1024,
       maxCachedActors: options.maxCachedActors ?? 1000,
       runActivities: options.runActivities ?? true,
@@ -159,7 +174,10 @@ export class Runtime {
       ...host,
       pollIntervalMs: this.#options.pollIntervalMs,
       heartbeatMs: this.#options.heartbeatMs,
+      leaseMs: this.#options.leaseMs,
       onError,
+      // Whatever this host holds in memory may be another host's now: read it again (fences refuse what went stale).
+      leaseExpired: () => this.#steps.clear(),
       drain: (actorId, mailbox) => this.#steps.drain(actorId, mailbox),
       startJob: (key) => this.#activities.start(key),
       beforeScan: async () => {
@@ -171,8 +189,11 @@ export class Runtime {
     this.#activities = new ActivityRunner({
       ...host,
       runActivities: this.#options.runActivities,
-      stopping: () => this.#scheduler.stopping,
+      // A draining host starts no new attempt.
+      stopping: () => this.#scheduler.stopping || this.#scheduler.paused,
       deadOwners: () => this.#scheduler.deadOwners,
+      fenced: (notice) => this.#reportFenced(notice),
+      ...(options.maxRunningActivities ? { maxRunning: options.maxRunningActivities } : {}),
       onError,
       kick: (actorId) => this.#scheduler.kick(actorId),
       deliver: (completion) => this.#steps.deliver(completion),
@@ -195,11 +216,12 @@ export class Runtime {
       scheduleWake: () => void this.#scheduler.scheduleWake(),
       // A job claimed in its creating commit holds the row as the store wrote it (secrets redacted).
       startJob: (key, claimed) => this.#activities.start(key, claimed && this.#redactor.value(claimed)),
-      claimsJobs: () => this.#options.runActivities && !this.#scheduler.stopping,
+      claimsJobs: () => this.#options.runActivities && !this.#scheduler.stopping && !this.#scheduler.paused,
       drainsInProgress: () => this.#scheduler.drainsInProgress,
       abortJobs: (actorId, childId) => this.#activities.abort(actorId, childId),
       deliverToActivity: (actorId, childId, event) => this.#activities.deliver(actorId, childId, event),
       publish: (notice) => this.#publish(notice),
+      fenced: (notice) => this.#reportFenced(notice),
     });
   }
 
@@ -236,6 +258,43 @@ export class Runtime {
       await this.store.removeHost(this.hostId);
     }
     this.#steps.clear();
+  }
+
+  /**
+   * Stops taking new work, lets the steps and activity attempts in flight finish (up to
+   * `timeoutMs`, default 30 s; the rest are aborted and run again elsewhere with the same
+   * idempotency key), then stops as `stop()` does: results journaled, ownership released.
+   * Returns how many attempts it had to abort.
+   *
+   * @example
+   * process.once('SIGTERM', () => void runtime.drain({ timeoutMs: 30_000 }).then(() => process.exit(0)));
+   */
+  async drain(options: { timeoutMs?: number } = {}): Promise<{ aborted: number }> {
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    if (!this.#started || this.#stopping) {
+      await this.stop();
+      return { aborted: 0 };
+    }
+    this.#scheduler.pause();
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const running = this.#activities.running;
+      if (!running.size && !this.#scheduler.pumping && !this.#scheduler.hasReady) break;
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      await this.#scheduler.nextSettle(Math.min(left, 1000), Promise.allSettled([...running, ...(this.#scheduler.pumping ? [this.#scheduler.pumping] : [])]));
+    }
+    const aborted = this.#activities.running.size;
+    await this.stop();
+    return { aborted };
+  }
+
+  /** A write of this host refused by a fence: a line on stderr and an audit row, so `spine audit` shows it. */
+  #reportFenced(notice: FenceNotice): void {
+    const subject = notice.jobKey ?? notice.actorId;
+    process.stderr.write(this.#redactor.text(`spine: host ${this.hostId}: ${notice.kind} ${subject} (run ${notice.runId}): ${notice.reason}\n`));
+    const entry = { at: this.clock.now(), runId: notice.runId, actorId: notice.actorId, kind: notice.kind, who: this.hostId, subject, detail: JSON.stringify({ host: this.hostId, reason: notice.reason }) };
+    this.store.appendAudit([entry]).catch((error: unknown) => this.#onError(ensureError(error), 'audit of a fenced write'));
   }
 
   /** Listens to every committed step of this host; returns an unsubscribe function. */

@@ -47,11 +47,11 @@ async function openHost(path: string, machines: RuntimeOptions['machines'], opti
 async function markDead(store: Store, hostId: string): Promise<void> {
   const deadPid = spawnSync(process.execPath, ['-e', '']).pid;
   // A heartbeat of a known id only refreshes its time: it reads the host's row back.
-  const host = (await store.heartbeat({ id: hostId, hostname: '', pid: 0, startedAt: 0, heartbeatAt: Date.now() })).find((h) => h.id === hostId)!;
+  const host = (await store.heartbeat({ id: hostId, hostname: '', pid: 0, startedAt: 0, heartbeatAt: Date.now() })).hosts.find((h) => h.id === hostId)!;
   // The host's own heartbeat may land between the removal and the new row (and keep its live pid): until the dead pid holds.
   for (let tries = 0; tries < 50; tries++) {
     await store.removeHost(hostId);
-    const hosts = await store.heartbeat({ ...host, pid: deadPid });
+    const { hosts } = await store.heartbeat({ ...host, pid: deadPid });
     if (hosts.find((h) => h.id === hostId)?.pid === deadPid) return;
   }
   throw new Error(`could not mark host ${hostId} dead`);

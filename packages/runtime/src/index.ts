@@ -66,6 +66,7 @@ export type { Clock } from './clock.js';
 export { canonicalJson, contentHash } from './canonicalJson.js';
 export { loadMachineDirectory } from './loadMachineDirectory.js';
 export type * from './Store.js';
+export { DEFAULT_LEASE_MS } from './host/lease.js';
 export { ApprovalDesk } from './ApprovalDesk.js';
 export type { ApprovalErrorJson, Decision, DecisionOutcome } from './ApprovalDesk.js';
 export { auditHash, verifyAuditChain, GENESIS_HASH } from './auditChain.js';

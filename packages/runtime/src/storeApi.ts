@@ -17,5 +17,6 @@ export type { ActorRow, EventRow, JobRow, HistoryRowColumns, DeadLetterRow, Appr
 export { parseJson, stepOfJobKey } from './control/json.js';
 export { AUDIT_ANCHOR_KEY, signAnchor, auditAnchorOf, parseAuditAnchor, auditStartGap, checkAuditAnchor } from './auditAnchor.js';
 export type { AuditAnchor } from './auditAnchor.js';
+export { DEFAULT_LEASE_MS } from './host/lease.js';
 export { STORAGE_FAILURE_CODES, latchStorageErrors, foundCorrupt } from './storageFailures.js';
 export type { StorageFailureKind, StorageErrorReporting } from './storageFailures.js';

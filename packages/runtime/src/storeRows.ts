@@ -18,6 +18,8 @@ export interface ActorRow {
   output: string | null;
   error: string | null;
   owner: string | null;
+  /** Absent on a read-only database older than schema version with leases. */
+  owner_epoch?: number;
   created_at: number;
   updated_at: number;
 }
@@ -37,6 +39,7 @@ export function toActor(r: ActorRow): ActorRecord {
     output: r.output,
     error: r.error,
     owner: r.owner,
+    ownerEpoch: r.owner_epoch ?? 0,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };

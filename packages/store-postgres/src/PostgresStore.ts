@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import {
   auditHash,
+  DEFAULT_LEASE_MS,
   boundDeadLetter,
   DEFAULT_DEAD_LETTER_RETENTION,
   encodeHistoryStep,
@@ -122,7 +123,7 @@ class NeedChain extends Error {
 }
 
 class Rollback extends Error {
-  constructor(readonly reason: 'conflict' | 'consumed') {
+  constructor(readonly reason: 'conflict' | 'consumed' | 'fenced') {
     super(reason);
   }
 }
@@ -390,7 +391,12 @@ export class PostgresStore implements Store {
     const seq = step.expectedSeq + 1;
     // The row lock makes a concurrent commit of the same actor wait, then find the seq moved. The
     // snapshot read is the one being replaced: the base of this step's history delta.
-    const [before] = await q<{ run_id: string; seq: number; status: string; snapshot: string | null }>('SELECT run_id, seq, status, snapshot FROM actors WHERE id = $1 FOR UPDATE', [step.actorId]);
+    const [before] = await q<{ run_id: string; seq: number; status: string; snapshot: string | null; owner: string | null; owner_epoch: number }>(
+      'SELECT run_id, seq, status, snapshot, owner, owner_epoch FROM actors WHERE id = $1 FOR UPDATE',
+      [step.actorId],
+    );
+    // The fence: only the owner at the epoch it claimed may commit (another host took the actor over).
+    if (before && step.fence && (before.owner !== step.fence.owner || before.owner_epoch !== step.fence.epoch)) throw new Rollback('fenced');
     if (!before || before.seq !== step.expectedSeq || before.status !== 'active') throw new Rollback('conflict');
     await q('UPDATE actors SET seq = $1, status = $2, snapshot = $3, state_value = $4, output = $5, error = $6, updated_at = $7 WHERE id = $8', [
       seq,
@@ -506,7 +512,7 @@ export class PostgresStore implements Store {
     // SKIP LOCKED: a job another host is claiming or completing right now is not ours to wait for.
     const [row] = await this.#query<JobRow>(
       `UPDATE jobs SET status = 'running', owner = $1, attempts = attempts + 1, started_at = $2
-       WHERE key = (SELECT key FROM jobs WHERE key = $3 AND ((status = 'pending' AND run_at <= $2) OR (status = 'running' AND owner = ANY($4::text[]))) FOR UPDATE SKIP LOCKED)
+       WHERE key = (SELECT key FROM jobs WHERE key = $3 AND ((status = 'pending' AND run_at <= $2) OR (status = 'running' AND ${TAKEABLE('owner', '$4')})) FOR UPDATE SKIP LOCKED)
        RETURNING *`,
       [owner, now, key, deadOwners],
     );
@@ -516,11 +522,7 @@ export class PostgresStore implements Store {
   async completeJob(completion: JobCompletion): Promise<boolean> {
     return this.#tx(async (q) => {
       const now = this.#now();
-      const done = await q(
-        "UPDATE jobs SET status = $1, output = $2, error = $3, journal = $4, finished_at = $5 WHERE key = $6 AND status = 'running' AND owner = $7 RETURNING key",
-        [completion.status, completion.output, completion.error, completion.journal, completion.finishedAt ?? now, completion.key, completion.owner],
-      );
-      if (!done.length) return false;
+      if (!(await completeJobRow(q, completion, now))) return false;
       await insertEvent(q, completion.event, now);
       if (completion.audit?.length) await this.#appendAudit(q, completion.audit);
       return true;
@@ -529,7 +531,10 @@ export class PostgresStore implements Store {
 
   async retryJob(retry: JobRetry): Promise<boolean> {
     return this.#tx(async (q) => {
-      const rows = await q("UPDATE jobs SET status = 'pending', run_at = $1, journal = $2, owner = NULL WHERE key = $3 AND status = 'running' AND owner = $4 RETURNING key", [retry.runAt, retry.journal, retry.key, retry.owner]);
+      const rows = await q(
+        "UPDATE jobs SET status = 'pending', run_at = $1, journal = $2, owner = NULL WHERE key = $3 AND status = 'running' AND owner = $4 AND attempts = COALESCE($5, attempts) RETURNING key",
+        [retry.runAt, retry.journal, retry.key, retry.owner, retry.attempt ?? null],
+      );
       if (!rows.length) return false;
       if (retry.audit?.length) await this.#appendAudit(q, retry.audit);
       return true;
@@ -555,14 +560,14 @@ export class PostgresStore implements Store {
 
   async runnable(now: number, owner: string, deadOwners: string[], limit: number): Promise<{ actors: string[]; jobs: { key: string; actorId: string }[] }> {
     const notHalted = "NOT EXISTS (SELECT 1 FROM approvals p WHERE p.run_id = a.run_id AND p.status = 'pending' AND p.tier = 'high')";
-    const ours = '(a.owner IS NULL OR a.owner = $2 OR a.owner = ANY($3::text[]))';
+    const ours = `(a.owner IS NULL OR a.owner = $2 OR ${TAKEABLE('a.owner', '$3')})`;
     const actors = await this.#query<{ actor_id: string }>(
       `SELECT DISTINCT e.actor_id FROM events e JOIN actors a ON a.id = e.actor_id WHERE e.due_at <= $1 AND a.status = 'active' AND ${ours} AND ${notHalted} LIMIT $4`,
       [now, owner, deadOwners, limit],
     );
     const jobs = await this.#query<{ key: string; actor_id: string }>(
       `SELECT j.key, j.actor_id FROM jobs j JOIN actors a ON a.id = j.actor_id
-       WHERE ((j.status = 'pending' AND j.run_at <= $1) OR (j.status = 'running' AND j.owner = ANY($3::text[])))
+       WHERE ((j.status = 'pending' AND j.run_at <= $1) OR (j.status = 'running' AND ${TAKEABLE('j.owner', '$3')}))
          AND a.status = 'active' AND ${ours} AND ${notHalted} LIMIT $4`,
       [now, owner, deadOwners, limit],
     );
@@ -580,14 +585,15 @@ export class PostgresStore implements Store {
   }
 
   async claimActors(ids: string[], owner: string, deadOwners: string[]): Promise<string[]> {
+    // Expiry is decided by the database's clock (TAKEABLE), never the caller's.
     if (!ids.length) return [];
     // Actors it holds already are its own without a lock (one of its commits may hold the row right now);
     // of the others, SKIP LOCKED leaves one another host is claiming or committing right now with that host.
     const rows = await this.#query<{ id: string }>(
       `WITH held AS (SELECT id FROM actors WHERE id = ANY($2::text[]) AND status = 'active' AND owner = $1),
        claimed AS (
-         UPDATE actors SET owner = $1 WHERE id IN (
-           SELECT id FROM actors WHERE id = ANY($2::text[]) AND status = 'active' AND (owner IS NULL OR owner = ANY($3::text[])) FOR UPDATE SKIP LOCKED
+         UPDATE actors SET owner = $1, owner_epoch = owner_epoch + 1 WHERE id IN (
+           SELECT id FROM actors WHERE id = ANY($2::text[]) AND status = 'active' AND (owner IS NULL OR ${TAKEABLE('owner', '$3')}) FOR UPDATE SKIP LOCKED
          ) RETURNING id
        )
        SELECT id FROM held UNION SELECT id FROM claimed`,
@@ -603,13 +609,19 @@ export class PostgresStore implements Store {
     });
   }
 
-  async heartbeat(host: HostRecord): Promise<HostRecord[]> {
-    await this.#query(
-      'INSERT INTO hosts (id, hostname, pid, started_at, heartbeat_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at',
-      [host.id, host.hostname, host.pid, host.startedAt, host.heartbeatAt],
-    );
-    const rows = await this.#query<{ id: string; hostname: string; pid: number; started_at: number; heartbeat_at: number }>('SELECT * FROM hosts ORDER BY id');
-    return rows.map((h) => ({ id: h.id, hostname: h.hostname, pid: h.pid, startedAt: h.started_at, heartbeatAt: h.heartbeat_at }));
+  async heartbeat(host: HostRecord, leaseMs = DEFAULT_LEASE_MS): Promise<{ hosts: HostRecord[]; expired: boolean }> {
+    // The database's clock sets and judges every lease, so hosts on machines with skewed clocks agree.
+    const expired = await this.#tx(async (q) => {
+      const [before] = await q<{ expired: boolean }>('SELECT lease_until <= spine_now_ms() AS expired FROM hosts WHERE id = $1 FOR UPDATE', [host.id]);
+      await q(
+        `INSERT INTO hosts (id, hostname, pid, started_at, heartbeat_at, lease_until) VALUES ($1, $2, $3, $4, $5, spine_now_ms() + $6)
+         ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, lease_until = excluded.lease_until`,
+        [host.id, host.hostname, host.pid, host.startedAt, host.heartbeatAt, leaseMs],
+      );
+      return before?.expired === true;
+    });
+    const rows = await this.#query<{ id: string; hostname: string; pid: number; started_at: number; heartbeat_at: number; lease_until: number }>('SELECT * FROM hosts ORDER BY id');
+    return { hosts: rows.map((h) => ({ id: h.id, hostname: h.hostname, pid: h.pid, startedAt: h.started_at, heartbeatAt: h.heartbeat_at, leaseUntil: h.lease_until })), expired };
   }
 
   async removeHost(id: string): Promise<void> {
@@ -1303,3 +1315,20 @@ interface HistorySqlRow extends HistoryRowColumns {
 }
 
 reportStorageErrors(PostgresStore);
+
+/**
+ * SQL for "this owner may be taken over": it is in the caller's list of dead owners (`$n`, a
+ * text array), or its lease expired by the database's clock.
+ */
+function TAKEABLE(owner: string, deadParam: string): string {
+  return `(${owner} = ANY(${deadParam}::text[]) OR ${owner} IN (SELECT id FROM hosts WHERE lease_until <= spine_now_ms()))`;
+}
+
+/** Journals an attempt's outcome if the job is still this owner's attempt (`attempt`: fenced by owner only when absent). */
+async function completeJobRow(q: Query, completion: JobCompletion, now: number): Promise<boolean> {
+  const done = await q(
+    "UPDATE jobs SET status = $1, output = $2, error = $3, journal = $4, finished_at = $5 WHERE key = $6 AND status = 'running' AND owner = $7 AND attempts = COALESCE($8, attempts) RETURNING key",
+    [completion.status, completion.output, completion.error, completion.journal, completion.finishedAt ?? now, completion.key, completion.owner, completion.attempt ?? null],
+  );
+  return done.length > 0;
+}

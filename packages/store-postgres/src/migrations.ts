@@ -181,4 +181,12 @@ export const migrations: readonly string[] = [
   -- is replaced in the same transaction by the signed anchor of the (empty) log.
   INSERT INTO spine_meta (key, value) VALUES ('audit_anchor', 'pending');
   `,
+  // 2: ownership leases and fencing tokens (as SQLite's migration 5). lease_until is in ms of the
+  // database's clock (spine_now_ms()), so hosts with skewed clocks agree on who expired.
+  `
+  CREATE FUNCTION spine_now_ms() RETURNS BIGINT LANGUAGE sql VOLATILE AS $$ SELECT (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT $$;
+  ALTER TABLE hosts ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0;
+  UPDATE hosts SET lease_until = heartbeat_at + 5000;
+  ALTER TABLE actors ADD COLUMN owner_epoch BIGINT NOT NULL DEFAULT 0;
+  `,
 ];

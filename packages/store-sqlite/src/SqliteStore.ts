@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   auditHash,
+  DEFAULT_LEASE_MS,
   encodeHistoryStep,
   GENESIS_HASH,
   HistoryDecoder,
@@ -84,7 +85,7 @@ const MIN_SHARED_OUTPUT = 64;
 class Fenced extends Error {}
 
 class Rollback extends Error {
-  constructor(readonly reason: 'conflict' | 'consumed' | 'queued') {
+  constructor(readonly reason: 'conflict' | 'consumed' | 'queued' | 'fenced') {
     super(reason);
   }
 }
@@ -324,8 +325,7 @@ export class SqliteStore implements Store {
   #entry({ completion, step }: BatchEntry): BatchResult {
     const now = this.#now();
     if (completion) {
-      const { changes } = this.#s.completeJob.run(completion.status, completion.output, completion.error, completion.journal, completion.finishedAt ?? now, completion.key, completion.owner);
-      if (!changes) return { ok: false, reason: 'cancelled' };
+      if (!this.#completeJob(completion, now)) return { ok: false, reason: this.#jobTakenOver(completion) ? 'refused' : 'cancelled' };
       if (completion.audit?.length) this.#appendAudit(completion.audit);
     }
     if (!step) {
@@ -349,9 +349,12 @@ export class SqliteStore implements Store {
     const now = step.history.startedAt;
     const seq = step.expectedSeq + 1;
     // Read before the update: the snapshot being replaced is the base of this step's history delta.
-    const before = s.getRunId.get(step.actorId) as { run_id: string; snapshot: string | null } | undefined;
-    const updated = s.updateActor.run(seq, step.status, step.snapshot, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq);
-    if (updated.changes === 0 || !before) throw new Rollback('conflict');
+    const before = s.getRunId.get(step.actorId) as { run_id: string; snapshot: string | null; owner: string | null; owner_epoch: number } | undefined;
+    const { fence } = step;
+    const updated = fence
+      ? s.updateOwnedActor.run(seq, step.status, step.snapshot, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq, fence.owner, fence.epoch)
+      : s.updateActor.run(seq, step.status, step.snapshot, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq);
+    if (updated.changes === 0 || !before) throw new Rollback(before && fence && (before.owner !== fence.owner || before.owner_epoch !== fence.epoch) ? 'fenced' : 'conflict');
     let source: string;
     if (step.eventId === null) {
       // A result applied directly: only when nothing older waits in the mailbox, so events keep their order.
@@ -446,15 +449,28 @@ export class SqliteStore implements Store {
   // ---- jobs ---------------------------------------------------------------------
 
   async claimJob(key: string, owner: string, now: number, deadOwners: string[]): Promise<JobRecord | undefined> {
-    const row = this.#s.claimJob.get(owner, now, key, now, JSON.stringify(deadOwners)) as JobRow | undefined;
+    const row = this.#s.claimJob.get(owner, now, key, now, JSON.stringify(deadOwners), now) as JobRow | undefined;
     return row && toJob(row);
+  }
+
+  /** Journals an outcome if the job is still this owner's attempt. */
+  #completeJob(completion: JobCompletion, now: number): boolean {
+    const { status, output, error, journal, key, owner, attempt } = completion;
+    const finishedAt = completion.finishedAt ?? now;
+    const run = attempt === undefined ? this.#s.completeJob.run(status, output, error, journal, finishedAt, key, owner) : this.#s.completeJobAttempt.run(status, output, error, journal, finishedAt, key, owner, attempt);
+    return run.changes > 0;
+  }
+
+  /** Why an outcome was refused: the job runs for another owner or attempt now (else it was cancelled or finished). */
+  #jobTakenOver(outcome: { key: string; owner: string; attempt?: number }): boolean {
+    const job = this.#s.getJob.get(outcome.key) as JobRow | undefined;
+    return job !== undefined && job.status !== 'cancelled' && (job.owner !== outcome.owner || (outcome.attempt !== undefined && job.attempts !== outcome.attempt));
   }
 
   async completeJob(completion: JobCompletion): Promise<boolean> {
     return this.db.transaction(() => {
       const now = this.#now();
-      const { changes } = this.#s.completeJob.run(completion.status, completion.output, completion.error, completion.journal, completion.finishedAt ?? now, completion.key, completion.owner);
-      if (!changes) return false;
+      if (!this.#completeJob(completion, now)) return false;
       this.#insertEvent(completion.event, now);
       if (completion.audit?.length) this.#appendAudit(completion.audit);
       return true;
@@ -462,9 +478,11 @@ export class SqliteStore implements Store {
   }
 
   async retryJob(retry: JobRetry): Promise<boolean> {
-    if (!retry.audit?.length) return this.#s.retryJob.run(retry.runAt, retry.journal, retry.key, retry.owner).changes > 0;
+    // attempts = COALESCE(?, attempts): without an attempt, fenced by owner only.
+    const attempt = retry.attempt ?? null;
+    if (!retry.audit?.length) return this.#s.retryJob.run(retry.runAt, retry.journal, retry.key, retry.owner, attempt).changes > 0;
     return this.db.transaction(() => {
-      if (this.#s.retryJob.run(retry.runAt, retry.journal, retry.key, retry.owner).changes === 0) return false;
+      if (this.#s.retryJob.run(retry.runAt, retry.journal, retry.key, retry.owner, attempt).changes === 0) return false;
       this.#appendAudit(retry.audit!);
       return true;
     }).immediate();
@@ -498,8 +516,8 @@ export class SqliteStore implements Store {
 
   async runnable(now: number, owner: string, deadOwners: string[], limit: number): Promise<{ actors: string[]; jobs: { key: string; actorId: string }[] }> {
     const dead = JSON.stringify(deadOwners);
-    const actors = (this.#s.runnableActors.all(now, owner, dead, limit) as { actor_id: string }[]).map((r) => r.actor_id);
-    const jobs = (this.#s.runnableJobs.all(now, dead, owner, dead, limit) as { key: string; actor_id: string }[]).map((r) => ({ key: r.key, actorId: r.actor_id }));
+    const actors = (this.#s.runnableActors.all(now, owner, dead, now, limit) as { actor_id: string }[]).map((r) => r.actor_id);
+    const jobs = (this.#s.runnableJobs.all(now, dead, now, owner, dead, now, limit) as { key: string; actor_id: string }[]).map((r) => ({ key: r.key, actorId: r.actor_id }));
     return { actors, jobs };
   }
 
@@ -509,9 +527,9 @@ export class SqliteStore implements Store {
     return candidates.length ? Math.min(...candidates) : undefined;
   }
 
-  async claimActors(ids: string[], owner: string, deadOwners: string[]): Promise<string[]> {
+  async claimActors(ids: string[], owner: string, deadOwners: string[], now = this.#now()): Promise<string[]> {
     if (!ids.length) return [];
-    const rows = this.#s.claimActors.all(owner, JSON.stringify(ids), owner, JSON.stringify(deadOwners)) as { id: string }[];
+    const rows = this.#s.claimActors.all(owner, owner, JSON.stringify(ids), owner, JSON.stringify(deadOwners), now) as { id: string }[];
     return rows.map((r) => r.id);
   }
 
@@ -522,15 +540,23 @@ export class SqliteStore implements Store {
     }).immediate();
   }
 
-  async heartbeat(host: HostRecord): Promise<HostRecord[]> {
-    this.#s.upsertHost.run(host.id, host.hostname, host.pid, host.startedAt, host.heartbeatAt);
-    return (this.#s.hosts.all() as { id: string; hostname: string; pid: number; started_at: number; heartbeat_at: number }[]).map((h) => ({
+  async heartbeat(host: HostRecord, leaseMs = DEFAULT_LEASE_MS): Promise<{ hosts: HostRecord[]; expired: boolean }> {
+    // One machine, one clock: the caller's (`heartbeatAt`, the runtime's injectable clock) decides.
+    const now = host.heartbeatAt;
+    const expired = this.db.transaction(() => {
+      const before = this.#s.leaseOf.get(host.id) as number | undefined;
+      this.#s.upsertHost.run(host.id, host.hostname, host.pid, host.startedAt, now, now + leaseMs);
+      return before !== undefined && before <= now;
+    }).immediate();
+    const hosts = (this.#s.hosts.all() as { id: string; hostname: string; pid: number; started_at: number; heartbeat_at: number; lease_until: number }[]).map((h) => ({
       id: h.id,
       hostname: h.hostname,
       pid: h.pid,
       startedAt: h.started_at,
       heartbeatAt: h.heartbeat_at,
+      leaseUntil: h.lease_until,
     }));
+    return { hosts, expired };
   }
 
   async removeHost(id: string): Promise<void> {
@@ -842,7 +868,8 @@ function prepare(db: Database.Database) {
   // History rows with the output of the job each refers to (schema 4); a read-only older file has neither column.
   const current = (db.prepare("SELECT COUNT(*) FROM pragma_table_info('history') WHERE name = 'job_key'").pluck().get() as number) > 0;
   const historyRows = current ? 'SELECT h.*, j.output AS shared FROM history h LEFT JOIN jobs j ON j.key = h.job_key' : 'SELECT h.* FROM history h';
-  const dead = `(SELECT value FROM json_each(?))`;
+  // Owners that may be taken over: the ones the caller knows dead, and every host whose lease expired at `now`.
+  const dead = `(SELECT value FROM json_each(?) UNION ALL SELECT id FROM hosts WHERE lease_until <= ?)`;
   return {
     insertVersion: db.prepare('INSERT OR IGNORE INTO machine_versions (machine, version, definition, created_at) VALUES (?, ?, ?, ?)'),
     lastVersionOf: db.prepare('SELECT version FROM machine_versions WHERE machine = ? ORDER BY created_at DESC, rowid DESC LIMIT 1'),
@@ -853,10 +880,14 @@ function prepare(db: Database.Database) {
       'INSERT INTO actors (id, run_id, parent_id, child_key, machine, version, owner, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     getActor: db.prepare('SELECT * FROM actors WHERE id = ?'),
-    getRunId: db.prepare('SELECT run_id, snapshot FROM actors WHERE id = ?'),
+    getRunId: db.prepare('SELECT run_id, snapshot, owner, owner_epoch FROM actors WHERE id = ?'),
     children: db.prepare("SELECT id, child_key, machine, seq FROM actors WHERE parent_id = ? AND status = 'active' ORDER BY created_at, id"),
     updateActor: db.prepare(
       "UPDATE actors SET seq = ?, status = ?, snapshot = ?, state_value = ?, output = ?, error = ?, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active'",
+    ),
+    // The same, fenced by ownership: only the owner at the epoch it claimed may commit.
+    updateOwnedActor: db.prepare(
+      "UPDATE actors SET seq = ?, status = ?, snapshot = ?, state_value = ?, output = ?, error = ?, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active' AND owner = ? AND owner_epoch = ?",
     ),
     stopActor: db.prepare(
       "UPDATE actors SET status = 'stopped', seq = seq + 1, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active' RETURNING run_id, seq, snapshot, state_value, version",
@@ -919,7 +950,12 @@ function prepare(db: Database.Database) {
     completeJob: db.prepare(
       "UPDATE jobs SET status = ?, output = ?, error = ?, journal = ?, finished_at = ? WHERE key = ? AND status = 'running' AND owner = ?",
     ),
-    retryJob: db.prepare("UPDATE jobs SET status = 'pending', run_at = ?, journal = ?, owner = NULL WHERE key = ? AND status = 'running' AND owner = ?"),
+    completeJobAttempt: db.prepare(
+      "UPDATE jobs SET status = ?, output = ?, error = ?, journal = ?, finished_at = ? WHERE key = ? AND status = 'running' AND owner = ? AND attempts = ?",
+    ),
+    retryJob: db.prepare(
+      "UPDATE jobs SET status = 'pending', run_at = ?, journal = ?, owner = NULL WHERE key = ? AND status = 'running' AND owner = ? AND attempts = COALESCE(?, attempts)",
+    ),
     cancelJobs: db.prepare(
       "UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE actor_id = ? AND child_id = ? AND status IN ('pending', 'held', 'running')",
     ),
@@ -974,14 +1010,15 @@ function prepare(db: Database.Database) {
          (SELECT MIN(deadline_at) FROM approvals WHERE status = 'pending' AND escalated_at IS NULL AND deadline_at > ?) AS d`,
     ),
     claimActors: db.prepare(
-      `UPDATE actors SET owner = ? WHERE id IN (SELECT value FROM json_each(?)) AND status = 'active'
+      `UPDATE actors SET owner_epoch = CASE WHEN owner IS ? THEN owner_epoch ELSE owner_epoch + 1 END, owner = ? WHERE id IN (SELECT value FROM json_each(?)) AND status = 'active'
        AND (owner IS NULL OR owner = ? OR owner IN ${dead}) RETURNING id`,
     ),
     releaseActors: db.prepare('UPDATE actors SET owner = NULL WHERE owner = ?'),
     releaseJobs: db.prepare("UPDATE jobs SET status = 'pending', owner = NULL WHERE owner = ? AND status = 'running'"),
     upsertHost: db.prepare(
-      'INSERT INTO hosts (id, hostname, pid, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at',
+      'INSERT INTO hosts (id, hostname, pid, started_at, heartbeat_at, lease_until) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, lease_until = excluded.lease_until',
     ),
+    leaseOf: db.prepare('SELECT lease_until FROM hosts WHERE id = ?').pluck(),
     hosts: db.prepare('SELECT * FROM hosts'),
     removeHost: db.prepare('DELETE FROM hosts WHERE id = ?'),
     insertDeadLetter: db.prepare('INSERT INTO dead_letters (actor_id, event, reason, issues, source, created_at) VALUES (?, ?, ?, ?, ?, ?)'),

@@ -188,6 +188,14 @@ export const migrations: readonly Migration[] = [
   // names its job (job_key): the body refers to the job's stored output instead of copying it.
   // Rows keep their row ids (old rows refer to no job).
   encodeHistoryBodies,
+  // 5: ownership leases and fencing tokens. A host's lease runs until lease_until (hosts that ran
+  // before it count as expired once their old 5 s staleness window passed); an actor's owner_epoch
+  // grows at every change of owner, and a step commits only with its owner's epoch.
+  `
+  ALTER TABLE hosts ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
+  UPDATE hosts SET lease_until = heartbeat_at + 5000;
+  ALTER TABLE actors ADD COLUMN owner_epoch INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 const HISTORY_V4 = `

@@ -9,6 +9,8 @@ import type { MachineRegistry } from '../MachineRegistry.js';
 import { riskPolicies, type RiskPolicy } from '../riskPolicy.js';
 import type { ActorRecord, HostStore, JobCompletion, JobRecord } from '../Store.js';
 import type { ActivitySpan, RunTelemetry } from '../telemetry.js';
+import { takenOver } from '../step/GroupCommit.js';
+import type { FenceNotice } from '../step/StepRunner.js';
 import { zodIssues } from '../validateEvent.js';
 import { ownValue } from '../names.js';
 import { encodeRejection } from './encodeRejection.js';
@@ -40,6 +42,10 @@ export interface ActivityHost {
   settled(): void;
   /** Live observers of partial output (display only, never stored); `watched()` says whether any listen. */
   partials: { watched(): boolean; publish(notice: PartialNotice): void };
+  /** A retry of this host was refused: the job was taken over (see `StepHost.fenced`). */
+  fenced(notice: FenceNotice): void;
+  /** Most attempts running at once in this host (default: no limit); more wait, claimed, in order. */
+  maxRunning?: number;
 }
 
 /** A running attempt's partial output, or (`ended`) the end of that attempt, for live observers. */
@@ -78,6 +84,8 @@ export class ActivityRunner {
   readonly #inFlight = new Set<Promise<unknown>>();
   /** The last delivery per actor, so an actor's events reach its activities in the order sent. */
   readonly #deliveries = new Map<string, Promise<void>>();
+  /** Jobs waiting for a free slot (`maxRunning`), in the order started, with the claim their commit made. */
+  readonly #waiting = new Map<string, JobRecord | undefined>();
 
   constructor(host: ActivityHost) {
     this.#host = host;
@@ -137,6 +145,11 @@ export class ActivityRunner {
    */
   start(key: string, claimed?: JobRecord): void {
     if (!this.#host.runActivities || this.#host.stopping() || this.#jobs.has(key)) return;
+    if (this.#jobs.size >= (this.#host.maxRunning ?? Infinity)) {
+      if (!this.#waiting.has(key) || claimed) this.#waiting.set(key, claimed);
+      return;
+    }
+    this.#waiting.delete(key);
     const controller = new AbortController();
     this.#jobs.set(key, controller);
     let resolveClaimed!: (childId: string | undefined) => void;
@@ -151,10 +164,20 @@ export class ActivityRunner {
         this.#promises.delete(promise);
         this.#longLived.delete(promise);
         this.#promiseOf.delete(key);
+        this.#startWaiting();
         this.#host.settled();
       });
     this.#promises.add(promise);
     this.#promiseOf.set(key, promise);
+  }
+
+  /** Starts the oldest waiting job, now that a slot is free. */
+  #startWaiting(): void {
+    const next = this.#waiting.entries().next();
+    if (next.done) return;
+    const [key, claimed] = next.value;
+    this.#waiting.delete(key);
+    this.start(key, claimed);
   }
 
   /** Aborts this host's running attempts of an actor's jobs for one invoke id (or all, with '*'). */
@@ -167,6 +190,7 @@ export class ActivityRunner {
 
   /** Aborts every running attempt (they run again on the next start) and waits for them to settle. */
   async stop(): Promise<void> {
+    this.#waiting.clear(); // claimed ones are released with the host's ownership
     for (const controller of this.#jobs.values()) controller.abort(new SpineError('closed', 'The host is stopping.'));
     await Promise.allSettled([...this.#promises, ...this.#longLived, ...this.#inFlight]);
   }
@@ -222,6 +246,7 @@ export class ActivityRunner {
       this.#host.deliver({
         key: job.key,
         owner: this.#host.hostId,
+        attempt: job.attempts,
         status,
         finishedAt: now,
         output: status === 'done' ? JSON.stringify(value ?? null) : null,
@@ -304,14 +329,18 @@ export class ActivityRunner {
       else if (!TerminalError.is(error) && activity.retry && job.attempts < activity.retry.maxAttempts) delay = backoff(job.attempts, activity.retry);
       if (delay !== undefined && job.attempts < maxAttempts) {
         const runAt = this.#host.clock.now() + delay;
-        const retried = await this.#host.store.retryJob({
+        const retry = {
           key: job.key,
           owner: this.#host.hostId,
+          attempt: job.attempts,
           runAt,
           journal: finishEntry('retry', { error: serializeError(error), retryInMs: delay }),
           audit: audit('retry'),
-        });
-        if (retried) this.#host.scheduleWake();
+        };
+        if (await this.#host.store.retryJob(retry)) this.#host.scheduleWake();
+        else if (await takenOver(this.#host.store, retry)) {
+          this.#host.fenced({ kind: 'job.result_refused', actorId: job.actorId, runId: job.runId, jobKey: job.key, reason: `the retry of attempt ${job.attempts} was refused: the job was claimed again by another host or attempt` });
+        }
         return;
       }
       deliver('failed', encodeRejection(thrown));

@@ -10,8 +10,13 @@ export interface SchedulerHost {
   clock: Clock;
   hostId: string;
   pollIntervalMs: number;
+  /** How often the lease is renewed (about a third of `leaseMs`). */
   heartbeatMs: number;
+  /** How long the lease runs from each renewal; other hosts take over only after it ran out. */
+  leaseMs: number;
   onError(error: Error, where: string): void;
+  /** The lease had run out before a renewal: other hosts may have taken this host's work (their fences refuse its commits). */
+  leaseExpired(): void;
   /** Applies one actor's delivered results, then (with `mailbox`) every due event of its mailbox. */
   drain(actorId: string, mailbox: boolean): Promise<void>;
   /** Most runs drained at once, whose steps share group commits (default 256). */
@@ -24,9 +29,9 @@ export interface SchedulerHost {
 
 /**
  * The host's loop: a set of actors ready to step; a poll that finds work other
- * processes wrote (due events and timers, claimable jobs); a heartbeat that tells
- * which other hosts are dead; a timer armed for the next due time. It decides when,
- * never what: each step is the step runner's.
+ * processes wrote (due events and timers, claimable jobs); a heartbeat that renews
+ * this host's lease (the store decides which leases expired); a timer armed for the
+ * next due time. It decides when, never what: each step is the step runner's.
  *
  * Actors of one run are drained one at a time, in kick order, as a single-threaded
  * host would; different runs are drained concurrently (up to `maxConcurrentRuns`), so
@@ -51,18 +56,27 @@ export class Scheduler {
   #wakeAt = Infinity;
   #lastHeartbeat = 0;
   #stopping = false;
+  #paused = false;
 
   constructor(host: SchedulerHost) {
     this.#host = host;
   }
 
-  /** Hosts whose heartbeat stopped: their actors and jobs may be taken over. */
+  /**
+   * Hosts known dead without waiting for their lease: same hostname, dead pid. Hosts whose
+   * lease expired are the store's to judge (by its clock), at each claim.
+   */
   get deadOwners(): string[] {
     return this.#deadOwners;
   }
 
   get stopping(): boolean {
     return this.#stopping;
+  }
+
+  /** Paused for a drain: no polls, wakes or mailbox kicks; heartbeats go on and delivered results are applied. */
+  get paused(): boolean {
+    return this.#paused;
   }
 
   /** The drain in progress, if any. */
@@ -93,7 +107,7 @@ export class Scheduler {
 
   /** Scans now instead of at the next poll (another process wrote work for this host); wakes during a scan coalesce into one more. */
   wake(): void {
-    if (this.#stopping) return;
+    if (this.#stopping || this.#paused) return;
     if (this.#waking) {
       this.#wakeAgain = true;
       return;
@@ -108,6 +122,13 @@ export class Scheduler {
     });
   }
 
+  /** Stops taking new work (a drain): no more polls, wakes or mailbox kicks; the lease is still renewed. */
+  pause(): void {
+    this.#paused = true;
+    if (this.#pollTimer) clearInterval(this.#pollTimer);
+    if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
+  }
+
   /** Stops polling and waits for the drain in progress. */
   async stop(): Promise<void> {
     this.#stopping = true;
@@ -119,7 +140,7 @@ export class Scheduler {
 
   /** Marks an actor's mailbox ready and drains ready actors until none is left. */
   kick(actorId: string): void {
-    if (this.#stopping) return;
+    if (this.#stopping || this.#paused) return;
     this.#ready.set(actorId, true);
     this.#pump();
   }
@@ -180,20 +201,19 @@ export class Scheduler {
     }
   }
 
+  /** Renews this host's lease; notes hosts of this machine whose process is gone (dead at once, without waiting for their lease). */
   async heartbeat(): Promise<void> {
     const now = this.#host.clock.now();
     this.#lastHeartbeat = now;
     const me = hostname();
-    const hosts = await this.#host.store.heartbeat({ id: this.#host.hostId, hostname: me, pid: process.pid, startedAt: now, heartbeatAt: now });
-    const staleAfter = this.#host.heartbeatMs * 5;
-    this.#deadOwners = hosts
-      .filter((h) => h.id !== this.#host.hostId && ((h.hostname === me && !pidAlive(h.pid)) || now - h.heartbeatAt > Math.max(staleAfter, 5000)))
-      .map((h) => h.id);
+    const { hosts, expired } = await this.#host.store.heartbeat({ id: this.#host.hostId, hostname: me, pid: process.pid, startedAt: now, heartbeatAt: now }, this.#host.leaseMs);
+    if (expired) this.#host.leaseExpired();
+    this.#deadOwners = hosts.filter((h) => h.id !== this.#host.hostId && h.hostname === me && !pidAlive(h.pid)).map((h) => h.id);
   }
 
   /** Finds due work (from any process), claims it, and arms the wake timer. */
   async scan(): Promise<void> {
-    if (this.#stopping) return;
+    if (this.#stopping || this.#paused) return;
     try {
       await this.#host.beforeScan();
     } catch (error) {
@@ -203,7 +223,7 @@ export class Scheduler {
     const now = clock.now();
     const { actors, jobs } = await store.runnable(now, hostId, this.#deadOwners, 10_000);
     const wanted = new Set([...actors, ...jobs.map((j) => j.actorId)]);
-    const mine = new Set(await store.claimActors([...wanted], hostId, this.#deadOwners));
+    const mine = new Set(await store.claimActors([...wanted], hostId, this.#deadOwners, now));
     for (const id of actors) if (mine.has(id)) this.kick(id);
     for (const job of jobs) if (mine.has(job.actorId)) this.#host.startJob(job.key);
     await this.scheduleWake();
@@ -220,7 +240,7 @@ export class Scheduler {
     this.#wakeTimer = setTimeout(() => {
       this.#wakeAt = Infinity;
       this.#wakeTimer = undefined;
-      void this.tick();
+      if (!this.#paused) void this.tick();
     }, Math.min(delay, 2 ** 31 - 1));
     this.#wakeTimer.unref?.();
   }

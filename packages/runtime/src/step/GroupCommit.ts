@@ -98,7 +98,7 @@ async function commitEntries(store: HostStore, entries: BatchEntry[]): Promise<B
   if (store.commitBatch && !lone) return store.commitBatch(entries);
   const results: BatchResult[] = [];
   for (const { completion, step } of entries) {
-    if (completion) results.push((await store.completeJob(completion)) ? (step ? { ok: false, reason: 'queued' } : { ok: true }) : { ok: false, reason: 'cancelled' });
+    if (completion) results.push((await store.completeJob(completion)) ? (step ? { ok: false, reason: 'queued' } : { ok: true }) : { ok: false, reason: (await takenOver(store, completion)) ? 'refused' : 'cancelled' });
     else if (step) {
       try {
         results.push(await store.commitStep(step));
@@ -108,4 +108,10 @@ async function commitEntries(store: HostStore, entries: BatchEntry[]): Promise<B
     } else results.push({ ok: true });
   }
   return results;
+}
+
+/** Why a job's outcome was refused: another owner or a later attempt runs it now (else it was cancelled or had finished). */
+export async function takenOver(store: HostStore, outcome: { key: string; owner: string; attempt?: number }): Promise<boolean> {
+  const job = await store.getJob(outcome.key);
+  return job !== undefined && job.status !== 'cancelled' && (job.owner !== outcome.owner || (outcome.attempt !== undefined && job.attempts !== outcome.attempt));
 }

@@ -73,6 +73,18 @@ export interface StepHost {
   /** Delivers an event the step sent to one of its activity children (a callback's `receive`). */
   deliverToActivity(actorId: string, childId: string, event: EventObject): void;
   publish(notice: StepNotice): void;
+  /** A commit or result of this host was refused by a fence: tell people (log and audit). */
+  fenced(notice: FenceNotice): void;
+}
+
+/** A write of this host refused because another host owns the actor or job now. */
+export interface FenceNotice {
+  kind: 'host.fenced' | 'job.result_refused';
+  actorId: string;
+  runId: string;
+  /** The job whose result was refused. */
+  jobKey?: string;
+  reason: string;
 }
 
 /**
@@ -154,6 +166,13 @@ export class StepRunner {
           this.#cache.delete(actorId); // the actor moved on elsewhere: read it again
           loaded = await this.#load(actorId);
           queued = true;
+        } else if (outcome !== true && !outcome.ok && outcome.reason === 'refused') {
+          this.#refused(completion);
+        } else if (outcome !== true && !outcome.ok && outcome.reason === 'fenced') {
+          // The result was journaled (the job was still ours) and waits in the mailbox for the actor's new owner.
+          this.#fencedOut(actorId, completion.event.source);
+          loaded = undefined;
+          queued = true;
         } else if (outcome !== true && (outcome.ok || outcome.reason !== 'cancelled')) queued = true;
       }
       if (halted) return; // the step asked for high-risk work: the run waits for a person
@@ -179,6 +198,10 @@ export class StepRunner {
         }
         const committed = await this.#step(loaded, mailboxEvent);
         if (committed === 'halted') return; // the step asked for high-risk work: the run waits for a person
+        if (committed === 'fenced') {
+          this.#fencedOut(actorId, `step of event ${mailboxEvent.type}`);
+          return;
+        }
         if (committed === 'discarded') continue; // the event was dead-lettered; the actor is as it was
         if (!committed) {
           // Another writer moved the actor (or consumed the event): reload and re-read the
@@ -206,9 +229,11 @@ export class StepRunner {
     let record = await store.getActor(actorId);
     if (!record || record.status !== 'active') return undefined;
     if (record.owner !== hostId) {
-      const claimed = await store.claimActors([actorId], hostId, this.#host.deadOwners());
+      const claimed = await store.claimActors([actorId], hostId, this.#host.deadOwners(), this.#host.clock.now());
       if (!claimed.length) return undefined;
-      record = { ...record, owner: hostId };
+      // Read again: the claim gave the actor a new epoch (this host's fencing token) and maybe a newer seq.
+      record = await store.getActor(actorId);
+      if (!record || record.status !== 'active' || record.owner !== hostId) return undefined;
     }
     const version = await registry.pinned(record.machine, record.version, store);
     const snapshot = record.snapshot ? (createActor(version.machine, { snapshot: decodeSnapshot(record.snapshot) }).getSnapshot() as AnyMachineSnapshot) : undefined;
@@ -232,7 +257,7 @@ export class StepRunner {
     return { result, planned, env, childless };
   }
 
-  async #step(loaded: LoadedActor, mailboxEvent: MailboxEvent): Promise<boolean | 'halted' | 'discarded'> {
+  async #step(loaded: LoadedActor, mailboxEvent: MailboxEvent): Promise<boolean | 'halted' | 'discarded' | 'fenced'> {
     const { registry, hostId } = this.#host;
     const startedAt = this.#host.clock.now();
     const t0 = performance.now();
@@ -247,14 +272,14 @@ export class StepRunner {
       const made = await this.#plan(loaded, stepEvent, startedAt, t0);
       ({ result, env, childless } = made);
       claimed = this.#claiming(made.planned, startedAt);
-      const committed = await this.#commits.commit({ step: claimed.commit as StepCommit });
+      const committed = await this.#commits.commit({ step: this.#fence(loaded, claimed.commit as StepCommit) });
       outcome = committed.ok ? { ok: true, planned: claimed } : (committed as Extract<CommitResult, { ok: false }>);
       this.#stepFailures.succeeded(`${record.id}:${stepEvent.id}`);
     } catch (error) {
-      outcome = await this.#endOrRethrow(record, stepEvent, env, error);
+      outcome = await this.#endOrRethrow(loaded, stepEvent, env, error);
     }
     if (outcome === 'discarded') return 'discarded';
-    if (!outcome.ok) return false;
+    if (!outcome.ok) return outcome.reason === 'fenced' ? 'fenced' : false;
     return this.#committed(loaded, record, result, outcome.planned, startedAt, childless && outcome.planned === claimed);
   }
 
@@ -279,7 +304,7 @@ export class StepRunner {
     }
     const { result, planned, childless } = made;
     const claimed = this.#claiming(planned, startedAt);
-    const outcome = await this.#commits.commit({ completion, step: { ...(claimed.commit as StepCommit), eventId: null } });
+    const outcome = await this.#commits.commit({ completion, step: { ...this.#fence(loaded, claimed.commit as StepCommit), eventId: null } });
     if (outcome.ok) return this.#committed(loaded, record, result, claimed, startedAt, childless);
     return outcome.reason === 'conflict' ? false : outcome;
   }
@@ -369,7 +394,8 @@ export class StepRunner {
    * with that reason, so nothing retries forever. If even that commit fails, the event
    * alone is dead-lettered and the actor is left as it was.
    */
-  async #endOrRethrow(record: ActorRecord, event: StepEvent, env: PlanEnv, error: unknown): Promise<{ ok: true; planned: PlannedStep } | Extract<CommitResult, { ok: false }> | 'discarded'> {
+  async #endOrRethrow(loaded: LoadedActor, event: StepEvent, env: PlanEnv, error: unknown): Promise<{ ok: true; planned: PlannedStep } | Extract<CommitResult, { ok: false }> | 'discarded'> {
+    const record = loaded.record;
     const failure = ensureError(error);
     if (this.#host.stopping() || isTransientStepError(failure)) throw failure;
     const reason = this.#stepFailures.failed(`${record.id}:${event.id}`, failure);
@@ -379,7 +405,7 @@ export class StepRunner {
       const failed: StepResult = { ok: false, error: new Error(reason) };
       const inputs = await readStepInputs(store, registry, record, env.version, failed);
       const ended = planEndedStep(record, event, reason, inputs, env);
-      const result = await this.#commits.commit({ step: ended.commit as StepCommit });
+      const result = await this.#commits.commit({ step: this.#fence(loaded, ended.commit as StepCommit) });
       return result.ok ? { ok: true, planned: ended } : (result as Extract<CommitResult, { ok: false }>);
     } catch (second) {
       const again = ensureError(second);
@@ -387,6 +413,31 @@ export class StepRunner {
       await store.discardEvent(event.id, { actorId: record.id, event: event.json, reason: `${reason}; ending the step failed too: ${again.message}`, issues: null, source: event.source ?? record.id });
       return 'discarded';
     }
+  }
+
+  /** The commit, fenced by this host's ownership of the actor (the epoch it read when it loaded or claimed it). */
+  #fence(loaded: LoadedActor, commit: StepCommit): StepCommit {
+    return { ...commit, fence: { owner: this.#host.hostId, epoch: loaded.record.ownerEpoch } };
+  }
+
+  /**
+   * A commit was refused by the fence: another host took the actor over (this host's lease
+   * ran out). Forget it, stop its activities here (they run again under the new owner) and say so.
+   */
+  #fencedOut(actorId: string, what: string): void {
+    const record = this.#cache.get(actorId)?.record;
+    this.#cache.delete(actorId);
+    this.#results.delete(actorId);
+    this.#host.abortJobs(actorId, '*');
+    this.#host.fenced({ kind: 'host.fenced', actorId, runId: record?.runId ?? runOf(actorId), reason: `${what}: the actor is owned by another host now (this host's lease ran out and it was taken over)` });
+  }
+
+  /** An activity result was refused: its job was taken over by another host or attempt. */
+  #refused(completion: JobCompletion): void {
+    const actorId = completion.event.actorId;
+    const runId = this.#cache.get(actorId)?.record.runId ?? runOf(actorId);
+    this.#cache.delete(actorId);
+    this.#host.fenced({ kind: 'job.result_refused', actorId, runId, jobKey: completion.key, reason: `the result of attempt ${completion.attempt ?? '?'} was refused: the job was claimed again by another host or attempt` });
   }
 
   /**
@@ -417,6 +468,12 @@ export class StepRunner {
       telemetry.run({ runId: record.runId, machine: record.machine, version: record.version, status: commit.status, createdAt: record.createdAt, endedAt, error: commit.error });
     }
   }
+}
+
+/** The run an actor belongs to: child ids extend their parent's (`run/child/grandchild`). */
+function runOf(actorId: string): string {
+  const slash = actorId.indexOf('/');
+  return slash < 0 ? actorId : actorId.slice(0, slash);
 }
 
 /** The job row a claim in the creating commit wrote: running, first attempt, owned by this host. */

@@ -229,9 +229,9 @@ export function runHostContract(withStore: WithStore): void {
       withStore(async (store) => {
         await store.heartbeat({ id: 'h1', hostname: 'a', pid: 1, startedAt: T0, heartbeatAt: T0 });
         const seen = await store.heartbeat({ id: 'h2', hostname: 'b', pid: 2, startedAt: T0, heartbeatAt: T0 + 10 });
-        expect(seen.map((h) => h.id).sort()).toEqual(['h1', 'h2']);
+        expect(seen.hosts.map((h) => h.id).sort()).toEqual(['h1', 'h2']);
         await store.removeHost('h1');
-        expect((await store.heartbeat({ id: 'h2', hostname: 'b', pid: 2, startedAt: T0, heartbeatAt: T0 + 20 })).map((h) => [h.id, h.heartbeatAt])).toEqual([['h2', T0 + 20]]);
+        expect((await store.heartbeat({ id: 'h2', hostname: 'b', pid: 2, startedAt: T0, heartbeatAt: T0 + 20 })).hosts.map((h) => [h.id, h.heartbeatAt])).toEqual([['h2', T0 + 20]]);
       }));
 
     it("reports a run's waiting work: due events, active jobs and the next wake time", () =>

@@ -7,6 +7,7 @@ import { runApprovalContract } from './approvals.js';
 import { runAuditContract } from './audit.js';
 import { runGroupCommitContract } from './groupCommit.js';
 import { runHostContract } from './host.js';
+import { runLeaseContract } from './leases.js';
 import { runRunControlContract } from './runControl.js';
 
 /** Opens a fresh, empty store for one test; the suite closes it. */
@@ -19,7 +20,7 @@ export type WithStore = (test: (store: Store) => Promise<void>) => Promise<void>
 /**
  * The behaviour every Store must share, run against a store factory (hono's
  * `router/common.case.test.ts`, drizzle's `sqlite-common.ts`, LangGraph's
- * checkpoint-validation spec): one file per role (`host.ts`, `runControl.ts`,
+ * checkpoint-validation spec): one file per role (`host.ts`, `leases.ts`, `runControl.ts`,
  * `approvals.ts`, `audit.ts`, and the history reads, fork, stop and reschedule
  * here), every Store method exercised through Store methods only, so
  * SqliteStore and PostgresStore run the same suite.
@@ -39,6 +40,7 @@ export function runStoreContract(makeStore: MakeStore): void {
   }
   // One file per role of the Store (see Store.ts): host, history readers, run control, approvals, audit.
   runHostContract(withStore);
+  runLeaseContract(withStore);
   runGroupCommitContract(withStore);
   runRunControlContract(withStore);
   runApprovalContract(withStore);

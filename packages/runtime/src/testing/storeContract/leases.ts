@@ -1,0 +1,121 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import type { JobCompletion, Store } from '../../Store.js';
+import { commitOf, job, startRun, step, T0 } from './build.js';
+import type { WithStore } from './index.js';
+
+/** Short enough to wait out in a test, long enough that a busy machine renews or claims within it. */
+const LEASE_MS = 400;
+
+/** Registers (or renews) a host with a short lease; real time, as PostgreSQL judges leases by its own clock. */
+function renew(store: Store, id: string) {
+  return store.heartbeat({ id, hostname: `machine-${id}`, pid: 1, startedAt: T0, heartbeatAt: Date.now() }, LEASE_MS);
+}
+
+async function epochOf(store: Store, actorId: string): Promise<{ owner: string | null; ownerEpoch: number }> {
+  const actor = (await store.getActor(actorId))!;
+  return { owner: actor.owner, ownerEpoch: actor.ownerEpoch };
+}
+
+/** Ownership leases and fencing tokens: a host's work changes hands only after its lease ran out, and its late writes are refused. */
+export function runLeaseContract(withStore: WithStore): void {
+  describe('Store contract (host): leases and fencing', () => {
+    it("hands a live host's actors and running jobs to another host only after its lease expired, growing the actor's epoch", () =>
+      withStore(async (store) => {
+        await startRun(store, 'run-a');
+        await step(store, 'run-a', { jobs: [job('run-a', 1, 'work')] });
+        await renew(store, 'h1');
+        await renew(store, 'h2');
+        expect(await store.claimActors(['run-a'], 'h1', [], Date.now())).toEqual(['run-a']);
+        const first = await epochOf(store, 'run-a');
+        expect(first.owner).toBe('h1');
+        expect(await store.claimActors(['run-a'], 'h1', [], Date.now())).toEqual(['run-a']);
+        expect(await epochOf(store, 'run-a')).toEqual(first); // a claim of its own actor changes nothing
+        expect(await store.claimJob('run-a:1:0', 'h1', Date.now(), [])).toMatchObject({ owner: 'h1', attempts: 1 });
+
+        expect(await store.claimActors(['run-a'], 'h2', [], Date.now())).toEqual([]);
+        expect(await store.claimJob('run-a:1:0', 'h2', Date.now(), [])).toBeUndefined();
+        expect(await store.runnable(Date.now(), 'h2', [], 10)).toEqual({ actors: [], jobs: [] });
+
+        await sleep(LEASE_MS + 200);
+        await renew(store, 'h2');
+        expect((await store.runnable(Date.now(), 'h2', [], 10)).jobs).toEqual([{ key: 'run-a:1:0', actorId: 'run-a' }]);
+        expect(await store.claimActors(['run-a'], 'h2', [], Date.now())).toEqual(['run-a']);
+        expect(await epochOf(store, 'run-a')).toEqual({ owner: 'h2', ownerEpoch: first.ownerEpoch + 1 });
+        expect(await store.claimJob('run-a:1:0', 'h2', Date.now(), [])).toMatchObject({ owner: 'h2', attempts: 2 });
+      }));
+
+    it('refuses a step committed with a stale epoch (fenced, nothing written) and takes the new owner\'s', () =>
+      withStore(async (store) => {
+        await startRun(store, 'run-a');
+        await renew(store, 'h1');
+        await store.claimActors(['run-a'], 'h1', [], Date.now());
+        const stale = await epochOf(store, 'run-a');
+        const [event] = await store.nextEvents('run-a', Number.MAX_SAFE_INTEGER, 1);
+        // Released and claimed again (here by another host): every change of owner grows the epoch.
+        await store.releaseOwner('h1');
+        await store.claimActors(['run-a'], 'h2', [], Date.now());
+        const fresh = await epochOf(store, 'run-a');
+        expect(fresh.ownerEpoch).toBeGreaterThan(stale.ownerEpoch);
+
+        expect(await store.commitStep({ ...commitOf('run-a', 0, event!.id, 'xstate.init'), fence: { owner: 'h1', epoch: stale.ownerEpoch } })).toEqual({ ok: false, reason: 'fenced' });
+        expect(await store.commitStep({ ...commitOf('run-a', 0, event!.id, 'xstate.init'), fence: { owner: 'h2', epoch: stale.ownerEpoch } })).toEqual({ ok: false, reason: 'fenced' });
+        expect(await store.getActor('run-a')).toMatchObject({ seq: 0, owner: 'h2' });
+        expect(await store.history('run-a')).toEqual([]);
+        expect(await store.commitStep({ ...commitOf('run-a', 0, event!.id, 'xstate.init'), fence: { owner: 'h2', epoch: fresh.ownerEpoch } })).toEqual({ ok: true });
+        expect(await store.getActor('run-a')).toMatchObject({ seq: 1, owner: 'h2', ownerEpoch: fresh.ownerEpoch });
+      }));
+
+    it('refuses a late result or retry of an attempt whose job was taken over, and keeps the new attempt\'s', () =>
+      withStore(async (store) => {
+        await startRun(store, 'run-a');
+        await step(store, 'run-a', { jobs: [job('run-a', 1, 'work')] });
+        await renew(store, 'h1');
+        await store.claimActors(['run-a'], 'h1', [], Date.now());
+        expect(await store.claimJob('run-a:1:0', 'h1', Date.now(), [])).toMatchObject({ attempts: 1 });
+        await sleep(LEASE_MS + 200);
+        await renew(store, 'h2');
+        expect(await store.claimJob('run-a:1:0', 'h2', Date.now(), [])).toMatchObject({ owner: 'h2', attempts: 2 });
+
+        const late: JobCompletion = {
+          key: 'run-a:1:0',
+          owner: 'h1',
+          attempt: 1,
+          status: 'done',
+          output: '"late"',
+          error: null,
+          journal: '[{"attempt":1}]',
+          event: { actorId: 'run-a', type: 'xstate.done.actor.work', event: '{"type":"xstate.done.actor.work","output":"late"}', dueAt: T0, source: 'activity:run-a:1:0' },
+        };
+        expect(await store.completeJob(late)).toBe(false);
+        expect(await store.retryJob({ key: 'run-a:1:0', owner: 'h1', attempt: 1, runAt: T0, journal: '[]' })).toBe(false);
+        expect(await store.completeJob({ ...late, owner: 'h2' })).toBe(false); // the owner's earlier attempt is stale too
+        if (store.commitBatch) expect(await store.commitBatch([{ completion: late }])).toEqual([{ ok: false, reason: 'refused' }]);
+        expect(await store.getJob('run-a:1:0')).toMatchObject({ status: 'running', owner: 'h2', attempts: 2 });
+        expect((await store.nextEvents('run-a', Number.MAX_SAFE_INTEGER, 10)).map((e) => e.type)).not.toContain('xstate.done.actor.work');
+
+        expect(await store.completeJob({ ...late, owner: 'h2', attempt: 2, output: '"new"' })).toBe(true);
+        expect(await store.getJob('run-a:1:0')).toMatchObject({ status: 'done', output: '"new"', attempts: 2 });
+        expect(await store.completeJob(late)).toBe(false); // and never after the job finished
+      }));
+
+    it('tells a host whose lease ran out, at its next renewal, that it expired; a timely renewal keeps it', () =>
+      withStore(async (store) => {
+        await startRun(store, 'run-a');
+        expect(await renew(store, 'h1')).toMatchObject({ expired: false });
+        await store.claimActors(['run-a'], 'h1', [], Date.now());
+        await sleep(LEASE_MS / 4);
+        const renewed = await renew(store, 'h1');
+        expect(renewed.expired).toBe(false);
+        expect(renewed.hosts.find((h) => h.id === 'h1')?.leaseUntil).toBeGreaterThan(0);
+
+        await sleep(LEASE_MS + 200);
+        await renew(store, 'h2');
+        expect(await store.claimActors(['run-a'], 'h2', [], Date.now())).toEqual(['run-a']);
+        expect(await renew(store, 'h1')).toMatchObject({ expired: true });
+        // Renewed again, its lease holds, but what was taken over stays taken.
+        expect(await store.claimActors(['run-a'], 'h1', [], Date.now())).toEqual([]);
+        expect(await renew(store, 'h1')).toMatchObject({ expired: false });
+      }));
+  });
+}
