@@ -65,7 +65,7 @@ export function runGroupCommitContract(withStore: WithStore): void {
         expect(await store.claimJob('run-a:2:0', 'h2', T0, ['h1'])).toMatchObject({ attempts: 2 }); // a dead claimer's job is taken over
       }));
 
-    it('puts the result in the mailbox instead when an earlier event waits there or the seq moved, and writes nothing for a job no longer running', (ctx) =>
+    it('puts the result in the mailbox instead when an earlier event waits there or the seq moved, and writes nothing for a result that is not the running attempt', (ctx) =>
       withStore(async (store) => {
         const commitBatch = batchOf(store, () => ctx.skip());
         const waiting = await runningJob(store, 'run-a');
@@ -80,7 +80,7 @@ export function runGroupCommitContract(withStore: WithStore): void {
         expect(results).toEqual([
           { ok: false, reason: 'queued' },
           { ok: false, reason: 'conflict' },
-          { ok: false, reason: 'cancelled' },
+          { ok: false, reason: 'refused' }, // another owner's attempt: a fenced-out result
         ]);
         expect((await store.nextEvents('run-a', T0 + 10, 10)).map((e) => e.type)).toEqual(['earlier', 'xstate.done.actor.work']);
         expect((await store.nextEvents('run-b', T0 + 10, 10)).map((e) => e.type)).toEqual(['xstate.done.actor.work']);
