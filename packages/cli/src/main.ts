@@ -26,6 +26,7 @@ const commands: Record<string, { load: () => Promise<Command>; machines?: true }
   export: { load: async () => (await import('./commands/export.js')).exportMachine, machines: true },
   eval: { load: async () => (await import('./commands/eval.js')).evaluate, machines: true },
   copy: { load: async () => (await import('./commands/copy.js')).copy },
+  worker: { load: async () => (await import('./commands/worker.js')).worker, machines: true },
 };
 
 const usage = `usage: spine <command> [options]
@@ -39,6 +40,7 @@ commands:
   send <runId> <eventJSON>       send an event to a run (validated against its schema)
                                  (any JSON argument may be - for stdin or @FILE)
   serve [--port N] [--host H]    the studio: live runs, diagrams, timeline, costs
+  worker [--concurrency N] [--drain-timeout S]  a headless host: runs work until SIGTERM, then drains and releases its leases
   bench                          measure durable steps/s against in-memory and bare-SQLite baselines
   approvals [--all] [--run ID]   pending approvals: what each agent proposes, why, the deadline
   approve <runId> [--as NAME] [--edit JSON]   approve (an edited proposal too), signed; the run goes on

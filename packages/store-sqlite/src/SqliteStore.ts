@@ -868,8 +868,12 @@ function prepare(db: Database.Database) {
   // History rows with the output of the job each refers to (schema 4); a read-only older file has neither column.
   const current = (db.prepare("SELECT COUNT(*) FROM pragma_table_info('history') WHERE name = 'job_key'").pluck().get() as number) > 0;
   const historyRows = current ? 'SELECT h.*, j.output AS shared FROM history h LEFT JOIN jobs j ON j.key = h.job_key' : 'SELECT h.* FROM history h';
+  // Leases and epochs (schema 5); a read-only older file has neither column and is never written, so its
+  // ownership statements are stubs (and no host holds a lease there).
+  const leased = (db.prepare("SELECT COUNT(*) FROM pragma_table_info('hosts') WHERE name = 'lease_until'").pluck().get() as number) > 0;
+  const ifLeased = (sql: string) => db.prepare(leased ? sql : 'SELECT NULL WHERE 0');
   // Owners that may be taken over: the ones the caller knows dead, and every host whose lease expired at `now`.
-  const dead = `(SELECT value FROM json_each(?) UNION ALL SELECT id FROM hosts WHERE lease_until <= ?)`;
+  const dead = `(SELECT value FROM json_each(?) UNION ALL SELECT id FROM hosts WHERE ${leased ? 'lease_until' : 'NULL'} <= ?)`;
   return {
     insertVersion: db.prepare('INSERT OR IGNORE INTO machine_versions (machine, version, definition, created_at) VALUES (?, ?, ?, ?)'),
     lastVersionOf: db.prepare('SELECT version FROM machine_versions WHERE machine = ? ORDER BY created_at DESC, rowid DESC LIMIT 1'),
@@ -880,13 +884,13 @@ function prepare(db: Database.Database) {
       'INSERT INTO actors (id, run_id, parent_id, child_key, machine, version, owner, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     getActor: db.prepare('SELECT * FROM actors WHERE id = ?'),
-    getRunId: db.prepare('SELECT run_id, snapshot, owner, owner_epoch FROM actors WHERE id = ?'),
+    getRunId: ifLeased('SELECT run_id, snapshot, owner, owner_epoch FROM actors WHERE id = ?'),
     children: db.prepare("SELECT id, child_key, machine, seq FROM actors WHERE parent_id = ? AND status = 'active' ORDER BY created_at, id"),
     updateActor: db.prepare(
       "UPDATE actors SET seq = ?, status = ?, snapshot = ?, state_value = ?, output = ?, error = ?, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active'",
     ),
     // The same, fenced by ownership: only the owner at the epoch it claimed may commit.
-    updateOwnedActor: db.prepare(
+    updateOwnedActor: ifLeased(
       "UPDATE actors SET seq = ?, status = ?, snapshot = ?, state_value = ?, output = ?, error = ?, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active' AND owner = ? AND owner_epoch = ?",
     ),
     stopActor: db.prepare(
@@ -1009,16 +1013,16 @@ function prepare(db: Database.Database) {
       `SELECT (SELECT MIN(due_at) FROM events WHERE due_at > ?) AS e, (SELECT MIN(run_at) FROM jobs WHERE status = 'pending' AND run_at > ?) AS j,
          (SELECT MIN(deadline_at) FROM approvals WHERE status = 'pending' AND escalated_at IS NULL AND deadline_at > ?) AS d`,
     ),
-    claimActors: db.prepare(
+    claimActors: ifLeased(
       `UPDATE actors SET owner_epoch = CASE WHEN owner IS ? THEN owner_epoch ELSE owner_epoch + 1 END, owner = ? WHERE id IN (SELECT value FROM json_each(?)) AND status = 'active'
        AND (owner IS NULL OR owner = ? OR owner IN ${dead}) RETURNING id`,
     ),
     releaseActors: db.prepare('UPDATE actors SET owner = NULL WHERE owner = ?'),
     releaseJobs: db.prepare("UPDATE jobs SET status = 'pending', owner = NULL WHERE owner = ? AND status = 'running'"),
-    upsertHost: db.prepare(
+    upsertHost: ifLeased(
       'INSERT INTO hosts (id, hostname, pid, started_at, heartbeat_at, lease_until) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, lease_until = excluded.lease_until',
     ),
-    leaseOf: db.prepare('SELECT lease_until FROM hosts WHERE id = ?').pluck(),
+    leaseOf: ifLeased('SELECT lease_until FROM hosts WHERE id = ?').pluck(),
     hosts: db.prepare('SELECT * FROM hosts'),
     removeHost: db.prepare('DELETE FROM hosts WHERE id = ?'),
     insertDeadLetter: db.prepare('INSERT INTO dead_letters (actor_id, event, reason, issues, source, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
