@@ -46,7 +46,9 @@ export async function worker(args: string[]): Promise<number> {
     process.stderr.write(
       `spine worker: host ${hostId} on ${typeof where === 'string' ? where : db}, lease ${leaseMs ?? 6000} ms, ${concurrency ? `up to ${concurrency} activities at once` : 'activities unbounded'}, pid ${process.pid}\n`,
     );
-    const reason = await stop;
+    // The runtime's timers do not hold the process open (an embedding app decides that): a worker does, until told to stop.
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    const reason = await stop.finally(() => clearInterval(keepAlive));
     if (reason instanceof Error) throw reason; // a storage error no retry can fix: one message, a non-zero exit
     process.stderr.write(`spine worker: host ${hostId} draining (up to ${drainTimeoutMs / 1000} s)\n`);
     const { aborted } = await runtime.drain({ timeoutMs: drainTimeoutMs });
