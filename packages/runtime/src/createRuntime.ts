@@ -177,7 +177,10 @@ export class Runtime {
       leaseMs: this.#options.leaseMs,
       onError,
       // Whatever this host holds in memory may be another host's now: read it again (fences refuse what went stale).
-      leaseExpired: () => this.#steps.clear(),
+      leaseExpired: () => {
+        this.#steps.clear();
+        process.stderr.write(`spine: host ${this.hostId}: its lease had run out before it was renewed (the process was paused or starved); what other hosts took over meanwhile is theirs, and this host's late writes to it are refused\n`);
+      },
       drain: (actorId, mailbox) => this.#steps.drain(actorId, mailbox),
       startJob: (key) => this.#activities.start(key),
       beforeScan: async () => {
