@@ -26,7 +26,7 @@ function job(key: string, fields: Partial<JobRecord>): JobRecord {
   return { key, actorId: 'run-1', runId: 'run-1', childId: 'draft', src: 'draft', input: '{"about":"run-1"}', status: 'done', attempts: 1, runAt: T, owner: null, output: '"text"', error: null, journal: '[]', createdAt: T, startedAt: T, finishedAt: T, ...fields };
 }
 
-const root: ActorRecord = { id: 'run-1', runId: 'run-1', parentId: null, childKey: null, machine: 'writer', version: 'v1', seq: 4, status: 'active', snapshot: null, stateValue: null, output: null, error: null, owner: null, createdAt: T, updatedAt: T };
+const root: ActorRecord = { id: 'run-1', runId: 'run-1', parentId: null, childKey: null, machine: 'writer', version: 'v1', seq: 4, status: 'active', snapshot: null, stateValue: null, output: null, error: null, owner: null, ownerEpoch: 0, createdAt: T, updatedAt: T };
 
 /** A writer run: step 1 invoked `draft` (paid $0.25, done at T+1500), step 2 applied it and invoked `publish`, which failed once ($0.5, ended T+2500) and was in flight at step 3; step 4 came after the point. */
 function inputs(atSeq = 3, journals: { draft?: unknown[]; publish?: unknown[] } = {}): ForkInputs {

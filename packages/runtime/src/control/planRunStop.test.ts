@@ -20,6 +20,7 @@ function actor(id: string, fields: Partial<ActorRecord> = {}): ActorRecord {
     output: null,
     error: null,
     owner: null,
+    ownerEpoch: 0,
     createdAt: T,
     updatedAt: T,
     ...fields,

@@ -24,7 +24,7 @@ function pendingApproval(actorId: string, childId: string, seq = 1) {
 }
 
 function record(over: Partial<ActorRecord> = {}): ActorRecord {
-  return { id: 'r1', runId: 'r1', parentId: null, childKey: null, machine: 'm', version: 'v', seq: 0, status: 'active', snapshot: null, stateValue: null, output: null, error: null, owner: 'h', createdAt: 0, updatedAt: 0, ...over };
+  return { id: 'r1', runId: 'r1', parentId: null, childKey: null, machine: 'm', version: 'v', seq: 0, status: 'active', snapshot: null, stateValue: null, output: null, error: null, owner: 'h', ownerEpoch: 0, createdAt: 0, updatedAt: 0, ...over };
 }
 
 /** Runs the machine's initial transition, then `events`, and plans the commit of the last one. */
