@@ -65,7 +65,8 @@ import {
 import { lockAuditAnchor, settlePendingAnchor, verifyAnchoredAudit, writeAuditAnchor } from './auditAnchor.js';
 import { APPLICATION, migrations } from './migrations.js';
 import type { CopyCounts, StoreCopy } from './storeCopy.js';
-import { reportStorageErrors, toStorageError } from './storageErrors.js';
+import { Reconnect, type ReconnectOptions } from './reconnect.js';
+import { classifyStorageError, reportStorageErrors, toStorageError } from './storageErrors.js';
 
 /** Options of `PostgresStore.open`. */
 export interface PostgresStoreOptions {
@@ -91,6 +92,13 @@ export interface PostgresStoreOptions {
   secret?: string;
   /** Milliseconds to wait for a connection before failing (default 10,000). */
   connectTimeoutMs?: number;
+  /**
+   * What a call does once the store is open and the server stops answering (a restart, a
+   * failover): it waits up to `maxWaitMs` (default 60 s), trying again after a growing pause,
+   * while one line (`spine: PostgreSQL at host:port unreachable (ECONNREFUSED); retrying in 2s`)
+   * goes to `report` (default stderr).
+   */
+  reconnect?: ReconnectOptions;
 }
 
 /** Runs one statement on the connection of the current transaction (or the pool). */
@@ -100,6 +108,8 @@ const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 /** SQLSTATEs after which a transaction is simply tried again: serialization failure and deadlock. */
 const RETRY_TX = new Set(['40001', '40P01']);
 const INT8 = 20;
+/** Pooled connections that have their between-queries 'error' listener (see `#connect`). */
+const ATTACHED = new WeakSet<pg.PoolClient>();
 
 /** The mailbox source of an activity's result event: `activity:<job key>` (see ActivityRunner). */
 const ACTIVITY_SOURCE = 'activity:';
@@ -161,10 +171,12 @@ export class PostgresStore implements Store {
   /** The LISTEN/NOTIFY channel of this schema's hosts (see `wakeHosts`). */
   readonly #wakeChannel: string;
   readonly #wake: WakeListener;
+  readonly #reconnect: Reconnect;
   #closed = false;
 
-  private constructor(pool: pg.Pool, schema: string, where: string, options: PostgresStoreOptions, client: pg.ClientConfig) {
+  private constructor(pool: pg.Pool, schema: string, where: string, options: PostgresStoreOptions, client: pg.ClientConfig, server: string) {
     this.pool = pool;
+    this.#reconnect = new Reconnect(server, options.reconnect);
     this.schema = schema;
     this.where = where;
     this.#wakeChannel = wakeChannelOf(schema);
@@ -180,15 +192,16 @@ export class PostgresStore implements Store {
    * anything is written.
    */
   static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
-    const { connectionString, schema, where } = parseUrl(url, options.schema);
+    const { connectionString, schema, where, server } = parseUrl(url, options.schema);
     const startup = [`-c search_path=${schema}`];
     if (options.readonly) startup.push('-c default_transaction_read_only=on');
     const client: pg.ClientConfig = { connectionString, connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000, options: startup.join(' '), types };
     const pool = new pg.Pool({ ...client, max: options.maxConnections ?? 10 });
-    // An idle connection the server dropped (a restart) must not crash the process: the next query reconnects.
+    // An idle connection the server dropped (a restart) must not crash the process: the pool
+    // discards it and the next call opens another (waiting, with a message, while the server is down).
     pool.on('error', () => {});
     // The LISTEN connection needs neither the schema nor read-only mode (LISTEN writes nothing).
-    const store = new PostgresStore(pool, schema, where, options, { connectionString, connectionTimeoutMillis: client.connectionTimeoutMillis, types });
+    const store = new PostgresStore(pool, schema, where, options, { connectionString, connectionTimeoutMillis: client.connectionTimeoutMillis, types }, server);
     try {
       const state = await inspectSchema(store.#query, schema, where);
       if (state === 'empty' && (options.readonly || options.mustExist)) throw new SpineError('store_refused', `No Spine database at ${where} (the schema has no Spine tables).`);
@@ -203,11 +216,45 @@ export class PostgresStore implements Store {
 
   // ---- plumbing -------------------------------------------------------------------
 
-  readonly #query: Query = async <R,>(sql: string, params?: unknown[]) => (await this.pool.query(sql, params)).rows as R[];
+  /**
+   * Runs one statement on a pooled connection. While the server is unreachable it waits (see
+   * `Reconnect`); a statement cut off by a dropped connection is sent again only when it is a
+   * read, since a write's outcome is then unknown (the caller gets `storage_busy` and tries again).
+   */
+  readonly #query: Query = async <R,>(sql: string, params?: unknown[]) => {
+    const deadline = this.#reconnect.deadline();
+    for (let attempt = 0; ; attempt++) {
+      const client = await this.#connect(deadline);
+      let dropped: unknown;
+      try {
+        return (await client.query(sql, params)).rows as R[];
+      } catch (error) {
+        if (classifyStorageError(error) !== 'unreachable' || !/^\s*SELECT\b/i.test(sql)) throw error;
+        dropped = error;
+      } finally {
+        client.release(dropped !== undefined);
+      }
+      await this.#reconnect.pause(dropped, attempt, deadline);
+    }
+  };
+
+  /**
+   * A pooled connection (waiting while the server is unreachable). While it is checked out a
+   * dropped connection is reported by the query that meets it; the 'error' event the client emits
+   * between queries must not crash the process.
+   */
+  async #connect(deadline: number): Promise<pg.PoolClient> {
+    const client = await this.#reconnect.connect(this.pool, deadline);
+    if (!ATTACHED.has(client)) {
+      ATTACHED.add(client);
+      client.on('error', () => {});
+    }
+    return client;
+  }
 
   /** Runs `fn` in one transaction on one connection; tried again on a serialization failure or a deadlock. */
   async #tx<T>(fn: (q: Query) => Promise<T>): Promise<T> {
-    return this.#transaction('BEGIN', 5, fn);
+    return this.#transaction('BEGIN', 5, fn, true);
   }
 
   /** Runs `fn` in one read-only transaction: every statement sees the same snapshot. */
@@ -215,25 +262,49 @@ export class PostgresStore implements Store {
     return this.#transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', 1, fn);
   }
 
-  /** Runs `fn` between `begin` and COMMIT on one connection, up to `attempts` times when it fails retryably. */
-  async #transaction<T>(begin: string, attempts: number, fn: (q: Query) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      const client = await this.pool.connect();
+  /**
+   * Runs `fn` between `begin` and COMMIT on one connection, up to `attempts` times when it fails
+   * retryably. A connection that drops before COMMIT is sent leaves nothing behind (the server
+   * rolls the transaction back), so `fn` runs again once the server is back. A connection that
+   * drops while COMMIT is under way leaves the outcome unknown: a write transaction then asks the
+   * server by its transaction id whether it committed (and returns as if COMMIT had answered)
+   * instead of applying its writes a second time.
+   */
+  async #transaction<T>(begin: string, attempts: number, fn: (q: Query) => Promise<T>, writes = false): Promise<T> {
+    const deadline = this.#reconnect.deadline();
+    for (let attempt = 1, drops = 0; ; attempt++) {
+      const client = await this.#connect(deadline);
       const q: Query = async <R,>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as R[];
       let broken = false;
+      let xid: number | undefined;
+      let done: { result: T } | undefined;
+      let dropped: unknown;
       try {
-        await client.query(begin);
-        const result = await fn(q);
+        if (writes) {
+          // The transaction id comes in BEGIN's round trip: what to ask about if COMMIT goes unanswered.
+          const [, id] = (await client.query(`${begin}; SELECT txid_current() AS xid`)) as unknown as [unknown, pg.QueryResult<{ xid: number }>];
+          xid = id.rows[0]!.xid;
+        } else await client.query(begin);
+        done = { result: await fn(q) };
         await client.query('COMMIT');
-        return result;
+        return done.result;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => (broken = true));
-        const code = (error as { code?: string }).code;
-        if (code && RETRY_TX.has(code) && attempt < attempts) continue;
-        throw error;
+        if (classifyStorageError(error) !== 'unreachable') {
+          await client.query('ROLLBACK').catch(() => (broken = true));
+          const code = (error as { code?: string }).code;
+          if (code && RETRY_TX.has(code) && attempt < attempts) continue;
+          throw error;
+        }
+        broken = true;
+        dropped = error;
       } finally {
         client.release(broken);
       }
+      // The connection dropped. Before COMMIT the server rolled everything back; during COMMIT a
+      // read has its answer already, and a write asks whether it committed.
+      if (done && (!writes || (await this.#reconnect.committed(this.pool, xid!, deadline)))) return done.result;
+      await this.#reconnect.pause(dropped, drops++, deadline);
+      attempt--; // a dropped connection is no failed attempt
     }
   }
 
@@ -999,19 +1070,7 @@ export class PostgresStore implements Store {
 
   async verifyAudit(): Promise<AuditVerification> {
     // One snapshot for the rows and the anchor: appends committed meanwhile are not half-seen.
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const q: Query = async <R,>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as R[];
-      const result = await verifyAnchoredAudit(q, toAudit as (row: never) => AuditEntry, this.#secret);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+    return this.#read((q) => verifyAnchoredAudit(q, toAudit as (row: never) => AuditEntry, this.#secret));
   }
 
   async close(): Promise<void> {
@@ -1076,7 +1135,7 @@ function quoteIdent(name: string): string {
 }
 
 /** Splits Spine's own `schema` parameter off the URL and names the server for messages (without the password). */
-function parseUrl(url: string, schemaOption: string | undefined): { connectionString: string; schema: string; where: string } {
+function parseUrl(url: string, schemaOption: string | undefined): { connectionString: string; schema: string; where: string; server: string } {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -1091,7 +1150,7 @@ function parseUrl(url: string, schemaOption: string | undefined): { connectionSt
   if (!SCHEMA_NAME.test(schema)) throw new SpineError('store_refused', `Schema name '${schema}' is not allowed: use letters, digits and underscores (at most 63, not starting with a digit).`);
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || '(default database)';
   const where = `postgres://${parsed.hostname || 'localhost'}${parsed.port ? `:${parsed.port}` : ''}/${database}${schema === 'public' ? '' : ` (schema ${schema})`}`;
-  return { connectionString: parsed.toString(), schema, where };
+  return { connectionString: parsed.toString(), schema, where, server: `${parsed.hostname || 'localhost'}:${parsed.port || '5432'}` };
 }
 
 /**
