@@ -22,6 +22,7 @@ const REPEAT_MS = 10_000;
  * a write transaction whose COMMIT got no answer is looked up by its transaction id instead of
  * being applied again, and the store's process says one line when the server goes away (and
  * again every 10 s while it stays away) and one when it is back, however many calls wait.
+ * Before the server has answered once (opening the store), nothing waits: the error is the answer.
  */
 export class Reconnect {
   readonly #server: string;
@@ -29,6 +30,8 @@ export class Reconnect {
   readonly #report: (line: string) => void;
   /** When the current outage began (undefined while the server answers), and when it was last said. */
   #down: { since: number; said: number } | undefined;
+  /** Whether the server ever answered: a store that could not open fails at once instead of waiting. */
+  #reached = false;
 
   constructor(server: string, options: ReconnectOptions = {}) {
     this.#server = server;
@@ -46,6 +49,7 @@ export class Reconnect {
     for (let attempt = 0; ; attempt++) {
       try {
         const client = await pool.connect();
+        this.#reached = true;
         this.up();
         return client;
       } catch (error) {
@@ -59,7 +63,7 @@ export class Reconnect {
    * before the next attempt. Rethrows the error when it is something else or `deadline` has passed.
    */
   async pause(error: unknown, attempt: number, deadline: number): Promise<void> {
-    if (classifyStorageError(error) !== 'unreachable') throw error;
+    if (!this.#reached || classifyStorageError(error) !== 'unreachable') throw error;
     const now = Date.now();
     const wait = Math.min(FIRST_PAUSE_MS * 2 ** attempt, MAX_PAUSE_MS);
     if (now + wait > deadline) throw error;
