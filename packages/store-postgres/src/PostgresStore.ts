@@ -115,6 +115,23 @@ const ATTACHED = new WeakSet<pg.PoolClient>();
 const ACTIVITY_SOURCE = 'activity:';
 /** Shorter outputs are cheaper copied than referred to (the same rule as SqliteStore, so both write the same bytes). */
 const MIN_SHARED_OUTPUT = 64;
+/**
+ * The history feed's fence. Row ids come from a sequence when a row is inserted, so concurrent
+ * transactions can commit them out of order, and a live tail reading `row_id > cursor` would step
+ * over a row that commits after a higher one. So a transaction inserting a history row first takes
+ * a shared advisory lock keyed (schema, the sequence's next value): a number no greater than the
+ * id it then gets, visible to every session at once and released at its commit or rollback. A feed
+ * read returns only rows below the lowest such key (`FEED_FENCE`): in one statement, its snapshot
+ * is taken before it looks at the locks, so a transaction that took its lock after that snapshot
+ * gets an id above every row the snapshot shows. Cost per step: one lock-table entry, no round trip.
+ * Keys are int4: past 2^31 history rows the fence stays at the top, and a tail then moves on only
+ * while no history write is in flight.
+ */
+const FEED_FENCE_LOCK = '(SELECT pg_advisory_xact_lock_shared($14, LEAST(CASE WHEN is_called THEN last_value + 1 ELSE last_value END, 2147483647)::int) FROM history_row_id_seq) fence';
+/** The lowest row id a history write in flight may still commit (a huge number when none is in flight); `$1` is the schema's key. */
+const FEED_FENCE = `(SELECT COALESCE(MIN(objid::text::bigint), 9007199254740991) FROM pg_locks
+  WHERE locktype = 'advisory' AND objsubid = 2 AND classid = $1::int::oid AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))`;
+
 /** History rows with the output of the job each refers to. */
 const HISTORY_ROWS = 'SELECT h.*, j.output AS shared FROM history h LEFT JOIN jobs j ON j.key = h.job_key';
 
@@ -172,11 +189,14 @@ export class PostgresStore implements Store {
   readonly #wakeChannel: string;
   readonly #wake: WakeListener;
   readonly #reconnect: Reconnect;
+  /** The advisory-lock namespace of this schema's history feed fence (see `FEED_FENCE`). */
+  readonly #feedKey: number;
   #closed = false;
 
   private constructor(pool: pg.Pool, schema: string, where: string, options: PostgresStoreOptions, client: pg.ClientConfig, server: string) {
     this.pool = pool;
     this.#reconnect = new Reconnect(server, options.reconnect);
+    this.#feedKey = createHash('sha256').update(`spine.history.${schema}`).digest().readUInt32BE(0) & 0x7fffffff;
     this.schema = schema;
     this.where = where;
     this.#wakeChannel = wakeChannelOf(schema);
@@ -513,9 +533,11 @@ export class PostgresStore implements Store {
    */
   async #insertHistory(q: Query, h: HistoryRecord, base: string | null, job?: { key: string; output: string }): Promise<void> {
     const { body, checkpoint } = encodeHistoryStep(h, base, job ? { shared: job.output } : {});
+    // FROM the feed fence: the row's id is taken only once this transaction shows it may hold one that low.
     await q(
-      'INSERT INTO history (actor_id, run_id, seq, event_type, state_value, status, version, emitted, started_at, duration_us, checkpoint, body, job_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)',
-      [h.actorId, h.runId, h.seq, h.eventType, h.stateValue, h.status, h.version, h.emitted, h.startedAt, h.durationUs, checkpoint, Buffer.from(body.buffer, body.byteOffset, body.byteLength), job?.key ?? null],
+      `INSERT INTO history (actor_id, run_id, seq, event_type, state_value, status, version, emitted, started_at, duration_us, checkpoint, body, job_key)
+       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM ${FEED_FENCE_LOCK}`,
+      [h.actorId, h.runId, h.seq, h.eventType, h.stateValue, h.status, h.version, h.emitted, h.startedAt, h.durationUs, checkpoint, Buffer.from(body.buffer, body.byteOffset, body.byteLength), job?.key ?? null, this.#feedKey],
     );
   }
 
@@ -717,7 +739,14 @@ export class PostgresStore implements Store {
     const upTo = options.upToRowId ?? Number.MAX_SAFE_INTEGER;
     const rows =
       options.afterRowId !== undefined
-        ? await this.#query<HistorySqlRow>(`${HISTORY_ROWS} WHERE h.run_id = $1 AND h.row_id > $2 AND h.row_id <= $3 ORDER BY h.row_id LIMIT $4`, [runId, options.afterRowId, upTo, options.limit ?? null])
+        ? // A live tail of the run: fenced like `historySince`.
+          await this.#query<HistorySqlRow>(`${HISTORY_ROWS} WHERE h.run_id = $1 AND h.row_id > $2 AND h.row_id <= $3 AND h.row_id < ${FEED_FENCE.replace('$1', '$5')} ORDER BY h.row_id LIMIT $4`, [
+            runId,
+            options.afterRowId,
+            upTo,
+            options.limit ?? null,
+            this.#feedKey,
+          ])
         : options.upToRowId === undefined && options.limit === undefined
           ? await this.#query<HistorySqlRow>(`${HISTORY_ROWS} WHERE h.run_id = $1 ORDER BY h.row_id`, [runId])
           : // The latest `limit` rows up to a row id, returned oldest first.
@@ -731,12 +760,12 @@ export class PostgresStore implements Store {
   }
 
   async historyHead(): Promise<number> {
-    const [row] = await this.#query<{ head: number }>('SELECT COALESCE(MAX(row_id), 0) AS head FROM history');
+    const [row] = await this.#query<{ head: number }>(`SELECT COALESCE(MAX(row_id), 0) AS head FROM history WHERE row_id < ${FEED_FENCE}`, [this.#feedKey]);
     return row!.head;
   }
 
   async historySince(afterRowId: number, limit: number): Promise<HistoryRow[]> {
-    return this.#decode(await this.#query<HistorySqlRow>(`${HISTORY_ROWS} WHERE h.row_id > $1 ORDER BY h.row_id LIMIT $2`, [afterRowId, limit]));
+    return this.#decode(await this.#query<HistorySqlRow>(`${HISTORY_ROWS} WHERE h.row_id > $1 AND h.row_id < ${FEED_FENCE.replace('$1', '$3')} ORDER BY h.row_id LIMIT $2`, [afterRowId, limit, this.#feedKey]));
   }
 
   async runStats(runId: string, options: { upToRowId?: number } = {}): Promise<RunStats> {
