@@ -8,7 +8,7 @@
 //
 // PostgreSQL refuses to run as root, so as root the cluster belongs to the `postgres` user
 // (created when missing) and every server command runs through runuser/su.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -55,15 +55,20 @@ function userIds() {
   return { uid, gid };
 }
 
-/** Runs a server command, as the `postgres` user when we are root. */
-function run(bin, name, args) {
+/** The program and arguments that run a server command, as the `postgres` user when we are root. */
+function commandLine(bin, name, args) {
   const command = join(bin, name);
   const quoted = [command, ...args].map((a) => `'${String(a).replaceAll("'", "'\\''")}'`).join(' ');
-  const [file, argv] = !isRoot()
+  return !isRoot()
     ? [command, args]
     : existsSync('/usr/sbin/runuser') || existsSync('/sbin/runuser')
       ? ['runuser', ['-u', USER, '--', command, ...args]]
       : ['su', [USER, '-s', '/bin/sh', '-c', quoted]];
+}
+
+/** Runs a server command, as the `postgres` user when we are root. */
+function run(bin, name, args) {
+  const [file, argv] = commandLine(bin, name, args);
   const result = spawnSync(file, argv, { encoding: 'utf8', cwd: tmpdir() });
   if (result.status !== 0) {
     throw new Error(`${name} failed (exit ${result.status}): ${(result.stderr || result.stdout || String(result.error ?? '')).trim()}`);
@@ -118,6 +123,14 @@ export async function startPostgres() {
     bin,
     /** Runs `pg_ctl` on this cluster (restart tests), as the cluster's owner. */
     pgCtl: (args) => run(bin, 'pg_ctl', ['-D', data, '-l', log, ...args]),
+    /** `pgCtl` without blocking this process (a test's own servers keep answering meanwhile). */
+    pgCtlAsync: (args) =>
+      new Promise((resolve, reject) => {
+        const [file, argv] = commandLine(bin, 'pg_ctl', ['-D', data, '-l', log, ...args]);
+        execFile(file, argv, { encoding: 'utf8', cwd: tmpdir() }, (error, stdout, stderr) =>
+          error ? reject(new Error(`pg_ctl ${args.join(' ')} failed: ${(stderr || stdout || error.message).trim()}`)) : resolve(stdout),
+        );
+      }),
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -218,3 +218,53 @@ describe('PostgresStore waking hosts (LISTEN/NOTIFY)', () => {
     }
   });
 });
+
+describe('PostgresStore history feed', () => {
+  it('never lets a live tail skip a step that commits after a later-numbered one', async () => {
+    const store = await PostgresStore.open(freshPostgresUrl('feed'));
+    const blocker = await store.pool.connect();
+    try {
+      const init = (id: string) => ({ actorId: id, type: 'xstate.init', event: '{"type":"xstate.init"}', dueAt: 0, source: 'external' });
+      await store.createActors(
+        ['slow', 'fast'].map((id) => ({ id, runId: id, parentId: null, childKey: null, machine: 'm', version: 'v1', owner: null })),
+        ['slow', 'fast'].map(init),
+      );
+      const move = (actorId: string, audit: boolean) => ({
+        actorId,
+        expectedSeq: 0,
+        from: 'v1',
+        to: 'v2',
+        at: 1,
+        history: { actorId, runId: actorId, seq: 1, eventType: 'spine.version.moved', event: '{"type":"spine.version.moved"}', stateValue: '"idle"', snapshot: '{"value":"idle","context":{}}', status: 'active' as const, version: 'v2', emitted: null, startedAt: 1, durationUs: 1 },
+        ...(audit ? { audit: [{ at: 1, runId: actorId, actorId, kind: 'machine.version' as const, who: 'test', subject: actorId, detail: '{}' }] } : {}),
+      });
+      // The slow move inserts its history row, then waits for the audit anchor this connection holds.
+      await blocker.query('BEGIN');
+      await blocker.query("SELECT value FROM spine_meta WHERE key = 'audit_anchor' FOR UPDATE");
+      const slow = store.moveActorVersion(move('slow', true));
+      await expect.poll(async () => (await store.pool.query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%audit_anchor%'")).rowCount, { timeout: 10_000 }).toBe(1);
+      // The fast move takes the next row id and commits first.
+      expect(await store.moveActorVersion(move('fast', false))).toBe(true);
+
+      // A tail reading now must not move past the slow step's row id.
+      const seen: string[] = [];
+      let cursor = 0;
+      const tail = async () => {
+        for (const row of await store.historySince(cursor, 100)) {
+          seen.push(row.actorId);
+          cursor = row.rowId;
+        }
+      };
+      await tail();
+      expect(await store.historyHead()).toBeLessThanOrEqual(cursor);
+      await blocker.query('COMMIT');
+      expect(await slow).toBe(true);
+      await tail();
+      expect(seen.sort()).toEqual(['fast', 'slow']);
+      expect(await store.historyHead()).toBe(cursor);
+    } finally {
+      blocker.release();
+      await store.close();
+    }
+  });
+});

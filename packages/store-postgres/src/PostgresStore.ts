@@ -66,7 +66,8 @@ import {
 import { lockAuditAnchor, settlePendingAnchor, verifyAnchoredAudit, writeAuditAnchor } from './auditAnchor.js';
 import { APPLICATION, migrations } from './migrations.js';
 import type { CopyCounts, StoreCopy } from './storeCopy.js';
-import { reportStorageErrors, toStorageError } from './storageErrors.js';
+import { Reconnect, type ReconnectOptions } from './reconnect.js';
+import { classifyStorageError, reportStorageErrors, toStorageError } from './storageErrors.js';
 
 /** Options of `PostgresStore.open`. */
 export interface PostgresStoreOptions {
@@ -92,6 +93,13 @@ export interface PostgresStoreOptions {
   secret?: string;
   /** Milliseconds to wait for a connection before failing (default 10,000). */
   connectTimeoutMs?: number;
+  /**
+   * What a call does once the store is open and the server stops answering (a restart, a
+   * failover): it waits up to `maxWaitMs` (default 60 s), trying again after a growing pause,
+   * while one line (`spine: PostgreSQL at host:port unreachable (ECONNREFUSED); retrying in 2s`)
+   * goes to `report` (default stderr).
+   */
+  reconnect?: ReconnectOptions;
 }
 
 /** Runs one statement on the connection of the current transaction (or the pool). */
@@ -101,11 +109,30 @@ const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 /** SQLSTATEs after which a transaction is simply tried again: serialization failure and deadlock. */
 const RETRY_TX = new Set(['40001', '40P01']);
 const INT8 = 20;
+/** Pooled connections that have their between-queries 'error' listener (see `#connect`). */
+const ATTACHED = new WeakSet<pg.PoolClient>();
 
 /** The mailbox source of an activity's result event: `activity:<job key>` (see ActivityRunner). */
 const ACTIVITY_SOURCE = 'activity:';
 /** Shorter outputs are cheaper copied than referred to (the same rule as SqliteStore, so both write the same bytes). */
 const MIN_SHARED_OUTPUT = 64;
+/**
+ * The history feed's fence. Row ids come from a sequence when a row is inserted, so concurrent
+ * transactions can commit them out of order, and a live tail reading `row_id > cursor` would step
+ * over a row that commits after a higher one. So a transaction inserting a history row first takes
+ * a shared advisory lock keyed (schema, the sequence's next value): a number no greater than the
+ * id it then gets, visible to every session at once and released at its commit or rollback. A feed
+ * read returns only rows below the lowest such key (`FEED_FENCE`): in one statement, its snapshot
+ * is taken before it looks at the locks, so a transaction that took its lock after that snapshot
+ * gets an id above every row the snapshot shows. Cost per step: one lock-table entry, no round trip.
+ * Keys are int4: past 2^31 history rows the fence stays at the top, and a tail then moves on only
+ * while no history write is in flight.
+ */
+const FEED_FENCE_LOCK = '(SELECT pg_advisory_xact_lock_shared($14, LEAST(CASE WHEN is_called THEN last_value + 1 ELSE last_value END, 2147483647)::int) FROM history_row_id_seq) fence';
+/** The lowest row id a history write in flight may still commit (a huge number when none is in flight); `$1` is the schema's key. */
+const FEED_FENCE = `(SELECT COALESCE(MIN(objid::text::bigint), 9007199254740991) FROM pg_locks
+  WHERE locktype = 'advisory' AND objsubid = 2 AND classid = $1::int::oid AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))`;
+
 /** History rows with the output of the job each refers to. */
 const HISTORY_ROWS = 'SELECT h.*, j.output AS shared FROM history h LEFT JOIN jobs j ON j.key = h.job_key';
 
@@ -162,10 +189,15 @@ export class PostgresStore implements Store {
   /** The LISTEN/NOTIFY channel of this schema's hosts (see `wakeHosts`). */
   readonly #wakeChannel: string;
   readonly #wake: WakeListener;
+  readonly #reconnect: Reconnect;
+  /** The advisory-lock namespace of this schema's history feed fence (see `FEED_FENCE`). */
+  readonly #feedKey: number;
   #closed = false;
 
-  private constructor(pool: pg.Pool, schema: string, where: string, options: PostgresStoreOptions, client: pg.ClientConfig) {
+  private constructor(pool: pg.Pool, schema: string, where: string, options: PostgresStoreOptions, client: pg.ClientConfig, server: string) {
     this.pool = pool;
+    this.#reconnect = new Reconnect(server, options.reconnect);
+    this.#feedKey = createHash('sha256').update(`spine.history.${schema}`).digest().readUInt32BE(0) & 0x7fffffff;
     this.schema = schema;
     this.where = where;
     this.#wakeChannel = wakeChannelOf(schema);
@@ -181,15 +213,16 @@ export class PostgresStore implements Store {
    * anything is written.
    */
   static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
-    const { connectionString, schema, where } = parseUrl(url, options.schema);
+    const { connectionString, schema, where, server } = parseUrl(url, options.schema);
     const startup = [`-c search_path=${schema}`];
     if (options.readonly) startup.push('-c default_transaction_read_only=on');
     const client: pg.ClientConfig = { connectionString, connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000, options: startup.join(' '), types };
     const pool = new pg.Pool({ ...client, max: options.maxConnections ?? 10 });
-    // An idle connection the server dropped (a restart) must not crash the process: the next query reconnects.
+    // An idle connection the server dropped (a restart) must not crash the process: the pool
+    // discards it and the next call opens another (waiting, with a message, while the server is down).
     pool.on('error', () => {});
     // The LISTEN connection needs neither the schema nor read-only mode (LISTEN writes nothing).
-    const store = new PostgresStore(pool, schema, where, options, { connectionString, connectionTimeoutMillis: client.connectionTimeoutMillis, types });
+    const store = new PostgresStore(pool, schema, where, options, { connectionString, connectionTimeoutMillis: client.connectionTimeoutMillis, types }, server);
     try {
       const state = await inspectSchema(store.#query, schema, where);
       if (state === 'empty' && (options.readonly || options.mustExist)) throw new SpineError('store_refused', `No Spine database at ${where} (the schema has no Spine tables).`);
@@ -204,11 +237,45 @@ export class PostgresStore implements Store {
 
   // ---- plumbing -------------------------------------------------------------------
 
-  readonly #query: Query = async <R,>(sql: string, params?: unknown[]) => (await this.pool.query(sql, params)).rows as R[];
+  /**
+   * Runs one statement on a pooled connection. While the server is unreachable it waits (see
+   * `Reconnect`); a statement cut off by a dropped connection is sent again only when it is a
+   * read, since a write's outcome is then unknown (the caller gets `storage_busy` and tries again).
+   */
+  readonly #query: Query = async <R,>(sql: string, params?: unknown[]) => {
+    const deadline = this.#reconnect.deadline();
+    for (let attempt = 0; ; attempt++) {
+      const client = await this.#connect(deadline);
+      let dropped: unknown;
+      try {
+        return (await client.query(sql, params)).rows as R[];
+      } catch (error) {
+        if (classifyStorageError(error) !== 'unreachable' || !/^\s*SELECT\b/i.test(sql)) throw error;
+        dropped = error;
+      } finally {
+        client.release(dropped !== undefined);
+      }
+      await this.#reconnect.pause(dropped, attempt, deadline);
+    }
+  };
+
+  /**
+   * A pooled connection (waiting while the server is unreachable). While it is checked out a
+   * dropped connection is reported by the query that meets it; the 'error' event the client emits
+   * between queries must not crash the process.
+   */
+  async #connect(deadline: number): Promise<pg.PoolClient> {
+    const client = await this.#reconnect.connect(this.pool, deadline);
+    if (!ATTACHED.has(client)) {
+      ATTACHED.add(client);
+      client.on('error', () => {});
+    }
+    return client;
+  }
 
   /** Runs `fn` in one transaction on one connection; tried again on a serialization failure or a deadlock. */
   async #tx<T>(fn: (q: Query) => Promise<T>): Promise<T> {
-    return this.#transaction('BEGIN', 5, fn);
+    return this.#transaction('BEGIN', 5, fn, true);
   }
 
   /** Runs `fn` in one read-only transaction: every statement sees the same snapshot. */
@@ -216,25 +283,49 @@ export class PostgresStore implements Store {
     return this.#transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', 1, fn);
   }
 
-  /** Runs `fn` between `begin` and COMMIT on one connection, up to `attempts` times when it fails retryably. */
-  async #transaction<T>(begin: string, attempts: number, fn: (q: Query) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      const client = await this.pool.connect();
+  /**
+   * Runs `fn` between `begin` and COMMIT on one connection, up to `attempts` times when it fails
+   * retryably. A connection that drops before COMMIT is sent leaves nothing behind (the server
+   * rolls the transaction back), so `fn` runs again once the server is back. A connection that
+   * drops while COMMIT is under way leaves the outcome unknown: a write transaction then asks the
+   * server by its transaction id whether it committed (and returns as if COMMIT had answered)
+   * instead of applying its writes a second time.
+   */
+  async #transaction<T>(begin: string, attempts: number, fn: (q: Query) => Promise<T>, writes = false): Promise<T> {
+    const deadline = this.#reconnect.deadline();
+    for (let attempt = 1, drops = 0; ; attempt++) {
+      const client = await this.#connect(deadline);
       const q: Query = async <R,>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as R[];
       let broken = false;
+      let xid: number | undefined;
+      let done: { result: T } | undefined;
+      let dropped: unknown;
       try {
-        await client.query(begin);
-        const result = await fn(q);
+        if (writes) {
+          // The transaction id comes in BEGIN's round trip: what to ask about if COMMIT goes unanswered.
+          const [, id] = (await client.query(`${begin}; SELECT txid_current() AS xid`)) as unknown as [unknown, pg.QueryResult<{ xid: number }>];
+          xid = id.rows[0]!.xid;
+        } else await client.query(begin);
+        done = { result: await fn(q) };
         await client.query('COMMIT');
-        return result;
+        return done.result;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => (broken = true));
-        const code = (error as { code?: string }).code;
-        if (code && RETRY_TX.has(code) && attempt < attempts) continue;
-        throw error;
+        if (classifyStorageError(error) !== 'unreachable') {
+          await client.query('ROLLBACK').catch(() => (broken = true));
+          const code = (error as { code?: string }).code;
+          if (code && RETRY_TX.has(code) && attempt < attempts) continue;
+          throw error;
+        }
+        broken = true;
+        dropped = error;
       } finally {
         client.release(broken);
       }
+      // The connection dropped. Before COMMIT the server rolled everything back; during COMMIT a
+      // read has its answer already, and a write asks whether it committed.
+      if (done && (!writes || (await this.#reconnect.committed(this.pool, xid!, deadline)))) return done.result;
+      await this.#reconnect.pause(dropped, drops++, deadline);
+      attempt--; // a dropped connection is no failed attempt
     }
   }
 
@@ -448,9 +539,11 @@ export class PostgresStore implements Store {
    */
   async #insertHistory(q: Query, h: HistoryRecord, base: string | null, job?: { key: string; output: string }): Promise<void> {
     const { body, checkpoint } = encodeHistoryStep(h, base, job ? { shared: job.output } : {});
+    // FROM the feed fence: the row's id is taken only once this transaction shows it may hold one that low.
     await q(
-      'INSERT INTO history (actor_id, run_id, seq, event_type, state_value, status, version, emitted, started_at, duration_us, checkpoint, body, job_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)',
-      [h.actorId, h.runId, h.seq, h.eventType, h.stateValue, h.status, h.version, h.emitted, h.startedAt, h.durationUs, checkpoint, Buffer.from(body.buffer, body.byteOffset, body.byteLength), job?.key ?? null],
+      `INSERT INTO history (actor_id, run_id, seq, event_type, state_value, status, version, emitted, started_at, duration_us, checkpoint, body, job_key)
+       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM ${FEED_FENCE_LOCK}`,
+      [h.actorId, h.runId, h.seq, h.eventType, h.stateValue, h.status, h.version, h.emitted, h.startedAt, h.durationUs, checkpoint, Buffer.from(body.buffer, body.byteOffset, body.byteLength), job?.key ?? null, this.#feedKey],
     );
   }
 
@@ -658,7 +751,14 @@ export class PostgresStore implements Store {
     const upTo = options.upToRowId ?? Number.MAX_SAFE_INTEGER;
     const rows =
       options.afterRowId !== undefined
-        ? await this.#query<HistorySqlRow>(`${HISTORY_ROWS} WHERE h.run_id = $1 AND h.row_id > $2 AND h.row_id <= $3 ORDER BY h.row_id LIMIT $4`, [runId, options.afterRowId, upTo, options.limit ?? null])
+        ? // A live tail of the run: fenced like `historySince`.
+          await this.#query<HistorySqlRow>(`${HISTORY_ROWS} WHERE h.run_id = $1 AND h.row_id > $2 AND h.row_id <= $3 AND h.row_id < ${FEED_FENCE.replace('$1', '$5')} ORDER BY h.row_id LIMIT $4`, [
+            runId,
+            options.afterRowId,
+            upTo,
+            options.limit ?? null,
+            this.#feedKey,
+          ])
         : options.upToRowId === undefined && options.limit === undefined
           ? await this.#query<HistorySqlRow>(`${HISTORY_ROWS} WHERE h.run_id = $1 ORDER BY h.row_id`, [runId])
           : // The latest `limit` rows up to a row id, returned oldest first.
@@ -672,12 +772,12 @@ export class PostgresStore implements Store {
   }
 
   async historyHead(): Promise<number> {
-    const [row] = await this.#query<{ head: number }>('SELECT COALESCE(MAX(row_id), 0) AS head FROM history');
+    const [row] = await this.#query<{ head: number }>(`SELECT COALESCE(MAX(row_id), 0) AS head FROM history WHERE row_id < ${FEED_FENCE}`, [this.#feedKey]);
     return row!.head;
   }
 
   async historySince(afterRowId: number, limit: number): Promise<HistoryRow[]> {
-    return this.#decode(await this.#query<HistorySqlRow>(`${HISTORY_ROWS} WHERE h.row_id > $1 ORDER BY h.row_id LIMIT $2`, [afterRowId, limit]));
+    return this.#decode(await this.#query<HistorySqlRow>(`${HISTORY_ROWS} WHERE h.row_id > $1 AND h.row_id < ${FEED_FENCE.replace('$1', '$3')} ORDER BY h.row_id LIMIT $2`, [afterRowId, limit, this.#feedKey]));
   }
 
   async runStats(runId: string, options: { upToRowId?: number } = {}): Promise<RunStats> {
@@ -1011,19 +1111,7 @@ export class PostgresStore implements Store {
 
   async verifyAudit(): Promise<AuditVerification> {
     // One snapshot for the rows and the anchor: appends committed meanwhile are not half-seen.
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const q: Query = async <R,>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as R[];
-      const result = await verifyAnchoredAudit(q, toAudit as (row: never) => AuditEntry, this.#secret);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+    return this.#read((q) => verifyAnchoredAudit(q, toAudit as (row: never) => AuditEntry, this.#secret));
   }
 
   async close(): Promise<void> {
@@ -1088,7 +1176,7 @@ function quoteIdent(name: string): string {
 }
 
 /** Splits Spine's own `schema` parameter off the URL and names the server for messages (without the password). */
-function parseUrl(url: string, schemaOption: string | undefined): { connectionString: string; schema: string; where: string } {
+function parseUrl(url: string, schemaOption: string | undefined): { connectionString: string; schema: string; where: string; server: string } {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -1103,7 +1191,7 @@ function parseUrl(url: string, schemaOption: string | undefined): { connectionSt
   if (!SCHEMA_NAME.test(schema)) throw new SpineError('store_refused', `Schema name '${schema}' is not allowed: use letters, digits and underscores (at most 63, not starting with a digit).`);
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || '(default database)';
   const where = `postgres://${parsed.hostname || 'localhost'}${parsed.port ? `:${parsed.port}` : ''}/${database}${schema === 'public' ? '' : ` (schema ${schema})`}`;
-  return { connectionString: parsed.toString(), schema, where };
+  return { connectionString: parsed.toString(), schema, where, server: `${parsed.hostname || 'localhost'}:${parsed.port || '5432'}` };
 }
 
 /**
