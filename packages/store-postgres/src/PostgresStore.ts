@@ -35,6 +35,8 @@ import {
   type AuditEntry,
   type AuditQuery,
   type AuditVerification,
+  type BatchEntry,
+  type BatchResult,
   type CommitResult,
   type DeadLetter,
   type DeadLetterRetention,
@@ -122,7 +124,7 @@ class NeedChain extends Error {
 }
 
 class Rollback extends Error {
-  constructor(readonly reason: 'conflict' | 'consumed') {
+  constructor(readonly reason: 'conflict' | 'consumed' | 'queued') {
     super(reason);
   }
 }
@@ -161,6 +163,7 @@ export class PostgresStore implements Store {
   /** The LISTEN/NOTIFY channel of this schema's hosts (see `wakeHosts`). */
   readonly #wakeChannel: string;
   readonly #wake: WakeListener;
+  readonly #crashInBatch = crashInBatchHook();
   #closed = false;
 
   private constructor(pool: pg.Pool, schema: string, where: string, options: PostgresStoreOptions, client: pg.ClientConfig) {
@@ -380,12 +383,62 @@ export class PostgresStore implements Store {
     try {
       return await this.#tx((q) => this.#commit(q, step));
     } catch (error) {
-      if (error instanceof Rollback) return { ok: false, reason: error.reason };
+      if (error instanceof Rollback && error.reason !== 'queued') return { ok: false, reason: error.reason };
       throw error;
     }
   }
 
-  async #commit(q: Query, step: StepCommit): Promise<CommitResult> {
+  async commitBatch(entries: BatchEntry[]): Promise<BatchResult[]> {
+    if (!entries.length) return [];
+    return this.#tx(async (q) => {
+      const results: BatchResult[] = [];
+      for (const [index, entry] of entries.entries()) {
+        if (this.#crashInBatch && index === entries.length >> 1) this.#crashInBatch(entries.length);
+        // Each entry in its own savepoint: a refusal undoes that entry alone.
+        await q('SAVEPOINT spine_entry');
+        try {
+          results.push(await this.#entry(q, entry));
+        } catch (error) {
+          // Only a refusal for what the entry contains is the entry's alone; anything else (I/O, a lock) fails the batch.
+          const refused = error instanceof Rollback && !entry.completion;
+          if (!refused && !isContentError(error)) throw error;
+          await q('ROLLBACK TO SAVEPOINT spine_entry');
+          results.push(refused ? { ok: false, reason: (error as Rollback).reason } : { ok: false, reason: 'failed', error: error as Error });
+        }
+        await q('RELEASE SAVEPOINT spine_entry');
+      }
+      return results;
+    });
+  }
+
+  async #entry(q: Query, { completion, step }: BatchEntry): Promise<BatchResult> {
+    const now = this.#now();
+    if (completion) {
+      if (!(await finishJob(q, completion, now))) return { ok: false, reason: 'cancelled' };
+      if (completion.audit?.length) await this.#appendAudit(q, completion.audit);
+    }
+    if (!step) {
+      if (completion) await insertEvent(q, completion.event, now);
+      return { ok: true };
+    }
+    if (!completion) return this.#commit(q, step);
+    await q('SAVEPOINT spine_step');
+    try {
+      await this.#commit(q, { ...step, eventId: null }, { dueAt: completion.event.dueAt, source: completion.event.source });
+      await q('RELEASE SAVEPOINT spine_step');
+      return { ok: true };
+    } catch (error) {
+      // The step is refused but the result is kept: it waits in the mailbox like any other event.
+      if (!(error instanceof Rollback) && !isContentError(error)) throw error;
+      await q('ROLLBACK TO SAVEPOINT spine_step');
+      await q('RELEASE SAVEPOINT spine_step');
+      await insertEvent(q, completion.event, now);
+      return { ok: false, reason: error instanceof Rollback ? error.reason : 'queued' };
+    }
+  }
+
+  /** Writes a step. `direct`: an activity result applied without the mailbox (its due time and source). */
+  async #commit(q: Query, step: StepCommit, direct?: { dueAt: number; source: string }): Promise<CommitResult> {
     const now = step.history.startedAt;
     const seq = step.expectedSeq + 1;
     // The row lock makes a concurrent commit of the same actor wait, then find the seq moved. The
@@ -402,10 +455,18 @@ export class PostgresStore implements Store {
       now,
       step.actorId,
     ]);
-    const [consumed] = await q<{ source: string }>('DELETE FROM events WHERE id = $1 RETURNING source', [step.eventId]);
-    if (!consumed) throw new Rollback('consumed');
+    let source: string;
+    if (step.eventId === null) {
+      // A result applied directly: only when nothing older waits in the mailbox, so events keep their order.
+      if (direct === undefined || (await q('SELECT 1 FROM events WHERE actor_id = $1 AND due_at <= $2 LIMIT 1', [step.actorId, direct.dueAt])).length) throw new Rollback('queued');
+      source = direct.source;
+    } else {
+      const [consumed] = await q<{ source: string }>('DELETE FROM events WHERE id = $1 RETURNING source', [step.eventId]);
+      if (!consumed) throw new Rollback('consumed');
+      source = consumed.source;
+    }
     const record = { ...step.history, actorId: step.actorId, runId: before.run_id, seq, stateValue: step.stateValue, snapshot: step.snapshot, status: step.status };
-    await this.#insertHistory(q, record, before.snapshot, await outputOf(q, consumed.source, step.history.event));
+    await this.#insertHistory(q, record, before.snapshot, await outputOf(q, source, step.history.event));
     for (const actor of step.spawn) await insertActor(q, actor, now);
     // Cancels first: they name timers stored before this step; a timer this step re-arms with the same id stays.
     for (const sendId of step.cancelTimers) await q('DELETE FROM events WHERE source = $1 AND send_id = $2', [step.actorId, sendId]);
@@ -516,11 +577,7 @@ export class PostgresStore implements Store {
   async completeJob(completion: JobCompletion): Promise<boolean> {
     return this.#tx(async (q) => {
       const now = this.#now();
-      const done = await q(
-        "UPDATE jobs SET status = $1, output = $2, error = $3, journal = $4, finished_at = $5 WHERE key = $6 AND status = 'running' AND owner = $7 RETURNING key",
-        [completion.status, completion.output, completion.error, completion.journal, completion.finishedAt ?? now, completion.key, completion.owner],
-      );
-      if (!done.length) return false;
+      if (!(await finishJob(q, completion, now))) return false;
       await insertEvent(q, completion.event, now);
       if (completion.audit?.length) await this.#appendAudit(q, completion.audit);
       return true;
@@ -1188,6 +1245,35 @@ async function insertApproval(q: Query, a: NewApproval): Promise<void> {
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
     [a.id, a.runId, a.actorId, a.jobKey, a.childId, a.src, a.machine, a.version, a.seq, a.tier, a.proposal, a.rationale, a.requestedAt, a.deadlineAt, a.onDeadline],
   );
+}
+
+/** Journals an attempt's outcome on its job; false when the job is no longer running for this owner. */
+async function finishJob(q: Query, completion: JobCompletion, now: number): Promise<boolean> {
+  const done = await q(
+    "UPDATE jobs SET status = $1, output = $2, error = $3, journal = $4, finished_at = $5 WHERE key = $6 AND status = 'running' AND owner = $7 RETURNING key",
+    [completion.status, completion.output, completion.error, completion.journal, completion.finishedAt ?? now, completion.key, completion.owner],
+  );
+  return done.length > 0;
+}
+
+/** Whether PostgreSQL refused a statement for what it contains (a constraint, bad data), so only that entry of a batch fails. */
+function isContentError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('23') || code.startsWith('22'));
+}
+
+/**
+ * Test-only crash hook: with `SPINE_TEST_KILL_IN_BATCH=N` the process kills itself with
+ * SIGKILL halfway through the N-th group commit of two or more entries, inside its open
+ * transaction (the crash tests use it to prove a batch is atomic), as SqliteStore does.
+ */
+function crashInBatchHook(): ((size: number) => void) | undefined {
+  const target = Number(process.env.SPINE_TEST_KILL_IN_BATCH);
+  if (!Number.isInteger(target) || target < 1) return undefined;
+  let batches = 0;
+  return (size) => {
+    if (size >= 2 && ++batches === target) process.kill(process.pid, 'SIGKILL');
+  };
 }
 
 async function cancelAllJobs(q: Query, now: number, actorId: string): Promise<void> {
