@@ -35,7 +35,9 @@ export interface PostgresBenchFigure {
   stepsPerSec: number;
   usPerStep: number;
   rounds: number[];
-  /** Statements Spine sent per step (its round trips), from a separate counted run of one worker. */
+  /** CPU time the worker processes spent per step (user + system; the server's is not counted), median of the rounds. */
+  cpuUsPerStep: number;
+  /** Statements Spine sent per step, from a separate counted run of one worker (a group commit's are pipelined: two round trips per batch). */
   queriesPerStep?: number;
 }
 
@@ -85,11 +87,12 @@ export async function benchPostgres(options: PostgresBenchOptions): Promise<Post
     log(`  server: ${server.source}; ${durability}`);
     if (!peer.available) log(`  peer: ${peer.reason}`);
 
-    const samples = new Map<string, { figure: Omit<PostgresBenchFigure, 'stepsPerSec' | 'usPerStep' | 'rounds'>; rounds: number[] }>();
-    const record = (figure: Omit<PostgresBenchFigure, 'id' | 'stepsPerSec' | 'usPerStep' | 'rounds' | 'workflow' | 'durability'>, stepsPerSec: number) => {
+    const samples = new Map<string, { figure: Omit<PostgresBenchFigure, 'stepsPerSec' | 'usPerStep' | 'rounds' | 'cpuUsPerStep'>; rounds: number[]; cpu: number[] }>();
+    const record = (figure: Omit<PostgresBenchFigure, 'id' | 'stepsPerSec' | 'usPerStep' | 'rounds' | 'workflow' | 'durability' | 'cpuUsPerStep'>, measured: { stepsPerSec: number; cpuUsPerStep: number }) => {
       const id = `${figure.system}.activity.${figure.workers}w.${figure.inFlight}`;
-      const entry = samples.get(id) ?? { figure: { id, workflow: 'activity' as const, durability: 'postgres' as const, ...figure }, rounds: [] };
-      entry.rounds.push(stepsPerSec);
+      const entry = samples.get(id) ?? { figure: { id, workflow: 'activity' as const, durability: 'postgres' as const, ...figure }, rounds: [], cpu: [] };
+      entry.rounds.push(measured.stepsPerSec);
+      entry.cpu.push(measured.cpuUsPerStep);
       samples.set(id, entry);
     };
     for (let round = 1; round <= rounds; round++) {
@@ -97,12 +100,12 @@ export async function benchPostgres(options: PostgresBenchOptions): Promise<Post
       for (const inFlight of [1, many]) {
         for (const workers of WORKERS) {
           const rate = await measure('spine', server.url, workers, runsOf(inFlight), inFlight);
-          log(`    Spine, ${workers} worker(s) x ${inFlight} in flight: ${fmt(rate)} steps/s`);
+          log(`    Spine, ${workers} worker(s) x ${inFlight} in flight: ${fmt(rate.stepsPerSec)} steps/s`);
           record({ system: 'spine', workers, inFlight }, rate);
         }
         if (peer.available) {
           const rate = await measure('dbos', server.url, 1, runsOf(inFlight), inFlight);
-          log(`    DBOS Transact, ${inFlight} in flight: ${fmt(rate)} steps/s`);
+          log(`    DBOS Transact, ${inFlight} in flight: ${fmt(rate.stepsPerSec)} steps/s`);
           record({ system: 'dbos', workers: 1, inFlight }, rate);
         }
       }
@@ -111,10 +114,10 @@ export async function benchPostgres(options: PostgresBenchOptions): Promise<Post
     const profile = new Map<number, number | undefined>();
     for (const inFlight of [1, many]) profile.set(inFlight, (await run('spine', server.url, 1, runsOf(inFlight), inFlight, { SPINE_BENCH_COUNT_QUERIES: '1' })).queriesPerStep);
 
-    const figures: PostgresBenchFigure[] = [...samples.values()].map(({ figure, rounds: r }) => {
+    const figures: PostgresBenchFigure[] = [...samples.values()].map(({ figure, rounds: r, cpu }) => {
       const stepsPerSec = median(r);
       const queriesPerStep = figure.system === 'spine' && figure.workers === 1 ? profile.get(figure.inFlight) : undefined;
-      return { ...figure, stepsPerSec, usPerStep: 1e6 / stepsPerSec, rounds: r, ...(queriesPerStep === undefined ? {} : { queriesPerStep }) };
+      return { ...figure, stepsPerSec, usPerStep: 1e6 / stepsPerSec, rounds: r, cpuUsPerStep: median(cpu), ...(queriesPerStep === undefined ? {} : { queriesPerStep }) };
     });
     const get = (id: string) => figures.find((f) => f.id === id);
     const ratios: PostgresBenchReport['ratios'] = [];
@@ -151,7 +154,7 @@ export function printPostgresBench(report: PostgresBenchReport, log: (line: stri
   for (const f of report.figures) {
     const who = f.system === 'spine' ? `Spine, ${f.workers} worker process${f.workers > 1 ? 'es' : ''}` : `${report.peer.available ? `DBOS Transact ${report.peer.version}` : 'DBOS'}, 1 process`;
     const profile = f.queriesPerStep === undefined ? '' : `  ${f.queriesPerStep.toFixed(1)} statements/step`;
-    log(`  ${`${who}, ${f.inFlight} in flight${f.workers > 1 ? ' each' : ''}`.padEnd(48)} ${fmt(f.stepsPerSec).padStart(7)} steps/s ${f.usPerStep.toFixed(0).padStart(6)} us/step${profile}`);
+    log(`  ${`${who}, ${f.inFlight} in flight${f.workers > 1 ? ' each' : ''}`.padEnd(48)} ${fmt(f.stepsPerSec).padStart(7)} steps/s ${f.usPerStep.toFixed(0).padStart(6)} us/step  ${f.cpuUsPerStep.toFixed(0).padStart(5)} us CPU/step${profile}`);
   }
   log('ratios:');
   for (const r of report.ratios) log(`  ${r.name}, ${r.workers} worker(s), ${r.inFlight} in flight: ${r.ratio.toFixed(2)}x`);
@@ -190,10 +193,10 @@ async function serverSettings(url: string): Promise<{ version: string; settings:
   }
 }
 
-/** One measurement on a fresh schema (Spine) or database (DBOS), removed afterwards: steps per second. */
-async function measure(system: 'spine' | 'dbos', url: string, workers: number, runs: number, inFlight: number): Promise<number> {
-  const { steps, seconds } = await run(system, url, workers, runs, inFlight);
-  return steps / seconds;
+/** One measurement on a fresh schema (Spine) or database (DBOS), removed afterwards: steps per second and the workers' CPU per step. */
+async function measure(system: 'spine' | 'dbos', url: string, workers: number, runs: number, inFlight: number): Promise<{ stepsPerSec: number; cpuUsPerStep: number }> {
+  const { steps, seconds, cpuUsPerStep } = await run(system, url, workers, runs, inFlight);
+  return { stepsPerSec: steps / seconds, cpuUsPerStep };
 }
 
 /**
@@ -217,7 +220,8 @@ async function run(system: 'spine' | 'dbos', url: string, workers: number, runs:
     const seconds = (performance.now() - t0) / 1000;
     const steps = reports.reduce((sum, r) => sum + r.steps, 0);
     const counted = reports.filter((r) => r.queriesPerStep !== undefined);
-    return { steps, seconds, queriesPerStep: counted.length ? counted.reduce((s, r) => s + r.queriesPerStep!, 0) / counted.length : undefined };
+    const cpuUsPerStep = reports.reduce((sum, r) => sum + r.cpuUsPerStep * r.steps, 0) / steps;
+    return { steps, seconds, cpuUsPerStep, queriesPerStep: counted.length ? counted.reduce((s, r) => s + r.queriesPerStep!, 0) / counted.length : undefined };
   } finally {
     for (const c of children) c.kill();
     await drop(url, system, tag);

@@ -17,6 +17,8 @@ export interface WorkerReport {
   runs: number;
   steps: number;
   seconds: number;
+  /** CPU time this process spent per step (user + system), in microseconds. */
+  cpuUsPerStep: number;
   /** Statements sent to the server per step (Spine only; `SPINE_BENCH_COUNT_QUERIES=1`). */
   queriesPerStep?: number;
 }
@@ -66,7 +68,9 @@ async function spine(url: string, prefix: string): Promise<WorkerReport> {
   await one();
   await go();
   const before = queries.count;
+  const cpu = process.cpuUsage();
   const seconds = await inParallel(runs, inFlight, one);
+  const { user, system } = process.cpuUsage(cpu);
   const sent = queries.count - before;
   if (process.env.SPINE_BENCH_COUNT_QUERIES === '2') process.stderr.write(`${queries.top()}\n`);
   for (let i = 0; i < n; i++) {
@@ -75,7 +79,7 @@ async function spine(url: string, prefix: string): Promise<WorkerReport> {
   }
   await runtime.stop();
   await store.close();
-  return { runs, steps: runs * steps, seconds, ...(queries.on ? { queriesPerStep: sent / (runs * steps) } : {}) };
+  return { runs, steps: runs * steps, seconds, cpuUsPerStep: (user + system) / (runs * steps), ...(queries.on ? { queriesPerStep: sent / (runs * steps) } : {}) };
 }
 
 /**
@@ -132,7 +136,9 @@ async function dbos(url: string, prefix: string): Promise<WorkerReport> {
   };
   await one();
   await go();
+  const cpu = process.cpuUsage();
   const seconds = await inParallel(runs, inFlight, one);
+  const { user, system } = process.cpuUsage(cpu);
   await DBOS.shutdown();
-  return { runs, steps: runs * steps, seconds };
+  return { runs, steps: runs * steps, seconds, cpuUsPerStep: (user + system) / (runs * steps) };
 }
