@@ -79,8 +79,10 @@ function run(bin, name, args) {
 /**
  * Creates and starts a private cluster. Returns its URL (database `postgres`, user `postgres`,
  * trust authentication on 127.0.0.1 only) and `stop()`, which stops it and removes its directory.
+ * `durable: true` keeps PostgreSQL's own durability (fsync, synchronous_commit, full_page_writes
+ * on), as a benchmark needs; tests leave them off.
  */
-export async function startPostgres() {
+export async function startPostgres({ durable = false } = {}) {
   const bin = findPostgresBin();
   if (!bin) {
     throw new Error(
@@ -103,9 +105,7 @@ export async function startPostgres() {
       `-p ${port}`,
       "-c listen_addresses='127.0.0.1'",
       `-c unix_socket_directories='${root}'`,
-      '-c fsync=off',
-      '-c synchronous_commit=off',
-      '-c full_page_writes=off',
+      ...(durable ? [] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
       '-c max_connections=300',
       '-c shared_buffers=64MB',
     ].join(' ');

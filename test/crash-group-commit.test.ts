@@ -3,22 +3,55 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { seededRandom } from '@spine/llm';
-import { loadMachineDirectory, MachineRegistry } from '@spine/runtime';
+import { loadMachineDirectory, MachineRegistry, type Store } from '@spine/runtime';
+import { PostgresStore } from '@spine/store-postgres';
 import { SqliteStore } from '@spine/store-sqlite';
 import Database from 'better-sqlite3';
 import { tsImport } from 'tsx/esm/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSpine } from './support/spawnSpine.js';
 import { EffectServer } from './support/effectServer.js';
+import { freshPostgresUrl, withPostgres } from './support/postgres.js';
 
 // Many runs in flight, so steps of different runs share group commits; the real `spine`
 // host is killed with SIGKILL inside a batch's transaction (a test-only hook in the store)
 // or at a random moment, resumed, and the database checked: no step lost, none applied twice.
+// On an SQLite file and on a PostgreSQL schema alike.
 const root = fileURLToPath(new URL('..', import.meta.url));
 const machines = join(root, 'test/fixtures/crash-machines');
 const SEEDS = Number(process.env.SPINE_GROUP_CRASH_SEEDS ?? 2);
 const RUNS = Number(process.env.SPINE_GROUP_CRASH_RUNS ?? 24);
 const EFFECTS = 20;
+
+/** Where a crash run's database lives, and how the checks read it (`$1`-style parameters on both). */
+interface Target {
+  name: string;
+  fresh(seed: number): string;
+  open(db: string): Promise<Store>;
+  rows<T>(db: string, sql: string, params?: unknown[]): Promise<T[]>;
+}
+
+const targets: Target[] = [
+  {
+    name: 'SQLite',
+    fresh: (seed) => join(mkdtempSync(join(tmpdir(), `spine-group-${seed}-`)), 'spine.db'),
+    open: (db) => SqliteStore.open(db),
+    rows: async <T,>(db: string, sql: string, params: unknown[] = []) => {
+      const sqlite = new Database(db, { readonly: true });
+      try {
+        return sqlite.prepare(sql.replace(/\$(\d+)/g, '?$1')).all(...params) as T[];
+      } finally {
+        sqlite.close();
+      }
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    fresh: (seed) => freshPostgresUrl(`group_crash_${seed}`),
+    open: (db) => PostgresStore.open(db),
+    rows: <T,>(db: string, sql: string, params: unknown[] = []) => withPostgres(db, async (c) => (await c.query(sql, params)).rows as T[]),
+  },
+];
 
 async function loadRegistry(dir: string): Promise<MachineRegistry> {
   const registry = new MachineRegistry();
@@ -28,8 +61,7 @@ async function loadRegistry(dir: string): Promise<MachineRegistry> {
 }
 
 /** Stores `count` runs of steps20 that no host drives yet (a `spine resume` picks them all up). */
-async function storeRuns(db: string, registry: MachineRegistry, count: number): Promise<string[]> {
-  const store = await SqliteStore.open(db);
+async function storeRuns(store: Store, registry: MachineRegistry, count: number): Promise<string[]> {
   try {
     const { version } = await registry.current('steps20', store);
     const ids = Array.from({ length: count }, (_, i) => `run-${String(i).padStart(3, '0')}`);
@@ -55,27 +87,23 @@ interface Row {
  * committed step or waits in its actor's mailbox (never neither, never both), and each run's
  * history is contiguous.
  */
-function checkNothingLost(path: string, label: string): void {
-  const db = new Database(path, { readonly: true });
-  try {
-    const done = db.prepare("SELECT key, actor_id, child_id FROM jobs WHERE status = 'done'").all() as { key: string; actor_id: string; child_id: string }[];
-    const applied = db.prepare('SELECT 1 FROM history WHERE actor_id = ? AND event_type = ?');
-    const waiting = db.prepare('SELECT COUNT(*) AS n FROM events WHERE actor_id = ? AND source = ?');
-    for (const job of done) {
-      const inHistory = applied.get(job.actor_id, `xstate.done.actor.${job.child_id}`) !== undefined;
-      const inMailbox = (waiting.get(job.actor_id, `activity:${job.key}`) as { n: number }).n;
-      expect(Number(inHistory) + inMailbox, `${label}: result of ${job.key} applied ${Number(inHistory)}x, queued ${inMailbox}x`).toBe(1);
-    }
-    const rows = db.prepare('SELECT actor_id, seq, event_type FROM history ORDER BY actor_id, row_id').all() as Row[];
-    const byRun = new Map<string, Row[]>();
-    for (const row of rows) byRun.set(row.actor_id, [...(byRun.get(row.actor_id) ?? []), row]);
-    for (const [run, history] of byRun) expect(history.map((r) => r.seq), `${label}: ${run}`).toEqual(history.map((_, i) => i + 1));
-  } finally {
-    db.close();
+async function checkNothingLost(target: Target, db: string, label: string): Promise<void> {
+  const done = await target.rows<{ key: string; actor_id: string; child_id: string }>(db, "SELECT key, actor_id, child_id FROM jobs WHERE status = 'done'");
+  const applied = new Set((await target.rows<{ actor_id: string; event_type: string }>(db, 'SELECT actor_id, event_type FROM history')).map((r) => `${r.actor_id} ${r.event_type}`));
+  const waiting = new Map<string, number>();
+  for (const e of await target.rows<{ actor_id: string; source: string }>(db, 'SELECT actor_id, source FROM events')) waiting.set(`${e.actor_id} ${e.source}`, (waiting.get(`${e.actor_id} ${e.source}`) ?? 0) + 1);
+  for (const job of done) {
+    const inHistory = applied.has(`${job.actor_id} xstate.done.actor.${job.child_id}`);
+    const inMailbox = waiting.get(`${job.actor_id} activity:${job.key}`) ?? 0;
+    expect(Number(inHistory) + inMailbox, `${label}: result of ${job.key} applied ${Number(inHistory)}x, queued ${inMailbox}x`).toBe(1);
   }
+  const rows = await target.rows<Row>(db, 'SELECT actor_id, seq, event_type FROM history ORDER BY actor_id, row_id');
+  const byRun = new Map<string, Row[]>();
+  for (const row of rows) byRun.set(row.actor_id, [...(byRun.get(row.actor_id) ?? []), row]);
+  for (const [run, history] of byRun) expect(history.map((r) => r.seq), `${label}: ${run}`).toEqual(history.map((_, i) => i + 1));
 }
 
-describe('crash suite: a host killed inside a group commit', () => {
+describe.each(targets)('crash suite: a host killed inside a group commit ($name)', (target) => {
   const effects = new EffectServer((step) => 1 + (step % 3));
   let registry: MachineRegistry;
   let reference: { snapshot: string; events: string[] };
@@ -102,8 +130,8 @@ describe('crash suite: a host killed inside a group commit', () => {
     for (let seed = 1; seed <= SEEDS; seed++) {
       effects.raw.clear();
       const random = seededRandom(seed * 7919);
-      const db = join(mkdtempSync(join(tmpdir(), `spine-group-${seed}-`)), 'spine.db');
-      const ids = await storeRuns(db, registry, RUNS);
+      const db = target.fresh(seed);
+      const ids = await storeRuns(await target.open(db), registry, RUNS);
       const env = { SPINE_TEST_EFFECT_URL: effects.url };
       let kills = 0;
       // Odd seeds: killed inside the N-th group commit of two or more steps, between its statements (N from 2 to 5:
@@ -118,33 +146,28 @@ describe('crash suite: a host killed inside a group commit', () => {
         kills++;
         if (inBatch) summary.inBatch++;
         else summary.random++;
-        checkNothingLost(db, `seed ${seed} round ${round}`);
+        await checkNothingLost(target, db, `seed ${seed} round ${round}`);
       }
       const resumed = await spawnSpine(['resume', '--db', db, '--machines', machines, '--json'], { env, killAfterMs: 120_000 });
       expect(resumed.code, `seed ${seed}: ${resumed.stderr}`).toBe(0);
-      checkNothingLost(db, `seed ${seed} resumed`);
+      await checkNothingLost(target, db, `seed ${seed} resumed`);
 
-      const sqlite = new Database(db, { readonly: true });
-      try {
-        for (const id of ids) {
-          const actor = sqlite.prepare('SELECT status, snapshot FROM actors WHERE id = ?').get(id) as { status: string; snapshot: string };
-          expect(actor.status, `seed ${seed} ${id}`).toBe('done');
-          expect(actor.snapshot, `seed ${seed} ${id}: output differs from the reference run`).toBe(reference.snapshot);
-          const events = (sqlite.prepare('SELECT event_type FROM history WHERE actor_id = ? ORDER BY seq').all(id) as { event_type: string }[]).map((r) => r.event_type);
-          expect(events, `seed ${seed} ${id}: every step once, in the reference order`).toEqual(reference.events);
-          const jobs = sqlite.prepare('SELECT key, status FROM jobs WHERE actor_id = ?').all(id) as { key: string; status: string }[];
-          expect(jobs.map((j) => j.status), `seed ${seed} ${id}`).toEqual(Array(EFFECTS).fill('done'));
-          for (const job of jobs) expect(effects.raw.get(job.key), `seed ${seed}: effect ${job.key} called`).toBeGreaterThanOrEqual(1);
-        }
-      } finally {
-        sqlite.close();
+      for (const id of ids) {
+        const [actor] = await target.rows<{ status: string; snapshot: string }>(db, 'SELECT status, snapshot FROM actors WHERE id = $1', [id]);
+        expect(actor!.status, `seed ${seed} ${id}`).toBe('done');
+        expect(actor!.snapshot, `seed ${seed} ${id}: output differs from the reference run`).toBe(reference.snapshot);
+        const events = (await target.rows<{ event_type: string }>(db, 'SELECT event_type FROM history WHERE actor_id = $1 ORDER BY seq', [id])).map((r) => r.event_type);
+        expect(events, `seed ${seed} ${id}: every step once, in the reference order`).toEqual(reference.events);
+        const jobs = await target.rows<{ key: string; status: string }>(db, 'SELECT key, status FROM jobs WHERE actor_id = $1', [id]);
+        expect(jobs.map((j) => j.status), `seed ${seed} ${id}`).toEqual(Array(EFFECTS).fill('done'));
+        for (const job of jobs) expect(effects.raw.get(job.key), `seed ${seed}: effect ${job.key} called`).toBeGreaterThanOrEqual(1);
       }
       // Every key completed once; an effect re-runs only if it was in flight at a kill (at most once per run per kill).
       expect(effects.raw.size, `seed ${seed}: one key per effect`).toBe(RUNS * EFFECTS);
       const raw = [...effects.raw.values()].reduce((a, b) => a + b, 0);
       expect(raw, `seed ${seed}: ${raw} raw calls for ${RUNS * EFFECTS} effects and ${kills} kills`).toBeLessThanOrEqual(RUNS * EFFECTS + kills * RUNS);
     }
-    console.log(`group-commit crash suite: ${SEEDS} seeds x ${RUNS} runs, ${summary.inBatch} kills inside a batch, ${summary.random} at random times`);
+    console.log(`group-commit crash suite (${target.name}): ${SEEDS} seeds x ${RUNS} runs, ${summary.inBatch} kills inside a batch, ${summary.random} at random times`);
     expect(summary.inBatch).toBeGreaterThanOrEqual(Math.floor(SEEDS / 2));
   }, 10 * 60_000);
 });

@@ -79,7 +79,8 @@ export async function inParallel(runs: number, inFlight: number, task: (i: numbe
   return (performance.now() - t0) / 1000;
 }
 
-async function packageVersion(name: string): Promise<string> {
+/** The installed version of a package (found beside its resolved entry), `?` when it cannot be told. */
+export async function packageVersion(name: string): Promise<string> {
   try {
     const { createRequire } = await import('node:module');
     const require = createRequire(import.meta.url);

@@ -36,6 +36,8 @@ import {
   type AuditEntry,
   type AuditQuery,
   type AuditVerification,
+  type BatchEntry,
+  type BatchResult,
   type CommitResult,
   type DeadLetter,
   type DeadLetterRetention,
@@ -150,7 +152,7 @@ class NeedChain extends Error {
 }
 
 class Rollback extends Error {
-  constructor(readonly reason: 'conflict' | 'consumed' | 'fenced') {
+  constructor(readonly reason: 'conflict' | 'consumed' | 'queued' | 'fenced') {
     super(reason);
   }
 }
@@ -192,6 +194,7 @@ export class PostgresStore implements Store {
   readonly #reconnect: Reconnect;
   /** The advisory-lock namespace of this schema's history feed fence (see `FEED_FENCE`). */
   readonly #feedKey: number;
+  readonly #crashInBatch = crashInBatchHook();
   #closed = false;
 
   private constructor(pool: pg.Pool, schema: string, where: string, options: PostgresStoreOptions, client: pg.ClientConfig, server: string) {
@@ -217,7 +220,8 @@ export class PostgresStore implements Store {
     const startup = [`-c search_path=${schema}`];
     if (options.readonly) startup.push('-c default_transaction_read_only=on');
     const client: pg.ClientConfig = { connectionString, connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000, options: startup.join(' '), types };
-    const pool = new pg.Pool({ ...client, max: options.maxConnections ?? 10 });
+    // Pipelining: a connection sends queued statements without waiting for each answer (a group commit's reads, then its writes and COMMIT).
+    const pool = new pg.Pool({ ...client, max: options.maxConnections ?? 10, pipeline: true } as pg.PoolConfig);
     // An idle connection the server dropped (a restart) must not crash the process: the pool
     // discards it and the next call opens another (waiting, with a message, while the server is down).
     pool.on('error', () => {});
@@ -423,27 +427,29 @@ export class PostgresStore implements Store {
 
   async openWorkOf(actorIds: string[]): Promise<OpenWork[]> {
     if (!actorIds.length) return [];
-    // One snapshot, so the three lists agree with each other.
-    return this.#read(async (q) => {
-      const jobs = await q<{ actor_id: string; key: string; child_id: string; status: JobStatus }>(
-        "SELECT actor_id, key, child_id, status FROM jobs WHERE actor_id = ANY($1::text[]) AND status IN ('pending', 'held', 'running') ORDER BY created_at, key",
-        [actorIds],
-      );
-      const approvals = await q<{ actor_id: string; id: string; run_id: string; child_id: string; src: string; job_key: string }>(
-        "SELECT actor_id, id, run_id, child_id, src, job_key FROM approvals WHERE actor_id = ANY($1::text[]) AND status = 'pending' ORDER BY requested_at, id",
-        [actorIds],
-      );
-      const timers = await q<{ source: string; send_id: string }>(
-        'SELECT DISTINCT source, send_id FROM events WHERE source = ANY($1::text[]) AND send_id IS NOT NULL ORDER BY source, send_id',
-        [actorIds],
-      );
-      return actorIds.map((actorId) => ({
-        actorId,
-        jobs: jobs.filter((j) => j.actor_id === actorId).map((j) => ({ key: j.key, childId: j.child_id, status: j.status })),
-        approvals: approvals.filter((a) => a.actor_id === actorId).map((a) => ({ id: a.id, runId: a.run_id, childId: a.child_id, src: a.src, jobKey: a.job_key })),
-        timers: timers.filter((t) => t.source === actorId).map((t) => t.send_id),
-      }));
-    });
+    // One statement, so one snapshot (the three lists agree with each other) and one round trip: a step that
+    // leaves an invoke reads this on the hot path.
+    const [row] = await this.#query<{
+      jobs: { actor_id: string; key: string; child_id: string; status: JobStatus }[];
+      approvals: { actor_id: string; id: string; run_id: string; child_id: string; src: string; job_key: string }[];
+      timers: { source: string; send_id: string }[];
+    }>(
+      `SELECT
+         (SELECT COALESCE(json_agg(json_build_object('actor_id', actor_id, 'key', key, 'child_id', child_id, 'status', status) ORDER BY created_at, key), '[]')
+            FROM jobs WHERE actor_id = ANY($1::text[]) AND status IN ('pending', 'held', 'running')) AS jobs,
+         (SELECT COALESCE(json_agg(json_build_object('actor_id', actor_id, 'id', id, 'run_id', run_id, 'child_id', child_id, 'src', src, 'job_key', job_key) ORDER BY requested_at, id), '[]')
+            FROM approvals WHERE actor_id = ANY($1::text[]) AND status = 'pending') AS approvals,
+         (SELECT COALESCE(json_agg(json_build_object('source', source, 'send_id', send_id) ORDER BY source, send_id), '[]')
+            FROM (SELECT DISTINCT source, send_id FROM events WHERE source = ANY($1::text[]) AND send_id IS NOT NULL) t) AS timers`,
+      [actorIds],
+    );
+    const { jobs, approvals, timers } = row!;
+    return actorIds.map((actorId) => ({
+      actorId,
+      jobs: jobs.filter((j) => j.actor_id === actorId).map((j) => ({ key: j.key, childId: j.child_id, status: j.status })),
+      approvals: approvals.filter((a) => a.actor_id === actorId).map((a) => ({ id: a.id, runId: a.run_id, childId: a.child_id, src: a.src, jobKey: a.job_key })),
+      timers: timers.filter((t) => t.source === actorId).map((t) => t.send_id),
+    }));
   }
 
   // ---- mailbox ------------------------------------------------------------------
@@ -469,15 +475,199 @@ export class PostgresStore implements Store {
   }
 
   async commitStep(step: StepCommit): Promise<CommitResult> {
+    const [fast] = (await this.#pipelined([{ step }])) ?? [];
+    if (fast) return fast as CommitResult;
     try {
       return await this.#tx((q) => this.#commit(q, step));
     } catch (error) {
-      if (error instanceof Rollback) return { ok: false, reason: error.reason };
+      if (error instanceof Rollback && error.reason !== 'queued') return { ok: false, reason: error.reason };
       throw error;
     }
   }
 
-  async #commit(q: Query, step: StepCommit): Promise<CommitResult> {
+  async commitBatch(entries: BatchEntry[]): Promise<BatchResult[]> {
+    if (!entries.length) return [];
+    return (await this.#pipelined(entries)) ?? this.#savepointBatch(entries);
+  }
+
+  /**
+   * A group commit in two round trips, whatever its size: BEGIN and the locking reads every
+   * entry's conditions need are sent together; the decisions are made here; then every write
+   * and COMMIT are sent together (node-postgres pipelining). Undefined, with nothing written,
+   * when the batch needs the general path: an entry with checks that need their own reads
+   * (stops, approvals to cancel, audit rows), two entries for one actor or job, or a write
+   * refused for what it contains (the general path then fails that entry alone).
+   */
+  async #pipelined(entries: BatchEntry[]): Promise<BatchResult[] | undefined> {
+    if (!entries.every(isPlainEntry)) return undefined;
+    const steps = entries.flatMap((e) => (e.step ? [e.step] : []));
+    const completions = entries.flatMap((e) => (e.completion ? [e.completion] : []));
+    if (new Set(steps.map((st) => st.actorId)).size !== steps.length || new Set(completions.map((c) => c.key)).size !== completions.length) return undefined;
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      const send = (text: string, values?: unknown[], name?: string) => client.query(name ? { name, text, values } : { text, values }).then((r) => r.rows as Record<string, unknown>[]);
+      const together = corking(client);
+      const direct = entries.filter((e) => e.completion && e.step);
+      const mailboxIds = steps.flatMap((st) => (st.eventId === null ? [] : [st.eventId]));
+      const reads = await settle(together(() => [
+        send('BEGIN'),
+        steps.length ? send('SELECT id, run_id, seq, status, snapshot, owner, owner_epoch FROM actors WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', [steps.map((st) => st.actorId)], 'spine_batch_actors') : [],
+        completions.length
+          ? send(
+              'SELECT key, status, owner, attempts FROM jobs WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE',
+              [completions.map((c) => c.key)],
+              'spine_batch_jobs',
+            )
+          : [],
+        direct.length
+          ? send('SELECT DISTINCT e.actor_id FROM events e JOIN unnest($1::text[], $2::bigint[]) AS d(actor_id, due_at) ON e.actor_id = d.actor_id AND e.due_at <= d.due_at', [direct.map((e) => e.step!.actorId), direct.map((e) => e.completion!.event.dueAt)], 'spine_batch_due')
+          : [],
+        mailboxIds.length
+          ? send(
+              `SELECT e.id, e.source, j.output FROM events e LEFT JOIN jobs j ON e.source LIKE '${ACTIVITY_SOURCE}%' AND j.key = substr(e.source, ${ACTIVITY_SOURCE.length + 1}) AND j.status = 'done' WHERE e.id = ANY($1::bigint[]) FOR UPDATE OF e`,
+              [mailboxIds],
+              'spine_batch_events',
+            )
+          : [],
+      ]));
+      if (!reads.ok) {
+        await client.query('ROLLBACK').catch(() => (broken = true));
+        if (isContentError(reads.error) || isRetryable(reads.error)) return undefined;
+        throw reads.error;
+      }
+      const [, actorRows, jobRows, dueRows, eventRows] = reads.values as [unknown, ActorLock[], { key: string; status: string; owner: string | null; attempts: number }[], { actor_id: string }[], { id: number; source: string; output: string | null }[]];
+      const actors = new Map(actorRows.map((a) => [a.id, a]));
+      const jobs = new Map(jobRows.map((j) => [j.key, j]));
+      const waiting = new Set(dueRows.map((d) => d.actor_id));
+      const events = new Map(eventRows.map((e) => [e.id, e]));
+      const now = this.#now();
+      const writes: (() => Promise<unknown>)[] = [];
+      const results = entries.map(({ completion, step }): BatchResult => {
+        if (completion) {
+          const job = jobs.get(completion.key);
+          // Fenced by owner and attempt, as FINISH_JOB: a result of an attempt taken over is refused.
+          if (!job || job.status !== 'running' || job.owner !== completion.owner || (completion.attempt !== undefined && job.attempts !== completion.attempt)) {
+            return { ok: false, reason: takenOver(job, completion) ? 'refused' : 'cancelled' };
+          }
+          writes.push(() => send(FINISH_JOB, finishJobValues(completion, now), 'spine_finish_job'));
+        }
+        const refused = (reason: 'conflict' | 'consumed' | 'queued' | 'fenced'): BatchResult => {
+          if (completion) writes.push(() => send(INSERT_EVENT, eventValues(completion.event, now), 'spine_insert_event'));
+          return { ok: false, reason };
+        };
+        if (!step) {
+          if (completion) writes.push(() => send(INSERT_EVENT, eventValues(completion.event, now), 'spine_insert_event'));
+          return { ok: true };
+        }
+        const before = actors.get(step.actorId);
+        // The fence: only the owner at the epoch it claimed may commit (another host took the actor over).
+        if (before && step.fence && (before.owner !== step.fence.owner || before.owner_epoch !== step.fence.epoch)) return refused('fenced');
+        if (!before || before.seq !== step.expectedSeq || before.status !== 'active') return refused('conflict');
+        let shared: { key: string; output: string } | undefined;
+        if (step.eventId === null) {
+          // A result applied directly: only when nothing older waits in the mailbox, so events keep their order.
+          if (!completion || waiting.has(step.actorId)) return refused('queued');
+          shared = sharedOutput(completion.event.source, step.history.event, completion.status === 'done' ? completion.output : null);
+        } else {
+          const event = events.get(step.eventId);
+          if (!event) return refused('consumed');
+          shared = sharedOutput(event.source, step.history.event, event.output);
+        }
+        this.#stepWrites(send, writes, step, before, shared);
+        return { ok: true };
+      });
+      if (this.#crashInBatch && entries.length >= 2) {
+        // Half of the writes sent and answered, the transaction open: where the crash tests kill the host.
+        const half = writes.splice(0, writes.length >> 1);
+        await settle(together(() => half.map((w) => w())));
+        this.#crashInBatch(entries.length);
+      }
+      const written = await settle(together(() => [...writes.map((w) => w()), send('COMMIT')]));
+      if (!written.ok) {
+        // A failed statement aborted the transaction: COMMIT rolled it back, nothing is written.
+        await client.query('ROLLBACK').catch(() => (broken = true));
+        if (isContentError(written.error) || isRetryable(written.error)) return undefined;
+        throw written.error;
+      }
+      return results;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => (broken = true));
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** The writes of a step whose conditions the batch's reads checked, in the order of `#commit`. */
+  #stepWrites(send: (text: string, values?: unknown[], name?: string) => Promise<unknown>, writes: (() => Promise<unknown>)[], step: StepCommit, before: ActorLock, shared: { key: string; output: string } | undefined): void {
+    const now = step.history.startedAt;
+    const seq = step.expectedSeq + 1;
+    writes.push(() => send(UPDATE_ACTOR, [seq, step.status, step.snapshot, step.stateValue, step.output, step.error, now, step.actorId], 'spine_update_actor'));
+    if (step.eventId !== null) writes.push(() => send('DELETE FROM events WHERE id = $1', [step.eventId], 'spine_consume_event'));
+    const record = { ...step.history, actorId: step.actorId, runId: before.run_id, seq, stateValue: step.stateValue, snapshot: step.snapshot, status: step.status };
+    const history = historyValues(record, before.snapshot, shared, this.#feedKey);
+    writes.push(() => send(INSERT_HISTORY, history, 'spine_insert_history'));
+    const q: Query = async (sql, params) => (await send(sql, params)) as never;
+    for (const actor of step.spawn) writes.push(() => insertActor(q, actor, now));
+    for (const sendId of step.cancelTimers) writes.push(() => send('DELETE FROM events WHERE source = $1 AND send_id = $2', [step.actorId, sendId], 'spine_cancel_timer'));
+    for (const message of step.messages) writes.push(() => send(INSERT_EVENT, eventValues(message, now), 'spine_insert_event'));
+    for (const childId of step.cancelJobs) writes.push(() => send(CANCEL_JOBS, [now, step.actorId, childId], 'spine_cancel_jobs'));
+    for (const job of step.jobs) writes.push(() => insertJob(q, job, now));
+    for (const approval of step.approvals ?? []) writes.push(() => insertApproval(q, approval));
+  }
+
+  /** The general group commit: entry by entry, each in its own savepoint. */
+  async #savepointBatch(entries: BatchEntry[]): Promise<BatchResult[]> {
+    return this.#tx(async (q) => {
+      const results: BatchResult[] = [];
+      for (const [index, entry] of entries.entries()) {
+        if (this.#crashInBatch && index === entries.length >> 1) this.#crashInBatch(entries.length);
+        // Each entry in its own savepoint: a refusal undoes that entry alone.
+        await q('SAVEPOINT spine_entry');
+        try {
+          results.push(await this.#entry(q, entry));
+        } catch (error) {
+          // Only a refusal for what the entry contains is the entry's alone; anything else (I/O, a lock) fails the batch.
+          const refused = error instanceof Rollback && !entry.completion;
+          if (!refused && !isContentError(error)) throw error;
+          await q('ROLLBACK TO SAVEPOINT spine_entry');
+          results.push(refused ? { ok: false, reason: (error as Rollback).reason } : { ok: false, reason: 'failed', error: error as Error });
+        }
+        await q('RELEASE SAVEPOINT spine_entry');
+      }
+      return results;
+    });
+  }
+
+  async #entry(q: Query, { completion, step }: BatchEntry): Promise<BatchResult> {
+    const now = this.#now();
+    if (completion) {
+      if (!(await finishJob(q, completion, now))) return notFinished(q, completion);
+      if (completion.audit?.length) await this.#appendAudit(q, completion.audit);
+    }
+    if (!step) {
+      if (completion) await insertEvent(q, completion.event, now);
+      return { ok: true };
+    }
+    if (!completion) return this.#commit(q, step);
+    await q('SAVEPOINT spine_step');
+    try {
+      await this.#commit(q, { ...step, eventId: null }, { dueAt: completion.event.dueAt, source: completion.event.source });
+      await q('RELEASE SAVEPOINT spine_step');
+      return { ok: true };
+    } catch (error) {
+      // The step is refused but the result is kept: it waits in the mailbox like any other event.
+      if (!(error instanceof Rollback) && !isContentError(error)) throw error;
+      await q('ROLLBACK TO SAVEPOINT spine_step');
+      await q('RELEASE SAVEPOINT spine_step');
+      await insertEvent(q, completion.event, now);
+      return { ok: false, reason: error instanceof Rollback ? error.reason : 'queued' };
+    }
+  }
+
+  /** Writes a step. `direct`: an activity result applied without the mailbox (its due time and source). */
+  async #commit(q: Query, step: StepCommit, direct?: { dueAt: number; source: string }): Promise<CommitResult> {
     const now = step.history.startedAt;
     const seq = step.expectedSeq + 1;
     // The row lock makes a concurrent commit of the same actor wait, then find the seq moved. The
@@ -489,20 +679,19 @@ export class PostgresStore implements Store {
     // The fence: only the owner at the epoch it claimed may commit (another host took the actor over).
     if (before && step.fence && (before.owner !== step.fence.owner || before.owner_epoch !== step.fence.epoch)) throw new Rollback('fenced');
     if (!before || before.seq !== step.expectedSeq || before.status !== 'active') throw new Rollback('conflict');
-    await q('UPDATE actors SET seq = $1, status = $2, snapshot = $3, state_value = $4, output = $5, error = $6, updated_at = $7 WHERE id = $8', [
-      seq,
-      step.status,
-      step.snapshot,
-      step.stateValue,
-      step.output,
-      step.error,
-      now,
-      step.actorId,
-    ]);
-    const [consumed] = await q<{ source: string }>('DELETE FROM events WHERE id = $1 RETURNING source', [step.eventId]);
-    if (!consumed) throw new Rollback('consumed');
+    await q(UPDATE_ACTOR, [seq, step.status, step.snapshot, step.stateValue, step.output, step.error, now, step.actorId]);
+    let source: string;
+    if (step.eventId === null) {
+      // A result applied directly: only when nothing older waits in the mailbox, so events keep their order.
+      if (direct === undefined || (await q('SELECT 1 FROM events WHERE actor_id = $1 AND due_at <= $2 LIMIT 1', [step.actorId, direct.dueAt])).length) throw new Rollback('queued');
+      source = direct.source;
+    } else {
+      const [consumed] = await q<{ source: string }>('DELETE FROM events WHERE id = $1 RETURNING source', [step.eventId]);
+      if (!consumed) throw new Rollback('consumed');
+      source = consumed.source;
+    }
     const record = { ...step.history, actorId: step.actorId, runId: before.run_id, seq, stateValue: step.stateValue, snapshot: step.snapshot, status: step.status };
-    await this.#insertHistory(q, record, before.snapshot, await outputOf(q, consumed.source, step.history.event));
+    await this.#insertHistory(q, record, before.snapshot, await outputOf(q, source, step.history.event));
     for (const actor of step.spawn) await insertActor(q, actor, now);
     // Cancels first: they name timers stored before this step; a timer this step re-arms with the same id stays.
     for (const sendId of step.cancelTimers) await q('DELETE FROM events WHERE source = $1 AND send_id = $2', [step.actorId, sendId]);
@@ -538,13 +727,7 @@ export class PostgresStore implements Store {
    * (null when there is none), referring to `job`'s output instead of copying it.
    */
   async #insertHistory(q: Query, h: HistoryRecord, base: string | null, job?: { key: string; output: string }): Promise<void> {
-    const { body, checkpoint } = encodeHistoryStep(h, base, job ? { shared: job.output } : {});
-    // FROM the feed fence: the row's id is taken only once this transaction shows it may hold one that low.
-    await q(
-      `INSERT INTO history (actor_id, run_id, seq, event_type, state_value, status, version, emitted, started_at, duration_us, checkpoint, body, job_key)
-       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM ${FEED_FENCE_LOCK}`,
-      [h.actorId, h.runId, h.seq, h.eventType, h.stateValue, h.status, h.version, h.emitted, h.startedAt, h.durationUs, checkpoint, Buffer.from(body.buffer, body.byteOffset, body.byteLength), job?.key ?? null, this.#feedKey],
-    );
+    await q(INSERT_HISTORY, historyValues(h, base, job, this.#feedKey));
   }
 
   /**
@@ -615,7 +798,7 @@ export class PostgresStore implements Store {
   async completeJob(completion: JobCompletion): Promise<boolean> {
     return this.#tx(async (q) => {
       const now = this.#now();
-      if (!(await completeJobRow(q, completion, now))) return false;
+      if (!(await finishJob(q, completion, now))) return false;
       await insertEvent(q, completion.event, now);
       if (completion.audit?.length) await this.#appendAudit(q, completion.audit);
       return true;
@@ -1228,17 +1411,80 @@ async function insertActor(q: Query, actor: NewActor, now: number): Promise<void
   ]);
 }
 
+const INSERT_EVENT = 'INSERT INTO events (actor_id, type, event, due_at, send_id, source, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id';
+const eventValues = (event: NewEvent, now: number) => [event.actorId, event.type, event.event, event.dueAt, event.sendId ?? null, event.source, now];
+
 async function insertEvent(q: Query, event: NewEvent, now: number): Promise<number> {
-  const [row] = await q<{ id: number }>('INSERT INTO events (actor_id, type, event, due_at, send_id, source, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id', [
-    event.actorId,
-    event.type,
-    event.event,
-    event.dueAt,
-    event.sendId ?? null,
-    event.source,
-    now,
-  ]);
+  const [row] = await q<{ id: number }>(INSERT_EVENT, eventValues(event, now));
   return row!.id;
+}
+
+const UPDATE_ACTOR = 'UPDATE actors SET seq = $1, status = $2, snapshot = $3, state_value = $4, output = $5, error = $6, updated_at = $7 WHERE id = $8';
+/** FROM the feed fence: the row's id is taken only once this transaction shows it may hold one that low (`FEED_FENCE_LOCK`, `$14` the schema's key). */
+const INSERT_HISTORY = `INSERT INTO history (actor_id, run_id, seq, event_type, state_value, status, version, emitted, started_at, duration_us, checkpoint, body, job_key)
+  SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM ${FEED_FENCE_LOCK}`;
+
+/** A history row's values: its event and snapshot as the runtime's codec encodes them, a delta against `base`, referring to `job`'s output. */
+function historyValues(h: HistoryRecord, base: string | null, job: { key: string; output: string } | undefined, feedKey: number): unknown[] {
+  const { body, checkpoint } = encodeHistoryStep(h, base, job ? { shared: job.output } : {});
+  return [h.actorId, h.runId, h.seq, h.eventType, h.stateValue, h.status, h.version, h.emitted, h.startedAt, h.durationUs, checkpoint, Buffer.from(body.buffer, body.byteOffset, body.byteLength), job?.key ?? null, feedKey];
+}
+
+/** The row a batch locks for each step: what its conditions and its history delta need. */
+interface ActorLock {
+  id: string;
+  run_id: string;
+  seq: number;
+  status: string;
+  snapshot: string | null;
+  owner: string | null;
+  owner_epoch: number;
+}
+
+/**
+ * Whether an entry's conditions are all checked by the reads of a pipelined batch: a stop, an
+ * approval to cancel or an audit row (which needs the chain's head) takes the general path, as do
+ * dead letters (several statements each) and a result applied directly from another job's event.
+ */
+function isPlainEntry({ completion, step }: BatchEntry): boolean {
+  if (completion?.audit?.length) return false;
+  if (!step) return true;
+  if (step.stop.length || step.cancelApprovals?.length || step.audit?.length || step.deadLetters.length) return false;
+  if (step.eventId === null) return completion !== undefined && completion.event.source === `${ACTIVITY_SOURCE}${completion.key}`;
+  return true;
+}
+
+/**
+ * Waits for every promise of a pipeline (none may be left rejecting unobserved) and gives their
+ * values in order, or the first error: later statements of an aborted transaction only repeat it.
+ */
+async function settle(promises: unknown[]): Promise<{ ok: true; values: unknown[] } | { ok: false; error: unknown }> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((r) => r.status === 'rejected');
+  return failed ? { ok: false, error: failed.reason } : { ok: true, values: settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) };
+}
+
+/**
+ * Runs `send` with the connection's socket corked, so the statements it queues (four protocol
+ * messages each) leave in one write instead of one system call per message.
+ */
+function corking(client: pg.PoolClient): <T>(send: () => T) => T {
+  const stream = (client as unknown as { connection?: { stream?: { cork?(): void; uncork?(): void } } }).connection?.stream;
+  if (typeof stream?.cork !== 'function' || typeof stream.uncork !== 'function') return (send) => send();
+  return (send) => {
+    stream.cork!();
+    try {
+      return send();
+    } finally {
+      stream.uncork!();
+    }
+  };
+}
+
+/** A serialization failure or a deadlock: the transaction may simply be tried again. */
+function isRetryable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && RETRY_TX.has(code);
 }
 
 /**
@@ -1247,10 +1493,14 @@ async function insertEvent(q: Query, event: NewEvent, now: number): Promise<numb
  */
 async function outputOf(q: Query, source: string, event: string): Promise<{ key: string; output: string } | undefined> {
   if (!source.startsWith(ACTIVITY_SOURCE)) return undefined;
-  const key = source.slice(ACTIVITY_SOURCE.length);
-  const [row] = await q<{ output: string | null }>("SELECT output FROM jobs WHERE key = $1 AND status = 'done'", [key]);
-  const output = row?.output;
-  return output && output.length >= MIN_SHARED_OUTPUT && event.includes(output) ? { key, output } : undefined;
+  const [row] = await q<{ output: string | null }>("SELECT output FROM jobs WHERE key = $1 AND status = 'done'", [source.slice(ACTIVITY_SOURCE.length)]);
+  return sharedOutput(source, event, row?.output ?? null);
+}
+
+/** `outputOf` with the output of the job the source names (null unless it is done) already known. */
+function sharedOutput(source: string, event: string, output: string | null): { key: string; output: string } | undefined {
+  if (!source.startsWith(ACTIVITY_SOURCE)) return undefined;
+  return output && output.length >= MIN_SHARED_OUTPUT && event.includes(output) ? { key: source.slice(ACTIVITY_SOURCE.length), output } : undefined;
 }
 
 async function insertJob(q: Query, job: { key: string; actorId: string; runId: string; childId: string; src: string; input: string; runAt: number; held?: boolean; claimedBy?: string }, now: number): Promise<void> {
@@ -1290,12 +1540,55 @@ async function insertApproval(q: Query, a: NewApproval): Promise<void> {
   );
 }
 
+/** Journals an attempt's outcome on its job; false when the job is no longer running for this owner. */
+async function finishJob(q: Query, completion: JobCompletion, now: number): Promise<boolean> {
+  return (await q(FINISH_JOB, finishJobValues(completion, now))).length > 0;
+}
+
+/** Fenced by owner and attempt (`attempts = COALESCE($8, attempts)`: by owner only without an attempt). */
+const FINISH_JOB =
+  "UPDATE jobs SET status = $1, output = $2, error = $3, journal = $4, finished_at = $5 WHERE key = $6 AND status = 'running' AND owner = $7 AND attempts = COALESCE($8, attempts) RETURNING key";
+const finishJobValues = (c: JobCompletion, now: number) => [c.status, c.output, c.error, c.journal, c.finishedAt ?? now, c.key, c.owner, c.attempt ?? null];
+
+/** Why an outcome was refused: the job runs for another owner or attempt now (else it was cancelled or finished). */
+function takenOver(job: { status: string; owner: string | null; attempts: number } | undefined, outcome: { owner: string; attempt?: number }): boolean {
+  return job !== undefined && job.status !== 'cancelled' && (job.owner !== outcome.owner || (outcome.attempt !== undefined && job.attempts !== outcome.attempt));
+}
+
+/** `refused` when another owner or attempt holds the job now, else `cancelled` (cancelled or finished meanwhile). */
+async function notFinished(q: Query, completion: JobCompletion): Promise<BatchResult> {
+  const [job] = await q<{ status: string; owner: string | null; attempts: number }>('SELECT status, owner, attempts FROM jobs WHERE key = $1', [completion.key]);
+  return { ok: false, reason: takenOver(job, completion) ? 'refused' : 'cancelled' };
+}
+
+/** Whether PostgreSQL refused a statement for what it contains (a constraint, bad data), so only that entry of a batch fails. */
+function isContentError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('23') || code.startsWith('22'));
+}
+
+/**
+ * Test-only crash hook: with `SPINE_TEST_KILL_IN_BATCH=N` the process kills itself with
+ * SIGKILL halfway through the N-th group commit of two or more entries, inside its open
+ * transaction (the crash tests use it to prove a batch is atomic), as SqliteStore does.
+ */
+function crashInBatchHook(): ((size: number) => void) | undefined {
+  const target = Number(process.env.SPINE_TEST_KILL_IN_BATCH);
+  if (!Number.isInteger(target) || target < 1) return undefined;
+  let batches = 0;
+  return (size) => {
+    if (size >= 2 && ++batches === target) process.kill(process.pid, 'SIGKILL');
+  };
+}
+
 async function cancelAllJobs(q: Query, now: number, actorId: string): Promise<void> {
   await q("UPDATE jobs SET status = 'cancelled', finished_at = $1 WHERE actor_id = $2 AND status IN ('pending', 'held', 'running')", [now, actorId]);
 }
 
+const CANCEL_JOBS = "UPDATE jobs SET status = 'cancelled', finished_at = $1 WHERE actor_id = $2 AND child_id = $3 AND status IN ('pending', 'held', 'running')";
+
 async function cancelJobsOf(q: Query, now: number, actorId: string, childId: string): Promise<void> {
-  await q("UPDATE jobs SET status = 'cancelled', finished_at = $1 WHERE actor_id = $2 AND child_id = $3 AND status IN ('pending', 'held', 'running')", [now, actorId, childId]);
+  await q(CANCEL_JOBS, [now, actorId, childId]);
 }
 
 /** Cancels one pending approval; false when it is no longer pending (decided or cancelled meanwhile). */
@@ -1410,13 +1703,4 @@ reportStorageErrors(PostgresStore);
  */
 function TAKEABLE(owner: string, deadParam: string): string {
   return `(${owner} = ANY(${deadParam}::text[]) OR ${owner} IN (SELECT id FROM hosts WHERE lease_until <= spine_now_ms()))`;
-}
-
-/** Journals an attempt's outcome if the job is still this owner's attempt (`attempt`: fenced by owner only when absent). */
-async function completeJobRow(q: Query, completion: JobCompletion, now: number): Promise<boolean> {
-  const done = await q(
-    "UPDATE jobs SET status = $1, output = $2, error = $3, journal = $4, finished_at = $5 WHERE key = $6 AND status = 'running' AND owner = $7 AND attempts = COALESCE($8, attempts) RETURNING key",
-    [completion.status, completion.output, completion.error, completion.journal, completion.finishedAt ?? now, completion.key, completion.owner, completion.attempt ?? null],
-  );
-  return done.length > 0;
 }

@@ -11,9 +11,12 @@ import { intArg, parse } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { activityChain, benchMachine } from '../benchMachine.js';
 import { inParallel, loadLangGraph, type Peer } from '../benchPeer.js';
+import type { PostgresBenchOptions } from '../benchPostgres.js';
 import { help } from '../help.js';
 
-const usage = 'spine bench [--quick] [--rounds N] [--runs N] [--waiting N] [--no-peer] [--json]';
+const usage = `spine bench [--quick] [--rounds N] [--runs N] [--waiting N] [--no-peer] [--json]
+       spine bench --store postgres [--db postgres://…] [--quick] [--rounds N] [--runs N] [--no-peer] [--json]
+         (the server: --db, else SPINE_TEST_PG_URL, else a private cluster started with scripts/postgres-cluster.mjs, fsync on)`;
 
 /** What a figure survives: the durability it was measured at. */
 export type Durability = 'NORMAL' | 'FULL' | 'memory';
@@ -50,7 +53,7 @@ const STEPS = 20;
 export async function bench(args: string[]): Promise<number> {
   const { values, positionals } = parse(
     args,
-    { json: { type: 'boolean', default: false }, quick: { type: 'boolean', default: false }, rounds: { type: 'string' }, runs: { type: 'string' }, waiting: { type: 'string' }, 'no-peer': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    { json: { type: 'boolean', default: false }, quick: { type: 'boolean', default: false }, rounds: { type: 'string' }, runs: { type: 'string' }, waiting: { type: 'string' }, 'no-peer': { type: 'boolean', default: false }, store: { type: 'string' }, db: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
     usage,
   );
   if (values.help) return help(usage);
@@ -58,6 +61,8 @@ export async function bench(args: string[]): Promise<number> {
   const quick = values.quick;
   const rounds = intArg(values.rounds, '--rounds', quick ? 1 : 3);
   if (rounds < 1) throw new CliError(`--rounds must be at least 1\nusage: ${usage}`);
+  if (values.store !== undefined && values.store !== 'sqlite' && values.store !== 'postgres') throw new CliError(`--store must be sqlite or postgres, got '${values.store}'\nusage: ${usage}`);
+  if (values.store === 'postgres') return benchOnPostgres({ url: values.db, quick, rounds: intArg(values.rounds, '--rounds', 1), runs: values.runs === undefined ? undefined : intArg(values.runs, '--runs', 0), noPeer: values['no-peer'], json: values.json });
   const waiting = intArg(values.waiting, '--waiting', quick ? 100 : 10_000);
   // Quick (for tests): every figure, on a handful of runs and no warm-up; 5 in flight stand for 100.
   const many = quick ? 5 : 100;
@@ -141,6 +146,15 @@ export async function bench(args: string[]): Promise<number> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+async function benchOnPostgres(options: Omit<PostgresBenchOptions, 'log'> & { json: boolean }): Promise<number> {
+  const log = (line: string) => !options.json && process.stderr.write(`${line}\n`);
+  const { benchPostgres, printPostgresBench } = await import('../benchPostgres.js');
+  const report = await benchPostgres({ ...options, log });
+  if (options.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  else printPostgresBench(report, log);
+  return EXIT.done;
 }
 
 function label(f: BenchFigure): string {

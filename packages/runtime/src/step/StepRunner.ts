@@ -36,6 +36,11 @@ interface LoadedActor {
    * only through the actor's own spawns, so the read can be skipped.
    */
   childless: boolean;
+  /**
+   * Known to have no pending approval, by the same reasoning: none were read (or it is new), and
+   * approvals appear only in the actor's own commits, so a step that leaves an invoke need not read them.
+   */
+  approvalFree: boolean;
 }
 
 /** A step planned from the actor in memory. */
@@ -237,7 +242,7 @@ export class StepRunner {
     }
     const version = await registry.pinned(record.machine, record.version, store);
     const snapshot = record.snapshot ? (createActor(version.machine, { snapshot: decodeSnapshot(record.snapshot) }).getSnapshot() as AnyMachineSnapshot) : undefined;
-    const loaded: LoadedActor = { record, version, snapshot, childless: record.seq === 0 };
+    const loaded: LoadedActor = { record, version, snapshot, childless: record.seq === 0, approvalFree: record.seq === 0 };
     this.#cache.set(actorId, loaded);
     if (this.#cache.size > this.#host.maxCachedActors) this.#cache.delete(this.#cache.keys().next().value!);
     return loaded;
@@ -248,10 +253,12 @@ export class StepRunner {
     const { store, registry, hostId } = this.#host;
     const { record, version } = loaded;
     const result = this.#transition(loaded, stepEvent.event as EventObject & { input?: unknown }, startedAt);
-    const known = { childless: loaded.childless };
+    const known = { childless: loaded.childless, approvalFree: loaded.approvalFree };
     const inputs = await readStepInputs(store, registry, record, version, result, known);
     const env: PlanEnv = { version, machine: (name) => registry.machine(name), hostId, now: startedAt, durationUs: Math.round((performance.now() - t0) * 1000) };
     const planned = planCommit(record, stepEvent, result, inputs, env);
+    // Safe before the commit: a failed one writes no approval, and a conflict drops the cached actor.
+    loaded.approvalFree = known.approvalFree && !planned.commit.approvals?.length;
     // Read (or known) empty, and this step spawns none: still childless once it commits.
     const childless = known.childless && planned.commit.spawn.length === 0;
     return { result, planned, env, childless };

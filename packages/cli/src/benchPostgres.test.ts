@@ -1,0 +1,63 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { postgresUrl } from '../../../test/support/postgres.js';
+import type { PostgresBenchReport } from './benchPostgres.js';
+
+// `spine bench --store postgres --quick --json` as a user runs it, on the test server: every
+// figure present and positive, DBOS Transact measured in the same run, the ratios and the
+// server's durability settings. Timings are not asserted (this machine is shared).
+const bin = fileURLToPath(new URL('../bin/spine.js', import.meta.url));
+
+function spine(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('spine bench --store postgres --json', () => {
+  it('reports Spine with 1, 2 and 4 worker processes and DBOS Transact on the same server, each figure positive, with the ratios and the durability read from the server', async () => {
+    const r = await spine(['bench', '--store', 'postgres', '--db', postgresUrl(), '--quick', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as PostgresBenchReport;
+    expect(report).toMatchObject({ store: 'postgres', quick: true, rounds: 1, steps: 20 });
+    expect(report.server.source).toMatch(/^--db postgres:\/\//);
+    expect(Object.keys(report.server.settings).sort()).toEqual(['fsync', 'full_page_writes', 'synchronous_commit', 'wal_sync_method']);
+    expect(report.durability.postgres).toContain(`fsync=${report.server.settings.fsync}, synchronous_commit=${report.server.settings.synchronous_commit}`);
+    // The peer is a dev dependency of this repository, so here it is measured.
+    expect(report.peer).toEqual({ available: true, name: 'DBOS Transact', version: expect.stringMatching(/^5\.3\./) });
+    const many = Math.max(...report.figures.map((f) => f.inFlight));
+    expect(many).toBe(5);
+    const expected = [1, many].flatMap((inFlight) => [...[1, 2, 4].map((w) => `spine.activity.${w}w.${inFlight}`), `dbos.activity.1w.${inFlight}`]);
+    expect(report.figures.map((f) => f.id).sort()).toEqual(expected.sort());
+    for (const f of report.figures) {
+      expect(f.id).toBe(`${f.system}.${f.workflow}.${f.workers}w.${f.inFlight}`);
+      expect(f.durability).toBe('postgres');
+      expect(f.stepsPerSec).toBeGreaterThan(0);
+      expect(f.usPerStep).toBeCloseTo(1e6 / f.stepsPerSec);
+      expect(f.rounds).toHaveLength(1);
+      expect(f.cpuUsPerStep).toBeGreaterThan(0);
+      // The profile: statements per step, counted for one worker.
+      if (f.system === 'spine' && f.workers === 1) expect(f.queriesPerStep).toBeGreaterThan(0);
+      else expect(f.queriesPerStep).toBeUndefined();
+    }
+    for (const inFlight of [1, many]) {
+      for (const workers of [1, 2, 4]) {
+        expect(report.ratios.find((x) => /Spine \/ DBOS/.test(x.name) && x.workers === workers && x.inFlight === inFlight)?.ratio).toBeGreaterThan(0);
+        if (workers > 1) expect(report.ratios.find((x) => /scaling/.test(x.name) && x.workers === workers && x.inFlight === inFlight)?.ratio).toBeGreaterThan(0);
+      }
+    }
+  }, 300_000);
+
+  it('refuses a --store it does not know, with the usage', async () => {
+    const r = await spine(['bench', '--store', 'mysql']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--store must be sqlite or postgres, got 'mysql'/);
+  });
+});

@@ -1,0 +1,284 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { PostgresStore } from '@spine/store-postgres';
+import { CliError } from './CliError.js';
+import { packageVersion } from './benchPeer.js';
+import type { WorkerReport } from './benchPostgresWorker.js';
+
+/** Options of `benchPostgres`. */
+export interface PostgresBenchOptions {
+  /** The server (`--db`), else `SPINE_TEST_PG_URL`, else a private cluster started for the run. */
+  url?: string;
+  /** Few runs, 5 in flight standing for 100, no DBOS warm-up beyond one workflow (for tests). */
+  quick: boolean;
+  rounds: number;
+  /** Runs per worker with many in flight (default 3x the runs in flight). */
+  runs?: number;
+  /** Leave DBOS Transact out. */
+  noPeer: boolean;
+  log(line: string): void;
+}
+
+/** One figure of the PostgreSQL bench: steps per second, the median of its rounds. */
+export interface PostgresBenchFigure {
+  id: string;
+  system: 'spine' | 'dbos';
+  workflow: 'activity';
+  /** Worker processes sharing the database (DBOS: one process). */
+  workers: number;
+  /** Runs in flight in each worker process. */
+  inFlight: number;
+  durability: 'postgres';
+  stepsPerSec: number;
+  usPerStep: number;
+  rounds: number[];
+  /** CPU time the worker processes spent per step (user + system; the server's is not counted), median of the rounds. */
+  cpuUsPerStep: number;
+  /** Statements Spine sent per step, from a separate counted run of one worker (a group commit's are pipelined: two round trips per batch). */
+  queriesPerStep?: number;
+}
+
+/** What `spine bench --store postgres --json` prints. */
+export interface PostgresBenchReport {
+  store: 'postgres';
+  quick: boolean;
+  rounds: number;
+  steps: number;
+  machine: { node: string; cpus: number; loadAverage: number };
+  server: { source: string; version: string; settings: Record<string, string> };
+  durability: { postgres: string };
+  peer: { available: true; name: string; version: string } | { available: false; reason: string };
+  figures: PostgresBenchFigure[];
+  ratios: { name: string; workers: number; inFlight: number; ratio: number }[];
+}
+
+const STEPS = 20;
+const WORKERS = [1, 2, 4];
+const DBOS = '@dbos-inc/dbos-sdk';
+/** The durability settings a figure depends on, read from the server with SHOW. */
+const SETTINGS = ['fsync', 'synchronous_commit', 'full_page_writes', 'wal_sync_method'];
+
+/**
+ * `spine bench --store postgres`: in one run, on one PostgreSQL server, the 20-step activity
+ * workflow (every step an activity, persisted before the next) with 1, 2 and 4 Spine worker
+ * processes sharing one database, each with 1 and 100 runs in flight; and DBOS Transact running
+ * the same workflow (20 `DBOS.runStep` steps) with 1 and 100 in flight, when installed.
+ */
+export async function benchPostgres(options: PostgresBenchOptions): Promise<PostgresBenchReport> {
+  const { log, quick, rounds } = options;
+  const many = quick ? 5 : 100;
+  const manyRuns = options.runs ?? (quick ? many : many * 3);
+  if (manyRuns < many) throw new CliError(`--runs must be at least ${many} (the runs in flight per worker)`);
+  const runsOf = (inFlight: number) => (inFlight === 1 ? (quick ? 2 : Math.max(2, Math.round(manyRuns / 15))) : manyRuns);
+  const server = await postgresServer(options.url, log);
+  try {
+    const { version, settings } = await serverSettings(server.url);
+    const durability = `PostgreSQL ${version}: fsync=${settings.fsync}, synchronous_commit=${settings.synchronous_commit}, full_page_writes=${settings.full_page_writes}, wal_sync_method=${settings.wal_sync_method}${settings.fsync === 'on' && settings.synchronous_commit === 'on' ? ': every commit is flushed to disk before it returns' : ': NOT crash-safe against power loss'}`;
+    const peerVersion = options.noPeer ? undefined : await packageVersion(DBOS).catch(() => undefined);
+    const peer: PostgresBenchReport['peer'] = options.noPeer
+      ? { available: false, reason: 'DBOS Transact left out (--no-peer)' }
+      : peerVersion && peerVersion !== '?'
+        ? { available: true, name: 'DBOS Transact', version: peerVersion }
+        : { available: false, reason: `DBOS Transact peer not installed (${DBOS}; in the Spine repo run npm install)` };
+    log(`spine bench --store postgres: ${STEPS}-step activity workflow, ${rounds} round(s), medians; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores${quick ? ` (--quick: few runs, ${many} in flight for 100)` : ''}`);
+    log(`  server: ${server.source}; ${durability}`);
+    if (!peer.available) log(`  peer: ${peer.reason}`);
+
+    const samples = new Map<string, { figure: Omit<PostgresBenchFigure, 'stepsPerSec' | 'usPerStep' | 'rounds' | 'cpuUsPerStep'>; rounds: number[]; cpu: number[] }>();
+    const record = (figure: Omit<PostgresBenchFigure, 'id' | 'stepsPerSec' | 'usPerStep' | 'rounds' | 'workflow' | 'durability' | 'cpuUsPerStep'>, measured: { stepsPerSec: number; cpuUsPerStep: number }) => {
+      const id = `${figure.system}.activity.${figure.workers}w.${figure.inFlight}`;
+      const entry = samples.get(id) ?? { figure: { id, workflow: 'activity' as const, durability: 'postgres' as const, ...figure }, rounds: [], cpu: [] };
+      entry.rounds.push(measured.stepsPerSec);
+      entry.cpu.push(measured.cpuUsPerStep);
+      samples.set(id, entry);
+    };
+    for (let round = 1; round <= rounds; round++) {
+      log(`  round ${round}/${rounds}`);
+      for (const inFlight of [1, many]) {
+        for (const workers of WORKERS) {
+          const rate = await measure('spine', server.url, workers, runsOf(inFlight), inFlight);
+          log(`    Spine, ${workers} worker(s) x ${inFlight} in flight: ${fmt(rate.stepsPerSec)} steps/s`);
+          record({ system: 'spine', workers, inFlight }, rate);
+        }
+        if (peer.available) {
+          const rate = await measure('dbos', server.url, 1, runsOf(inFlight), inFlight);
+          log(`    DBOS Transact, ${inFlight} in flight: ${fmt(rate.stepsPerSec)} steps/s`);
+          record({ system: 'dbos', workers: 1, inFlight }, rate);
+        }
+      }
+    }
+    // The profile: statements per step of one worker, counted in a run of its own (counting costs a little time).
+    const profile = new Map<number, number | undefined>();
+    for (const inFlight of [1, many]) profile.set(inFlight, (await run('spine', server.url, 1, runsOf(inFlight), inFlight, { SPINE_BENCH_COUNT_QUERIES: '1' })).queriesPerStep);
+
+    const figures: PostgresBenchFigure[] = [...samples.values()].map(({ figure, rounds: r, cpu }) => {
+      const stepsPerSec = median(r);
+      const queriesPerStep = figure.system === 'spine' && figure.workers === 1 ? profile.get(figure.inFlight) : undefined;
+      return { ...figure, stepsPerSec, usPerStep: 1e6 / stepsPerSec, rounds: r, cpuUsPerStep: median(cpu), ...(queriesPerStep === undefined ? {} : { queriesPerStep }) };
+    });
+    const get = (id: string) => figures.find((f) => f.id === id);
+    const ratios: PostgresBenchReport['ratios'] = [];
+    for (const inFlight of [1, many]) {
+      const one = get(`spine.activity.1w.${inFlight}`)!;
+      const dbos = get(`dbos.activity.1w.${inFlight}`);
+      for (const workers of WORKERS) {
+        const spine = get(`spine.activity.${workers}w.${inFlight}`)!;
+        if (dbos) ratios.push({ name: 'Spine / DBOS Transact (steps/s)', workers, inFlight, ratio: spine.stepsPerSec / dbos.stepsPerSec });
+        if (workers > 1) ratios.push({ name: `Spine ${workers} workers / 1 worker (scaling)`, workers, inFlight, ratio: spine.stepsPerSec / one.stepsPerSec });
+      }
+    }
+    return {
+      store: 'postgres',
+      quick,
+      rounds,
+      steps: STEPS,
+      machine: { node: process.version, cpus: cpus().length, loadAverage: loadavg()[0]! },
+      server: { source: server.source, version, settings },
+      durability: { postgres: durability },
+      peer,
+      figures,
+      ratios,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Prints a report as `spine bench --store postgres` does without `--json`. */
+export function printPostgresBench(report: PostgresBenchReport, log: (line: string) => void): void {
+  log('');
+  log(`steps/s (median of ${report.rounds}); durability: ${report.durability.postgres}`);
+  for (const f of report.figures) {
+    const who = f.system === 'spine' ? `Spine, ${f.workers} worker process${f.workers > 1 ? 'es' : ''}` : `${report.peer.available ? `DBOS Transact ${report.peer.version}` : 'DBOS'}, 1 process`;
+    const profile = f.queriesPerStep === undefined ? '' : `  ${f.queriesPerStep.toFixed(1)} statements/step`;
+    log(`  ${`${who}, ${f.inFlight} in flight${f.workers > 1 ? ' each' : ''}`.padEnd(48)} ${fmt(f.stepsPerSec).padStart(7)} steps/s ${f.usPerStep.toFixed(0).padStart(6)} us/step  ${f.cpuUsPerStep.toFixed(0).padStart(5)} us CPU/step${profile}`);
+  }
+  log('ratios:');
+  for (const r of report.ratios) log(`  ${r.name}, ${r.workers} worker(s), ${r.inFlight} in flight: ${r.ratio.toFixed(2)}x`);
+}
+
+/**
+ * The server the bench runs on: the URL given, else `SPINE_TEST_PG_URL`, else a private cluster
+ * (scripts/postgres-cluster.mjs, in a Spine checkout) with PostgreSQL's durability left on.
+ */
+async function postgresServer(url: string | undefined, log: (line: string) => void): Promise<{ url: string; source: string; stop(): Promise<void> }> {
+  const none = async () => {};
+  if (url) return { url, source: `--db ${redact(url)}`, stop: none };
+  if (process.env.SPINE_TEST_PG_URL) return { url: process.env.SPINE_TEST_PG_URL, source: `SPINE_TEST_PG_URL ${redact(process.env.SPINE_TEST_PG_URL)}`, stop: none };
+  const script = new URL('../../../scripts/postgres-cluster.mjs', import.meta.url).href; // from src/ and dist/ alike
+  let cluster: { url: string; stop(): Promise<void> };
+  try {
+    const { startPostgres } = (await import(script)) as { startPostgres(options: { durable: boolean }): Promise<{ url: string; stop(): Promise<void> }> };
+    log('  starting a private PostgreSQL cluster (fsync on) for the bench');
+    cluster = await startPostgres({ durable: true });
+  } catch (error) {
+    throw new CliError(`no PostgreSQL server for the bench: pass --db postgres://user:pass@host:port/db or set SPINE_TEST_PG_URL (${(error as Error).message.split('\n')[0]})`);
+  }
+  return { url: cluster.url, source: `a private cluster started for this run (${redact(cluster.url)})`, stop: () => cluster.stop() };
+}
+
+async function serverSettings(url: string): Promise<{ version: string; settings: Record<string, string> }> {
+  const client = new pg.Client({ connectionString: withoutSchema(url) });
+  await client.connect();
+  try {
+    const settings: Record<string, string> = {};
+    for (const name of SETTINGS) settings[name] = String((await client.query(`SHOW ${name}`)).rows[0]?.[name]);
+    const version = String((await client.query('SHOW server_version')).rows[0]?.server_version);
+    return { version, settings };
+  } finally {
+    await client.end();
+  }
+}
+
+/** One measurement on a fresh schema (Spine) or database (DBOS), removed afterwards: steps per second and the workers' CPU per step. */
+async function measure(system: 'spine' | 'dbos', url: string, workers: number, runs: number, inFlight: number): Promise<{ stepsPerSec: number; cpuUsPerStep: number }> {
+  const { steps, seconds, cpuUsPerStep } = await run(system, url, workers, runs, inFlight);
+  return { stepsPerSec: steps / seconds, cpuUsPerStep };
+}
+
+/**
+ * Starts `workers` processes, lets each get ready (connect, start, one warm-up workflow), then
+ * starts them together: steps of all of them over the wall time from the start to the last one done.
+ */
+async function run(system: 'spine' | 'dbos', url: string, workers: number, runs: number, inFlight: number, env: Record<string, string> = {}) {
+  const tag = `spine_bench_${randomBytes(4).toString('hex')}`;
+  const target = new URL(withoutSchema(url));
+  if (system === 'spine') {
+    target.searchParams.set('schema', tag);
+    await (await PostgresStore.open(target.toString())).close(); // migrated once, before the workers open it
+  } else target.pathname = `/${tag}`; // DBOS creates its system database
+  const script = fileURLToPath(new URL('./benchPostgresWorker.js', import.meta.url));
+  const children = Array.from({ length: workers }, (_, i) => worker(script, [system, target.toString(), String(runs), String(inFlight), String(STEPS), `w${i}`], env));
+  try {
+    await Promise.all(children.map((c) => c.ready));
+    const t0 = performance.now();
+    for (const c of children) c.go();
+    const reports = await Promise.all(children.map((c) => c.done));
+    const seconds = (performance.now() - t0) / 1000;
+    const steps = reports.reduce((sum, r) => sum + r.steps, 0);
+    const counted = reports.filter((r) => r.queriesPerStep !== undefined);
+    const cpuUsPerStep = reports.reduce((sum, r) => sum + r.cpuUsPerStep * r.steps, 0) / steps;
+    return { steps, seconds, cpuUsPerStep, queriesPerStep: counted.length ? counted.reduce((s, r) => s + r.queriesPerStep!, 0) / counted.length : undefined };
+  } finally {
+    for (const c of children) c.kill();
+    await drop(url, system, tag);
+  }
+}
+
+function worker(script: string, args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let stdout = '';
+  let stderr = '';
+  let readied: () => void;
+  const ready = new Promise<void>((resolve) => (readied = resolve));
+  const done = new Promise<WorkerReport>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      if (stdout.startsWith('ready\n')) readied();
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const last = stdout.trim().split('\n').at(-1) ?? '';
+      if (code === 0 && last.startsWith('{')) resolve(JSON.parse(last) as WorkerReport);
+      else reject(new Error(`bench worker ${args[0]} ${args.at(-1)} exited ${code}: ${stderr.trim().split('\n').slice(-5).join('\n') || stdout}`));
+    });
+  });
+  // A worker that dies before it is ready fails the wait for readiness too.
+  return { ready: Promise.race([ready, done.then(() => undefined)]), done, go: () => child.stdin.write('go\n'), kill: () => child.exitCode === null && child.kill('SIGKILL') };
+}
+
+async function drop(url: string, system: 'spine' | 'dbos', tag: string): Promise<void> {
+  const client = new pg.Client({ connectionString: withoutSchema(url) });
+  await client.connect();
+  try {
+    // `tag` is made here of letters, digits and underscores only.
+    if (system === 'spine') await client.query(`DROP SCHEMA IF EXISTS ${tag} CASCADE`);
+    else await client.query(`DROP DATABASE IF EXISTS ${tag} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
+function withoutSchema(url: string): string {
+  const parsed = new URL(url);
+  parsed.searchParams.delete('schema');
+  return parsed.toString();
+}
+
+function redact(url: string): string {
+  return url.replace(/:[^:@/]*@/, ':***@');
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
