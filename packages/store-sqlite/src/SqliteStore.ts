@@ -157,6 +157,10 @@ export class SqliteStore implements Store {
     }
     try {
       db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+      // Statement journals in memory: a group commit opens a savepoint per entry, and SQLite
+      // otherwise spills each one past 64 KiB to a temporary file that then takes every page
+      // the batch's later entries change (one write per page) until the transaction ends.
+      db.pragma('temp_store = MEMORY');
       if (exists) checkSpineDatabase(db, path);
       if (exists) checkPagesAtOpen(db, path);
       if (!options.readonly) {
