@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { ensureSecret, SpineError, type Store } from '@spine/runtime/store';
-import { SqliteStore } from '@spine/store-sqlite';
 import { CliError, EXIT } from './CliError.js';
 
 /** Whether `--db` names a PostgreSQL database (postgres://… or postgresql://…) rather than an SQLite file. */
@@ -22,6 +21,8 @@ export async function openStore(db: string, options: { mustExist?: boolean; read
       const { PostgresStore } = await import('@spine/store-postgres');
       return await PostgresStore.open(db, { readonly: Boolean(options.readonly), mustExist: Boolean(options.mustExist) });
     }
+    // Loaded when a database is opened, not with the command: `--help` and bad arguments load no store.
+    const { SqliteStore } = await import('@spine/store-sqlite');
     return await SqliteStore.open(db, { readonly: Boolean(options.readonly) });
   } catch (error) {
     // A disk that is full, read-only, corrupt or failing is no usage error: exit 1 with the store's one line.

@@ -33,6 +33,8 @@ export class MachineRegistry {
   readonly #definitions = new Map<string, MachineDefinition>();
   readonly #built = new Map<string, MachineVersion>();
   readonly #saved = new Set<string>();
+  /** The current version of each registered machine (a hash of its whole structure), until the next `register`. */
+  readonly #versions = new Map<string, string>();
   #revision = 0;
 
   /**
@@ -45,6 +47,7 @@ export class MachineRegistry {
     if (definition.machine) return this.#registerCode(definition, definition.machine);
     this.#definitions.set(definition.name, definition.actors ? withActorActivities(definition) : definition);
     this.#revision++;
+    this.#versions.clear();
     return { name: definition.name, version: versionOf(definition.config) };
   }
 
@@ -68,6 +71,7 @@ export class MachineRegistry {
     };
     this.#definitions.set(definition.name, full);
     this.#revision++;
+    this.#versions.clear();
     return { name: definition.name, version: definitionVersion(full) };
   }
 
@@ -103,7 +107,8 @@ export class MachineRegistry {
   /** The current version of a machine, built (not saved): for tools and baselines. */
   machine(name: string): MachineVersion {
     const definition = this.definition(name);
-    const version = definitionVersion(definition);
+    let version = this.#versions.get(name);
+    if (version === undefined) this.#versions.set(name, (version = definitionVersion(definition)));
     const key = `${name}@${version}`;
     let built = this.#built.get(key);
     if (!built) {

@@ -10,6 +10,7 @@ import { systemClock, type Clock } from './clock.js';
 import { createControl, type Control } from './control/index.js';
 import type { MachineDefinition } from './defineMachine.js';
 import { SpineError, ensureError, type FieldIssue } from './errors.js';
+import { RunStarts } from './host/RunStarts.js';
 import { Scheduler } from './host/Scheduler.js';
 import { DEFAULT_LEASE_MS } from './host/lease.js';
 import { describeIssues, eventIssues, initEvent, parseInput, RESERVED_EVENT, safeStringify } from './machineInput.js';
@@ -120,6 +121,7 @@ export class Runtime {
   #unwatch: (() => void) | undefined;
   readonly #steps: StepRunner;
   readonly #activities: ActivityRunner;
+  readonly #starts: RunStarts;
   readonly #failure = new HostFailure();
   /** Resolves with the storage error (disk full, read-only, corrupt, I/O) that stopped this host, if one does. */
   get failed(): Promise<SpineError> {
@@ -154,6 +156,7 @@ export class Runtime {
     const secret = () => (typeof secretOption === 'function' ? secretOption() : (secretOption ?? (found ??= readSecret(dbFile))));
     // Signing a decision may create the secret file (once, 0600); verifying only ever reads it.
     const signingSecret = () => secret() ?? (secretOption === undefined && dbFile && dbFile !== ':memory:' ? (found = ensureSecret(dbFile)) : undefined);
+    this.#starts = new RunStarts(this.store);
     this.#desk = new ApprovalDesk({ store: this.store, registry: this.registry, clock: this.clock, secret, signingSecret });
     this.control = createControl({ store: this.store, registry: this.registry, clock: this.clock, afterChange: () => this.poke() });
     const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
@@ -319,7 +322,8 @@ export class Runtime {
 
   /**
    * Starts a run of a machine: validates the input, stores the actor and its init
-   * event in one transaction, and returns once both are durable.
+   * event in one transaction (shared with the runs started in the same turn of the event
+   * loop), and returns once both are durable.
    */
   async startRun(machine: string, options: { input?: unknown; runId?: string } = {}): Promise<{ runId: string; version: string }> {
     const version = await this.registry.current(machine, this.store);
@@ -328,7 +332,8 @@ export class Runtime {
     const runId = options.runId ?? this.#newRunId();
     if (await this.store.getActor(runId)) throw new SpineError('conflict', `A run with id '${runId}' already exists.`, { actorId: runId });
     const actor: NewActor = { id: runId, runId, parentId: null, childKey: null, machine, version: version.version, owner: this.#started ? this.hostId : null };
-    await this.store.createActors([actor], [initEvent(runId, input, this.clock.now(), 'external')]);
+    // With the runs started in the same turn, in one transaction.
+    await this.#starts.create([actor], [initEvent(runId, input, this.clock.now(), 'external')]);
     this.#scheduler.kick(runId);
     return { runId, version: version.version };
   }

@@ -18,12 +18,13 @@ export const spineIdGenerator = {
   generateSpanId(): string {
     const id = pending.spanId;
     pending.spanId = undefined;
-    return id ?? randomBytes(8).toString('hex');
+    return (typeof id === 'function' ? id() : id) ?? randomBytes(8).toString('hex');
   },
 };
-const pending: { traceId: string | undefined; spanId: string | undefined } = { traceId: undefined, spanId: undefined };
+/** A span id may be given as a function: computed only if an SDK asks for it (a no-op tracer never does). */
+const pending: { traceId: string | undefined; spanId: string | (() => string) | undefined } = { traceId: undefined, spanId: undefined };
 
-function withIds<T>(ids: { traceId?: string; spanId: string }, start: () => T): T {
+function withIds<T>(ids: { traceId?: string; spanId: string | (() => string) }, start: () => T): T {
   pending.traceId = ids.traceId;
   pending.spanId = ids.spanId;
   try {
@@ -59,7 +60,7 @@ export class RunTelemetry {
 
   /** A committed step, a child of its run's span. */
   step(info: { runId: string; actorId: string; machine: string; version: string; seq: number; eventType: string; state: string; status: string; startedAt: number; endedAt: number; error: string | null }): void {
-    const span = withIds({ spanId: spanIdOfStep(info.actorId, info.seq) }, () =>
+    const span = withIds({ spanId: () => spanIdOfStep(info.actorId, info.seq) }, () =>
       this.#tracer.startSpan(`spine.step ${info.machine}`, { kind: SpanKind.INTERNAL, startTime: info.startedAt }, runContext(info.runId)),
     );
     if (!span.isRecording()) return; // no SDK registered: no work per step
@@ -182,12 +183,21 @@ function remote(traceId: string, spanId: string): Context {
   return trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true });
 }
 
+/** Recent runs' contexts: every step of a run has the same parent, whose ids cost two hashes. */
+const runContexts = new Map<string, Context>();
+
 function runContext(runId: string): Context {
-  return remote(traceIdOfRun(runId), spanIdOfRun(runId));
+  let context = runContexts.get(runId);
+  if (!context) {
+    if (runContexts.size >= 1024) runContexts.clear();
+    context = remote(traceIdOfRun(runId), spanIdOfRun(runId));
+    runContexts.set(runId, context);
+  }
+  return context;
 }
 
 function stepContext(runId: string, actorId: string, seq: number): Context {
-  return remote(traceIdOfRun(runId), spanIdOfStep(actorId, seq));
+  return remote(trace.getSpanContext(runContext(runId))!.traceId, spanIdOfStep(actorId, seq));
 }
 
 function base(runId: string, actorId: string, seq: number | undefined): Record<string, unknown> {

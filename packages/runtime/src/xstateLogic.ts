@@ -152,9 +152,29 @@ export const DURABLE_PARENT: AnyActorRef = Object.freeze({
 
 const systemDonor = fromPromise(async () => undefined);
 
+/**
+ * The never-started actor that stands for `self` in a transition, one per machine and kind
+ * (with a durable parent or without): `createActor` computes the machine's initial snapshot,
+ * which costs as much as a step, and nothing in a transition changes `self` but its system,
+ * which `hostScope` replaces every time.
+ */
+const selves = new WeakMap<AnyStateMachine, { root?: AnyActorRef; child?: AnyActorRef }>();
+
+function selfOf(machine: AnyStateMachine, hasParent: boolean): AnyActorRef {
+  let kinds = selves.get(machine);
+  if (!kinds) selves.set(machine, (kinds = {}));
+  const kind = hasParent ? 'child' : 'root';
+  let self = kinds[kind];
+  if (!self) {
+    self = createActor(machine);
+    if (hasParent) (self as unknown as { _parent: AnyActorRef })._parent = DURABLE_PARENT;
+    kinds[kind] = self;
+  }
+  return self;
+}
+
 function hostScope(machine: AnyStateMachine, hasParent: boolean, actions: ExecutableAction[]) {
-  const self = createActor(machine);
-  if (hasParent) (self as unknown as { _parent: AnyActorRef })._parent = DURABLE_PARENT;
+  const self = selfOf(machine, hasParent);
   // As xstate's own `transition()`: a fresh system, so children registered by the eager
   // initial snapshot of `createActor` do not collide with those of the real transition.
   const system = createActor(systemDonor).system;

@@ -110,7 +110,7 @@ export class SqliteStore implements Store {
   /** Nested in `#batchTx`, so a savepoint: one entry's refusal undoes only that entry. */
   readonly #entryTx: (entry: BatchEntry) => BatchResult;
   /** A step inside an entry's savepoint: refused alone, the entry keeps its result. */
-  readonly #stepTx: (step: StepCommit, direct: { dueAt: number; source: string }) => CommitResult;
+  readonly #stepTx: (step: StepCommit, direct: DirectResult) => CommitResult;
   readonly #crashInBatch = crashInBatchHook();
 
   readonly #retention: DeadLetterRetention;
@@ -128,7 +128,7 @@ export class SqliteStore implements Store {
     this.#commitTx = db.transaction((step: StepCommit) => this.#commit(step)).immediate as unknown as (step: StepCommit) => CommitResult;
     this.#batchTx = db.transaction((entries: BatchEntry[]) => this.#batch(entries)).immediate as unknown as (entries: BatchEntry[]) => BatchResult[];
     this.#entryTx = db.transaction((entry: BatchEntry) => this.#entry(entry));
-    this.#stepTx = db.transaction((step: StepCommit, direct: { dueAt: number; source: string }) => this.#commit(step, direct));
+    this.#stepTx = db.transaction((step: StepCommit, direct: DirectResult) => this.#commit(step, direct));
   }
 
   /**
@@ -158,6 +158,10 @@ export class SqliteStore implements Store {
     }
     try {
       db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+      // Statement journals in memory: a group commit opens a savepoint per entry, and SQLite
+      // otherwise spills each one past 64 KiB to a temporary file that then takes every page
+      // the batch's later entries change (one write per page) until the transaction ends.
+      db.pragma('temp_store = MEMORY');
       if (exists) checkSpineDatabase(db, path);
       if (exists) checkPagesAtOpen(db, path);
       if (!options.readonly) {
@@ -334,7 +338,9 @@ export class SqliteStore implements Store {
     }
     if (!completion) return this.#commit(step);
     try {
-      return this.#stepTx({ ...step, eventId: null }, { dueAt: completion.event.dueAt, source: completion.event.source });
+      // The output just written to the job row, which the step's history row refers to instead of copying.
+      const output = completion.status === 'done' ? completion.output : null;
+      return this.#stepTx({ ...step, eventId: null }, { dueAt: completion.event.dueAt, source: completion.event.source, output });
     } catch (error) {
       // The step is refused but the result is kept: it waits in the mailbox like any other event.
       if (!(error instanceof Rollback) && !(isContentError(error) && this.db.inTransaction)) throw error;
@@ -343,8 +349,8 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** Writes a step. `direct`: an activity result applied without the mailbox (its due time and source). */
-  #commit(step: StepCommit, direct?: { dueAt: number; source: string }): CommitResult {
+  /** Writes a step. `direct`: an activity result applied without the mailbox (its due time, source and the job's output). */
+  #commit(step: StepCommit, direct?: DirectResult): CommitResult {
     const s = this.#s;
     const now = step.history.startedAt;
     const seq = step.expectedSeq + 1;
@@ -366,7 +372,7 @@ export class SqliteStore implements Store {
       source = consumed.source;
     }
     const runId = before.run_id;
-    this.#insertHistory({ ...step.history, actorId: step.actorId, runId, seq, stateValue: step.stateValue, snapshot: step.snapshot, status: step.status }, before.snapshot, this.#outputOf(source, step.history.event));
+    this.#insertHistory({ ...step.history, actorId: step.actorId, runId, seq, stateValue: step.stateValue, snapshot: step.snapshot, status: step.status }, before.snapshot, this.#outputOf(source, step.history.event, direct?.output));
     for (const actor of step.spawn) this.#insertActor(actor, now);
     // Cancels first: they name timers stored before this step; a timer this step re-arms with the same id stays.
     for (const sendId of step.cancelTimers) s.cancelTimer.run(step.actorId, sendId);
@@ -405,10 +411,10 @@ export class SqliteStore implements Store {
    * The job whose result a step applies, when its event came from a finished activity and carries
    * the output the job row keeps: the history row refers to that output instead of copying it.
    */
-  #outputOf(source: string, event: string): { key: string; output: string } | undefined {
+  #outputOf(source: string, event: string, known?: string | null): { key: string; output: string } | undefined {
     if (!source.startsWith(ACTIVITY_SOURCE)) return undefined;
     const key = source.slice(ACTIVITY_SOURCE.length);
-    const output = this.#s.doneJobOutput.get(key) as string | undefined;
+    const output = known !== undefined ? known : (this.#s.doneJobOutput.get(key) as string | undefined);
     return output && output.length >= MIN_SHARED_OUTPUT && event.includes(output) ? { key, output } : undefined;
   }
 
@@ -1038,5 +1044,12 @@ function prepare(db: Database.Database) {
   };
 }
 
+
+/** An activity result applied by its step without the mailbox: its due time, its source and the job's output (null unless done). */
+interface DirectResult {
+  dueAt: number;
+  source: string;
+  output: string | null;
+}
 
 reportStorageErrors(SqliteStore);

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { encodeHistoryStep } from '@spine/runtime';
+import { encodeHistoryStep } from '@spine/runtime/store';
 
 /** The application id written into `spine_meta`; a database without it is not Spine's. */
 export const APPLICATION = 'spine';

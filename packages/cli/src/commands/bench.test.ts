@@ -30,6 +30,10 @@ describe('spine bench --json', () => {
       figures: BenchFigure[];
       ratios: { name: string; durability: string; inFlight: number; ratio: number }[];
       wake: { actors: number; woken: number; startMs: number; wakeMs: number; peakRss: number; durability: string };
+      commands: { id: string; command: string; medianMs: number; targetMs?: number }[];
+      send: { sends: number; p50Ms: number; p90Ms: number; maxMs: number; targetP50Ms: number; durability: string };
+      storage: { available: boolean; runs?: number; steps?: number; bytesPerStep?: number; byTable?: Record<string, number>; targetBytesPerStep?: number };
+      targets: { name: string; value: string; target: string; met: boolean }[];
     };
     expect(report.quick).toBe(true);
     expect(report.durability).toEqual({ NORMAL: expect.stringMatching(/process crash/), FULL: expect.stringMatching(/fsync per commit/), memory: expect.stringMatching(/none/) });
@@ -59,5 +63,23 @@ describe('spine bench --json', () => {
     expect(ratio(/in-memory/, 'NORMAL', 1)).toBeGreaterThan(0);
     expect(report.wake).toMatchObject({ actors: 100, woken: 100, durability: 'NORMAL' });
     expect(report.wake.peakRss).toBeGreaterThan(0);
+    // The commands of issue 10, each timed in fresh processes, with the targets they have.
+    expect(report.commands.map((c) => c.id)).toEqual(['node', 'runs-help', 'runs', 'show', 'show-all']);
+    for (const c of report.commands) expect(c.medianMs).toBeGreaterThan(0);
+    expect(Object.fromEntries(report.commands.map((c) => [c.id, c.targetMs]))).toMatchObject({ 'runs-help': 200, runs: 200, show: 500 });
+    expect(report.send).toMatchObject({ sends: 5, targetP50Ms: 20, durability: 'NORMAL' });
+    expect(report.send.p50Ms).toBeGreaterThan(0);
+    // The research pipeline's storage, from an offline `spine demo` run (the repository's machines are here).
+    expect(report.storage).toMatchObject({ available: true, runs: 1, targetBytesPerStep: 1024 });
+    expect(report.storage.steps).toBeGreaterThan(10);
+    expect(report.storage.byTable).toHaveProperty('history');
+    // The total is the tables' sum (each rounded to a byte).
+    const tables = Object.values(report.storage.byTable!);
+    expect(Math.abs(report.storage.bytesPerStep! - tables.reduce((x, y) => x + y, 0))).toBeLessThanOrEqual(tables.length);
+    // Every target of the issue is checked against this run's figures.
+    expect(report.targets.map((t) => t.name)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/1 in flight, NORMAL: Spine \/ LangGraph/), expect.stringMatching(/1 in flight, FULL: Spine \/ LangGraph/), expect.stringMatching(/in flight, FULL$/), expect.stringMatching(/bare transaction/), 'spine runs --help', expect.stringMatching(/^spine show/), expect.stringMatching(/^spine send/), 'research pipeline storage per step']),
+    );
+    for (const t of report.targets) expect(typeof t.met).toBe('boolean');
   }, 180_000);
 });

@@ -10,6 +10,7 @@ import { createActor, transition, type AnyMachineSnapshot } from 'xstate';
 import { intArg, parse } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { activityChain, benchMachine } from '../benchMachine.js';
+import { measureCommands, measureSend, measureStorage } from '../benchCommands.js';
 import { inParallel, loadLangGraph, type Peer } from '../benchPeer.js';
 import type { PostgresBenchOptions } from '../benchPostgres.js';
 import { help } from '../help.js';
@@ -120,6 +121,14 @@ export async function bench(args: string[]): Promise<number> {
 
     log(`  waking ${waiting} waiting actors`);
     const wake = await wakeWaiting(fresh(), waiting);
+    const sizes = quick ? { runs: 2_000, steps: 500, repeat: 1, sends: 5, pipelineRuns: 1 } : { runs: 100_000, steps: 10_000, repeat: 9, sends: 50, pipelineRuns: 5 };
+    log(`  spine runs over ${sizes.runs} runs, spine show of a ${sizes.steps}-step run, spine runs --help (fresh processes)`);
+    const commands = await measureCommands(dir, sizes);
+    log('  spine send -> committed by a live host in another process');
+    const send = { ...(await measureSend(fresh(), sizes.sends)), durability: 'NORMAL' as Durability };
+    log(`  storage of the research pipeline (${sizes.pipelineRuns} offline spine demo runs)`);
+    const storage = await measureStorage(dir, sizes.pipelineRuns);
+    const targets = issueTargets(get, many, commands, send, storage);
 
     if (values.json) {
       const result = {
@@ -132,6 +141,10 @@ export async function bench(args: string[]): Promise<number> {
         figures,
         ratios,
         wake: { ...wake, durability: 'NORMAL' as Durability },
+        commands,
+        send,
+        storage: 'missing' in storage ? { available: false, reason: storage.missing } : { available: true, ...storage },
+        targets,
       };
       process.stdout.write(`${JSON.stringify(result)}\n`);
     } else {
@@ -141,6 +154,13 @@ export async function bench(args: string[]): Promise<number> {
       log('ratios:');
       for (const r of ratios) log(`  ${r.name}, ${r.inFlight} in flight, ${r.durability}: ${r.ratio.toFixed(2)}x`);
       log(`wake ${wake.actors} waiting actors (NORMAL): host start ${wake.startMs.toFixed(0)} ms, all ${wake.woken} stepped in ${wake.wakeMs.toFixed(0)} ms, peak RSS ${(wake.peakRss / 1024 / 1024).toFixed(0)} MiB`);
+      log(`commands (median of ${sizes.repeat} fresh processes):`);
+      for (const c of commands) log(`  ${c.command.padEnd(58)} ${c.medianMs.toFixed(0).padStart(6)} ms  (min ${c.minMs.toFixed(0)}, max ${c.maxMs.toFixed(0)})`);
+      log(`spine send -> committed by a live host in another process (NORMAL): p50 ${send.p50Ms.toFixed(1)} ms, p90 ${send.p90Ms.toFixed(1)} ms, max ${send.maxMs.toFixed(1)} ms (${send.sends} sends)`);
+      if ('missing' in storage) log(`storage: ${storage.missing}`);
+      else log(`storage of the research pipeline: ${fmt(storage.bytesPerStep)} bytes per step (${storage.steps} steps of ${storage.runs} runs; SQLite dbstat payload of every table and index): ${Object.entries(storage.byTable).map(([t, b]) => `${t} ${b}`).join(', ')}`);
+      log('targets of issue 10 (this run):');
+      for (const t of targets) log(`  ${t.met ? 'met   ' : 'missed'} ${t.name}: ${t.value} (target ${t.target})`);
     }
     return EXIT.done;
   } finally {
@@ -155,6 +175,44 @@ async function benchOnPostgres(options: Omit<PostgresBenchOptions, 'log'> & { js
   if (options.json) process.stdout.write(`${JSON.stringify(report)}\n`);
   else printPostgresBench(report, log);
   return EXIT.done;
+}
+
+/** One target of issue 10 against what this run measured. */
+export interface TargetCheck {
+  name: string;
+  value: string;
+  target: string;
+  met: boolean;
+}
+
+function issueTargets(
+  get: (id: string) => BenchFigure | undefined,
+  many: number,
+  commands: Awaited<ReturnType<typeof measureCommands>>,
+  send: Awaited<ReturnType<typeof measureSend>>,
+  storage: Awaited<ReturnType<typeof measureStorage>>,
+): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  const vsPeer = (durability: Durability, atLeast: number) => {
+    const spine = get(`spine.activity.1.${durability}`)!;
+    const peer = get(`langgraph.activity.1.${durability}`);
+    if (peer) {
+      const ratio = spine.stepsPerSec / peer.stepsPerSec;
+      out.push({ name: `activity workflow, 1 in flight, ${durability}: Spine / LangGraph.js`, value: `${ratio.toFixed(2)}x`, target: `>= ${atLeast}x`, met: ratio >= atLeast });
+    }
+  };
+  vsPeer('NORMAL', 4);
+  vsPeer('FULL', 2);
+  const full = get(`spine.activity.${many}.FULL`)!;
+  out.push({ name: `activity workflow, ${many} in flight, FULL`, value: `${fmt(full.stepsPerSec)} steps/s`, target: '>= 5,000 steps/s', met: full.stepsPerSec >= 5000 });
+  const floor = get('floor.bare-transaction.1.NORMAL')!;
+  const step = get('spine.activity.1.NORMAL')!;
+  const ratio = step.usPerStep / floor.usPerStep;
+  out.push({ name: 'durable activity step / bare transaction, NORMAL (time per step)', value: `${ratio.toFixed(2)}x`, target: '<= 3x', met: ratio <= 3 });
+  for (const c of commands) if (c.targetMs) out.push({ name: c.command, value: `${c.medianMs.toFixed(0)} ms`, target: `< ${c.targetMs} ms`, met: c.medianMs < c.targetMs });
+  out.push({ name: 'spine send -> committed by a live host, p50', value: `${send.p50Ms.toFixed(1)} ms`, target: `< ${send.targetP50Ms} ms`, met: send.p50Ms < send.targetP50Ms });
+  if (!('missing' in storage)) out.push({ name: 'research pipeline storage per step', value: `${fmt(storage.bytesPerStep)} bytes`, target: `<= ${fmt(storage.targetBytesPerStep)} bytes`, met: storage.bytesPerStep <= storage.targetBytesPerStep });
+  return out;
 }
 
 function label(f: BenchFigure): string {

@@ -222,7 +222,6 @@ export class ActivityRunner {
     const inbox = this.#inboxes.get(job.key);
     const journal = JSON.parse(job.journal) as Record<string, unknown>[];
     const entry: Record<string, unknown> = { attempt: job.attempts, host: this.#host.hostId, startedAt: this.#host.clock.now() };
-    const context = snapshotContext(actor.snapshot);
     const t0 = performance.now();
     let tier: RiskPolicy['tier'] | undefined;
     try {
@@ -271,7 +270,12 @@ export class ActivityRunner {
       machine: actor.machine,
       childId: job.childId,
       signal: controller.signal,
-      context,
+      // Parsed from the actor's record when first read: most activities never look.
+      get context() {
+        const context = snapshotContext(actor.snapshot);
+        Object.defineProperty(this, 'context', { value: context, enumerable: true });
+        return context;
+      },
       now: () => this.#host.clock.now(),
       record: (facts) => void Object.assign(entry, facts),
       previousAttempts: journal,

@@ -30,16 +30,20 @@ interface LoadedActor {
   record: ActorRecord;
   version: MachineVersion;
   snapshot: AnyMachineSnapshot | undefined;
-  /**
-   * Known to have no durable children: none were read, and every step since was committed
-   * by this host (a conflict drops the whole entry) and spawned none. Children appear
-   * only through the actor's own spawns, so the read can be skipped.
-   */
+  /** What the host knows of the actor's rows without reading them (see `KnownActor`). */
+  known: KnownActor;
+}
+
+/**
+ * What a host knows of an actor it holds, so a step can skip reads. Each fact was read (or
+ * is true of a new actor), and every step since was committed by this host (a conflict drops
+ * the whole entry) and did not change it. Children and approvals appear only through the
+ * actor's own steps (spawns, held jobs), so a step that creates none keeps the fact.
+ */
+interface KnownActor {
+  /** No durable children. */
   childless: boolean;
-  /**
-   * Known to have no pending approval, by the same reasoning: none were read (or it is new), and
-   * approvals appear only in the actor's own commits, so a step that leaves an invoke need not read them.
-   */
+  /** No pending approvals. */
   approvalFree: boolean;
 }
 
@@ -48,7 +52,8 @@ interface PlanOutcome {
   result: StepResult;
   planned: PlannedStep;
   env: PlanEnv;
-  childless: boolean;
+  /** What the host knows of the actor once this step commits. */
+  known: KnownActor;
 }
 
 /** What the step runner needs from its host. */
@@ -242,7 +247,8 @@ export class StepRunner {
     }
     const version = await registry.pinned(record.machine, record.version, store);
     const snapshot = record.snapshot ? (createActor(version.machine, { snapshot: decodeSnapshot(record.snapshot) }).getSnapshot() as AnyMachineSnapshot) : undefined;
-    const loaded: LoadedActor = { record, version, snapshot, childless: record.seq === 0, approvalFree: record.seq === 0 };
+    const fresh = record.seq === 0;
+    const loaded: LoadedActor = { record, version, snapshot, known: { childless: fresh, approvalFree: fresh } };
     this.#cache.set(actorId, loaded);
     if (this.#cache.size > this.#host.maxCachedActors) this.#cache.delete(this.#cache.keys().next().value!);
     return loaded;
@@ -253,15 +259,13 @@ export class StepRunner {
     const { store, registry, hostId } = this.#host;
     const { record, version } = loaded;
     const result = this.#transition(loaded, stepEvent.event as EventObject & { input?: unknown }, startedAt);
-    const known = { childless: loaded.childless, approvalFree: loaded.approvalFree };
+    const known = { ...loaded.known };
     const inputs = await readStepInputs(store, registry, record, version, result, known);
     const env: PlanEnv = { version, machine: (name) => registry.machine(name), hostId, now: startedAt, durationUs: Math.round((performance.now() - t0) * 1000) };
     const planned = planCommit(record, stepEvent, result, inputs, env);
-    // Safe before the commit: a failed one writes no approval, and a conflict drops the cached actor.
-    loaded.approvalFree = known.approvalFree && !planned.commit.approvals?.length;
-    // Read (or known) empty, and this step spawns none: still childless once it commits.
-    const childless = known.childless && planned.commit.spawn.length === 0;
-    return { result, planned, env, childless };
+    // Read (or known) empty, and this step creates none: still so once it commits.
+    const after: KnownActor = { childless: known.childless && planned.commit.spawn.length === 0, approvalFree: known.approvalFree && !planned.commit.approvals?.length };
+    return { result, planned, env, known: after };
   }
 
   async #step(loaded: LoadedActor, mailboxEvent: MailboxEvent): Promise<boolean | 'halted' | 'discarded' | 'fenced'> {
@@ -274,10 +278,10 @@ export class StepRunner {
     let result: StepResult | undefined;
     let outcome: { ok: true; planned: PlannedStep } | Extract<CommitResult, { ok: false }> | 'discarded';
     let claimed: PlannedStep | undefined;
-    let childless = false;
+    let known: KnownActor | undefined;
     try {
       const made = await this.#plan(loaded, stepEvent, startedAt, t0);
-      ({ result, env, childless } = made);
+      ({ result, env, known } = made);
       claimed = this.#claiming(made.planned, startedAt);
       const committed = await this.#commits.commit({ step: this.#fence(loaded, claimed.commit as StepCommit) });
       outcome = committed.ok ? { ok: true, planned: claimed } : (committed as Extract<CommitResult, { ok: false }>);
@@ -287,7 +291,7 @@ export class StepRunner {
     }
     if (outcome === 'discarded') return 'discarded';
     if (!outcome.ok) return outcome.reason === 'fenced' ? 'fenced' : false;
-    return this.#committed(loaded, record, result, outcome.planned, startedAt, childless && outcome.planned === claimed);
+    return this.#committed(loaded, record, result, outcome.planned, startedAt, outcome.planned === claimed ? known : undefined);
   }
 
   /**
@@ -309,10 +313,10 @@ export class StepRunner {
       if (this.#host.stopping() || isTransientStepError(ensureError(error))) throw error;
       return this.#commits.commit({ completion });
     }
-    const { result, planned, childless } = made;
+    const { result, planned, known } = made;
     const claimed = this.#claiming(planned, startedAt);
     const outcome = await this.#commits.commit({ completion, step: { ...this.#fence(loaded, claimed.commit as StepCommit), eventId: null } });
-    if (outcome.ok) return this.#committed(loaded, record, result, claimed, startedAt, childless);
+    if (outcome.ok) return this.#committed(loaded, record, result, claimed, startedAt, known);
     return outcome.reason === 'conflict' ? false : outcome;
   }
 
@@ -328,10 +332,10 @@ export class StepRunner {
     return { ...planned, commit: { ...planned.commit, jobs: jobs.map((job) => (job.held || job.runAt > now ? job : { ...job, claimedBy: hostId })) } };
   }
 
-  /** After commit: only now may anything the step caused become visible. */
-  #committed(loaded: LoadedActor, record: ActorRecord, result: StepResult | undefined, planned: PlannedStep, startedAt: number, childless: boolean): true | 'halted' {
+  /** After commit: only now may anything the step caused become visible. `known`: what the plan knew (none for a step ended instead). */
+  #committed(loaded: LoadedActor, record: ActorRecord, result: StepResult | undefined, planned: PlannedStep, startedAt: number, known: KnownActor | undefined): true | 'halted' {
     const { commit, seq, emitted } = planned;
-    loaded.childless = childless;
+    loaded.known = known ?? { childless: false, approvalFree: false };
     loaded.record = { ...record, seq, status: commit.status, snapshot: commit.snapshot, stateValue: commit.stateValue, output: commit.output, error: commit.error, updatedAt: startedAt };
     if (result?.ok && commit.status !== 'error') loaded.snapshot = asRestored(result.next, commit.snapshot);
     for (const childId of commit.cancelJobs) this.#host.abortJobs(record.id, childId);

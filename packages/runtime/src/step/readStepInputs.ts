@@ -24,8 +24,8 @@ const NONE: StepInputs = Object.freeze({ children: new Map(), descendants: new M
  *
  * `known.childless`: the host's cache knows the actor has no durable children (it read
  * none and has committed every step since, none spawning one), so they are not read
- * again; set here when a read finds none. `known.approvalFree` likewise for its pending
- * approvals: a step that only leaves invokes reads its open work for nothing else.
+ * again; set here when a read finds none. `known.approvalFree`: likewise for its pending
+ * approvals, which are all a step that only stops an activity needs of its open work.
  */
 export async function readStepInputs(
   store: HostStore,
@@ -55,6 +55,7 @@ export async function readStepInputs(
     }
     frontier = next;
   }
+  // A finishing actor cancels all its open work; a step that stops one of its activities, only that one's approvals.
   const cancelsOwn = finishing || (plan!.stopChildren.some((key) => !children.has(key)) && !known.approvalFree);
   const workOf = [...(cancelsOwn && needsChildren ? [record.id] : []), ...descendants.keys()];
   const openWork = new Map((workOf.length ? await store.openWorkOf(workOf) : []).map((w) => [w.actorId, w]));

@@ -1,0 +1,62 @@
+import type { HostStore, NewActor, NewEvent } from '../Store.js';
+
+interface Start {
+  actors: NewActor[];
+  events: NewEvent[];
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Group commit for run starts: the actors and init events of the runs started in the same turn
+ * of the event loop are written by one `createActors` transaction (one fsync at
+ * synchronous=FULL instead of one per run). Each caller's promise settles only after the
+ * transaction holding its rows committed. When the shared transaction fails (a run id taken
+ * meanwhile, a full disk), each start is written alone, so only the starts that fail by
+ * themselves are refused.
+ */
+export class RunStarts {
+  readonly #store: Pick<HostStore, 'createActors'>;
+  #pending: Start[] = [];
+  #scheduled = false;
+
+  constructor(store: Pick<HostStore, 'createActors'>) {
+    this.#store = store;
+  }
+
+  /** Writes one run's actors and events with the other starts of this turn; resolves once committed. */
+  create(actors: NewActor[], events: NewEvent[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.push({ actors, events, resolve, reject });
+      if (this.#scheduled) return;
+      this.#scheduled = true;
+      setImmediate(() => void this.#flush());
+    });
+  }
+
+  async #flush(): Promise<void> {
+    this.#scheduled = false;
+    const batch = this.#pending;
+    this.#pending = [];
+    if (batch.length > 1) {
+      try {
+        await this.#store.createActors(
+          batch.flatMap((s) => s.actors),
+          batch.flatMap((s) => s.events),
+        );
+        for (const start of batch) start.resolve();
+        return;
+      } catch {
+        // Nothing of the shared transaction was written: each start alone, below.
+      }
+    }
+    for (const start of batch) {
+      try {
+        await this.#store.createActors(start.actors, start.events);
+        start.resolve();
+      } catch (error) {
+        start.reject(error);
+      }
+    }
+  }
+}
