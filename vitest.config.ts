@@ -7,18 +7,25 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 const conditions = ['@spine/source', 'import', 'module', 'node', 'default'];
 
 /**
- * The slowest files, longest first (timed one at a time, December 2026). They start first, so
- * the workers finish together instead of one running a long file started last. A fresh clone has
- * no vitest results cache, so without this list the order is by file size, which knows nothing of
- * spawned processes or browsers.
+ * The slowest files, longest first (each timed alone with `npx vitest run FILE`, December 2026). They
+ * start first, so the workers finish together instead of one running a long file started last. A
+ * fresh clone has no vitest results cache, so without this list the order is by file size, which
+ * knows nothing of spawned processes or browsers. A new suite that takes over ~20 s belongs here.
  */
 const SLOW_FILES = [
   'test/crash.test.ts',
+  'test/e2e/approvals.test.ts',
+  'test/e2e/operator.test.ts',
   'test/pipeline-crash.test.ts',
+  'test/conformance/xstate.postgres.conformance.test.ts',
+  'test/e2e/studio.test.ts',
+  'test/e2e/editor-bench.test.ts',
   'test/conformance/scxml.conformance.test.ts',
   'test/crash-group-commit.test.ts',
   'packages/runtime/src/durability.test.ts',
   'test/fuzz.test.ts',
+  'test/e2e/editor.test.ts',
+  'test/e2e/security.test.ts',
   'packages/cli/src/commands/pagedReads.test.ts',
 ];
 

@@ -129,7 +129,7 @@ describe('studio end to end, in Chromium against a real `spine serve`', () => {
     for (const colour of insideColours(image, box)) expect(near(colour, LIT), `lit node colour ${colour}`).toBe(true);
     const idle = await page.locator('[data-testid="state-node"][data-state-id="ticker.tick2"]').boundingBox();
     for (const colour of insideColours(image, idle!)) expect(near(colour, IDLE), `idle node colour ${colour}`).toBe(true);
-  });
+  }, 90_000);
 
   it('clicking a past step shows that step’s snapshot and lights the state it was in', async () => {
     const rows = page.locator('[data-testid="step-row"]');
