@@ -15,10 +15,13 @@ import { pipelineScript } from '../machines/scriptedModel.js';
 // killed with SIGKILL at seeded random moments (some while a model call is held open at the
 // scripted server, some at random times) and resumed with `spine resume` until it finishes.
 // Build first: `npx tsc -b` (the root `npm test` does).
+//
+// Each seed costs 4-6 `spine` processes that load the TypeScript machines (several seconds of CPU):
+// `npm test` runs 3 seeds; more with SPINE_PIPELINE_CRASH_SEEDS=N (seeds 1000 .. 1000+N-1).
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const spineBin = join(root, 'packages/cli/bin/spine.js');
-const SEEDS = Number(process.env.SPINE_CRASH_SEEDS ?? 5);
+const SEEDS = Number(process.env.SPINE_PIPELINE_CRASH_SEEDS ?? 3);
 const TOPIC = 'durable execution for AI agents';
 
 /** A publish endpoint that applies each idempotency key once, like a real idempotent API, and counts every call. */

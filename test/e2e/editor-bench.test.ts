@@ -151,5 +151,7 @@ describe('machine editor with a 100-state machine, in Chromium', () => {
       expect(latency.p95).toBeLessThan(100);
       expect(frame.p95).toBeLessThan(100);
     }
-  });
+    // Its figures are printed, not judged (above): a loaded machine (another test file beside it) only
+    // slows it, so it gets more than the default 30 s.
+  }, 90_000);
 });

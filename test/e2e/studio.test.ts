@@ -54,6 +54,44 @@ function insideColours(image: ReturnType<typeof decodePng>, box: { x: number; y:
   return [pixelAt(image, box.x + 6, box.y + box.height - 6), pixelAt(image, box.x + box.width - 6, box.y + box.height - 6)];
 }
 
+/** Starts a ticker run in a separate process, opens it from the runs list, and returns how long each watched step took to light up. */
+async function watchTickerRun(attempt: number): Promise<number[]> {
+  if (attempt > 1) await page.goto(serve.url); // back to the runs list
+  const run = await spineRun('ticker', { db, input: { label: 'e2e' } });
+  const row = page.locator(`[data-testid="run-row"][data-run-id="${run.runId}"]`);
+  await row.waitFor({ timeout: 5000 });
+  await row.click();
+  const diagram = page.locator('[data-testid="diagram"]');
+  await page.locator('[data-testid="state-node"]').first().waitFor({ timeout: 10_000 });
+  // Record, in the page, when the lit state changes.
+  await page.evaluate(() => {
+    const w = window as unknown as { litChanges: { states: string; at: number }[] };
+    w.litChanges = [];
+    const target = document.querySelector('[data-testid="diagram"]')!;
+    const record = () => w.litChanges.push({ states: target.getAttribute('data-active-states') ?? '', at: Date.now() });
+    record();
+    new MutationObserver(record).observe(target, { attributes: true, attributeFilter: ['data-active-states'] });
+  });
+  await page.locator('[data-testid="state-node"][data-state-id="ticker.waiting"][data-active="true"]').waitFor({ timeout: 10_000 });
+  expect(await diagram.getAttribute('data-active-states')).toBe('ticker.waiting');
+  const outcome = await run.exited;
+  expect(JSON.parse(outcome.stdout)).toMatchObject({ status: 'waiting', state: 'waiting' });
+
+  const changes = await page.evaluate(() => (window as unknown as { litChanges: { states: string; at: number }[] }).litChanges);
+  const steps = await history(run.runId);
+  expect(steps.map((s) => s.snapshot.value)).toEqual(['tick1', 'tick2', 'tick3', 'tick4', 'tick5', 'waiting']);
+  const observedFrom = changes[0]!.at;
+  const lags: number[] = [];
+  for (const step of steps) {
+    const committed = Number(step.createdAt);
+    if (committed < observedFrom) continue; // committed before the page was watching
+    const seen = changes.find((c) => c.states === `ticker.${String(step.snapshot.value)}` && c.at >= committed - 5);
+    expect(seen, `the diagram never lit ${String(step.snapshot.value)}`).toBeDefined();
+    lags.push(seen!.at - committed);
+  }
+  return lags;
+}
+
 describe('studio end to end, in Chromium against a real `spine serve`', () => {
   it('loads the first screen (time printed; under a second with SPINE_E2E_BUDGETS=1) and explains itself to a newcomer', async () => {
     const t0 = Date.now();
@@ -76,38 +114,11 @@ describe('studio end to end, in Chromium against a real `spine serve`', () => {
   });
 
   it('shows a run started by a separate `spine run` process, lit state following each step within 1 s', async () => {
-    const run = await spineRun('ticker', { db, input: { label: 'e2e' } });
-    const row = page.locator(`[data-testid="run-row"][data-run-id="${run.runId}"]`);
-    await row.waitFor({ timeout: 5000 });
-    await row.click();
-    const diagram = page.locator('[data-testid="diagram"]');
-    await page.locator('[data-testid="state-node"]').first().waitFor({ timeout: 10_000 });
-    // Record, in the page, when the lit state changes.
-    await page.evaluate(() => {
-      const w = window as unknown as { litChanges: { states: string; at: number }[] };
-      w.litChanges = [];
-      const target = document.querySelector('[data-testid="diagram"]')!;
-      const record = () => w.litChanges.push({ states: target.getAttribute('data-active-states') ?? '', at: Date.now() });
-      record();
-      new MutationObserver(record).observe(target, { attributes: true, attributeFilter: ['data-active-states'] });
-    });
-    await page.locator('[data-testid="state-node"][data-state-id="ticker.waiting"][data-active="true"]').waitFor({ timeout: 10_000 });
-    expect(await diagram.getAttribute('data-active-states')).toBe('ticker.waiting');
-    const outcome = await run.exited;
-    expect(JSON.parse(outcome.stdout)).toMatchObject({ status: 'waiting', state: 'waiting' });
-
-    const changes = await page.evaluate(() => (window as unknown as { litChanges: { states: string; at: number }[] }).litChanges);
-    const steps = await history(run.runId);
-    expect(steps.map((s) => s.snapshot.value)).toEqual(['tick1', 'tick2', 'tick3', 'tick4', 'tick5', 'waiting']);
-    const observedFrom = changes[0]!.at;
-    const lags: number[] = [];
-    for (const step of steps) {
-      const committed = Number(step.createdAt);
-      if (committed < observedFrom) continue; // committed before the page was watching
-      const seen = changes.find((c) => c.states === `ticker.${String(step.snapshot.value)}` && c.at >= committed - 5);
-      expect(seen, `the diagram never lit ${String(step.snapshot.value)}`).toBeDefined();
-      lags.push(seen!.at - committed);
-    }
+    // The ticker's steps come 300 ms apart, so the page must find the run and open its diagram within
+    // about a second to watch two of them commit. On a loaded machine it can miss them all: then a new
+    // run is started with the page warm (at most three runs); every step it did watch is checked.
+    let lags: number[] = [];
+    for (let attempt = 1; attempt <= 3 && lags.length < 2; attempt++) lags = await watchTickerRun(attempt);
     console.log(`[e2e] step commit -> lit state in the browser: ${lags.map((l) => `${l} ms`).join(', ')}`);
     expect(lags.length).toBeGreaterThanOrEqual(2); // steps committed before the view opened are not counted
     for (const lag of lags) expect(lag).toBeLessThan(1000);
@@ -118,7 +129,7 @@ describe('studio end to end, in Chromium against a real `spine serve`', () => {
     for (const colour of insideColours(image, box)) expect(near(colour, LIT), `lit node colour ${colour}`).toBe(true);
     const idle = await page.locator('[data-testid="state-node"][data-state-id="ticker.tick2"]').boundingBox();
     for (const colour of insideColours(image, idle!)) expect(near(colour, IDLE), `idle node colour ${colour}`).toBe(true);
-  });
+  }, 90_000);
 
   it('clicking a past step shows that step’s snapshot and lights the state it was in', async () => {
     const rows = page.locator('[data-testid="step-row"]');

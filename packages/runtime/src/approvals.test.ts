@@ -76,16 +76,28 @@ describe('risk tiers', () => {
   it('writes no approval when the step that asks for one fails to commit', async () => {
     const log = new EffectLog();
     let fail = true;
+    let refused = 0;
+    // A transient failure of every commit that carries an approval, by either write path (a lone
+    // step or a group commit), until the test releases it. No poll runs in between (the interval is
+    // an hour): the step is tried at start, then again only when the test pokes the host.
+    const refuse = () => {
+      refused++;
+      throw new SpineError('storage_busy', 'crash before commit (injected)');
+    };
     const { runtime, sqlite } = await openHost(tempDbPath(), [publisherMachine(log, { risk: 'medium' })], {
+      pollIntervalMs: 3_600_000,
       wrap: (s) =>
         new Proxy(s, {
           get(target, prop, receiver) {
             if (prop === 'commitStep')
               return async (step: Parameters<Store['commitStep']>[0]) => {
-                // A transient failure, tried again on every poll until the test releases it
-                // (so no poll can commit the step before the check below).
-                if (fail && step.approvals?.length) throw new SpineError('storage_busy', 'crash before commit (injected)');
+                if (fail && step.approvals?.length) refuse();
                 return target.commitStep(step);
+              };
+            if (prop === 'commitBatch')
+              return async (entries: Parameters<NonNullable<Store['commitBatch']>>[0]) => {
+                if (fail && entries.some((e) => e.step?.approvals?.length)) refuse();
+                return target.commitBatch(entries);
               };
             const value = Reflect.get(target, prop, receiver);
             return typeof value === 'function' ? value.bind(target) : value;
@@ -94,12 +106,14 @@ describe('risk tiers', () => {
     });
     const { runId } = await runtime.startRun('publisher', { input: { title: 'Hello' } });
     await runtime.idle();
+    expect(refused).toBe(1);
     expect(await sqlite.listApprovals({ runId })).toEqual([]);
     expect(await sqlite.listAudit({ runId })).toEqual([]);
     fail = false;
     await runtime.poke();
-    await runtime.waitForRun(runId, { horizonMs: 0 });
+    expect(await runtime.waitForRun(runId, { horizonMs: 0 })).toMatchObject({ status: 'waiting', state: 'publishing' });
     expect(await sqlite.listApprovals({ runId })).toHaveLength(1);
+    expect(refused).toBe(1);
   });
 
   it('halts the whole run on a high-risk activity: no event is applied until a person decides', async () => {
