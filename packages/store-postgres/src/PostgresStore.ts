@@ -195,6 +195,9 @@ export class PostgresStore implements Store {
   /** The advisory-lock namespace of this schema's history feed fence (see `FEED_FENCE`). */
   readonly #feedKey: number;
   readonly #crashInBatch = crashInBatchHook();
+  /** One connection of its own for lease renewals, so a renewal never queues behind the work that fills the pool. */
+  #leasePool: pg.Pool | undefined;
+  #leaseConfig: pg.ClientConfig | undefined;
   #closed = false;
 
   private constructor(pool: pg.Pool, schema: string, where: string, options: PostgresStoreOptions, client: pg.ClientConfig, server: string) {
@@ -227,6 +230,7 @@ export class PostgresStore implements Store {
     pool.on('error', () => {});
     // The LISTEN connection needs neither the schema nor read-only mode (LISTEN writes nothing).
     const store = new PostgresStore(pool, schema, where, options, { connectionString, connectionTimeoutMillis: client.connectionTimeoutMillis, types }, server);
+    store.#leaseConfig = client;
     try {
       const state = await inspectSchema(store.#query, schema, where);
       if (state === 'empty' && (options.readonly || options.mustExist)) throw new SpineError('store_refused', `No Spine database at ${where} (the schema has no Spine tables).`);
@@ -887,16 +891,26 @@ export class PostgresStore implements Store {
 
   async heartbeat(host: HostRecord, leaseMs = DEFAULT_LEASE_MS): Promise<{ hosts: HostRecord[]; expired: boolean }> {
     // The database's clock sets and judges every lease, so hosts on machines with skewed clocks agree.
-    const expired = await this.#tx(async (q) => {
-      const [before] = await q<{ expired: boolean }>('SELECT lease_until <= spine_now_ms() AS expired FROM hosts WHERE id = $1 FOR UPDATE', [host.id]);
-      await q(
-        `INSERT INTO hosts (id, hostname, pid, started_at, heartbeat_at, lease_until) VALUES ($1, $2, $3, $4, $5, spine_now_ms() + $6)
-         ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, lease_until = excluded.lease_until`,
+    // One statement: `before` sees the row as it was before the upsert renews it.
+    if (this.#closed) throw new SpineError('closed', `The store at ${this.where} is closed: open it again to renew a lease.`);
+    if (!this.#leasePool) {
+      this.#leasePool = new pg.Pool({ ...this.#leaseConfig, max: 1 });
+      this.#leasePool.on('error', () => {}); // as the main pool: the next renewal reconnects
+    }
+    const leases = this.#leasePool;
+    const [renewed] = (
+      await leases.query<{ expired: boolean | null }>(
+        `WITH before AS (SELECT lease_until FROM hosts WHERE id = $1),
+         renewed AS (
+           INSERT INTO hosts (id, hostname, pid, started_at, heartbeat_at, lease_until) VALUES ($1, $2, $3, $4, $5, spine_now_ms() + $6)
+           ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, lease_until = excluded.lease_until RETURNING id
+         )
+         SELECT (SELECT lease_until <= spine_now_ms() FROM before) AS expired FROM renewed`,
         [host.id, host.hostname, host.pid, host.startedAt, host.heartbeatAt, leaseMs],
-      );
-      return before?.expired === true;
-    });
-    const rows = await this.#query<{ id: string; hostname: string; pid: number; started_at: number; heartbeat_at: number; lease_until: number }>('SELECT * FROM hosts ORDER BY id');
+      )
+    ).rows;
+    const expired = renewed?.expired === true;
+    const rows = (await leases.query<{ id: string; hostname: string; pid: number; started_at: number; heartbeat_at: number; lease_until: number }>('SELECT * FROM hosts ORDER BY id')).rows;
     return { hosts: rows.map((h) => ({ id: h.id, hostname: h.hostname, pid: h.pid, startedAt: h.started_at, heartbeatAt: h.heartbeat_at, leaseUntil: h.lease_until })), expired };
   }
 
@@ -1301,6 +1315,7 @@ export class PostgresStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     await this.#wake.close();
+    await this.#leasePool?.end();
     await this.pool.end();
   }
 
