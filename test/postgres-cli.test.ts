@@ -1,7 +1,7 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRuntime, defineActivity, defineMachine, SimulatedClock, type MachineDefinition, type Runtime, type Store } from '@spine/runtime';
+import { createRuntime, defineActivity, ensureSecret, readSecret, defineMachine, SimulatedClock, type MachineDefinition, type Runtime, type Store } from '@spine/runtime';
 import { PostgresStore } from '@spine/store-postgres';
 import { SqliteStore } from '@spine/store-sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -50,6 +50,21 @@ describe('spine on PostgreSQL', () => {
     expect(down.code).toBe(1);
     expect(down.stderr).toMatch(/PostgreSQL server at postgres:\/\/127\.0\.0\.1:1\/spine is unreachable/);
     expect(down.stderr).not.toContain('secret@');
+  }, 60_000);
+});
+
+describe('a database URL where a file path belongs', () => {
+  it('is refused by name and leaves no file behind, for the SQLite store and the secret file alike', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'spine-url-path-'));
+    // `--db "$URL?schema=x2"` with $URL empty, and a URL handed to the SQLite store directly.
+    const run = await spawnSpine(['run', 'door', '--db', '?schema=x2', '--machines', machines], { cwd });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/'\?schema=x2' is a database URL \(or the query of one\), not an SQLite file path/);
+    await expect(SqliteStore.open(join(cwd, '?schema=x2'))).rejects.toMatchObject({ code: 'store_refused' });
+    await expect(SqliteStore.open('postgres://spine:pw@127.0.0.1:1/db?schema=x2')).rejects.toThrow(/'postgres:\/\/spine:\*\*\*@127\.0\.0\.1:1\/db\?schema=x2' is a database URL/);
+    expect(() => ensureSecret('postgres://127.0.0.1:1/db?schema=x2', {})).toThrow(/set SPINE_SECRET/);
+    expect(readSecret('postgres://127.0.0.1:1/db?schema=x2', {})).toBeUndefined();
+    expect(readdirSync(cwd)).toEqual([]);
   }, 60_000);
 });
 

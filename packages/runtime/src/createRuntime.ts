@@ -21,7 +21,7 @@ import { StepRunner, type FenceNotice, type StepNotice } from './step/StepRunner
 import { HostFailure, isPersistentStorageError } from './hostFailure.js';
 import { depthProblem } from './inputLimits.js';
 import { RunTelemetry } from './telemetry.js';
-import type { ActorStatus, ApprovalRecord, NewActor, NewDeadLetter, Store } from './Store.js';
+import type { ActorRecord, ActorStatus, ApprovalRecord, NewActor, NewDeadLetter, Store } from './Store.js';
 
 export type { StepNotice } from './step/StepRunner.js';
 export type { PartialNotice } from './activities/ActivityRunner.js';
@@ -382,7 +382,15 @@ export class Runtime {
     for (;;) {
       options.signal?.throwIfAborted();
       this.#failure.throwIfFailed();
-      const root = await this.store.getActor(runId);
+      let root: ActorRecord | undefined;
+      try {
+        root = await this.store.getActor(runId);
+      } catch (error) {
+        // The store could not be reached for longer than it waits itself (it says so): keep waiting.
+        if (!SpineError.is(error) || error.code !== 'storage_busy') throw error;
+        await this.#scheduler.nextSettle(1_000);
+        continue;
+      }
       if (!root) throw new SpineError('unknown_actor', `No run with id '${runId}'.`, { actorId: runId });
       if (root.status === 'done') return { status: 'done', runId, output: root.output === null ? undefined : JSON.parse(root.output) };
       if (root.status === 'error') {

@@ -15,7 +15,7 @@ export function secretPathFor(dbPath: string): string {
  */
 export function readSecret(dbPath: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (env.SPINE_SECRET) return env.SPINE_SECRET;
-  if (!dbPath || dbPath === ':memory:') return undefined;
+  if (!dbPath || dbPath === ':memory:' || isDatabaseUrl(dbPath)) return undefined;
   const file = secretPathFor(dbPath);
   if (!existsSync(file)) return undefined;
   if (process.platform !== 'win32' && (statSync(file).mode & 0o077) !== 0) {
@@ -30,6 +30,9 @@ export function ensureSecret(dbPath: string, env: NodeJS.ProcessEnv = process.en
   const existing = readSecret(dbPath, env);
   if (existing) return existing;
   if (dbPath === ':memory:') throw new SpineError('no_secret', 'An in-memory database has no place for a secret file: set SPINE_SECRET.');
+  if (isDatabaseUrl(dbPath)) {
+    throw new SpineError('no_secret', 'A database reached by URL (PostgreSQL) is shared by hosts on many machines, so its signing secret is configuration, never a local file: set SPINE_SECRET (the same on every host).');
+  }
   const file = secretPathFor(dbPath);
   try {
     writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
@@ -38,4 +41,9 @@ export function ensureSecret(dbPath: string, env: NodeJS.ProcessEnv = process.en
   }
   chmodSync(file, 0o600);
   return readSecret(dbPath, env)!;
+}
+
+/** A URL (`postgres://…`) or what is left of one (`?schema=x`): never a place for a secret file. */
+function isDatabaseUrl(dbPath: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(dbPath) || /(^|[\\/])\?[^\\/]*=/.test(dbPath);
 }

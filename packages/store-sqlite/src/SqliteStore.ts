@@ -52,7 +52,7 @@ import {
 } from '@spine/runtime/store';
 import { anchorSecret, verifyAnchoredAudit, writeAuditAnchor } from './auditAnchor.js';
 import { toActor, toApproval, toAudit, toDeadLetter, toDecision, toEvent, toHistory, toJob, type ActorRow, type ApprovalRow, type AuditRow, type CancelledApproval, type DeadLetterRow, type DecisionRow, type EventRow, type HistorySqlRow, type JobRow } from './rows.js';
-import { checkSpineDatabase, inspectFile, migrate } from './databaseFile.js';
+import { checkSpineDatabase, inspectFile, migrate, refuseUrlPath } from './databaseFile.js';
 import { deadLetterRetention, insertBoundedDeadLetter } from './deadLetterRetention.js';
 import { checkPagesAtOpen, foundCorrupt, markClosedCleanly, reportStorageErrors, toStorageError } from './storageErrors.js';
 import { WakeFile } from './WakeFile.js';
@@ -142,6 +142,7 @@ export class SqliteStore implements Store {
 
   /** Synchronous `open`, for benchmarks and tools. */
   static openSync(path: string, options: SqliteStoreOptions = {}): SqliteStore {
+    refuseUrlPath(path);
     const memory = path === ':memory:';
     const exists = !memory && existsSync(path) && statSync(path).size > 0;
     if (exists) inspectFile(path);

@@ -9,6 +9,17 @@ import { toStorageError } from './storageErrors.js';
 
 const SQLITE_MAGIC = 'SQLite format 3\u0000';
 
+/**
+ * Refuses a database URL (`postgres://…`), or what is left of one whose address was empty
+ * (`?schema=x`), where an SQLite file path belongs: opening it would create a stray file named
+ * after the URL (and a `.secret` beside it) instead of reaching the server.
+ */
+export function refuseUrlPath(path: string): void {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path) || /(^|[\\/])\?[^\\/]*=/.test(path)) {
+    throw new SpineError('store_refused', `'${path.replace(/:[^:@/]*@/, ':***@')}' is a database URL (or the query of one), not an SQLite file path; pass a postgres://user@host:port/db URL to PostgresStore (spine picks the store from --db), or name a file.`);
+  }
+}
+
 /** Refuses a file that is not SQLite at all, before SQLite touches it. */
 export function inspectFile(path: string): void {
   const fd = openSync(path, 'r');
