@@ -546,7 +546,7 @@ export class PostgresStore implements Store {
       const waiting = new Set(dueRows.map((d) => d.actor_id));
       const events = new Map(eventRows.map((e) => [e.id, e]));
       const now = this.#now();
-      const writes: (() => Promise<unknown>)[] = [];
+      const rows = new BatchRows(this.#feedKey);
       const results = entries.map(({ completion, step }): BatchResult => {
         if (completion) {
           const job = jobs.get(completion.key);
@@ -554,14 +554,14 @@ export class PostgresStore implements Store {
           if (!job || job.status !== 'running' || job.owner !== completion.owner || (completion.attempt !== undefined && job.attempts !== completion.attempt)) {
             return { ok: false, reason: takenOver(job, completion) ? 'refused' : 'cancelled' };
           }
-          writes.push(() => send(FINISH_JOB, finishJobValues(completion, now), 'spine_finish_job'));
+          rows.finished.push(finishJobValues(completion, now));
         }
         const refused = (reason: 'conflict' | 'consumed' | 'queued' | 'fenced'): BatchResult => {
-          if (completion) writes.push(() => send(INSERT_EVENT, eventValues(completion.event, now), 'spine_insert_event'));
+          if (completion) rows.events.push(eventValues(completion.event, now));
           return { ok: false, reason };
         };
         if (!step) {
-          if (completion) writes.push(() => send(INSERT_EVENT, eventValues(completion.event, now), 'spine_insert_event'));
+          if (completion) rows.events.push(eventValues(completion.event, now));
           return { ok: true };
         }
         const before = actors.get(step.actorId);
@@ -578,12 +578,13 @@ export class PostgresStore implements Store {
           if (!event) return refused('consumed');
           shared = sharedOutput(event.source, step.history.event, event.output);
         }
-        this.#stepWrites(send, writes, step, before, shared);
+        rows.step(step, before, shared);
         return { ok: true };
       });
+      const writes = rows.statements(send);
       if (this.#crashInBatch && entries.length >= 2) {
         // Half of the writes sent and answered, the transaction open: where the crash tests kill the host.
-        const half = writes.splice(0, writes.length >> 1);
+        const half = writes.splice(0, Math.max(1, writes.length >> 1));
         await settle(together(() => half.map((w) => w())));
         this.#crashInBatch(entries.length);
       }
@@ -601,24 +602,6 @@ export class PostgresStore implements Store {
     } finally {
       client.release(broken);
     }
-  }
-
-  /** The writes of a step whose conditions the batch's reads checked, in the order of `#commit`. */
-  #stepWrites(send: (text: string, values?: unknown[], name?: string) => Promise<unknown>, writes: (() => Promise<unknown>)[], step: StepCommit, before: ActorLock, shared: { key: string; output: string } | undefined): void {
-    const now = step.history.startedAt;
-    const seq = step.expectedSeq + 1;
-    writes.push(() => send(UPDATE_ACTOR, [seq, step.status, step.snapshot, step.stateValue, step.output, step.error, now, step.actorId], 'spine_update_actor'));
-    if (step.eventId !== null) writes.push(() => send('DELETE FROM events WHERE id = $1', [step.eventId], 'spine_consume_event'));
-    const record = { ...step.history, actorId: step.actorId, runId: before.run_id, seq, stateValue: step.stateValue, snapshot: step.snapshot, status: step.status };
-    const history = historyValues(record, before.snapshot, shared, this.#feedKey);
-    writes.push(() => send(INSERT_HISTORY, history, 'spine_insert_history'));
-    const q: Query = async (sql, params) => (await send(sql, params)) as never;
-    for (const actor of step.spawn) writes.push(() => insertActor(q, actor, now));
-    for (const sendId of step.cancelTimers) writes.push(() => send('DELETE FROM events WHERE source = $1 AND send_id = $2', [step.actorId, sendId], 'spine_cancel_timer'));
-    for (const message of step.messages) writes.push(() => send(INSERT_EVENT, eventValues(message, now), 'spine_insert_event'));
-    for (const childId of step.cancelJobs) writes.push(() => send(CANCEL_JOBS, [now, step.actorId, childId], 'spine_cancel_jobs'));
-    for (const job of step.jobs) writes.push(() => insertJob(q, job, now));
-    for (const approval of step.approvals ?? []) writes.push(() => insertApproval(q, approval));
   }
 
   /** The general group commit: entry by entry, each in its own savepoint. */
@@ -731,7 +714,7 @@ export class PostgresStore implements Store {
    * (null when there is none), referring to `job`'s output instead of copying it.
    */
   async #insertHistory(q: Query, h: HistoryRecord, base: string | null, job?: { key: string; output: string }): Promise<void> {
-    await q(INSERT_HISTORY, historyValues(h, base, job, this.#feedKey));
+    await q(INSERT_HISTORY, [...historyValues(h, base, job), this.#feedKey]);
   }
 
   /**
@@ -1440,9 +1423,9 @@ const INSERT_HISTORY = `INSERT INTO history (actor_id, run_id, seq, event_type, 
   SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM ${FEED_FENCE_LOCK}`;
 
 /** A history row's values: its event and snapshot as the runtime's codec encodes them, a delta against `base`, referring to `job`'s output. */
-function historyValues(h: HistoryRecord, base: string | null, job: { key: string; output: string } | undefined, feedKey: number): unknown[] {
+function historyValues(h: HistoryRecord, base: string | null, job: { key: string; output: string } | undefined): unknown[] {
   const { body, checkpoint } = encodeHistoryStep(h, base, job ? { shared: job.output } : {});
-  return [h.actorId, h.runId, h.seq, h.eventType, h.stateValue, h.status, h.version, h.emitted, h.startedAt, h.durationUs, checkpoint, Buffer.from(body.buffer, body.byteOffset, body.byteLength), job?.key ?? null, feedKey];
+  return [h.actorId, h.runId, h.seq, h.eventType, h.stateValue, h.status, h.version, h.emitted, h.startedAt, h.durationUs, checkpoint, Buffer.from(body.buffer, body.byteOffset, body.byteLength), job?.key ?? null];
 }
 
 /** The row a batch locks for each step: what its conditions and its history delta need. */
@@ -1455,6 +1438,103 @@ interface ActorLock {
   owner: string | null;
   owner_epoch: number;
 }
+
+type Send = (text: string, values?: unknown[], name?: string) => Promise<unknown>;
+
+/**
+ * The rows a pipelined group commit writes, gathered entry by entry and written with one
+ * multi-row statement per kind, in the order `#commit` writes a step's rows: jobs finished,
+ * actors, consumed events, history, spawned actors, cancelled timers, events, cancelled jobs,
+ * new jobs, approvals. Entries touch different actors and jobs, and a cancel or a timer names
+ * only its own actor's rows, so the order across entries cannot change what is written.
+ */
+class BatchRows {
+  /** The schema's history feed fence key (see `FEED_FENCE_LOCK`). */
+  readonly #feedKey: number;
+  readonly finished: unknown[][] = [];
+  readonly events: unknown[][] = [];
+  readonly #actors: unknown[][] = [];
+  readonly #consumed: number[] = [];
+  readonly #history: unknown[][] = [];
+  readonly #spawn: { actor: NewActor; now: number }[] = [];
+  readonly #timers: [string, string][] = [];
+  readonly #cancels: unknown[][] = [];
+  readonly #jobs: unknown[][] = [];
+  readonly #approvals: NewApproval[] = [];
+
+  constructor(feedKey: number) {
+    this.#feedKey = feedKey;
+  }
+
+  /** The rows of a step whose conditions the batch's reads checked. */
+  step(step: StepCommit, before: ActorLock, shared: { key: string; output: string } | undefined): void {
+    const now = step.history.startedAt;
+    const seq = step.expectedSeq + 1;
+    this.#actors.push([step.actorId, seq, step.status, step.snapshot, step.stateValue, step.output, step.error, now]);
+    if (step.eventId !== null) this.#consumed.push(step.eventId);
+    const record = { ...step.history, actorId: step.actorId, runId: before.run_id, seq, stateValue: step.stateValue, snapshot: step.snapshot, status: step.status };
+    this.#history.push(historyValues(record, before.snapshot, shared));
+    for (const actor of step.spawn) this.#spawn.push({ actor, now });
+    for (const sendId of step.cancelTimers) this.#timers.push([step.actorId, sendId]);
+    for (const message of step.messages) this.events.push(eventValues(message, now));
+    for (const childId of step.cancelJobs) this.#cancels.push([now, step.actorId, childId]);
+    for (const job of step.jobs) {
+      const claimed = Boolean(job.claimedBy && !job.held);
+      this.#jobs.push([job.key, job.actorId, job.runId, job.childId, job.src, job.input, claimed ? 'running' : job.held ? 'held' : 'pending', claimed ? job.claimedBy : null, claimed ? 1 : 0, job.runAt, now, claimed ? now : null]);
+    }
+    this.#approvals.push(...(step.approvals ?? []));
+  }
+
+  /** The statements, each sent when called (all of them synchronously, so they are pipelined). */
+  statements(send: Send): (() => Promise<unknown>)[] {
+    const out: (() => Promise<unknown>)[] = [];
+    const q: Query = async (sql, params) => (await send(sql, params)) as never;
+    const many = (rows: unknown[][], sql: string, name: string) => {
+      if (rows.length) out.push(() => send(sql, columns(rows), name));
+    };
+    many(this.finished, BATCH_FINISH_JOBS, 'spine_batch_finish_jobs');
+    many(this.#actors, BATCH_UPDATE_ACTORS, 'spine_batch_update_actors');
+    if (this.#consumed.length) out.push(() => send('DELETE FROM events WHERE id = ANY($1::bigint[])', [this.#consumed], 'spine_batch_consume'));
+    if (this.#history.length) out.push(() => send(BATCH_INSERT_HISTORY, [...columns(this.#history), this.#feedKey], 'spine_batch_history'));
+    for (const { actor, now } of this.#spawn) out.push(() => insertActor(q, actor, now));
+    many(this.#timers, 'DELETE FROM events e USING unnest($1::text[], $2::text[]) AS t(source, send_id) WHERE e.source = t.source AND e.send_id = t.send_id', 'spine_batch_timers');
+    many(this.events, BATCH_INSERT_EVENTS, 'spine_batch_events_insert');
+    many(this.#cancels, BATCH_CANCEL_JOBS, 'spine_batch_cancel_jobs');
+    many(this.#jobs, BATCH_INSERT_JOBS, 'spine_batch_jobs_insert');
+    for (const approval of this.#approvals) out.push(() => insertApproval(q, approval));
+    return out;
+  }
+}
+
+/** Rows to the column arrays `unnest` takes. */
+function columns(rows: unknown[][]): unknown[][] {
+  return rows[0]!.map((_, i) => rows.map((row) => row[i]));
+}
+
+/** Fenced as FINISH_JOB (the batch's reads checked it too, under the rows' locks). */
+const BATCH_FINISH_JOBS = `UPDATE jobs j SET status = c.status, output = c.output, error = c.error, journal = c.journal, finished_at = c.finished_at
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::int[]) AS c(status, output, error, journal, finished_at, key, owner, attempt)
+  WHERE j.key = c.key AND j.status = 'running' AND j.owner = c.owner AND j.attempts = COALESCE(c.attempt, j.attempts)`;
+const BATCH_UPDATE_ACTORS = `UPDATE actors a SET seq = u.seq, status = u.status, snapshot = u.snapshot, state_value = u.state_value, output = u.output, error = u.error, updated_at = u.updated_at
+  FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[]) AS u(id, seq, status, snapshot, state_value, output, error, updated_at)
+  WHERE a.id = u.id`;
+const BATCH_INSERT_HISTORY = `INSERT INTO history (actor_id, run_id, seq, event_type, state_value, status, version, emitted, started_at, duration_us, checkpoint, body, job_key)
+  SELECT actor_id, run_id, seq, event_type, state_value, status, version, emitted, started_at, duration_us, checkpoint, body, job_key
+  FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[], $10::bigint[], $11::boolean[], $12::bytea[], $13::text[])
+    WITH ORDINALITY AS h(actor_id, run_id, seq, event_type, state_value, status, version, emitted, started_at, duration_us, checkpoint, body, job_key, ord)
+    CROSS JOIN ${FEED_FENCE_LOCK}
+  ORDER BY ord`;
+const BATCH_INSERT_EVENTS = `INSERT INTO events (actor_id, type, event, due_at, send_id, source, created_at)
+  SELECT actor_id, type, event, due_at, send_id, source, created_at
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[]) WITH ORDINALITY AS e(actor_id, type, event, due_at, send_id, source, created_at, ord)
+  ORDER BY ord`;
+const BATCH_CANCEL_JOBS = `UPDATE jobs j SET status = 'cancelled', finished_at = c.at FROM unnest($1::bigint[], $2::text[], $3::text[]) AS c(at, actor_id, child_id)
+  WHERE j.actor_id = c.actor_id AND j.child_id = c.child_id AND j.status IN ('pending', 'held', 'running')`;
+const BATCH_INSERT_JOBS = `INSERT INTO jobs (key, actor_id, run_id, child_id, src, input, status, owner, attempts, run_at, created_at, started_at)
+  SELECT key, actor_id, run_id, child_id, src, input, status, owner, attempts, run_at, created_at, started_at
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::bigint[], $11::bigint[], $12::bigint[]) WITH ORDINALITY
+    AS j(key, actor_id, run_id, child_id, src, input, status, owner, attempts, run_at, created_at, started_at, ord)
+  ORDER BY ord`;
 
 /**
  * Whether an entry's conditions are all checked by the reads of a pipelined batch: a stop, an
