@@ -39,7 +39,7 @@ const targets: Target[] = [
     rows: async <T,>(db: string, sql: string, params: unknown[] = []) => {
       const sqlite = new Database(db, { readonly: true });
       try {
-        return sqlite.prepare(sql.replace(/\$(\d+)/g, '?$1')).all(...params) as T[];
+        return sqlite.prepare(sql.replace(/\$\d+/g, '?')).all(...params) as T[]; // each $N once, in order
       } finally {
         sqlite.close();
       }
