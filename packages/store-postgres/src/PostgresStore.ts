@@ -507,7 +507,8 @@ export class PostgresStore implements Store {
     const steps = entries.flatMap((e) => (e.step ? [e.step] : []));
     const completions = entries.flatMap((e) => (e.completion ? [e.completion] : []));
     if (new Set(steps.map((st) => st.actorId)).size !== steps.length || new Set(completions.map((c) => c.key)).size !== completions.length) return undefined;
-    const client = await this.pool.connect();
+    const deadline = this.#reconnect.deadline();
+    const client = await this.#connect(deadline);
     let broken = false;
     try {
       const send = (text: string, values?: unknown[], name?: string) => client.query(name ? { name, text, values } : { text, values }).then((r) => r.rows as Record<string, unknown>[]);
@@ -516,6 +517,8 @@ export class PostgresStore implements Store {
       const mailboxIds = steps.flatMap((st) => (st.eventId === null ? [] : [st.eventId]));
       const reads = await settle(together(() => [
         send('BEGIN'),
+        // What to ask about if COMMIT goes unanswered (as `#transaction`).
+        send('SELECT txid_current() AS xid'),
         steps.length ? send('SELECT id, run_id, seq, status, snapshot, owner, owner_epoch FROM actors WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', [steps.map((st) => st.actorId)], 'spine_batch_actors') : [],
         completions.length
           ? send(
@@ -537,10 +540,12 @@ export class PostgresStore implements Store {
       ]));
       if (!reads.ok) {
         await client.query('ROLLBACK').catch(() => (broken = true));
-        if (isContentError(reads.error) || isRetryable(reads.error)) return undefined;
+        // Nothing was written: the general path runs it (and waits out an unreachable server).
+        if (isContentError(reads.error) || isRetryable(reads.error) || classifyStorageError(reads.error) === 'unreachable') return undefined;
         throw reads.error;
       }
-      const [, actorRows, jobRows, dueRows, eventRows] = reads.values as [unknown, ActorLock[], { key: string; status: string; owner: string | null; attempts: number }[], { actor_id: string }[], { id: number; source: string; output: string | null }[]];
+      const [, xidRows, actorRows, jobRows, dueRows, eventRows] = reads.values as [unknown, { xid: number }[], ActorLock[], { key: string; status: string; owner: string | null; attempts: number }[], { actor_id: string }[], { id: number; source: string; output: string | null }[]];
+      const xid = xidRows[0]!.xid;
       const actors = new Map(actorRows.map((a) => [a.id, a]));
       const jobs = new Map(jobRows.map((j) => [j.key, j]));
       const waiting = new Set(dueRows.map((d) => d.actor_id));
@@ -589,6 +594,12 @@ export class PostgresStore implements Store {
         this.#crashInBatch(entries.length);
       }
       const written = await settle(together(() => [...writes.map((w) => w()), send('COMMIT')]));
+      if (!written.ok && classifyStorageError(written.error) === 'unreachable') {
+        // The connection dropped, maybe during COMMIT: ask whether the batch committed rather than
+        // apply it again (a second try would refuse its steps and strand the jobs it claimed).
+        broken = true;
+        return (await this.#reconnect.committed(this.pool, xid, deadline)) ? results : undefined;
+      }
       if (!written.ok) {
         // A failed statement aborted the transaction: COMMIT rolled it back, nothing is written.
         await client.query('ROLLBACK').catch(() => (broken = true));
