@@ -1,0 +1,96 @@
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freshPostgresUrl, withPostgres } from '../../../test/support/postgres.js';
+import { PostgresStore } from './PostgresStore.js';
+
+/**
+ * A TCP proxy in front of the test server that can lose the answer to the next COMMIT: it
+ * passes the COMMIT on, drops what the server answers, then cuts both sides, so the client
+ * cannot know whether its transaction committed.
+ */
+class CommitCutter {
+  server!: Server;
+  #armed = false;
+  readonly #sockets = new Set<Socket>();
+
+  async start(upstream: URL): Promise<number> {
+    this.server = createServer((client) => {
+      const server = connect(Number(upstream.port), upstream.hostname);
+      this.#sockets.add(client).add(server);
+      let cut = false;
+      client.on('data', (chunk: Buffer) => {
+        server.write(chunk);
+        if (this.#armed && chunk.includes('COMMIT\0')) {
+          this.#armed = false;
+          cut = true;
+          setTimeout(() => (client.destroy(), server.destroy()), 300);
+        }
+      });
+      server.on('data', (chunk: Buffer) => void (cut || client.write(chunk)));
+      for (const socket of [client, server]) socket.on('error', () => {}).on('close', () => (client.destroy(), server.destroy()));
+    });
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Loses the answer to the next COMMIT that passes. */
+  arm(): void {
+    this.#armed = true;
+  }
+
+  get armed(): boolean {
+    return this.#armed;
+  }
+
+  async stop(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+describe('PostgresStore when the answer to COMMIT is lost', () => {
+  it('learns that the transaction committed instead of applying it twice or failing', async () => {
+    const url = new URL(freshPostgresUrl('cut'));
+    const cutter = new CommitCutter();
+    const proxied = new URL(url);
+    proxied.port = String(await cutter.start(url));
+    cleanup.push(() => cutter.stop());
+    const lines: string[] = [];
+    const store = await PostgresStore.open(proxied.toString(), { reconnect: { report: (line) => lines.push(line) } });
+    cleanup.push(() => store.close());
+
+    const init = (id: string) => ({ actorId: id, type: 'xstate.init', event: '{"type":"xstate.init"}', dueAt: 0, source: 'external' });
+    cutter.arm();
+    // Run again, this commit would fail on the actor's primary key; an extra event would show too.
+    await store.createActors([{ id: 'a', runId: 'a', parentId: null, childKey: null, machine: 'm', version: 'v1', owner: null }], [init('a')]);
+    expect(cutter.armed, 'the answer to COMMIT was lost').toBe(false);
+    cutter.arm();
+    await store.appendAudit([{ at: 1, runId: 'a', actorId: 'a', kind: 'activity.logged', who: 'agent', subject: 'once', detail: '{}' }]);
+    expect(cutter.armed).toBe(false);
+
+    const counts = await withPostgres(url.toString(), async (c) => (await c.query<{ actors: string; events: string; audit: string }>('SELECT (SELECT COUNT(*) FROM actors) AS actors, (SELECT COUNT(*) FROM events) AS events, (SELECT COUNT(*) FROM audit_log) AS audit')).rows[0]);
+    expect(counts).toEqual({ actors: '1', events: '1', audit: '1' });
+    expect(await store.verifyAudit()).toMatchObject({ ok: true, rows: 1 });
+    expect(await store.getActor('a')).toMatchObject({ id: 'a', status: 'active' });
+  });
+
+  it('goes on after the server ends its idle pooled connections (as at a restart), without crashing the process', async () => {
+    const url = freshPostgresUrl('drop');
+    const store = await PostgresStore.open(url);
+    cleanup.push(() => store.close());
+    const init = (id: string) => ({ actorId: id, type: 'xstate.init', event: '{"type":"xstate.init"}', dueAt: 0, source: 'external' });
+    await store.createActors([{ id: 'b', runId: 'b', parentId: null, childKey: null, machine: 'm', version: 'v1', owner: null }], [init('b')]);
+    // Every connection of the store is ended by the server (as at a restart), then reads go on.
+    await withPostgres(url, (c) => c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND query NOT LIKE 'LISTEN%' AND datname = current_database() AND backend_type = 'client backend' AND state = 'idle'"));
+    expect(await store.getActor('b')).toMatchObject({ id: 'b' });
+    await store.enqueue([{ actorId: 'b', type: 'go', event: '{"type":"go"}', dueAt: 0, source: 'external' }]);
+    const events = await withPostgres(url, async (c) => (await c.query('SELECT type FROM events ORDER BY id')).rows.map((r: { type: string }) => r.type));
+    expect(events).toEqual(['xstate.init', 'go']);
+  });
+});
