@@ -80,6 +80,32 @@ describe('PostgresStore when the answer to COMMIT is lost', () => {
     expect(await store.getActor('a')).toMatchObject({ id: 'a', status: 'active' });
   });
 
+  it('learns that a pipelined step commit committed, so the step is neither refused nor written twice', async () => {
+    const url = new URL(freshPostgresUrl('cutstep'));
+    const cutter = new CommitCutter();
+    const proxied = new URL(url);
+    proxied.port = String(await cutter.start(url));
+    cleanup.push(() => cutter.stop());
+    const store = await PostgresStore.open(proxied.toString(), { reconnect: { report: () => {} } });
+    cleanup.push(() => store.close());
+    await store.createActors([{ id: 's', runId: 's', parentId: null, childKey: null, machine: 'm', version: 'v1', owner: null }], [
+      { actorId: 's', type: 'xstate.init', event: '{"type":"xstate.init"}', dueAt: 0, source: 'external' },
+    ]);
+    const [event] = await store.nextEvents('s', Number.MAX_SAFE_INTEGER, 1);
+    const snapshot = JSON.stringify({ status: 'active', value: 'a', context: {}, children: {} });
+    cutter.arm();
+    // The plain step takes the two-round-trip pipelined path; run again blindly, it would find its seq moved ('conflict').
+    const result = await store.commitStep({
+      actorId: 's', expectedSeq: 0, eventId: event!.id, snapshot, stateValue: '"a"', status: 'active', output: null, error: null,
+      history: { eventType: 'xstate.init', event: '{"type":"xstate.init"}', version: 'v1', emitted: null, startedAt: 1, durationUs: 5 },
+      messages: [], cancelTimers: [], jobs: [], cancelJobs: [], spawn: [], stop: [], deadLetters: [],
+    });
+    expect(cutter.armed, 'the answer to COMMIT was lost').toBe(false);
+    expect(result).toEqual({ ok: true });
+    expect((await store.getActor('s'))!.seq).toBe(1);
+    expect((await store.history('s')).map((h) => h.seq)).toEqual([1]);
+  });
+
   it('goes on after the server ends its idle pooled connections (as at a restart), without crashing the process', async () => {
     const url = freshPostgresUrl('drop');
     const store = await PostgresStore.open(url);
