@@ -3,7 +3,7 @@ import { SqliteStore } from '@spine/store-sqlite';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { createRuntime } from '../createRuntime.js';
-import { defineMachine } from '../defineMachine.js';
+import { defineActivity, defineMachine } from '../defineMachine.js';
 import { tempDbPath } from '../testing/fixtures.js';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -66,5 +66,59 @@ describe('a host whose actor was taken over', () => {
     await runtime.poke();
     await runtime.idle();
     expect((await store.listAudit({ runId })).filter((a) => a.kind === 'host.fenced')).toHaveLength(1);
+  });
+
+  it('aborts its attempt of the taken-over actor and hands the job back (pending, same key) when the job is still its own', async () => {
+    const path = tempDbPath();
+    const store = await SqliteStore.open(path);
+    let aborted = false;
+    const machine = defineMachine({
+      name: 'stolen',
+      config: {
+        id: 'stolen',
+        initial: 'working',
+        states: { working: { invoke: { id: 'slow', src: 'slow' }, on: { ping: { actions: 'takenOver' } } } },
+      },
+      schemas: { events: { ping: z.object({}) } },
+      actions: {
+        takenOver: () => {
+          const other = new Database(path);
+          try {
+            other.prepare("UPDATE actors SET owner = 'host-b', owner_epoch = owner_epoch + 1 WHERE id = 'stolen-run'").run();
+          } finally {
+            other.close();
+          }
+        },
+      },
+      activities: {
+        slow: defineActivity({
+          run: (_input, ctx) =>
+            new Promise((_resolve, reject) =>
+              ctx.signal.addEventListener('abort', () => {
+                aborted = true;
+                reject(new Error('aborted'));
+              }),
+            ),
+        }),
+      },
+    });
+    const runtime = createRuntime({ store, machines: [machine], hostId: 'host-a', pollIntervalMs: 20, newRunId: () => 'stolen-run' });
+    cleanup.push(async () => {
+      await runtime.stop();
+      await store.close();
+    });
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    await runtime.start();
+    const { runId } = await runtime.startRun('stolen');
+    await vi.waitFor(async () => expect(await store.listJobs({ runId })).toEqual([expect.objectContaining({ status: 'running', owner: 'host-a', attempts: 1 })]), { timeout: 5000 });
+    const [job] = await store.listJobs({ runId });
+
+    await store.enqueue([{ actorId: runId, type: 'ping', event: '{"type":"ping"}', dueAt: Date.now(), source: 'external' }]);
+    await runtime.poke();
+    await vi.waitFor(async () => expect(await store.getJob(job!.key)).toMatchObject({ status: 'pending', owner: null, attempts: 1 }), { timeout: 5000 });
+    expect(aborted).toBe(true);
+    expect((await store.listAudit({ runId })).map((a) => a.kind)).toEqual(['host.fenced']);
+    // The new owner's claim takes it as the next attempt of the same key.
+    expect(await store.claimJob(job!.key, 'host-b', Date.now(), [])).toMatchObject({ key: job!.key, owner: 'host-b', attempts: 2 });
   });
 });
