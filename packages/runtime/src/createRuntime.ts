@@ -225,6 +225,7 @@ export class Runtime {
       claimsJobs: () => this.#options.runActivities && !this.#scheduler.stopping && !this.#scheduler.paused,
       drainsInProgress: () => this.#scheduler.drainsInProgress,
       abortJobs: (actorId, childId) => this.#activities.abort(actorId, childId),
+      abortFencedJobs: (actorId) => this.#activities.abortFenced(actorId),
       deliverToActivity: (actorId, childId, event) => this.#activities.deliver(actorId, childId, event),
       publish: (notice) => this.#publish(notice),
       fenced: (notice) => this.#reportFenced(notice),

@@ -84,6 +84,8 @@ export class ActivityRunner {
   readonly #inFlight = new Set<Promise<unknown>>();
   /** The last delivery per actor, so an actor's events reach its activities in the order sent. */
   readonly #deliveries = new Map<string, Promise<void>>();
+  /** Jobs aborted because their actor was taken over: each is handed back (pending) if it is still this host's attempt. */
+  readonly #handBack = new Set<string>();
   /** Jobs waiting for a free slot (`maxRunning`), in the order started, with the claim their commit made. */
   readonly #waiting = new Map<string, JobRecord | undefined>();
 
@@ -164,6 +166,7 @@ export class ActivityRunner {
         this.#promises.delete(promise);
         this.#longLived.delete(promise);
         this.#promiseOf.delete(key);
+        this.#handBack.delete(key);
         this.#startWaiting();
         this.#host.settled();
       });
@@ -188,6 +191,20 @@ export class ActivityRunner {
     }
   }
 
+  /**
+   * Aborts this host's attempts of an actor another host took over. A job that is still this
+   * host's attempt (the new owner could not claim it: this host renewed its lease first) is put
+   * back to pending once its attempt ends, so the new owner runs it under the same key.
+   */
+  abortFenced(actorId: string): void {
+    for (const [key, controller] of this.#jobs) {
+      if (!key.startsWith(`${actorId}:`)) continue;
+      this.#handBack.add(key);
+      controller.abort(new SpineError('conflict', `Actor '${actorId}' is owned by another host now.`));
+    }
+    for (const key of this.#waiting.keys()) if (key.startsWith(`${actorId}:`)) this.#waiting.delete(key);
+  }
+
   /** Aborts every running attempt (they run again on the next start) and waits for them to settle. */
   async stop(): Promise<void> {
     this.#waiting.clear(); // claimed ones are released with the host's ownership
@@ -204,6 +221,10 @@ export class ActivityRunner {
       await this.#attempt(job, controller);
     } finally {
       this.#jobChild.delete(key);
+    }
+    if (this.#handBack.delete(key) && controller.signal.aborted) {
+      // Conditional on owner and attempt: a job the new owner already claimed is left alone.
+      await this.#host.store.retryJob({ key, owner: this.#host.hostId, attempt: job.attempts, runAt: this.#host.clock.now(), journal: job.journal });
     }
   }
 

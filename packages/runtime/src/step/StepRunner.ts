@@ -80,6 +80,8 @@ export interface StepHost {
   /** Drains running now: each may add a step to the group commit being collected. */
   drainsInProgress(): number;
   abortJobs(actorId: string, childId: string): void;
+  /** Aborts this host's attempts of an actor's jobs after a fence refused it, handing back the jobs still its own. */
+  abortFencedJobs(actorId: string): void;
   /** Delivers an event the step sent to one of its activity children (a callback's `receive`). */
   deliverToActivity(actorId: string, childId: string, event: EventObject): void;
   publish(notice: StepNotice): void;
@@ -438,8 +440,7 @@ export class StepRunner {
   #fencedOut(actorId: string, what: string): void {
     const record = this.#cache.get(actorId)?.record;
     this.#cache.delete(actorId);
-    this.#results.delete(actorId);
-    this.#host.abortJobs(actorId, '*');
+    this.#host.abortFencedJobs(actorId);
     this.#host.fenced({ kind: 'host.fenced', actorId, runId: record?.runId ?? runOf(actorId), reason: `${what}: the actor is owned by another host now (this host's lease ran out and it was taken over)` });
   }
 
