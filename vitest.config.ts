@@ -48,8 +48,10 @@ export default defineConfig({
   ssr: { resolve: { conditions: ['@spine/source', 'node'], externalConditions: ['@spine/source'] } },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'test/**/*.test.ts', 'machines/**/*.test.ts', 'examples/http-service/src/**/*.test.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Generous: with two files at once on two cores, a test that spawns several `spine` processes can
+    // take twice as long as alone (a hung test still fails, a minute later).
+    testTimeout: 60_000,
+    hookTimeout: 90_000,
     pool: 'forks',
     // Vitest's default is one worker per core less one: a single worker on a 2-core CI machine, where
     // most files wait on spawned `spine` processes, servers, PostgreSQL or Chromium rather than compute.
