@@ -23,7 +23,7 @@ const SEEDS = Number(process.env.SPINE_GROUP_CRASH_SEEDS ?? 2);
 const RUNS = Number(process.env.SPINE_GROUP_CRASH_RUNS ?? 24);
 const EFFECTS = 20;
 
-/** Where a crash run's database lives, and how the checks read it (`$1`-style parameters on both). */
+/** Where a crash run's database lives, and how the checks read it (`$1`-style parameters, each used once and in order). */
 interface Target {
   name: string;
   fresh(seed: number): string;
@@ -39,7 +39,7 @@ const targets: Target[] = [
     rows: async <T,>(db: string, sql: string, params: unknown[] = []) => {
       const sqlite = new Database(db, { readonly: true });
       try {
-        return sqlite.prepare(sql.replace(/\$(\d+)/g, '?$1')).all(...params) as T[];
+        return sqlite.prepare(sql.replace(/\$\d+/g, '?')).all(...params) as T[];
       } finally {
         sqlite.close();
       }

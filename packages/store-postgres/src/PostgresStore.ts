@@ -418,36 +418,33 @@ export class PostgresStore implements Store {
       const together = corking(client);
       const direct = entries.filter((e) => e.completion && e.step);
       const mailboxIds = steps.flatMap((st) => (st.eventId === null ? [] : [st.eventId]));
-      const reads = await settle(together(() => [
-        send('BEGIN'),
-        steps.length ? send('SELECT id, run_id, seq, status, snapshot FROM actors WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', [steps.map((st) => st.actorId)], 'spine_batch_actors') : [],
-        completions.length
-          ? send(
-              "SELECT j.key FROM jobs j JOIN unnest($1::text[], $2::text[]) AS c(key, owner) ON j.key = c.key AND j.owner = c.owner WHERE j.status = 'running' ORDER BY j.key FOR UPDATE OF j",
-              [completions.map((c) => c.key), completions.map((c) => c.owner)],
-              'spine_batch_jobs',
-            )
-          : [],
-        direct.length
-          ? send('SELECT DISTINCT e.actor_id FROM events e JOIN unnest($1::text[], $2::bigint[]) AS d(actor_id, due_at) ON e.actor_id = d.actor_id AND e.due_at <= d.due_at', [direct.map((e) => e.step!.actorId), direct.map((e) => e.completion!.event.dueAt)], 'spine_batch_due')
-          : [],
-        mailboxIds.length
-          ? send(
-              `SELECT e.id, e.source, j.output FROM events e LEFT JOIN jobs j ON e.source LIKE '${ACTIVITY_SOURCE}%' AND j.key = substr(e.source, ${ACTIVITY_SOURCE.length + 1}) AND j.status = 'done' WHERE e.id = ANY($1::bigint[]) FOR UPDATE OF e`,
-              [mailboxIds],
-              'spine_batch_events',
-            )
-          : [],
-      ]));
+      const reads = await settle(
+        together(() => [
+          send('BEGIN'),
+          send(
+            BATCH_READ,
+            [
+              steps.map((st) => st.actorId),
+              completions.map((c) => c.key),
+              completions.map((c) => c.owner),
+              direct.map((e) => e.step!.actorId),
+              direct.map((e) => e.completion!.event.dueAt),
+              mailboxIds,
+            ],
+            'spine_batch_read',
+          ),
+        ]),
+      );
       if (!reads.ok) {
         await client.query('ROLLBACK').catch(() => (broken = true));
         if (isContentError(reads.error) || isRetryable(reads.error)) return undefined;
         throw reads.error;
       }
-      const [, actorRows, jobRows, dueRows, eventRows] = reads.values as [unknown, ActorLock[], { key: string }[], { actor_id: string }[], { id: number; source: string; output: string | null }[]];
+      const [read] = reads.values[1] as { actors: ActorLock[]; jobs: string[]; due: string[]; events: { id: number; source: string; output: string | null }[] }[];
+      const { actors: actorRows, jobs: jobRows, due: dueRows, events: eventRows } = read!;
       const actors = new Map(actorRows.map((a) => [a.id, a]));
-      const running = new Set(jobRows.map((j) => j.key));
-      const waiting = new Set(dueRows.map((d) => d.actor_id));
+      const running = new Set(jobRows);
+      const waiting = new Set(dueRows);
       const events = new Map(eventRows.map((e) => [e.id, e]));
       const now = this.#now();
       const rows = new BatchRows();
@@ -1378,6 +1375,21 @@ class BatchRows {
 function columns(rows: unknown[][]): unknown[][] {
   return rows[0]!.map((_, i) => rows.map((row) => row[i]));
 }
+
+/**
+ * The reads of a pipelined group commit, one statement: the steps' actors (locked, in id order),
+ * the completions' jobs still running for their owner (locked), the actors of results applied
+ * directly that have an earlier event waiting, and the consumed events (locked) with the output of
+ * the finished job an activity's event names.
+ */
+const BATCH_READ = `WITH
+  a AS (SELECT id, run_id, seq, status, snapshot FROM actors WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE),
+  j AS (SELECT j.key FROM jobs j JOIN unnest($2::text[], $3::text[]) AS c(key, owner) ON j.key = c.key AND j.owner = c.owner WHERE j.status = 'running' ORDER BY j.key FOR UPDATE OF j),
+  d AS (SELECT DISTINCT e.actor_id FROM events e JOIN unnest($4::text[], $5::bigint[]) AS w(actor_id, due_at) ON e.actor_id = w.actor_id AND e.due_at <= w.due_at),
+  e AS (SELECT e.id, e.source, j.output FROM events e LEFT JOIN jobs j ON e.source LIKE '${ACTIVITY_SOURCE}%' AND j.key = substr(e.source, ${ACTIVITY_SOURCE.length + 1}) AND j.status = 'done'
+        WHERE e.id = ANY($6::bigint[]) FOR UPDATE OF e)
+  SELECT (SELECT COALESCE(json_agg(a), '[]') FROM a) AS actors, (SELECT COALESCE(json_agg(j.key), '[]') FROM j) AS jobs,
+         (SELECT COALESCE(json_agg(d.actor_id), '[]') FROM d) AS due, (SELECT COALESCE(json_agg(e), '[]') FROM e) AS events`;
 
 const BATCH_FINISH_JOBS = `UPDATE jobs j SET status = c.status, output = c.output, error = c.error, journal = c.journal, finished_at = c.finished_at
   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[]) AS c(status, output, error, journal, finished_at, key, owner)
