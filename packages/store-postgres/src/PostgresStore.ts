@@ -335,8 +335,8 @@ export class PostgresStore implements Store {
 
   async openWorkOf(actorIds: string[]): Promise<OpenWork[]> {
     if (!actorIds.length) return [];
-    // One statement, so one snapshot (the three lists agree with each other) and one round trip: a step that
-    // leaves an invoke reads this on the hot path.
+    // One statement, so one snapshot (the three lists agree with each other) and one round trip: every
+    // finishing step reads this.
     const [row] = await this.#query<{
       jobs: { actor_id: string; key: string; child_id: string; status: JobStatus }[];
       approvals: { actor_id: string; id: string; run_id: string; child_id: string; src: string; job_key: string }[];
