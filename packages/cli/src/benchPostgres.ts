@@ -37,7 +37,7 @@ export interface PostgresBenchFigure {
   rounds: number[];
   /** CPU time the worker processes spent per step (user + system; the server's is not counted), median of the rounds. */
   cpuUsPerStep: number;
-  /** Statements Spine sent per step, from a separate counted run of one worker (a group commit's are pipelined: two round trips per batch). */
+  /** Statements one Spine worker sent per step, counted (a group commit's are pipelined: two round trips per batch). */
   queriesPerStep?: number;
 }
 
@@ -87,12 +87,13 @@ export async function benchPostgres(options: PostgresBenchOptions): Promise<Post
     log(`  server: ${server.source}; ${durability}`);
     if (!peer.available) log(`  peer: ${peer.reason}`);
 
-    const samples = new Map<string, { figure: Omit<PostgresBenchFigure, 'stepsPerSec' | 'usPerStep' | 'rounds' | 'cpuUsPerStep'>; rounds: number[]; cpu: number[] }>();
-    const record = (figure: Omit<PostgresBenchFigure, 'id' | 'stepsPerSec' | 'usPerStep' | 'rounds' | 'workflow' | 'durability' | 'cpuUsPerStep'>, measured: { stepsPerSec: number; cpuUsPerStep: number }) => {
+    const samples = new Map<string, { figure: Omit<PostgresBenchFigure, 'stepsPerSec' | 'usPerStep' | 'rounds' | 'cpuUsPerStep' | 'queriesPerStep'>; rounds: number[]; cpu: number[]; queries: number[] }>();
+    const record = (figure: Omit<PostgresBenchFigure, 'id' | 'stepsPerSec' | 'usPerStep' | 'rounds' | 'workflow' | 'durability' | 'cpuUsPerStep' | 'queriesPerStep'>, measured: Measured) => {
       const id = `${figure.system}.activity.${figure.workers}w.${figure.inFlight}`;
-      const entry = samples.get(id) ?? { figure: { id, workflow: 'activity' as const, durability: 'postgres' as const, ...figure }, rounds: [], cpu: [] };
+      const entry = samples.get(id) ?? { figure: { id, workflow: 'activity' as const, durability: 'postgres' as const, ...figure }, rounds: [], cpu: [], queries: [] };
       entry.rounds.push(measured.stepsPerSec);
       entry.cpu.push(measured.cpuUsPerStep);
+      if (measured.queriesPerStep !== undefined) entry.queries.push(measured.queriesPerStep);
       samples.set(id, entry);
     };
     for (let round = 1; round <= rounds; round++) {
@@ -110,14 +111,9 @@ export async function benchPostgres(options: PostgresBenchOptions): Promise<Post
         }
       }
     }
-    // The profile: statements per step of one worker, counted in a run of its own (counting costs a little time).
-    const profile = new Map<number, number | undefined>();
-    for (const inFlight of [1, many]) profile.set(inFlight, (await run('spine', server.url, 1, runsOf(inFlight), inFlight, { SPINE_BENCH_COUNT_QUERIES: '1' })).queriesPerStep);
-
-    const figures: PostgresBenchFigure[] = [...samples.values()].map(({ figure, rounds: r, cpu }) => {
+    const figures: PostgresBenchFigure[] = [...samples.values()].map(({ figure, rounds: r, cpu, queries }) => {
       const stepsPerSec = median(r);
-      const queriesPerStep = figure.system === 'spine' && figure.workers === 1 ? profile.get(figure.inFlight) : undefined;
-      return { ...figure, stepsPerSec, usPerStep: 1e6 / stepsPerSec, rounds: r, cpuUsPerStep: median(cpu), ...(queriesPerStep === undefined ? {} : { queriesPerStep }) };
+      return { ...figure, stepsPerSec, usPerStep: 1e6 / stepsPerSec, rounds: r, cpuUsPerStep: median(cpu), ...(queries.length ? { queriesPerStep: median(queries) } : {}) };
     });
     const get = (id: string) => figures.find((f) => f.id === id);
     const ratios: PostgresBenchReport['ratios'] = [];
@@ -193,10 +189,20 @@ async function serverSettings(url: string): Promise<{ version: string; settings:
   }
 }
 
-/** One measurement on a fresh schema (Spine) or database (DBOS), removed afterwards: steps per second and the workers' CPU per step. */
-async function measure(system: 'spine' | 'dbos', url: string, workers: number, runs: number, inFlight: number): Promise<{ stepsPerSec: number; cpuUsPerStep: number }> {
-  const { steps, seconds, cpuUsPerStep } = await run(system, url, workers, runs, inFlight);
-  return { stepsPerSec: steps / seconds, cpuUsPerStep };
+interface Measured {
+  stepsPerSec: number;
+  cpuUsPerStep: number;
+  queriesPerStep: number | undefined;
+}
+
+/**
+ * One measurement on a fresh schema (Spine) or database (DBOS), removed afterwards: steps per
+ * second, the workers' CPU per step and, for one Spine worker, the statements it sent per step.
+ */
+async function measure(system: 'spine' | 'dbos', url: string, workers: number, runs: number, inFlight: number): Promise<Measured> {
+  const counted: Record<string, string> = system === 'spine' && workers === 1 ? { SPINE_BENCH_COUNT_QUERIES: '1' } : {};
+  const { steps, seconds, cpuUsPerStep, queriesPerStep } = await run(system, url, workers, runs, inFlight, counted);
+  return { stepsPerSec: steps / seconds, cpuUsPerStep, queriesPerStep };
 }
 
 /**

@@ -431,8 +431,8 @@ export class PostgresStore implements Store {
 
   async openWorkOf(actorIds: string[]): Promise<OpenWork[]> {
     if (!actorIds.length) return [];
-    // One statement, so one snapshot (the three lists agree with each other) and one round trip: a step that
-    // leaves an invoke reads this on the hot path.
+    // One statement, so one snapshot (the three lists agree with each other) and one round trip: every
+    // finishing step reads this.
     const [row] = await this.#query<{
       jobs: { actor_id: string; key: string; child_id: string; status: JobStatus }[];
       approvals: { actor_id: string; id: string; run_id: string; child_id: string; src: string; job_key: string }[];
@@ -515,40 +515,33 @@ export class PostgresStore implements Store {
       const together = corking(client);
       const direct = entries.filter((e) => e.completion && e.step);
       const mailboxIds = steps.flatMap((st) => (st.eventId === null ? [] : [st.eventId]));
-      const reads = await settle(together(() => [
-        send('BEGIN'),
-        // What to ask about if COMMIT goes unanswered (as `#transaction`).
-        send('SELECT txid_current() AS xid'),
-        steps.length ? send('SELECT id, run_id, seq, status, snapshot, owner, owner_epoch FROM actors WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', [steps.map((st) => st.actorId)], 'spine_batch_actors') : [],
-        completions.length
-          ? send(
-              'SELECT key, status, owner, attempts FROM jobs WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE',
-              [completions.map((c) => c.key)],
-              'spine_batch_jobs',
-            )
-          : [],
-        direct.length
-          ? send('SELECT DISTINCT e.actor_id FROM events e JOIN unnest($1::text[], $2::bigint[]) AS d(actor_id, due_at) ON e.actor_id = d.actor_id AND e.due_at <= d.due_at', [direct.map((e) => e.step!.actorId), direct.map((e) => e.completion!.event.dueAt)], 'spine_batch_due')
-          : [],
-        mailboxIds.length
-          ? send(
-              `SELECT e.id, e.source, j.output FROM events e LEFT JOIN jobs j ON e.source LIKE '${ACTIVITY_SOURCE}%' AND j.key = substr(e.source, ${ACTIVITY_SOURCE.length + 1}) AND j.status = 'done' WHERE e.id = ANY($1::bigint[]) FOR UPDATE OF e`,
-              [mailboxIds],
-              'spine_batch_events',
-            )
-          : [],
-      ]));
+      const reads = await settle(
+        together(() => [
+          send('BEGIN'),
+          send(
+            BATCH_READ,
+            [
+              steps.map((st) => st.actorId),
+              completions.map((c) => c.key),
+              direct.map((e) => e.step!.actorId),
+              direct.map((e) => e.completion!.event.dueAt),
+              mailboxIds,
+            ],
+            'spine_batch_read',
+          ),
+        ]),
+      );
       if (!reads.ok) {
         await client.query('ROLLBACK').catch(() => (broken = true));
         // Nothing was written: the general path runs it (and waits out an unreachable server).
         if (isContentError(reads.error) || isRetryable(reads.error) || classifyStorageError(reads.error) === 'unreachable') return undefined;
         throw reads.error;
       }
-      const [, xidRows, actorRows, jobRows, dueRows, eventRows] = reads.values as [unknown, { xid: number }[], ActorLock[], { key: string; status: string; owner: string | null; attempts: number }[], { actor_id: string }[], { id: number; source: string; output: string | null }[]];
-      const xid = xidRows[0]!.xid;
+      const [read] = reads.values[1] as { xid: number; actors: ActorLock[]; jobs: { key: string; status: string; owner: string | null; attempts: number }[]; due: string[]; events: { id: number; source: string; output: string | null }[] }[];
+      const { xid, actors: actorRows, jobs: jobRows, due: dueRows, events: eventRows } = read!;
       const actors = new Map(actorRows.map((a) => [a.id, a]));
       const jobs = new Map(jobRows.map((j) => [j.key, j]));
-      const waiting = new Set(dueRows.map((d) => d.actor_id));
+      const waiting = new Set(dueRows);
       const events = new Map(eventRows.map((e) => [e.id, e]));
       const now = this.#now();
       const rows = new BatchRows(this.#feedKey);
@@ -1521,6 +1514,22 @@ class BatchRows {
 function columns(rows: unknown[][]): unknown[][] {
   return rows[0]!.map((_, i) => rows.map((row) => row[i]));
 }
+
+/**
+ * The reads of a pipelined group commit, one statement: the transaction id (what to ask about if
+ * COMMIT goes unanswered, as `#transaction`), the steps' actors with their owner and epoch
+ * (locked, in id order), the completions' jobs with their status, owner and attempt (locked), the
+ * actors of results applied directly that have an earlier event waiting, and the consumed events
+ * (locked) with the output of the finished job an activity's event names.
+ */
+const BATCH_READ = `WITH
+  a AS (SELECT id, run_id, seq, status, snapshot, owner, owner_epoch FROM actors WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE),
+  j AS (SELECT key, status, owner, attempts FROM jobs WHERE key = ANY($2::text[]) ORDER BY key FOR UPDATE),
+  d AS (SELECT DISTINCT e.actor_id FROM events e JOIN unnest($3::text[], $4::bigint[]) AS w(actor_id, due_at) ON e.actor_id = w.actor_id AND e.due_at <= w.due_at),
+  e AS (SELECT e.id, e.source, j.output FROM events e LEFT JOIN jobs j ON e.source LIKE '${ACTIVITY_SOURCE}%' AND j.key = substr(e.source, ${ACTIVITY_SOURCE.length + 1}) AND j.status = 'done'
+        WHERE e.id = ANY($5::bigint[]) FOR UPDATE OF e)
+  SELECT txid_current() AS xid, (SELECT COALESCE(json_agg(a), '[]') FROM a) AS actors, (SELECT COALESCE(json_agg(j), '[]') FROM j) AS jobs,
+         (SELECT COALESCE(json_agg(d.actor_id), '[]') FROM d) AS due, (SELECT COALESCE(json_agg(e), '[]') FROM e) AS events`;
 
 /** Fenced as FINISH_JOB (the batch's reads checked it too, under the rows' locks). */
 const BATCH_FINISH_JOBS = `UPDATE jobs j SET status = c.status, output = c.output, error = c.error, journal = c.journal, finished_at = c.finished_at
