@@ -1,28 +1,5 @@
-import { seededRandom } from '@spine/llm';
-import { vi } from 'vitest';
-import { PostgresStore } from '@spine/store-postgres';
-import { freshPostgresUrl } from '../support/postgres.js';
 import { xstateCases } from './corpus/xstateCases.js';
-import { durableStore } from './harness/runDurable.js';
-import { conformanceSuite } from './harness/suite.js';
+import { conformanceOnPostgres } from './harness/onPostgres.js';
 
-// The xstate corpus on the PostgreSQL store: variants (b) warm and (c) restarted before every
-// input, each case in its own schema. CI runs a seeded subset (the SQLite suite runs them all);
-// SPINE_CONFORMANCE_PG=all runs every case, SPINE_CONFORMANCE_SEED picks another subset.
-const ALL = process.env.SPINE_CONFORMANCE_PG === 'all';
-const SEED = Number(process.env.SPINE_CONFORMANCE_SEED ?? 11);
-const CI_SUBSET = 30;
-
-const schemas = new Map<string, string>();
-// A case's file name is stable across its restarts, so it names one schema for all of them.
-durableStore.open = (file) => {
-  let url = schemas.get(file);
-  if (!url) schemas.set(file, (url = freshPostgresUrl('conf')));
-  return PostgresStore.open(url, { maxConnections: 4 });
-};
-
-const random = seededRandom(SEED);
-const selected = ALL ? xstateCases : xstateCases.map((c) => ({ c, k: random() })).sort((a, b) => a.k - b.k).slice(0, CI_SUBSET).map(({ c }) => c);
-conformanceSuite('xstate on postgres', selected, ALL ? '' : ` (a seeded subset of ${selected.length} of ${xstateCases.length}, seed ${SEED})`);
-// Fewer cases at once than on SQLite: each holds PostgreSQL connections, and a case's hosts share one event loop.
-vi.setConfig({ maxConcurrency: 6 });
+// The xstate corpus on PostgreSQL: a seeded 30 cases in CI, SPINE_CONFORMANCE_PG=all for every one.
+conformanceOnPostgres('xstate', xstateCases, 30);
