@@ -94,7 +94,10 @@ describe('1. no lost events: each stored event is applied exactly once', () => {
   it('keeps an event whose step failed to commit, and applies it once on the next attempt', async () => {
     const path = tempDbPath();
     let failNext = false;
+    // No poll in between (the interval is an hour): the failed step is tried again only when the
+    // test pokes the host, not behind its back before the mailbox is checked.
     const { runtime, sqlite } = await openHost(path, [counter], {
+      pollIntervalMs: 3_600_000,
       wrap: (s) =>
         new Proxy(s, {
           get(target, prop, receiver) {
@@ -234,13 +237,15 @@ describe('3. no duplicate effects', () => {
     const log = new EffectLog();
     let release!: () => void;
     log.gate = new Promise<void>((resolve) => (release = resolve));
-    const a = await openHost(path, [orderMachine(log)], { hostId: 'A' });
+    // A clock that stands still: the order's 1 s timeout after 'paid' never fires, however slow the machine.
+    const clock = new SimulatedClock();
+    const a = await openHost(path, [orderMachine(log)], { hostId: 'A', clock });
     const { runId } = await a.runtime.startRun('order', { input: { customer: 'bo' } });
     await a.runtime.send(runId, { type: 'item.added', sku: 'B', qty: 1 });
     await a.runtime.send(runId, { type: 'order.placed' });
     await expect.poll(() => log.total()).toBe(1);
     await markDead(a.sqlite, 'A'); // A is killed while the charge is in flight
-    const b = await openHost(path, [orderMachine(log)], { hostId: 'B' });
+    const b = await openHost(path, [orderMachine(log)], { hostId: 'B', clock });
     await expect.poll(() => log.total()).toBe(2);
     release();
     const outcome = await b.runtime.waitForRun(runId, { horizonMs: 0 });
