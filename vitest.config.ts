@@ -14,10 +14,15 @@ const conditions = ['@spine/source', 'import', 'module', 'node', 'default'];
  */
 const SLOW_FILES = [
   'test/crash.test.ts',
+  'packages/cli/src/benchPostgres.test.ts',
+  'test/failover.test.ts',
+  'test/postgres-restart.test.ts',
+  'test/fencing.test.ts',
   'test/e2e/approvals.test.ts',
   'test/e2e/operator.test.ts',
   'test/pipeline-crash.test.ts',
   'test/conformance/xstate.postgres.conformance.test.ts',
+  'test/conformance/scxml.postgres.conformance.test.ts',
   'test/e2e/studio.test.ts',
   'test/e2e/editor-bench.test.ts',
   'test/conformance/scxml.conformance.test.ts',

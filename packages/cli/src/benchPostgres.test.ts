@@ -1,29 +1,15 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { spawnSpine } from '../../../test/support/spawnSpine.js';
 import { postgresUrl } from '../../../test/support/postgres.js';
 import type { PostgresBenchReport } from './benchPostgres.js';
 
 // `spine bench --store postgres --quick --json` as a user runs it, on the test server: every
 // figure present and positive, DBOS Transact measured in the same run, the ratios and the
 // server's durability settings. Timings are not asserted (this machine is shared).
-const bin = fileURLToPath(new URL('../bin/spine.js', import.meta.url));
-
-function spine(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('spine bench --store postgres --json', () => {
   it('reports Spine with 1, 2 and 4 worker processes and DBOS Transact on the same server, each figure positive, with the ratios and the durability read from the server', async () => {
-    const r = await spine(['bench', '--store', 'postgres', '--db', postgresUrl(), '--quick', '--json']);
+    const r = await spawnSpine(['bench', '--store', 'postgres', '--db', postgresUrl(), '--quick', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as PostgresBenchReport;
     expect(report).toMatchObject({ store: 'postgres', quick: true, rounds: 1, steps: 20 });
@@ -56,7 +42,7 @@ describe('spine bench --store postgres --json', () => {
   }, 300_000);
 
   it('refuses a --store it does not know, with the usage', async () => {
-    const r = await spine(['bench', '--store', 'mysql']);
+    const r = await spawnSpine(['bench', '--store', 'mysql']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--store must be sqlite or postgres, got 'mysql'/);
   });

@@ -7,6 +7,7 @@ import { PostgresStore } from '@spine/store-postgres';
 import { CliError } from './CliError.js';
 import { packageVersion } from './benchPeer.js';
 import type { WorkerReport } from './benchPostgresWorker.js';
+import { fmt, median } from './benchFigures.js';
 
 /** Options of `benchPostgres`. */
 export interface PostgresBenchOptions {
@@ -279,12 +280,4 @@ function redact(url: string): string {
   return url.replace(/:[^:@/]*@/, ':***@');
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
-function fmt(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}

@@ -1,27 +1,13 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { spawnSpine } from '../../../../test/support/spawnSpine.js';
 import type { BenchFigure } from './bench.js';
 
 // `spine bench --quick --json` as a user runs it: every figure present with its durability
 // label, the ratios and the wake-up figure. Timings are not asserted (this machine is shared).
-const bin = fileURLToPath(new URL('../../bin/spine.js', import.meta.url));
-
-function spine(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('spine bench --json', () => {
   it('reports every figure with its durability, LangGraph.js measured in the same run, the ratios and the wake-up', async () => {
-    const r = await spine(['bench', '--quick', '--json']);
+    const r = await spawnSpine(['bench', '--quick', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as {
       quick: boolean;

@@ -14,6 +14,7 @@ import { measureCommands, measureSend, measureStorage } from '../benchCommands.j
 import { inParallel, loadLangGraph, type Peer } from '../benchPeer.js';
 import type { PostgresBenchOptions } from '../benchPostgres.js';
 import { help } from '../help.js';
+import { fmt, median } from '../benchFigures.js';
 
 const usage = `spine bench [--quick] [--rounds N] [--runs N] [--waiting N] [--no-peer] [--json]
        spine bench --store postgres [--db postgres://…] [--quick] [--rounds N] [--runs N] [--no-peer] [--json]
@@ -339,12 +340,4 @@ async function wakeWaiting(path: string, count: number) {
   return JSON.parse(out) as { actors: number; woken: number; startMs: number; wakeMs: number; peakRss: number };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
-function fmt(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}

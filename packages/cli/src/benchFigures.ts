@@ -1,0 +1,11 @@
+/** The median of a set of timings or rates (the mean of the middle two for an even count). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** A figure rounded to a whole number with thousands separators: `2,483`. */
+export function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
