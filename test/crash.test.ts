@@ -41,7 +41,7 @@ interface CrashTarget {
 const targets: CrashTarget[] = [
   {
     store: 'SQLite',
-    seeds: Number(process.env.SPINE_CRASH_SEEDS ?? 30),
+    seeds: Number(process.env.SPINE_CRASH_SEEDS ?? 12),
     kills: (random) => ({ run: { afterMs: 250 + random() * 900 }, resume: { afterMs: 150 + random() * 500 } }),
     newDb: (label) => join(mkdtempSync(join(tmpdir(), `spine-crash-${label}-`)), 'spine.db'),
     roots: async (db) => (existsSync(db) ? finalState(db) : []),
@@ -49,7 +49,7 @@ const targets: CrashTarget[] = [
   },
   {
     store: 'PostgreSQL',
-    seeds: Number(process.env.SPINE_CRASH_PG_SEEDS ?? 5),
+    seeds: Number(process.env.SPINE_CRASH_PG_SEEDS ?? 4),
     kills: (random, calls) => ({ run: { afterCalls: Math.floor(random() * 19) }, resume: { afterCalls: calls + 1 + Math.floor(random() * 6) } }),
     newDb: (label) => freshPostgresUrl(`crash_${label}`),
     roots: (db) =>
