@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRuntime, loadMachineDirectory, MachineRegistry, type Store } from '@spine/runtime';
@@ -26,6 +27,8 @@ const POLL_MS = 100;
 const SECRET = 'failover-test-secret';
 const machines = join(repoRoot, 'machines');
 /** How long the runs may take once the workers started (this machine may be busy). */
+/** A folder to write each worker's stderr to (for looking into a slow or failed run). */
+const LOGS = process.env.SPINE_FAILOVER_LOGS;
 const DEADLINE_MS = Math.max(120_000, RUNS * 5_000);
 
 /** A publish endpoint that applies each idempotency key once and counts every call. */
@@ -90,6 +93,7 @@ function startWorker(db: string, id: string): Worker {
   const child = spawn(process.execPath, [spineBin, 'worker', '--db', db, '--machines', machines, '--host-id', id, '--poll-ms', String(POLL_MS)], { env, cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
+  if (LOGS) child.on('exit', () => writeFileSync(join(LOGS, `${id}.log`), stderr));
   child.stdout!.resume();
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   return { id, child, stderr: () => stderr, exited };
