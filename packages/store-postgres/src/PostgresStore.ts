@@ -889,7 +889,8 @@ export class PostgresStore implements Store {
     // One statement: `before` sees the row as it was before the upsert renews it.
     if (this.#closed) throw new SpineError('closed', `The store at ${this.where} is closed: open it again to renew a lease.`);
     if (!this.#leasePool) {
-      this.#leasePool = new pg.Pool({ ...this.#leaseConfig, max: 1 });
+      const config = this.#leaseConfig!;
+      this.#leasePool = new pg.Pool({ ...config, connectionTimeoutMillis: 0, Client: connectingWithin(config.connectionTimeoutMillis!), max: 1 });
       this.#leasePool.on('error', () => {}); // as the main pool: the next renewal reconnects
     }
     const leases = this.#leasePool;

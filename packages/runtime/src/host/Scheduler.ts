@@ -62,6 +62,7 @@ export class Scheduler {
   #wakeTimer: NodeJS.Timeout | undefined;
   #wakeAt = Infinity;
   #lastHeartbeat = 0;
+  #renewing: Promise<void> | undefined;
   #stopping = false;
   #paused = false;
 
@@ -213,8 +214,17 @@ export class Scheduler {
     }
   }
 
-  /** Renews this host's lease; notes hosts of this machine whose process is gone (dead at once, without waiting for their lease). */
-  async heartbeat(): Promise<void> {
+  /**
+   * Renews this host's lease; notes hosts of this machine whose process is gone (dead at once,
+   * without waiting for their lease). A renewal asked for while one is in flight joins it
+   * (the timer's and a poll's never queue behind each other on the lease's connection).
+   */
+  heartbeat(): Promise<void> {
+    this.#renewing ??= this.#renew().finally(() => (this.#renewing = undefined));
+    return this.#renewing;
+  }
+
+  async #renew(): Promise<void> {
     const now = this.#host.clock.now();
     this.#lastHeartbeat = now;
     const me = this.#host.hostname ?? hostname();
@@ -235,8 +245,9 @@ export class Scheduler {
     const now = clock.now();
     const { actors, jobs } = await store.runnable(now, hostId, this.#deadOwners, 10_000);
     const wanted = new Set([...actors, ...jobs.map((j) => j.actorId)]);
-    // Its own actors always; new ones only as many as it has drains free (other hosts take the rest).
-    const room = Math.max(0, this.#maxRuns - this.#draining.size - this.#ready.size);
+    // Its own actors always; new ones only as many as it has drains free, and on a pooled store
+    // at most one per connection per scan, so hosts polling at the same time share the new work.
+    const room = Math.min(store.connections ?? Infinity, Math.max(0, this.#maxRuns - this.#draining.size - this.#ready.size));
     const mine = new Set(await store.claimActors([...wanted], hostId, this.#deadOwners, now, room));
     for (const id of actors) if (mine.has(id)) this.kick(id);
     for (const job of jobs) if (mine.has(job.actorId)) this.#host.startJob(job.key);
