@@ -19,8 +19,10 @@ import { repoRoot, spineBin } from './support/spawnSpine.js';
 // Issue 11's failover: three `spine worker` processes share one PostgreSQL schema and the
 // report pipeline's runs (against the scripted model server); one worker is SIGKILLed in the
 // middle. Every run must finish, every model call and publish key complete once in the
-// journals, and the dead worker's actors move to the others within its lease (printed).
-// CI runs a seeded smaller count; SPINE_FAILOVER_RUNS=200 runs the issue's figure.
+// journals, and the dead worker's actors move to the others within its lease (printed), once
+// with the death seen only by the lease running out (three hostnames) and once by its dead pid.
+// CI runs a seeded smaller count; SPINE_FAILOVER_RUNS=200 runs the issue's figure
+// (SPINE_FAILOVER_DEATHS=lease or pid for one of the two; SPINE_FAILOVER_LOGS=DIR keeps the workers' stderr).
 const RUNS = Number(process.env.SPINE_FAILOVER_RUNS ?? 8);
 const SEED = Number(process.env.SPINE_FAILOVER_SEED ?? 11);
 const LEASE_MS = 5000;
