@@ -20,13 +20,19 @@ export function freshPostgresUrl(label = 't'): string {
   return url.toString();
 }
 
-/** Runs SQL on the test server (the schema named in `url`, if any). For assertions only. */
-export async function withPostgres<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+/** A connection to the test server, on the schema named in `url` (if any). For assertions only; the caller ends it. */
+export async function postgresClient(url: string): Promise<pg.Client> {
   const parsed = new URL(url);
   const schema = parsed.searchParams.get('schema');
   parsed.searchParams.delete('schema');
   const client = new pg.Client({ connectionString: parsed.toString(), options: schema ? `-c search_path=${schema}` : undefined });
   await client.connect();
+  return client;
+}
+
+/** Runs SQL on the test server (the schema named in `url`, if any). For assertions only. */
+export async function withPostgres<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = await postgresClient(url);
   try {
     return await fn(client);
   } finally {

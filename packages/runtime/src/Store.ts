@@ -439,6 +439,11 @@ export interface ActorQuery {
 
 /** What a host uses to drive actors: create them, read and consume their mailboxes, commit steps, run jobs, own work and stay alive. */
 export interface HostStore {
+  /**
+   * How many statements the store runs at once (a PostgreSQL pool's connections); hosts size
+   * their concurrent drains by it. Undefined: one writer at a time (SQLite).
+   */
+  readonly connections?: number;
   /** Machine definitions by content version; inserting an existing version is a no-op. */
   saveMachineVersion(machine: string, version: string, definition: string): Promise<void>;
   getMachineVersion(machine: string, version: string): Promise<string | undefined>;
@@ -487,8 +492,9 @@ export interface HostStore {
    * Claims actors for a host; only unowned ones, ones held by `deadOwners`, or ones whose owner's
    * lease expired (by the store's clock; `now` on a store without one) change hands, and each
    * change of hands grows the actor's `ownerEpoch`. Returns the ids the host now owns.
+   * `limit`: at most that many change hands, the first in `ids` order (those it holds already do not count).
    */
-  claimActors(ids: string[], owner: string, deadOwners: string[], now?: number): Promise<string[]>;
+  claimActors(ids: string[], owner: string, deadOwners: string[], now?: number, limit?: number): Promise<string[]>;
   /** Releases everything a host holds (clean shutdown). */
   releaseOwner(owner: string): Promise<void>;
   /**

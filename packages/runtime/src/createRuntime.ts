@@ -36,6 +36,12 @@ export interface RuntimeOptions {
   clock?: Clock;
   /** Default: a random id; names this host in the store. */
   hostId?: string;
+  /**
+   * The machine name this host registers under (default `os.hostname()`). A host of the same name
+   * whose pid is gone is known dead at once, without waiting for its lease: processes that share a
+   * name but not a pid namespace (containers given one hostname) must each get their own.
+   */
+  hostname?: string;
   /** Generates run ids. Default: time-ordered random ids. */
   newRunId?: () => string;
   /** How often the host looks for work written by other processes (default 100 ms). */
@@ -175,6 +181,7 @@ export class Runtime {
     const onError = (error: Error, where: string) => this.#onError(error, where);
     this.#scheduler = new Scheduler({
       ...host,
+      ...(options.hostname ? { hostname: options.hostname } : {}),
       pollIntervalMs: this.#options.pollIntervalMs,
       heartbeatMs: this.#options.heartbeatMs,
       leaseMs: this.#options.leaseMs,

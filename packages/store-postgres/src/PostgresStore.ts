@@ -179,6 +179,8 @@ const types = {
  */
 export class PostgresStore implements Store {
   readonly pool: pg.Pool;
+  /** The pool's size: how many statements this store runs at once (hosts size their concurrent drains by it). */
+  readonly connections: number;
   /** The schema holding Spine's tables. */
   readonly schema: string;
   /** Where the store is, for messages: host, port, database and schema (never the password). */
@@ -202,6 +204,7 @@ export class PostgresStore implements Store {
 
   private constructor(pool: pg.Pool, schema: string, where: string, options: PostgresStoreOptions, client: pg.ClientConfig, server: string) {
     this.pool = pool;
+    this.connections = options.maxConnections ?? 10;
     this.#reconnect = new Reconnect(server, options.reconnect);
     this.#feedKey = createHash('sha256').update(`spine.history.${schema}`).digest().readUInt32BE(0) & 0x7fffffff;
     this.schema = schema;
@@ -224,7 +227,10 @@ export class PostgresStore implements Store {
     if (options.readonly) startup.push('-c default_transaction_read_only=on');
     const client: pg.ClientConfig = { connectionString, connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000, options: startup.join(' '), types };
     // Pipelining: a connection sends queued statements without waiting for each answer (a group commit's reads, then its writes and COMMIT).
-    const pool = new pg.Pool({ ...client, max: options.maxConnections ?? 10, pipeline: true } as pg.PoolConfig);
+    // `connectTimeoutMs` bounds opening a connection, never the wait for a free one: a call queued
+    // behind the host's own work is back-pressure, not a fault (pg's pool would fail it with an
+    // error no retry path knows, and a step failing that way twice would end its run).
+    const pool = new pg.Pool({ ...client, connectionTimeoutMillis: 0, Client: connectingWithin(client.connectionTimeoutMillis!), max: options.maxConnections ?? 10, pipeline: true } as pg.PoolConfig);
     // An idle connection the server dropped (a restart) must not crash the process: the pool
     // discards it and the next call opens another (waiting, with a message, while the server is down).
     pool.on('error', () => {});
@@ -851,7 +857,7 @@ export class PostgresStore implements Store {
     return candidates.length ? Math.min(...candidates) : undefined;
   }
 
-  async claimActors(ids: string[], owner: string, deadOwners: string[]): Promise<string[]> {
+  async claimActors(ids: string[], owner: string, deadOwners: string[], _now?: number, limit?: number): Promise<string[]> {
     // Expiry is decided by the database's clock (TAKEABLE), never the caller's.
     if (!ids.length) return [];
     // Actors it holds already are its own without a lock (one of its commits may hold the row right now);
@@ -860,11 +866,13 @@ export class PostgresStore implements Store {
       `WITH held AS (SELECT id FROM actors WHERE id = ANY($2::text[]) AND status = 'active' AND owner = $1),
        claimed AS (
          UPDATE actors SET owner = $1, owner_epoch = owner_epoch + 1 WHERE id IN (
-           SELECT id FROM actors WHERE id = ANY($2::text[]) AND status = 'active' AND (owner IS NULL OR ${TAKEABLE('owner', '$3')}) FOR UPDATE SKIP LOCKED
+           SELECT a.id FROM unnest($2::text[]) WITH ORDINALITY AS wanted(id, n) JOIN actors a ON a.id = wanted.id
+           WHERE a.status = 'active' AND (a.owner IS NULL OR ${TAKEABLE('a.owner', '$3')})
+           ORDER BY wanted.n LIMIT $4 FOR UPDATE OF a SKIP LOCKED
          ) RETURNING id
        )
        SELECT id FROM held UNION SELECT id FROM claimed`,
-      [owner, ids, deadOwners],
+      [owner, ids, deadOwners, limit ?? null],
     );
     return rows.map((r) => r.id);
   }
@@ -881,7 +889,8 @@ export class PostgresStore implements Store {
     // One statement: `before` sees the row as it was before the upsert renews it.
     if (this.#closed) throw new SpineError('closed', `The store at ${this.where} is closed: open it again to renew a lease.`);
     if (!this.#leasePool) {
-      this.#leasePool = new pg.Pool({ ...this.#leaseConfig, max: 1 });
+      const config = this.#leaseConfig!;
+      this.#leasePool = new pg.Pool({ ...config, connectionTimeoutMillis: 0, Client: connectingWithin(config.connectionTimeoutMillis!), max: 1 });
       this.#leasePool.on('error', () => {}); // as the main pool: the next renewal reconnects
     }
     const leases = this.#leasePool;
@@ -1818,4 +1827,16 @@ reportStorageErrors(PostgresStore);
  */
 function TAKEABLE(owner: string, deadParam: string): string {
   return `(${owner} = ANY(${deadParam}::text[]) OR ${owner} IN (SELECT id FROM hosts WHERE lease_until <= spine_now_ms()))`;
+}
+
+/**
+ * node-postgres's client with a connect timeout of its own: the pool's `connectionTimeoutMillis`
+ * would also bound the wait for a free pooled connection, which is left unbounded (see `open`).
+ */
+function connectingWithin(connectTimeoutMs: number): typeof pg.Client {
+  return class extends pg.Client {
+    constructor(config?: string | pg.ClientConfig) {
+      super({ ...(typeof config === 'string' ? { connectionString: config } : config), connectionTimeoutMillis: connectTimeoutMs });
+    }
+  };
 }

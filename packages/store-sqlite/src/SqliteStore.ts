@@ -534,9 +534,11 @@ export class SqliteStore implements Store {
     return candidates.length ? Math.min(...candidates) : undefined;
   }
 
-  async claimActors(ids: string[], owner: string, deadOwners: string[], now = this.#now()): Promise<string[]> {
+  async claimActors(ids: string[], owner: string, deadOwners: string[], now = this.#now(), limit?: number): Promise<string[]> {
     if (!ids.length) return [];
-    const rows = this.#s.claimActors.all(owner, owner, JSON.stringify(ids), owner, JSON.stringify(deadOwners), now) as { id: string }[];
+    const wanted = JSON.stringify(ids);
+    const dead = JSON.stringify(deadOwners);
+    const rows = this.#s.claimActors.all(owner, owner, wanted, owner, wanted, dead, now, limit ?? -1) as { id: string }[];
     return rows.map((r) => r.id);
   }
 
@@ -1021,8 +1023,12 @@ function prepare(db: Database.Database) {
          (SELECT MIN(deadline_at) FROM approvals WHERE status = 'pending' AND escalated_at IS NULL AND deadline_at > ?) AS d`,
     ),
     claimActors: ifLeased(
+      // The ones it holds, and at most LIMIT (-1: all) of the others, the first in the order asked.
       `UPDATE actors SET owner_epoch = CASE WHEN owner IS ? THEN owner_epoch ELSE owner_epoch + 1 END, owner = ? WHERE id IN (SELECT value FROM json_each(?)) AND status = 'active'
-       AND (owner IS NULL OR owner = ? OR owner IN ${dead}) RETURNING id`,
+       AND (owner = ? OR id IN (
+         SELECT a.id FROM json_each(?) AS wanted JOIN actors a ON a.id = wanted.value
+         WHERE a.status = 'active' AND (a.owner IS NULL OR a.owner IN ${dead}) ORDER BY wanted.key LIMIT ?
+       )) RETURNING id`,
     ),
     releaseActors: db.prepare('UPDATE actors SET owner = NULL WHERE owner = ?'),
     releaseJobs: db.prepare("UPDATE jobs SET status = 'pending', owner = NULL WHERE owner = ? AND status = 'running'"),

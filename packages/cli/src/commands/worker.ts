@@ -7,7 +7,7 @@ import { openStore } from '../openStore.js';
 import { restoreBreakers } from '../restoreBreakers.js';
 import { help } from '../help.js';
 
-const usage = 'spine worker [--db FILE|postgres://…] [--machines DIR] [--concurrency N] [--drain-timeout S] [--host-id ID]  (lease: $SPINE_LEASE_MS, default 6000)';
+const usage = 'spine worker [--db FILE|postgres://…] [--machines DIR] [--concurrency N] [--drain-timeout S] [--host-id ID] [--hostname NAME]  (lease: $SPINE_LEASE_MS, default 6000)';
 
 /**
  * `spine worker`: a headless host, what a deployment runs N of on one database. It drives
@@ -18,7 +18,7 @@ const usage = 'spine worker [--db FILE|postgres://…] [--machines DIR] [--concu
 export async function worker(args: string[]): Promise<number> {
   const { values, positionals } = parse(
     args,
-    { ...dbOptions, concurrency: { type: 'string' }, 'drain-timeout': { type: 'string' }, 'host-id': { type: 'string' }, 'poll-ms': { type: 'string' } },
+    { ...dbOptions, concurrency: { type: 'string' }, 'drain-timeout': { type: 'string' }, 'host-id': { type: 'string' }, hostname: { type: 'string' }, 'poll-ms': { type: 'string' } },
     usage,
   );
   if (values.help) return help(usage);
@@ -28,11 +28,13 @@ export async function worker(args: string[]): Promise<number> {
   const pollIntervalMs = intArg(values['poll-ms'], '--poll-ms', 100);
   if (pollIntervalMs < 1) throw new CliError(`--poll-ms must be at least 1\nusage: ${usage}`);
   const leaseMs = leaseFromEnv();
-  const hostId = values['host-id'] ?? `worker-${hostname()}-${process.pid}`;
+  const machine = values.hostname;
+  if (machine !== undefined && !machine.trim()) throw new CliError(`--hostname must not be empty\nusage: ${usage}`);
+  const hostId = values['host-id'] ?? `worker-${machine || hostname()}-${process.pid}`;
   const db = dbPath(values.db);
   const registry = await loadMachines(values.machines ?? 'machines');
   const store = await openStore(db);
-  const runtime = createRuntime({ store, machines: registry, hostId, pollIntervalMs, ...(leaseMs ? { leaseMs } : {}), ...(concurrency ? { maxRunningActivities: concurrency } : {}) });
+  const runtime = createRuntime({ store, machines: registry, hostId, ...(machine ? { hostname: machine } : {}), pollIntervalMs, ...(leaseMs ? { leaseMs } : {}), ...(concurrency ? { maxRunningActivities: concurrency } : {}) });
   const where = (store as { where?: unknown }).where;
   try {
     await restoreBreakers(store); // a provider failing before this process started stays open

@@ -9,6 +9,8 @@ export interface SchedulerHost {
   store: HostStore;
   clock: Clock;
   hostId: string;
+  /** The machine name this host registers under (default `os.hostname()`): hosts of the same name whose pid is gone are dead without waiting for their lease. */
+  hostname?: string;
   pollIntervalMs: number;
   /** How often the lease is renewed (about a third of `leaseMs`). */
   heartbeatMs: number;
@@ -19,7 +21,11 @@ export interface SchedulerHost {
   leaseExpired(): void;
   /** Applies one actor's delivered results, then (with `mailbox`) every due event of its mailbox. */
   drain(actorId: string, mailbox: boolean): Promise<void>;
-  /** Most runs drained at once, whose steps share group commits (default 256). */
+  /**
+   * Most runs drained at once, whose steps share group commits (default: `DRAINS_PER_CONNECTION`
+   * per connection of a store that says how many it has, else 256). It also bounds what a scan
+   * claims: a host takes no more new actors than it has drains free, and leaves the rest to other hosts.
+   */
   maxConcurrentRuns?: number;
   /** Starts an activity job in this host. */
   startJob(key: string): void;
@@ -39,6 +45,7 @@ export interface SchedulerHost {
  */
 export class Scheduler {
   readonly #host: SchedulerHost;
+  readonly #maxRuns: number;
   /** Ready actors; `true` when their mailbox has work, `false` when only a delivered result waits. */
   readonly #ready = new Map<string, boolean>();
   /** Runs (by root id) with a drain in progress. */
@@ -55,11 +62,14 @@ export class Scheduler {
   #wakeTimer: NodeJS.Timeout | undefined;
   #wakeAt = Infinity;
   #lastHeartbeat = 0;
+  #renewing: Promise<void> | undefined;
   #stopping = false;
   #paused = false;
 
   constructor(host: SchedulerHost) {
     this.#host = host;
+    const connections = host.store.connections;
+    this.#maxRuns = host.maxConcurrentRuns ?? (connections ? DRAINS_PER_CONNECTION * connections : 256);
   }
 
   /**
@@ -162,33 +172,36 @@ export class Scheduler {
 
   async #drainAll(): Promise<void> {
     await Promise.resolve();
-    const limit = this.#host.maxConcurrentRuns ?? 256;
-    const running = new Set<Promise<void>>();
+    let running = 0;
+    /** Wakes the loop when a drain ends (one waiter at a time: no reaction piles up on long drains, as `Promise.race` would). */
+    let ended: (() => void) | undefined;
+    const oneEnded = () => new Promise<void>((resolve) => (ended = resolve));
     let sinceYield = performance.now();
     while (!this.#stopping) {
       for (const [actorId, mailbox] of this.#ready) {
-        if (running.size >= limit) break;
+        if (running >= this.#maxRuns) break;
         const run = runOf(actorId);
         if (this.#draining.has(run)) continue;
         this.#ready.delete(actorId);
         this.#draining.add(run);
-        const drained: Promise<void> = this.#host
+        running++;
+        void this.#host
           .drain(actorId, mailbox)
           .catch((error) => this.#host.onError(ensureError(error), `actor ${actorId}`))
           .finally(() => {
             this.#draining.delete(run);
-            running.delete(drained);
+            running--;
+            ended?.();
           });
-        running.add(drained);
       }
-      if (!running.size) return;
-      await Promise.race(running);
+      if (!running) return;
+      await oneEnded();
       if (performance.now() - sinceYield > 20) {
         await new Promise((resolve) => setImmediate(resolve));
         sinceYield = performance.now();
       }
     }
-    await Promise.allSettled(running);
+    while (running) await oneEnded();
   }
 
   /** One poll: a heartbeat when due, then a scan. */
@@ -201,11 +214,20 @@ export class Scheduler {
     }
   }
 
-  /** Renews this host's lease; notes hosts of this machine whose process is gone (dead at once, without waiting for their lease). */
-  async heartbeat(): Promise<void> {
+  /**
+   * Renews this host's lease; notes hosts of this machine whose process is gone (dead at once,
+   * without waiting for their lease). A renewal asked for while one is in flight joins it
+   * (the timer's and a poll's never queue behind each other on the lease's connection).
+   */
+  heartbeat(): Promise<void> {
+    this.#renewing ??= this.#renew().finally(() => (this.#renewing = undefined));
+    return this.#renewing;
+  }
+
+  async #renew(): Promise<void> {
     const now = this.#host.clock.now();
     this.#lastHeartbeat = now;
-    const me = hostname();
+    const me = this.#host.hostname ?? hostname();
     const { hosts, expired } = await this.#host.store.heartbeat({ id: this.#host.hostId, hostname: me, pid: process.pid, startedAt: now, heartbeatAt: now }, this.#host.leaseMs);
     if (expired) this.#host.leaseExpired();
     this.#deadOwners = hosts.filter((h) => h.id !== this.#host.hostId && h.hostname === me && !pidAlive(h.pid)).map((h) => h.id);
@@ -223,7 +245,10 @@ export class Scheduler {
     const now = clock.now();
     const { actors, jobs } = await store.runnable(now, hostId, this.#deadOwners, 10_000);
     const wanted = new Set([...actors, ...jobs.map((j) => j.actorId)]);
-    const mine = new Set(await store.claimActors([...wanted], hostId, this.#deadOwners, now));
+    // Its own actors always; new ones only as many as it has drains free, and on a pooled store
+    // at most one per connection per scan, so hosts polling at the same time share the new work.
+    const room = Math.min(store.connections ?? Infinity, Math.max(0, this.#maxRuns - this.#draining.size - this.#ready.size));
+    const mine = new Set(await store.claimActors([...wanted], hostId, this.#deadOwners, now, room));
     for (const id of actors) if (mine.has(id)) this.kick(id);
     for (const job of jobs) if (mine.has(job.actorId)) this.#host.startJob(job.key);
     await this.scheduleWake();
@@ -265,6 +290,13 @@ export class Scheduler {
     for (const waiter of [...this.#settleWaiters]) waiter();
   }
 }
+
+/**
+ * Runs drained at once per connection of the store (a PostgreSQL pool's size): enough to keep
+ * every connection busy while other drains plan their steps or wait for their group commit, few
+ * enough that calls do not queue for a connection longer than a step takes.
+ */
+export const DRAINS_PER_CONNECTION = 8;
 
 /** The run an actor belongs to: child ids extend their parent's (`run/child/grandchild`). */
 function runOf(actorId: string): string {

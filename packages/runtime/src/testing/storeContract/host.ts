@@ -225,6 +225,23 @@ export function runHostContract(withStore: WithStore): void {
         expect(await store.claimActors(['run-a'], 'h1', [])).toEqual(['run-a']);
       }));
 
+    it('claims at most `limit` actors that change hands, the first asked, besides those the host holds already', () =>
+      withStore(async (store) => {
+        for (const id of ['run-a', 'run-b', 'run-c', 'run-d']) await startRun(store, id);
+        expect(await store.claimActors(['run-c'], 'h1', [])).toEqual(['run-c']);
+        const epochOfC = (await store.getActor('run-c'))!.ownerEpoch;
+        expect((await store.claimActors(['run-d', 'run-c', 'run-b', 'run-a'], 'h1', [], Date.now(), 1)).sort()).toEqual(['run-c', 'run-d']);
+        expect((await store.getActor('run-c'))!.ownerEpoch).toBe(epochOfC);
+        expect(await store.claimActors(['run-a', 'run-b', 'run-c'], 'h2', [], Date.now(), 0)).toEqual([]);
+        expect((await store.claimActors(['run-c', 'run-b', 'run-a'], 'h2', [], Date.now(), 5)).sort()).toEqual(['run-a', 'run-b']);
+        expect((await store.listActors({ limit: 10 })).map((a) => [a.id, a.owner]).sort()).toEqual([
+          ['run-a', 'h2'],
+          ['run-b', 'h2'],
+          ['run-c', 'h1'],
+          ['run-d', 'h1'],
+        ]);
+      }));
+
     it('records heartbeats, lists the hosts seen and forgets a removed host', () =>
       withStore(async (store) => {
         await store.heartbeat({ id: 'h1', hostname: 'a', pid: 1, startedAt: T0, heartbeatAt: T0 });
