@@ -21,6 +21,7 @@ export function conformanceOnPostgres(name: string, cases: ConformanceCase[], su
     if (!url) schemas.set(file, (url = freshPostgresUrl('conf')));
     return PostgresStore.open(url, { maxConnections: 4 });
   };
+  durableStore.settleMs = 20_000;
   const random = seededRandom(seed);
   const selected = all ? cases : cases.map((c) => ({ c, k: random() })).sort((a, b) => a.k - b.k).slice(0, subset).map(({ c }) => c);
   conformanceSuite(`${name} on postgres`, selected, all ? '' : ` (a seeded subset of ${selected.length} of ${cases.length}, seed ${seed})`);

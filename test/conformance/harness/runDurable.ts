@@ -12,7 +12,12 @@ export const RUN_ID = 'case';
  * Opens the store a durable host runs on, from the case's file name: a real SQLite file.
  * xstate.postgres.conformance.test.ts replaces it with a PostgreSQL schema per file name.
  */
-export const durableStore: { open: (file: string) => Promise<Store> } = { open: (file) => SqliteStore.open(file) };
+/**
+ * The store each case runs on, and how long one input may take to settle before the case fails
+ * as hung: a hang detector, not a speed claim (a PostgreSQL case opens a pool, a lease connection
+ * and a listener at every restart, and CI runs it beside the crash suites on two cores).
+ */
+export const durableStore: { open: (file: string) => Promise<Store>; settleMs: number } = { open: (file) => SqliteStore.open(file), settleMs: 5000 };
 
 /** A durable host over a real store (an SQLite file unless `durableStore` says otherwise), on a clock the harness moves. */
 export interface DurableHost {
@@ -64,7 +69,7 @@ export async function closeHost(host: DurableHost): Promise<void> {
 }
 
 /** Drives the host until the run has no due event and no running job; fails with the case name past the deadline. */
-export async function settle(host: DurableHost, clock: SimulatedClock, caseName: string, deadlineMs = 5000): Promise<void> {
+export async function settle(host: DurableHost, clock: SimulatedClock, caseName: string, deadlineMs = durableStore.settleMs): Promise<void> {
   const until = Date.now() + deadlineMs;
   const longLived = host.longLived;
   for (;;) {

@@ -7,7 +7,7 @@ import type { ConformanceCase } from './MachineSpec.js';
 import type { Observation } from './observe.js';
 
 /** Longest a case may take (all of its variants) before it fails with its name. */
-export const CASE_TIMEOUT_MS = 30_000;
+export const CASE_TIMEOUT_MS = 60_000;
 
 /**
  * Declares one vitest test per case: the oracle, then variants (b) and (c) on a real
