@@ -20,3 +20,4 @@ export type { AuditAnchor } from './auditAnchor.js';
 export { DEFAULT_LEASE_MS } from './host/lease.js';
 export { STORAGE_FAILURE_CODES, latchStorageErrors, foundCorrupt } from './storageFailures.js';
 export type { StorageFailureKind, StorageErrorReporting } from './storageFailures.js';
+export { crashInBatchHook } from './crashInBatchHook.js';

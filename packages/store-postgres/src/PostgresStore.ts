@@ -64,6 +64,7 @@ import {
   type StoredHistoryBody,
   type Store,
   type VersionMove,
+  crashInBatchHook,
 } from '@spine/runtime/store';
 import { lockAuditAnchor, settlePendingAnchor, verifyAnchoredAudit, writeAuditAnchor } from './auditAnchor.js';
 import { APPLICATION, migrations } from './migrations.js';
@@ -1691,19 +1692,6 @@ function isContentError(error: unknown): boolean {
   return typeof code === 'string' && (code.startsWith('23') || code.startsWith('22'));
 }
 
-/**
- * Test-only crash hook: with `SPINE_TEST_KILL_IN_BATCH=N` the process kills itself with
- * SIGKILL halfway through the N-th group commit of two or more entries, inside its open
- * transaction (the crash tests use it to prove a batch is atomic), as SqliteStore does.
- */
-function crashInBatchHook(): ((size: number) => void) | undefined {
-  const target = Number(process.env.SPINE_TEST_KILL_IN_BATCH);
-  if (!Number.isInteger(target) || target < 1) return undefined;
-  let batches = 0;
-  return (size) => {
-    if (size >= 2 && ++batches === target) process.kill(process.pid, 'SIGKILL');
-  };
-}
 
 async function cancelAllJobs(q: Query, now: number, actorId: string): Promise<void> {
   await q("UPDATE jobs SET status = 'cancelled', finished_at = $1 WHERE actor_id = $2 AND status IN ('pending', 'held', 'running')", [now, actorId]);

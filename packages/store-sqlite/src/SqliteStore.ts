@@ -49,6 +49,7 @@ import {
   type Store,
   type VersionMove,
   type DeadLetterRetention,
+  crashInBatchHook,
 } from '@spine/runtime/store';
 import { anchorSecret, verifyAnchoredAudit, writeAuditAnchor } from './auditAnchor.js';
 import { toActor, toApproval, toAudit, toDeadLetter, toDecision, toEvent, toHistory, toJob, type ActorRow, type ApprovalRow, type AuditRow, type CancelledApproval, type DeadLetterRow, type DecisionRow, type EventRow, type HistorySqlRow, type JobRow } from './rows.js';
@@ -845,19 +846,6 @@ function isContentError(error: unknown): boolean {
   return typeof code === 'string' && /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(code);
 }
 
-/**
- * Test-only crash hook: with `SPINE_TEST_KILL_IN_BATCH=N` the process kills itself with
- * SIGKILL halfway through the N-th group commit of two or more entries, between the
- * statements of its open transaction (the crash tests use it to prove a batch is atomic).
- */
-function crashInBatchHook(): ((size: number) => void) | undefined {
-  const target = Number(process.env.SPINE_TEST_KILL_IN_BATCH);
-  if (!Number.isInteger(target) || target < 1) return undefined;
-  let batches = 0;
-  return (size) => {
-    if (size >= 2 && ++batches === target) process.kill(process.pid, 'SIGKILL');
-  };
-}
 
 /**
  * Prepares a statement that names schema-4 history columns. A read-only store may have opened an
