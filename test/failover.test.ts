@@ -1,6 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +12,7 @@ import { tsImport } from 'tsx/esm/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pipelineScript } from '../machines/scriptedModel.js';
 import { freshPostgresUrl, postgresClient } from './support/postgres.js';
+import { PublishReceiver } from './support/publishReceiver.js';
 import { repoRoot, spineBin } from './support/spawnSpine.js';
 
 // Issue 11's failover: three `spine worker` processes share one PostgreSQL schema and the
@@ -33,29 +32,6 @@ const machines = join(repoRoot, 'machines');
 /** A folder to write each worker's stderr to (for looking into a slow or failed run). */
 const LOGS = process.env.SPINE_FAILOVER_LOGS;
 const DEADLINE_MS = Math.max(120_000, RUNS * 5_000);
-
-/** A publish endpoint that applies each idempotency key once and counts every call. */
-class PublishReceiver {
-  readonly received = new Map<string, number>();
-  server!: Server;
-  url = '';
-  async start() {
-    this.server = createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        const key = String(req.headers['idempotency-key'] ?? '');
-        this.received.set(key, (this.received.get(key) ?? 0) + 1);
-        setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ location: `report/${key}` })), 20);
-      });
-    });
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/publish`;
-  }
-  close() {
-    this.server.closeAllConnections();
-    return new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
 
 interface Worker {
   id: string;
@@ -169,7 +145,7 @@ describe('failover: three spine workers on one PostgreSQL, one SIGKILLed mid-run
     const store: Store = await PostgresStore.open(db);
     const random = seededRandom(SEED);
     model.reset();
-    receiver.received.clear();
+    receiver.reset();
     const workers: Worker[] = [];
     const probe = await postgresClient(db);
     try {

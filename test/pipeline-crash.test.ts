@@ -1,7 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +8,7 @@ import { startScriptedModelServer, type ChatRequest, type Script, type ScriptedM
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pipelineScript } from '../machines/scriptedModel.js';
+import { PublishReceiver } from './support/publishReceiver.js';
 
 // The research pipeline run by the REAL `spine` process (built dist/, machines loaded with tsx),
 // killed with SIGKILL at seeded random moments (some while a model call is held open at the
@@ -23,32 +22,6 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const spineBin = join(root, 'packages/cli/bin/spine.js');
 const SEEDS = Number(process.env.SPINE_PIPELINE_CRASH_SEEDS ?? 3);
 const TOPIC = 'durable execution for AI agents';
-
-/** A publish endpoint that applies each idempotency key once, like a real idempotent API, and counts every call. */
-class PublishReceiver {
-  readonly received = new Map<string, number>();
-  readonly applied = new Set<string>();
-  server!: Server;
-  url = '';
-  async start() {
-    this.server = createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        const key = String(req.headers['idempotency-key'] ?? '');
-        this.received.set(key, (this.received.get(key) ?? 0) + 1);
-        const duplicate = this.applied.has(key);
-        this.applied.add(key);
-        setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ location: `report/${this.applied.size}`, duplicate })), 20);
-      });
-    });
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/publish`;
-  }
-  close() {
-    this.server.closeAllConnections();
-    return new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
 
 /** Where a kill lands: while the n-th model call of the process is held at the server, or after some milliseconds. */
 type Kill = { inFlightCall: number } | { afterMs: number };
@@ -121,8 +94,7 @@ afterAll(async () => {
 
 async function crashRun(seed: number): Promise<CrashRun> {
   server.reset();
-  receiver.received.clear();
-  receiver.applied.clear();
+  receiver.reset();
   const random = seededRandom(seed);
   // The first kill always lands on a call held at the server; the others are in-flight or timed
   // (a timed kill may land during start-up, between steps, inside a commit, or after the run is done).
