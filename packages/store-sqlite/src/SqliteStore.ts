@@ -166,7 +166,9 @@ export class SqliteStore implements Store {
       // the batch's later entries change (one write per page) until the transaction ends.
       db.pragma('temp_store = MEMORY');
       if (exists) checkSpineDatabase(db, path);
-      if (exists) checkPagesAtOpen(db, path);
+      // The check guards writes: a read-only store (`spine runs` beside a live host, whose log makes
+      // every open check, would read the whole file) meets a damaged page on the read that touches it.
+      if (exists && !options.readonly) checkPagesAtOpen(db, path);
       if (!options.readonly) {
         db.pragma('journal_mode = WAL');
         db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
