@@ -1,4 +1,3 @@
-import { SpineError } from '@spine/runtime/store';
 import { CliError, EXIT } from './CliError.js';
 
 type Command = (args: string[]) => Promise<number>;
@@ -76,6 +75,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`spine: ${error.message}\n`);
       return error.exitCode;
     }
+    // The runtime's errors are loaded only now: `--help`, `runs --help` and bad arguments never load the runtime.
+    const { SpineError } = await import('@spine/runtime/store');
     if (error instanceof SpineError) {
       process.stderr.write(`spine: ${error.message}\n`);
       return error.code === 'unknown_machine' || error.code === 'invalid_machine' || error.code === 'store_refused' ? EXIT.usage : EXIT.failed;

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { ensureSecret, SpineError, type Store } from '@spine/runtime/store';
+import type { Store } from '@spine/runtime/store';
 import { CliError, EXIT } from './CliError.js';
 
 /** Whether `--db` names a PostgreSQL database (postgres://… or postgresql://…) rather than an SQLite file. */
@@ -25,6 +25,7 @@ export async function openStore(db: string, options: { mustExist?: boolean; read
     const { SqliteStore } = await import('@spine/store-sqlite');
     return await SqliteStore.open(db, { readonly: Boolean(options.readonly) });
   } catch (error) {
+    const { SpineError } = await import('@spine/runtime/store'); // loaded with the store: `--help` and bad arguments load neither
     // A disk that is full, read-only, corrupt or failing is no usage error: exit 1 with the store's one line.
     if (error instanceof SpineError) throw new CliError(error.message, error.code.startsWith('storage_') ? EXIT.failed : EXIT.usage);
     throw error;
@@ -36,8 +37,8 @@ export async function openStore(db: string, options: { mustExist?: boolean; read
  * `<db>.secret` file, created 0600 the first time. A PostgreSQL database is shared by
  * hosts on many machines, so its secret is configuration: `SPINE_SECRET` is required.
  */
-export function signingSecretFor(db: string): string {
-  if (!isPostgresUrl(db)) return ensureSecret(db);
+export async function signingSecretFor(db: string): Promise<string> {
+  if (!isPostgresUrl(db)) return (await import('@spine/runtime/store')).ensureSecret(db);
   const secret = process.env.SPINE_SECRET;
   if (!secret) throw new CliError('set SPINE_SECRET to sign decisions on a PostgreSQL database (every host and person deciding must share it; a local secret file would differ per machine)', EXIT.usage);
   return secret;

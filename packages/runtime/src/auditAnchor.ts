@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { nodeCrypto } from './lazyBuiltins.js';
 import type { AuditVerification } from './Store.js';
 
 /**
@@ -22,7 +22,7 @@ export const AUDIT_ANCHOR_KEY = 'audit_anchor';
 
 /** The signature of an anchor: HMAC-SHA256 over a domain tag, the row count and the head hash. */
 export function signAnchor(secret: string, rows: number, head: string): string {
-  return createHmac('sha256', secret).update(`spine.audit.anchor\n${rows}\n${head}`).digest('hex');
+  return nodeCrypto().createHmac('sha256', secret).update(`spine.audit.anchor\n${rows}\n${head}`).digest('hex');
 }
 
 /** The anchor of a chain of `rows` rows ending in `head`, signed when there is a secret. */
@@ -69,7 +69,7 @@ export function checkAuditAnchor(chain: AuditVerification, anchor: AuditAnchor |
     const expected = Buffer.from(signAnchor(secret, anchor.rows, anchor.head), 'hex');
     const given = Buffer.from(anchor.signature ?? '', 'hex');
     if (anchor.signature === null) return { ok: false, rows: chain.rows, firstBadSeq: chain.rows + 1, reason: `the audit anchor is not signed, but this ${holder} has a secret: it was rewritten outside Spine` };
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    if (given.length !== expected.length || !nodeCrypto().timingSafeEqual(given, expected)) {
       return { ok: false, rows: chain.rows, firstBadSeq: chain.rows + 1, reason: "the audit anchor's signature does not match: it was forged, or signed with another secret (check SPINE_SECRET)" };
     }
   }

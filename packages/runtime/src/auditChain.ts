@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { canonicalJson } from './canonicalJson.js';
+import { nodeCrypto } from './lazyBuiltins.js';
 import type { AuditEntry, AuditVerification } from './Store.js';
 
 /** The `prevHash` of the first audit row. */
@@ -21,7 +21,7 @@ export function auditHash(prevHash: string, entry: Omit<AuditEntry, 'prevHash' |
     subject: entry.subject,
     detail: entry.detail,
   });
-  return createHash('sha256').update(prevHash).update('\n').update(body).digest('hex');
+  return nodeCrypto().createHash('sha256').update(prevHash).update('\n').update(body).digest('hex');
 }
 
 /** Recomputes a chain of audit rows, in seq order from the first; reports the first row that does not match. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from './lazyBuiltins.js';
 
 /** JSON with object keys sorted at every depth, so equal values serialise to equal strings. */
 export function canonicalJson(value: unknown): string {
@@ -20,5 +20,5 @@ function sortKeys(value: unknown): unknown {
 
 /** A short content hash (sha256, 16 hex digits) of a value's canonical JSON. */
 export function contentHash(value: unknown): string {
-  return createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, 16);
+  return nodeCrypto().createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, 16);
 }

@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { SpineError } from './errors.js';
+import { nodeCrypto } from './lazyBuiltins.js';
 
 /** Where the signing secret of a database lives when SPINE_SECRET is not set: `<db>.secret`, mode 0600. */
 export function secretPathFor(dbPath: string): string {
@@ -35,7 +35,7 @@ export function ensureSecret(dbPath: string, env: NodeJS.ProcessEnv = process.en
   }
   const file = secretPathFor(dbPath);
   try {
-    writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+    writeFileSync(file, `${nodeCrypto().randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error; // another process made it first: use theirs
   }

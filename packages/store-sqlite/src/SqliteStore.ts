@@ -53,7 +53,7 @@ import {
 } from '@spine/runtime/store';
 import { anchorSecret, verifyAnchoredAudit, writeAuditAnchor } from './auditAnchor.js';
 import { toActor, toApproval, toAudit, toDeadLetter, toDecision, toEvent, toHistory, toJob, type ActorRow, type ApprovalRow, type AuditRow, type CancelledApproval, type DeadLetterRow, type DecisionRow, type EventRow, type HistorySqlRow, type JobRow } from './rows.js';
-import { checkSpineDatabase, inspectFile, migrate, refuseUrlPath } from './databaseFile.js';
+import { checkSpineDatabase, inspectFile, migrate, refuseUrlPath, sqliteAddon } from './databaseFile.js';
 import { deadLetterRetention, insertBoundedDeadLetter } from './deadLetterRetention.js';
 import { checkPagesAtOpen, foundCorrupt, markClosedCleanly, reportStorageErrors, toStorageError } from './storageErrors.js';
 import { WakeFile } from './WakeFile.js';
@@ -153,7 +153,8 @@ export class SqliteStore implements Store {
     }
     let db: Database.Database;
     try {
-      db = new Database(path, { readonly: Boolean(options.readonly), fileMustExist: Boolean(options.readonly) });
+      const nativeBinding = sqliteAddon();
+      db = new Database(path, { readonly: Boolean(options.readonly), fileMustExist: Boolean(options.readonly), ...(nativeBinding ? { nativeBinding } : {}) });
     } catch (error) {
       const classified = toStorageError(error, path);
       throw classified !== error ? classified : new SpineError('store_refused', `Cannot open '${path}': ${(error as Error).message}`, { cause: error });
@@ -165,7 +166,9 @@ export class SqliteStore implements Store {
       // the batch's later entries change (one write per page) until the transaction ends.
       db.pragma('temp_store = MEMORY');
       if (exists) checkSpineDatabase(db, path);
-      if (exists) checkPagesAtOpen(db, path);
+      // The check guards writes: a read-only store (`spine runs` beside a live host, whose log makes
+      // every open check, would read the whole file) meets a damaged page on the read that touches it.
+      if (exists && !options.readonly) checkPagesAtOpen(db, path);
       if (!options.readonly) {
         db.pragma('journal_mode = WAL');
         db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
@@ -861,7 +864,29 @@ function prepareFor(db: Database.Database, sql: string): Pick<Database.Statement
   };
 }
 
-function prepare(db: Database.Database) {
+/**
+ * A read-only connection (`spine runs`, `spine show`) whose statements are prepared when first run:
+ * such a command runs a handful of the statements a host needs, and preparing them all costs it
+ * milliseconds. A writable store prepares everything at open, so its steps never wait for it.
+ */
+function preparedWhenRun(db: Database.Database): Database.Database {
+  const statement = (sql: string) => {
+    let prepared: Database.Statement | undefined;
+    let pluck = false;
+    const get = () => (prepared ??= pluck ? db.prepare(sql).pluck() : db.prepare(sql));
+    const lazy = {
+      run: (...params: unknown[]) => get().run(...params),
+      get: (...params: unknown[]) => get().get(...params),
+      all: (...params: unknown[]) => get().all(...params),
+      pluck: () => ((pluck = true), lazy),
+    };
+    return lazy;
+  };
+  return { readonly: true, prepare: statement } as unknown as Database.Database;
+}
+
+function prepare(connection: Database.Database) {
+  const db = connection.readonly ? preparedWhenRun(connection) : connection;
   // History rows with the output of the job each refers to (schema 4); a read-only older file has neither column.
   const current = (db.prepare("SELECT COUNT(*) FROM pragma_table_info('history') WHERE name = 'job_key'").pluck().get() as number) > 0;
   const historyRows = current ? 'SELECT h.*, j.output AS shared FROM history h LEFT JOIN jobs j ON j.key = h.job_key' : 'SELECT h.* FROM history h';

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { closeSync, openSync, readSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { SpineError } from '@spine/runtime/store';
 import { settlePendingAnchor } from './auditAnchor.js';
 import { APPLICATION, migrations } from './migrations.js';
@@ -8,6 +9,24 @@ import { toStorageError } from './storageErrors.js';
 // Opening a database file: what it must be before SQLite touches it, and its migrations.
 
 const SQLITE_MAGIC = 'SQLite format 3\u0000';
+
+let addon: string | null | undefined;
+
+/**
+ * The file of better-sqlite3's compiled addon where npm builds it, for `new Database`'s
+ * `nativeBinding`: it spares every process start the `bindings` package's search (a stack trace and
+ * a dozen candidate paths). Undefined when it is elsewhere; better-sqlite3 then searches as usual.
+ */
+export function sqliteAddon(): string | undefined {
+  if (addon === undefined) {
+    try {
+      addon = createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node');
+    } catch {
+      addon = null;
+    }
+  }
+  return addon ?? undefined;
+}
 
 /**
  * Refuses a database URL (`postgres://…`), or what is left of one whose address was empty

@@ -66,6 +66,27 @@ describe('the page check at open', () => {
     await expect(SqliteStore.open(path)).rejects.toMatchObject({ code: 'storage_corrupt' });
   });
 
+  it('is left to writers: a read-only store opens a file with a damaged page it does not read, and lists runs from it', async () => {
+    const path = await closedStore();
+    // The root page of the audit log's run index: nothing `spine runs` reads goes through it.
+    const raw = new Database(path, { readonly: true });
+    const { rootpage } = raw.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'audit_log_run'").get() as { rootpage: number };
+    const pageSize = raw.pragma('page_size', { simple: true }) as number;
+    raw.close();
+    const fd = openSync(path, 'r+');
+    writeSync(fd, Buffer.alloc(pageSize, 0xa5), 0, pageSize, (rootpage - 1) * pageSize);
+    closeSync(fd);
+    expect(() => checks(path)).toThrow(/corrupt/); // the file changed since its clean close: the check runs, and finds it
+
+    const reader = await SqliteStore.open(path, { readonly: true });
+    try {
+      expect((await reader.listActors({ rootsOnly: true })).map((a) => a.id)).toEqual(['run-1']);
+    } finally {
+      await reader.close();
+    }
+    await expect(SqliteStore.open(path)).rejects.toMatchObject({ code: 'storage_corrupt' });
+  });
+
   it('is forgotten when a store finds a damaged page lazily, so the next open checks again', async () => {
     const path = await closedStore();
     const store = await SqliteStore.open(path, {});

@@ -337,7 +337,10 @@ async function wakeWaiting(path: string, count: number) {
   await store.close();
   const script = fileURLToPath(new URL('../benchHost.js', import.meta.url));
   const out = execFileSync(process.execPath, [script, path], { encoding: 'utf8' });
-  return JSON.parse(out) as { actors: number; woken: number; startMs: number; wakeMs: number; peakRss: number };
+  const figure = JSON.parse(out) as { actors: number; woken: number; startMs: number; wakeMs: number; peakRss: number };
+  // `idle()` resolves when the host has nothing runnable left: a figure for fewer than every actor is no figure.
+  if (figure.actors !== count || figure.woken !== count) throw new Error(`bench: the wake-up stepped ${figure.woken} of ${figure.actors} actors (${count} were started)`);
+  return figure;
 }
 
 

@@ -35,7 +35,7 @@ async function decide(args: string[], kind: 'approve' | 'reject'): Promise<numbe
   const registry = await loadMachines(values.machines ?? 'machines');
   const db = dbPath(values.db);
   const store = await openStore(db, { mustExist: true });
-  const runtime = createRuntime({ store, machines: registry, secret: signingSecretFor(db) });
+  const runtime = createRuntime({ store, machines: registry, secret: await signingSecretFor(db) });
   try {
     const root = await store.getActor(runId);
     if (!root) throw new CliError(`no run with id '${runId}' (list pending approvals with \`spine approvals\`)`);

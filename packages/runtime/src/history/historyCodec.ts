@@ -1,5 +1,5 @@
-import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { SpineError } from '../errors.js';
+import { nodeZlib } from '../lazyBuiltins.js';
 
 /**
  * How a history row stores its event and snapshot: one opaque body, computed here so that every
@@ -117,7 +117,7 @@ class Base {
   #crc: number | undefined;
   constructor(readonly bytes: Buffer) {}
   get crc(): number {
-    return (this.#crc ??= crc32(this.bytes));
+    return (this.#crc ??= nodeZlib().crc32(this.bytes));
   }
 }
 
@@ -135,7 +135,7 @@ function decodeStep(body: Uint8Array, base: Base | null, shared: string | null |
   if (kind & SHARED) {
     if (shared === undefined || shared === null) throw new Undecodable('it refers to the output of its activity, which is missing');
     sharedBytes = Buffer.from(shared, 'utf8');
-    if (bytes.length < at + 4 || bytes.readUInt32BE(at) !== crc32(sharedBytes)) throw new Undecodable('it refers to an activity output that differs from the stored one');
+    if (bytes.length < at + 4 || bytes.readUInt32BE(at) !== nodeZlib().crc32(sharedBytes)) throw new Undecodable('it refers to an activity output that differs from the stored one');
     at += 4;
   }
   if (kind & CHECKPOINT) {
@@ -222,7 +222,7 @@ export class HistoryDecoder {
 }
 
 function frame(kind: number, header: Buffer[], payload: Buffer, dictionary: Buffer | undefined, shared: boolean): Buffer {
-  const packed = payload.length >= MIN_DEFLATE ? deflateRawSync(payload, dictionary?.length ? { level: LEVEL, dictionary } : { level: LEVEL }) : payload;
+  const packed = payload.length >= MIN_DEFLATE ? nodeZlib().deflateRawSync(payload, dictionary?.length ? { level: LEVEL, dictionary } : { level: LEVEL }) : payload;
   const stored = packed.length >= payload.length;
   return Buffer.concat([Buffer.of(kind | (stored ? STORED : 0) | (shared ? SHARED : 0)), ...header, stored ? payload : packed]);
 }
@@ -230,7 +230,7 @@ function frame(kind: number, header: Buffer[], payload: Buffer, dictionary: Buff
 function unpack(kind: number, data: Buffer, dictionary: Buffer | undefined): Buffer {
   if (kind & STORED || !data.length) return data;
   try {
-    return inflateRawSync(data, dictionary?.length ? { dictionary } : {});
+    return nodeZlib().inflateRawSync(data, dictionary?.length ? { dictionary } : {});
   } catch (error) {
     throw new Undecodable(`its payload does not inflate (${(error as Error).message})`);
   }
@@ -249,7 +249,7 @@ function dictionaryOf(shared: Buffer | undefined, previous: Buffer | undefined, 
 
 function crcBytes(data: Buffer): Buffer {
   const out = Buffer.alloc(4);
-  out.writeUInt32BE(crc32(data));
+  out.writeUInt32BE(nodeZlib().crc32(data));
   return out;
 }
 

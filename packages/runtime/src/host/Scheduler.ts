@@ -65,6 +65,8 @@ export class Scheduler {
   #renewing: Promise<void> | undefined;
   #stopping = false;
   #paused = false;
+  /** The last scan left due work unclaimed for want of free drains: the pump scans again when its drains are done. */
+  #leftOver = false;
 
   constructor(host: SchedulerHost) {
     this.#host = host;
@@ -194,7 +196,14 @@ export class Scheduler {
             ended?.();
           });
       }
-      if (!running) return;
+      if (!running) {
+        // Due work the last scan had no room for: claim the next share before the pump (and `idle()`) ends.
+        if (!this.#leftOver || this.#paused) return;
+        this.#leftOver = false;
+        await this.tick();
+        if (!this.#ready.size) return;
+        continue;
+      }
       await oneEnded();
       if (performance.now() - sinceYield > 20) {
         await new Promise((resolve) => setImmediate(resolve));
@@ -249,6 +258,7 @@ export class Scheduler {
     // at most one per connection per scan, so hosts polling at the same time share the new work.
     const room = Math.min(store.connections ?? Infinity, Math.max(0, this.#maxRuns - this.#draining.size - this.#ready.size));
     const mine = new Set(await store.claimActors([...wanted], hostId, this.#deadOwners, now, room));
+    if (mine.size < wanted.size && mine.size >= room) this.#leftOver = true;
     for (const id of actors) if (mine.has(id)) this.kick(id);
     for (const job of jobs) if (mine.has(job.actorId)) this.#host.startJob(job.key);
     await this.scheduleWake();
