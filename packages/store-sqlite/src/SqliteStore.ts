@@ -125,6 +125,8 @@ export class SqliteStore implements Store {
   readonly #secret: () => string | undefined;
   /** Remembers each recently read actor's latest decoded snapshot: history rows are deltas against it. */
   readonly #decoder = new HistoryDecoder();
+  /** Finished actors' snapshots read from their last history row, by `id#seq` (such a row never changes again); the latest 256. */
+  readonly #finished = new Map<string, string>();
 
   private constructor(db: Database.Database, path: string, now: () => number, options: SqliteStoreOptions = {}) {
     this.#retention = deadLetterRetention(options.deadLetters);
@@ -454,11 +456,18 @@ export class SqliteStore implements Store {
   /** An actor's record; a finished actor's snapshot is read from its history row at its seq. */
   #actor(row: StoredActorRow): ActorRecord {
     if (row.snapshot === null || typeof row.snapshot === 'string') return toActor({ ...row, snapshot: row.snapshot });
-    const last = this.#s.historyRow.get(row.id, row.seq) as HistorySqlRow | undefined;
-    if (!last || !Buffer.from(row.snapshot).equals(SNAPSHOT_IN_HISTORY)) {
-      throw new SpineError('storage_corrupt', `The snapshot of actor '${row.id}' cannot be read: ${last ? 'its row holds bytes Spine does not write' : `its history row ${row.seq} is missing`}. The database was changed outside Spine or is damaged; restore it from a backup.`, { actorId: row.id });
+    const id = `${row.id}#${row.seq}`;
+    let snapshot = this.#finished.get(id);
+    if (snapshot === undefined) {
+      const last = this.#s.historyRow.get(row.id, row.seq) as HistorySqlRow | undefined;
+      if (!last || !Buffer.from(row.snapshot).equals(SNAPSHOT_IN_HISTORY)) {
+        throw new SpineError('storage_corrupt', `The snapshot of actor '${row.id}' cannot be read: ${last ? 'its row holds bytes Spine does not write' : `its history row ${row.seq} is missing`}. The database was changed outside Spine or is damaged; restore it from a backup.`, { actorId: row.id });
+      }
+      snapshot = this.#decode([last])[0]!.snapshot;
+      this.#finished.set(id, snapshot);
+      if (this.#finished.size > 256) this.#finished.delete(this.#finished.keys().next().value!);
     }
-    return toActor({ ...row, snapshot: this.#decode([last])[0]!.snapshot });
+    return toActor({ ...row, snapshot });
   }
 
   /** Decodes history rows read in commit (or seq) order; a row of the old layout (a read-only old database) is read as it is. */
