@@ -59,7 +59,7 @@ import {
   crashInBatchHook,
 } from '@spine/runtime/store';
 import { anchorSecret, verifyAnchoredAudit, writeAuditAnchor } from './auditAnchor.js';
-import { toActor, toApproval, toAudit, toDeadLetter, toDecision, toEvent, toHistory, toJob, type ActorRow, type ApprovalRow, type AuditRow, type CancelledApproval, type DeadLetterRow, type DecisionRow, type EventRow, type HistorySqlRow, type StoredActorRow, type StoredJobRow, SNAPSHOT_IN_HISTORY } from './rows.js';
+import { toActor, toApproval, toAudit, toDeadLetter, toDecision, toEvent, toHistory, toJob, type ApprovalRow, type AuditRow, type CancelledApproval, type DeadLetterRow, type DecisionRow, type EventRow, type HistorySqlRow, type StoredActorRow, type StoredJobRow, SNAPSHOT_IN_HISTORY } from './rows.js';
 import { checkSpineDatabase, inspectFile, migrate, refuseUrlPath } from './databaseFile.js';
 import { deadLetterRetention, insertBoundedDeadLetter } from './deadLetterRetention.js';
 import { checkPagesAtOpen, foundCorrupt, markClosedCleanly, reportStorageErrors, toStorageError } from './storageErrors.js';
