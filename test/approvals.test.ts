@@ -155,9 +155,11 @@ describe('approvals with the real spine process', () => {
     expect(rejected.code, rejected.stderr).toBe(0);
     const { statSync } = await import('node:fs');
     expect(statSync(`${db}.secret`).mode & 0o777).toBe(0o600);
-    const [otherActor] = query<{ snapshot: string; status: string }>(db, 'SELECT status, snapshot FROM actors WHERE id = ?', otherRun);
+    // Through the store: a finished actor's row refers to its last history row for its snapshot.
+    const reader = await SqliteStore.open(db, { readonly: true });
+    const otherActor = await reader.getActor(otherRun).finally(() => reader.close());
     expect(otherActor!.status).toBe('done');
-    expect(JSON.parse(otherActor!.snapshot).context.error).toEqual({ kind: 'rejected', message: "grace rejected 'publish': not today." });
+    expect(JSON.parse(otherActor!.snapshot!).context.error).toEqual({ kind: 'rejected', message: "grace rejected 'publish': not today." });
 
     const run = await spine(['run', 'release', '--input', '{"title":"Forgery"}', ...common, '--json'], env);
     expect(run.code, run.stderr).toBe(3);

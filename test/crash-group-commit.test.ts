@@ -115,11 +115,14 @@ describe.each(targets)('crash suite: a host killed inside a group commit ($name)
     const db = join(mkdtempSync(join(tmpdir(), 'spine-group-ref-')), 'ref.db');
     const run = await spawnSpine(['run', 'steps20', '--db', db, '--machines', machines, '--json'], { env: { SPINE_TEST_EFFECT_URL: effects.url } });
     expect(run.code, run.stderr).toBe(0);
+    // Through the store: a finished actor's row refers to its last history row for its snapshot.
+    const store = await SqliteStore.open(db, { readonly: true });
+    const [actor] = await store.listActors({ rootsOnly: true });
+    await store.close();
     const sqlite = new Database(db, { readonly: true });
-    const actor = sqlite.prepare('SELECT snapshot FROM actors WHERE parent_id IS NULL').get() as { snapshot: string };
     const events = (sqlite.prepare('SELECT event_type FROM history ORDER BY seq').all() as { event_type: string }[]).map((r) => r.event_type);
     sqlite.close();
-    reference = { snapshot: actor.snapshot, events };
+    reference = { snapshot: actor!.snapshot!, events };
     expect(events).toHaveLength(EFFECTS + 2); // init, 20 results, 1 timer
   }, 60_000);
 
@@ -153,7 +156,8 @@ describe.each(targets)('crash suite: a host killed inside a group commit ($name)
       await checkNothingLost(target, db, `seed ${seed} resumed`);
 
       for (const id of ids) {
-        const [actor] = await target.rows<{ status: string; snapshot: string }>(db, 'SELECT status, snapshot FROM actors WHERE id = $1', [id]);
+        const store = await target.open(db);
+        const actor = await store.getActor(id).finally(() => store.close());
         expect(actor!.status, `seed ${seed} ${id}`).toBe('done');
         expect(actor!.snapshot, `seed ${seed} ${id}: output differs from the reference run`).toBe(reference.snapshot);
         const events = (await target.rows<{ event_type: string }>(db, 'SELECT event_type FROM history WHERE actor_id = $1 ORDER BY seq', [id])).map((r) => r.event_type);

@@ -47,7 +47,7 @@ const targets: CrashTarget[] = [
       resume: { afterCalls: calls + 1 + Math.floor(random() * 6) },
     }),
     newDb: (label) => join(mkdtempSync(join(tmpdir(), `spine-crash-${label}-`)), 'spine.db'),
-    roots: async (db) => (existsSync(db) ? finalState(db) : []),
+    roots: async (db) => (existsSync(db) ? await finalState(db) : []),
     open: (db) => SqliteStore.open(db, { readonly: true }),
   },
   {
@@ -92,14 +92,20 @@ async function loadRegistry(dir: string) {
   return registry;
 }
 
-function finalState(db: string): Root[] {
+async function finalState(db: string): Promise<Root[]> {
   const sqlite = new Database(db, { readonly: true });
   try {
     const ready = sqlite.prepare("SELECT 1 FROM sqlite_master WHERE name = 'actors'").get();
     if (!ready) return []; // killed before the schema was committed
-    return sqlite.prepare('SELECT id, status, snapshot, seq FROM actors WHERE parent_id IS NULL').all() as Root[];
   } finally {
     sqlite.close();
+  }
+  // Through the store: a finished actor's row refers to its last history row for its snapshot.
+  const store = await SqliteStore.open(db, { readonly: true });
+  try {
+    return (await store.listActors({ rootsOnly: true })).map((a) => ({ id: a.id, status: a.status, snapshot: a.snapshot!, seq: a.seq }));
+  } finally {
+    await store.close();
   }
 }
 

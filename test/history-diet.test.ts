@@ -1,4 +1,4 @@
-import { forkRun, type BatchEntry, type HistoryRecord, type RunFork, type StepCommit } from '@spine/runtime';
+import { forkRun, type BatchEntry, type HistoryRecord, type JobCompletion, type RunFork, type StepCommit } from '@spine/runtime';
 import { SqliteStore } from '@spine/store-sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startPipelineHost, type PipelineHost } from './fixtures-pipeline/harness.js';
@@ -108,6 +108,69 @@ describe('history storage', () => {
       expect(perStep).toBeLessThanOrEqual(1024);
       // An activity's output is kept once, in its job row: the step that applies it refers to it.
       expect(reader.db.prepare("SELECT COUNT(*) FROM history WHERE event_type LIKE 'xstate.done.actor.%' AND job_key IS NULL AND run_id = ?").pluck().get(runId)).toBe(0);
+    } finally {
+      await reader.close();
+    }
+  });
+  it("reads back every actor's final snapshot and every job's input, output and journal exactly as the host wrote them, keeping the long ones packed", async () => {
+    const h = await startPipelineHost();
+    hosts.push(h);
+    const committed = recordCommits(h.store);
+    // What the host wrote for jobs: inputs with the steps that made them, outputs and journals with their completions.
+    const inputs = new Map<string, string>();
+    const results = new Map<string, { output: string | null; journal: string }>();
+    const record = (step?: StepCommit, completion?: JobCompletion) => {
+      for (const job of step?.jobs ?? []) inputs.set(job.key, job.input);
+      if (completion) results.set(completion.key, { output: completion.output, journal: completion.journal });
+    };
+    const commitBatch = h.store.commitBatch.bind(h.store);
+    const commitStep = h.store.commitStep.bind(h.store);
+    const completeJob = h.store.completeJob.bind(h.store);
+    h.store.commitBatch = async (entries: BatchEntry[]) => {
+      const done = await commitBatch(entries);
+      entries.forEach(({ step, completion }, i) => done[i]!.ok && record(step, completion));
+      return done;
+    };
+    h.store.commitStep = async (step: StepCommit) => {
+      const done = await commitStep(step);
+      if (done.ok) record(step);
+      return done;
+    };
+    h.store.completeJob = async (completion: JobCompletion) => {
+      const done = await completeJob(completion);
+      if (done) record(undefined, completion);
+      return done;
+    };
+
+    const { runId } = await h.runtime.startRun('supervisor', { input: { topic: 'durable execution' } });
+    expect(await h.finish(runId)).toMatchObject({ status: 'done', output: { status: 'published' } });
+
+    const reader = await SqliteStore.open(h.dbPath, { readonly: true });
+    try {
+      const history = await reader.runHistory(runId);
+      const all = new Map(history.map((row) => [key(row.actorId, row.seq), row] as const));
+      expectExact(history, committed, all);
+      // Every actor's snapshot is its last step's, whether its row keeps it or refers to that step.
+      const actors = await reader.listActors({ runId });
+      expect(actors.length).toBeGreaterThanOrEqual(5);
+      for (const actor of actors) {
+        expect(actor.snapshot, actor.id).toBe(all.get(key(actor.id, actor.seq))!.snapshot);
+        expect(await reader.getActor(actor.id)).toEqual(actor);
+      }
+      expect(actors.filter((a) => a.status !== 'active')).toHaveLength(actors.length);
+      // Every job reads back as written: listed, one by one, and in the run's journals.
+      const jobs = await reader.listJobs({ runId });
+      expect(jobs.length).toBeGreaterThanOrEqual(8);
+      for (const job of jobs) {
+        expect(job.input, job.key).toBe(inputs.get(job.key));
+        expect({ output: job.output, journal: job.journal }, job.key).toEqual(results.get(job.key));
+        expect(await reader.getJob(job.key)).toEqual(job);
+      }
+      expect(await reader.runJournals(runId)).toEqual(jobs.filter((j) => j.journal !== '[]').map((j) => ({ key: j.key, actorId: j.actorId, src: j.src, journal: j.journal })));
+      // Kept packed: the model calls' texts and the finished actors' snapshots.
+      const packed = reader.db.prepare("SELECT COUNT(*) FROM jobs WHERE typeof(input) = 'blob' OR typeof(output) = 'blob' OR typeof(journal) = 'blob'").pluck().get() as number;
+      expect(packed).toBeGreaterThanOrEqual(5);
+      expect(reader.db.prepare("SELECT COUNT(*) FROM actors WHERE typeof(snapshot) = 'text'").pluck().get()).toBe(0);
     } finally {
       await reader.close();
     }

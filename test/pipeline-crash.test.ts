@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runLedger, seededRandom, usageOf, type LedgerJob } from '@spine/llm';
+import { unpackJobTexts, type StoredJobTexts } from '@spine/runtime';
 import { startScriptedModelServer, type ChatRequest, type Script, type ScriptedModelServer } from '@spine/scripted-model';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,7 +33,9 @@ function journaledCalls(db: string): Map<string, { inputTokens: number; outputTo
   if (!existsSync(db)) return out;
   const sqlite = new Database(db, { readonly: true });
   try {
-    for (const { journal } of sqlite.prepare('SELECT journal FROM jobs').all() as { journal: string }[]) {
+    // Journals may be packed (deflated against the job's input and output): read them as written.
+    const rows = sqlite.prepare('SELECT key, input, output, journal FROM jobs').all() as StoredJobTexts[];
+    for (const { journal } of rows.map((row) => unpackJobTexts(row))) {
       for (const entry of JSON.parse(journal) as Record<string, unknown>[]) {
         if (entry['call'] === 'model' && entry['decision'] !== 'budget_exceeded' && typeof entry['idempotencyKey'] === 'string') {
           const usage = usageOf(entry);
@@ -154,7 +157,9 @@ async function crashRun(seed: number): Promise<CrashRun> {
   }
   const sqlite = new Database(db, { readonly: true });
   const rootRow = sqlite.prepare('SELECT id, status, output FROM actors WHERE parent_id IS NULL').get() as { id: string; status: string; output: string | null };
-  const jobs = sqlite.prepare('SELECT key, actor_id AS actorId, src, attempts, status, journal FROM jobs').all() as LedgerJob[];
+  const jobs = (sqlite.prepare('SELECT key, actor_id AS actorId, src, attempts, status, input, output, journal FROM jobs').all() as (Omit<LedgerJob, 'journal'> & StoredJobTexts)[])
+    .map((row) => unpackJobTexts(row))
+    .map(({ input: _input, output: _output, ...job }) => job as LedgerJob);
   sqlite.close();
   const ledger = runLedger(jobs);
   // The last process printed its outcome, or `[]` when a kill had landed after the run finished.

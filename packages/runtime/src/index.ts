@@ -88,3 +88,5 @@ export type { DeadLetterRetention } from './deadLetterBounds.js';
 export { isPersistentStorageError } from './hostFailure.js';
 export { encodeHistoryStep, decodeHistoryStep, isCheckpointBody, isCheckpointSeq, HistoryDecoder, HISTORY_CHECKPOINT_EVERY } from './history/index.js';
 export type { HistoryStep, EncodedHistoryStep, StoredHistoryBody, EncodeHistoryOptions } from './history/index.js';
+export { packPayload, unpackPayload, isPackedPayload, packJobOutput, packJobJournal, unpackJobTexts, MIN_PACKED_CHARS } from './payloadCodec.js';
+export type { StoredText, StoredJobTexts } from './payloadCodec.js';

@@ -12,7 +12,14 @@ import {
   encodeHistoryStep,
   GENESIS_HASH,
   HistoryDecoder,
+  MIN_PACKED_CHARS,
+  packJobJournal,
+  packJobOutput,
+  packPayload,
   SpineError,
+  unpackJobTexts,
+  unpackPayload,
+  type StoredText,
   type ActorQuery,
   type ActorRecord,
   type ApprovalQuery,
@@ -52,7 +59,7 @@ import {
   crashInBatchHook,
 } from '@spine/runtime/store';
 import { anchorSecret, verifyAnchoredAudit, writeAuditAnchor } from './auditAnchor.js';
-import { toActor, toApproval, toAudit, toDeadLetter, toDecision, toEvent, toHistory, toJob, type ActorRow, type ApprovalRow, type AuditRow, type CancelledApproval, type DeadLetterRow, type DecisionRow, type EventRow, type HistorySqlRow, type JobRow } from './rows.js';
+import { toActor, toApproval, toAudit, toDeadLetter, toDecision, toEvent, toHistory, toJob, type ApprovalRow, type AuditRow, type CancelledApproval, type DeadLetterRow, type DecisionRow, type EventRow, type HistorySqlRow, type StoredActorRow, type StoredJobRow, SNAPSHOT_IN_HISTORY } from './rows.js';
 import { checkSpineDatabase, inspectFile, migrate, refuseUrlPath, sqliteAddon } from './databaseFile.js';
 import { deadLetterRetention, insertBoundedDeadLetter } from './deadLetterRetention.js';
 import { checkPagesAtOpen, foundCorrupt, markClosedCleanly, reportStorageErrors, toStorageError } from './storageErrors.js';
@@ -118,6 +125,8 @@ export class SqliteStore implements Store {
   readonly #secret: () => string | undefined;
   /** Remembers each recently read actor's latest decoded snapshot: history rows are deltas against it. */
   readonly #decoder = new HistoryDecoder();
+  /** Finished actors' snapshots read from their last history row, by `id#seq` (such a row never changes again); the latest 256. */
+  readonly #finished = new Map<string, string>();
 
   private constructor(db: Database.Database, path: string, now: () => number, options: SqliteStoreOptions = {}) {
     this.#retention = deadLetterRetention(options.deadLetters);
@@ -225,8 +234,8 @@ export class SqliteStore implements Store {
   }
 
   async getActor(id: string): Promise<ActorRecord | undefined> {
-    const row = this.#s.getActor.get(id) as ActorRow | undefined;
-    return row && toActor(row);
+    const row = this.#s.getActor.get(id) as StoredActorRow | undefined;
+    return row && this.#actor(row);
   }
 
   async listActors(query: ActorQuery = {}): Promise<ActorRecord[]> {
@@ -249,7 +258,7 @@ export class SqliteStore implements Store {
     const from = query.rootsOnly && !query.runId ? 'actors INDEXED BY actors_roots' : 'actors';
     const sql = `SELECT * FROM ${from} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT ?`;
     params.push(query.limit ?? 1000);
-    return (this.db.prepare(sql).all(...params) as ActorRow[]).map(toActor);
+    return (this.db.prepare(sql).all(...params) as StoredActorRow[]).map((row) => this.#actor(row));
   }
 
   async childrenOf(parentId: string): Promise<{ id: string; childKey: string; machine: string; seq: number }[]> {
@@ -362,9 +371,11 @@ export class SqliteStore implements Store {
     // Read before the update: the snapshot being replaced is the base of this step's history delta.
     const before = s.getRunId.get(step.actorId) as { run_id: string; snapshot: string | null; owner: string | null; owner_epoch: number } | undefined;
     const { fence } = step;
+    // A finished actor's snapshot is the one its history row at this seq keeps (written below).
+    const snapshot = step.status === 'active' ? step.snapshot : SNAPSHOT_IN_HISTORY;
     const updated = fence
-      ? s.updateOwnedActor.run(seq, step.status, step.snapshot, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq, fence.owner, fence.epoch)
-      : s.updateActor.run(seq, step.status, step.snapshot, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq);
+      ? s.updateOwnedActor.run(seq, step.status, snapshot, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq, fence.owner, fence.epoch)
+      : s.updateActor.run(seq, step.status, snapshot, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq);
     if (updated.changes === 0 || !before) throw new Rollback(before && fence && (before.owner !== fence.owner || before.owner_epoch !== fence.epoch) ? 'fenced' : 'conflict');
     let source: string;
     if (step.eventId === null) {
@@ -384,8 +395,9 @@ export class SqliteStore implements Store {
     for (const message of step.messages) this.#insertEvent(message, now);
     for (const childId of step.cancelJobs) s.cancelJobs.run(now, step.actorId, childId);
     for (const job of step.jobs) {
-      if (job.claimedBy && !job.held) s.insertClaimedJob.run(job.key, job.actorId, job.runId, job.childId, job.src, job.input, job.claimedBy, job.runAt, now, now);
-      else s.insertJob.run(job.key, job.actorId, job.runId, job.childId, job.src, job.input, job.held ? 'held' : 'pending', job.runAt, now);
+      const input = packPayload(job.input);
+      if (job.claimedBy && !job.held) s.insertClaimedJob.run(job.key, job.actorId, job.runId, job.childId, job.src, input, job.claimedBy, job.runAt, now, now);
+      else s.insertJob.run(job.key, job.actorId, job.runId, job.childId, job.src, input, job.held ? 'held' : 'pending', job.runAt, now);
     }
     for (const approval of step.approvals ?? []) this.#insertApproval(approval);
     // The plan was made from earlier reads: an approval decided meanwhile, or an actor that moved, makes it stale.
@@ -396,6 +408,7 @@ export class SqliteStore implements Store {
       const actor = s.stopActor.get(now, stop.id, stop.expectedSeq) as { run_id: string; seq: number; snapshot: string | null; state_value: string | null; version: string } | undefined;
       if (!actor) throw new Rollback('conflict');
       this.#insertHistory({ actorId: stop.id, runId: actor.run_id, seq: actor.seq, eventType: 'xstate.stop', event: '{"type":"xstate.stop"}', stateValue: actor.state_value ?? 'null', snapshot: actor.snapshot ?? 'null', status: 'stopped', version: actor.version, emitted: null, startedAt: now, durationUs: 0 }, actor.snapshot);
+      if (actor.snapshot !== null) s.keepSnapshotInHistory.run(SNAPSHOT_IN_HISTORY, stop.id, actor.seq);
       for (const childId of stop.cancelJobs) s.cancelJobs.run(now, stop.id, childId);
     }
     for (const letter of step.deadLetters) this.#insertDeadLetter(letter, now);
@@ -419,16 +432,56 @@ export class SqliteStore implements Store {
   #outputOf(source: string, event: string, known?: string | null): { key: string; output: string } | undefined {
     if (!source.startsWith(ACTIVITY_SOURCE)) return undefined;
     const key = source.slice(ACTIVITY_SOURCE.length);
-    const output = known !== undefined ? known : (this.#s.doneJobOutput.get(key) as string | undefined);
+    const output = known !== undefined ? known : this.#doneJobOutput(key);
     return output && output.length >= MIN_SHARED_OUTPUT && event.includes(output) ? { key, output } : undefined;
+  }
+
+  /** The output a done job keeps, as written. */
+  #doneJobOutput(key: string): string | undefined {
+    const row = this.#s.doneJobOutput.get(key) as StoredJobRow | undefined;
+    return row ? (unpackJobTexts(row).output ?? undefined) : undefined;
+  }
+
+  /**
+   * A job's journal and output as its row keeps them: packed against the row's input and output
+   * (without `output`, a retry: the row's own output, which stays). The row is read only when
+   * one of them is long enough to be packed.
+   */
+  #packJobResult(key: string, journal: string, output?: string | null): { journal: StoredText; output: StoredText | null } {
+    if (journal.length < MIN_PACKED_CHARS && (output ?? '').length < MIN_PACKED_CHARS) return { journal, output: output ?? null };
+    const row = this.#s.jobTexts.get(key) as Pick<StoredJobRow, 'key' | 'input' | 'output'> | undefined;
+    if (!row) return { journal, output: output ?? null }; // the update that follows changes nothing
+    const stored = unpackJobTexts({ ...row, journal: '' });
+    if (output === undefined) return { journal: packJobJournal(journal, stored.input, stored.output), output: null };
+    return { journal: packJobJournal(journal, stored.input, output), output: output === null ? null : packJobOutput(output, stored.input) };
+  }
+
+  /** An actor's record; a finished actor's snapshot is read from its history row at its seq. */
+  #actor(row: StoredActorRow): ActorRecord {
+    if (row.snapshot === null || typeof row.snapshot === 'string') return toActor({ ...row, snapshot: row.snapshot });
+    const id = `${row.id}#${row.seq}`;
+    let snapshot = this.#finished.get(id);
+    if (snapshot === undefined) {
+      const last = this.#s.historyRow.get(row.id, row.seq) as HistorySqlRow | undefined;
+      if (!last || !Buffer.from(row.snapshot).equals(SNAPSHOT_IN_HISTORY)) {
+        throw new SpineError('storage_corrupt', `The snapshot of actor '${row.id}' cannot be read: ${last ? 'its row holds bytes Spine does not write' : `its history row ${row.seq} is missing`}. The database was changed outside Spine or is damaged; restore it from a backup.`, { actorId: row.id });
+      }
+      snapshot = this.#decode([last])[0]!.snapshot;
+      this.#finished.set(id, snapshot);
+      if (this.#finished.size > 256) this.#finished.delete(this.#finished.keys().next().value!);
+    }
+    return toActor({ ...row, snapshot });
   }
 
   /** Decodes history rows read in commit (or seq) order; a row of the old layout (a read-only old database) is read as it is. */
   #decode(rows: HistorySqlRow[]): HistoryRecord[] {
-    const chainOf = (actorId: string, seq: number) => this.#s.historyChain.all(actorId, seq, actorId, seq) as StoredHistoryBody[];
+    const chainOf = (actorId: string, seq: number) =>
+      (this.#s.historyChain.all(actorId, seq, actorId, seq) as (Omit<StoredHistoryBody, 'shared'> & { shared: StoredText | null; sharedInput: StoredText | null; jobKey: string | null })[]).map(
+        ({ sharedInput, jobKey, ...link }) => ({ ...link, shared: sharedOutput(link.shared, sharedInput, jobKey) }),
+      );
     return rows.map((r) => {
       if (r.body === undefined) return toHistory(r, r.event!, r.snapshot!);
-      const { event, snapshot } = this.#decoder.decode({ actorId: r.actor_id, seq: r.seq, body: r.body, shared: r.shared }, chainOf);
+      const { event, snapshot } = this.#decoder.decode({ actorId: r.actor_id, seq: r.seq, body: r.body, shared: sharedOutput(r.shared, r.shared_input, r.job_key) }, chainOf);
       return toHistory(r, event, snapshot);
     });
   }
@@ -460,21 +513,25 @@ export class SqliteStore implements Store {
   // ---- jobs ---------------------------------------------------------------------
 
   async claimJob(key: string, owner: string, now: number, deadOwners: string[]): Promise<JobRecord | undefined> {
-    const row = this.#s.claimJob.get(owner, now, key, now, JSON.stringify(deadOwners), now) as JobRow | undefined;
-    return row && toJob(row);
+    const row = this.#s.claimJob.get(owner, now, key, now, JSON.stringify(deadOwners), now) as StoredJobRow | undefined;
+    return row && toJob(unpackJobTexts(row));
   }
 
   /** Journals an outcome if the job is still this owner's attempt. */
   #completeJob(completion: JobCompletion, now: number): boolean {
     const { status, output, error, journal, key, owner, attempt } = completion;
     const finishedAt = completion.finishedAt ?? now;
-    const run = attempt === undefined ? this.#s.completeJob.run(status, output, error, journal, finishedAt, key, owner) : this.#s.completeJobAttempt.run(status, output, error, journal, finishedAt, key, owner, attempt);
+    const packed = this.#packJobResult(key, journal, output);
+    const run =
+      attempt === undefined
+        ? this.#s.completeJob.run(status, packed.output, error, packed.journal, finishedAt, key, owner)
+        : this.#s.completeJobAttempt.run(status, packed.output, error, packed.journal, finishedAt, key, owner, attempt);
     return run.changes > 0;
   }
 
   /** Why an outcome was refused: the job runs for another owner or attempt now (else it was cancelled or finished). */
   #jobTakenOver(outcome: { key: string; owner: string; attempt?: number }): boolean {
-    const job = this.#s.getJob.get(outcome.key) as JobRow | undefined;
+    const job = this.#s.getJob.get(outcome.key) as StoredJobRow | undefined;
     return job !== undefined && job.status !== 'cancelled' && (job.owner !== outcome.owner || (outcome.attempt !== undefined && job.attempts !== outcome.attempt));
   }
 
@@ -491,17 +548,17 @@ export class SqliteStore implements Store {
   async retryJob(retry: JobRetry): Promise<boolean> {
     // attempts = COALESCE(?, attempts): without an attempt, fenced by owner only.
     const attempt = retry.attempt ?? null;
-    if (!retry.audit?.length) return this.#s.retryJob.run(retry.runAt, retry.journal, retry.key, retry.owner, attempt).changes > 0;
+    if (!retry.audit?.length) return this.#s.retryJob.run(retry.runAt, this.#packJobResult(retry.key, retry.journal).journal, retry.key, retry.owner, attempt).changes > 0;
     return this.db.transaction(() => {
-      if (this.#s.retryJob.run(retry.runAt, retry.journal, retry.key, retry.owner, attempt).changes === 0) return false;
+      if (this.#s.retryJob.run(retry.runAt, this.#packJobResult(retry.key, retry.journal).journal, retry.key, retry.owner, attempt).changes === 0) return false;
       this.#appendAudit(retry.audit!);
       return true;
     }).immediate();
   }
 
   async getJob(key: string): Promise<JobRecord | undefined> {
-    const row = this.#s.getJob.get(key) as JobRow | undefined;
-    return row && toJob(row);
+    const row = this.#s.getJob.get(key) as StoredJobRow | undefined;
+    return row && toJob(unpackJobTexts(row));
   }
 
   async listJobs(query: { runId?: string; actorId?: string; status?: JobStatus[] }): Promise<JobRecord[]> {
@@ -520,7 +577,7 @@ export class SqliteStore implements Store {
       params.push(...query.status);
     }
     const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, key`;
-    return (this.db.prepare(sql).all(...params) as JobRow[]).map(toJob);
+    return (this.db.prepare(sql).all(...params) as StoredJobRow[]).map((row) => toJob(unpackJobTexts(row)));
   }
 
   // ---- scheduling -----------------------------------------------------------------
@@ -620,7 +677,9 @@ export class SqliteStore implements Store {
   }
 
   async runJournals(runId: string): Promise<{ key: string; actorId: string; src: string; journal: string }[]> {
-    return (this.#s.runJournals.all(runId) as { key: string; actor_id: string; src: string; journal: string }[]).map((r) => ({ key: r.key, actorId: r.actor_id, src: r.src, journal: r.journal }));
+    return (this.#s.runJournals.all(runId) as { key: string; actor_id: string; src: string; input: StoredText; output: StoredText | null; journal: StoredText }[])
+      .map((row) => unpackJobTexts(row))
+      .map((r) => ({ key: r.key, actorId: r.actor_id, src: r.src, journal: r.journal }));
   }
 
   // ---- run control ------------------------------------------------------------------
@@ -641,9 +700,10 @@ export class SqliteStore implements Store {
         previous.set(h.actorId, h);
       }
       for (const e of fork.events) this.#insertEvent(e, now);
-      for (const j of fork.jobs) s.insertJob.run(j.key, j.actorId, j.runId, j.childId, j.src, j.input, j.held ? 'held' : 'pending', j.runAt, now);
+      for (const j of fork.jobs) s.insertJob.run(j.key, j.actorId, j.runId, j.childId, j.src, packPayload(j.input), j.held ? 'held' : 'pending', j.runAt, now);
       for (const j of fork.inheritedJobs) {
-        s.insertInheritedJob.run(j.key, j.actorId, j.runId, j.childId, j.src, j.input, j.status, j.attempts, j.runAt, j.output, j.error, j.journal, j.createdAt, j.startedAt, j.finishedAt);
+        const output = j.output === null ? null : packJobOutput(j.output, j.input);
+        s.insertInheritedJob.run(j.key, j.actorId, j.runId, j.childId, j.src, packPayload(j.input), j.status, j.attempts, j.runAt, output, j.error, packJobJournal(j.journal, j.input, j.output), j.createdAt, j.startedAt, j.finishedAt);
       }
       for (const approval of fork.approvals) this.#insertApproval(approval);
       this.#appendAudit(fork.audit);
@@ -753,13 +813,17 @@ export class SqliteStore implements Store {
       switch (r.outcome) {
         case 'approved':
           s.decideApproval.run('approved', r.decidedBy ?? null, r.decidedAt ?? r.now, r.reason ?? null, r.editedInput ?? null, r.signature ?? null, r.approvalId);
-          if (s.releaseJob.run(r.jobInput ?? approval.proposal, r.now, approval.job_key).changes === 0) throw new Stale();
+          if (s.releaseJob.run(packPayload(r.jobInput ?? approval.proposal), r.now, approval.job_key).changes === 0) throw new Stale();
           break;
         case 'rejected':
         case 'expired': {
           s.decideApproval.run(r.outcome, r.decidedBy ?? null, r.decidedAt ?? r.now, r.reason ?? null, null, r.signature ?? null, r.approvalId);
           const entry = JSON.stringify({ outcome: r.outcome, by: r.decidedBy ?? null, reason: r.reason ?? null, at: r.now });
-          if (s.failHeldJob.run(r.jobError ?? null, entry, r.now, approval.job_key).changes === 0) throw new Stale();
+          const held = s.heldJobTexts.get(approval.job_key) as StoredJobRow | undefined;
+          if (!held) throw new Stale();
+          const texts = unpackJobTexts(held);
+          const journal = packJobJournal(s.appendToJournal.get(texts.journal, entry) as string, texts.input, texts.output);
+          if (s.failHeldJob.run(r.jobError ?? null, journal, r.now, approval.job_key).changes === 0) throw new Stale();
           break;
         }
         case 'escalated':
@@ -889,7 +953,7 @@ function prepare(connection: Database.Database) {
   const db = connection.readonly ? preparedWhenRun(connection) : connection;
   // History rows with the output of the job each refers to (schema 4); a read-only older file has neither column.
   const current = (db.prepare("SELECT COUNT(*) FROM pragma_table_info('history') WHERE name = 'job_key'").pluck().get() as number) > 0;
-  const historyRows = current ? 'SELECT h.*, j.output AS shared FROM history h LEFT JOIN jobs j ON j.key = h.job_key' : 'SELECT h.* FROM history h';
+  const historyRows = current ? 'SELECT h.*, j.output AS shared, j.input AS shared_input FROM history h LEFT JOIN jobs j ON j.key = h.job_key' : 'SELECT h.* FROM history h';
   // Leases and epochs (schema 5); a read-only older file has neither column and is never written, so its
   // ownership statements are stubs (and no host holds a lease there).
   const leased = (db.prepare("SELECT COUNT(*) FROM pragma_table_info('hosts') WHERE name = 'lease_until'").pluck().get() as number) > 0;
@@ -915,6 +979,7 @@ function prepare(connection: Database.Database) {
     updateOwnedActor: ifLeased(
       "UPDATE actors SET seq = ?, status = ?, snapshot = ?, state_value = ?, output = ?, error = ?, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active' AND owner = ? AND owner_epoch = ?",
     ),
+    keepSnapshotInHistory: db.prepare('UPDATE actors SET snapshot = ? WHERE id = ? AND seq = ?'),
     stopActor: db.prepare(
       "UPDATE actors SET status = 'stopped', seq = seq + 1, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active' RETURNING run_id, seq, snapshot, state_value, version",
     ),
@@ -922,7 +987,11 @@ function prepare(connection: Database.Database) {
     nextEvents: db.prepare('SELECT * FROM events WHERE actor_id = ? AND due_at <= ? ORDER BY due_at, id LIMIT ?'),
     deleteEvent: db.prepare('DELETE FROM events WHERE id = ?'),
     consumeEvent: db.prepare('DELETE FROM events WHERE id = ? RETURNING source'),
-    doneJobOutput: db.prepare("SELECT output FROM jobs WHERE key = ? AND status = 'done'").pluck(),
+    doneJobOutput: db.prepare("SELECT key, input, output, journal FROM jobs WHERE key = ? AND status = 'done'"),
+    // The texts a job's output and journal are packed against (see packJobOutput).
+    jobTexts: db.prepare('SELECT key, input, output FROM jobs WHERE key = ?'),
+    heldJobTexts: db.prepare("SELECT key, input, output, journal FROM jobs WHERE key = ? AND status = 'held'"),
+    appendToJournal: db.prepare("SELECT json_insert(?, '$[#]', json(?))").pluck(),
     hasDueEvent: db.prepare('SELECT 1 FROM events WHERE actor_id = ? AND due_at <= ? LIMIT 1'),
     cancelTimer: db.prepare('DELETE FROM events WHERE source = ? AND send_id = ?'),
     timersOf: db.prepare('SELECT DISTINCT send_id FROM events WHERE source = ? AND send_id IS NOT NULL ORDER BY send_id'),
@@ -933,7 +1002,7 @@ function prepare(connection: Database.Database) {
     // An actor's bodies from its last checkpoint before a seq up to that seq: what decoding a delta needs.
     historyChain: prepareFor(
       db,
-      `SELECT h.actor_id AS actorId, h.seq, h.body, j.output AS shared FROM history h LEFT JOIN jobs j ON j.key = h.job_key
+      `SELECT h.actor_id AS actorId, h.seq, h.body, j.output AS shared, j.input AS sharedInput, h.job_key AS jobKey FROM history h LEFT JOIN jobs j ON j.key = h.job_key
          WHERE h.actor_id = ? AND h.seq < ? AND h.seq >= (SELECT MAX(seq) FROM history WHERE actor_id = ? AND seq < ? AND checkpoint = 1) ORDER BY h.seq`,
     ),
     history: db.prepare(`${historyRows} WHERE h.actor_id = ? AND h.seq >= ? ORDER BY h.seq LIMIT ?`),
@@ -948,7 +1017,7 @@ function prepare(connection: Database.Database) {
       `SELECT (SELECT COUNT(*) FROM history WHERE run_id = ? AND row_id <= ?) AS steps, (SELECT COUNT(*) FROM actors WHERE run_id = ?) AS actors,
          (SELECT MAX(updated_at) FROM actors WHERE run_id = ?) AS updated`,
     ),
-    runJournals: db.prepare("SELECT key, actor_id, src, journal FROM jobs WHERE run_id = ? AND journal <> '[]' ORDER BY created_at, key"),
+    runJournals: db.prepare("SELECT key, actor_id, src, input, output, journal FROM jobs WHERE run_id = ? AND journal <> '[]' ORDER BY created_at, key"),
     insertForkedActor: db.prepare(
       `INSERT INTO actors (id, run_id, parent_id, child_key, machine, version, seq, status, snapshot, state_value, output, error, owner, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
@@ -1010,7 +1079,7 @@ function prepare(connection: Database.Database) {
     escalateApproval: db.prepare("UPDATE approvals SET escalated_at = ? WHERE id = ? AND status = 'pending' AND escalated_at IS NULL"),
     releaseJob: db.prepare("UPDATE jobs SET status = 'pending', input = ?, run_at = ? WHERE key = ? AND status = 'held'"),
     failHeldJob: db.prepare(
-      "UPDATE jobs SET status = 'failed', error = ?, journal = json_insert(journal, '$[#]', json(?)), finished_at = ? WHERE key = ? AND status = 'held'",
+      "UPDATE jobs SET status = 'failed', error = ?, journal = ?, finished_at = ? WHERE key = ? AND status = 'held'",
     ),
     insertDecision: db.prepare('INSERT INTO decisions (approval_id, payload, signature, created_at) VALUES (?, ?, ?, ?)'),
     pendingDecisions: db.prepare("SELECT * FROM decisions WHERE status = 'submitted' ORDER BY id LIMIT ?"),
@@ -1064,6 +1133,12 @@ function prepare(connection: Database.Database) {
   };
 }
 
+
+/** The output a history row refers to (`job_key`), unpacked against its job's input. */
+function sharedOutput(output: StoredText | null | undefined, input: StoredText | null | undefined, key: string | null | undefined): string | null | undefined {
+  if (output === null || output === undefined || typeof output === 'string') return output;
+  return unpackPayload(output, [unpackPayload(input ?? '', [], `The job '${key}'s input`)], `The job '${key}'s output`);
+}
 
 /** An activity result applied by its step without the mailbox: its due time, its source and the job's output (null unless done). */
 interface DirectResult {

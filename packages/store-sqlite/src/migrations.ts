@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import { encodeHistoryStep } from '@spine/runtime/store';
+import { encodeHistoryStep, HistoryDecoder, packJobJournal, packJobOutput, packPayload, type StoredHistoryBody } from '@spine/runtime/store';
+import { SNAPSHOT_IN_HISTORY } from './rows.js';
 
 /** The application id written into `spine_meta`; a database without it is not Spine's. */
 export const APPLICATION = 'spine';
@@ -196,7 +197,46 @@ export const migrations: readonly Migration[] = [
   UPDATE hosts SET lease_until = heartbeat_at + 5000;
   ALTER TABLE actors ADD COLUMN owner_epoch INTEGER NOT NULL DEFAULT 0;
   `,
+  // 6: the job and actor diet. A job's long input, output and journal are kept packed (the runtime's
+  // `packPayload`: deflated, the output against the input, the journal against both); a finished
+  // actor's snapshot, which its last history row holds too, is kept there only (a one-byte blob
+  // in the actor row says so). Values are rewritten only where they read back exactly.
+  packJobsAndFinishedActors,
 ];
+
+/** Migration 6, run in the migration's transaction. */
+function packJobsAndFinishedActors(db: Database.Database): void {
+  // Finished actors first: their history rows may refer to job outputs, still plain text here.
+  const decoder = new HistoryDecoder({ limit: 1 });
+  const chain = db.prepare(
+    `SELECT h.actor_id AS actorId, h.seq, h.body, j.output AS shared FROM history h LEFT JOIN jobs j ON j.key = h.job_key
+     WHERE h.actor_id = ? AND h.seq < ? AND h.seq >= (SELECT MAX(seq) FROM history WHERE actor_id = ? AND seq < ? AND checkpoint = 1) ORDER BY h.seq`,
+  );
+  const last = db.prepare('SELECT h.actor_id AS actorId, h.seq, h.body, j.output AS shared FROM history h LEFT JOIN jobs j ON j.key = h.job_key WHERE h.actor_id = ? AND h.seq = ?');
+  const keep = db.prepare('UPDATE actors SET snapshot = ? WHERE id = ?');
+  const finished = db.prepare("SELECT id, seq, snapshot FROM actors WHERE status <> 'active' AND typeof(snapshot) = 'text' AND id > ? ORDER BY id LIMIT 500");
+  for (let after = ''; ; ) {
+    const rows = finished.all(after) as { id: string; seq: number; snapshot: string }[];
+    if (!rows.length) break;
+    for (const r of rows) {
+      after = r.id;
+      const row = last.get(r.id, r.seq) as StoredHistoryBody | undefined;
+      if (!row) continue;
+      const { snapshot } = decoder.decode(row, (actorId, seq) => chain.all(actorId, seq, actorId, seq) as StoredHistoryBody[]);
+      if (snapshot === r.snapshot) keep.run(SNAPSHOT_IN_HISTORY, r.id);
+    }
+  }
+  const jobs = db.prepare('SELECT key, input, output, journal FROM jobs WHERE key > ? ORDER BY key LIMIT 500');
+  const write = db.prepare('UPDATE jobs SET input = ?, output = ?, journal = ? WHERE key = ?');
+  for (let after = ''; ; ) {
+    const rows = jobs.all(after) as { key: string; input: string; output: string | null; journal: string }[];
+    if (!rows.length) break;
+    for (const r of rows) {
+      after = r.key;
+      write.run(packPayload(r.input), r.output === null ? null : packJobOutput(r.output, r.input), packJobJournal(r.journal, r.input, r.output), r.key);
+    }
+  }
+}
 
 const HISTORY_V4 = `
   CREATE TABLE history (
