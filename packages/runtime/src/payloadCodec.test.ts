@@ -49,7 +49,7 @@ describe('payload codec', () => {
     expect(corruptError(() => unpackPayload(packed, [input.replaceAll('naïve', 'naive')], "The job 'k'''s output")).message).toMatch(/The job 'k'''s output cannot be decoded/);
     expect(corruptError(() => unpackPayload(packed, [])).code).toBe('storage_corrupt');
     const changed = Buffer.from(packed);
-    changed[12] ^= 0x40;
+    changed.writeUInt8(changed.readUInt8(12) ^ 0x40, 12);
     expect(corruptError(() => unpackPayload(changed, [input])).code).toBe('storage_corrupt');
     const unknown = Buffer.from(packed);
     unknown[0] = 0x7f;

@@ -12,8 +12,12 @@ import { SpineError } from './errors.js';
  * a checksum of the text refuses a wrong one (`storage_corrupt`) instead of decoding garbage.
  */
 
-/** Shorter texts are kept as they are: a zlib call costs more time than it saves bytes. */
-export const MIN_PACKED_CHARS = 256;
+/**
+ * Shorter texts are kept as they are: a zlib call costs more time than it saves bytes. An
+ * activity's one-attempt journal (about 100 characters) and small inputs and outputs stay below it,
+ * so the step path of plain activities never calls zlib.
+ */
+export const MIN_PACKED_CHARS = 128;
 
 /** Format 1: deflate-raw (level 6) against PRESET_1 + context, then the text's CRC-32. */
 const FORMAT_1 = 0x01;
