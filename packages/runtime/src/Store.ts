@@ -435,6 +435,11 @@ export interface ActorQuery {
    * descending, then `id` ascending). Pass the last actor of the previous page.
    */
   after?: { createdAt: number; id: string };
+  /**
+   * `false`: the records carry `snapshot: null`, for a listing that shows no state (`spine runs`);
+   * a store may keep a finished actor's snapshot where reading it costs a decode. Default true.
+   */
+  snapshots?: boolean;
 }
 
 /** What a host uses to drive actors: create them, read and consume their mailboxes, commit steps, run jobs, own work and stay alive. */

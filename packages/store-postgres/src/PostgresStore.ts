@@ -425,7 +425,8 @@ export class PostgresStore implements Store {
       where.push(`created_at <= $${at} AND (created_at < $${at} OR id > $${params.push(query.after.id)})`);
     }
     const sql = `SELECT * FROM actors ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT $${params.push(query.limit ?? 1000)}`;
-    return (await this.#query<ActorRow>(sql, params)).map(toActor);
+    const rows = await this.#query<ActorRow>(sql, params);
+    return rows.map((row) => toActor(query.snapshots === false ? { ...row, snapshot: null } : row));
   }
 
   async childrenOf(parentId: string): Promise<{ id: string; childKey: string; machine: string; seq: number }[]> {

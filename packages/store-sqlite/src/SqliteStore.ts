@@ -258,7 +258,8 @@ export class SqliteStore implements Store {
     const from = query.rootsOnly && !query.runId ? 'actors INDEXED BY actors_roots' : 'actors';
     const sql = `SELECT * FROM ${from} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT ?`;
     params.push(query.limit ?? 1000);
-    return (this.db.prepare(sql).all(...params) as StoredActorRow[]).map((row) => this.#actor(row));
+    const rows = this.db.prepare(sql).all(...params) as StoredActorRow[];
+    return query.snapshots === false ? rows.map((row) => toActor({ ...row, snapshot: null })) : rows.map((row) => this.#actor(row));
   }
 
   async childrenOf(parentId: string): Promise<{ id: string; childKey: string; machine: string; seq: number }[]> {

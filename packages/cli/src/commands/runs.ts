@@ -24,7 +24,7 @@ export async function runs(args: string[]): Promise<number> {
   const after = values.cursor === undefined ? undefined : parseCursor(values.cursor);
   const store = await openStore(dbPath(values.db), { mustExist: true, readonly: true });
   try {
-    const page = await store.listActors({ rootsOnly: true, limit: limit + 1, ...(after ? { after } : {}) });
+    const page = await store.listActors({ rootsOnly: true, limit: limit + 1, snapshots: false, ...(after ? { after } : {}) });
     const roots = page.slice(0, limit);
     const next = page.length > limit ? cursorOf(roots.at(-1)!) : undefined;
     // Steps of every agent of the run, as the studio counts them.

@@ -32,6 +32,8 @@ export function runHostContract(withStore: WithStore): void {
         expect((await store.listActors({ rootsOnly: true, limit: 1 })).map((a) => a.id)).toEqual([first!.id]);
         expect((await store.listActors({ rootsOnly: true, after: { createdAt: first!.createdAt, id: first!.id } })).map((a) => a.id)).toEqual(rest.map((a) => a.id));
         expect(await store.listActors({ rootsOnly: true, after: { createdAt: rest[0]!.createdAt, id: rest[0]!.id } })).toEqual([]);
+        // Without snapshots: the same records, each with snapshot null.
+        expect(await store.listActors({ runId: 'run-a', snapshots: false })).toEqual((await store.listActors({ runId: 'run-a' })).map((a) => ({ ...a, snapshot: null })));
         expect(await store.childrenOf('run-a')).toEqual([{ id: 'run-a/k', childKey: 'k', machine: 'child', seq: 0 }]);
         expect(await store.childrenOf('run-b')).toEqual([]);
       }));
