@@ -69,6 +69,7 @@ import {
 import { lockAuditAnchor, settlePendingAnchor, verifyAnchoredAudit, writeAuditAnchor } from './auditAnchor.js';
 import { APPLICATION, migrations } from './migrations.js';
 import type { CopyCounts, StoreCopy } from './storeCopy.js';
+import { CommitBases, FINISHED_BY, finishedByValues, guardValues, settleLost, TRIP_GUARD, tripEntries, type TripEntry } from './oneTrip.js';
 import { Reconnect, type ReconnectOptions } from './reconnect.js';
 import { classifyStorageError, reportStorageErrors, toStorageError } from './storageErrors.js';
 
@@ -198,6 +199,8 @@ export class PostgresStore implements Store {
   /** The advisory-lock namespace of this schema's history feed fence (see `FEED_FENCE`). */
   readonly #feedKey: number;
   readonly #crashInBatch = crashInBatchHook();
+  /** The actors this store committed lately, with the base of their next step's history delta (see `oneTrip.ts`). */
+  readonly #bases = new CommitBases();
   /** One connection of its own for lease renewals, so a renewal never queues behind the work that fills the pool. */
   #leasePool: pg.Pool | undefined;
   #leaseConfig: pg.ClientConfig | undefined;
@@ -498,7 +501,64 @@ export class PostgresStore implements Store {
 
   async commitBatch(entries: BatchEntry[]): Promise<BatchResult[]> {
     if (!entries.length) return [];
-    return (await this.#pipelined(entries)) ?? this.#savepointBatch(entries);
+    // The crash tests kill a host halfway through a batch's writes, which only the pipelined path stops at.
+    const trip = this.#crashInBatch && entries.length >= 2 ? undefined : tripEntries(entries, this.#bases, isPlainEntry);
+    const tripped = trip && (await this.#oneTrip(trip));
+    if (Array.isArray(tripped)) return tripped;
+    const results = (await this.#pipelined(entries)) ?? (await this.#savepointBatch(entries));
+    if (tripped !== 'unknown') return results;
+    // The first try's answers were lost with its transaction id: it committed if its results' jobs are finished by their attempts.
+    const finished = await this.#query<{ key: string }>(FINISHED_BY, finishedByValues(trip!));
+    return settleLost(results, new Set(finished.map((r) => r.key)), trip!);
+  }
+
+  /**
+   * A one-trip commit (see `oneTrip.ts`): BEGIN, the guard, the writes and COMMIT in one write.
+   * Undefined when nothing was written (a condition failed, a statement was refused, or the
+   * transaction is known to have rolled back): the pipelined path then decides. `unknown` when
+   * the connection dropped before the guard's answer came back: the transaction may have
+   * committed, and the caller runs the batch again, then tells its own commit by the jobs.
+   */
+  async #oneTrip(trip: TripEntry[]): Promise<BatchResult[] | 'unknown' | undefined> {
+    const deadline = this.#reconnect.deadline();
+    const client = await this.#connect(deadline);
+    let broken = false;
+    try {
+      const send = (text: string, values?: unknown[], name?: string) => client.query(name ? { name, text, values } : { text, values }).then((r) => r.rows as Record<string, unknown>[]);
+      const now = this.#now();
+      const rows = new BatchRows(this.#feedKey);
+      for (const { completion, step, base } of trip) {
+        rows.finished.push(finishJobValues(completion, now));
+        const shared = sharedOutput(completion.event.source, step.history.event, completion.status === 'done' ? completion.output : null);
+        rows.step(step, { run_id: base.runId, snapshot: base.snapshot }, shared);
+      }
+      const writes = rows.statements(send);
+      const sent = corking(client)(() => [send('BEGIN'), send(TRIP_GUARD, guardValues(trip), 'spine_trip_guard'), ...writes.map((w) => w()), send('COMMIT')]);
+      // The guard's answer (the transaction id) arrives before the others: what to ask about if the rest is lost.
+      const guard = sent[1]!.then(
+        (r) => (r as { xid: number }[])[0]!.xid,
+        () => undefined,
+      );
+      const done = await settle(sent);
+      if (done.ok) {
+        for (const { step, base } of trip) this.#bases.committed(step, base.runId);
+        return trip.map(() => ({ ok: true }));
+      }
+      for (const { step } of trip) this.#bases.forget(step.actorId);
+      if (classifyStorageError(done.error) === 'unreachable') {
+        broken = true;
+        const xid = await guard;
+        if (xid === undefined) return 'unknown';
+        return (await this.#reconnect.committed(this.pool, xid, deadline)) ? trip.map(() => ({ ok: true })) : undefined;
+      }
+      // A failed condition or statement aborted the transaction: COMMIT rolled it back.
+      return undefined;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => (broken = true));
+      throw error;
+    } finally {
+      client.release(broken);
+    }
   }
 
   /**
@@ -598,7 +658,9 @@ export class PostgresStore implements Store {
         // The connection dropped, maybe during COMMIT: ask whether the batch committed rather than
         // apply it again (a second try would refuse its steps and strand the jobs it claimed).
         broken = true;
-        return (await this.#reconnect.committed(this.pool, xid, deadline)) ? results : undefined;
+        if (!(await this.#reconnect.committed(this.pool, xid, deadline))) return undefined;
+        this.#noteBases(entries, results, actors);
+        return results;
       }
       if (!written.ok) {
         // A failed statement aborted the transaction: COMMIT rolled it back, nothing is written.
@@ -606,6 +668,7 @@ export class PostgresStore implements Store {
         if (isContentError(written.error) || isRetryable(written.error)) return undefined;
         throw written.error;
       }
+      this.#noteBases(entries, results, actors);
       return results;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => (broken = true));
@@ -613,6 +676,15 @@ export class PostgresStore implements Store {
     } finally {
       client.release(broken);
     }
+  }
+
+  /** Notes the bases of the steps a pipelined batch committed (and forgets those of the steps it refused). */
+  #noteBases(entries: BatchEntry[], results: BatchResult[], actors: Map<string, ActorLock>): void {
+    entries.forEach(({ step }, i) => {
+      if (!step) return;
+      if (results[i]!.ok) this.#bases.committed(step, actors.get(step.actorId)!.run_id);
+      else this.#bases.forget(step.actorId);
+    });
   }
 
   /** The general group commit: entry by entry, each in its own savepoint. */
@@ -1481,7 +1553,7 @@ class BatchRows {
   }
 
   /** The rows of a step whose conditions the batch's reads checked. */
-  step(step: StepCommit, before: ActorLock, shared: { key: string; output: string } | undefined): void {
+  step(step: StepCommit, before: Pick<ActorLock, 'run_id' | 'snapshot'>, shared: { key: string; output: string } | undefined): void {
     const now = step.history.startedAt;
     const seq = step.expectedSeq + 1;
     this.#actors.push([step.actorId, seq, step.status, step.snapshot, step.stateValue, step.output, step.error, now]);

@@ -106,6 +106,40 @@ describe('PostgresStore when the answer to COMMIT is lost', () => {
     expect((await store.history('s')).map((h) => h.seq)).toEqual([1]);
   });
 
+  it('learns that a one-trip activity commit committed when all its answers were lost, so the result is neither refused nor applied twice', async () => {
+    const url = new URL(freshPostgresUrl('cuttrip'));
+    const cutter = new CommitCutter();
+    const proxied = new URL(url);
+    proxied.port = String(await cutter.start(url));
+    cleanup.push(() => cutter.stop());
+    const store = await PostgresStore.open(proxied.toString(), { reconnect: { report: () => {} } });
+    cleanup.push(() => store.close());
+    await store.createActors([{ id: 't', runId: 't', parentId: null, childKey: null, machine: 'm', version: 'v1', owner: null }], [
+      { actorId: 't', type: 'xstate.init', event: '{"type":"xstate.init"}', dueAt: 0, source: 'external' },
+    ]);
+    await store.claimActors(['t'], 'h1', []);
+    const fence = { owner: 'h1', epoch: (await store.getActor('t'))!.ownerEpoch };
+    const [init] = await store.nextEvents('t', Number.MAX_SAFE_INTEGER, 1);
+    const stepOf = (expectedSeq: number, eventId: number | null) => ({
+      actorId: 't', expectedSeq, fence, eventId, snapshot: JSON.stringify({ status: 'active', value: `s${expectedSeq + 1}`, context: {}, children: {} }), stateValue: `"s${expectedSeq + 1}"`,
+      status: 'active' as const, output: null, error: null, history: { eventType: 'x', event: '{"type":"x"}', version: 'v1', emitted: null, startedAt: 1, durationUs: 5 },
+      messages: [], cancelTimers: [], cancelJobs: [], spawn: [], stop: [], deadLetters: [],
+      jobs: [{ key: `t:${expectedSeq + 1}`, actorId: 't', runId: 't', childId: 'w', src: 'work', input: '{}', runAt: 0, claimedBy: 'h1' }],
+    });
+    expect(await store.commitStep(stepOf(0, init!.id))).toEqual({ ok: true });
+    const event = { actorId: 't', type: 'xstate.done.actor.w', event: '{"type":"xstate.done.actor.w"}', dueAt: 5, source: 'activity:t:1' };
+    cutter.arm();
+    // The store committed seq 1 itself, so this goes in one round trip, whose answers (the transaction id too) are all lost.
+    const result = await store.commitBatch([{ completion: { key: 't:1', owner: 'h1', attempt: 1, status: 'done', output: '{}', error: null, journal: '[]', event }, step: stepOf(1, null) }]);
+    expect(cutter.armed, 'the answers were lost').toBe(false);
+    expect(result).toEqual([{ ok: true }]);
+    expect(await store.getActor('t')).toMatchObject({ seq: 2 });
+    expect((await store.history('t')).map((h) => h.seq)).toEqual([1, 2]);
+    expect(await store.getJob('t:1')).toMatchObject({ status: 'done', attempts: 1 });
+    expect(await store.getJob('t:2')).toMatchObject({ status: 'running', owner: 'h1', attempts: 1 });
+    expect(await store.nextEvents('t', Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
+  });
+
   it('goes on after the server ends its idle pooled connections (as at a restart), without crashing the process', async () => {
     const url = freshPostgresUrl('drop');
     const store = await PostgresStore.open(url);
