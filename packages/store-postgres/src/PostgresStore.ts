@@ -69,7 +69,7 @@ import {
 import { lockAuditAnchor, settlePendingAnchor, verifyAnchoredAudit, writeAuditAnchor } from './auditAnchor.js';
 import { APPLICATION, migrations } from './migrations.js';
 import type { CopyCounts, StoreCopy } from './storeCopy.js';
-import { CommitBases, FINISHED_BY, finishedByValues, guardValues, settleLost, TRIP_GUARD, tripEntries, type TripEntry } from './oneTrip.js';
+import { CommitBases, FINISHED_BY, finishedByValues, settleLost, tripCommitSql, tripCommitValues, tripEntries, type TripEntry } from './oneTrip.js';
 import { Reconnect, type ReconnectOptions } from './reconnect.js';
 import { classifyStorageError, reportStorageErrors, toStorageError } from './storageErrors.js';
 
@@ -502,7 +502,7 @@ export class PostgresStore implements Store {
   async commitBatch(entries: BatchEntry[]): Promise<BatchResult[]> {
     if (!entries.length) return [];
     // The crash tests kill a host halfway through a batch's writes, which only the pipelined path stops at.
-    const trip = this.#crashInBatch && entries.length >= 2 ? undefined : tripEntries(entries, this.#bases, isPlainEntry);
+    const trip = this.#crashInBatch && entries.length >= 2 ? undefined : tripEntries(entries, this.#bases);
     const tripped = trip && (await this.#oneTrip(trip));
     if (Array.isArray(tripped)) return tripped;
     const results = (await this.#pipelined(entries)) ?? (await this.#savepointBatch(entries));
@@ -513,49 +513,36 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * A one-trip commit (see `oneTrip.ts`): BEGIN, the guard, the writes and COMMIT in one write.
-   * Undefined when nothing was written (a condition failed, a statement was refused, or the
-   * transaction is known to have rolled back): the pipelined path then decides. `unknown` when
-   * the connection dropped before the guard's answer came back: the transaction may have
-   * committed, and the caller runs the batch again, then tells its own commit by the jobs.
+   * A one-trip commit (see `oneTrip.ts`): one statement, its own transaction. Undefined when
+   * nothing was written (a condition failed, a row was refused, or the transaction is known to
+   * have rolled back): the pipelined path then decides. `unknown` when the connection dropped
+   * before the answer came back: the transaction may have committed, and the caller runs the
+   * batch again, then tells its own commit by the jobs.
    */
   async #oneTrip(trip: TripEntry[]): Promise<BatchResult[] | 'unknown' | undefined> {
     const deadline = this.#reconnect.deadline();
     const client = await this.#connect(deadline);
     let broken = false;
     try {
-      const send = (text: string, values?: unknown[], name?: string) => client.query(name ? { name, text, values } : { text, values }).then((r) => r.rows as Record<string, unknown>[]);
       const now = this.#now();
-      const rows = new BatchRows(this.#feedKey);
-      for (const { completion, step, base } of trip) {
-        rows.finished.push(finishJobValues(completion, now));
+      const finished = trip.map(({ completion }) => finishJobValues(completion, now));
+      const history = trip.map(({ completion, step, base }) => {
         const shared = sharedOutput(completion.event.source, step.history.event, completion.status === 'done' ? completion.output : null);
-        rows.step(step, { run_id: base.runId, snapshot: base.snapshot }, shared);
-      }
-      const writes = rows.statements(send);
-      const sent = corking(client)(() => [send('BEGIN'), send(TRIP_GUARD, guardValues(trip), 'spine_trip_guard'), ...writes.map((w) => w()), send('COMMIT')]);
-      // The guard's answer (the transaction id) arrives before the others: what to ask about if the rest is lost.
-      const guard = sent[1]!.then(
-        (r) => (r as { xid: number }[])[0]!.xid,
-        () => undefined,
-      );
-      const done = await settle(sent);
-      if (done.ok) {
-        for (const { step, base } of trip) this.#bases.committed(step, base.runId);
-        return trip.map(() => ({ ok: true }));
-      }
-      for (const { step } of trip) this.#bases.forget(step.actorId);
-      if (classifyStorageError(done.error) === 'unreachable') {
+        const record = { ...step.history, actorId: step.actorId, runId: base.runId, seq: step.expectedSeq + 1, stateValue: step.stateValue, snapshot: step.snapshot, status: step.status };
+        return historyValues(record, base.snapshot, shared);
+      });
+      const values = tripCommitValues(trip, finished, history, this.#feedKey);
+      try {
+        // Corked: the statement's four protocol messages leave in one write.
+        await corking(client)(() => client.query({ name: 'spine_trip_commit', text: TRIP_COMMIT, values }));
+      } catch (error) {
+        for (const { step } of trip) this.#bases.forget(step.actorId);
+        if (classifyStorageError(error) !== 'unreachable') return undefined; // rolled back: a condition failed or a row was refused
         broken = true;
-        const xid = await guard;
-        if (xid === undefined) return 'unknown';
-        return (await this.#reconnect.committed(this.pool, xid, deadline)) ? trip.map(() => ({ ok: true })) : undefined;
+        return 'unknown';
       }
-      // A failed condition or statement aborted the transaction: COMMIT rolled it back.
-      return undefined;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => (broken = true));
-      throw error;
+      for (const { step, base } of trip) this.#bases.committed(step, base.runId);
+      return trip.map(() => ({ ok: true }));
     } finally {
       client.release(broken);
     }
@@ -1626,6 +1613,7 @@ const BATCH_INSERT_HISTORY = `INSERT INTO history (actor_id, run_id, seq, event_
     WITH ORDINALITY AS h(actor_id, run_id, seq, event_type, state_value, status, version, emitted, started_at, duration_us, checkpoint, body, job_key, ord)
     CROSS JOIN ${FEED_FENCE_LOCK}
   ORDER BY ord`;
+const TRIP_COMMIT = tripCommitSql(FEED_FENCE_LOCK.replace('$14', '$34'));
 const BATCH_INSERT_EVENTS = `INSERT INTO events (actor_id, type, event, due_at, send_id, source, created_at)
   SELECT actor_id, type, event, due_at, send_id, source, created_at
   FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[]) WITH ORDINALITY AS e(actor_id, type, event, due_at, send_id, source, created_at, ord)

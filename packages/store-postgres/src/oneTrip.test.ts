@@ -21,7 +21,7 @@ afterEach(() => {
   prototype.query = query;
 });
 
-const guards = () => sent.filter((sql) => sql.includes('txid_current() AS xid, 1 /')).length;
+const trips = () => sent.filter((sql) => sql.includes('stepped AS (')).length;
 const batchReads = () => sent.filter((sql) => sql.includes('SELECT txid_current() AS xid, (SELECT COALESCE(json_agg(a)')).length;
 
 const snapshotAt = (seq: number) => JSON.stringify({ status: 'active', value: `s${seq}`, context: { n: seq, note: 'x'.repeat(seq * 40) }, children: {} });
@@ -95,7 +95,7 @@ describe('PostgresStore one-trip commits (an activity result and its step in one
     sent.length = 0;
     for (let seq = 1; seq <= 4; seq++) expect(await store.commitBatch([entryOf('a', seq, epoch)])).toEqual([{ ok: true }]);
     expect(await store.commitBatch([entryOf('a', 5, epoch), entryOf('b', 1, epochB)])).toEqual([{ ok: true }, { ok: true }]);
-    expect({ guards: guards(), reads: batchReads() }).toEqual({ guards: 5, reads: 0 });
+    expect({ trips: trips(), reads: batchReads() }).toEqual({ trips: 5, reads: 0 });
     expect(await store.getActor('a')).toMatchObject({ seq: 6, snapshot: snapshotAt(6) });
     expect(await store.getJob('a:5')).toMatchObject({ status: 'done', owner: 'h1', attempts: 1 });
     expect(await store.getJob('a:6')).toMatchObject({ status: 'running', owner: 'h1', attempts: 1 });
@@ -133,8 +133,8 @@ describe('PostgresStore one-trip commits (an activity result and its step in one
       { ok: false, reason: 'conflict' },
       { ok: false, reason: 'refused' },
     ]);
-    // Each time the guard failed, nothing of it was written, and the reading path decided.
-    expect({ guards: guards(), reads: batchReads() }).toEqual({ guards: 3, reads: 3 });
+    // Each time a condition failed, nothing of the statement was written, and the reading path decided.
+    expect({ trips: trips(), reads: batchReads() }).toEqual({ trips: 3, reads: 3 });
     for (const id of ['f', 'q', 'r']) expect(await store.getActor(id)).toMatchObject({ seq: 1 });
     expect(await store.getActor('c')).toMatchObject({ seq: 2 });
     expect((await store.nextEvents('f', T + 1_000, 10)).map((e) => e.type)).toEqual(['xstate.done.actor.w']);

@@ -5,13 +5,14 @@ import { freshPostgresUrl, withPostgres } from '../../../test/support/postgres.j
 import { PostgresStore } from './PostgresStore.js';
 
 /**
- * A TCP proxy in front of the test server that can lose the answer to the next COMMIT: it
- * passes the COMMIT on, drops what the server answers, then cuts both sides, so the client
- * cannot know whether its transaction committed.
+ * A TCP proxy in front of the test server that can lose the answer to the next COMMIT (or the
+ * next statement whose protocol messages carry `marker`): it passes it on, drops what the server
+ * answers, then cuts both sides, so the client cannot know whether its transaction committed.
  */
 class CommitCutter {
   server!: Server;
   #armed = false;
+  #marker = 'COMMIT\0';
   readonly #sockets = new Set<Socket>();
 
   async start(upstream: URL): Promise<number> {
@@ -21,7 +22,7 @@ class CommitCutter {
       let cut = false;
       client.on('data', (chunk: Buffer) => {
         server.write(chunk);
-        if (this.#armed && chunk.includes('COMMIT\0')) {
+        if (this.#armed && chunk.includes(this.#marker)) {
           this.#armed = false;
           cut = true;
           setTimeout(() => (client.destroy(), server.destroy()), 300);
@@ -34,9 +35,10 @@ class CommitCutter {
     return (this.server.address() as AddressInfo).port;
   }
 
-  /** Loses the answer to the next COMMIT that passes. */
-  arm(): void {
+  /** Loses the answer to the next COMMIT (or statement carrying `marker`) that passes. */
+  arm(marker = 'COMMIT\0'): void {
     this.#armed = true;
+    this.#marker = marker;
   }
 
   get armed(): boolean {
@@ -128,8 +130,8 @@ describe('PostgresStore when the answer to COMMIT is lost', () => {
     });
     expect(await store.commitStep(stepOf(0, init!.id))).toEqual({ ok: true });
     const event = { actorId: 't', type: 'xstate.done.actor.w', event: '{"type":"xstate.done.actor.w"}', dueAt: 5, source: 'activity:t:1' };
-    cutter.arm();
-    // The store committed seq 1 itself, so this goes in one round trip, whose answers (the transaction id too) are all lost.
+    // The store committed seq 1 itself, so this is one statement (its own transaction), whose answer is lost.
+    cutter.arm('spine_trip_commit\0');
     const result = await store.commitBatch([{ completion: { key: 't:1', owner: 'h1', attempt: 1, status: 'done', output: '{}', error: null, journal: '[]', event }, step: stepOf(1, null) }]);
     expect(cutter.armed, 'the answers were lost').toBe(false);
     expect(result).toEqual([{ ok: true }]);
