@@ -507,7 +507,7 @@ export class PostgresStore implements Store {
     if (Array.isArray(tripped)) return tripped;
     const results = (await this.#pipelined(entries)) ?? (await this.#savepointBatch(entries));
     if (tripped !== 'unknown') return results;
-    // The first try's answers were lost with its transaction id: it committed if its results' jobs are finished by their attempts.
+    // The first try's answer was lost (no transaction id to ask about): it committed if its results' jobs are finished by their attempts.
     const finished = await this.#query<{ key: string }>(FINISHED_BY, finishedByValues(trip!));
     return settleLost(results, new Set(finished.map((r) => r.key)), trip!);
   }
@@ -894,17 +894,19 @@ export class PostgresStore implements Store {
   async runnable(now: number, owner: string, deadOwners: string[], limit: number): Promise<{ actors: string[]; jobs: { key: string; actorId: string }[] }> {
     const notHalted = "NOT EXISTS (SELECT 1 FROM approvals p WHERE p.run_id = a.run_id AND p.status = 'pending' AND p.tier = 'high')";
     const ours = `(a.owner IS NULL OR a.owner = $2 OR ${TAKEABLE('a.owner', '$3')})`;
-    const actors = await this.#query<{ actor_id: string }>(
-      `SELECT DISTINCT e.actor_id FROM events e JOIN actors a ON a.id = e.actor_id WHERE e.due_at <= $1 AND a.status = 'active' AND ${ours} AND ${notHalted} LIMIT $4`,
+    // One statement (one round trip each poll, one snapshot for both lists).
+    const [row] = await this.#query<{ actors: string[]; jobs: { key: string; actor_id: string }[] }>(
+      `SELECT
+         (SELECT COALESCE(json_agg(actor_id), '[]') FROM (
+            SELECT DISTINCT e.actor_id FROM events e JOIN actors a ON a.id = e.actor_id WHERE e.due_at <= $1 AND a.status = 'active' AND ${ours} AND ${notHalted} LIMIT $4) due) AS actors,
+         (SELECT COALESCE(json_agg(json_build_object('key', key, 'actor_id', actor_id)), '[]') FROM (
+            SELECT j.key, j.actor_id FROM jobs j JOIN actors a ON a.id = j.actor_id
+            WHERE ((j.status = 'pending' AND j.run_at <= $1) OR (j.status = 'running' AND ${TAKEABLE('j.owner', '$3')}))
+              AND a.status = 'active' AND ${ours} AND ${notHalted} LIMIT $4) claimable) AS jobs`,
       [now, owner, deadOwners, limit],
     );
-    const jobs = await this.#query<{ key: string; actor_id: string }>(
-      `SELECT j.key, j.actor_id FROM jobs j JOIN actors a ON a.id = j.actor_id
-       WHERE ((j.status = 'pending' AND j.run_at <= $1) OR (j.status = 'running' AND ${TAKEABLE('j.owner', '$3')}))
-         AND a.status = 'active' AND ${ours} AND ${notHalted} LIMIT $4`,
-      [now, owner, deadOwners, limit],
-    );
-    return { actors: actors.map((r) => r.actor_id), jobs: jobs.map((r) => ({ key: r.key, actorId: r.actor_id })) };
+    const { actors, jobs } = row!;
+    return { actors, jobs: jobs.map((r) => ({ key: r.key, actorId: r.actor_id })) };
   }
 
   async nextWakeAt(now: number): Promise<number | undefined> {

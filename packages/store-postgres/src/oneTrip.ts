@@ -20,7 +20,7 @@ export interface CommitBase {
  * The seq, snapshot and run of the actors this store committed lately, most recent last, at
  * most `max`. An actor's snapshot at a seq never changes (every write of a snapshot moves the
  * seq, under the seq's condition), so an entry is right whenever its seq is the one a step
- * expects; the guard checks that seq under the row's lock.
+ * expects; the one-trip statement writes the actor only at that seq.
  */
 export class CommitBases {
   readonly #bases = new Map<string, CommitBase>();
