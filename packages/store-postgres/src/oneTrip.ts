@@ -18,16 +18,20 @@ export interface CommitBase {
 
 /**
  * The seq, snapshot and run of the actors this store committed lately, most recent last, at
- * most `max`. An actor's snapshot at a seq never changes (every write of a snapshot moves the
- * seq, under the seq's condition), so an entry is right whenever its seq is the one a step
- * expects; the one-trip statement writes the actor only at that seq.
+ * most `maxActors` of them and `maxChars` characters of snapshots (the oldest go first). An
+ * actor's snapshot at a seq never changes (every write of a snapshot moves the seq, under the
+ * seq's condition), so an entry is right whenever its seq is the one a step expects; the
+ * one-trip statement writes the actor only at that seq.
  */
 export class CommitBases {
   readonly #bases = new Map<string, CommitBase>();
-  readonly #max: number;
+  readonly #maxActors: number;
+  readonly #maxChars: number;
+  #chars = 0;
 
-  constructor(max = 10_000) {
-    this.#max = max;
+  constructor(maxActors = 4_096, maxChars = 32 * 1024 * 1024) {
+    this.#maxActors = maxActors;
+    this.#maxChars = maxChars;
   }
 
   /** The actor's base when the store knows its snapshot at `seq`. */
@@ -38,14 +42,18 @@ export class CommitBases {
 
   /** Notes a committed step: an active actor's next step has this base; a finished one has none. */
   committed(step: StepCommit, runId: string): void {
-    this.#bases.delete(step.actorId);
-    if (step.status !== 'active') return;
-    if (this.#bases.size >= this.#max) this.#bases.delete(this.#bases.keys().next().value!);
+    this.forget(step.actorId);
+    if (step.status !== 'active' || step.snapshot.length > this.#maxChars) return;
     this.#bases.set(step.actorId, { seq: step.expectedSeq + 1, snapshot: step.snapshot, runId });
+    this.#chars += step.snapshot.length;
+    while (this.#bases.size > this.#maxActors || this.#chars > this.#maxChars) this.forget(this.#bases.keys().next().value!);
   }
 
   forget(actorId: string): void {
+    const base = this.#bases.get(actorId);
+    if (!base) return;
     this.#bases.delete(actorId);
+    this.#chars -= base.snapshot.length;
   }
 }
 
