@@ -69,6 +69,7 @@ import {
 import { lockAuditAnchor, settlePendingAnchor, verifyAnchoredAudit, writeAuditAnchor } from './auditAnchor.js';
 import { APPLICATION, migrations } from './migrations.js';
 import type { CopyCounts, StoreCopy } from './storeCopy.js';
+import { CommitBases, FINISHED_BY, finishedByValues, settleLost, tripCommitSql, tripCommitValues, tripEntries, type TripEntry } from './oneTrip.js';
 import { Reconnect, type ReconnectOptions } from './reconnect.js';
 import { classifyStorageError, reportStorageErrors, toStorageError } from './storageErrors.js';
 
@@ -198,6 +199,8 @@ export class PostgresStore implements Store {
   /** The advisory-lock namespace of this schema's history feed fence (see `FEED_FENCE`). */
   readonly #feedKey: number;
   readonly #crashInBatch = crashInBatchHook();
+  /** The actors this store committed lately, with the base of their next step's history delta (see `oneTrip.ts`). */
+  readonly #bases = new CommitBases();
   /** One connection of its own for lease renewals, so a renewal never queues behind the work that fills the pool. */
   #leasePool: pg.Pool | undefined;
   #leaseConfig: pg.ClientConfig | undefined;
@@ -499,7 +502,51 @@ export class PostgresStore implements Store {
 
   async commitBatch(entries: BatchEntry[]): Promise<BatchResult[]> {
     if (!entries.length) return [];
-    return (await this.#pipelined(entries)) ?? this.#savepointBatch(entries);
+    // The crash tests kill a host halfway through a batch's writes, which only the pipelined path stops at.
+    const trip = this.#crashInBatch && entries.length >= 2 ? undefined : tripEntries(entries, this.#bases);
+    const tripped = trip && (await this.#oneTrip(trip));
+    if (Array.isArray(tripped)) return tripped;
+    const results = (await this.#pipelined(entries)) ?? (await this.#savepointBatch(entries));
+    if (tripped !== 'unknown') return results;
+    // The first try's answer was lost (no transaction id to ask about): it committed if its results' jobs are finished by their attempts.
+    const finished = await this.#query<{ key: string }>(FINISHED_BY, finishedByValues(trip!));
+    return settleLost(results, new Set(finished.map((r) => r.key)), trip!);
+  }
+
+  /**
+   * A one-trip commit (see `oneTrip.ts`): one statement, its own transaction. Undefined when
+   * nothing was written (a condition failed, a row was refused, or the transaction is known to
+   * have rolled back): the pipelined path then decides. `unknown` when the connection dropped
+   * before the answer came back: the transaction may have committed, and the caller runs the
+   * batch again, then tells its own commit by the jobs.
+   */
+  async #oneTrip(trip: TripEntry[]): Promise<BatchResult[] | 'unknown' | undefined> {
+    const deadline = this.#reconnect.deadline();
+    const client = await this.#connect(deadline);
+    let broken = false;
+    try {
+      const now = this.#now();
+      const finished = trip.map(({ completion }) => finishJobValues(completion, now));
+      const history = trip.map(({ completion, step, base }) => {
+        const shared = sharedOutput(completion.event.source, step.history.event, completion.status === 'done' ? completion.output : null);
+        const record = { ...step.history, actorId: step.actorId, runId: base.runId, seq: step.expectedSeq + 1, stateValue: step.stateValue, snapshot: step.snapshot, status: step.status };
+        return historyValues(record, base.snapshot, shared);
+      });
+      const values = tripCommitValues(trip, finished, history, this.#feedKey);
+      try {
+        // Corked: the statement's four protocol messages leave in one write.
+        await corking(client)(() => client.query({ name: 'spine_trip_commit', text: TRIP_COMMIT, values }));
+      } catch (error) {
+        for (const { step } of trip) this.#bases.forget(step.actorId);
+        if (classifyStorageError(error) !== 'unreachable') return undefined; // rolled back: a condition failed or a row was refused
+        broken = true;
+        return 'unknown';
+      }
+      for (const { step, base } of trip) this.#bases.committed(step, base.runId);
+      return trip.map(() => ({ ok: true }));
+    } finally {
+      client.release(broken);
+    }
   }
 
   /**
@@ -599,7 +646,9 @@ export class PostgresStore implements Store {
         // The connection dropped, maybe during COMMIT: ask whether the batch committed rather than
         // apply it again (a second try would refuse its steps and strand the jobs it claimed).
         broken = true;
-        return (await this.#reconnect.committed(this.pool, xid, deadline)) ? results : undefined;
+        if (!(await this.#reconnect.committed(this.pool, xid, deadline))) return undefined;
+        this.#noteBases(entries, results, actors);
+        return results;
       }
       if (!written.ok) {
         // A failed statement aborted the transaction: COMMIT rolled it back, nothing is written.
@@ -607,6 +656,7 @@ export class PostgresStore implements Store {
         if (isContentError(written.error) || isRetryable(written.error)) return undefined;
         throw written.error;
       }
+      this.#noteBases(entries, results, actors);
       return results;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => (broken = true));
@@ -614,6 +664,15 @@ export class PostgresStore implements Store {
     } finally {
       client.release(broken);
     }
+  }
+
+  /** Notes the bases of the steps a pipelined batch committed (and forgets those of the steps it refused). */
+  #noteBases(entries: BatchEntry[], results: BatchResult[], actors: Map<string, ActorLock>): void {
+    entries.forEach(({ step }, i) => {
+      if (!step) return;
+      if (results[i]!.ok) this.#bases.committed(step, actors.get(step.actorId)!.run_id);
+      else this.#bases.forget(step.actorId);
+    });
   }
 
   /** The general group commit: entry by entry, each in its own savepoint. */
@@ -836,17 +895,19 @@ export class PostgresStore implements Store {
   async runnable(now: number, owner: string, deadOwners: string[], limit: number): Promise<{ actors: string[]; jobs: { key: string; actorId: string }[] }> {
     const notHalted = "NOT EXISTS (SELECT 1 FROM approvals p WHERE p.run_id = a.run_id AND p.status = 'pending' AND p.tier = 'high')";
     const ours = `(a.owner IS NULL OR a.owner = $2 OR ${TAKEABLE('a.owner', '$3')})`;
-    const actors = await this.#query<{ actor_id: string }>(
-      `SELECT DISTINCT e.actor_id FROM events e JOIN actors a ON a.id = e.actor_id WHERE e.due_at <= $1 AND a.status = 'active' AND ${ours} AND ${notHalted} LIMIT $4`,
+    // One statement (one round trip each poll, one snapshot for both lists).
+    const [row] = await this.#query<{ actors: string[]; jobs: { key: string; actor_id: string }[] }>(
+      `SELECT
+         (SELECT COALESCE(json_agg(actor_id), '[]') FROM (
+            SELECT DISTINCT e.actor_id FROM events e JOIN actors a ON a.id = e.actor_id WHERE e.due_at <= $1 AND a.status = 'active' AND ${ours} AND ${notHalted} LIMIT $4) due) AS actors,
+         (SELECT COALESCE(json_agg(json_build_object('key', key, 'actor_id', actor_id)), '[]') FROM (
+            SELECT j.key, j.actor_id FROM jobs j JOIN actors a ON a.id = j.actor_id
+            WHERE ((j.status = 'pending' AND j.run_at <= $1) OR (j.status = 'running' AND ${TAKEABLE('j.owner', '$3')}))
+              AND a.status = 'active' AND ${ours} AND ${notHalted} LIMIT $4) claimable) AS jobs`,
       [now, owner, deadOwners, limit],
     );
-    const jobs = await this.#query<{ key: string; actor_id: string }>(
-      `SELECT j.key, j.actor_id FROM jobs j JOIN actors a ON a.id = j.actor_id
-       WHERE ((j.status = 'pending' AND j.run_at <= $1) OR (j.status = 'running' AND ${TAKEABLE('j.owner', '$3')}))
-         AND a.status = 'active' AND ${ours} AND ${notHalted} LIMIT $4`,
-      [now, owner, deadOwners, limit],
-    );
-    return { actors: actors.map((r) => r.actor_id), jobs: jobs.map((r) => ({ key: r.key, actorId: r.actor_id })) };
+    const { actors, jobs } = row!;
+    return { actors, jobs: jobs.map((r) => ({ key: r.key, actorId: r.actor_id })) };
   }
 
   async nextWakeAt(now: number): Promise<number | undefined> {
@@ -1482,7 +1543,7 @@ class BatchRows {
   }
 
   /** The rows of a step whose conditions the batch's reads checked. */
-  step(step: StepCommit, before: ActorLock, shared: { key: string; output: string } | undefined): void {
+  step(step: StepCommit, before: Pick<ActorLock, 'run_id' | 'snapshot'>, shared: { key: string; output: string } | undefined): void {
     const now = step.history.startedAt;
     const seq = step.expectedSeq + 1;
     this.#actors.push([step.actorId, seq, step.status, step.snapshot, step.stateValue, step.output, step.error, now]);
@@ -1555,6 +1616,7 @@ const BATCH_INSERT_HISTORY = `INSERT INTO history (actor_id, run_id, seq, event_
     WITH ORDINALITY AS h(actor_id, run_id, seq, event_type, state_value, status, version, emitted, started_at, duration_us, checkpoint, body, job_key, ord)
     CROSS JOIN ${FEED_FENCE_LOCK}
   ORDER BY ord`;
+const TRIP_COMMIT = tripCommitSql(FEED_FENCE_LOCK.replace('$14', '$34'));
 const BATCH_INSERT_EVENTS = `INSERT INTO events (actor_id, type, event, due_at, send_id, source, created_at)
   SELECT actor_id, type, event, due_at, send_id, source, created_at
   FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[]) WITH ORDINALITY AS e(actor_id, type, event, due_at, send_id, source, created_at, ord)

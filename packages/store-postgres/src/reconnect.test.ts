@@ -5,13 +5,14 @@ import { freshPostgresUrl, withPostgres } from '../../../test/support/postgres.j
 import { PostgresStore } from './PostgresStore.js';
 
 /**
- * A TCP proxy in front of the test server that can lose the answer to the next COMMIT: it
- * passes the COMMIT on, drops what the server answers, then cuts both sides, so the client
- * cannot know whether its transaction committed.
+ * A TCP proxy in front of the test server that can lose the answer to the next COMMIT (or the
+ * next statement whose protocol messages carry `marker`): it passes it on, drops what the server
+ * answers, then cuts both sides, so the client cannot know whether its transaction committed.
  */
 class CommitCutter {
   server!: Server;
   #armed = false;
+  #marker = 'COMMIT\0';
   readonly #sockets = new Set<Socket>();
 
   async start(upstream: URL): Promise<number> {
@@ -21,7 +22,7 @@ class CommitCutter {
       let cut = false;
       client.on('data', (chunk: Buffer) => {
         server.write(chunk);
-        if (this.#armed && chunk.includes('COMMIT\0')) {
+        if (this.#armed && chunk.includes(this.#marker)) {
           this.#armed = false;
           cut = true;
           setTimeout(() => (client.destroy(), server.destroy()), 300);
@@ -34,9 +35,10 @@ class CommitCutter {
     return (this.server.address() as AddressInfo).port;
   }
 
-  /** Loses the answer to the next COMMIT that passes. */
-  arm(): void {
+  /** Loses the answer to the next COMMIT (or statement carrying `marker`) that passes. */
+  arm(marker = 'COMMIT\0'): void {
     this.#armed = true;
+    this.#marker = marker;
   }
 
   get armed(): boolean {
@@ -104,6 +106,40 @@ describe('PostgresStore when the answer to COMMIT is lost', () => {
     expect(result).toEqual({ ok: true });
     expect((await store.getActor('s'))!.seq).toBe(1);
     expect((await store.history('s')).map((h) => h.seq)).toEqual([1]);
+  });
+
+  it('learns that a one-trip activity commit committed when all its answers were lost, so the result is neither refused nor applied twice', async () => {
+    const url = new URL(freshPostgresUrl('cuttrip'));
+    const cutter = new CommitCutter();
+    const proxied = new URL(url);
+    proxied.port = String(await cutter.start(url));
+    cleanup.push(() => cutter.stop());
+    const store = await PostgresStore.open(proxied.toString(), { reconnect: { report: () => {} } });
+    cleanup.push(() => store.close());
+    await store.createActors([{ id: 't', runId: 't', parentId: null, childKey: null, machine: 'm', version: 'v1', owner: null }], [
+      { actorId: 't', type: 'xstate.init', event: '{"type":"xstate.init"}', dueAt: 0, source: 'external' },
+    ]);
+    await store.claimActors(['t'], 'h1', []);
+    const fence = { owner: 'h1', epoch: (await store.getActor('t'))!.ownerEpoch };
+    const [init] = await store.nextEvents('t', Number.MAX_SAFE_INTEGER, 1);
+    const stepOf = (expectedSeq: number, eventId: number | null) => ({
+      actorId: 't', expectedSeq, fence, eventId, snapshot: JSON.stringify({ status: 'active', value: `s${expectedSeq + 1}`, context: {}, children: {} }), stateValue: `"s${expectedSeq + 1}"`,
+      status: 'active' as const, output: null, error: null, history: { eventType: 'x', event: '{"type":"x"}', version: 'v1', emitted: null, startedAt: 1, durationUs: 5 },
+      messages: [], cancelTimers: [], cancelJobs: [], spawn: [], stop: [], deadLetters: [],
+      jobs: [{ key: `t:${expectedSeq + 1}`, actorId: 't', runId: 't', childId: 'w', src: 'work', input: '{}', runAt: 0, claimedBy: 'h1' }],
+    });
+    expect(await store.commitStep(stepOf(0, init!.id))).toEqual({ ok: true });
+    const event = { actorId: 't', type: 'xstate.done.actor.w', event: '{"type":"xstate.done.actor.w"}', dueAt: 5, source: 'activity:t:1' };
+    // The store committed seq 1 itself, so this is one statement (its own transaction), whose answer is lost.
+    cutter.arm('spine_trip_commit\0');
+    const result = await store.commitBatch([{ completion: { key: 't:1', owner: 'h1', attempt: 1, status: 'done', output: '{}', error: null, journal: '[]', event }, step: stepOf(1, null) }]);
+    expect(cutter.armed, 'the answers were lost').toBe(false);
+    expect(result).toEqual([{ ok: true }]);
+    expect(await store.getActor('t')).toMatchObject({ seq: 2 });
+    expect((await store.history('t')).map((h) => h.seq)).toEqual([1, 2]);
+    expect(await store.getJob('t:1')).toMatchObject({ status: 'done', attempts: 1 });
+    expect(await store.getJob('t:2')).toMatchObject({ status: 'running', owner: 'h1', attempts: 1 });
+    expect(await store.nextEvents('t', Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
   });
 
   it('goes on after the server ends its idle pooled connections (as at a restart), without crashing the process', async () => {

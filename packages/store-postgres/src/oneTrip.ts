@@ -1,0 +1,189 @@
+// An activity's result and the step it causes, committed in one round trip. The pipelined group
+// commit reads first (the actors' seq, owner and snapshot, the jobs' owner and attempt, the
+// mailboxes) and writes once it has decided: two round trips and a statement per kind of row.
+// When the store itself committed the actor's previous step, it knows the snapshot the new
+// history row is a delta against, so nothing needs reading: one statement, its own transaction,
+// finishes the jobs, writes the actors, history rows and new jobs, each write conditional as the
+// reads would have checked, and divides by zero (rolling all of it back) unless every condition
+// held. The two-round-trip path then decides the precise outcome. One statement is also one
+// answer from the server: what a step costs on a machine where every wake-up is expensive.
+import type { BatchEntry, BatchResult, JobCompletion, StepCommit } from '@spine/runtime/store';
+
+/** What the store knows of an actor after committing its step: the base of the next step's history delta. */
+export interface CommitBase {
+  seq: number;
+  snapshot: string;
+  runId: string;
+}
+
+/**
+ * The seq, snapshot and run of the actors this store committed lately, most recent last, at
+ * most `maxActors` of them and `maxChars` characters of snapshots (the oldest go first). An
+ * actor's snapshot at a seq never changes (every write of a snapshot moves the seq, under the
+ * seq's condition), so an entry is right whenever its seq is the one a step expects; the
+ * one-trip statement writes the actor only at that seq.
+ */
+export class CommitBases {
+  readonly #bases = new Map<string, CommitBase>();
+  readonly #maxActors: number;
+  readonly #maxChars: number;
+  #chars = 0;
+
+  constructor(maxActors = 4_096, maxChars = 32 * 1024 * 1024) {
+    this.#maxActors = maxActors;
+    this.#maxChars = maxChars;
+  }
+
+  /** The actor's base when the store knows its snapshot at `seq`. */
+  at(actorId: string, seq: number): CommitBase | undefined {
+    const base = this.#bases.get(actorId);
+    return base?.seq === seq ? base : undefined;
+  }
+
+  /** Notes a committed step: an active actor's next step has this base; a finished one has none. */
+  committed(step: StepCommit, runId: string): void {
+    this.forget(step.actorId);
+    if (step.status !== 'active' || step.snapshot.length > this.#maxChars) return;
+    this.#bases.set(step.actorId, { seq: step.expectedSeq + 1, snapshot: step.snapshot, runId });
+    this.#chars += step.snapshot.length;
+    while (this.#bases.size > this.#maxActors || this.#chars > this.#maxChars) this.forget(this.#bases.keys().next().value!);
+  }
+
+  forget(actorId: string): void {
+    const base = this.#bases.get(actorId);
+    if (!base) return;
+    this.#bases.delete(actorId);
+    this.#chars -= base.snapshot.length;
+  }
+}
+
+/** One entry of a one-trip commit: a result, the step applying it directly, and that step's base. */
+export interface TripEntry {
+  completion: JobCompletion & { attempt: number };
+  step: StepCommit;
+  base: CommitBase;
+}
+
+/**
+ * The entries as a one-trip commit, or undefined when one of them needs reading first or writes
+ * rows the statement does not: every entry must apply an activity's result directly (`eventId:
+ * null`) with a step whose base is known, fenced by attempt (what tells the result's own commit
+ * apart after a lost answer), on distinct actors and jobs, and the step may only write its actor,
+ * its history row, cancel its invokes' jobs and create jobs (no messages, timers, children,
+ * approvals, stops, audit rows or dead letters).
+ */
+export function tripEntries(entries: BatchEntry[], bases: CommitBases): TripEntry[] | undefined {
+  const trip: TripEntry[] = [];
+  const actors = new Set<string>();
+  const jobs = new Set<string>();
+  for (const { completion, step } of entries) {
+    if (!completion || !step || step.eventId !== null || completion.attempt === undefined || completion.audit?.length) return undefined;
+    if (step.messages.length || step.cancelTimers.length || step.spawn.length || step.stop.length || step.deadLetters.length) return undefined;
+    if (step.approvals?.length || step.cancelApprovals?.length || step.audit?.length) return undefined;
+    if (actors.has(step.actorId) || jobs.has(completion.key)) return undefined;
+    const base = bases.at(step.actorId, step.expectedSeq);
+    if (!base) return undefined;
+    actors.add(step.actorId);
+    jobs.add(completion.key);
+    trip.push({ completion: completion as TripEntry['completion'], step, base });
+  }
+  return trip.length ? trip : undefined;
+}
+
+/**
+ * The one statement of a one-trip commit (`feedFenceLock` takes the history feed's fence, its key
+ * as `$34`). Each write carries its conditions, checked on the newest row under its lock as any
+ * UPDATE's: a job is finished only while it runs for the result's owner and attempt, an actor is
+ * written only while active at the expected seq and owned at its fence's epoch. The answer
+ * divides by zero unless every job and actor was written and no actor has an earlier event
+ * waiting in its mailbox; the error rolls the whole statement back. Cancels leave the results'
+ * own jobs alone (finished here; one statement must not write a row twice) and, as every
+ * statement's reads, do not see the jobs it creates. Its answer comes once it committed: a lost
+ * answer is told by the jobs (`FINISHED_BY`), there being no transaction id to ask about.
+ */
+export function tripCommitSql(feedFenceLock: string): string {
+  return `WITH
+  finished AS (
+    UPDATE jobs j SET status = c.status, output = c.output, error = c.error, journal = c.journal, finished_at = c.finished_at
+    FROM unnest($12::text[], $13::text[], $14::text[], $15::text[], $16::bigint[], $17::text[], $18::text[], $19::int[]) AS c(status, output, error, journal, finished_at, key, owner, attempt)
+    WHERE j.key = c.key AND j.status = 'running' AND j.owner = c.owner AND j.attempts = c.attempt
+    RETURNING j.key),
+  stepped AS (
+    UPDATE actors a SET seq = u.seq, status = u.status, snapshot = u.snapshot, state_value = u.state_value, output = u.output, error = u.error, updated_at = u.updated_at
+    FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[])
+      AS u(id, expected, owner, epoch, seq, status, snapshot, state_value, output, error, updated_at)
+    WHERE a.id = u.id AND a.seq = u.expected AND a.status = 'active' AND (u.owner IS NULL OR (a.owner = u.owner AND a.owner_epoch = u.epoch))
+    RETURNING a.id),
+  history_rows AS (
+    INSERT INTO history (actor_id, run_id, seq, event_type, state_value, status, version, emitted, started_at, duration_us, checkpoint, body, job_key)
+    SELECT actor_id, run_id, seq, event_type, state_value, status, version, emitted, started_at, duration_us, checkpoint, body, job_key
+    FROM unnest($21::text[], $22::text[], $23::int[], $24::text[], $25::text[], $26::text[], $27::text[], $28::text[], $29::bigint[], $30::bigint[], $31::boolean[], $32::bytea[], $33::text[])
+      WITH ORDINALITY AS h(actor_id, run_id, seq, event_type, state_value, status, version, emitted, started_at, duration_us, checkpoint, body, job_key, ord)
+      CROSS JOIN ${feedFenceLock}
+    ORDER BY ord),
+  cancelled AS (
+    UPDATE jobs j SET status = 'cancelled', finished_at = c.at FROM unnest($35::bigint[], $36::text[], $37::text[]) AS c(at, actor_id, child_id)
+    WHERE j.actor_id = c.actor_id AND j.child_id = c.child_id AND j.status IN ('pending', 'held', 'running') AND j.key <> ALL($17::text[])),
+  created AS (
+    INSERT INTO jobs (key, actor_id, run_id, child_id, src, input, status, owner, attempts, run_at, created_at, started_at)
+    SELECT key, actor_id, run_id, child_id, src, input, status, owner, attempts, run_at, created_at, started_at
+    FROM unnest($38::text[], $39::text[], $40::text[], $41::text[], $42::text[], $43::text[], $44::text[], $45::text[], $46::int[], $47::bigint[], $48::bigint[], $49::bigint[]) WITH ORDINALITY
+      AS j(key, actor_id, run_id, child_id, src, input, status, owner, attempts, run_at, created_at, started_at, ord)
+    ORDER BY ord)
+  SELECT 1 / (
+      (SELECT COUNT(*) FROM finished) = cardinality($17::text[]) AND (SELECT COUNT(*) FROM stepped) = cardinality($1::text[])
+      AND NOT EXISTS (SELECT 1 FROM events e JOIN unnest($1::text[], $20::bigint[]) AS w(actor_id, due_at) ON e.actor_id = w.actor_id AND e.due_at <= w.due_at)
+    )::int AS ok`;
+}
+
+/**
+ * The statement's values. `finished` and `history` are each entry's job completion and history
+ * row as the store's other paths write them (`finishJobValues`, `historyValues`).
+ */
+export function tripCommitValues(trip: TripEntry[], finished: unknown[][], history: unknown[][], feedKey: number): unknown[] {
+  const steps = trip.map((t) => t.step);
+  const cancels = steps.flatMap((st) => st.cancelJobs.map((childId) => [st.history.startedAt, st.actorId, childId]));
+  const jobs = steps.flatMap((st) =>
+    st.jobs.map((job) => {
+      const claimed = Boolean(job.claimedBy && !job.held);
+      const at = st.history.startedAt;
+      return [job.key, job.actorId, job.runId, job.childId, job.src, job.input, claimed ? 'running' : job.held ? 'held' : 'pending', claimed ? job.claimedBy : null, claimed ? 1 : 0, job.runAt, at, claimed ? at : null];
+    }),
+  );
+  return [
+    ...columns(steps.map((st) => [st.actorId, st.expectedSeq, st.fence?.owner ?? null, st.fence?.epoch ?? null, st.expectedSeq + 1, st.status, st.snapshot, st.stateValue, st.output, st.error, st.history.startedAt]), 11),
+    ...columns(finished, 8),
+    trip.map((t) => t.completion.event.dueAt),
+    ...columns(history, 13),
+    feedKey,
+    ...columns(cancels, 3),
+    ...columns(jobs, 12),
+  ];
+}
+
+/** Rows to the column arrays `unnest` takes (`width` empty arrays for no rows). */
+function columns(rows: unknown[][], width: number): unknown[][] {
+  return Array.from({ length: width }, (_, i) => rows.map((row) => row[i]));
+}
+
+/**
+ * Which results' jobs are finished by the very attempts they report: after a one-trip commit
+ * whose answers were all lost (no transaction id to ask about), what tells that it committed.
+ * Only a transaction carrying that result finishes its job for that owner and attempt (a job
+ * claimed again counts another attempt, and a finished job is never claimed again).
+ */
+export const FINISHED_BY = `SELECT j.key FROM jobs j JOIN unnest($1::text[], $2::text[], $3::text[], $4::int[]) AS c(key, status, owner, attempt)
+  ON j.key = c.key AND j.status = c.status AND j.owner = c.owner AND j.attempts = c.attempt`;
+
+export function finishedByValues(trip: TripEntry[]): unknown[] {
+  return [trip.map((t) => t.completion.key), trip.map((t) => t.completion.status), trip.map((t) => t.completion.owner), trip.map((t) => t.completion.attempt)];
+}
+
+/**
+ * The results of a batch whose one-trip commit had an unknown outcome, after the general path ran
+ * it again (taking the rows' locks, so the lost transaction had ended or can no longer commit): an
+ * entry the second run refused is committed after all when its job is finished by its attempt.
+ */
+export function settleLost(results: BatchResult[], finished: Set<string>, trip: TripEntry[]): BatchResult[] {
+  return results.map((result, i) => (result.ok || !finished.has(trip[i]!.completion.key) ? result : { ok: true }));
+}
