@@ -57,6 +57,7 @@ import { checkSpineDatabase, inspectFile, migrate, refuseUrlPath } from './datab
 import { deadLetterRetention, insertBoundedDeadLetter } from './deadLetterRetention.js';
 import { checkPagesAtOpen, foundCorrupt, markClosedCleanly, reportStorageErrors, toStorageError } from './storageErrors.js';
 import { WakeFile } from './WakeFile.js';
+import { BACKSTOP_FRAMES, Checkpointer } from './Checkpointer.js';
 
 /** Options of `SqliteStore.open`. */
 export interface SqliteStoreOptions {
@@ -113,6 +114,9 @@ export class SqliteStore implements Store {
   /** A step inside an entry's savepoint: refused alone, the entry keeps its result. */
   readonly #stepTx: (step: StepCommit, direct: DirectResult) => CommitResult;
   readonly #crashInBatch = crashInBatchHook();
+  readonly #synchronous: 'NORMAL' | 'FULL';
+  /** Started by the first committed step (a command that writes a row or two never starts it). */
+  #checkpointer: Checkpointer | undefined;
 
   readonly #retention: DeadLetterRetention;
   readonly #secret: () => string | undefined;
@@ -125,6 +129,7 @@ export class SqliteStore implements Store {
     this.db = db;
     this.path = path;
     this.#now = now;
+    this.#synchronous = options.synchronous ?? 'NORMAL';
     this.#s = prepare(db);
     this.#commitTx = db.transaction((step: StepCommit) => this.#commit(step)).immediate as unknown as (step: StepCommit) => CommitResult;
     this.#batchTx = db.transaction((entries: BatchEntry[]) => this.#batch(entries)).immediate as unknown as (entries: BatchEntry[]) => BatchResult[];
@@ -299,7 +304,9 @@ export class SqliteStore implements Store {
 
   async commitStep(step: StepCommit): Promise<CommitResult> {
     try {
-      return this.#commitTx(step);
+      const result = this.#commitTx(step);
+      this.#committed();
+      return result;
     } catch (error) {
       if (error instanceof Rollback && error.reason !== 'queued') return { ok: false, reason: error.reason };
       throw error;
@@ -308,7 +315,19 @@ export class SqliteStore implements Store {
 
   async commitBatch(entries: BatchEntry[]): Promise<BatchResult[]> {
     if (!entries.length) return [];
-    return this.#batchTx(entries);
+    const results = this.#batchTx(entries);
+    this.#committed();
+    return results;
+  }
+
+  /** Steps are committed here: checkpoint the WAL on the checkpointer's thread (see Checkpointer), not inside later commits. */
+  #committed(): void {
+    if (!this.#checkpointer) {
+      if (this.db.memory || this.db.readonly) return;
+      this.#checkpointer = new Checkpointer(this.path, this.#synchronous);
+      this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_FRAMES}`);
+    }
+    this.#checkpointer.written();
   }
 
   #batch(entries: BatchEntry[]): BatchResult[] {
@@ -359,9 +378,16 @@ export class SqliteStore implements Store {
     // Read before the update: the snapshot being replaced is the base of this step's history delta.
     const before = s.getRunId.get(step.actorId) as { run_id: string; snapshot: string | null; owner: string | null; owner_epoch: number } | undefined;
     const { fence } = step;
+    // A step that stays active leaves `status` out of its SET: SQLite rewrites every index on a
+    // column a SET names, changed or not (`actors_parent` would cost a page per step).
+    const stays = step.status === 'active';
     const updated = fence
-      ? s.updateOwnedActor.run(seq, step.status, step.snapshot, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq, fence.owner, fence.epoch)
-      : s.updateActor.run(seq, step.status, step.snapshot, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq);
+      ? stays
+        ? s.advanceOwnedActor.run(seq, step.snapshot, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq, fence.owner, fence.epoch)
+        : s.updateOwnedActor.run(seq, step.status, step.snapshot, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq, fence.owner, fence.epoch)
+      : stays
+        ? s.advanceActor.run(seq, step.snapshot, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq)
+        : s.updateActor.run(seq, step.status, step.snapshot, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq);
     if (updated.changes === 0 || !before) throw new Rollback(before && fence && (before.owner !== fence.owner || before.owner_epoch !== fence.epoch) ? 'fenced' : 'conflict');
     let source: string;
     if (step.eventId === null) {
@@ -801,6 +827,10 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (!this.db.open) return;
     const clean = !this.db.readonly && !this.db.memory && !foundCorrupt(this);
+    const checkpointer = this.#checkpointer;
+    this.#checkpointer = undefined;
+    await checkpointer?.close();
+    if (!this.db.open) return;
     this.db.close();
     if (clean) markClosedCleanly(this.path); // the next open skips the page check while nothing touches the file
   }
@@ -889,6 +919,11 @@ function prepare(db: Database.Database) {
     // The same, fenced by ownership: only the owner at the epoch it claimed may commit.
     updateOwnedActor: ifLeased(
       "UPDATE actors SET seq = ?, status = ?, snapshot = ?, state_value = ?, output = ?, error = ?, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active' AND owner = ? AND owner_epoch = ?",
+    ),
+    // The two above for a step that stays active (no `status` in the SET, so no index on it is rewritten).
+    advanceActor: db.prepare("UPDATE actors SET seq = ?, snapshot = ?, state_value = ?, output = ?, error = ?, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active'"),
+    advanceOwnedActor: ifLeased(
+      "UPDATE actors SET seq = ?, snapshot = ?, state_value = ?, output = ?, error = ?, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active' AND owner = ? AND owner_epoch = ?",
     ),
     stopActor: db.prepare(
       "UPDATE actors SET status = 'stopped', seq = seq + 1, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active' RETURNING run_id, seq, snapshot, state_value, version",
