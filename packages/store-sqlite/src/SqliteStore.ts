@@ -1036,13 +1036,15 @@ function prepare(db: Database.Database) {
          AND NOT EXISTS (SELECT 1 FROM approvals p WHERE p.run_id = a.run_id AND p.status = 'pending' AND p.tier = 'high') LIMIT ?`,
     ),
     runnableJobs: db.prepare(
+      // `status IN (…)` repeats the partial index's condition so SQLite uses `jobs_open` (the open
+      // jobs) instead of scanning every job ever run; the same in `nextWake`.
       `SELECT j.key, j.actor_id FROM jobs j CROSS JOIN actors a ON a.id = j.actor_id
-       WHERE ((j.status = 'pending' AND j.run_at <= ?) OR (j.status = 'running' AND j.owner IN ${dead}))
+       WHERE j.status IN ('pending', 'running') AND ((j.status = 'pending' AND j.run_at <= ?) OR (j.status = 'running' AND j.owner IN ${dead}))
          AND a.status = 'active' AND (a.owner IS NULL OR a.owner = ? OR a.owner IN ${dead})
          AND NOT EXISTS (SELECT 1 FROM approvals p WHERE p.run_id = a.run_id AND p.status = 'pending' AND p.tier = 'high') LIMIT ?`,
     ),
     nextWake: db.prepare(
-      `SELECT (SELECT MIN(due_at) FROM events WHERE due_at > ?) AS e, (SELECT MIN(run_at) FROM jobs WHERE status = 'pending' AND run_at > ?) AS j,
+      `SELECT (SELECT MIN(due_at) FROM events WHERE due_at > ?) AS e, (SELECT MIN(run_at) FROM jobs WHERE status IN ('pending', 'running') AND status = 'pending' AND run_at > ?) AS j,
          (SELECT MIN(deadline_at) FROM approvals WHERE status = 'pending' AND escalated_at IS NULL AND deadline_at > ?) AS d`,
     ),
     claimActors: ifLeased(
