@@ -68,6 +68,9 @@ export class Checkpointer {
   async close(): Promise<void> {
     this.#worker.ref(); // the process waits for the thread to close its connection
     Atomics.store(this.#state, 1, 1);
+    // Also marks the WAL dirty: a thread about to wait for that flag returns at once instead of
+    // sleeping through a notify it was not yet waiting for.
+    Atomics.store(this.#state, 0, 1);
     Atomics.notify(this.#state, 0);
     Atomics.notify(this.#state, 1);
     await this.#exited;
