@@ -83,6 +83,9 @@ const ACTIVITY_SOURCE = 'activity:';
 /** Shorter outputs are cheaper copied than referred to. */
 const MIN_SHARED_OUTPUT = 64;
 
+/** Step transactions (single or batched) after which a host's connection hands checkpoints to a thread (see Checkpointer). */
+const CHECKPOINTER_AFTER = 64;
+
 /** Thrown inside a run-control transaction whose fence failed: rolls it back; the method returns false. */
 class Fenced extends Error {}
 
@@ -115,8 +118,9 @@ export class SqliteStore implements Store {
   readonly #stepTx: (step: StepCommit, direct: DirectResult) => CommitResult;
   readonly #crashInBatch = crashInBatchHook();
   readonly #synchronous: 'NORMAL' | 'FULL';
-  /** Started by the first committed step (a command that writes a row or two never starts it). */
+  /** Started once this connection committed `CHECKPOINTER_AFTER` steps' transactions: a command or a short test never starts a thread. */
   #checkpointer: Checkpointer | undefined;
+  #commits = 0;
 
   readonly #retention: DeadLetterRetention;
   readonly #secret: () => string | undefined;
@@ -323,7 +327,7 @@ export class SqliteStore implements Store {
   /** Steps are committed here: checkpoint the WAL on the checkpointer's thread (see Checkpointer), not inside later commits. */
   #committed(): void {
     if (!this.#checkpointer) {
-      if (this.db.memory || this.db.readonly) return;
+      if (++this.#commits < CHECKPOINTER_AFTER || this.db.memory || this.db.readonly || !this.db.open) return;
       this.#checkpointer = new Checkpointer(this.path, this.#synchronous);
       this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_FRAMES}`);
     }
