@@ -48,14 +48,19 @@ export class Checkpointer {
   readonly #worker: Worker;
   readonly #exited: Promise<void>;
 
-  constructor(path: string, synchronous: 'NORMAL' | 'FULL') {
+  #closing = false;
+
+  /** `died`: the thread ended without being closed (it could not start or open the file). */
+  constructor(path: string, synchronous: 'NORMAL' | 'FULL', died: () => void) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.#worker = new Worker(THREAD, { eval: true, workerData: { path, synchronous, driver, state: this.#state, gatherMs: GATHER_MS } });
     this.#worker.unref();
-    // A thread that cannot run (no threads, the driver will not load) leaves checkpoints to the connection's backstop.
     this.#exited = new Promise((resolve) => {
-      this.#worker.once('exit', () => resolve());
-      this.#worker.once('error', () => resolve());
+      this.#worker.once('exit', () => {
+        if (!this.#closing) died();
+        resolve();
+      });
+      this.#worker.on('error', () => {}); // reported by 'exit'
     });
   }
 
@@ -66,6 +71,7 @@ export class Checkpointer {
 
   /** Stops the thread once its checkpoint in progress (if any) ends, and waits for it. */
   async close(): Promise<void> {
+    this.#closing = true;
     this.#worker.ref(); // the process waits for the thread to close its connection
     Atomics.store(this.#state, 1, 1);
     // Also marks the WAL dirty: a thread about to wait for that flag returns at once instead of

@@ -327,9 +327,20 @@ export class SqliteStore implements Store {
   /** Steps are committed here: checkpoint the WAL on the checkpointer's thread (see Checkpointer), not inside later commits. */
   #committed(): void {
     if (!this.#checkpointer) {
-      if (++this.#commits < CHECKPOINTER_AFTER || this.db.memory || this.db.readonly || !this.db.open) return;
-      this.#checkpointer = new Checkpointer(this.path, this.#synchronous);
-      this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_FRAMES}`);
+      if (++this.#commits !== CHECKPOINTER_AFTER || this.db.memory || this.db.readonly || !this.db.open) return;
+      // Past the commit: a thread that cannot start (or dies) leaves checkpoints where SQLite does them.
+      try {
+        this.#checkpointer = new Checkpointer(this.path, this.#synchronous, () => {
+          try {
+            if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+          } catch {
+            // closing: nothing to checkpoint for
+          }
+        });
+        this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_FRAMES}`);
+      } catch {
+        return;
+      }
     }
     this.#checkpointer.written();
   }
