@@ -39,7 +39,9 @@ db.close();
  * activity workflow spent about a sixth of each step blocked there. The host's connection keeps
  * `wal_autocheckpoint = BACKSTOP_FRAMES`: while commits never pause, a PASSIVE checkpoint rarely
  * ends with every frame copied, so the WAL can only restart after a checkpoint of its own.
- * Durability is unchanged: a checkpoint only copies what the WAL already holds, at the same
+ * Only at `synchronous=NORMAL`: at FULL every commit fsyncs the WAL, and a WAL that grows past
+ * SQLite's 1000 frames makes each of those fsyncs dearer (the file's size changes), which cost a
+ * lone run more than the checkpoints it saved. Durability is unchanged: a checkpoint only copies what the WAL already holds, at the same
  * `synchronous` level, and SQLite coordinates it with every other connection.
  */
 export class Checkpointer {

@@ -327,7 +327,7 @@ export class SqliteStore implements Store {
   /** Steps are committed here: checkpoint the WAL on the checkpointer's thread (see Checkpointer), not inside later commits. */
   #committed(): void {
     if (!this.#checkpointer) {
-      if (++this.#commits !== CHECKPOINTER_AFTER || this.db.memory || this.db.readonly || !this.db.open) return;
+      if (++this.#commits !== CHECKPOINTER_AFTER || this.#synchronous !== 'NORMAL' || this.db.memory || this.db.readonly || !this.db.open) return;
       // Past the commit: a thread that cannot start (or dies) leaves checkpoints where SQLite does them.
       try {
         this.#checkpointer = new Checkpointer(this.path, this.#synchronous, () => {
