@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { ProxyTracerProvider, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import type { Redactor } from './redact.js';
 
 /**
@@ -51,15 +51,28 @@ function withIds<T>(ids: { traceId?: string; spanId: string | (() => string) }, 
  */
 export class RunTelemetry {
   readonly #tracer: Tracer;
+  readonly #given: boolean;
   readonly #redactor: Redactor;
 
   constructor(options: { tracer?: Tracer; redactor: Redactor }) {
     this.#tracer = options.tracer ?? trace.getTracer('@spine/runtime', '0.1.0');
+    this.#given = options.tracer !== undefined;
     this.#redactor = options.redactor;
+  }
+
+  /**
+   * Whether a span can record: a tracer was given, or an SDK is registered now. Without one
+   * every span is a no-op, and an activity's would still cost its parent's hash and its attributes.
+   */
+  #live(): boolean {
+    if (this.#given) return true;
+    const provider = trace.getTracerProvider();
+    return !(provider instanceof ProxyTracerProvider) || provider.getDelegateTracer('@spine/runtime', '0.1.0') !== undefined;
   }
 
   /** A committed step, a child of its run's span. */
   step(info: { runId: string; actorId: string; machine: string; version: string; seq: number; eventType: string; state: string; status: string; startedAt: number; endedAt: number; error: string | null }): void {
+    if (!this.#live()) return;
     const span = withIds({ spanId: () => spanIdOfStep(info.actorId, info.seq) }, () =>
       this.#tracer.startSpan(`spine.step ${info.machine}`, { kind: SpanKind.INTERNAL, startTime: info.startedAt }, runContext(info.runId)),
     );
@@ -88,6 +101,7 @@ export class RunTelemetry {
    * and an `execute_tool <tool>` span for each tool call.
    */
   activity(info: { runId: string; actorId: string; jobKey: string; src: string; attempt: number; startedAt: number }): ActivitySpan {
+    if (!this.#live()) return NO_SPAN;
     const seq = stepOfKey(info.jobKey);
     const parent = seq === undefined ? runContext(info.runId) : stepContext(info.runId, info.actorId, seq);
     const span = this.#tracer.startSpan(
@@ -163,6 +177,8 @@ export class RunTelemetry {
 export interface ActivitySpan {
   end(facts: Record<string, unknown>, outcome: 'ok' | 'failed' | 'retry' | 'aborted', endedAt: number): void;
 }
+
+const NO_SPAN: ActivitySpan = { end() {} };
 
 /** The trace id every span of a run carries (hex, 32 digits), in every process that works on it. */
 export function traceIdOfRun(runId: string): string {

@@ -64,6 +64,7 @@ import { checkSpineDatabase, inspectFile, migrate, refuseUrlPath, sqliteAddon } 
 import { deadLetterRetention, insertBoundedDeadLetter } from './deadLetterRetention.js';
 import { checkPagesAtOpen, foundCorrupt, markClosedCleanly, reportStorageErrors, toStorageError } from './storageErrors.js';
 import { WakeFile } from './WakeFile.js';
+import { BACKSTOP_FRAMES, Checkpointer } from './Checkpointer.js';
 
 /** Options of `SqliteStore.open`. */
 export interface SqliteStoreOptions {
@@ -88,6 +89,9 @@ export interface SqliteStoreOptions {
 const ACTIVITY_SOURCE = 'activity:';
 /** Shorter outputs are cheaper copied than referred to. */
 const MIN_SHARED_OUTPUT = 64;
+
+/** Step transactions (single or batched) after which a host's connection hands checkpoints to a thread (see Checkpointer). */
+const CHECKPOINTER_AFTER = 64;
 
 /** Thrown inside a run-control transaction whose fence failed: rolls it back; the method returns false. */
 class Fenced extends Error {}
@@ -120,6 +124,10 @@ export class SqliteStore implements Store {
   /** A step inside an entry's savepoint: refused alone, the entry keeps its result. */
   readonly #stepTx: (step: StepCommit, direct: DirectResult) => CommitResult;
   readonly #crashInBatch = crashInBatchHook();
+  readonly #synchronous: 'NORMAL' | 'FULL';
+  /** Started once this connection committed `CHECKPOINTER_AFTER` steps' transactions: a command or a short test never starts a thread. */
+  #checkpointer: Checkpointer | undefined;
+  #commits = 0;
 
   readonly #retention: DeadLetterRetention;
   readonly #secret: () => string | undefined;
@@ -134,6 +142,7 @@ export class SqliteStore implements Store {
     this.db = db;
     this.path = path;
     this.#now = now;
+    this.#synchronous = options.synchronous ?? 'NORMAL';
     this.#s = prepare(db);
     this.#commitTx = db.transaction((step: StepCommit) => this.#commit(step)).immediate as unknown as (step: StepCommit) => CommitResult;
     this.#batchTx = db.transaction((entries: BatchEntry[]) => this.#batch(entries)).immediate as unknown as (entries: BatchEntry[]) => BatchResult[];
@@ -312,7 +321,9 @@ export class SqliteStore implements Store {
 
   async commitStep(step: StepCommit): Promise<CommitResult> {
     try {
-      return this.#commitTx(step);
+      const result = this.#commitTx(step);
+      this.#committed();
+      return result;
     } catch (error) {
       if (error instanceof Rollback && error.reason !== 'queued') return { ok: false, reason: error.reason };
       throw error;
@@ -321,7 +332,30 @@ export class SqliteStore implements Store {
 
   async commitBatch(entries: BatchEntry[]): Promise<BatchResult[]> {
     if (!entries.length) return [];
-    return this.#batchTx(entries);
+    const results = this.#batchTx(entries);
+    this.#committed();
+    return results;
+  }
+
+  /** Steps are committed here: checkpoint the WAL on the checkpointer's thread (see Checkpointer), not inside later commits. */
+  #committed(): void {
+    if (!this.#checkpointer) {
+      if (++this.#commits !== CHECKPOINTER_AFTER || this.#synchronous !== 'NORMAL' || this.db.memory || this.db.readonly || !this.db.open) return;
+      // Past the commit: a thread that cannot start (or dies) leaves checkpoints where SQLite does them.
+      try {
+        this.#checkpointer = new Checkpointer(this.path, this.#synchronous, () => {
+          try {
+            if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+          } catch {
+            // closing: nothing to checkpoint for
+          }
+        });
+        this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_FRAMES}`);
+      } catch {
+        return;
+      }
+    }
+    this.#checkpointer.written();
   }
 
   #batch(entries: BatchEntry[]): BatchResult[] {
@@ -372,11 +406,17 @@ export class SqliteStore implements Store {
     // Read before the update: the snapshot being replaced is the base of this step's history delta.
     const before = s.getRunId.get(step.actorId) as { run_id: string; snapshot: string | null; owner: string | null; owner_epoch: number } | undefined;
     const { fence } = step;
+    // A step that stays active leaves `status` out of its SET: SQLite rewrites every index on a
+    // column a SET names, changed or not (`actors_parent` would cost a page per step).
+    const stays = step.status === 'active';
     // A finished actor's snapshot is the one its history row at this seq keeps (written below).
-    const snapshot = step.status === 'active' ? step.snapshot : SNAPSHOT_IN_HISTORY;
     const updated = fence
-      ? s.updateOwnedActor.run(seq, step.status, snapshot, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq, fence.owner, fence.epoch)
-      : s.updateActor.run(seq, step.status, snapshot, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq);
+      ? stays
+        ? s.advanceOwnedActor.run(seq, step.snapshot, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq, fence.owner, fence.epoch)
+        : s.updateOwnedActor.run(seq, step.status, SNAPSHOT_IN_HISTORY, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq, fence.owner, fence.epoch)
+      : stays
+        ? s.advanceActor.run(seq, step.snapshot, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq)
+        : s.updateActor.run(seq, step.status, SNAPSHOT_IN_HISTORY, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq);
     if (updated.changes === 0 || !before) throw new Rollback(before && fence && (before.owner !== fence.owner || before.owner_epoch !== fence.epoch) ? 'fenced' : 'conflict');
     let source: string;
     if (step.eventId === null) {
@@ -869,6 +909,10 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (!this.db.open) return;
     const clean = !this.db.readonly && !this.db.memory && !foundCorrupt(this);
+    const checkpointer = this.#checkpointer;
+    this.#checkpointer = undefined;
+    await checkpointer?.close();
+    if (!this.db.open) return;
     this.db.close();
     if (clean) markClosedCleanly(this.path); // the next open skips the page check while nothing touches the file
   }
@@ -981,6 +1025,11 @@ function prepare(connection: Database.Database) {
       "UPDATE actors SET seq = ?, status = ?, snapshot = ?, state_value = ?, output = ?, error = ?, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active' AND owner = ? AND owner_epoch = ?",
     ),
     keepSnapshotInHistory: db.prepare('UPDATE actors SET snapshot = ? WHERE id = ? AND seq = ?'),
+    // The two above for a step that stays active (no `status` in the SET, so no index on it is rewritten).
+    advanceActor: db.prepare("UPDATE actors SET seq = ?, snapshot = ?, state_value = ?, output = ?, error = ?, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active'"),
+    advanceOwnedActor: ifLeased(
+      "UPDATE actors SET seq = ?, snapshot = ?, state_value = ?, output = ?, error = ?, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active' AND owner = ? AND owner_epoch = ?",
+    ),
     stopActor: db.prepare(
       "UPDATE actors SET status = 'stopped', seq = seq + 1, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active' RETURNING run_id, seq, snapshot, state_value, version",
     ),
@@ -1096,13 +1145,15 @@ function prepare(connection: Database.Database) {
          AND NOT EXISTS (SELECT 1 FROM approvals p WHERE p.run_id = a.run_id AND p.status = 'pending' AND p.tier = 'high') LIMIT ?`,
     ),
     runnableJobs: db.prepare(
+      // `status IN (…)` repeats the partial index's condition so SQLite uses `jobs_open` (the open
+      // jobs) instead of scanning every job ever run; the same in `nextWake`.
       `SELECT j.key, j.actor_id FROM jobs j CROSS JOIN actors a ON a.id = j.actor_id
-       WHERE ((j.status = 'pending' AND j.run_at <= ?) OR (j.status = 'running' AND j.owner IN ${dead}))
+       WHERE j.status IN ('pending', 'running') AND ((j.status = 'pending' AND j.run_at <= ?) OR (j.status = 'running' AND j.owner IN ${dead}))
          AND a.status = 'active' AND (a.owner IS NULL OR a.owner = ? OR a.owner IN ${dead})
          AND NOT EXISTS (SELECT 1 FROM approvals p WHERE p.run_id = a.run_id AND p.status = 'pending' AND p.tier = 'high') LIMIT ?`,
     ),
     nextWake: db.prepare(
-      `SELECT (SELECT MIN(due_at) FROM events WHERE due_at > ?) AS e, (SELECT MIN(run_at) FROM jobs WHERE status = 'pending' AND run_at > ?) AS j,
+      `SELECT (SELECT MIN(due_at) FROM events WHERE due_at > ?) AS e, (SELECT MIN(run_at) FROM jobs WHERE status IN ('pending', 'running') AND status = 'pending' AND run_at > ?) AS j,
          (SELECT MIN(deadline_at) FROM approvals WHERE status = 'pending' AND escalated_at IS NULL AND deadline_at > ?) AS d`,
     ),
     claimActors: ifLeased(

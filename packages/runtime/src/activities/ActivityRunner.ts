@@ -74,6 +74,8 @@ export class ActivityRunner {
   readonly #host: ActivityHost;
   readonly #jobs = new Map<string, AbortController>();
   readonly #jobChild = new Map<string, string>();
+  /** The keys in `#jobs` by actor, so that a step leaving an invoke aborts without looking at every job running here. */
+  readonly #jobsOf = new Map<string, Set<string>>();
   readonly #promises = new Set<Promise<void>>();
   /** Long-lived activities (callback actors): `idle()` does not wait for them, `stop()` does. */
   readonly #longLived = new Set<Promise<void>>();
@@ -154,6 +156,10 @@ export class ActivityRunner {
     this.#waiting.delete(key);
     const controller = new AbortController();
     this.#jobs.set(key, controller);
+    const actorId = actorOfKey(key);
+    let keys = this.#jobsOf.get(actorId);
+    if (!keys) this.#jobsOf.set(actorId, (keys = new Set()));
+    keys.add(key);
     let resolveClaimed!: (childId: string | undefined) => void;
     const inbox: Inbox = { claimed: new Promise((resolve) => (resolveClaimed = resolve)), resolveClaim: (id) => resolveClaimed(id), signal: controller.signal, started: false, pending: [] };
     this.#inboxes.set(key, inbox);
@@ -163,6 +169,8 @@ export class ActivityRunner {
         inbox.resolveClaim(undefined);
         this.#inboxes.delete(key);
         this.#jobs.delete(key);
+        keys.delete(key);
+        if (!keys.size && this.#jobsOf.get(actorId) === keys) this.#jobsOf.delete(actorId);
         this.#promises.delete(promise);
         this.#longLived.delete(promise);
         this.#promiseOf.delete(key);
@@ -185,9 +193,11 @@ export class ActivityRunner {
 
   /** Aborts this host's running attempts of an actor's jobs for one invoke id (or all, with '*'). */
   abort(actorId: string, childId: string): void {
-    for (const [key, controller] of this.#jobs) {
-      if (!key.startsWith(`${actorId}:`)) continue;
-      if (childId === '*' || this.#jobChild.get(key) === childId) controller.abort(new SpineError('closed', 'The invoking state was left.'));
+    const keys = this.#jobsOf.get(actorId);
+    if (!keys) return;
+    for (const key of [...keys]) {
+      const controller = this.#jobs.get(key);
+      if (controller && (childId === '*' || this.#jobChild.get(key) === childId)) controller.abort(new SpineError('closed', 'The invoking state was left.'));
     }
   }
 
@@ -197,8 +207,9 @@ export class ActivityRunner {
    * back to pending once its attempt ends, so the new owner runs it under the same key.
    */
   abortFenced(actorId: string): void {
-    for (const [key, controller] of this.#jobs) {
-      if (!key.startsWith(`${actorId}:`)) continue;
+    for (const key of [...(this.#jobsOf.get(actorId) ?? [])]) {
+      const controller = this.#jobs.get(key);
+      if (!controller) continue;
       this.#handBack.add(key);
       controller.abort(new SpineError('conflict', `Actor '${actorId}' is owned by another host now.`));
     }
@@ -386,6 +397,13 @@ export class ActivityRunner {
     await this.#host.store.enqueue([{ actorId: job.actorId, type: event.type, event: json, dueAt: this.#host.clock.now(), source }]);
     this.#host.kick(job.actorId);
   }
+}
+
+/** The actor of a job key (`actorId:seq:index`). */
+function actorOfKey(key: string): string {
+  const index = key.lastIndexOf(':');
+  const seq = index > 0 ? key.lastIndexOf(':', index - 1) : -1;
+  return seq > 0 ? key.slice(0, seq) : key;
 }
 
 /** Where events sent to one job's invoke id go while it runs in this host. */
