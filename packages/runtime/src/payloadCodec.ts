@@ -1,5 +1,5 @@
-import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { SpineError } from './errors.js';
+import { nodeZlib } from './lazyBuiltins.js';
 
 /**
  * How a store keeps a large text column (a job's input, output and journal): as it is when it is
@@ -48,11 +48,11 @@ const PRESET_1 = Buffer.from(
 export function packPayload(text: string, context: readonly (string | null | undefined)[] = []): string | Uint8Array {
   if (text.length < MIN_PACKED_CHARS) return text;
   const bytes = Buffer.from(text, 'utf8');
-  const packed = deflateRawSync(bytes, { dictionary: dictionaryOf(context) });
+  const packed = nodeZlib().deflateRawSync(bytes, { dictionary: dictionaryOf(context) });
   if (packed.length + 5 >= bytes.length) return text;
   const head = Buffer.alloc(5);
   head[0] = FORMAT_1;
-  head.writeUInt32BE(crc32(bytes), 1);
+  head.writeUInt32BE(nodeZlib().crc32(bytes), 1);
   return Buffer.concat([head, packed]);
 }
 
@@ -67,11 +67,11 @@ export function unpackPayload(value: string | Uint8Array, context: readonly (str
   if (bytes[0] !== FORMAT_1 || bytes.length < 5) throw corrupt(where, `it starts with an unknown format byte ${bytes[0] ?? '(empty value)'}`);
   let text: Buffer;
   try {
-    text = inflateRawSync(bytes.subarray(5), { dictionary: dictionaryOf(context) });
+    text = nodeZlib().inflateRawSync(bytes.subarray(5), { dictionary: dictionaryOf(context) });
   } catch (error) {
     throw corrupt(where, `it does not inflate (${(error as Error).message})`);
   }
-  if (crc32(text) !== bytes.readUInt32BE(1)) throw corrupt(where, 'its checksum differs (the row was changed after it was written)');
+  if (nodeZlib().crc32(text) !== bytes.readUInt32BE(1)) throw corrupt(where, 'its checksum differs (the row was changed after it was written)');
   return text.toString('utf8');
 }
 
