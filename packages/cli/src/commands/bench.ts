@@ -11,7 +11,7 @@ import { intArg, parse } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { activityChain, benchMachine } from '../benchMachine.js';
 import { measureCommands, measureSend, measureStorage } from '../benchCommands.js';
-import { inParallel, loadLangGraph, type Peer } from '../benchPeer.js';
+import { inParallel, loadLangGraph, WARM_UP_RUNS, type Peer } from '../benchPeer.js';
 import type { PostgresBenchOptions } from '../benchPostgres.js';
 import { help } from '../help.js';
 import { fmt, median } from '../benchFigures.js';
@@ -260,7 +260,7 @@ async function spineWorkflow(kind: 'activity' | 'send', path: string, synchronou
         await applied;
       }
     };
-    if (warmUp) await one();
+    if (warmUp) for (let i = 0; i < WARM_UP_RUNS; i++) await one();
     const seconds = await inParallel(runs, inFlight, one);
     for (let i = 0; i < n; i++) {
       const root = await store.getActor(`${kind}-${i}`);
