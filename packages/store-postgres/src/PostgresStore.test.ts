@@ -170,9 +170,12 @@ describe('PostgresStore waking hosts (LISTEN/NOTIFY)', () => {
     return { listener, reach, calls: () => calls };
   }
 
-  /** The backend pids LISTENing on the schema's wake channel. */
+  /**
+   * The backend pids LISTENing on the schema's wake channel: their LISTEN has finished (idle), so it
+   * is committed; a NOTIFY committed while it still runs is not delivered to it.
+   */
   const listeners = (url: string, schema: string) =>
-    withPostgres(url, async (c) => (await c.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE query = $1', [`LISTEN "spine_wake_${schema}"`])).rows.map((r) => r.pid));
+    withPostgres(url, async (c) => (await c.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE query = $1 AND state = 'idle'", [`LISTEN "spine_wake_${schema}"`])).rows.map((r) => r.pid));
 
   it("wakes a host of another store on the same schema, not one on another schema, and listens again after its connection is ended", async () => {
     const url = freshPostgresUrl('wake');
