@@ -56,16 +56,30 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
+/**
+ * A store on a fresh schema whose connections go through a CommitCutter (both closed after the
+ * test), with one actor `id` and its first event when asked; `url` reaches the schema directly.
+ */
+async function storeBehindCutter(schema: string, report: (line: string) => void = () => {}, id?: string): Promise<{ store: PostgresStore; cutter: CommitCutter; url: URL }> {
+  const url = new URL(freshPostgresUrl(schema));
+  const cutter = new CommitCutter();
+  const proxied = new URL(url);
+  proxied.port = String(await cutter.start(url));
+  cleanup.push(() => cutter.stop());
+  const store = await PostgresStore.open(proxied.toString(), { reconnect: { report } });
+  cleanup.push(() => store.close());
+  if (id) {
+    await store.createActors([{ id, runId: id, parentId: null, childKey: null, machine: 'm', version: 'v1', owner: null }], [
+      { actorId: id, type: 'xstate.init', event: '{"type":"xstate.init"}', dueAt: 0, source: 'external' },
+    ]);
+  }
+  return { store, cutter, url };
+}
+
 describe('PostgresStore when the answer to COMMIT is lost', () => {
   it('learns that the transaction committed instead of applying it twice or failing', async () => {
-    const url = new URL(freshPostgresUrl('cut'));
-    const cutter = new CommitCutter();
-    const proxied = new URL(url);
-    proxied.port = String(await cutter.start(url));
-    cleanup.push(() => cutter.stop());
     const lines: string[] = [];
-    const store = await PostgresStore.open(proxied.toString(), { reconnect: { report: (line) => lines.push(line) } });
-    cleanup.push(() => store.close());
+    const { store, cutter, url } = await storeBehindCutter('cut', (line) => lines.push(line));
 
     const init = (id: string) => ({ actorId: id, type: 'xstate.init', event: '{"type":"xstate.init"}', dueAt: 0, source: 'external' });
     cutter.arm();
@@ -83,16 +97,7 @@ describe('PostgresStore when the answer to COMMIT is lost', () => {
   });
 
   it('learns that a pipelined step commit committed, so the step is neither refused nor written twice', async () => {
-    const url = new URL(freshPostgresUrl('cutstep'));
-    const cutter = new CommitCutter();
-    const proxied = new URL(url);
-    proxied.port = String(await cutter.start(url));
-    cleanup.push(() => cutter.stop());
-    const store = await PostgresStore.open(proxied.toString(), { reconnect: { report: () => {} } });
-    cleanup.push(() => store.close());
-    await store.createActors([{ id: 's', runId: 's', parentId: null, childKey: null, machine: 'm', version: 'v1', owner: null }], [
-      { actorId: 's', type: 'xstate.init', event: '{"type":"xstate.init"}', dueAt: 0, source: 'external' },
-    ]);
+    const { store, cutter } = await storeBehindCutter('cutstep', undefined, 's');
     const [event] = await store.nextEvents('s', Number.MAX_SAFE_INTEGER, 1);
     const snapshot = JSON.stringify({ status: 'active', value: 'a', context: {}, children: {} });
     cutter.arm();
@@ -109,16 +114,7 @@ describe('PostgresStore when the answer to COMMIT is lost', () => {
   });
 
   it('learns that a one-trip activity commit committed when all its answers were lost, so the result is neither refused nor applied twice', async () => {
-    const url = new URL(freshPostgresUrl('cuttrip'));
-    const cutter = new CommitCutter();
-    const proxied = new URL(url);
-    proxied.port = String(await cutter.start(url));
-    cleanup.push(() => cutter.stop());
-    const store = await PostgresStore.open(proxied.toString(), { reconnect: { report: () => {} } });
-    cleanup.push(() => store.close());
-    await store.createActors([{ id: 't', runId: 't', parentId: null, childKey: null, machine: 'm', version: 'v1', owner: null }], [
-      { actorId: 't', type: 'xstate.init', event: '{"type":"xstate.init"}', dueAt: 0, source: 'external' },
-    ]);
+    const { store, cutter } = await storeBehindCutter('cuttrip', undefined, 't');
     await store.claimActors(['t'], 'h1', []);
     const fence = { owner: 'h1', epoch: (await store.getActor('t'))!.ownerEpoch };
     const [init] = await store.nextEvents('t', Number.MAX_SAFE_INTEGER, 1);
