@@ -164,7 +164,10 @@ describe('failover: three spine workers on one PostgreSQL, one SIGKILLed mid-run
       running.push(...workers);
 
       const done = async () => (await store.listActors({ rootsOnly: true, status: ['done', 'error', 'stopped'], limit: 100_000 })).length;
-      const killAfter = Math.max(1, Math.floor(RUNS * (0.2 + random() * 0.3)));
+      // The kill lands after a random share (20-50%) of the runs' model calls (six per run): runs are mid-flight then.
+      // (Counting finished runs instead, the runs that were left sometimes all ended before a worker could be chosen.)
+      const killAfter = Math.max(1, Math.floor(RUNS * 6 * (0.2 + random() * 0.3)));
+      const modelCalls = () => [...model.callsByKey().values()].reduce((sum, c) => sum + c.received, 0);
       let victim: Worker | undefined;
       let killedAt = 0;
       let leaseLeft = NaN;
@@ -182,7 +185,7 @@ describe('failover: three spine workers on one PostgreSQL, one SIGKILLed mid-run
         const pending = await store.listApprovals({ status: ['pending'] });
         await Promise.all(pending.map((approval) => reviewer.decide({ approvalId: approval.id }, { decision: 'approve', by: 'failover-reviewer' }, { drive: false }).catch(() => {})));
         const finished = await done();
-        if (!victim && finished >= killAfter) {
+        if (!victim && modelCalls() >= killAfter) {
           // The worker with the most actors that have work waiting dies without a word (or, when none has
           // any at this moment, the one holding the most live actors: runs could otherwise all end first).
           const work = await withWork(store, workers.map((w) => w.id));
@@ -252,7 +255,7 @@ describe('failover: three spine workers on one PostgreSQL, one SIGKILLed mid-run
       const errors = logs.match(/^spine: (actor|poll|approvals|heartbeat)\b.*$/gm) ?? [];
       const line =
         `failover (death seen by ${death === 'lease' ? 'lease expiry: three hostnames' : 'a dead pid: one hostname'}): ${RUNS} runs, ${jobs} jobs, ${journaled.size} model calls journaled once each (${resent.length} re-sent after the kill), ${wallMs} ms wall; ` +
-        `actors with work waiting / live, per worker, when the victim was chosen: ${shares}; ${victim!.id} SIGSTOPped then SIGKILLed after ${killAfter}+ runs finished, holding ${moved.size} live actors, ${hadWork.size} with work waiting; ` +
+        `actors with work waiting / live, per worker, when the victim was chosen: ${shares}; ${victim!.id} SIGSTOPped then SIGKILLed after ${killAfter}+ model calls, holding ${moved.size} live actors, ${hadWork.size} with work waiting; ` +
         `those with work moved in p50 ${figures.length ? percentile(figures, 0.5) : '-'} ms, max ${figures.length ? max : '-'} ms; of all ${moves.length}, ${taken.length} were taken by another worker, ${moves.length - taken.length} ended (its lease had ${leaseLeft} ms left at the kill; lease ${LEASE_MS} ms, renewed every ${HEARTBEAT_MS} ms, poll ${POLL_MS} ms); ` +
         `workers logged ${expiries} lease expiries, ${errors.length} errors`;
       console.log(line);
