@@ -117,8 +117,13 @@ export function unpackJobTexts<R extends StoredJobTexts>(row: R): Omit<R, 'input
   if (typeof row.input === 'string' && (row.output === null || typeof row.output === 'string') && typeof row.journal === 'string') {
     return row as Omit<R, 'input' | 'output' | 'journal'> & { input: string; output: string | null; journal: string };
   }
+  const { input, output } = unpackJobOutput(row);
+  return { ...row, input, output, journal: unpackPayload(row.journal, [input, output], `The job '${row.key}''s journal`) };
+}
+
+/** A job row's input and output as written, without its journal (see `packJobOutput`). */
+export function unpackJobOutput(row: Omit<StoredJobTexts, 'journal'>): { input: string; output: string | null } {
   const where = `The job '${row.key}'`;
   const input = unpackPayload(row.input, [], `${where}'s input`);
-  const output = row.output === null ? null : unpackPayload(row.output, [input], `${where}'s output`);
-  return { ...row, input, output, journal: unpackPayload(row.journal, [input, output], `${where}'s journal`) };
+  return { input, output: row.output === null ? null : unpackPayload(row.output, [input], `${where}'s output`) };
 }

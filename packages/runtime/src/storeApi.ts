@@ -11,7 +11,7 @@ export { readSecret, ensureSecret, secretPathFor } from './secretFile.js';
 export { boundDeadLetter, maxDeadLetterChars, DEFAULT_DEAD_LETTER_RETENTION } from './deadLetterBounds.js';
 export type { DeadLetterRetention } from './deadLetterBounds.js';
 export { encodeHistoryStep, decodeHistoryStep, isCheckpointBody, isCheckpointSeq, HistoryDecoder, HISTORY_CHECKPOINT_EVERY } from './history/index.js';
-export { packPayload, unpackPayload, isPackedPayload, packJobOutput, packJobJournal, unpackJobTexts, MIN_PACKED_CHARS } from './payloadCodec.js';
+export { packPayload, unpackPayload, isPackedPayload, packJobOutput, packJobJournal, unpackJobTexts, unpackJobOutput, MIN_PACKED_CHARS } from './payloadCodec.js';
 export type { StoredText, StoredJobTexts } from './payloadCodec.js';
 export type { HistoryStep, EncodedHistoryStep, StoredHistoryBody, EncodeHistoryOptions } from './history/index.js';
 export { toActor, toEvent, toJob, toHistory, toHistoryRow, toDeadLetter, toApproval, toDecision, toAudit } from './storeRows.js';

@@ -17,8 +17,8 @@ import {
   packJobOutput,
   packPayload,
   SpineError,
+  unpackJobOutput,
   unpackJobTexts,
-  unpackPayload,
   type StoredText,
   type ActorQuery,
   type ActorRecord,
@@ -479,8 +479,8 @@ export class SqliteStore implements Store {
 
   /** The output a done job keeps, as written. */
   #doneJobOutput(key: string): string | undefined {
-    const row = this.#s.doneJobOutput.get(key) as StoredJobRow | undefined;
-    return row ? (unpackJobTexts(row).output ?? undefined) : undefined;
+    const row = this.#s.doneJobOutput.get(key) as Pick<StoredJobRow, 'key' | 'input' | 'output'> | undefined;
+    return row ? (unpackJobOutput(row).output ?? undefined) : undefined;
   }
 
   /**
@@ -492,7 +492,7 @@ export class SqliteStore implements Store {
     if (journal.length < MIN_PACKED_CHARS && (output ?? '').length < MIN_PACKED_CHARS) return { journal, output: output ?? null };
     const row = this.#s.jobTexts.get(key) as Pick<StoredJobRow, 'key' | 'input' | 'output'> | undefined;
     if (!row) return { journal, output: output ?? null }; // the update that follows changes nothing
-    const stored = unpackJobTexts({ ...row, journal: '' });
+    const stored = unpackJobOutput(row);
     if (output === undefined) return { journal: packJobJournal(journal, stored.input, stored.output), output: null };
     return { journal: packJobJournal(journal, stored.input, output), output: output === null ? null : packJobOutput(output, stored.input) };
   }
@@ -1037,7 +1037,7 @@ function prepare(connection: Database.Database) {
     nextEvents: db.prepare('SELECT * FROM events WHERE actor_id = ? AND due_at <= ? ORDER BY due_at, id LIMIT ?'),
     deleteEvent: db.prepare('DELETE FROM events WHERE id = ?'),
     consumeEvent: db.prepare('DELETE FROM events WHERE id = ? RETURNING source'),
-    doneJobOutput: db.prepare("SELECT key, input, output, journal FROM jobs WHERE key = ? AND status = 'done'"),
+    doneJobOutput: db.prepare("SELECT key, input, output FROM jobs WHERE key = ? AND status = 'done'"),
     // The texts a job's output and journal are packed against (see packJobOutput).
     jobTexts: db.prepare('SELECT key, input, output FROM jobs WHERE key = ?'),
     heldJobTexts: db.prepare("SELECT key, input, output, journal FROM jobs WHERE key = ? AND status = 'held'"),
@@ -1189,7 +1189,7 @@ function prepare(connection: Database.Database) {
 /** The output a history row refers to (`job_key`), unpacked against its job's input. */
 function sharedOutput(output: StoredText | null | undefined, input: StoredText | null | undefined, key: string | null | undefined): string | null | undefined {
   if (output === null || output === undefined || typeof output === 'string') return output;
-  return unpackPayload(output, [unpackPayload(input ?? '', [], `The job '${key}'s input`)], `The job '${key}'s output`);
+  return unpackJobOutput({ key: key ?? '', input: input ?? '', output }).output;
 }
 
 /** An activity result applied by its step without the mailbox: its due time, its source and the job's output (null unless done). */
