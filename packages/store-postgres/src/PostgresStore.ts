@@ -132,7 +132,10 @@ const MIN_SHARED_OUTPUT = 64;
  * Keys are int4: past 2^31 history rows the fence stays at the top, and a tail then moves on only
  * while no history write is in flight.
  */
-const FEED_FENCE_LOCK = '(SELECT pg_advisory_xact_lock_shared($14, LEAST(CASE WHEN is_called THEN last_value + 1 ELSE last_value END, 2147483647)::int) FROM history_row_id_seq) fence';
+const feedFenceLock = (key: string) =>
+  `(SELECT pg_advisory_xact_lock_shared(${key}, LEAST(CASE WHEN is_called THEN last_value + 1 ELSE last_value END, 2147483647)::int) FROM history_row_id_seq) fence`;
+/** The fence lock of the history statements whose 14th parameter is the schema's key. */
+const FEED_FENCE_LOCK = feedFenceLock('$14');
 /** The lowest row id a history write in flight may still commit (a huge number when none is in flight); `$1` is the schema's key. */
 const FEED_FENCE = `(SELECT COALESCE(MIN(objid::text::bigint), 9007199254740991) FROM pg_locks
   WHERE locktype = 'advisory' AND objsubid = 2 AND classid = $1::int::oid AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))`;
@@ -1616,7 +1619,7 @@ const BATCH_INSERT_HISTORY = `INSERT INTO history (actor_id, run_id, seq, event_
     WITH ORDINALITY AS h(actor_id, run_id, seq, event_type, state_value, status, version, emitted, started_at, duration_us, checkpoint, body, job_key, ord)
     CROSS JOIN ${FEED_FENCE_LOCK}
   ORDER BY ord`;
-const TRIP_COMMIT = tripCommitSql(FEED_FENCE_LOCK.replace('$14', '$34'));
+const TRIP_COMMIT = tripCommitSql(feedFenceLock('$34'));
 const BATCH_INSERT_EVENTS = `INSERT INTO events (actor_id, type, event, due_at, send_id, source, created_at)
   SELECT actor_id, type, event, due_at, send_id, source, created_at
   FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[]) WITH ORDINALITY AS e(actor_id, type, event, due_at, send_id, source, created_at, ord)
