@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { runLedger, seededRandom, usageOf, type LedgerJob } from '@spine/llm';
 import { unpackJobTexts, type StoredJobTexts } from '@spine/runtime';
@@ -63,6 +64,7 @@ interface CrashRun {
   seed: number;
   kills: number;
   processes: number;
+  steps: string[];
   outcome: { status: string; output?: { status: string } };
   /** Model calls sent again because a kill cut them off before their answer was journaled. */
   reSent: number;
@@ -70,6 +72,36 @@ interface CrashRun {
   reCompleted: number;
   tokensNotRepaid: number;
   tokensRepaid: number;
+}
+
+/**
+ * How long one `spine` process may run. Alone one takes 1-2 s; on CI, beside the other suites on two
+ * cores, up to ~15 s. A process still running after this is hung: the test fails quoting its report.
+ */
+const PROCESS_DEADLINE_MS = Number(process.env.SPINE_PIPELINE_CRASH_PROCESS_MS ?? 60_000);
+
+/** Asks a hung process for Node's diagnostic report, kills it, and returns its stack and handles. */
+async function hungReport(child: ChildProcess, reports: string, stderr: string): Promise<string> {
+  child.kill('SIGUSR2');
+  let report: { javascriptStack?: { message?: string; stack?: string[] }; libuv?: { type: string; is_active: boolean; is_referenced?: boolean; remoteEndpoint?: unknown }[] } | undefined;
+  for (let waited = 0; waited < 5_000 && !report; waited += 100) {
+    await delay(100);
+    const file = existsSync(reports) ? readdirSync(reports).find((name) => name.endsWith('.json')) : undefined;
+    try {
+      if (file) report = JSON.parse(readFileSync(join(reports, file), 'utf8'));
+    } catch {
+      // Still being written.
+    }
+  }
+  child.kill('SIGKILL');
+  if (!report) return `no diagnostic report within 5 s; stderr: ${stderr}`;
+  const handles = new Map<string, number>();
+  for (const h of report.libuv ?? []) {
+    const name = `${h.type}${h.remoteEndpoint ? ` to ${JSON.stringify(h.remoteEndpoint)}` : ''}`;
+    if (h.is_active) handles.set(name, (handles.get(name) ?? 0) + 1);
+  }
+  const stack = [report.javascriptStack?.message ?? '', ...(report.javascriptStack?.stack ?? [])].join('\n  ');
+  return [`stack: ${stack}`, `active handles: ${[...handles].map(([name, n]) => `${name} x${n}`).join(', ')}`, `stderr: ${stderr}`].join('\n');
 }
 
 let receiver: PublishReceiver;
@@ -104,7 +136,9 @@ async function crashRun(seed: number): Promise<CrashRun> {
   const schedule: Kill[] = Array.from({ length: 2 + Math.floor(random() * 3) }, (_, i) =>
     i === 0 || random() < 0.5 ? { inFlightCall: 1 + Math.floor(random() * 3) } : { afterMs: 150 + Math.floor(random() * 1200) },
   );
-  const db = join(mkdtempSync(join(tmpdir(), 'spine-pipeline-crash-')), 'spine.db');
+  const dir = mkdtempSync(join(tmpdir(), 'spine-pipeline-crash-'));
+  const db = join(dir, 'spine.db');
+  const reports = mkdirSync(join(dir, 'reports'), { recursive: true })!;
   const env: Record<string, string | undefined> = {
     ...process.env,
     OPENAI_BASE_URL: server.url,
@@ -119,10 +153,19 @@ async function crashRun(seed: number): Promise<CrashRun> {
   let processes = 0;
   let approvals = 0;
   let stdout = '';
+  /** Each process: its command, how it ended and how long it ran. */
+  const steps: string[] = [];
   for (;;) {
     const kill = schedule[killedAt.length];
     processes++;
-    const child: ChildProcess = spawn(process.execPath, [spineBin, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const startedAt = Date.now();
+    // --report-on-signal: a process that outlives PROCESS_DEADLINE_MS is asked for Node's diagnostic
+    // report (its JavaScript stack and open handles), which the failure then quotes.
+    const child: ChildProcess = spawn(process.execPath, ['--report-on-signal', '--report-signal=SIGUSR2', `--report-directory=${reports}`, spineBin, ...args], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout!.on('data', (c) => (out += c));
@@ -130,9 +173,14 @@ async function crashRun(seed: number): Promise<CrashRun> {
     let calls = 0;
     onModelCall = kill && 'inFlightCall' in kill ? () => void (++calls === kill.inFlightCall && child.kill('SIGKILL')) : undefined;
     const timer = kill && 'afterMs' in kill ? setTimeout(() => child.kill('SIGKILL'), kill.afterMs) : undefined;
-    const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    const deadline = new AbortController();
+    const exit = await Promise.race([exited, delay(PROCESS_DEADLINE_MS, undefined, { signal: deadline.signal }).then(() => undefined, () => undefined)]);
+    deadline.abort();
     clearTimeout(timer);
+    if (!exit) throw new Error(`spine ${args.join(' ')} (process ${processes} of seed ${seed}) still ran after ${PROCESS_DEADLINE_MS} ms; before it: ${steps.join(', ') || 'none'}\n${await hungReport(child, reports, err)}`);
     onModelCall = undefined;
+    steps.push(`${args[0]}:${exit.signal ?? exit.code}:${Date.now() - startedAt}ms`);
     if (exit.signal === 'SIGKILL') {
       killedAt.push({ at: Date.now(), journaled: new Set(journaledCalls(db).keys()) });
       // Killed before the run was stored: start it again; otherwise resume it.
@@ -209,6 +257,7 @@ async function crashRun(seed: number): Promise<CrashRun> {
     seed,
     kills,
     processes,
+    steps,
     outcome: { status: rootRow.status, ...(rootRow.output ? { output: JSON.parse(rootRow.output) } : {}) },
     reSent,
     reCompleted,
@@ -231,6 +280,7 @@ describe('crash: the real spine process killed at random moments', () => {
       expect(result.outcome).toMatchObject({ status: 'done', output: { status: 'published' } });
       expect(result.kills).toBeGreaterThan(0);
     },
-    60_000,
+    // Up to six processes, each under PROCESS_DEADLINE_MS: a slow CI machine is not a failure, a hung process is.
+    240_000,
   );
 });

@@ -1,6 +1,4 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { z } from 'zod';
 import { assertToolName, type Tool } from './defineTool.js';
@@ -86,7 +84,9 @@ const callResultSchema = z.looseObject({
   isError: z.boolean().optional(),
 });
 
-function transportOf(options: McpServerOptions): Transport {
+// The MCP SDK (~0.2 s of module loading) is imported when a server is first connected, not by every
+// process that loads @spine/llm (each `spine` command that loads machines).
+async function transportOf(options: McpServerOptions): Promise<Transport> {
   if (options.url !== undefined) {
     let url: URL;
     try {
@@ -95,8 +95,10 @@ function transportOf(options: McpServerOptions): Transport {
       throw new ConfigError(`MCP server url "${options.url}" is not a URL.`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`MCP server url "${options.url}" must be http: or https: (Streamable HTTP).`);
+    const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
     return new StreamableHTTPClientTransport(url, options.headers ? { requestInit: { headers: options.headers } } : undefined);
   }
+  const { getDefaultEnvironment, StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js');
   return new StdioClientTransport({
     command: options.command,
     ...(options.args === undefined ? {} : { args: options.args }),
@@ -122,8 +124,9 @@ function transportOf(options: McpServerOptions): Transport {
  * ```
  */
 export async function mcpTools(options: McpServerOptions): Promise<McpToolSource> {
-  const transport = transportOf(options);
-  const client = new Client({ name: 'spine', version: '0.1.0' });
+  const transport = await transportOf(options);
+  const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
+  const client: Client = new Client({ name: 'spine', version: '0.1.0' });
   try {
     await client.connect(transport);
   } catch (error) {
