@@ -20,7 +20,7 @@ describe('spine bench --store postgres --json', () => {
     expect(report.peer).toEqual({ available: true, name: 'DBOS Transact', version: expect.stringMatching(/^5\.3\./) });
     const many = Math.max(...report.figures.map((f) => f.inFlight));
     expect(many).toBe(5);
-    const expected = [1, many].flatMap((inFlight) => [...[1, 2, 4].map((w) => `spine.activity.${w}w.${inFlight}`), `dbos.activity.1w.${inFlight}`]);
+    const expected = [1, many].flatMap((inFlight) => [...[1, 2, 4].map((w) => `spine.activity.${w}w.${inFlight}`), `dbos.activity.1w.${inFlight}`, `floor.activity.1w.${inFlight}`]);
     expect(report.figures.map((f) => f.id).sort()).toEqual(expected.sort());
     for (const f of report.figures) {
       expect(f.id).toBe(`${f.system}.${f.workflow}.${f.workers}w.${f.inFlight}`);
@@ -34,6 +34,9 @@ describe('spine bench --store postgres --json', () => {
       else expect(f.queriesPerStep).toBeUndefined();
     }
     for (const inFlight of [1, many]) {
+      // Against the floor (one bare statement per step), measured in the same run; timings are not asserted.
+      expect(report.ratios.find((x) => /^Spine step \/ floor/.test(x.name) && x.inFlight === inFlight)?.ratio).toBeGreaterThan(0);
+      expect(report.ratios.find((x) => /^DBOS Transact step \/ floor/.test(x.name) && x.inFlight === inFlight)?.ratio).toBeGreaterThan(0);
       for (const workers of [1, 2, 4]) {
         expect(report.ratios.find((x) => /Spine \/ DBOS/.test(x.name) && x.workers === workers && x.inFlight === inFlight)?.ratio).toBeGreaterThan(0);
         if (workers > 1) expect(report.ratios.find((x) => /scaling/.test(x.name) && x.workers === workers && x.inFlight === inFlight)?.ratio).toBeGreaterThan(0);

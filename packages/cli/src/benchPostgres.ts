@@ -26,9 +26,10 @@ export interface PostgresBenchOptions {
 /** One figure of the PostgreSQL bench: steps per second, the median of its rounds. */
 export interface PostgresBenchFigure {
   id: string;
-  system: 'spine' | 'dbos';
+  /** `floor`: each step's writes as one bare statement, no runtime (what nothing on this server can beat). */
+  system: 'spine' | 'dbos' | 'floor';
   workflow: 'activity';
-  /** Worker processes sharing the database (DBOS: one process). */
+  /** Worker processes sharing the database (DBOS and the floor: one process). */
   workers: number;
   /** Runs in flight in each worker process. */
   inFlight: number;
@@ -66,7 +67,8 @@ const SETTINGS = ['fsync', 'synchronous_commit', 'full_page_writes', 'wal_sync_m
  * `spine bench --store postgres`: in one run, on one PostgreSQL server, the 20-step activity
  * workflow (every step an activity, persisted before the next) with 1, 2 and 4 Spine worker
  * processes sharing one database, each with 1 and 100 runs in flight; and DBOS Transact running
- * the same workflow (20 `DBOS.runStep` steps) with 1 and 100 in flight, when installed.
+ * the same workflow (20 `DBOS.runStep` steps) with 1 and 100 in flight, when installed; and the
+ * floor: each step's writes as one bare statement into Spine's tables, committed alone.
  */
 export async function benchPostgres(options: PostgresBenchOptions): Promise<PostgresBenchReport> {
   const { log, quick, rounds } = options;
@@ -110,6 +112,9 @@ export async function benchPostgres(options: PostgresBenchOptions): Promise<Post
           log(`    DBOS Transact, ${inFlight} in flight: ${fmt(rate.stepsPerSec)} steps/s`);
           record({ system: 'dbos', workers: 1, inFlight }, rate);
         }
+        const bare = await measure('floor', server.url, 1, runsOf(inFlight), inFlight);
+        log(`    floor (one bare statement per step), ${inFlight} in flight: ${fmt(bare.stepsPerSec)} steps/s`);
+        record({ system: 'floor', workers: 1, inFlight }, bare);
       }
     }
     const figures: PostgresBenchFigure[] = [...samples.values()].map(({ figure, rounds: r, cpu, queries }) => {
@@ -121,6 +126,9 @@ export async function benchPostgres(options: PostgresBenchOptions): Promise<Post
     for (const inFlight of [1, many]) {
       const one = get(`spine.activity.1w.${inFlight}`)!;
       const dbos = get(`dbos.activity.1w.${inFlight}`);
+      const bare = get(`floor.activity.1w.${inFlight}`)!;
+      ratios.push({ name: 'Spine step / floor step (time per step)', workers: 1, inFlight, ratio: one.usPerStep / bare.usPerStep });
+      if (dbos) ratios.push({ name: 'DBOS Transact step / floor step (time per step)', workers: 1, inFlight, ratio: dbos.usPerStep / bare.usPerStep });
       for (const workers of WORKERS) {
         const spine = get(`spine.activity.${workers}w.${inFlight}`)!;
         if (dbos) ratios.push({ name: 'Spine / DBOS Transact (steps/s)', workers, inFlight, ratio: spine.stepsPerSec / dbos.stepsPerSec });
@@ -149,7 +157,12 @@ export function printPostgresBench(report: PostgresBenchReport, log: (line: stri
   log('');
   log(`steps/s (median of ${report.rounds}); durability: ${report.durability.postgres}`);
   for (const f of report.figures) {
-    const who = f.system === 'spine' ? `Spine, ${f.workers} worker process${f.workers > 1 ? 'es' : ''}` : `${report.peer.available ? `DBOS Transact ${report.peer.version}` : 'DBOS'}, 1 process`;
+    const who =
+      f.system === 'spine'
+        ? `Spine, ${f.workers} worker process${f.workers > 1 ? 'es' : ''}`
+        : f.system === 'floor'
+          ? 'floor: one bare statement per step'
+          : `${report.peer.available ? `DBOS Transact ${report.peer.version}` : 'DBOS'}, 1 process`;
     const profile = f.queriesPerStep === undefined ? '' : `  ${f.queriesPerStep.toFixed(1)} statements/step`;
     log(`  ${`${who}, ${f.inFlight} in flight${f.workers > 1 ? ' each' : ''}`.padEnd(48)} ${fmt(f.stepsPerSec).padStart(7)} steps/s ${f.usPerStep.toFixed(0).padStart(6)} us/step  ${f.cpuUsPerStep.toFixed(0).padStart(5)} us CPU/step${profile}`);
   }
@@ -200,7 +213,7 @@ interface Measured {
  * One measurement on a fresh schema (Spine) or database (DBOS), removed afterwards: steps per
  * second, the workers' CPU per step and, for one Spine worker, the statements it sent per step.
  */
-async function measure(system: 'spine' | 'dbos', url: string, workers: number, runs: number, inFlight: number): Promise<Measured> {
+async function measure(system: 'spine' | 'dbos' | 'floor', url: string, workers: number, runs: number, inFlight: number): Promise<Measured> {
   const counted: Record<string, string> = system === 'spine' && workers === 1 ? { SPINE_BENCH_COUNT_QUERIES: '1' } : {};
   const { steps, seconds, cpuUsPerStep, queriesPerStep } = await run(system, url, workers, runs, inFlight, counted);
   return { stepsPerSec: steps / seconds, cpuUsPerStep, queriesPerStep };
@@ -210,10 +223,10 @@ async function measure(system: 'spine' | 'dbos', url: string, workers: number, r
  * Starts `workers` processes, lets each get ready (connect, start, one warm-up workflow), then
  * starts them together: steps of all of them over the wall time from the start to the last one done.
  */
-async function run(system: 'spine' | 'dbos', url: string, workers: number, runs: number, inFlight: number, env: Record<string, string> = {}) {
+async function run(system: 'spine' | 'dbos' | 'floor', url: string, workers: number, runs: number, inFlight: number, env: Record<string, string> = {}) {
   const tag = `spine_bench_${randomBytes(4).toString('hex')}`;
   const target = new URL(withoutSchema(url));
-  if (system === 'spine') {
+  if (system !== 'dbos') {
     target.searchParams.set('schema', tag);
     await (await PostgresStore.open(target.toString())).close(); // migrated once, before the workers open it
   } else target.pathname = `/${tag}`; // DBOS creates its system database
@@ -258,12 +271,12 @@ function worker(script: string, args: string[], env: Record<string, string>) {
   return { ready: Promise.race([ready, done.then(() => undefined)]), done, go: () => child.stdin.write('go\n'), kill: () => child.exitCode === null && child.kill('SIGKILL') };
 }
 
-async function drop(url: string, system: 'spine' | 'dbos', tag: string): Promise<void> {
+async function drop(url: string, system: 'spine' | 'dbos' | 'floor', tag: string): Promise<void> {
   const client = new pg.Client({ connectionString: withoutSchema(url) });
   await client.connect();
   try {
     // `tag` is made here of letters, digits and underscores only.
-    if (system === 'spine') await client.query(`DROP SCHEMA IF EXISTS ${tag} CASCADE`);
+    if (system !== 'dbos') await client.query(`DROP SCHEMA IF EXISTS ${tag} CASCADE`);
     else await client.query(`DROP DATABASE IF EXISTS ${tag} WITH (FORCE)`);
   } finally {
     await client.end();

@@ -1,16 +1,17 @@
 import { createInterface } from 'node:readline';
 import pg from 'pg';
-import { createRuntime } from '@spine/runtime';
+import { createRuntime, MachineRegistry } from '@spine/runtime';
+import { createActor } from 'xstate';
 import { PostgresStore } from '@spine/store-postgres';
 import { activityChain } from './benchMachine.js';
 import { inParallel } from './benchPeer.js';
 
-// Child process of `spine bench --store postgres`: one worker (a Spine host, or DBOS Transact)
-// on a PostgreSQL database. It gets ready (connects, starts, runs one warm-up workflow), prints
+// Child process of `spine bench --store postgres`: one worker (a Spine host, DBOS Transact, or the
+// floor: the writes of each step as one bare statement) on a PostgreSQL database. It gets ready (connects, starts, runs one warm-up workflow), prints
 // `ready`, waits for `go` on stdin, runs its share of the 20-step activity workflow with
 // `inFlight` runs at a time, and prints what it did as one JSON line.
 //
-//   node benchPostgresWorker.js spine|dbos <url> <runs> <inFlight> <steps> <id prefix>
+//   node benchPostgresWorker.js spine|dbos|floor <url> <runs> <inFlight> <steps> <id prefix>
 
 /** What a worker prints when its runs are done. */
 export interface WorkerReport {
@@ -27,8 +28,8 @@ const [mode, url, runsArg, inFlightArg, stepsArg, prefix] = process.argv.slice(2
 const runs = Number(runsArg);
 const inFlight = Number(inFlightArg);
 const steps = Number(stepsArg);
-if (!url || !prefix || !(runs > 0) || !(inFlight > 0) || !(steps > 0) || (mode !== 'spine' && mode !== 'dbos')) {
-  process.stderr.write('usage: benchPostgresWorker spine|dbos <url> <runs> <inFlight> <steps> <id prefix>\n');
+if (!url || !prefix || !(runs > 0) || !(inFlight > 0) || !(steps > 0) || (mode !== 'spine' && mode !== 'dbos' && mode !== 'floor')) {
+  process.stderr.write('usage: benchPostgresWorker spine|dbos|floor <url> <runs> <inFlight> <steps> <id prefix>\n');
   process.exit(2);
 }
 
@@ -38,7 +39,7 @@ const go = async () => {
   await lines.next();
 };
 
-const report = mode === 'spine' ? await spine(url, prefix) : await dbos(url, prefix);
+const report = mode === 'spine' ? await spine(url, prefix) : mode === 'floor' ? await floor(url, prefix) : await dbos(url, prefix);
 process.stdout.write(`${JSON.stringify(report)}\n`);
 process.exit(0);
 
@@ -80,6 +81,55 @@ async function spine(url: string, prefix: string): Promise<WorkerReport> {
   await runtime.stop();
   await store.close();
   return { runs, steps: runs * steps, seconds, cpuUsPerStep: (user + system) / (runs * steps), ...(queries.on ? { queriesPerStep: sent / (runs * steps) } : {}) };
+}
+
+/**
+ * What no runtime on this server can beat: the writes of each activity step (the finished job's
+ * result, the actor's new snapshot, its history row, the next job) into Spine's own tables and
+ * indexes, as ONE statement committed on its own (one round trip, one WAL flush), with nothing
+ * read, decided or encoded; `inFlight` runs at a time over as many connections as a Spine host
+ * pools (10). A run is its actor row and first job, then `steps` such statements.
+ */
+async function floor(url: string, prefix: string): Promise<WorkerReport> {
+  const target = new URL(url);
+  const schema = target.searchParams.get('schema') ?? 'public';
+  if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`bench: schema '${schema}' is not a plain identifier`);
+  target.searchParams.delete('schema');
+  const pool = new pg.Pool({ connectionString: target.toString(), max: Math.min(inFlight, 10), options: `-c search_path=${schema}` });
+  const registry = new MachineRegistry();
+  registry.register(activityChain(steps));
+  const { machine } = registry.machine('chain');
+  const snapshot = JSON.stringify(machine.getPersistedSnapshot(createActor(machine).getSnapshot()));
+  const body = Buffer.from(`{"type":"xstate.done.actor.w","output":{"ok":true}}${snapshot}`);
+  const step = `WITH fin AS (UPDATE jobs SET status = 'done', output = '{"ok":true}', attempts = 1, finished_at = $3 WHERE key = $1 RETURNING key),
+      act AS (UPDATE actors SET seq = $2, snapshot = $4, state_value = $5, updated_at = $3 WHERE id = $6 AND seq = $2 - 1 RETURNING id),
+      his AS (INSERT INTO history (actor_id, run_id, seq, event_type, state_value, status, version, started_at, duration_us, checkpoint, body, job_key)
+              VALUES ($6, $6, $2, 'xstate.done.actor.w', $5, 'active', 'v1', $3, 10, true, $7, $1) RETURNING row_id),
+      nxt AS (INSERT INTO jobs (key, actor_id, run_id, child_id, src, input, status, run_at, created_at)
+              SELECT $8::text, $6, $6, 'w', 'work', '{}', 'pending', $3, $3 WHERE $8::text IS NOT NULL RETURNING key)
+    SELECT (SELECT count(*) FROM fin) + (SELECT count(*) FROM act) + (SELECT count(*) FROM his) AS n`;
+  let n = 0;
+  const one = async () => {
+    const runId = `${prefix}-${n++}`;
+    const now = Date.now();
+    await pool.query(
+      `WITH a AS (INSERT INTO actors (id, run_id, machine, version, snapshot, state_value, created_at, updated_at) VALUES ($1, $1, 'chain', 'v1', $2, '"s0"', $3, $3))
+       INSERT INTO jobs (key, actor_id, run_id, child_id, src, input, status, run_at, created_at) VALUES ($1 || ':0', $1, $1, 'w', 'work', '{}', 'pending', $3, $3)`,
+      [runId, snapshot, now],
+    );
+    for (let seq = 1; seq <= steps; seq++) {
+      const next = seq < steps ? `${runId}:${seq}` : null;
+      const { rows } = await pool.query({ name: 'floor-step', text: step, values: [`${runId}:${seq - 1}`, seq, Date.now(), snapshot, `"s${seq % steps}"`, runId, body, next] });
+      if (Number(rows[0].n) !== 3) throw new Error(`bench: the floor's step ${seq} of ${runId} wrote ${rows[0].n} of 3 rows`);
+    }
+  };
+  await one();
+  await go();
+  const cpu = process.cpuUsage();
+  const seconds = await inParallel(runs, inFlight, one);
+  const { user, system } = process.cpuUsage(cpu);
+  await pool.end();
+  return { runs, steps: runs * steps, seconds, cpuUsPerStep: (user + system) / (runs * steps) };
 }
 
 /**
