@@ -29,6 +29,9 @@ describe('spine bench --store postgres --json', () => {
       expect(f.usPerStep).toBeCloseTo(1e6 / f.stepsPerSec);
       expect(f.rounds).toHaveLength(1);
       expect(f.cpuUsPerStep).toBeGreaterThan(0);
+      // Linux: how busy the machine's cores were, a share.
+      expect(f.machineBusy).toBeGreaterThan(0);
+      expect(f.machineBusy).toBeLessThanOrEqual(1);
       // The profile: statements per step, counted for one worker.
       if (f.system === 'spine' && f.workers === 1) expect(f.queriesPerStep).toBeGreaterThan(0);
       else expect(f.queriesPerStep).toBeUndefined();

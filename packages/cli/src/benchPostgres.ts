@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -41,6 +42,12 @@ export interface PostgresBenchFigure {
   cpuUsPerStep: number;
   /** Statements one Spine worker sent per step, counted (a group commit's are pipelined: two round trips per batch). */
   queriesPerStep?: number;
+  /**
+   * How busy the machine's cores were during the measurement (every process: workers, the server,
+   * the rest; 1 = all cores all the time), median of the rounds; from /proc/stat, so Linux only.
+   * Near 1, more workers cannot add throughput on this machine.
+   */
+  machineBusy?: number;
 }
 
 /** What `spine bench --store postgres --json` prints. */
@@ -90,13 +97,15 @@ export async function benchPostgres(options: PostgresBenchOptions): Promise<Post
     log(`  server: ${server.source}; ${durability}`);
     if (!peer.available) log(`  peer: ${peer.reason}`);
 
-    const samples = new Map<string, { figure: Omit<PostgresBenchFigure, 'stepsPerSec' | 'usPerStep' | 'rounds' | 'cpuUsPerStep' | 'queriesPerStep'>; rounds: number[]; cpu: number[]; queries: number[] }>();
-    const record = (figure: Omit<PostgresBenchFigure, 'id' | 'stepsPerSec' | 'usPerStep' | 'rounds' | 'workflow' | 'durability' | 'cpuUsPerStep' | 'queriesPerStep'>, measured: Measured) => {
+    type Measures = 'stepsPerSec' | 'usPerStep' | 'rounds' | 'cpuUsPerStep' | 'queriesPerStep' | 'machineBusy';
+    const samples = new Map<string, { figure: Omit<PostgresBenchFigure, Measures>; rounds: number[]; cpu: number[]; queries: number[]; busy: number[] }>();
+    const record = (figure: Omit<PostgresBenchFigure, 'id' | 'workflow' | 'durability' | Measures>, measured: Measured) => {
       const id = `${figure.system}.activity.${figure.workers}w.${figure.inFlight}`;
-      const entry = samples.get(id) ?? { figure: { id, workflow: 'activity' as const, durability: 'postgres' as const, ...figure }, rounds: [], cpu: [], queries: [] };
+      const entry = samples.get(id) ?? { figure: { id, workflow: 'activity' as const, durability: 'postgres' as const, ...figure }, rounds: [], cpu: [], queries: [], busy: [] };
       entry.rounds.push(measured.stepsPerSec);
       entry.cpu.push(measured.cpuUsPerStep);
       if (measured.queriesPerStep !== undefined) entry.queries.push(measured.queriesPerStep);
+      if (measured.machineBusy !== undefined) entry.busy.push(measured.machineBusy);
       samples.set(id, entry);
     };
     for (let round = 1; round <= rounds; round++) {
@@ -117,9 +126,17 @@ export async function benchPostgres(options: PostgresBenchOptions): Promise<Post
         record({ system: 'floor', workers: 1, inFlight }, bare);
       }
     }
-    const figures: PostgresBenchFigure[] = [...samples.values()].map(({ figure, rounds: r, cpu, queries }) => {
+    const figures: PostgresBenchFigure[] = [...samples.values()].map(({ figure, rounds: r, cpu, queries, busy }) => {
       const stepsPerSec = median(r);
-      return { ...figure, stepsPerSec, usPerStep: 1e6 / stepsPerSec, rounds: r, cpuUsPerStep: median(cpu), ...(queries.length ? { queriesPerStep: median(queries) } : {}) };
+      return {
+        ...figure,
+        stepsPerSec,
+        usPerStep: 1e6 / stepsPerSec,
+        rounds: r,
+        cpuUsPerStep: median(cpu),
+        ...(queries.length ? { queriesPerStep: median(queries) } : {}),
+        ...(busy.length ? { machineBusy: median(busy) } : {}),
+      };
     });
     const get = (id: string) => figures.find((f) => f.id === id);
     const ratios: PostgresBenchReport['ratios'] = [];
@@ -163,7 +180,8 @@ export function printPostgresBench(report: PostgresBenchReport, log: (line: stri
         : f.system === 'floor'
           ? 'floor: one bare statement per step'
           : `${report.peer.available ? `DBOS Transact ${report.peer.version}` : 'DBOS'}, 1 process`;
-    const profile = f.queriesPerStep === undefined ? '' : `  ${f.queriesPerStep.toFixed(1)} statements/step`;
+    const busy = f.machineBusy === undefined ? '' : `  cores ${(100 * f.machineBusy).toFixed(0)}% busy`;
+    const profile = `${busy}${f.queriesPerStep === undefined ? '' : `  ${f.queriesPerStep.toFixed(1)} statements/step`}`;
     log(`  ${`${who}, ${f.inFlight} in flight${f.workers > 1 ? ' each' : ''}`.padEnd(48)} ${fmt(f.stepsPerSec).padStart(7)} steps/s ${f.usPerStep.toFixed(0).padStart(6)} us/step  ${f.cpuUsPerStep.toFixed(0).padStart(5)} us CPU/step${profile}`);
   }
   log('ratios:');
@@ -207,6 +225,19 @@ interface Measured {
   stepsPerSec: number;
   cpuUsPerStep: number;
   queriesPerStep: number | undefined;
+  machineBusy: number | undefined;
+}
+
+/** The machine's CPU time so far, busy and in all, from /proc/stat's first line (Linux); undefined elsewhere. */
+function machineCpu(): { busy: number; total: number } | undefined {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = fields as [number, number, number, number, number, number, number, number];
+    const busy = user + nice + system + irq + softirq + steal;
+    return { busy, total: busy + idle + iowait };
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -215,8 +246,8 @@ interface Measured {
  */
 async function measure(system: 'spine' | 'dbos' | 'floor', url: string, workers: number, runs: number, inFlight: number): Promise<Measured> {
   const counted: Record<string, string> = system === 'spine' && workers === 1 ? { SPINE_BENCH_COUNT_QUERIES: '1' } : {};
-  const { steps, seconds, cpuUsPerStep, queriesPerStep } = await run(system, url, workers, runs, inFlight, counted);
-  return { stepsPerSec: steps / seconds, cpuUsPerStep, queriesPerStep };
+  const { steps, seconds, cpuUsPerStep, queriesPerStep, machineBusy } = await run(system, url, workers, runs, inFlight, counted);
+  return { stepsPerSec: steps / seconds, cpuUsPerStep, queriesPerStep, machineBusy };
 }
 
 /**
@@ -234,14 +265,17 @@ async function run(system: 'spine' | 'dbos' | 'floor', url: string, workers: num
   const children = Array.from({ length: workers }, (_, i) => worker(script, [system, target.toString(), String(runs), String(inFlight), String(STEPS), `w${i}`], env));
   try {
     await Promise.all(children.map((c) => c.ready));
+    const cpu0 = machineCpu();
     const t0 = performance.now();
     for (const c of children) c.go();
     const reports = await Promise.all(children.map((c) => c.done));
     const seconds = (performance.now() - t0) / 1000;
+    const cpu1 = machineCpu();
+    const machineBusy = cpu0 && cpu1 && cpu1.total > cpu0.total ? (cpu1.busy - cpu0.busy) / (cpu1.total - cpu0.total) : undefined;
     const steps = reports.reduce((sum, r) => sum + r.steps, 0);
     const counted = reports.filter((r) => r.queriesPerStep !== undefined);
     const cpuUsPerStep = reports.reduce((sum, r) => sum + r.cpuUsPerStep * r.steps, 0) / steps;
-    return { steps, seconds, cpuUsPerStep, queriesPerStep: counted.length ? counted.reduce((s, r) => s + r.queriesPerStep!, 0) / counted.length : undefined };
+    return { steps, seconds, cpuUsPerStep, machineBusy, queriesPerStep: counted.length ? counted.reduce((s, r) => s + r.queriesPerStep!, 0) / counted.length : undefined };
   } finally {
     for (const c of children) c.kill();
     await drop(url, system, tag);
