@@ -62,16 +62,29 @@ export async function measureCommands(dir: string, options: { runs: number; step
   });
 }
 
+/**
+ * Times a command from a small process of its own (as a shell starts it), not from the bench:
+ * forking the bench's own large process (LangGraph.js loaded, databases open) added to every
+ * start it timed. The first run warms the file cache and is left out.
+ */
+const TIMER = `
+const { spawnSync } = require('node:child_process');
+const [args, repeat] = JSON.parse(process.argv[1]);
+const out = [];
+for (let i = 0; i <= repeat; i++) {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 30, env: { ...process.env, NO_COLOR: '1' } });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) { process.stderr.write(args.join(' ') + ' exited ' + r.status + ': ' + r.stderr); process.exit(1); }
+  if (i > 0) out.push(ms);
+}
+process.stdout.write(JSON.stringify(out));
+`;
+
 function timeProcess(args: string[], repeat: number): number[] {
-  const out: number[] = [];
-  for (let i = 0; i <= repeat; i++) {
-    const t0 = performance.now();
-    const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 30, env: { ...process.env, NO_COLOR: '1' } });
-    const ms = performance.now() - t0;
-    if (r.status !== 0) throw new Error(`bench: ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-    if (i > 0) out.push(ms); // the first run warms the file cache
-  }
-  return out.sort((a, b) => a - b);
+  const r = spawnSync(process.execPath, ['-e', TIMER, JSON.stringify([args, repeat])], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bench: ${r.stderr}`);
+  return (JSON.parse(r.stdout) as number[]).sort((a, b) => a - b);
 }
 
 async function manyRuns(path: string, runs: number): Promise<void> {
