@@ -46,7 +46,8 @@ async function describeStall(store: PostgresStore, now: number, url: string | un
       `events: ${await rows('SELECT id, actor_id, type, due_at, source FROM events ORDER BY id')}`,
       `jobs: ${await rows('SELECT key, status, owner, attempts, run_at FROM jobs ORDER BY created_at, key')}`,
       `hosts: ${await rows('SELECT id, pid, heartbeat_at, lease_until FROM hosts ORDER BY id')}`,
-      `locks: ${await rows("SELECT l.locktype, l.mode, l.granted, a.state, left(a.query, 120) AS query FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.relation IS NOT NULL AND a.pid <> pg_backend_pid() AND a.query ILIKE '%actors%'")}`,
+      // Every other session of the server (other cases' too): one idle in a transaction, or waiting on a lock, holds rows up.
+      `sessions: ${await rows("SELECT pid, state, wait_event_type, wait_event, (now() - xact_start)::text AS in_xact, left(query, 100) AS query FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND (state <> 'idle' OR wait_event_type = 'Lock')")}`,
     ].join('\n');
   });
 }
