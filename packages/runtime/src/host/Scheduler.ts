@@ -221,6 +221,8 @@ export class Scheduler {
 
   /** One poll: a heartbeat when due, then a scan. */
   async tick(): Promise<void> {
+    // A stopping host renews nothing: its row is removed once it stops (a wake timer armed after stop cleared it may still fire).
+    if (this.#stopping) return;
     try {
       if (this.#host.clock.now() - this.#lastHeartbeat >= this.#host.heartbeatMs) await this.heartbeat();
       await this.scan();
