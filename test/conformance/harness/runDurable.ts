@@ -17,7 +17,12 @@ export const RUN_ID = 'case';
  * as hung: a hang detector, not a speed claim (a PostgreSQL case opens a pool, a lease connection
  * and a listener at every restart, and CI runs it beside the crash suites on two cores).
  */
-export const durableStore: { open: (file: string) => Promise<Store>; settleMs: number } = { open: (file) => SqliteStore.open(file), settleMs: 5000 };
+export const durableStore: {
+  open: (file: string) => Promise<Store>;
+  settleMs: number;
+  /** What a stalled case's message quotes besides the counts: the store's rows for the run and its connections (PostgreSQL). */
+  describe?: (store: Store, now: number) => Promise<string>;
+} = { open: (file) => SqliteStore.open(file), settleMs: 5000 };
 
 /** A durable host over a real store (an SQLite file unless `durableStore` says otherwise), on a clock the harness moves. */
 export interface DurableHost {
@@ -79,7 +84,12 @@ export async function settle(host: DurableHost, clock: SimulatedClock, caseName:
     if (activity.dueEvents === 0 && activity.activeJobs === 0) return;
     if (activity.dueEvents === 0 && (await onlyLongLivedJobsRun(host, longLived))) return;
     if (Date.now() > until) {
-      throw new Error(`${caseName}: the durable run did not settle within ${deadlineMs} ms (due events ${activity.dueEvents}, active jobs ${activity.activeJobs}; host errors: ${host.errors.slice(-3).join(' | ') || 'none'})`);
+      const seen = await durableStore.describe?.(host.store, clock.now()).catch((error: unknown) => `(could not describe the store: ${String(error)})`);
+      throw new Error(
+        `${caseName}: the durable run did not settle within ${deadlineMs} ms (due events ${activity.dueEvents}, active jobs ${activity.activeJobs}; host errors: ${host.errors.slice(-3).join(' | ') || 'none'})` +
+          `; host ${host.runtime.hostId}, clock ${clock.now()}` +
+          (seen ? `\n${seen}` : ''),
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 5));
   }

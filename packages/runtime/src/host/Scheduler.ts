@@ -67,6 +67,8 @@ export class Scheduler {
   #paused = false;
   /** The last scan left due work unclaimed for want of free drains: the pump scans again when its drains are done. */
   #leftOver = false;
+  /** Scans under way (a poll's, a wake's, a poke's): `stop()` waits for them, so none claims an actor after the host released its ownership. */
+  readonly #scans = new Set<Promise<void>>();
 
   constructor(host: SchedulerHost) {
     this.#host = host;
@@ -141,13 +143,17 @@ export class Scheduler {
     if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
   }
 
-  /** Stops polling and waits for the drain in progress. */
+  /**
+   * Stops polling and waits for what is under way: the drain, the scans and the lease renewal.
+   * The host releases its ownership and removes its row after this: a scan that claimed an actor
+   * later would leave it owned by a host with no row, which no other host could ever take over.
+   */
   async stop(): Promise<void> {
     this.#stopping = true;
     if (this.#pollTimer) clearInterval(this.#pollTimer);
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer);
     if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
-    await this.#pumping;
+    while (this.#pumping || this.#scans.size || this.#renewing) await Promise.allSettled([this.#pumping, ...this.#scans, this.#renewing]);
   }
 
   /** Marks an actor's mailbox ready and drains ready actors until none is left. */
@@ -215,6 +221,8 @@ export class Scheduler {
 
   /** One poll: a heartbeat when due, then a scan. */
   async tick(): Promise<void> {
+    // A stopping host renews nothing: its row is removed once it stops (a wake timer armed after stop cleared it may still fire).
+    if (this.#stopping) return;
     try {
       if (this.#host.clock.now() - this.#lastHeartbeat >= this.#host.heartbeatMs) await this.heartbeat();
       await this.scan();
@@ -243,8 +251,14 @@ export class Scheduler {
   }
 
   /** Finds due work (from any process), claims it, and arms the wake timer. */
-  async scan(): Promise<void> {
-    if (this.#stopping || this.#paused) return;
+  scan(): Promise<void> {
+    if (this.#stopping || this.#paused) return Promise.resolve();
+    const scan = this.#scan().finally(() => this.#scans.delete(scan));
+    this.#scans.add(scan);
+    return scan;
+  }
+
+  async #scan(): Promise<void> {
     try {
       await this.#host.beforeScan();
     } catch (error) {
@@ -253,6 +267,7 @@ export class Scheduler {
     const { store, clock, hostId } = this.#host;
     const now = clock.now();
     const { actors, jobs } = await store.runnable(now, hostId, this.#deadOwners, 10_000);
+    if (this.#stopping) return; // it claims nothing it would have to release again
     const wanted = new Set([...actors, ...jobs.map((j) => j.actorId)]);
     // Its own actors always; new ones only as many as it has drains free, and on a pooled store
     // at most one per connection per scan, so hosts polling at the same time share the new work.
