@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ProxyTracerProvider, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import type { Redactor } from './redact.js';
+import { stepOfJobKey } from './step/jobKey.js';
 
 /**
  * Span ids for spans that must be known before they are exported: the SDK calls the id
@@ -102,7 +103,7 @@ export class RunTelemetry {
    */
   activity(info: { runId: string; actorId: string; jobKey: string; src: string; attempt: number; startedAt: number }): ActivitySpan {
     if (!this.#live()) return NO_SPAN;
-    const seq = stepOfKey(info.jobKey);
+    const seq = stepOfJobKey(info.jobKey);
     const parent = seq === undefined ? runContext(info.runId) : stepContext(info.runId, info.actorId, seq);
     const span = this.#tracer.startSpan(
       `spine.activity ${info.src}`,
@@ -220,12 +221,6 @@ function base(runId: string, actorId: string, seq: number | undefined): Record<s
   return { 'spine.run_id': runId, 'spine.actor_id': actorId, 'spine.step_seq': seq };
 }
 
-/** The step seq in a job key `actorId:seq:index`. */
-function stepOfKey(key: string): number | undefined {
-  const parts = key.split(':');
-  const seq = Number(parts.at(-2));
-  return Number.isInteger(seq) ? seq : undefined;
-}
 
 /**
  * GenAI semantic-convention attributes of an inference span from the facts a

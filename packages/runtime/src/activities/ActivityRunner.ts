@@ -15,6 +15,7 @@ import { zodIssues } from '../validateEvent.js';
 import { ownValue } from '../names.js';
 import { encodeRejection } from './encodeRejection.js';
 import { snapshotContext } from '../snapshotCodec.js';
+import { actorOfJobKey } from '../step/jobKey.js';
 
 /** What the activity runner needs from its host. */
 export interface ActivityHost {
@@ -156,7 +157,7 @@ export class ActivityRunner {
     this.#waiting.delete(key);
     const controller = new AbortController();
     this.#jobs.set(key, controller);
-    const actorId = actorOfKey(key);
+    const actorId = actorOfJobKey(key);
     let keys = this.#jobsOf.get(actorId);
     if (!keys) this.#jobsOf.set(actorId, (keys = new Set()));
     keys.add(key);
@@ -397,13 +398,6 @@ export class ActivityRunner {
     await this.#host.store.enqueue([{ actorId: job.actorId, type: event.type, event: json, dueAt: this.#host.clock.now(), source }]);
     this.#host.kick(job.actorId);
   }
-}
-
-/** The actor of a job key (`actorId:seq:index`). */
-function actorOfKey(key: string): string {
-  const index = key.lastIndexOf(':');
-  const seq = index > 0 ? key.lastIndexOf(':', index - 1) : -1;
-  return seq > 0 ? key.slice(0, seq) : key;
 }
 
 /** Where events sent to one job's invoke id go while it runs in this host. */

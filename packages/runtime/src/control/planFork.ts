@@ -5,6 +5,7 @@ import { riskPoliciesOfConfig, type RiskPolicy } from '../riskPolicy.js';
 import type { ActorRecord, ApprovalRecord, HistoryRow, InheritedJob, JobRecord, NewJob, RunFork } from '../Store.js';
 import { afterTimers, resolveDelay, type DelayResolver } from './afterTimers.js';
 import { parseJson, stepOfJobKey } from './json.js';
+import { jobKey } from '../step/jobKey.js';
 
 /** Everything a fork is planned from, read once by `readForkInputs`. */
 export interface ForkInputs {
@@ -131,7 +132,7 @@ export function planFork(inputs: ForkInputs, options: ForkPlanOptions): RunFork 
         notes.push(`No job found for invoke '${childKey}' (${String(child.src)}) of '${source.id}'; it was not requested again.`);
         continue;
       }
-      const newJob: NewJob = { key: `${forked.id}:${forked.seq}:fork${index++}`, actorId: forked.id, runId: newRunId, childId: childKey, src: job.src, input: remap.json(job.input), runAt: now };
+      const newJob: NewJob = { key: jobKey(forked.id, forked.seq, `fork${index++}`), actorId: forked.id, runId: newRunId, childId: childKey, src: job.src, input: remap.json(job.input), runAt: now };
       // A risky activity waits for a person in the fork too: approving it in the source run does not carry over.
       const sourceApproval = sourceApprovals.get(job.key);
       const policy = policies?.get(childKey) ?? (sourceApproval ? policyOfApproval(sourceApproval) : undefined);

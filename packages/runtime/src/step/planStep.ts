@@ -2,6 +2,7 @@ import type { AnyActorRef, EventObject } from 'xstate';
 import { getDurableSend, type DurableTarget } from '../defineMachine.js';
 import type { NewEvent, NewJob } from '../Store.js';
 import { DURABLE_PARENT } from '../xstateLogic.js';
+import { jobKey } from './jobKey.js';
 
 /** An executable action as `transition()` returns it. */
 export interface ExecutableAction {
@@ -45,7 +46,7 @@ export function planStep(
   // The children this step itself spawned, by their actor ref: a stop of one of them un-plans it.
   const planned = new Map<unknown, { job?: StepPlan['jobs'][number]; spawn?: StepPlan['spawns'][number] }>();
   actions.forEach((action, index) => {
-    const key = `${options.actorId}:${options.seq}:${index}`;
+    const key = jobKey(options.actorId, options.seq, index);
     switch (action.type) {
       case 'xstate.spawnChild': {
         const { id, src, input, actorRef } = action.params as { id: string; src: unknown; input: unknown; actorRef?: unknown };
