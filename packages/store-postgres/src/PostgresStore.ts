@@ -263,22 +263,33 @@ export class PostgresStore implements Store {
    * `Reconnect`); a statement cut off by a dropped connection is sent again only when it is a
    * read, since a write's outcome is then unknown (the caller gets `storage_busy` and tries again).
    */
-  readonly #query: Query = async <R,>(sql: string, params?: unknown[]) => {
+  readonly #query: Query = async <R,>(sql: string, params?: unknown[]) => this.#statement<R>({ text: sql, values: params }, /^\s*SELECT\b/i.test(sql) ? 'read' : undefined);
+
+  /**
+   * One statement on a pooled connection, waiting while the server is unreachable. Cut off by a
+   * dropped connection, a read is sent again; a write is sent again only when it says how to tell
+   * that it committed (`written`, asked once the server is back, and when the write sent again is
+   * refused as a duplicate); any other write's error is the caller's.
+   */
+  async #statement<R>(query: pg.QueryConfig, lost: 'read' | { written(): Promise<boolean> } | undefined): Promise<R[]> {
     const deadline = this.#reconnect.deadline();
     for (let attempt = 0; ; attempt++) {
       const client = await this.#connect(deadline);
       let dropped: unknown;
       try {
-        return (await client.query(sql, params)).rows as R[];
+        return (await client.query(query)).rows as R[];
       } catch (error) {
-        if (classifyStorageError(error) !== 'unreachable' || !/^\s*SELECT\b/i.test(sql)) throw error;
+        // Sent again after a lost answer, and refused as a duplicate: the first one committed after the look.
+        if (attempt > 0 && typeof lost === 'object' && (error as { code?: string }).code === '23505' && (await lost.written())) return [];
+        if (classifyStorageError(error) !== 'unreachable' || !lost) throw error;
         dropped = error;
       } finally {
         client.release(dropped !== undefined);
       }
       await this.#reconnect.pause(dropped, attempt, deadline);
+      if (typeof lost === 'object' && (await lost.written())) return [];
     }
-  };
+  }
 
   /**
    * A pooled connection (waiting while the server is unreachable). While it is checked out a
@@ -418,26 +429,8 @@ export class PostgresStore implements Store {
     // One statement, its own transaction: one round trip for a run's start (was four: BEGIN, two
     // INSERTs, COMMIT). When its answer is lost, the first actor's row as written (its id and
     // creation time) tells whether it committed; it is not sent again blindly.
-    const values = createActorsValues(actors, events, now);
     const written = async () => (await this.#query('SELECT 1 FROM actors WHERE id = $1 AND created_at = $2', [actors[0]!.id, now])).length > 0;
-    const deadline = this.#reconnect.deadline();
-    for (let attempt = 0; ; attempt++) {
-      const client = await this.#connect(deadline);
-      let dropped: unknown;
-      try {
-        await client.query({ name: 'spine_create_actors', text: CREATE_ACTORS, values });
-        return;
-      } catch (error) {
-        // Sent again after a lost answer, and refused as a duplicate: the first one committed after the look.
-        if (attempt > 0 && (error as { code?: string }).code === '23505' && (await written())) return;
-        if (classifyStorageError(error) !== 'unreachable') throw error;
-        dropped = error;
-      } finally {
-        client.release(dropped !== undefined);
-      }
-      await this.#reconnect.pause(dropped, attempt, deadline);
-      if (await written()) return;
-    }
+    await this.#statement({ name: 'spine_create_actors', text: CREATE_ACTORS, values: createActorsValues(actors, events, now) }, { written });
   }
 
   async getActor(id: string): Promise<ActorRecord | undefined> {
