@@ -39,6 +39,20 @@ const go = async () => {
   await lines.next();
 };
 
+/**
+ * A worker's measurement: one untimed warm-up run, `ready`, then on `go` the runs, `inFlight` at a
+ * time; the wall time and this process's CPU time per step. `started` runs at `go`, before the clock.
+ */
+async function timed(one: () => Promise<void>, started: () => void = () => {}): Promise<Omit<WorkerReport, 'queriesPerStep'>> {
+  await one();
+  await go();
+  started();
+  const cpu = process.cpuUsage();
+  const seconds = await inParallel(runs, inFlight, one);
+  const { user, system } = process.cpuUsage(cpu);
+  return { runs, steps: runs * steps, seconds, cpuUsPerStep: (user + system) / (runs * steps) };
+}
+
 const report = mode === 'spine' ? await spine(url, prefix) : mode === 'floor' ? await floor(url, prefix) : await dbos(url, prefix);
 process.stdout.write(`${JSON.stringify(report)}\n`);
 process.exit(0);
@@ -66,12 +80,8 @@ async function spine(url: string, prefix: string): Promise<WorkerReport> {
     await runtime.startRun('chain', { runId });
     await done;
   };
-  await one();
-  await go();
-  const before = queries.count;
-  const cpu = process.cpuUsage();
-  const seconds = await inParallel(runs, inFlight, one);
-  const { user, system } = process.cpuUsage(cpu);
+  let before = 0;
+  const measured = await timed(one, () => (before = queries.count));
   const sent = queries.count - before;
   if (process.env.SPINE_BENCH_COUNT_QUERIES === '2') process.stderr.write(`${queries.top()}\n`);
   for (let i = 0; i < n; i++) {
@@ -80,7 +90,7 @@ async function spine(url: string, prefix: string): Promise<WorkerReport> {
   }
   await runtime.stop();
   await store.close();
-  return { runs, steps: runs * steps, seconds, cpuUsPerStep: (user + system) / (runs * steps), ...(queries.on ? { queriesPerStep: sent / (runs * steps) } : {}) };
+  return { ...measured, ...(queries.on ? { queriesPerStep: sent / (runs * steps) } : {}) };
 }
 
 /**
@@ -123,13 +133,9 @@ async function floor(url: string, prefix: string): Promise<WorkerReport> {
       if (Number(rows[0].n) !== 3) throw new Error(`bench: the floor's step ${seq} of ${runId} wrote ${rows[0].n} of 3 rows`);
     }
   };
-  await one();
-  await go();
-  const cpu = process.cpuUsage();
-  const seconds = await inParallel(runs, inFlight, one);
-  const { user, system } = process.cpuUsage(cpu);
+  const measured = await timed(one);
   await pool.end();
-  return { runs, steps: runs * steps, seconds, cpuUsPerStep: (user + system) / (runs * steps) };
+  return measured;
 }
 
 /**
@@ -184,11 +190,7 @@ async function dbos(url: string, prefix: string): Promise<WorkerReport> {
     const count = await chain();
     if (count !== steps) throw new Error(`bench: a DBOS workflow ran ${count} steps, expected ${steps}`);
   };
-  await one();
-  await go();
-  const cpu = process.cpuUsage();
-  const seconds = await inParallel(runs, inFlight, one);
-  const { user, system } = process.cpuUsage(cpu);
+  const measured = await timed(one);
   await DBOS.shutdown();
-  return { runs, steps: runs * steps, seconds, cpuUsPerStep: (user + system) / (runs * steps) };
+  return measured;
 }
