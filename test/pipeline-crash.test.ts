@@ -178,8 +178,8 @@ async function crashRun(seed: number): Promise<CrashRun> {
     const exit = await Promise.race([exited, delay(PROCESS_DEADLINE_MS, undefined, { signal: deadline.signal }).then(() => undefined, () => undefined)]);
     deadline.abort();
     clearTimeout(timer);
-    if (!exit) throw new Error(`spine ${args.join(' ')} (process ${processes} of seed ${seed}) still ran after ${PROCESS_DEADLINE_MS} ms; before it: ${steps.join(', ') || 'none'}\n${await hungReport(child, reports, err)}`);
     onModelCall = undefined;
+    if (!exit) throw new Error(`spine ${args.join(' ')} (process ${processes} of seed ${seed}) still ran after ${PROCESS_DEADLINE_MS} ms; before it: ${steps.join(', ') || 'none'}\n${await hungReport(child, reports, err)}`);
     steps.push(`${args[0]}:${exit.signal ?? exit.code}:${Date.now() - startedAt}ms`);
     if (exit.signal === 'SIGKILL') {
       killedAt.push({ at: Date.now(), journaled: new Set(journaledCalls(db).keys()) });
