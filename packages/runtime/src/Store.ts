@@ -452,8 +452,12 @@ export interface HostStore {
   /** Machine definitions by content version; inserting an existing version is a no-op. */
   saveMachineVersion(machine: string, version: string, definition: string): Promise<void>;
   getMachineVersion(machine: string, version: string): Promise<string | undefined>;
-  /** Creates actors and their first events in one transaction. */
-  createActors(actors: NewActor[], events: NewEvent[]): Promise<void>;
+  /**
+   * Creates actors and their first events in one transaction; returns the actors as written
+   * (`createdActor` of each, with the store's creation time), so the host that creates a run
+   * can step it without reading it back.
+   */
+  createActors(actors: NewActor[], events: NewEvent[]): Promise<ActorRecord[]>;
   getActor(id: string): Promise<ActorRecord | undefined>;
   /** Active durable children of an actor, by child key, with the seq each has now (a stop is fenced by it). */
   childrenOf(parentId: string): Promise<{ id: string; childKey: string; machine: string; seq: number }[]>;

@@ -338,10 +338,17 @@ export class Runtime {
     if (version.refusal) throw new SpineError('invalid_machine', version.refusal, { machine });
     const input = parseInput(version.definition, options.input, machine);
     const runId = options.runId ?? this.#newRunId();
-    if (await this.store.getActor(runId)) throw new SpineError('conflict', `A run with id '${runId}' already exists.`, { actorId: runId });
     const actor: NewActor = { id: runId, runId, parentId: null, childKey: null, machine, version: version.version, owner: this.#started ? this.hostId : null };
-    // With the runs started in the same turn, in one transaction.
-    await this.#starts.create([actor], [initEvent(runId, input, this.clock.now(), 'external')]);
+    // With the runs started in the same turn, in one transaction. A taken id fails it (nothing
+    // written), so the id is checked only then rather than read before every start.
+    let created: ActorRecord[];
+    try {
+      created = await this.#starts.create([actor], [initEvent(runId, input, this.clock.now(), 'external')]);
+    } catch (error) {
+      if (await this.store.getActor(runId).catch(() => undefined)) throw new SpineError('conflict', `A run with id '${runId}' already exists.`, { actorId: runId });
+      throw error;
+    }
+    await this.#steps.prime(created[0]!);
     this.#scheduler.kick(runId);
     return { runId, version: version.version };
   }

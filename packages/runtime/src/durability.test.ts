@@ -422,6 +422,47 @@ describe('7. versioned machines', () => {
   });
 });
 
+describe('run starts', () => {
+  it('refuses a run id that is taken with a conflict naming it, and leaves the first run as it was', async () => {
+    const { runtime, sqlite } = await openHost(tempDbPath(), [counter]);
+    await runtime.startRun('counter', { runId: 'taken' });
+    await runtime.send('taken', { type: 'count.add', by: 2 });
+    await runtime.waitForRun('taken', { horizonMs: 0 });
+    const before = (await sqlite.getActor('taken'))!;
+    const refused = await runtime.startRun('counter', { runId: 'taken' }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(SpineError);
+    expect(refused).toMatchObject({ code: 'conflict', message: "A run with id 'taken' already exists." });
+    // Two starts of one id in the same turn: one run, one refusal.
+    const twice = await Promise.allSettled([runtime.startRun('counter', { runId: 'twice' }), runtime.startRun('counter', { runId: 'twice' })]);
+    expect(twice.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+    await runtime.waitForRun('twice', { horizonMs: 0 });
+    expect(await sqlite.getActor('taken')).toEqual(before);
+    expect(await mailbox(sqlite, 'taken')).toBe(0);
+    expect((await sqlite.runHistory('twice')).map((row) => row.seq)).toEqual([1]);
+  });
+
+  it('steps a run it started without reading the new actor back', async () => {
+    const reads: string[] = [];
+    const { runtime } = await openHost(tempDbPath(), [counter], {
+      wrap: (store) =>
+        new Proxy(store, {
+          get(target, property, receiver) {
+            const value = Reflect.get(target, property, receiver);
+            if (property !== 'getActor') return typeof value === 'function' ? value.bind(target) : value;
+            return (id: string) => {
+              reads.push(id);
+              return target.getActor(id);
+            };
+          },
+        }),
+    });
+    const stepped = new Promise<number>((resolve) => runtime.onStep(({ actor, history }) => actor.id === 'fresh' && resolve(history.seq)));
+    await runtime.startRun('counter', { runId: 'fresh' });
+    expect(await stepped).toBe(1);
+    expect(reads.filter((id) => id === 'fresh')).toEqual([]);
+  });
+});
+
 describe('persistable machines', () => {
   it('round-trips every snapshot of the fixture machines through JSON unchanged', async () => {
     const log = new EffectLog();

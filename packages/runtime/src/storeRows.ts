@@ -1,7 +1,7 @@
 // The SQL rows both stores read (the same columns in SQLite and PostgreSQL) and their conversion to
 // the Store contract's records. Integer columns arrive as numbers: PostgresStore parses BIGINT to a
 // number before a row gets here. Engine-specific columns (history bodies, old layouts) are the stores' own.
-import type { ActorRecord, MailboxEvent, JobRecord, HistoryRecord, HistoryRow, ApprovalRecord, AuditEntry, DeadLetter, DecisionRecord, JobStatus } from './Store.js';
+import type { ActorRecord, NewActor, MailboxEvent, JobRecord, HistoryRecord, HistoryRow, ApprovalRecord, AuditEntry, DeadLetter, DecisionRecord, JobStatus } from './Store.js';
 
 
 export interface ActorRow {
@@ -22,6 +22,11 @@ export interface ActorRow {
   owner_epoch?: number;
   created_at: number;
   updated_at: number;
+}
+
+/** The row `createActors` writes for a new actor: no step yet, active, fencing token 0, created at `now`. */
+export function createdActor(actor: NewActor, now: number): ActorRecord {
+  return { ...actor, seq: 0, status: 'active', snapshot: null, stateValue: null, output: null, error: null, ownerEpoch: 0, createdAt: now, updatedAt: now };
 }
 
 export function toActor(r: ActorRow): ActorRecord {

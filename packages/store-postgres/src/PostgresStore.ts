@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import {
   auditHash,
+  createdActor,
   DEFAULT_LEASE_MS,
   boundDeadLetter,
   DEFAULT_DEAD_LETTER_RETENTION,
@@ -418,19 +419,20 @@ export class PostgresStore implements Store {
 
   // ---- actors -------------------------------------------------------------------
 
-  async createActors(actors: NewActor[], events: NewEvent[]): Promise<void> {
+  async createActors(actors: NewActor[], events: NewEvent[]): Promise<ActorRecord[]> {
     const now = this.#now();
     if (!actors.length) {
       await this.#tx(async (q) => {
         for (const event of events) await insertEvent(q, event, now);
       });
-      return;
+      return [];
     }
     // One statement, its own transaction: one round trip for a run's start (was four: BEGIN, two
     // INSERTs, COMMIT). When its answer is lost, the first actor's row as written (its id and
     // creation time) tells whether it committed; it is not sent again blindly.
     const written = async () => (await this.#query('SELECT 1 FROM actors WHERE id = $1 AND created_at = $2', [actors[0]!.id, now])).length > 0;
     await this.#statement({ name: 'spine_create_actors', text: CREATE_ACTORS, values: createActorsValues(actors, events, now) }, { written });
+    return actors.map((actor) => createdActor(actor, now));
   }
 
   async getActor(id: string): Promise<ActorRecord | undefined> {

@@ -59,7 +59,7 @@ import {
   crashInBatchHook,
 } from '@spine/runtime/store';
 import { anchorSecret, verifyAnchoredAudit, writeAuditAnchor } from './auditAnchor.js';
-import { toActor, toApproval, toAudit, toDeadLetter, toDecision, toEvent, toHistory, toJob, type ApprovalRow, type AuditRow, type CancelledApproval, type DeadLetterRow, type DecisionRow, type EventRow, type HistorySqlRow, type StoredActorRow, type StoredJobRow, SNAPSHOT_IN_HISTORY } from './rows.js';
+import { createdActor, toActor, toApproval, toAudit, toDeadLetter, toDecision, toEvent, toHistory, toJob, type ApprovalRow, type AuditRow, type CancelledApproval, type DeadLetterRow, type DecisionRow, type EventRow, type HistorySqlRow, type StoredActorRow, type StoredJobRow, SNAPSHOT_IN_HISTORY } from './rows.js';
 import { checkSpineDatabase, inspectFile, migrate, refuseUrlPath, sqliteAddon } from './databaseFile.js';
 import { deadLetterRetention, insertBoundedDeadLetter } from './deadLetterRetention.js';
 import { checkPagesAtOpen, foundCorrupt, markClosedCleanly, reportStorageErrors, toStorageError } from './storageErrors.js';
@@ -234,11 +234,12 @@ export class SqliteStore implements Store {
 
   // ---- actors -------------------------------------------------------------------
 
-  async createActors(actors: NewActor[], events: NewEvent[]): Promise<void> {
-    this.db.transaction(() => {
+  async createActors(actors: NewActor[], events: NewEvent[]): Promise<ActorRecord[]> {
+    return this.db.transaction(() => {
       const now = this.#now();
       for (const actor of actors) this.#insertActor(actor, now);
       for (const event of events) this.#insertEvent(event, now);
+      return actors.map((actor) => createdActor(actor, now));
     }).immediate();
   }
 

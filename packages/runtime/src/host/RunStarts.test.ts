@@ -25,10 +25,12 @@ describe('RunStarts', () => {
     const { store, calls } = await counted();
     const starts = new RunStarts(store);
     const ids = Array.from({ length: 20 }, (_, i) => `run-${i}`);
-    await Promise.all(ids.map((id) => starts.create([actor(id)], [init(id)])));
+    const created = await Promise.all(ids.map((id) => starts.create([actor(id)], [init(id)])));
     expect(calls).toEqual([20]);
-    for (const id of ids) {
+    for (const [index, id] of ids.entries()) {
       expect(await store.getActor(id)).toMatchObject({ id, status: 'active' });
+      // Each start learns its own actor as written, without reading it back.
+      expect(created[index]).toEqual([await store.getActor(id)]);
       expect(await store.nextEvents(id, 0, 10)).toHaveLength(1);
     }
     await store.close();

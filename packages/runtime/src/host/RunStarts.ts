@@ -1,9 +1,9 @@
-import type { HostStore, NewActor, NewEvent } from '../Store.js';
+import type { ActorRecord, HostStore, NewActor, NewEvent } from '../Store.js';
 
 interface Start {
   actors: NewActor[];
   events: NewEvent[];
-  resolve(): void;
+  resolve(created: ActorRecord[]): void;
   reject(error: unknown): void;
 }
 
@@ -11,7 +11,7 @@ interface Start {
  * Group commit for run starts: the actors and init events of the runs started in the same turn
  * of the event loop are written by one `createActors` transaction (one fsync at
  * synchronous=FULL instead of one per run). Each caller's promise settles only after the
- * transaction holding its rows committed. When the shared transaction fails (a run id taken
+ * transaction holding its rows committed, with its actors as written. When the shared transaction fails (a run id taken
  * meanwhile, a full disk), each start is written alone, so only the starts that fail by
  * themselves are refused.
  */
@@ -24,9 +24,9 @@ export class RunStarts {
     this.#store = store;
   }
 
-  /** Writes one run's actors and events with the other starts of this turn; resolves once committed. */
-  create(actors: NewActor[], events: NewEvent[]): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  /** Writes one run's actors and events with the other starts of this turn; resolves once committed, with its actors as written. */
+  create(actors: NewActor[], events: NewEvent[]): Promise<ActorRecord[]> {
+    return new Promise<ActorRecord[]>((resolve, reject) => {
       this.#pending.push({ actors, events, resolve, reject });
       if (this.#scheduled) return;
       this.#scheduled = true;
@@ -40,11 +40,15 @@ export class RunStarts {
     this.#pending = [];
     if (batch.length > 1) {
       try {
-        await this.#store.createActors(
-          batch.flatMap((s) => s.actors),
-          batch.flatMap((s) => s.events),
+        const created = new Map(
+          (
+            await this.#store.createActors(
+              batch.flatMap((s) => s.actors),
+              batch.flatMap((s) => s.events),
+            )
+          ).map((actor) => [actor.id, actor]),
         );
-        for (const start of batch) start.resolve();
+        for (const start of batch) start.resolve(start.actors.map((actor) => created.get(actor.id)!));
         return;
       } catch {
         // Nothing of the shared transaction was written: each start alone, below.
@@ -52,8 +56,7 @@ export class RunStarts {
     }
     for (const start of batch) {
       try {
-        await this.#store.createActors(start.actors, start.events);
-        start.resolve();
+        start.resolve(await this.#store.createActors(start.actors, start.events));
       } catch (error) {
         start.reject(error);
       }

@@ -124,6 +124,17 @@ export class StepRunner {
     this.#cache.clear();
   }
 
+  /**
+   * Holds an actor this host has just created and owns (its row as `createActors` wrote it), so
+   * its first step reads nothing back. A row that changed meanwhile (another host took it over,
+   * a stop) is caught by the commit's conditions as for any cached actor.
+   */
+  async prime(record: ActorRecord): Promise<void> {
+    if (record.owner !== this.#host.hostId || record.seq !== 0 || record.status !== 'active' || this.#cache.has(record.id)) return;
+    const version = await this.#host.registry.pinned(record.machine, record.version, this.#host.store);
+    if (!this.#cache.has(record.id)) this.#hold(record.id, { record, version, snapshot: undefined, known: { childless: true, approvalFree: true } });
+  }
+
   /** The record of an actor held in memory (current as of this host's last commit), if any. */
   cached(actorId: string): ActorRecord | undefined {
     return this.#cache.get(actorId)?.record;
@@ -250,7 +261,11 @@ export class StepRunner {
     const version = await registry.pinned(record.machine, record.version, store);
     const snapshot = record.snapshot ? (createActor(version.machine, { snapshot: decodeSnapshot(record.snapshot) }).getSnapshot() as AnyMachineSnapshot) : undefined;
     const fresh = record.seq === 0;
-    const loaded: LoadedActor = { record, version, snapshot, known: { childless: fresh, approvalFree: fresh } };
+    return this.#hold(actorId, { record, version, snapshot, known: { childless: fresh, approvalFree: fresh } });
+  }
+
+  /** Keeps an actor in the cache, dropping the least recently used one past the limit. */
+  #hold(actorId: string, loaded: LoadedActor): LoadedActor {
     this.#cache.set(actorId, loaded);
     if (this.#cache.size > this.#host.maxCachedActors) this.#cache.delete(this.#cache.keys().next().value!);
     return loaded;

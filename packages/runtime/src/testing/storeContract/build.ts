@@ -7,9 +7,11 @@ export const T0 = 1_700_000_000_000;
 // ---- building runs through the Store contract -------------------------------------
 
 export async function startRun(store: Store, runId: string): Promise<void> {
-  await store.createActors([{ id: runId, runId, parentId: null, childKey: null, machine: 'm', version: 'v1', owner: null }], [
+  const created = await store.createActors([{ id: runId, runId, parentId: null, childKey: null, machine: 'm', version: 'v1', owner: null }], [
     { actorId: runId, type: 'xstate.init', event: '{"type":"xstate.init","input":{}}', dueAt: T0, source: 'external' },
   ]);
+  // What createActors answers is the row as written (a host steps a new run from it without reading it back).
+  expect(created).toEqual([await store.getActor(runId)]);
 }
 
 /** Commits the actor's next step on its oldest event (enqueuing one when the mailbox is empty). */
