@@ -82,7 +82,10 @@ export async function benchPostgres(options: PostgresBenchOptions): Promise<Post
   const many = quick ? 5 : 100;
   const manyRuns = options.runs ?? (quick ? many : many * 3);
   if (manyRuns < many) throw new CliError(`--runs must be at least ${many} (the runs in flight per worker)`);
-  const runsOf = (inFlight: number) => (inFlight === 1 ? (quick ? 2 : Math.max(2, Math.round(manyRuns / 15))) : manyRuns);
+  // One at a time, each system runs 50 measured workflows (1,000 steps) after 10 untimed ones: a
+  // worker is measured warm, as one that runs for days is, not while its code is still being compiled.
+  const runsOf = (inFlight: number) => (inFlight === 1 ? (quick ? 2 : Math.max(2, Math.round(manyRuns / 6))) : manyRuns);
+  const warmup = quick ? 1 : 10;
   const server = await postgresServer(options.url, log);
   try {
     const { version, settings } = await serverSettings(server.url);
@@ -112,16 +115,16 @@ export async function benchPostgres(options: PostgresBenchOptions): Promise<Post
       log(`  round ${round}/${rounds}`);
       for (const inFlight of [1, many]) {
         for (const workers of WORKERS) {
-          const rate = await measure('spine', server.url, workers, runsOf(inFlight), inFlight);
+          const rate = await measure('spine', server.url, workers, runsOf(inFlight), inFlight, warmup);
           log(`    Spine, ${workers} worker(s) x ${inFlight} in flight: ${fmt(rate.stepsPerSec)} steps/s`);
           record({ system: 'spine', workers, inFlight }, rate);
         }
         if (peer.available) {
-          const rate = await measure('dbos', server.url, 1, runsOf(inFlight), inFlight);
+          const rate = await measure('dbos', server.url, 1, runsOf(inFlight), inFlight, warmup);
           log(`    DBOS Transact, ${inFlight} in flight: ${fmt(rate.stepsPerSec)} steps/s`);
           record({ system: 'dbos', workers: 1, inFlight }, rate);
         }
-        const bare = await measure('floor', server.url, 1, runsOf(inFlight), inFlight);
+        const bare = await measure('floor', server.url, 1, runsOf(inFlight), inFlight, warmup);
         log(`    floor (one bare statement per step), ${inFlight} in flight: ${fmt(bare.stepsPerSec)} steps/s`);
         record({ system: 'floor', workers: 1, inFlight }, bare);
       }
@@ -244,17 +247,17 @@ function machineCpu(): { busy: number; total: number } | undefined {
  * One measurement on a fresh schema (Spine) or database (DBOS), removed afterwards: steps per
  * second, the workers' CPU per step and, for one Spine worker, the statements it sent per step.
  */
-async function measure(system: 'spine' | 'dbos' | 'floor', url: string, workers: number, runs: number, inFlight: number): Promise<Measured> {
+async function measure(system: 'spine' | 'dbos' | 'floor', url: string, workers: number, runs: number, inFlight: number, warmup: number): Promise<Measured> {
   const counted: Record<string, string> = system === 'spine' && workers === 1 ? { SPINE_BENCH_COUNT_QUERIES: '1' } : {};
-  const { steps, seconds, cpuUsPerStep, queriesPerStep, machineBusy } = await run(system, url, workers, runs, inFlight, counted);
+  const { steps, seconds, cpuUsPerStep, queriesPerStep, machineBusy } = await run(system, url, workers, runs, inFlight, warmup, counted);
   return { stepsPerSec: steps / seconds, cpuUsPerStep, queriesPerStep, machineBusy };
 }
 
 /**
- * Starts `workers` processes, lets each get ready (connect, start, one warm-up workflow), then
+ * Starts `workers` processes, lets each get ready (connect, start, `warmup` workflows), then
  * starts them together: steps of all of them over the wall time from the start to the last one done.
  */
-async function run(system: 'spine' | 'dbos' | 'floor', url: string, workers: number, runs: number, inFlight: number, env: Record<string, string> = {}) {
+async function run(system: 'spine' | 'dbos' | 'floor', url: string, workers: number, runs: number, inFlight: number, warmup: number, env: Record<string, string> = {}) {
   const tag = `spine_bench_${randomBytes(4).toString('hex')}`;
   const target = new URL(withoutSchema(url));
   if (system !== 'dbos') {
@@ -262,7 +265,7 @@ async function run(system: 'spine' | 'dbos' | 'floor', url: string, workers: num
     await (await PostgresStore.open(target.toString())).close(); // migrated once, before the workers open it
   } else target.pathname = `/${tag}`; // DBOS creates its system database
   const script = fileURLToPath(new URL('./benchPostgresWorker.js', import.meta.url));
-  const children = Array.from({ length: workers }, (_, i) => worker(script, [system, target.toString(), String(runs), String(inFlight), String(STEPS), `w${i}`], env));
+  const children = Array.from({ length: workers }, (_, i) => worker(script, [system, target.toString(), String(runs), String(inFlight), String(STEPS), `w${i}`, String(warmup)], env));
   try {
     await Promise.all(children.map((c) => c.ready));
     const cpu0 = machineCpu();
@@ -298,7 +301,7 @@ function worker(script: string, args: string[], env: Record<string, string>) {
     child.on('close', (code) => {
       const last = stdout.trim().split('\n').at(-1) ?? '';
       if (code === 0 && last.startsWith('{')) resolve(JSON.parse(last) as WorkerReport);
-      else reject(new Error(`bench worker ${args[0]} ${args.at(-1)} exited ${code}: ${stderr.trim().split('\n').slice(-5).join('\n') || stdout}`));
+      else reject(new Error(`bench worker ${args[0]} ${args[5]} exited ${code}: ${stderr.trim().split('\n').slice(-5).join('\n') || stdout}`));
     });
   });
   // A worker that dies before it is ready fails the wait for readiness too.

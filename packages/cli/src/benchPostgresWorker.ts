@@ -7,11 +7,12 @@ import { activityChain } from './benchMachine.js';
 import { inParallel } from './benchPeer.js';
 
 // Child process of `spine bench --store postgres`: one worker (a Spine host, DBOS Transact, or the
-// floor: the writes of each step as one bare statement) on a PostgreSQL database. It gets ready (connects, starts, runs one warm-up workflow), prints
-// `ready`, waits for `go` on stdin, runs its share of the 20-step activity workflow with
-// `inFlight` runs at a time, and prints what it did as one JSON line.
+// floor: the writes of each step as one bare statement) on a PostgreSQL database. It gets ready
+// (connects, starts, runs `warmup` workflows one at a time, so every system is measured warm, as a
+// long-running worker is), prints `ready`, waits for `go` on stdin, runs its share of the 20-step
+// activity workflow with `inFlight` runs at a time, and prints what it did as one JSON line.
 //
-//   node benchPostgresWorker.js spine|dbos|floor <url> <runs> <inFlight> <steps> <id prefix>
+//   node benchPostgresWorker.js spine|dbos|floor <url> <runs> <inFlight> <steps> <id prefix> [warmup]
 
 /** What a worker prints when its runs are done. */
 export interface WorkerReport {
@@ -24,12 +25,13 @@ export interface WorkerReport {
   queriesPerStep?: number;
 }
 
-const [mode, url, runsArg, inFlightArg, stepsArg, prefix] = process.argv.slice(2);
+const [mode, url, runsArg, inFlightArg, stepsArg, prefix, warmupArg = '1'] = process.argv.slice(2);
 const runs = Number(runsArg);
 const inFlight = Number(inFlightArg);
 const steps = Number(stepsArg);
-if (!url || !prefix || !(runs > 0) || !(inFlight > 0) || !(steps > 0) || (mode !== 'spine' && mode !== 'dbos' && mode !== 'floor')) {
-  process.stderr.write('usage: benchPostgresWorker spine|dbos|floor <url> <runs> <inFlight> <steps> <id prefix>\n');
+const warmup = Number(warmupArg);
+if (!url || !prefix || !(runs > 0) || !(inFlight > 0) || !(steps > 0) || !(warmup >= 1) || (mode !== 'spine' && mode !== 'dbos' && mode !== 'floor')) {
+  process.stderr.write('usage: benchPostgresWorker spine|dbos|floor <url> <runs> <inFlight> <steps> <id prefix> [warmup runs, default 1]\n');
   process.exit(2);
 }
 
@@ -40,11 +42,11 @@ const go = async () => {
 };
 
 /**
- * A worker's measurement: one untimed warm-up run, `ready`, then on `go` the runs, `inFlight` at a
+ * A worker's measurement: `warmup` untimed runs, `ready`, then on `go` the runs, `inFlight` at a
  * time; the wall time and this process's CPU time per step. `started` runs at `go`, before the clock.
  */
 async function timed(one: () => Promise<void>, started: () => void = () => {}): Promise<Omit<WorkerReport, 'queriesPerStep'>> {
-  await one();
+  for (let i = 0; i < warmup; i++) await one();
   await go();
   started();
   const cpu = process.cpuUsage();
