@@ -70,7 +70,7 @@ import {
 import { lockAuditAnchor, settlePendingAnchor, verifyAnchoredAudit, writeAuditAnchor } from './auditAnchor.js';
 import { APPLICATION, migrations } from './migrations.js';
 import type { CopyCounts, StoreCopy } from './storeCopy.js';
-import { CommitBases, FINISHED_BY, finishedByValues, settleLost, tripCommitSql, tripCommitValues, tripEntries, type TripEntry } from './oneTrip.js';
+import { CommitBases, FINISHED_BY, finishedByValues, settleLost, STEPPED_AS, steppedAsValues, tripCommitSql, tripCommitValues, tripEntries, type TripEntry } from './oneTrip.js';
 import { Reconnect, type ReconnectOptions } from './reconnect.js';
 import { classifyStorageError, reportStorageErrors, toStorageError } from './storageErrors.js';
 
@@ -432,6 +432,7 @@ export class PostgresStore implements Store {
     // creation time) tells whether it committed; it is not sent again blindly.
     const written = async () => (await this.#query('SELECT 1 FROM actors WHERE id = $1 AND created_at = $2', [actors[0]!.id, now])).length > 0;
     await this.#statement({ name: 'spine_create_actors', text: CREATE_ACTORS, values: createActorsValues(actors, events, now) }, { written });
+    for (const actor of actors) this.#bases.created(actor.id, actor.runId);
     return actors.map((actor) => createdActor(actor, now));
   }
 
@@ -513,6 +514,13 @@ export class PostgresStore implements Store {
   }
 
   async commitStep(step: StepCommit): Promise<CommitResult> {
+    // A step this store can write without reading (it knows the actor's snapshot at the seq expected): one round trip.
+    const trip = tripEntries([{ step }], this.#bases);
+    if (trip) {
+      const tripped = await this.#oneTrip(trip);
+      if (Array.isArray(tripped)) return tripped[0] as CommitResult;
+      if (tripped === 'unknown') return (await this.#settleTrip(trip, [{ step }]))[0] as CommitResult;
+    }
     const [fast] = (await this.#pipelined([{ step }])) ?? [];
     if (fast) return fast as CommitResult;
     try {
@@ -529,11 +537,29 @@ export class PostgresStore implements Store {
     const trip = this.#crashInBatch && entries.length >= 2 ? undefined : tripEntries(entries, this.#bases);
     const tripped = trip && (await this.#oneTrip(trip));
     if (Array.isArray(tripped)) return tripped;
+    if (tripped === 'unknown') return this.#settleTrip(trip!, entries);
+    return (await this.#pipelined(entries)) ?? (await this.#savepointBatch(entries));
+  }
+
+  /**
+   * A one-trip commit whose answer was lost (no transaction id to ask about): the general path runs
+   * the entries again, taking the rows' locks (so the lost transaction has ended), and an entry it
+   * refuses committed after all if its result's job is finished by its attempt, or (a mailbox step)
+   * if its history row is the one the trip wrote.
+   */
+  async #settleTrip(trip: TripEntry[], entries: BatchEntry[]): Promise<BatchResult[]> {
     const results = (await this.#pipelined(entries)) ?? (await this.#savepointBatch(entries));
-    if (tripped !== 'unknown') return results;
-    // The first try's answer was lost (no transaction id to ask about): it committed if its results' jobs are finished by their attempts.
-    const finished = await this.#query<{ key: string }>(FINISHED_BY, finishedByValues(trip!));
-    return settleLost(results, new Set(finished.map((r) => r.key)), trip!);
+    const finished = trip.some((t) => t.completion) ? await this.#query<{ key: string }>(FINISHED_BY, finishedByValues(trip)) : [];
+    const history = trip.map(({ completion, step, base }) => this.#tripHistory(completion, step, base));
+    const stepped = trip.some((t) => !t.completion) ? await this.#query<{ actor_id: string }>(STEPPED_AS, steppedAsValues(trip, history)) : [];
+    return settleLost(results, new Set(finished.map((r) => r.key)), new Set(stepped.map((r) => r.actor_id)), trip);
+  }
+
+  /** A trip entry's history row (`historyValues`): a result's output is shared with its job's row; a mailbox event is kept whole. */
+  #tripHistory(completion: TripEntry['completion'], step: StepCommit, base: TripEntry['base']): unknown[] {
+    const shared = completion ? sharedOutput(completion.event.source, step.history.event, completion.status === 'done' ? completion.output : null) : undefined;
+    const record = { ...step.history, actorId: step.actorId, runId: base.runId, seq: step.expectedSeq + 1, stateValue: step.stateValue, snapshot: step.snapshot, status: step.status };
+    return historyValues(record, base.snapshot, shared);
   }
 
   /**
@@ -549,12 +575,8 @@ export class PostgresStore implements Store {
     let broken = false;
     try {
       const now = this.#now();
-      const finished = trip.map(({ completion }) => finishJobValues(completion, now));
-      const history = trip.map(({ completion, step, base }) => {
-        const shared = sharedOutput(completion.event.source, step.history.event, completion.status === 'done' ? completion.output : null);
-        const record = { ...step.history, actorId: step.actorId, runId: base.runId, seq: step.expectedSeq + 1, stateValue: step.stateValue, snapshot: step.snapshot, status: step.status };
-        return historyValues(record, base.snapshot, shared);
-      });
+      const finished = trip.flatMap(({ completion }) => (completion ? [finishJobValues(completion, now)] : []));
+      const history = trip.map(({ completion, step, base }) => this.#tripHistory(completion, step, base));
       const values = tripCommitValues(trip, finished, history, this.#feedKey);
       try {
         // Corked: the statement's four protocol messages leave in one write.

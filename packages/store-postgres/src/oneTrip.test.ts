@@ -146,6 +146,63 @@ describe('PostgresStore one-trip commits (an activity result and its step in one
   });
 });
 
+describe('PostgresStore one-trip commits of steps consuming a mailbox event', () => {
+  let store: PostgresStore;
+  let url: string;
+  beforeEach(async () => {
+    url = freshPostgresUrl('onetripmail');
+    store = await PostgresStore.open(url);
+  });
+  afterEach(() => store.close());
+
+  const enqueued = async (s: PostgresStore, id: string, type: string) => {
+    const [eventId] = await s.enqueue([{ actorId: id, type, event: JSON.stringify({ type }), dueAt: T, source: 'external' }]);
+    return eventId!;
+  };
+
+  it("commits a new run's first step and the steps of events sent to it in one round trip each, its history whole in another process", async () => {
+    sent.length = 0;
+    const { epoch } = await started(store, 'm'); // created here: the store knows its first step's base (no snapshot yet)
+    expect({ trips: trips(), reads: batchReads() }).toEqual({ trips: 1, reads: 0 });
+    for (let seq = 1; seq <= 3; seq++) expect(await store.commitStep(stepOf('m', seq, await enqueued(store, 'm', `go${seq}`), epoch))).toEqual({ ok: true });
+    expect({ trips: trips(), reads: batchReads() }).toEqual({ trips: 4, reads: 0 });
+    expect(await store.getActor('m')).toMatchObject({ seq: 4, snapshot: snapshotAt(4) });
+    expect(await store.nextEvents('m', Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
+    expect(await store.getJob('m:1')).toMatchObject({ status: 'running', owner: 'h1', attempts: 1 });
+    const other = await PostgresStore.open(url);
+    try {
+      expect((await other.history('m')).map((h) => [h.seq, h.snapshot])).toEqual([1, 2, 3, 4].map((seq) => [seq, snapshotAt(seq)]));
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('gives the reading path\'s refusals when the event was consumed or the actor moved elsewhere, writing nothing of the step', async () => {
+    const { epoch } = await started(store, 'n');
+    const other = await PostgresStore.open(url);
+    try {
+      // Another process dead-letters the event this host read: consumed.
+      const gone = await enqueued(store, 'n', 'gone');
+      await other.discardEvent(gone, { actorId: 'n', event: '{"type":"gone"}', reason: 'test', issues: null, source: 'external' });
+      sent.length = 0;
+      expect(await store.commitStep(stepOf('n', 1, gone, epoch))).toEqual({ ok: false, reason: 'consumed' });
+      // Another process steps the actor first: conflict.
+      const first = await enqueued(store, 'n', 'first');
+      expect(await other.commitStep(stepOf('n', 1, first, epoch))).toEqual({ ok: true });
+      const late = await enqueued(store, 'n', 'late');
+      expect(await store.commitStep(stepOf('n', 1, late, epoch))).toEqual({ ok: false, reason: 'conflict' });
+    } finally {
+      await other.close();
+    }
+    // The trip tried the first; its conditions failed, so the reading path decided, and the store
+    // forgot the actor's base: the next step read first too (so did the other process's step).
+    expect({ trips: trips(), reads: batchReads() }).toEqual({ trips: 1, reads: 3 });
+    expect(await store.getActor('n')).toMatchObject({ seq: 2 });
+    expect((await store.nextEvents('n', Number.MAX_SAFE_INTEGER, 10)).map((e) => e.type)).toEqual(['late']);
+    expect((await store.history('n')).map((h) => h.seq)).toEqual([1, 2]);
+  });
+});
+
 describe('CommitBases', () => {
   const stepAt = (actorId: string, expectedSeq: number, snapshot: string, status: StepCommit['status'] = 'active') => ({ ...stepOf(actorId, expectedSeq, 1, 1), snapshot, status });
 

@@ -1,4 +1,4 @@
-// An activity's result and the step it causes, committed in one round trip. The pipelined group
+// An activity's result and the step it causes (or a step consuming a mailbox event), committed in one round trip. The pipelined group
 // commit reads first (the actors' seq, owner and snapshot, the jobs' owner and attempt, the
 // mailboxes) and writes once it has decided: two round trips and a statement per kind of row.
 // When the store itself committed the actor's previous step, it knows the snapshot the new
@@ -12,7 +12,8 @@ import type { BatchEntry, BatchResult, JobCompletion, StepCommit } from '@spine/
 /** What the store knows of an actor after committing its step: the base of the next step's history delta. */
 export interface CommitBase {
   seq: number;
-  snapshot: string;
+  /** Null at seq 0: no step has written one yet. */
+  snapshot: string | null;
   runId: string;
 }
 
@@ -40,6 +41,13 @@ export class CommitBases {
     return base?.seq === seq ? base : undefined;
   }
 
+  /** Notes an actor this store created: its first step's base is no snapshot at all. */
+  created(actorId: string, runId: string): void {
+    this.forget(actorId);
+    this.#bases.set(actorId, { seq: 0, snapshot: null, runId });
+    while (this.#bases.size > this.#maxActors) this.forget(this.#bases.keys().next().value!);
+  }
+
   /** Notes a committed step: an active actor's next step has this base; a finished one has none. */
   committed(step: StepCommit, runId: string): void {
     this.forget(step.actorId);
@@ -53,39 +61,45 @@ export class CommitBases {
     const base = this.#bases.get(actorId);
     if (!base) return;
     this.#bases.delete(actorId);
-    this.#chars -= base.snapshot.length;
+    this.#chars -= base.snapshot?.length ?? 0;
   }
 }
 
-/** One entry of a one-trip commit: a result, the step applying it directly, and that step's base. */
+/**
+ * One entry of a one-trip commit and that step's base: a result and the step applying it directly,
+ * or (no `completion`) a step consuming the mailbox event `step.eventId`.
+ */
 export interface TripEntry {
-  completion: JobCompletion & { attempt: number };
+  completion?: JobCompletion & { attempt: number };
   step: StepCommit;
   base: CommitBase;
 }
 
 /**
  * The entries as a one-trip commit, or undefined when one of them needs reading first or writes
- * rows the statement does not: every entry must apply an activity's result directly (`eventId:
- * null`) with a step whose base is known, fenced by attempt (what tells the result's own commit
- * apart after a lost answer), on distinct actors and jobs, and the step may only write its actor,
- * its history row, cancel its invokes' jobs and create jobs (no messages, timers, children,
- * approvals, stops, audit rows or dead letters).
+ * rows the statement does not: every entry must either apply an activity's result directly
+ * (`eventId: null`), fenced by attempt (what tells the result's own commit apart after a lost
+ * answer), or consume a mailbox event with no result; its step's base must be known; entries are on
+ * distinct actors and jobs; and the step may only write its actor, its history row, cancel its
+ * invokes' jobs and create jobs (no messages, timers, children, approvals, stops, audit rows or
+ * dead letters). A consumed event's output is not shared with its job's row (the general path
+ * reads that): the history row keeps the event whole.
  */
 export function tripEntries(entries: BatchEntry[], bases: CommitBases): TripEntry[] | undefined {
   const trip: TripEntry[] = [];
   const actors = new Set<string>();
   const jobs = new Set<string>();
   for (const { completion, step } of entries) {
-    if (!completion || !step || step.eventId !== null || completion.attempt === undefined || completion.audit?.length) return undefined;
+    if (!step) return undefined;
+    if (completion ? step.eventId !== null || completion.attempt === undefined || completion.audit?.length : step.eventId === null) return undefined;
     if (step.messages.length || step.cancelTimers.length || step.spawn.length || step.stop.length || step.deadLetters.length) return undefined;
     if (step.approvals?.length || step.cancelApprovals?.length || step.audit?.length) return undefined;
-    if (actors.has(step.actorId) || jobs.has(completion.key)) return undefined;
+    if (actors.has(step.actorId) || (completion && jobs.has(completion.key))) return undefined;
     const base = bases.at(step.actorId, step.expectedSeq);
     if (!base) return undefined;
     actors.add(step.actorId);
-    jobs.add(completion.key);
-    trip.push({ completion: completion as TripEntry['completion'], step, base });
+    if (completion) jobs.add(completion.key);
+    trip.push({ ...(completion ? { completion: completion as TripEntry['completion'] } : {}), step, base });
   }
   return trip.length ? trip : undefined;
 }
@@ -94,9 +108,10 @@ export function tripEntries(entries: BatchEntry[], bases: CommitBases): TripEntr
  * The one statement of a one-trip commit (`feedFenceLock` takes the history feed's fence, its key
  * as `$34`). Each write carries its conditions, checked on the newest row under its lock as any
  * UPDATE's: a job is finished only while it runs for the result's owner and attempt, an actor is
- * written only while active at the expected seq and owned at its fence's epoch. The answer
- * divides by zero unless every job and actor was written and no actor has an earlier event
- * waiting in its mailbox; the error rolls the whole statement back. Cancels leave the results'
+ * written only while active at the expected seq and owned at its fence's epoch, a mailbox event
+ * consumed only while it is still in its actor's mailbox. The answer divides by zero unless every
+ * job, actor and event was written and no actor applying a result has an earlier event waiting in
+ * its mailbox; the error rolls the whole statement back. Cancels leave the results'
  * own jobs alone (finished here; one statement must not write a row twice) and, as every
  * statement's reads, do not see the jobs it creates. Its answer comes once it committed: a lost
  * answer is told by the jobs (`FINISHED_BY`), there being no transaction id to ask about.
@@ -129,19 +144,25 @@ export function tripCommitSql(feedFenceLock: string): string {
     SELECT key, actor_id, run_id, child_id, src, input, status, owner, attempts, run_at, created_at, started_at
     FROM unnest($38::text[], $39::text[], $40::text[], $41::text[], $42::text[], $43::text[], $44::text[], $45::text[], $46::int[], $47::bigint[], $48::bigint[], $49::bigint[]) WITH ORDINALITY
       AS j(key, actor_id, run_id, child_id, src, input, status, owner, attempts, run_at, created_at, started_at, ord)
-    ORDER BY ord)
+    ORDER BY ord),
+  consumed AS (
+    DELETE FROM events e USING unnest($50::text[], $51::bigint[]) AS m(actor_id, id) WHERE e.id = m.id AND e.actor_id = m.actor_id RETURNING e.id)
   SELECT 1 / (
       (SELECT COUNT(*) FROM finished) = cardinality($17::text[]) AND (SELECT COUNT(*) FROM stepped) = cardinality($1::text[])
-      AND NOT EXISTS (SELECT 1 FROM events e JOIN unnest($1::text[], $20::bigint[]) AS w(actor_id, due_at) ON e.actor_id = w.actor_id AND e.due_at <= w.due_at)
+      AND (SELECT COUNT(*) FROM consumed) = cardinality($51::bigint[])
+      AND NOT EXISTS (SELECT 1 FROM events e JOIN unnest($52::text[], $20::bigint[]) AS w(actor_id, due_at) ON e.actor_id = w.actor_id AND e.due_at <= w.due_at)
     )::int AS ok`;
 }
 
 /**
- * The statement's values. `finished` and `history` are each entry's job completion and history
- * row as the store's other paths write them (`finishJobValues`, `historyValues`).
+ * The statement's values. `finished` and `history` are the job completions (of the entries that
+ * have one, in order) and each entry's history row as the store's other paths write them
+ * (`finishJobValues`, `historyValues`).
  */
 export function tripCommitValues(trip: TripEntry[], finished: unknown[][], history: unknown[][], feedKey: number): unknown[] {
   const steps = trip.map((t) => t.step);
+  const direct = trip.filter((t) => t.completion);
+  const mailbox = steps.filter((st) => st.eventId !== null);
   const cancels = steps.flatMap((st) => st.cancelJobs.map((childId) => [st.history.startedAt, st.actorId, childId]));
   const jobs = steps.flatMap((st) =>
     st.jobs.map((job) => {
@@ -153,11 +174,14 @@ export function tripCommitValues(trip: TripEntry[], finished: unknown[][], histo
   return [
     ...columns(steps.map((st) => [st.actorId, st.expectedSeq, st.fence?.owner ?? null, st.fence?.epoch ?? null, st.expectedSeq + 1, st.status, st.snapshot, st.stateValue, st.output, st.error, st.history.startedAt]), 11),
     ...columns(finished, 8),
-    trip.map((t) => t.completion.event.dueAt),
+    direct.map((t) => t.completion!.event.dueAt),
     ...columns(history, 13),
     feedKey,
     ...columns(cancels, 3),
     ...columns(jobs, 12),
+    mailbox.map((st) => st.actorId),
+    mailbox.map((st) => st.eventId),
+    direct.map((t) => t.step.actorId),
   ];
 }
 
@@ -176,14 +200,35 @@ export const FINISHED_BY = `SELECT j.key FROM jobs j JOIN unnest($1::text[], $2:
   ON j.key = c.key AND j.status = c.status AND j.owner = c.owner AND j.attempts = c.attempt`;
 
 export function finishedByValues(trip: TripEntry[]): unknown[] {
-  return [trip.map((t) => t.completion.key), trip.map((t) => t.completion.status), trip.map((t) => t.completion.owner), trip.map((t) => t.completion.attempt)];
+  const direct = trip.flatMap((t) => (t.completion ? [t.completion] : []));
+  return [direct.map((c) => c.key), direct.map((c) => c.status), direct.map((c) => c.owner), direct.map((c) => c.attempt)];
+}
+
+/**
+ * Which steps consuming a mailbox event are stored as this trip wrote them: the history row at
+ * their seq has the step's own start time, duration and body. After a lost answer, what tells a
+ * mailbox step's commit apart from another host's step at the same seq (that host took the actor
+ * over, then stepped it at the same millisecond, as long to the microsecond, to the same body).
+ */
+export const STEPPED_AS = `SELECT h.actor_id FROM history h JOIN unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::bytea[]) AS w(actor_id, seq, started_at, duration_us, body)
+  ON h.actor_id = w.actor_id AND h.seq = w.seq AND h.started_at = w.started_at AND h.duration_us = w.duration_us AND h.body = w.body`;
+
+/** `STEPPED_AS`'s values for the trip's mailbox steps, from the history rows it wrote (`historyValues`: actor 0, seq 2, started_at 8, duration 9, body 11). */
+export function steppedAsValues(trip: TripEntry[], history: unknown[][]): unknown[] {
+  const rows = history.filter((_, i) => !trip[i]!.completion);
+  return [rows.map((h) => h[0]), rows.map((h) => h[2]), rows.map((h) => h[8]), rows.map((h) => h[9]), rows.map((h) => h[11])];
 }
 
 /**
  * The results of a batch whose one-trip commit had an unknown outcome, after the general path ran
  * it again (taking the rows' locks, so the lost transaction had ended or can no longer commit): an
- * entry the second run refused is committed after all when its job is finished by its attempt.
+ * entry the second run refused is committed after all when its job is finished by its attempt, or
+ * (a mailbox step) when its history row is the one the trip wrote.
  */
-export function settleLost(results: BatchResult[], finished: Set<string>, trip: TripEntry[]): BatchResult[] {
-  return results.map((result, i) => (result.ok || !finished.has(trip[i]!.completion.key) ? result : { ok: true }));
+export function settleLost(results: BatchResult[], finished: Set<string>, stepped: Set<string>, trip: TripEntry[]): BatchResult[] {
+  return results.map((result, i) => {
+    if (result.ok) return result;
+    const { completion, step } = trip[i]!;
+    return (completion ? finished.has(completion.key) : stepped.has(step.actorId)) ? { ok: true } : result;
+  });
 }

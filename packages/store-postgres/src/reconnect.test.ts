@@ -98,7 +98,13 @@ describe('PostgresStore when the answer to COMMIT is lost', () => {
   });
 
   it('learns that a pipelined step commit committed, so the step is neither refused nor written twice', async () => {
-    const { store, cutter } = await storeBehindCutter('cutstep', undefined, 's');
+    const { store, cutter, url } = await storeBehindCutter('cutstep');
+    // Created by another store: this one does not know the actor's base, so its step reads first (the pipelined path).
+    const creator = await PostgresStore.open(url.toString());
+    await creator.createActors([{ id: 's', runId: 's', parentId: null, childKey: null, machine: 'm', version: 'v1', owner: null }], [
+      { actorId: 's', type: 'xstate.init', event: '{"type":"xstate.init"}', dueAt: 0, source: 'external' },
+    ]);
+    await creator.close();
     const [event] = await store.nextEvents('s', Number.MAX_SAFE_INTEGER, 1);
     const snapshot = JSON.stringify({ status: 'active', value: 'a', context: {}, children: {} });
     cutter.arm();
@@ -137,6 +143,27 @@ describe('PostgresStore when the answer to COMMIT is lost', () => {
     expect(await store.getJob('t:1')).toMatchObject({ status: 'done', attempts: 1 });
     expect(await store.getJob('t:2')).toMatchObject({ status: 'running', owner: 'h1', attempts: 1 });
     expect(await store.nextEvents('t', Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
+  });
+
+  it('learns that a one-trip mailbox step committed when its answer was lost, so it is neither refused nor written twice', async () => {
+    const { store, cutter } = await storeBehindCutter('cutmail', undefined, 'u');
+    await store.claimActors(['u'], 'h1', []);
+    const fence = { owner: 'h1', epoch: (await store.getActor('u'))!.ownerEpoch };
+    const [init] = await store.nextEvents('u', Number.MAX_SAFE_INTEGER, 1);
+    // The store created the actor, so its first step is one statement (its own transaction), whose answer is lost.
+    cutter.arm('spine_trip_commit\0');
+    const result = await store.commitStep({
+      actorId: 'u', expectedSeq: 0, fence, eventId: init!.id, snapshot: JSON.stringify({ status: 'active', value: 'a', context: {}, children: {} }), stateValue: '"a"',
+      status: 'active', output: null, error: null, history: { eventType: 'xstate.init', event: '{"type":"xstate.init"}', version: 'v1', emitted: null, startedAt: 1, durationUs: 5 },
+      messages: [], cancelTimers: [], cancelJobs: [], spawn: [], stop: [], deadLetters: [],
+      jobs: [{ key: 'u:1', actorId: 'u', runId: 'u', childId: 'w', src: 'work', input: '{}', runAt: 0, claimedBy: 'h1' }],
+    });
+    expect(cutter.armed, 'the answer was lost').toBe(false);
+    expect(result).toEqual({ ok: true });
+    expect(await store.getActor('u')).toMatchObject({ seq: 1 });
+    expect((await store.history('u')).map((h) => h.seq)).toEqual([1]);
+    expect(await store.getJob('u:1')).toMatchObject({ status: 'running', owner: 'h1', attempts: 1 });
+    expect(await store.nextEvents('u', Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
   });
 
   it('goes on after the server ends its idle pooled connections (as at a restart), without crashing the process', async () => {

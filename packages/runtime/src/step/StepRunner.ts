@@ -18,6 +18,9 @@ import { GroupCommit } from './GroupCommit.js';
 import { readStepInputs } from './readStepInputs.js';
 import { isTransientStepError, StepFailures } from './stepFailures.js';
 
+/** Mailbox events a drain reads at a time. */
+const MAILBOX_BATCH = 64;
+
 /** What a listener learns after each commit. */
 export interface StepNotice {
   actor: Pick<ActorRecord, 'id' | 'runId' | 'parentId' | 'machine' | 'version' | 'status'>;
@@ -206,8 +209,12 @@ export class StepRunner {
     let conflicts = 0;
     while (loaded && !this.#host.stopping()) {
       if (this.#mayHalt() && (await store.isRunHalted(loaded.record.runId))) return; // a high-risk approval holds the run
-      const events = await store.nextEvents(actorId, clock.now(), 64);
+      const events = await store.nextEvents(actorId, clock.now(), MAILBOX_BATCH);
       if (!events.length) return;
+      // A short read was the whole mailbox: an event stored after it kicks the actor again
+      // (a send, another actor's message, a result that waits there, a woken host's scan, a
+      // message of its own step: see #committed), so it is not read again to find it empty.
+      let again = events.length === MAILBOX_BATCH;
       for (const mailboxEvent of events) {
         if (loaded.record.status !== 'active') {
           await store.discardEvent(mailboxEvent.id, {
@@ -232,12 +239,17 @@ export class StepRunner {
           this.#cache.delete(actorId);
           if (++conflicts > 3) return;
           loaded = await this.#load(actorId);
+          again = true;
           break;
         }
         conflicts = 0;
         if (this.#host.stopping()) return;
       }
-      if (loaded && loaded.record.status !== 'active') this.#cache.delete(actorId);
+      if (loaded && loaded.record.status !== 'active') {
+        this.#cache.delete(actorId);
+        again = true; // once more: events that came while it finished are dead-lettered now, with the reason
+      }
+      if (!again) return;
     }
   }
 
@@ -362,7 +374,8 @@ export class StepRunner {
     }
     for (const job of commit.jobs) this.#host.startJob(job.key, job.claimedBy ? claimedJob(job, startedAt) : undefined);
     for (const { childId, event } of planned.activityEvents) this.#host.deliverToActivity(record.id, childId, event);
-    for (const message of commit.messages) if (message.dueAt <= startedAt && message.actorId !== record.id) this.#host.kick(message.actorId);
+    // A message to itself too: its drain ends with the mailbox it read, and this one came after.
+    for (const message of commit.messages) if (message.dueAt <= startedAt) this.#host.kick(message.actorId);
     if (commit.messages.some((m) => m.dueAt > startedAt)) this.#host.scheduleWake();
     this.#host.publish({
       actor: { id: record.id, runId: record.runId, parentId: record.parentId, machine: record.machine, version: record.version, status: commit.status },
