@@ -339,7 +339,8 @@ export class Runtime {
     const input = parseInput(version.definition, options.input, machine);
     const runId = options.runId ?? this.#newRunId();
     if (await this.store.getActor(runId)) throw new SpineError('conflict', `A run with id '${runId}' already exists.`, { actorId: runId });
-    const actor: NewActor = { id: runId, runId, parentId: null, childKey: null, machine, version: version.version, owner: this.#started ? this.hostId : null };
+    // Owned by this host only once its row exists: an owner with no row is any other host's to take.
+    const actor: NewActor = { id: runId, runId, parentId: null, childKey: null, machine, version: version.version, owner: this.#scheduler.registered ? this.hostId : null };
     // With the runs started in the same turn, in one transaction.
     await this.#starts.create([actor], [initEvent(runId, input, this.clock.now(), 'external')]);
     this.#scheduler.kick(runId);

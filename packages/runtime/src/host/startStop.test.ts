@@ -1,0 +1,101 @@
+import { PostgresStore } from '@spine/store-postgres';
+import { SqliteStore } from '@spine/store-sqlite';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freshPostgresUrl } from '../../../../test/support/postgres.js';
+import { SimulatedClock } from '../clock.js';
+import { createRuntime } from '../createRuntime.js';
+import { defineMachine } from '../defineMachine.js';
+import type { Store } from '../Store.js';
+import { tempDbPath } from '../testing/fixtures.js';
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+const timer = defineMachine({
+  name: 'timer',
+  config: { id: 'timer', initial: 'waiting', states: { waiting: { after: { 1000: 'rang' } }, rang: {} } },
+  schemas: {},
+});
+
+/** A gate: `reached` resolves when the held call arrives; the call goes on at `open()` or after `fallbackMs`. */
+function gate(fallbackMs: number) {
+  let reach!: () => void;
+  const reached = new Promise<void>((resolve) => (reach = resolve));
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return {
+    reached,
+    open,
+    /** Holds a call here once. */
+    hold: () => {
+      reach();
+      setTimeout(open, fallbackMs);
+      return opened;
+    },
+  };
+}
+
+/** The store with a hook around some of its methods (everything else passes straight through). */
+function wrapped(store: Store, hooks: Partial<{ [K in keyof Store]: (call: () => Promise<unknown>, ...args: unknown[]) => Promise<unknown> }>): Store {
+  return new Proxy(store, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (typeof value !== 'function') return value;
+      const method = (value as (...a: unknown[]) => unknown).bind(target);
+      const hook = hooks[prop as keyof Store];
+      return hook ? (...args: unknown[]) => hook(() => method(...args) as Promise<unknown>, ...args) : method;
+    },
+  });
+}
+
+for (const kind of ['sqlite', 'postgres'] as const) {
+  const path = () => (kind === 'sqlite' ? tempDbPath() : freshPostgresUrl('startstop'));
+  const open = (at: string): Promise<Store> => (kind === 'sqlite' ? SqliteStore.open(at) : PostgresStore.open(at));
+
+  async function opened(at: string): Promise<Store> {
+    const store = await open(at);
+    cleanup.push(() => store.close());
+    return store;
+  }
+
+  describe(`starting and stopping a host while runs start (${kind})`, () => {
+    it('never owns a run before its hosts row exists: a run started while the host is starting has no owner until then', async () => {
+      const at = path();
+      const base = await opened(at);
+      const renewal = gate(300);
+      let renewed = false;
+      const ownedBeforeRow: string[] = [];
+      let first = true;
+      const store = wrapped(base, {
+        heartbeat: async (call) => {
+          if (first) {
+            first = false;
+            await renewal.hold();
+          }
+          const result = await call();
+          renewed = true;
+          return result;
+        },
+        createActors: (call, actors) => {
+          for (const actor of actors as { id: string; owner: string | null }[]) if (actor.owner === 'host-a' && !renewed) ownedBeforeRow.push(actor.id);
+          renewal.open();
+          return call();
+        },
+      });
+      const clock = new SimulatedClock();
+      const runtime = createRuntime({ store, machines: [timer], clock, hostId: 'host-a', pollIntervalMs: 10, onError: () => {} });
+      cleanup.push(() => runtime.stop());
+      const starting = runtime.start();
+      await renewal.reached;
+      await runtime.startRun('timer', { runId: 'r' });
+      await starting;
+      await runtime.idle();
+
+      // Before the fix the run was written owned by host-a while host-a had no row: any other host could take it.
+      expect(ownedBeforeRow).toEqual([]);
+      expect(await base.getActor('r')).toMatchObject({ owner: 'host-a', stateValue: '"waiting"' });
+    });
+  });
+}
