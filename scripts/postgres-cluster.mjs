@@ -10,6 +10,7 @@
 // (created when missing) and every server command runs through runuser/su.
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,6 +65,16 @@ function commandLine(bin, name, args) {
     : existsSync('/usr/sbin/runuser') || existsSync('/sbin/runuser')
       ? ['runuser', ['-u', USER, '--', command, ...args]]
       : ['su', [USER, '-s', '/bin/sh', '-c', quoted]];
+}
+
+/** `run` without blocking this process's event loop. */
+function runAsync(bin, name, args) {
+  return new Promise((resolve, reject) => {
+    const [file, argv] = commandLine(bin, name, args);
+    execFile(file, argv, { encoding: 'utf8', cwd: tmpdir() }, (error, stdout, stderr) =>
+      error ? reject(new Error(`${name} ${args.join(' ')} failed: ${(stderr || stdout || error.message).trim()}`)) : resolve(stdout),
+    );
+  });
 }
 
 /** Runs a server command, as the `postgres` user when we are root. */
@@ -226,20 +237,20 @@ export async function startPostgres({ durable = false, parent = tmpdir(), report
     /** Runs `pg_ctl` on this cluster (restart tests), as the cluster's owner. */
     pgCtl: (args) => run(bin, 'pg_ctl', ['-D', data, '-l', log, ...args]),
     /** `pgCtl` without blocking this process (a test's own servers keep answering meanwhile). */
-    pgCtlAsync: (args) =>
-      new Promise((resolve, reject) => {
-        const [file, argv] = commandLine(bin, 'pg_ctl', ['-D', data, '-l', log, ...args]);
-        execFile(file, argv, { encoding: 'utf8', cwd: tmpdir() }, (error, stdout, stderr) =>
-          error ? reject(new Error(`pg_ctl ${args.join(' ')} failed: ${(stderr || stdout || error.message).trim()}`)) : resolve(stdout),
-        );
-      }),
+    pgCtlAsync: (args) => runAsync(bin, 'pg_ctl', ['-D', data, '-l', log, ...args]),
+    /**
+     * Stops the server and removes its directory without blocking the event loop: vitest runs it in
+     * its main process at the end of a run, where a synchronous stop (and the removal of a data
+     * directory holding hundreds of test schemas, seconds on a busy disk) held up the handling of
+     * the last test worker's exit until vitest reported "Timeout terminating forks worker".
+     */
     async stop() {
       if (stopped) return;
       stopped = true;
       try {
-        run(bin, 'pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+        await runAsync(bin, 'pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
       } finally {
-        rmSync(root, { recursive: true, force: true });
+        await rm(root, { recursive: true, force: true });
       }
     },
   };

@@ -106,3 +106,19 @@ describe('private PostgreSQL clusters of a killed process', () => {
     rmSync(creating, { recursive: true });
   });
 });
+
+describe('stopping a private PostgreSQL cluster', () => {
+  it('leaves the event loop free while the server stops and its directory goes (vitest stops it in its main process)', async () => {
+    const cluster = await (startPostgres as Start)({ parent });
+    const root = dirname(cluster.dataDir);
+    const server = serverPidOf(root);
+    const stopping = cluster.stop();
+    // A synchronous stop had stopped the server and removed the directory before any other callback
+    // could run: vitest's main process handled nothing else meanwhile (not even its last worker's exit).
+    const seenWhileStopping = await new Promise<boolean>((resolve) => setImmediate(() => resolve(existsSync(root))));
+    await stopping;
+    expect(seenWhileStopping).toBe(true);
+    expect(existsSync(root)).toBe(false);
+    expect(running(server)).toBe(false);
+  });
+});
