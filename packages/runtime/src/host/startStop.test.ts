@@ -77,7 +77,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     it('never owns a run before its hosts row exists: a run started while the host is starting has no owner until then', async () => {
       const at = path();
       const base = await opened(at);
-      const renewal = gate(300);
+      const renewal = gate(5_000); // opened at once by the run's createActors; the fallback only bounds a failure
       let renewed = false;
       const ownedBeforeRow: string[] = [];
       let first = true;
