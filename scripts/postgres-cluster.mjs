@@ -9,7 +9,8 @@
 // PostgreSQL refuses to run as root, so as root the cluster belongs to the `postgres` user
 // (created when missing) and every server command runs through runuser/su.
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +67,16 @@ function commandLine(bin, name, args) {
       : ['su', [USER, '-s', '/bin/sh', '-c', quoted]];
 }
 
+/** `run` without blocking this process's event loop. */
+function runAsync(bin, name, args) {
+  return new Promise((resolve, reject) => {
+    const [file, argv] = commandLine(bin, name, args);
+    execFile(file, argv, { encoding: 'utf8', cwd: tmpdir() }, (error, stdout, stderr) =>
+      error ? reject(new Error(`${name} ${args.join(' ')} failed: ${(stderr || stdout || error.message).trim()}`)) : resolve(stdout),
+    );
+  });
+}
+
 /** Runs a server command, as the `postgres` user when we are root. */
 function run(bin, name, args) {
   const [file, argv] = commandLine(bin, name, args);
@@ -76,13 +87,112 @@ function run(bin, name, args) {
   return result.stdout;
 }
 
+const CLUSTER_PREFIX = 'spine-pg-';
+const OWNER_FILE = 'owner.json';
+
+/**
+ * When a process started, from /proc/<pid>/stat (field 22, in clock ticks since boot): with the pid
+ * it names one process, even after the pid is reused. Undefined where there is no /proc, or no such process.
+ */
+function processStart(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 2 (the command) is in parentheses and may hold spaces or parentheses: count from the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z') return undefined; // a zombie has exited; only its exit status is left
+    return fields[19]; // field 22; fields[0] is field 3
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the process a cluster's owner file names still runs (the same process, not a later one with its pid). */
+function ownerAlive(owner) {
+  if (existsSync('/proc/self/stat')) return owner.start !== undefined && processStart(owner.pid) === owner.start;
+  try {
+    process.kill(owner.pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
+/**
+ * Stops and removes the clusters under `parent` whose owning process is gone (SIGKILLed before it
+ * could stop them): their server would otherwise run, and their directory stay, forever. A cluster
+ * without an owner file (being created right now, or made by an older version of this script) and
+ * one whose owner runs are never touched. Says in one line on stderr what it swept; returns the
+ * directories it removed.
+ */
+export function sweepOrphanedClusters({ parent = tmpdir(), log = (line) => process.stderr.write(`${line}\n`) } = {}) {
+  const swept = [];
+  let entries = [];
+  try {
+    entries = readdirSync(parent).filter((name) => name.startsWith(CLUSTER_PREFIX));
+  } catch {
+    return swept;
+  }
+  for (const name of entries) {
+    const root = join(parent, name);
+    let owner;
+    try {
+      owner = JSON.parse(readFileSync(join(root, OWNER_FILE), 'utf8'));
+    } catch {
+      continue;
+    }
+    if (!Number.isInteger(owner?.pid) || ownerAlive(owner)) continue;
+    const data = join(root, 'data');
+    const server = serverPid(data);
+    if (server !== undefined) {
+      const bin = findPostgresBin();
+      try {
+        if (bin) run(bin, 'pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+      } catch {
+        // Stopped meanwhile (another process sweeping the same cluster): only the directory is left.
+      }
+    }
+    rmSync(root, { recursive: true, force: true });
+    swept.push({ root, owner: owner.pid, server });
+  }
+  if (swept.length) {
+    const what = swept.map((c) => `${c.root} (owner pid ${c.owner} gone${c.server === undefined ? '' : `, server pid ${c.server} stopped`})`).join(', ');
+    log(`spine: swept ${swept.length} private PostgreSQL cluster${swept.length === 1 ? '' : 's'} left by dead processes: ${what}`);
+  }
+  return swept.map((c) => c.root);
+}
+
+/**
+ * The pid of a cluster's running postmaster (the first line of postmaster.pid), when that process
+ * still runs and is a postgres server (so a stale file never gets an unrelated process signalled).
+ */
+function serverPid(data) {
+  let pid;
+  try {
+    pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  if (existsSync('/proc/self/stat')) {
+    if (processStart(pid) === undefined) return undefined;
+    try {
+      if (!readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('postgres')) return undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return pid;
+}
+
 /**
  * Creates and starts a private cluster. Returns its URL (database `postgres`, user `postgres`,
  * trust authentication on 127.0.0.1 only) and `stop()`, which stops it and removes its directory.
  * `durable: true` keeps PostgreSQL's own durability (fsync, synchronous_commit, full_page_writes
- * on), as a benchmark needs; tests leave them off.
+ * on), as a benchmark needs; tests leave them off. The cluster lives in a new `spine-pg-*` directory
+ * under `parent` (default the temp dir), which records this process as its owner; clusters there
+ * whose owner is gone are swept first (`sweepOrphanedClusters`, its line on stderr or to `report`).
  */
-export async function startPostgres({ durable = false } = {}) {
+export async function startPostgres({ durable = false, parent = tmpdir(), report } = {}) {
   const bin = findPostgresBin();
   if (!bin) {
     throw new Error(
@@ -90,7 +200,10 @@ export async function startPostgres({ durable = false } = {}) {
         'Install it with `sh scripts/ensure-postgres.sh` (Debian: apt-get install postgresql), or point the tests at a server with SPINE_TEST_PG_URL=postgres://user:pass@host:port/db.',
     );
   }
-  const root = mkdtempSync(join(tmpdir(), 'spine-pg-'));
+  sweepOrphanedClusters({ parent, ...(report ? { log: report } : {}) });
+  const root = mkdtempSync(join(parent, CLUSTER_PREFIX));
+  // Its owner, first: a later start sweeps the cluster once this process is gone without stopping it.
+  writeFileSync(join(root, OWNER_FILE), JSON.stringify({ pid: process.pid, start: processStart(process.pid) }));
   const data = join(root, 'data');
   const log = join(root, 'server.log');
   if (isRoot()) {
@@ -124,20 +237,20 @@ export async function startPostgres({ durable = false } = {}) {
     /** Runs `pg_ctl` on this cluster (restart tests), as the cluster's owner. */
     pgCtl: (args) => run(bin, 'pg_ctl', ['-D', data, '-l', log, ...args]),
     /** `pgCtl` without blocking this process (a test's own servers keep answering meanwhile). */
-    pgCtlAsync: (args) =>
-      new Promise((resolve, reject) => {
-        const [file, argv] = commandLine(bin, 'pg_ctl', ['-D', data, '-l', log, ...args]);
-        execFile(file, argv, { encoding: 'utf8', cwd: tmpdir() }, (error, stdout, stderr) =>
-          error ? reject(new Error(`pg_ctl ${args.join(' ')} failed: ${(stderr || stdout || error.message).trim()}`)) : resolve(stdout),
-        );
-      }),
+    pgCtlAsync: (args) => runAsync(bin, 'pg_ctl', ['-D', data, '-l', log, ...args]),
+    /**
+     * Stops the server and removes its directory without blocking the event loop: vitest runs it in
+     * its main process at the end of a run, where a synchronous stop (and the removal of a data
+     * directory holding hundreds of test schemas, seconds on a busy disk) held up the handling of
+     * the last test worker's exit until vitest reported "Timeout terminating forks worker".
+     */
     async stop() {
       if (stopped) return;
       stopped = true;
       try {
-        run(bin, 'pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+        await runAsync(bin, 'pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
       } finally {
-        rmSync(root, { recursive: true, force: true });
+        await rm(root, { recursive: true, force: true });
       }
     },
   };

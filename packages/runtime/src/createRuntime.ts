@@ -128,6 +128,8 @@ export class Runtime {
   readonly #steps: StepRunner;
   readonly #activities: ActivityRunner;
   readonly #starts: RunStarts;
+  /** `startRun` calls under way: `stop()` waits for them before it releases this host's actors. */
+  readonly #startsUnderWay = new Set<Promise<unknown>>();
   readonly #failure = new HostFailure();
   /** Resolves with the storage error (disk full, read-only, corrupt, I/O) that stopped this host, if one does. */
   get failed(): Promise<SpineError> {
@@ -258,7 +260,7 @@ export class Runtime {
     this.#unwatch = this.store.onWake?.(() => this.#scheduler.wake());
   }
 
-  /** Stops taking work, aborts running activities (they re-run on the next start), releases ownership. */
+  /** Stops taking work, aborts running activities (they re-run on the next start), waits for runs being started, releases ownership. */
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
@@ -267,6 +269,8 @@ export class Runtime {
     await this.#activities.stop();
     await pumping;
     await this.#steps.flushResults(); // results delivered after the last drain: journaled, waiting in their mailboxes
+    // A run being started may be written owned by this host: it is released with the rest, never after.
+    await Promise.allSettled(this.#startsUnderWay);
     if (this.#started) {
       await this.store.releaseOwner(this.hostId);
       await this.store.removeHost(this.hostId);
@@ -331,14 +335,30 @@ export class Runtime {
   /**
    * Starts a run of a machine: validates the input, stores the actor and its init
    * event in one transaction (shared with the runs started in the same turn of the event
-   * loop), and returns once both are durable.
+   * loop), and returns once both are durable. Refused with `closed`, writing nothing, once `stop()` began.
    */
   async startRun(machine: string, options: { input?: unknown; runId?: string } = {}): Promise<{ runId: string; version: string }> {
+    // Once stop() began, nothing is written: a run created now would outlive the host's release of its actors.
+    if (this.#stopping) {
+      const run = options.runId === undefined ? `a run of '${machine}'` : `run ${options.runId}`;
+      throw new SpineError('closed', `The runtime is stopping: ${run} was not started (start it on a running host).`, { machine, ...(options.runId === undefined ? {} : { actorId: options.runId }) });
+    }
+    const start = this.#startRun(machine, options);
+    this.#startsUnderWay.add(start);
+    try {
+      return await start;
+    } finally {
+      this.#startsUnderWay.delete(start);
+    }
+  }
+
+  async #startRun(machine: string, options: { input?: unknown; runId?: string }): Promise<{ runId: string; version: string }> {
     const version = await this.registry.current(machine, this.store);
     if (version.refusal) throw new SpineError('invalid_machine', version.refusal, { machine });
     const input = parseInput(version.definition, options.input, machine);
     const runId = options.runId ?? this.#newRunId();
-    const actor: NewActor = { id: runId, runId, parentId: null, childKey: null, machine, version: version.version, owner: this.#started ? this.hostId : null };
+    // Owned by this host only once its row exists: an owner with no row is any other host's to take.
+    const actor: NewActor = { id: runId, runId, parentId: null, childKey: null, machine, version: version.version, owner: this.#scheduler.registered ? this.hostId : null };
     // With the runs started in the same turn, in one transaction. A taken id fails it (nothing
     // written), so the id is checked only then rather than read before every start.
     let created: ActorRecord[];

@@ -112,6 +112,7 @@ describe('PostgresStore claiming work', () => {
         ['a', 'b', 'c'].map((id) => ({ id, runId: id, parentId: null, childKey: null, machine: 'm', version: 'v1', owner: id === 'c' ? 'host-1' : null })),
         ['a', 'b', 'c'].map(init),
       );
+      for (const id of ['host-1', 'host-2']) await store.heartbeat({ id, hostname: 'test', pid: 1, startedAt: 0, heartbeatAt: 0 }, 600_000);
       await other.query('BEGIN');
       await other.query("SELECT id FROM actors WHERE id IN ('a', 'c') FOR UPDATE");
       const started = Date.now();

@@ -1954,10 +1954,12 @@ reportStorageErrors(PostgresStore);
 
 /**
  * SQL for "this owner may be taken over": it is in the caller's list of dead owners (`$n`, a
- * text array), or its lease expired by the database's clock.
+ * text array), or it holds no live lease by the database's clock: its lease expired, or its
+ * `hosts` row is gone (removed at a stop that raced a late claim, by an operator, or absent
+ * from a restored backup), so no renewal could ever make it live again.
  */
 function TAKEABLE(owner: string, deadParam: string): string {
-  return `(${owner} = ANY(${deadParam}::text[]) OR ${owner} IN (SELECT id FROM hosts WHERE lease_until <= spine_now_ms()))`;
+  return `(${owner} = ANY(${deadParam}::text[]) OR NOT EXISTS (SELECT 1 FROM hosts h WHERE h.id = ${owner} AND h.lease_until > spine_now_ms()))`;
 }
 
 /**

@@ -1004,8 +1004,11 @@ function prepare(connection: Database.Database) {
   // ownership statements are stubs (and no host holds a lease there).
   const leased = (db.prepare("SELECT COUNT(*) FROM pragma_table_info('hosts') WHERE name = 'lease_until'").pluck().get() as number) > 0;
   const ifLeased = (sql: string) => db.prepare(leased ? sql : 'SELECT NULL WHERE 0');
-  // Owners that may be taken over: the ones the caller knows dead, and every host whose lease expired at `now`.
-  const dead = `(SELECT value FROM json_each(?) UNION ALL SELECT id FROM hosts WHERE ${leased ? 'lease_until' : 'NULL'} <= ?)`;
+  // Whether `owner` may be taken over (parameters: the caller's dead hosts as JSON, then `now`): the caller
+  // knows it dead, or it holds no lease live at `now`, its lease expired or its `hosts` row gone (removed
+  // at a stop that raced a late claim, by an operator, or absent from a restored backup).
+  const takeable = (owner: string) =>
+    `(${owner} IN (SELECT value FROM json_each(?)) OR NOT EXISTS (SELECT 1 FROM hosts h WHERE h.id = ${owner} AND ${leased ? 'h.lease_until > ?' : '(? IS NOT NULL OR 1)'}))`;
   return {
     insertVersion: db.prepare('INSERT OR IGNORE INTO machine_versions (machine, version, definition, created_at) VALUES (?, ?, ?, ?)'),
     lastVersionOf: db.prepare('SELECT version FROM machine_versions WHERE machine = ? ORDER BY created_at DESC, rowid DESC LIMIT 1'),
@@ -1090,7 +1093,7 @@ function prepare(connection: Database.Database) {
     getJob: db.prepare('SELECT * FROM jobs WHERE key = ?'),
     claimJob: db.prepare(
       `UPDATE jobs SET status = 'running', owner = ?, attempts = attempts + 1, started_at = ?
-       WHERE key = ? AND ((status = 'pending' AND run_at <= ?) OR (status = 'running' AND owner IN ${dead}))
+       WHERE key = ? AND ((status = 'pending' AND run_at <= ?) OR (status = 'running' AND ${takeable('jobs.owner')}))
        RETURNING *`,
     ),
     completeJob: db.prepare(
@@ -1142,15 +1145,15 @@ function prepare(connection: Database.Database) {
     // look actors up by key. Scanning actors first would read every waiting snapshot.
     runnableActors: db.prepare(
       `SELECT DISTINCT e.actor_id FROM events e CROSS JOIN actors a ON a.id = e.actor_id
-       WHERE e.due_at <= ? AND a.status = 'active' AND (a.owner IS NULL OR a.owner = ? OR a.owner IN ${dead})
+       WHERE e.due_at <= ? AND a.status = 'active' AND (a.owner IS NULL OR a.owner = ? OR ${takeable('a.owner')})
          AND NOT EXISTS (SELECT 1 FROM approvals p WHERE p.run_id = a.run_id AND p.status = 'pending' AND p.tier = 'high') LIMIT ?`,
     ),
     runnableJobs: db.prepare(
       // `status IN (…)` repeats the partial index's condition so SQLite uses `jobs_open` (the open
       // jobs) instead of scanning every job ever run; the same in `nextWake`.
       `SELECT j.key, j.actor_id FROM jobs j CROSS JOIN actors a ON a.id = j.actor_id
-       WHERE j.status IN ('pending', 'running') AND ((j.status = 'pending' AND j.run_at <= ?) OR (j.status = 'running' AND j.owner IN ${dead}))
-         AND a.status = 'active' AND (a.owner IS NULL OR a.owner = ? OR a.owner IN ${dead})
+       WHERE j.status IN ('pending', 'running') AND ((j.status = 'pending' AND j.run_at <= ?) OR (j.status = 'running' AND ${takeable('j.owner')}))
+         AND a.status = 'active' AND (a.owner IS NULL OR a.owner = ? OR ${takeable('a.owner')})
          AND NOT EXISTS (SELECT 1 FROM approvals p WHERE p.run_id = a.run_id AND p.status = 'pending' AND p.tier = 'high') LIMIT ?`,
     ),
     nextWake: db.prepare(
@@ -1162,7 +1165,7 @@ function prepare(connection: Database.Database) {
       `UPDATE actors SET owner_epoch = CASE WHEN owner IS ? THEN owner_epoch ELSE owner_epoch + 1 END, owner = ? WHERE id IN (SELECT value FROM json_each(?)) AND status = 'active'
        AND (owner = ? OR id IN (
          SELECT a.id FROM json_each(?) AS wanted JOIN actors a ON a.id = wanted.value
-         WHERE a.status = 'active' AND (a.owner IS NULL OR a.owner IN ${dead}) ORDER BY wanted.key LIMIT ?
+         WHERE a.status = 'active' AND (a.owner IS NULL OR ${takeable('a.owner')}) ORDER BY wanted.key LIMIT ?
        )) RETURNING id`,
     ),
     releaseActors: db.prepare('UPDATE actors SET owner = NULL WHERE owner = ?'),

@@ -63,6 +63,9 @@ export class Scheduler {
   #wakeAt = Infinity;
   #lastHeartbeat = 0;
   #renewing: Promise<void> | undefined;
+  #registered = false;
+  /** Between `start()` and its first renewal: kicked actors wait, so nothing is claimed before the host's row exists. */
+  #starting = false;
   #stopping = false;
   #paused = false;
   /** The last scan left due work unclaimed for want of free drains: the pump scans again when its drains are done. */
@@ -88,6 +91,14 @@ export class Scheduler {
     return this.#stopping;
   }
 
+  /**
+   * Whether this host's `hosts` row has been written (its first lease renewal returned). Only then
+   * may it own actors: an owner with no row is taken over by any other host at once.
+   */
+  get registered(): boolean {
+    return this.#registered;
+  }
+
   /** Paused for a drain: no polls, wakes or mailbox kicks; heartbeats go on and delivered results are applied. */
   get paused(): boolean {
     return this.#paused;
@@ -108,9 +119,15 @@ export class Scheduler {
     return this.#ready.size > 0;
   }
 
-  /** Heartbeats, scans once, then polls. */
+  /** Heartbeats (so the host's row exists before it claims anything), scans once, then polls. */
   async start(): Promise<void> {
-    await this.heartbeat();
+    this.#starting = true;
+    try {
+      await this.heartbeat();
+    } finally {
+      this.#starting = false;
+    }
+    if (this.#ready.size) this.#pump(); // kicked while the row was being written (a run started meanwhile)
     await this.scan();
     this.#pollTimer = setInterval(() => void this.tick(), this.#host.pollIntervalMs);
     this.#pollTimer.unref?.();
@@ -171,6 +188,7 @@ export class Scheduler {
   }
 
   #pump(): void {
+    if (this.#starting) return;
     this.#pumping ??= this.#drainAll().finally(() => {
       this.#pumping = undefined;
       this.settled();
@@ -246,6 +264,7 @@ export class Scheduler {
     this.#lastHeartbeat = now;
     const me = this.#host.hostname ?? hostname();
     const { hosts, expired } = await this.#host.store.heartbeat({ id: this.#host.hostId, hostname: me, pid: process.pid, startedAt: now, heartbeatAt: now }, this.#host.leaseMs);
+    this.#registered = true;
     if (expired) this.#host.leaseExpired();
     this.#deadOwners = hosts.filter((h) => h.id !== this.#host.hostId && h.hostname === me && !pidAlive(h.pid)).map((h) => h.id);
   }

@@ -12,6 +12,11 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
+/** Registers the host the actor is handed to, with a lease that outlasts the test (an owner with no `hosts` row would be taken back at once). */
+async function liveHost(store: SqliteStore, id: string): Promise<void> {
+  await store.heartbeat({ id, hostname: 'elsewhere', pid: 1, startedAt: Date.now(), heartbeatAt: Date.now() }, 600_000);
+}
+
 /**
  * A machine whose custom action hands its own actor to another host while the step is being
  * planned (a takeover between a paused host's plan and its commit), through a second connection.
@@ -51,6 +56,7 @@ describe('a host whose actor was taken over', () => {
     const before = (await store.getActor(runId))!;
     expect(before).toMatchObject({ owner: 'host-a' });
 
+    await liveHost(store, 'host-b');
     await store.enqueue([{ actorId: runId, type: 'go', event: '{"type":"go"}', dueAt: Date.now(), source: 'external' }]);
     await runtime.poke();
     await runtime.idle();
@@ -113,6 +119,7 @@ describe('a host whose actor was taken over', () => {
     await vi.waitFor(async () => expect(await store.listJobs({ runId })).toEqual([expect.objectContaining({ status: 'running', owner: 'host-a', attempts: 1 })]), { timeout: 5000 });
     const [job] = await store.listJobs({ runId });
 
+    await liveHost(store, 'host-b');
     await store.enqueue([{ actorId: runId, type: 'ping', event: '{"type":"ping"}', dueAt: Date.now(), source: 'external' }]);
     await runtime.poke();
     await vi.waitFor(async () => expect(await store.getJob(job!.key)).toMatchObject({ status: 'pending', owner: null, attempts: 1 }), { timeout: 5000 });

@@ -14,6 +14,14 @@ export async function startRun(store: Store, runId: string): Promise<void> {
   expect(created).toEqual([await store.getActor(runId)]);
 }
 
+/**
+ * Registers live hosts (a `hosts` row with a lease of ten minutes): a claim never takes work from a
+ * live host, while an owner with no row may be taken over at once.
+ */
+export async function registerHosts(store: Store, ...ids: string[]): Promise<void> {
+  for (const id of ids) await store.heartbeat({ id, hostname: `machine-${id}`, pid: 1, startedAt: T0, heartbeatAt: Date.now() }, 600_000);
+}
+
 /** Commits the actor's next step on its oldest event (enqueuing one when the mailbox is empty). */
 export async function step(store: Store, actorId: string, extra: Partial<StepCommit> = {}): Promise<void> {
   const actor = (await store.getActor(actorId))!;

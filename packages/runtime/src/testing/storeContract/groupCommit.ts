@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { JobCompletion, Store } from '../../Store.js';
-import { commitOf, job, startRun, step, T0 } from './build.js';
+import { commitOf, job, registerHosts, startRun, step, T0 } from './build.js';
 import type { WithStore } from './index.js';
 
 /** A store without `commitBatch` is driven entry by entry; its group-commit spec is skipped, visibly. */
@@ -52,6 +52,7 @@ export function runGroupCommitContract(withStore: WithStore): void {
     it('journals an activity result and applies it in the same commit, claiming the job the step creates for its host', (ctx) =>
       withStore(async (store) => {
         const commitBatch = batchOf(store, () => ctx.skip());
+        await registerHosts(store, 'h1', 'h2');
         const completion = await runningJob(store, 'run-a');
         const next = { ...job('run-a', 2, 'work'), claimedBy: 'h1' };
         const results = await commitBatch([{ completion, step: { ...commitOf('run-a', 1, 0, 'xstate.done.actor.work'), eventId: null, jobs: [next] } }]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { approvalFor, commitOf, job, startRun, step, T0 } from './build.js';
+import { approvalFor, commitOf, job, registerHosts, startRun, step, T0 } from './build.js';
 import type { WithStore } from './index.js';
 
 /** The host role (`HostStore`): machine versions, actors, mailboxes, step commits, jobs, ownership, liveness. */
@@ -197,6 +197,7 @@ export function runHostContract(withStore: WithStore): void {
   describe('Store contract (host): jobs, ownership and liveness', () => {
     it('claims a due job once, backs it off durably, and completes it with its event only for its owner', () =>
       withStore(async (store) => {
+        await registerHosts(store, 'h1', 'h2');
         await startRun(store, 'run-a');
         await step(store, 'run-a', { jobs: [job('run-a', 1, 'work')] });
         expect((await store.runnable(T0, 'h1', [], 10)).jobs).toEqual([{ key: 'run-a:1:0', actorId: 'run-a' }]);
@@ -217,6 +218,7 @@ export function runHostContract(withStore: WithStore): void {
 
     it('hands actors to one host at a time, to another only when the first is dead or released them', () =>
       withStore(async (store) => {
+        await registerHosts(store, 'h1', 'h2');
         await startRun(store, 'run-a');
         expect(await store.claimActors(['run-a'], 'h1', [])).toEqual(['run-a']);
         expect(await store.claimActors(['run-a'], 'h2', [])).toEqual([]);
@@ -229,6 +231,7 @@ export function runHostContract(withStore: WithStore): void {
 
     it('claims at most `limit` actors that change hands, the first asked, besides those the host holds already', () =>
       withStore(async (store) => {
+        await registerHosts(store, 'h1', 'h2');
         for (const id of ['run-a', 'run-b', 'run-c', 'run-d']) await startRun(store, id);
         expect(await store.claimActors(['run-c'], 'h1', [])).toEqual(['run-c']);
         const epochOfC = (await store.getActor('run-c'))!.ownerEpoch;

@@ -45,6 +45,50 @@ export function runLeaseContract(withStore: WithStore): void {
         expect(await store.claimJob('run-a:1:0', 'h2', Date.now(), [])).toMatchObject({ owner: 'h2', attempts: 2 });
       }));
 
+    it("hands over at once the actors and running jobs of an owner whose hosts row is gone, and refuses that owner's late writes", () =>
+      withStore(async (store) => {
+        await startRun(store, 'run-a');
+        await step(store, 'run-a', { jobs: [job('run-a', 1, 'work')] });
+        await renew(store, 'h1');
+        await renew(store, 'h2');
+        expect(await store.claimActors(['run-a'], 'h1', [], Date.now())).toEqual(['run-a']);
+        const stale = await epochOf(store, 'run-a');
+        expect(await store.claimJob('run-a:1:0', 'h1', Date.now(), [])).toMatchObject({ owner: 'h1', attempts: 1 });
+        await store.enqueue([{ actorId: 'run-a', type: 'go', event: '{"type":"go"}', dueAt: T0, source: 'external' }]);
+        const [event] = await store.nextEvents('run-a', Number.MAX_SAFE_INTEGER, 1);
+
+        // h1's lease has not run out, but its row is gone (a stop that raced a late claim, an operator, a restored
+        // backup): no renewal will ever bring it back, so its work is takeable now rather than never.
+        await store.removeHost('h1');
+        expect(await store.runnable(Date.now(), 'h2', [], 10)).toEqual({ actors: ['run-a'], jobs: [{ key: 'run-a:1:0', actorId: 'run-a' }] });
+        expect(await store.claimActors(['run-a'], 'h2', [], Date.now())).toEqual(['run-a']);
+        expect(await epochOf(store, 'run-a')).toEqual({ owner: 'h2', ownerEpoch: stale.ownerEpoch + 1 });
+        expect(await store.claimJob('run-a:1:0', 'h2', Date.now(), [])).toMatchObject({ owner: 'h2', attempts: 2 });
+
+        // The old owner's late step and late result are refused.
+        expect(await store.commitStep({ ...commitOf('run-a', 1, event!.id, 'go'), fence: { owner: 'h1', epoch: stale.ownerEpoch } })).toEqual({ ok: false, reason: 'fenced' });
+        const late: JobCompletion = {
+          key: 'run-a:1:0',
+          owner: 'h1',
+          attempt: 1,
+          status: 'done',
+          output: '"late"',
+          error: null,
+          journal: '[]',
+          event: { actorId: 'run-a', type: 'xstate.done.actor.work', event: '{"type":"xstate.done.actor.work","output":"late"}', dueAt: T0, source: 'activity:run-a:1:0' },
+        };
+        expect(await store.completeJob(late)).toBe(false);
+        expect(await store.getActor('run-a')).toMatchObject({ seq: 1, owner: 'h2' });
+        expect(await store.getJob('run-a:1:0')).toMatchObject({ status: 'running', owner: 'h2', attempts: 2 });
+
+        // An owner never registered at all (its row lost with a restored backup) is no different; a live host's actor stays its own.
+        await startRun(store, 'run-b');
+        await startRun(store, 'run-c');
+        expect(await store.claimActors(['run-b'], 'ghost', [], Date.now())).toEqual(['run-b']);
+        expect(await store.claimActors(['run-c'], 'h2', [], Date.now())).toEqual(['run-c']);
+        expect(await store.claimActors(['run-b', 'run-c'], 'h3', [], Date.now())).toEqual(['run-b']);
+      }));
+
     it('refuses a step committed with a stale epoch (fenced, nothing written) and takes the new owner\'s', () =>
       withStore(async (store) => {
         await startRun(store, 'run-a');
