@@ -4,20 +4,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { freshPostgresUrl } from '../../../../test/support/postgres.js';
 import { SimulatedClock } from '../clock.js';
 import { createRuntime } from '../createRuntime.js';
-import { defineMachine } from '../defineMachine.js';
 import { SpineError } from '../errors.js';
 import type { Store } from '../Store.js';
-import { tempDbPath } from '../testing/fixtures.js';
+import { tempDbPath, timerMachine as timer } from '../testing/fixtures.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
-});
-
-const timer = defineMachine({
-  name: 'timer',
-  config: { id: 'timer', initial: 'waiting', states: { waiting: { after: { 1000: 'rang' } }, rang: {} } },
-  schemas: {},
 });
 
 /** A gate: `reached` resolves when the held call arrives; the call goes on at `open()` or after `fallbackMs`. */

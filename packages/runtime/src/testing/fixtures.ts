@@ -77,6 +77,13 @@ export function orderMachine(log: EffectLog, options: { onCharge?: (key: string)
 }
 
 /** A child agent that reports to its parent by durable message, then finishes with output. */
+/** A run that waits one second (a due timer for another host to find), then rings and waits forever. */
+export const timerMachine = defineMachine({
+  name: 'timer',
+  config: { id: 'timer', initial: 'waiting', states: { waiting: { after: { 1000: 'rang' } }, rang: {} } },
+  schemas: {},
+});
+
 export const childMachine = defineMachine({
   name: 'child',
   config: {

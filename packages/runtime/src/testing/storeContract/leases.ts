@@ -12,9 +12,33 @@ function renew(store: Store, id: string) {
   return store.heartbeat({ id, hostname: `machine-${id}`, pid: 1, startedAt: T0, heartbeatAt: Date.now() }, LEASE_MS);
 }
 
+/** Host h1's result of the first attempt of job `run-a:1:0`, arriving after another host took the job over. */
+function lateResult(journal: string): JobCompletion {
+  return {
+    key: 'run-a:1:0',
+    owner: 'h1',
+    attempt: 1,
+    status: 'done',
+    output: '"late"',
+    error: null,
+    journal,
+    event: { actorId: 'run-a', type: 'xstate.done.actor.work', event: '{"type":"xstate.done.actor.work","output":"late"}', dueAt: T0, source: 'activity:run-a:1:0' },
+  };
+}
+
 async function epochOf(store: Store, actorId: string): Promise<{ owner: string | null; ownerEpoch: number }> {
   const actor = (await store.getActor(actorId))!;
   return { owner: actor.owner, ownerEpoch: actor.ownerEpoch };
+}
+
+/** Run `run-a` after one step that created job `run-a:1:0`, owned by h1, with h1 and h2 both live: its owner and epoch. */
+async function ownedByH1(store: Store): Promise<{ owner: string | null; ownerEpoch: number }> {
+  await startRun(store, 'run-a');
+  await step(store, 'run-a', { jobs: [job('run-a', 1, 'work')] });
+  await renew(store, 'h1');
+  await renew(store, 'h2');
+  expect(await store.claimActors(['run-a'], 'h1', [], Date.now())).toEqual(['run-a']);
+  return epochOf(store, 'run-a');
 }
 
 /** Ownership leases and fencing tokens: a host's work changes hands only after its lease ran out, and its late writes are refused. */
@@ -22,12 +46,7 @@ export function runLeaseContract(withStore: WithStore): void {
   describe('Store contract (host): leases and fencing', () => {
     it("hands a live host's actors and running jobs to another host only after its lease expired, growing the actor's epoch", () =>
       withStore(async (store) => {
-        await startRun(store, 'run-a');
-        await step(store, 'run-a', { jobs: [job('run-a', 1, 'work')] });
-        await renew(store, 'h1');
-        await renew(store, 'h2');
-        expect(await store.claimActors(['run-a'], 'h1', [], Date.now())).toEqual(['run-a']);
-        const first = await epochOf(store, 'run-a');
+        const first = await ownedByH1(store);
         expect(first.owner).toBe('h1');
         expect(await store.claimActors(['run-a'], 'h1', [], Date.now())).toEqual(['run-a']);
         expect(await epochOf(store, 'run-a')).toEqual(first); // a claim of its own actor changes nothing
@@ -47,12 +66,7 @@ export function runLeaseContract(withStore: WithStore): void {
 
     it("hands over at once the actors and running jobs of an owner whose hosts row is gone, and refuses that owner's late writes", () =>
       withStore(async (store) => {
-        await startRun(store, 'run-a');
-        await step(store, 'run-a', { jobs: [job('run-a', 1, 'work')] });
-        await renew(store, 'h1');
-        await renew(store, 'h2');
-        expect(await store.claimActors(['run-a'], 'h1', [], Date.now())).toEqual(['run-a']);
-        const stale = await epochOf(store, 'run-a');
+        const stale = await ownedByH1(store);
         expect(await store.claimJob('run-a:1:0', 'h1', Date.now(), [])).toMatchObject({ owner: 'h1', attempts: 1 });
         await store.enqueue([{ actorId: 'run-a', type: 'go', event: '{"type":"go"}', dueAt: T0, source: 'external' }]);
         const [event] = await store.nextEvents('run-a', Number.MAX_SAFE_INTEGER, 1);
@@ -67,17 +81,7 @@ export function runLeaseContract(withStore: WithStore): void {
 
         // The old owner's late step and late result are refused.
         expect(await store.commitStep({ ...commitOf('run-a', 1, event!.id, 'go'), fence: { owner: 'h1', epoch: stale.ownerEpoch } })).toEqual({ ok: false, reason: 'fenced' });
-        const late: JobCompletion = {
-          key: 'run-a:1:0',
-          owner: 'h1',
-          attempt: 1,
-          status: 'done',
-          output: '"late"',
-          error: null,
-          journal: '[]',
-          event: { actorId: 'run-a', type: 'xstate.done.actor.work', event: '{"type":"xstate.done.actor.work","output":"late"}', dueAt: T0, source: 'activity:run-a:1:0' },
-        };
-        expect(await store.completeJob(late)).toBe(false);
+        expect(await store.completeJob(lateResult('[]'))).toBe(false);
         expect(await store.getActor('run-a')).toMatchObject({ seq: 1, owner: 'h2' });
         expect(await store.getJob('run-a:1:0')).toMatchObject({ status: 'running', owner: 'h2', attempts: 2 });
 
@@ -121,16 +125,7 @@ export function runLeaseContract(withStore: WithStore): void {
         await renew(store, 'h2');
         expect(await store.claimJob('run-a:1:0', 'h2', Date.now(), [])).toMatchObject({ owner: 'h2', attempts: 2 });
 
-        const late: JobCompletion = {
-          key: 'run-a:1:0',
-          owner: 'h1',
-          attempt: 1,
-          status: 'done',
-          output: '"late"',
-          error: null,
-          journal: '[{"attempt":1}]',
-          event: { actorId: 'run-a', type: 'xstate.done.actor.work', event: '{"type":"xstate.done.actor.work","output":"late"}', dueAt: T0, source: 'activity:run-a:1:0' },
-        };
+        const late = lateResult('[{"attempt":1}]');
         expect(await store.completeJob(late)).toBe(false);
         expect(await store.retryJob({ key: 'run-a:1:0', owner: 'h1', attempt: 1, runAt: T0, journal: '[]' })).toBe(false);
         expect(await store.completeJob({ ...late, owner: 'h2' })).toBe(false); // the owner's earlier attempt is stale too
