@@ -65,6 +65,9 @@ export class CommitBases {
   }
 }
 
+/** The type prefix of a child's `done` event (an activity's result among them). */
+const CHILD_DONE = 'xstate.done.actor.';
+
 /**
  * One entry of a one-trip commit and that step's base: a result and the step applying it directly,
  * or (no `completion`) a step consuming the mailbox event `step.eventId`.
@@ -82,8 +85,9 @@ export interface TripEntry {
  * answer), or consume a mailbox event with no result; its step's base must be known; entries are on
  * distinct actors and jobs; and the step may only write its actor, its history row, cancel its
  * invokes' jobs and create jobs (no messages, timers, children, approvals, stops, audit rows or
- * dead letters). A consumed event's output is not shared with its job's row (the general path
- * reads that): the history row keeps the event whole.
+ * dead letters). A step consuming a `done` event of a child (maybe an activity's result that had to
+ * wait in the mailbox, whose output the general path reads to share it with the job's row) is left
+ * to the general path, so a history row is the same bytes whichever path wrote it.
  */
 export function tripEntries(entries: BatchEntry[], bases: CommitBases): TripEntry[] | undefined {
   const trip: TripEntry[] = [];
@@ -91,7 +95,7 @@ export function tripEntries(entries: BatchEntry[], bases: CommitBases): TripEntr
   const jobs = new Set<string>();
   for (const { completion, step } of entries) {
     if (!step) return undefined;
-    if (completion ? step.eventId !== null || completion.attempt === undefined || completion.audit?.length : step.eventId === null) return undefined;
+    if (completion ? step.eventId !== null || completion.attempt === undefined || completion.audit?.length : step.eventId === null || step.history.eventType.startsWith(CHILD_DONE)) return undefined;
     if (step.messages.length || step.cancelTimers.length || step.spawn.length || step.stop.length || step.deadLetters.length) return undefined;
     if (step.approvals?.length || step.cancelApprovals?.length || step.audit?.length) return undefined;
     if (actors.has(step.actorId) || (completion && jobs.has(completion.key))) return undefined;
