@@ -519,7 +519,11 @@ export class PostgresStore implements Store {
     if (trip) {
       const tripped = await this.#oneTrip(trip);
       if (Array.isArray(tripped)) return tripped[0] as CommitResult;
-      if (tripped === 'unknown') return (await this.#settleTrip(trip, [{ step }]))[0] as CommitResult;
+      if (tripped === 'unknown') {
+        const [settled] = await this.#settleTrip(trip, [{ step }]);
+        if (!settled!.ok && settled!.reason === 'failed') throw settled!.error; // as the general path below throws it
+        return settled as CommitResult;
+      }
     }
     const [fast] = (await this.#pipelined([{ step }])) ?? [];
     if (fast) return fast as CommitResult;

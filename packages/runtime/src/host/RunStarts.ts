@@ -11,9 +11,9 @@ interface Start {
  * Group commit for run starts: the actors and init events of the runs started in the same turn
  * of the event loop are written by one `createActors` transaction (one fsync at
  * synchronous=FULL instead of one per run). Each caller's promise settles only after the
- * transaction holding its rows committed, with its actors as written. When the shared transaction fails (a run id taken
- * meanwhile, a full disk), each start is written alone, so only the starts that fail by
- * themselves are refused.
+ * transaction holding its rows committed, with its actors as written. When the shared
+ * transaction fails (a run id taken meanwhile, a full disk), each start is written alone, so
+ * only the starts that fail by themselves are refused.
  */
 export class RunStarts {
   readonly #store: Pick<HostStore, 'createActors'>;
