@@ -1,5 +1,5 @@
-// An activity's result and the step it causes (or a step consuming a mailbox event), committed in one round trip. The pipelined group
-// commit reads first (the actors' seq, owner and snapshot, the jobs' owner and attempt, the
+// An activity's result and the step it causes (or a step consuming a mailbox event), committed in
+// one round trip. The pipelined group commit reads first (the actors' seq, owner and snapshot, the jobs' owner and attempt, the
 // mailboxes) and writes once it has decided: two round trips and a statement per kind of row.
 // When the store itself committed the actor's previous step, it knows the snapshot the new
 // history row is a delta against, so nothing needs reading: one statement, its own transaction,
@@ -118,7 +118,8 @@ export function tripEntries(entries: BatchEntry[], bases: CommitBases): TripEntr
  * its mailbox; the error rolls the whole statement back. Cancels leave the results'
  * own jobs alone (finished here; one statement must not write a row twice) and, as every
  * statement's reads, do not see the jobs it creates. Its answer comes once it committed: a lost
- * answer is told by the jobs (`FINISHED_BY`), there being no transaction id to ask about.
+ * answer is told by the jobs (`FINISHED_BY`) or, for a mailbox step, by its history row
+ * (`STEPPED_AS`), there being no transaction id to ask about.
  */
 export function tripCommitSql(feedFenceLock: string): string {
   return `WITH
