@@ -1,9 +1,10 @@
 // An activity's result and the step it causes (or a step consuming a mailbox event), committed in
-// one round trip. The pipelined group commit reads first (the actors' seq, owner and snapshot, the jobs' owner and attempt, the
-// mailboxes) and writes once it has decided: two round trips and a statement per kind of row.
-// When the store itself committed the actor's previous step, it knows the snapshot the new
-// history row is a delta against, so nothing needs reading: one statement, its own transaction,
-// finishes the jobs, writes the actors, history rows and new jobs, each write conditional as the
+// one round trip. The pipelined group commit reads first (the actors' seq, owner and snapshot, the
+// jobs' owner and attempt, the mailboxes) and writes once it has decided: two round trips and a
+// statement per kind of row. When the store itself committed the actor's previous step (or created
+// it), it knows the snapshot the new history row is a delta against, so nothing needs reading: one
+// statement, its own transaction, finishes the jobs, consumes the events, writes the actors,
+// history rows and new jobs, each write conditional as the
 // reads would have checked, and divides by zero (rolling all of it back) unless every condition
 // held. The two-round-trip path then decides the precise outcome. One statement is also one
 // answer from the server: what a step costs on a machine where every wake-up is expensive.
