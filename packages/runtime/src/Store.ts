@@ -510,9 +510,12 @@ export interface HostStore {
    * Registers a host or renews its lease to `leaseMs` from now, by the store's clock (the
    * database's on PostgreSQL, so hosts with skewed clocks agree; `host.heartbeatAt` on SQLite).
    * `expired`: the lease had run out before this renewal, so other hosts may have taken over
-   * its actors and jobs (their fences refuse its commits). Returns the hosts seen.
+   * its actors and jobs (their fences refuse its commits). `found`: the host's row existed before
+   * this renewal; a host that had registered and finds its row gone (removed by an operator, a
+   * restored backup) has lost its work just the same, since an owner with no row is anyone's to
+   * take. Returns the hosts seen.
    */
-  heartbeat(host: HostRecord, leaseMs?: number): Promise<{ hosts: HostRecord[]; expired: boolean }>;
+  heartbeat(host: HostRecord, leaseMs?: number): Promise<{ hosts: HostRecord[]; expired: boolean; found: boolean }>;
   removeHost(id: string): Promise<void>;
   /** Waiting work of a run: for deciding whether it is idle. */
   runActivity(runId: string, now: number): Promise<{ dueEvents: number; activeJobs: number; nextWakeAt: number | undefined }>;

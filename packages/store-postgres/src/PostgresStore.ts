@@ -996,7 +996,7 @@ export class PostgresStore implements Store {
     });
   }
 
-  async heartbeat(host: HostRecord, leaseMs = DEFAULT_LEASE_MS): Promise<{ hosts: HostRecord[]; expired: boolean }> {
+  async heartbeat(host: HostRecord, leaseMs = DEFAULT_LEASE_MS): Promise<{ hosts: HostRecord[]; expired: boolean; found: boolean }> {
     // The database's clock sets and judges every lease, so hosts on machines with skewed clocks agree.
     // One statement: `before` sees the row as it was before the upsert renews it.
     if (this.#closed) throw new SpineError('closed', `The store at ${this.where} is closed: open it again to renew a lease.`);
@@ -1007,19 +1007,20 @@ export class PostgresStore implements Store {
     }
     const leases = this.#leasePool;
     const [renewed] = (
-      await leases.query<{ expired: boolean | null }>(
+      await leases.query<{ expired: boolean | null; found: boolean }>(
         `WITH before AS (SELECT lease_until FROM hosts WHERE id = $1),
          renewed AS (
            INSERT INTO hosts (id, hostname, pid, started_at, heartbeat_at, lease_until) VALUES ($1, $2, $3, $4, $5, spine_now_ms() + $6)
            ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, lease_until = excluded.lease_until RETURNING id
          )
-         SELECT (SELECT lease_until <= spine_now_ms() FROM before) AS expired FROM renewed`,
+         SELECT (SELECT lease_until <= spine_now_ms() FROM before) AS expired, EXISTS (SELECT 1 FROM before) AS found FROM renewed`,
         [host.id, host.hostname, host.pid, host.startedAt, host.heartbeatAt, leaseMs],
       )
     ).rows;
     const expired = renewed?.expired === true;
+    const found = renewed?.found === true;
     const rows = (await leases.query<{ id: string; hostname: string; pid: number; started_at: number; heartbeat_at: number; lease_until: number }>('SELECT * FROM hosts ORDER BY id')).rows;
-    return { hosts: rows.map((h) => ({ id: h.id, hostname: h.hostname, pid: h.pid, startedAt: h.started_at, heartbeatAt: h.heartbeat_at, leaseUntil: h.lease_until })), expired };
+    return { hosts: rows.map((h) => ({ id: h.id, hostname: h.hostname, pid: h.pid, startedAt: h.started_at, heartbeatAt: h.heartbeat_at, leaseUntil: h.lease_until })), expired, found };
   }
 
   async removeHost(id: string): Promise<void> {

@@ -652,13 +652,13 @@ export class SqliteStore implements Store {
     }).immediate();
   }
 
-  async heartbeat(host: HostRecord, leaseMs = DEFAULT_LEASE_MS): Promise<{ hosts: HostRecord[]; expired: boolean }> {
+  async heartbeat(host: HostRecord, leaseMs = DEFAULT_LEASE_MS): Promise<{ hosts: HostRecord[]; expired: boolean; found: boolean }> {
     // One machine, one clock: the caller's (`heartbeatAt`, the runtime's injectable clock) decides.
     const now = host.heartbeatAt;
-    const expired = this.db.transaction(() => {
+    const { expired, found } = this.db.transaction(() => {
       const before = this.#s.leaseOf.get(host.id) as number | undefined;
       this.#s.upsertHost.run(host.id, host.hostname, host.pid, host.startedAt, now, now + leaseMs);
-      return before !== undefined && before <= now;
+      return { expired: before !== undefined && before <= now, found: before !== undefined };
     }).immediate();
     const hosts = (this.#s.hosts.all() as { id: string; hostname: string; pid: number; started_at: number; heartbeat_at: number; lease_until: number }[]).map((h) => ({
       id: h.id,
@@ -668,7 +668,7 @@ export class SqliteStore implements Store {
       heartbeatAt: h.heartbeat_at,
       leaseUntil: h.lease_until,
     }));
-    return { hosts, expired };
+    return { hosts, expired, found };
   }
 
   async removeHost(id: string): Promise<void> {

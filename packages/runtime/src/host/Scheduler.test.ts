@@ -50,3 +50,29 @@ describe('a host woken for more actors than one scan claims', () => {
     expect(await store.runnable(Date.now(), 'anyone', [], 10)).toMatchObject({ actors: [], jobs: [] });
   });
 });
+
+describe('a host whose hosts row is removed while it runs', () => {
+  it('learns at its next renewal that its work was anyone\'s to take, as after an expired lease, and says so once', async () => {
+    const store = await SqliteStore.open(tempDbPath());
+    const runtime = createRuntime({ store, machines: [waiter], hostId: 'host-a', heartbeatMs: 40, pollIntervalMs: 3_600_000 });
+    open.push(runtime);
+    const said: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+      if (String(chunk).includes('host-a')) said.push(String(chunk));
+      return write(chunk, ...rest);
+    }) as typeof process.stderr.write;
+    try {
+      await runtime.start();
+      await new Promise((resolve) => setTimeout(resolve, 150)); // renewals of a row that is there: nothing to say
+      expect(said).toEqual([]);
+      await store.removeHost('host-a');
+      for (let i = 0; i < 50 && !said.length; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(said).toHaveLength(1);
+      expect(said[0]).toMatch(/host host-a: its lease had run out/);
+      expect((await store.heartbeat({ id: 'other', hostname: 'x', pid: 1, startedAt: 0, heartbeatAt: Date.now() })).hosts.map((h) => h.id)).toContain('host-a');
+    } finally {
+      process.stderr.write = write;
+    }
+  });
+});

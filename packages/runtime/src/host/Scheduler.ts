@@ -263,9 +263,11 @@ export class Scheduler {
     const now = this.#host.clock.now();
     this.#lastHeartbeat = now;
     const me = this.#host.hostname ?? hostname();
-    const { hosts, expired } = await this.#host.store.heartbeat({ id: this.#host.hostId, hostname: me, pid: process.pid, startedAt: now, heartbeatAt: now }, this.#host.leaseMs);
+    const { hosts, expired, found } = await this.#host.store.heartbeat({ id: this.#host.hostId, hostname: me, pid: process.pid, startedAt: now, heartbeatAt: now }, this.#host.leaseMs);
+    // A row gone since this host registered loses its work as an expired lease does (an owner with no row is anyone's to take).
+    const lost = expired || (this.#registered && !found);
     this.#registered = true;
-    if (expired) this.#host.leaseExpired();
+    if (lost) this.#host.leaseExpired();
     this.#deadOwners = hosts.filter((h) => h.id !== this.#host.hostId && h.hostname === me && !pidAlive(h.pid)).map((h) => h.id);
   }
 

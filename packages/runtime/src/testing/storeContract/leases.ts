@@ -154,7 +154,16 @@ export function runLeaseContract(withStore: WithStore): void {
         expect(await renew(store, 'h1')).toMatchObject({ expired: true });
         // Renewed again, its lease holds, but what was taken over stays taken.
         expect(await store.claimActors(['run-a'], 'h1', [], Date.now())).toEqual([]);
-        expect(await renew(store, 'h1')).toMatchObject({ expired: false });
+        expect(await renew(store, 'h1')).toMatchObject({ expired: false, found: true });
+      }));
+
+    it('tells a host at its next renewal that its row was gone (its work was anyone\'s to take), and a new host that it had none', () =>
+      withStore(async (store) => {
+        expect(await renew(store, 'h1')).toMatchObject({ expired: false, found: false });
+        expect(await renew(store, 'h1')).toMatchObject({ expired: false, found: true });
+        await store.removeHost('h1');
+        expect(await renew(store, 'h1')).toMatchObject({ expired: false, found: false });
+        expect(await renew(store, 'h1')).toMatchObject({ expired: false, found: true });
       }));
   });
 }
