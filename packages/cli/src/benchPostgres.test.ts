@@ -8,7 +8,7 @@ import type { PostgresBenchReport } from './benchPostgres.js';
 // server's durability settings. Timings are not asserted (this machine is shared).
 
 describe('spine bench --store postgres --json', () => {
-  it('reports Spine with 1, 2 and 4 worker processes and DBOS Transact on the same server, each figure positive, with the ratios and the durability read from the server', async () => {
+  it('reports Spine with 1, 2 and 4 worker processes, DBOS Transact and Spine\'s send workflow on the same server, each figure positive, with the ratios and the durability read from the server', async () => {
     const r = await spawnSpine(['bench', '--store', 'postgres', '--db', postgresUrl(), '--quick', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as PostgresBenchReport;
@@ -20,7 +20,7 @@ describe('spine bench --store postgres --json', () => {
     expect(report.peer).toEqual({ available: true, name: 'DBOS Transact', version: expect.stringMatching(/^5\.3\./) });
     const many = Math.max(...report.figures.map((f) => f.inFlight));
     expect(many).toBe(5);
-    const expected = [1, many].flatMap((inFlight) => [...[1, 2, 4].map((w) => `spine.activity.${w}w.${inFlight}`), `dbos.activity.1w.${inFlight}`, `floor.activity.1w.${inFlight}`]);
+    const expected = [1, many].flatMap((inFlight) => [...[1, 2, 4].map((w) => `spine.activity.${w}w.${inFlight}`), `dbos.activity.1w.${inFlight}`, `floor.activity.1w.${inFlight}`, `spine.send.1w.${inFlight}`]);
     expect(report.figures.map((f) => f.id).sort()).toEqual(expected.sort());
     for (const f of report.figures) {
       expect(f.id).toBe(`${f.system}.${f.workflow}.${f.workers}w.${f.inFlight}`);

@@ -29,7 +29,8 @@ export interface PostgresBenchFigure {
   id: string;
   /** `floor`: each step's writes as one bare statement, no runtime (what nothing on this server can beat). */
   system: 'spine' | 'dbos' | 'floor';
-  workflow: 'activity';
+  /** `activity`: every step an activity's result; `send`: every step an event sent with `runtime.send` (Spine, one worker). */
+  workflow: 'activity' | 'send';
   /** Worker processes sharing the database (DBOS and the floor: one process). */
   workers: number;
   /** Runs in flight in each worker process. */
@@ -74,8 +75,9 @@ const SETTINGS = ['fsync', 'synchronous_commit', 'full_page_writes', 'wal_sync_m
  * `spine bench --store postgres`: in one run, on one PostgreSQL server, the 20-step activity
  * workflow (every step an activity, persisted before the next) with 1, 2 and 4 Spine worker
  * processes sharing one database, each with 1 and 100 runs in flight; and DBOS Transact running
- * the same workflow (20 `DBOS.runStep` steps) with 1 and 100 in flight, when installed; and the
- * floor: each step's writes as one bare statement into Spine's tables, committed alone.
+ * the same workflow (20 `DBOS.runStep` steps) with 1 and 100 in flight, when installed; the
+ * floor: each step's writes as one bare statement into Spine's tables, committed alone; and the
+ * 20-step send workflow (each step an event sent with `runtime.send`) on one Spine worker.
  */
 export async function benchPostgres(options: PostgresBenchOptions): Promise<PostgresBenchReport> {
   const { log, quick, rounds } = options;
@@ -102,9 +104,9 @@ export async function benchPostgres(options: PostgresBenchOptions): Promise<Post
 
     type Measures = 'stepsPerSec' | 'usPerStep' | 'rounds' | 'cpuUsPerStep' | 'queriesPerStep' | 'machineBusy';
     const samples = new Map<string, { figure: Omit<PostgresBenchFigure, Measures>; rounds: number[]; cpu: number[]; queries: number[]; busy: number[] }>();
-    const record = (figure: Omit<PostgresBenchFigure, 'id' | 'workflow' | 'durability' | Measures>, measured: Measured) => {
-      const id = `${figure.system}.activity.${figure.workers}w.${figure.inFlight}`;
-      const entry = samples.get(id) ?? { figure: { id, workflow: 'activity' as const, durability: 'postgres' as const, ...figure }, rounds: [], cpu: [], queries: [], busy: [] };
+    const record = (figure: Omit<PostgresBenchFigure, 'id' | 'workflow' | 'durability' | Measures>, measured: Measured, workflow: PostgresBenchFigure['workflow'] = 'activity') => {
+      const id = `${figure.system}.${workflow}.${figure.workers}w.${figure.inFlight}`;
+      const entry = samples.get(id) ?? { figure: { id, workflow, durability: 'postgres' as const, ...figure }, rounds: [], cpu: [], queries: [], busy: [] };
       entry.rounds.push(measured.stepsPerSec);
       entry.cpu.push(measured.cpuUsPerStep);
       if (measured.queriesPerStep !== undefined) entry.queries.push(measured.queriesPerStep);
@@ -127,6 +129,9 @@ export async function benchPostgres(options: PostgresBenchOptions): Promise<Post
         const bare = await measure('floor', server.url, 1, runsOf(inFlight), inFlight, warmup);
         log(`    floor (one bare statement per step), ${inFlight} in flight: ${fmt(bare.stepsPerSec)} steps/s`);
         record({ system: 'floor', workers: 1, inFlight }, bare);
+        const sends = await measure('spine-send', server.url, 1, runsOf(inFlight), inFlight, warmup);
+        log(`    Spine send workflow, 1 worker x ${inFlight} in flight: ${fmt(sends.stepsPerSec)} steps/s`);
+        record({ system: 'spine', workers: 1, inFlight }, sends, 'send');
       }
     }
     const figures: PostgresBenchFigure[] = [...samples.values()].map(({ figure, rounds: r, cpu, queries, busy }) => {
@@ -179,7 +184,7 @@ export function printPostgresBench(report: PostgresBenchReport, log: (line: stri
   for (const f of report.figures) {
     const who =
       f.system === 'spine'
-        ? `Spine, ${f.workers} worker process${f.workers > 1 ? 'es' : ''}`
+        ? `Spine${f.workflow === 'send' ? ' send workflow' : ''}, ${f.workers} worker process${f.workers > 1 ? 'es' : ''}`
         : f.system === 'floor'
           ? 'floor: one bare statement per step'
           : `${report.peer.available ? `DBOS Transact ${report.peer.version}` : 'DBOS'}, 1 process`;
@@ -224,6 +229,9 @@ async function serverSettings(url: string): Promise<{ version: string; settings:
   }
 }
 
+/** What a bench worker process runs (`benchPostgresWorker.ts`). */
+type WorkerMode = 'spine' | 'spine-send' | 'dbos' | 'floor';
+
 interface Measured {
   stepsPerSec: number;
   cpuUsPerStep: number;
@@ -247,8 +255,8 @@ function machineCpu(): { busy: number; total: number } | undefined {
  * One measurement on a fresh schema (Spine) or database (DBOS), removed afterwards: steps per
  * second, the workers' CPU per step and, for one Spine worker, the statements it sent per step.
  */
-async function measure(system: 'spine' | 'dbos' | 'floor', url: string, workers: number, runs: number, inFlight: number, warmup: number): Promise<Measured> {
-  const counted: Record<string, string> = system === 'spine' && workers === 1 ? { SPINE_BENCH_COUNT_QUERIES: '1' } : {};
+async function measure(system: WorkerMode, url: string, workers: number, runs: number, inFlight: number, warmup: number): Promise<Measured> {
+  const counted: Record<string, string> = system.startsWith('spine') && workers === 1 ? { SPINE_BENCH_COUNT_QUERIES: '1' } : {};
   const { steps, seconds, cpuUsPerStep, queriesPerStep, machineBusy } = await run(system, url, workers, runs, inFlight, warmup, counted);
   return { stepsPerSec: steps / seconds, cpuUsPerStep, queriesPerStep, machineBusy };
 }
@@ -257,7 +265,7 @@ async function measure(system: 'spine' | 'dbos' | 'floor', url: string, workers:
  * Starts `workers` processes, lets each get ready (connect, start, `warmup` workflows), then
  * starts them together: steps of all of them over the wall time from the start to the last one done.
  */
-async function run(system: 'spine' | 'dbos' | 'floor', url: string, workers: number, runs: number, inFlight: number, warmup: number, env: Record<string, string> = {}) {
+async function run(system: WorkerMode, url: string, workers: number, runs: number, inFlight: number, warmup: number, env: Record<string, string> = {}) {
   const tag = `spine_bench_${randomBytes(4).toString('hex')}`;
   const target = new URL(withoutSchema(url));
   if (system !== 'dbos') {
@@ -308,7 +316,7 @@ function worker(script: string, args: string[], env: Record<string, string>) {
   return { ready: Promise.race([ready, done.then(() => undefined)]), done, go: () => child.stdin.write('go\n'), kill: () => child.exitCode === null && child.kill('SIGKILL') };
 }
 
-async function drop(url: string, system: 'spine' | 'dbos' | 'floor', tag: string): Promise<void> {
+async function drop(url: string, system: WorkerMode, tag: string): Promise<void> {
   const client = new pg.Client({ connectionString: withoutSchema(url) });
   await client.connect();
   try {

@@ -3,16 +3,17 @@ import pg from 'pg';
 import { createRuntime, MachineRegistry } from '@spine/runtime';
 import { createActor } from 'xstate';
 import { PostgresStore } from '@spine/store-postgres';
-import { activityChain } from './benchMachine.js';
+import { activityChain, benchMachine } from './benchMachine.js';
 import { inParallel } from './benchPeer.js';
 
-// Child process of `spine bench --store postgres`: one worker (a Spine host, DBOS Transact, or the
-// floor: the writes of each step as one bare statement) on a PostgreSQL database. It gets ready
+// Child process of `spine bench --store postgres`: one worker (a Spine host running the activity
+// workflow or, `spine-send`, the send workflow; DBOS Transact; or the floor: the writes of each
+// step as one bare statement) on a PostgreSQL database. It gets ready
 // (connects, starts, runs `warmup` workflows one at a time, so every system is measured warm, as a
 // long-running worker is), prints `ready`, waits for `go` on stdin, runs its share of the 20-step
 // activity workflow with `inFlight` runs at a time, and prints what it did as one JSON line.
 //
-//   node benchPostgresWorker.js spine|dbos|floor <url> <runs> <inFlight> <steps> <id prefix> [warmup]
+//   node benchPostgresWorker.js spine|spine-send|dbos|floor <url> <runs> <inFlight> <steps> <id prefix> [warmup]
 
 /** What a worker prints when its runs are done. */
 export interface WorkerReport {
@@ -30,8 +31,8 @@ const runs = Number(runsArg);
 const inFlight = Number(inFlightArg);
 const steps = Number(stepsArg);
 const warmup = Number(warmupArg);
-if (!url || !prefix || !(runs > 0) || !(inFlight > 0) || !(steps > 0) || !(warmup >= 1) || (mode !== 'spine' && mode !== 'dbos' && mode !== 'floor')) {
-  process.stderr.write('usage: benchPostgresWorker spine|dbos|floor <url> <runs> <inFlight> <steps> <id prefix> [warmup runs, default 1]\n');
+if (!url || !prefix || !(runs > 0) || !(inFlight > 0) || !(steps > 0) || !(warmup >= 1) || !['spine', 'spine-send', 'dbos', 'floor'].includes(mode!)) {
+  process.stderr.write('usage: benchPostgresWorker spine|spine-send|dbos|floor <url> <runs> <inFlight> <steps> <id prefix> [warmup runs, default 1]\n');
   process.exit(2);
 }
 
@@ -55,32 +56,48 @@ async function timed(one: () => Promise<void>, started: () => void = () => {}): 
   return { runs, steps: runs * steps, seconds, cpuUsPerStep: (user + system) / (runs * steps) };
 }
 
-const report = mode === 'spine' ? await spine(url, prefix) : mode === 'floor' ? await floor(url, prefix) : await dbos(url, prefix);
+const report = mode === 'spine' || mode === 'spine-send' ? await spine(url, prefix, mode === 'spine' ? 'activity' : 'send') : mode === 'floor' ? await floor(url, prefix) : await dbos(url, prefix);
 process.stdout.write(`${JSON.stringify(report)}\n`);
 process.exit(0);
 
-/** A Spine host over PostgresStore: `runs` runs of the activity workflow, told committed by the host's step notices. */
-async function spine(url: string, prefix: string): Promise<WorkerReport> {
+/**
+ * A Spine host over PostgresStore: `runs` runs of the activity workflow (every step an activity's
+ * result) or of the send workflow (every step an event sent with `runtime.send`, applied before the
+ * next is sent: how agents hand off to each other), told committed by the host's step notices.
+ */
+async function spine(url: string, prefix: string, workflow: 'activity' | 'send'): Promise<WorkerReport> {
   const queries = countQueries();
   const store = await PostgresStore.open(url);
-  const runtime = createRuntime({ store, machines: [activityChain(steps)] });
-  const waiters = new Map<string, { resolve: () => void; reject: (error: Error) => void }>();
+  const runtime = createRuntime({ store, machines: [activityChain(steps), benchMachine(steps)] });
+  const waiters = new Map<string, { seq: number; resolve: () => void; reject: (error: Error) => void }>();
   runtime.onStep(({ actor, history }) => {
     const waiter = waiters.get(actor.id);
     if (!waiter) return;
     if (actor.status === 'error') waiter.reject(new Error(`bench: run ${actor.id} failed at seq ${history.seq}`));
-    else if (history.seq >= steps + 1) waiter.resolve();
+    else if (history.seq >= waiter.seq) waiter.resolve();
     else return;
     waiters.delete(actor.id);
   });
+  const committed = (runId: string, seq: number) => new Promise<void>((resolve, reject) => waiters.set(runId, { seq, resolve, reject }));
   await runtime.start();
   let n = 0;
   const one = async () => {
     const runId = `${prefix}-${n++}`;
-    // The init step, then one step per activity result.
-    const done = new Promise<void>((resolve, reject) => waiters.set(runId, { resolve, reject }));
-    await runtime.startRun('chain', { runId });
-    await done;
+    if (workflow === 'activity') {
+      // The init step, then one step per activity result.
+      const done = committed(runId, steps + 1);
+      await runtime.startRun('chain', { runId });
+      await done;
+      return;
+    }
+    const started = committed(runId, 1);
+    await runtime.startRun('ring', { runId });
+    await started;
+    for (let i = 0; i < steps; i++) {
+      const applied = committed(runId, i + 2);
+      await runtime.send(runId, i + 1 < steps ? { type: 'tick', n: i } : { type: 'stop' });
+      await applied;
+    }
   };
   let before = 0;
   const measured = await timed(one, () => (before = queries.count));
