@@ -1,4 +1,4 @@
-import { defineActivity, defineMachine, type MachineConfigJson } from '@spine/runtime';
+import { defineActivity, defineMachine, type MachineConfigJson, type Runtime } from '@spine/runtime';
 import { assign } from 'xstate';
 import { z } from 'zod';
 
@@ -37,4 +37,43 @@ export function activityChain(steps = 20) {
     actions: { count: assign({ count: ({ context }: any) => context.count + 1 }) },
     activities: { work: defineActivity({ run: async () => ({ ok: true }) }) },
   });
+}
+
+/** The workflows the benches run: every step an activity's result, or every step an event sent with `runtime.send`. */
+export type BenchWorkflow = 'activity' | 'send';
+
+/**
+ * Runs workflows on a runtime holding `activityChain(steps)` and `benchMachine(steps)`, each to
+ * its end, told that a step committed by the host's step notices (as a service embedding the
+ * runtime is), not by polling the store: the figure is the step path's. `activity`: the init
+ * step, then one step per activity result; `send`: the init step, then `steps` events sent with
+ * `runtime.send`, each applied (committed) before the next is sent. A run that fails rejects.
+ */
+export function workflowRunner(runtime: Runtime, steps: number): (workflow: BenchWorkflow, runId: string) => Promise<void> {
+  const waiters = new Map<string, { seq: number; resolve: () => void; reject: (error: Error) => void }>();
+  runtime.onStep(({ actor, history }) => {
+    const waiter = waiters.get(actor.id);
+    if (!waiter) return;
+    if (actor.status === 'error') waiter.reject(new Error(`bench: run ${actor.id} failed at seq ${history.seq}`));
+    else if (history.seq >= waiter.seq) waiter.resolve();
+    else return;
+    waiters.delete(actor.id);
+  });
+  const committed = (runId: string, seq: number) => new Promise<void>((resolve, reject) => waiters.set(runId, { seq, resolve, reject }));
+  return async (workflow, runId) => {
+    if (workflow === 'activity') {
+      const done = committed(runId, steps + 1);
+      await runtime.startRun('chain', { runId });
+      await done;
+      return;
+    }
+    const started = committed(runId, 1);
+    await runtime.startRun('ring', { runId });
+    await started;
+    for (let i = 0; i < steps; i++) {
+      const applied = committed(runId, i + 2);
+      await runtime.send(runId, i + 1 < steps ? { type: 'tick', n: i } : { type: 'stop' });
+      await applied;
+    }
+  };
 }

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { createRuntime, MachineRegistry } from '@spine/runtime';
 import { createActor } from 'xstate';
 import { PostgresStore } from '@spine/store-postgres';
-import { activityChain, benchMachine } from './benchMachine.js';
+import { activityChain, benchMachine, workflowRunner, type BenchWorkflow } from './benchMachine.js';
 import { inParallel } from './benchPeer.js';
 
 // Child process of `spine bench --store postgres`: one worker (a Spine host running the activity
@@ -65,40 +65,14 @@ process.exit(0);
  * result) or of the send workflow (every step an event sent with `runtime.send`, applied before the
  * next is sent: how agents hand off to each other), told committed by the host's step notices.
  */
-async function spine(url: string, prefix: string, workflow: 'activity' | 'send'): Promise<WorkerReport> {
+async function spine(url: string, prefix: string, workflow: BenchWorkflow): Promise<WorkerReport> {
   const queries = countQueries();
   const store = await PostgresStore.open(url);
   const runtime = createRuntime({ store, machines: [activityChain(steps), benchMachine(steps)] });
-  const waiters = new Map<string, { seq: number; resolve: () => void; reject: (error: Error) => void }>();
-  runtime.onStep(({ actor, history }) => {
-    const waiter = waiters.get(actor.id);
-    if (!waiter) return;
-    if (actor.status === 'error') waiter.reject(new Error(`bench: run ${actor.id} failed at seq ${history.seq}`));
-    else if (history.seq >= waiter.seq) waiter.resolve();
-    else return;
-    waiters.delete(actor.id);
-  });
-  const committed = (runId: string, seq: number) => new Promise<void>((resolve, reject) => waiters.set(runId, { seq, resolve, reject }));
+  const runWorkflow = workflowRunner(runtime, steps);
   await runtime.start();
   let n = 0;
-  const one = async () => {
-    const runId = `${prefix}-${n++}`;
-    if (workflow === 'activity') {
-      // The init step, then one step per activity result.
-      const done = committed(runId, steps + 1);
-      await runtime.startRun('chain', { runId });
-      await done;
-      return;
-    }
-    const started = committed(runId, 1);
-    await runtime.startRun('ring', { runId });
-    await started;
-    for (let i = 0; i < steps; i++) {
-      const applied = committed(runId, i + 2);
-      await runtime.send(runId, i + 1 < steps ? { type: 'tick', n: i } : { type: 'stop' });
-      await applied;
-    }
-  };
+  const one = () => runWorkflow(workflow, `${prefix}-${n++}`);
   let before = 0;
   const measured = await timed(one, () => (before = queries.count));
   const sent = queries.count - before;

@@ -9,7 +9,7 @@ import { SqliteStore } from '@spine/store-sqlite';
 import { createActor, transition, type AnyMachineSnapshot } from 'xstate';
 import { intArg, parse } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
-import { activityChain, benchMachine } from '../benchMachine.js';
+import { activityChain, benchMachine, workflowRunner, type BenchWorkflow } from '../benchMachine.js';
 import { measureCommands, measureSend, measureStorage } from '../benchCommands.js';
 import { inParallel, loadLangGraph, WARM_UP_RUNS, type Peer } from '../benchPeer.js';
 import type { PostgresBenchOptions } from '../benchPostgres.js';
@@ -224,43 +224,14 @@ function label(f: BenchFigure): string {
 }
 
 /** Spine on a fresh database: `runs` runs of the activity or send workflow, `inFlight` at a time; steps per second. */
-async function spineWorkflow(kind: 'activity' | 'send', path: string, synchronous: 'NORMAL' | 'FULL', runs: number, inFlight: number, warmUp: boolean): Promise<number> {
+async function spineWorkflow(kind: BenchWorkflow, path: string, synchronous: 'NORMAL' | 'FULL', runs: number, inFlight: number, warmUp: boolean): Promise<number> {
   const store = SqliteStore.openSync(path, { synchronous });
   const runtime = createRuntime({ store, machines: [activityChain(STEPS), benchMachine(STEPS)] });
-  // A caller learns that a step is committed from the host's step notices (as a service embedding
-  // the runtime does), not by polling the store: the figure is the step path's.
-  const waiters = new Map<string, { seq: number; resolve: () => void; reject: (error: Error) => void }>();
-  runtime.onStep(({ actor, history }) => {
-    const waiter = waiters.get(actor.id);
-    if (!waiter) return;
-    if (actor.status === 'error') waiter.reject(new Error(`bench: run ${actor.id} failed at seq ${history.seq}`));
-    else if (history.seq >= waiter.seq) waiter.resolve();
-    else return;
-    waiters.delete(actor.id);
-  });
-  const committed = (runId: string, seq: number) => new Promise<void>((resolve, reject) => waiters.set(runId, { seq, resolve, reject }));
+  const runWorkflow = workflowRunner(runtime, STEPS);
   await runtime.start();
   let n = 0;
   try {
-    const one = async () => {
-      const runId = `${kind}-${n++}`;
-      if (kind === 'activity') {
-        // The init step, then one step per activity result.
-        const done = committed(runId, STEPS + 1);
-        await runtime.startRun('chain', { runId });
-        await done;
-        return;
-      }
-      const started = committed(runId, 1);
-      await runtime.startRun('ring', { runId });
-      await started;
-      for (let i = 0; i < STEPS; i++) {
-        // Each event is applied (committed) before the next is sent.
-        const applied = committed(runId, i + 2);
-        await runtime.send(runId, i + 1 < STEPS ? { type: 'tick', n: i } : { type: 'stop' });
-        await applied;
-      }
-    };
+    const one = () => runWorkflow(kind, `${kind}-${n++}`);
     if (warmUp) for (let i = 0; i < WARM_UP_RUNS; i++) await one();
     const seconds = await inParallel(runs, inFlight, one);
     for (let i = 0; i < n; i++) {
