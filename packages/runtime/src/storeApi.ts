@@ -23,3 +23,5 @@ export { DEFAULT_LEASE_MS } from './host/lease.js';
 export { STORAGE_FAILURE_CODES, latchStorageErrors, foundCorrupt } from './storageFailures.js';
 export type { StorageFailureKind, StorageErrorReporting } from './storageFailures.js';
 export { crashInBatchHook } from './crashInBatchHook.js';
+export { CommitBases } from './commitBases.js';
+export type { CommitBase } from './commitBases.js';

@@ -66,11 +66,12 @@ import {
   type Store,
   type VersionMove,
   crashInBatchHook,
+  CommitBases,
 } from '@spine/runtime/store';
 import { lockAuditAnchor, settlePendingAnchor, verifyAnchoredAudit, writeAuditAnchor } from './auditAnchor.js';
 import { APPLICATION, migrations } from './migrations.js';
 import type { CopyCounts, StoreCopy } from './storeCopy.js';
-import { CommitBases, FINISHED_BY, finishedByValues, settleLost, STEPPED_AS, steppedAsValues, tripCommitSql, tripCommitValues, tripEntries, type TripEntry } from './oneTrip.js';
+import { FINISHED_BY, finishedByValues, settleLost, STEPPED_AS, steppedAsValues, tripCommitSql, tripCommitValues, tripEntries, type TripEntry } from './oneTrip.js';
 import { Reconnect, type ReconnectOptions } from './reconnect.js';
 import { classifyStorageError, reportStorageErrors, toStorageError } from './storageErrors.js';
 

@@ -57,6 +57,7 @@ import {
   type VersionMove,
   type DeadLetterRetention,
   crashInBatchHook,
+  CommitBases,
 } from '@spine/runtime/store';
 import { anchorSecret, verifyAnchoredAudit, writeAuditAnchor } from './auditAnchor.js';
 import { createdActor, toActor, toApproval, toAudit, toDeadLetter, toDecision, toEvent, toHistory, toJob, type ApprovalRow, type AuditRow, type CancelledApproval, type DeadLetterRow, type DecisionRow, type EventRow, type HistorySqlRow, type StoredActorRow, type StoredJobRow, SNAPSHOT_IN_HISTORY } from './rows.js';
@@ -105,6 +106,14 @@ class Rollback extends Error {
 /** Undoes a resolution whose approval or job moved on meanwhile. */
 class Stale extends Error {}
 
+/** What a step reads of its actor before writing it, when this store does not know it (see `CommitBases`). */
+interface ActorBase {
+  run_id: string;
+  snapshot: string | null;
+  owner: string | null;
+  owner_epoch: number;
+}
+
 /**
  * The embedded default store: one SQLite file in WAL mode. Safe for several
  * processes on one machine (each step is one IMMEDIATE transaction).
@@ -135,6 +144,10 @@ export class SqliteStore implements Store {
   readonly #decoder = new HistoryDecoder();
   /** Finished actors' snapshots read from their last history row, by `id#seq` (such a row never changes again); the latest 256. */
   readonly #finished = new Map<string, string>();
+  /** The actors this store created or stepped lately, at their seq: a step of theirs at that seq reads nothing before its write. */
+  readonly #bases = new CommitBases();
+  /** What the transaction under way wrote to `#bases` once it commits (steps, and actors created). */
+  #written: ({ step: StepCommit; runId: string } | { created: NewActor })[] = [];
 
   private constructor(db: Database.Database, path: string, now: () => number, options: SqliteStoreOptions = {}) {
     this.#retention = deadLetterRetention(options.deadLetters);
@@ -235,12 +248,14 @@ export class SqliteStore implements Store {
   // ---- actors -------------------------------------------------------------------
 
   async createActors(actors: NewActor[], events: NewEvent[]): Promise<ActorRecord[]> {
-    return this.db.transaction(() => {
+    const created = this.db.transaction(() => {
       const now = this.#now();
       for (const actor of actors) this.#insertActor(actor, now);
       for (const event of events) this.#insertEvent(event, now);
       return actors.map((actor) => createdActor(actor, now));
     }).immediate();
+    for (const actor of actors) this.#bases.created(actor.id, actor.runId);
+    return created;
   }
 
   async getActor(id: string): Promise<ActorRecord | undefined> {
@@ -326,6 +341,7 @@ export class SqliteStore implements Store {
       this.#committed();
       return result;
     } catch (error) {
+      this.#rolledBack();
       if (error instanceof Rollback && error.reason !== 'queued') return { ok: false, reason: error.reason };
       throw error;
     }
@@ -333,13 +349,30 @@ export class SqliteStore implements Store {
 
   async commitBatch(entries: BatchEntry[]): Promise<BatchResult[]> {
     if (!entries.length) return [];
-    const results = this.#batchTx(entries);
+    let results: BatchResult[];
+    try {
+      results = this.#batchTx(entries);
+    } catch (error) {
+      this.#rolledBack();
+      throw error;
+    }
     this.#committed();
     return results;
   }
 
-  /** Steps are committed here: checkpoint the WAL on the checkpointer's thread (see Checkpointer), not inside later commits. */
+  /** The transaction that wrote `#written` was undone: what it would have taught `#bases` is forgotten. */
+  #rolledBack(): void {
+    for (const written of this.#written) this.#bases.forget('step' in written ? written.step.actorId : written.created.id);
+    this.#written = [];
+  }
+
+  /** Steps are committed here: their bases are kept, and the WAL is checkpointed on the checkpointer's thread (see Checkpointer), not inside later commits. */
   #committed(): void {
+    for (const written of this.#written) {
+      if ('step' in written) this.#bases.committed(written.step, written.runId);
+      else this.#bases.created(written.created.id, written.created.runId);
+    }
+    this.#written = [];
     if (!this.#checkpointer) {
       if (++this.#commits !== CHECKPOINTER_AFTER || this.#synchronous !== 'NORMAL' || this.db.memory || this.db.readonly || !this.db.open) return;
       // Past the commit: a thread that cannot start (or dies) leaves checkpoints where SQLite does them.
@@ -404,8 +437,10 @@ export class SqliteStore implements Store {
     const s = this.#s;
     const now = step.history.startedAt;
     const seq = step.expectedSeq + 1;
-    // Read before the update: the snapshot being replaced is the base of this step's history delta.
-    const before = s.getRunId.get(step.actorId) as { run_id: string; snapshot: string | null; owner: string | null; owner_epoch: number } | undefined;
+    // The snapshot being replaced is the base of this step's history delta: known when this store
+    // wrote it (the update below holds only at that seq), else read before the update.
+    const known = this.#bases.at(step.actorId, step.expectedSeq);
+    const before = known ? undefined : (s.getRunId.get(step.actorId) as ActorBase | undefined);
     const { fence } = step;
     // A step that stays active leaves `status` out of its SET: SQLite rewrites every index on a
     // column a SET names, changed or not (`actors_parent` would cost a page per step).
@@ -418,7 +453,11 @@ export class SqliteStore implements Store {
       : stays
         ? s.advanceActor.run(seq, step.snapshot, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq)
         : s.updateActor.run(seq, step.status, SNAPSHOT_IN_HISTORY, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq);
-    if (updated.changes === 0 || !before) throw new Rollback(before && fence && (before.owner !== fence.owner || before.owner_epoch !== fence.epoch) ? 'fenced' : 'conflict');
+    if (updated.changes === 0 || (!known && !before)) {
+      this.#bases.forget(step.actorId);
+      const found = before ?? (s.getRunId.get(step.actorId) as ActorBase | undefined);
+      throw new Rollback(found && fence && (found.owner !== fence.owner || found.owner_epoch !== fence.epoch) ? 'fenced' : 'conflict');
+    }
     let source: string;
     if (step.eventId === null) {
       // A result applied directly: only when nothing older waits in the mailbox, so events keep their order.
@@ -429,9 +468,12 @@ export class SqliteStore implements Store {
       if (!consumed) throw new Rollback('consumed');
       source = consumed.source;
     }
-    const runId = before.run_id;
-    this.#insertHistory({ ...step.history, actorId: step.actorId, runId, seq, stateValue: step.stateValue, snapshot: step.snapshot, status: step.status }, before.snapshot, this.#outputOf(source, step.history.event, direct?.output));
-    for (const actor of step.spawn) this.#insertActor(actor, now);
+    const runId = known ? known.runId : before!.run_id;
+    this.#insertHistory({ ...step.history, actorId: step.actorId, runId, seq, stateValue: step.stateValue, snapshot: step.snapshot, status: step.status }, known ? known.snapshot : before!.snapshot, this.#outputOf(source, step.history.event, direct?.output));
+    for (const actor of step.spawn) {
+      this.#insertActor(actor, now);
+      this.#written.push({ created: actor });
+    }
     // Cancels first: they name timers stored before this step; a timer this step re-arms with the same id stays.
     for (const sendId of step.cancelTimers) s.cancelTimer.run(step.actorId, sendId);
     for (const message of step.messages) this.#insertEvent(message, now);
@@ -455,6 +497,8 @@ export class SqliteStore implements Store {
     }
     for (const letter of step.deadLetters) this.#insertDeadLetter(letter, now);
     if (step.audit?.length) this.#appendAudit(step.audit);
+    this.#written.push({ step, runId });
+    for (const stop of step.stop) this.#bases.forget(stop.id);
     return { ok: true };
   }
 

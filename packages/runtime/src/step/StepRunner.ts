@@ -333,7 +333,9 @@ export class StepRunner {
     const startedAt = this.#host.clock.now();
     const t0 = performance.now();
     const record = loaded.record;
-    const stepEvent: StepEvent = { id: 0, json: completion.event.event, event: JSON.parse(completion.event.event) as EventObject, source: completion.event.source };
+    const event = JSON.parse(completion.event.event) as EventObject & { actorId?: unknown };
+    // A result's event names its child (`actorId`): the job this commit finishes is that child's.
+    const stepEvent: StepEvent = { id: 0, json: completion.event.event, event, source: completion.event.source, ...(typeof event.actorId === 'string' ? { finishes: event.actorId } : {}) };
     let made: PlanOutcome;
     try {
       made = await this.#plan(loaded, stepEvent, startedAt, t0);

@@ -28,7 +28,7 @@ function record(over: Partial<ActorRecord> = {}): ActorRecord {
 }
 
 /** Runs the machine's initial transition, then `events`, and plans the commit of the last one. */
-function plan(definitions: MachineDefinition[], name: string, events: EventObject[], inputs: StepInputs = noInputs, actor: Partial<ActorRecord> = {}) {
+function plan(definitions: MachineDefinition[], name: string, events: EventObject[], inputs: StepInputs = noInputs, actor: Partial<ActorRecord> = {}, finishes?: string) {
   const registry = new MachineRegistry();
   for (const d of definitions) registry.register(d);
   const version = registry.machine(name);
@@ -44,7 +44,7 @@ function plan(definitions: MachineDefinition[], name: string, events: EventObjec
   }
   const sorted = planStep(actions, { actorId: rec.id, seq: rec.seq + 1, now: NOW, isActivity: (src) => Boolean(version.definition.activities?.[src]), childMachine: (src) => version.childMachine(src) });
   const result: StepResult = { ok: true, next: snapshot, plan: sorted };
-  return planCommit(rec, { id: 7, json: JSON.stringify(event), event }, result, inputs, { version, machine: (n) => registry.machine(n), hostId: 'h', now: NOW, durationUs: 5 });
+  return planCommit(rec, { id: 7, json: JSON.stringify(event), event, ...(finishes ? { finishes } : {}) }, result, inputs, { version, machine: (n) => registry.machine(n), hostId: 'h', now: NOW, durationUs: 5 });
 }
 
 const schemas = {};
@@ -121,6 +121,16 @@ describe('planCommit', () => {
     expect(commit.deadLetters[0]).toMatchObject({ actorId: 'o1', source: 'r1' });
     expect(commit.deadLetters[0]!.reason).toMatch(/n: /);
     expect(commit.messages.map((x) => [x.actorId, x.type])).toEqual([['r1', 'spine.delivery.refused']]);
+  });
+
+  it('cancels the jobs of the activity children a step stops, except the one whose result it applies', () => {
+    const work = defineActivity({ run: async () => 'ok' });
+    const m = defineMachine({ name: 'm', config: { initial: 'a', states: { a: { invoke: [{ id: 'fx', src: 'work', onDone: 'b' }, { id: 'gx', src: 'work' }] }, b: {} } }, schemas, activities: { work } });
+    const done = { type: 'xstate.done.actor.fx', output: 'ok', actorId: 'fx' };
+    // From the mailbox, the step cannot know the result's job is finished: both are cancelled.
+    expect(plan([m], 'm', [done]).commit.cancelJobs).toEqual(['fx', 'gx']);
+    // Applied with its result, the commit finishes fx's job itself: only gx's is cancelled.
+    expect(plan([m], 'm', [done], noInputs, {}, 'fx').commit.cancelJobs).toEqual(['gx']);
   });
 
   it('tells the parent, cancels every job and stops every child when a child actor finishes', () => {

@@ -44,6 +44,11 @@ export interface StepEvent {
   event: EventObject;
   /** Who sent it (the mailbox row's `source`), kept on its dead letter if the step ends without applying it. */
   source?: string;
+  /**
+   * The activity child whose job this step's own commit finishes (its result, applied directly):
+   * once that commit is written the child has no open job, so stopping it cancels none.
+   */
+  finishes?: string;
 }
 
 /** What planning needs from the host, all pure look-ups. */
@@ -113,7 +118,7 @@ export function planCommit(record: ActorRecord, event: StepEvent, result: StepRe
       // Activity children: this step's jobs and every child of the snapshot that is not a durable actor (nor spawned as one now).
       const spawned = new Set(plan.spawns.map((s) => s.childKey));
       const activityChildren = new Set([...plan.jobs.map((j) => j.childId), ...Object.keys(next.children ?? {}).filter((key) => !inputs.children.has(key) && !spawned.has(key))]);
-      const outbox = planOutbox(record, seq, plan, inputs, env, activityChildren, (activityEvents = []));
+      const outbox = planOutbox(record, seq, plan, inputs, env, activityChildren, (activityEvents = []), event.finishes);
       Object.assign(commit, outbox);
       emitted = plan.emitted;
       if (emitted.length) commit.history.emitted = JSON.stringify(emitted);
@@ -184,17 +189,21 @@ function planOutbox(
   env: PlanEnv,
   activityChildren: ReadonlySet<string>,
   activityEvents: { childId: string; event: EventObject }[],
+  finished: string | undefined,
 ): ReturnType<typeof emptyOutbox> {
   const out = emptyOutbox();
   const now = env.now;
   const children = new Map(inputs.children);
+  const stopped = new Set<string>();
   for (const childId of plan.stopChildren) {
     const durable = children.get(childId);
     if (durable) {
       stopTree(out, durable, inputs, now);
       children.delete(childId);
-    } else if (!out.cancelJobs.includes(childId)) {
-      out.cancelJobs.push(childId);
+    } else if (!stopped.has(childId)) {
+      stopped.add(childId);
+      // A child has one open job at most (each stop cancels it); the one whose result this commit applies is finished by it.
+      if (childId !== finished) out.cancelJobs.push(childId);
       cancelApprovals(out, inputs.openWork.get(record.id), now, (a) => a.childId === childId);
     }
   }
