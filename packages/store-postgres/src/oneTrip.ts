@@ -105,6 +105,59 @@ export function tripCommitSql(feedFenceLock: string): string {
 }
 
 /**
+ * A one-entry trip with at most one job created and one invoke's jobs cancelled (what a run stepping
+ * alone commits at every step) as a statement of its own, with scalar parameters: the same writes
+ * and conditions as `tripCommitSql`'s for that entry, without `unnest`. On PostgreSQL 15 each
+ * multi-array `unnest` costs a function scan that materializes its columns (measured with EXPLAIN
+ * ANALYZE: most of the array statement's execution time for a single entry), and its generic plan
+ * found the result's job through `jobs_open` (every running job) instead of by key. One named
+ * statement per shape (result or mailbox event, job or none, cancel or none). Undefined for any
+ * other trip: the array statement takes it.
+ */
+export function tripOneStatement(trip: TripEntry[], finished: unknown[][], history: unknown[][], feedKey: number, feedFenceLock: (param: string) => string): { name: string; text: string; values: unknown[] } | undefined {
+  if (trip.length !== 1) return undefined;
+  const { completion, step } = trip[0]!;
+  if (step.jobs.length > 1 || step.cancelJobs.length > 1) return undefined;
+  const values: unknown[] = [];
+  const $ = (value: unknown, type: string) => `$${values.push(value)}::${type}`;
+  const fence = step.fence;
+  const id = $(step.actorId, 'text');
+  const parts: string[] = [];
+  const checks: string[] = [];
+  if (completion) {
+    const [status, output, error, journal, finishedAt, key, owner, attempt] = finished[0]!;
+    parts.push(`finished AS (UPDATE jobs SET status = ${$(status, 'text')}, output = ${$(output, 'text')}, error = ${$(error, 'text')}, journal = ${$(journal, 'text')}, finished_at = ${$(finishedAt, 'bigint')}
+      WHERE key = ${$(key, 'text')} AND status = 'running' AND owner = ${$(owner, 'text')} AND attempts = ${$(attempt, 'int')} RETURNING key)`);
+    checks.push('(SELECT COUNT(*) FROM finished) = 1', `NOT EXISTS (SELECT 1 FROM events e WHERE e.actor_id = ${id} AND e.due_at <= ${$(completion.event.dueAt, 'bigint')})`);
+  }
+  parts.push(`stepped AS (UPDATE actors SET seq = ${$(step.expectedSeq + 1, 'int')}, status = ${$(step.status, 'text')}, snapshot = ${$(step.snapshot, 'text')}, state_value = ${$(step.stateValue, 'text')}, output = ${$(step.output, 'text')}, error = ${$(step.error, 'text')}, updated_at = ${$(step.history.startedAt, 'bigint')}
+      WHERE id = ${id} AND seq = ${$(step.expectedSeq, 'int')} AND status = 'active'${fence ? ` AND owner = ${$(fence.owner, 'text')} AND owner_epoch = ${$(fence.epoch, 'int')}` : ''} RETURNING id)`);
+  checks.push('(SELECT COUNT(*) FROM stepped) = 1');
+  const h = history[0]!;
+  const types = ['text', 'text', 'int', 'text', 'text', 'text', 'text', 'text', 'bigint', 'bigint', 'boolean', 'bytea', 'text'];
+  const row = h.map((value, i) => $(value, types[i]!)).join(', ');
+  parts.push(`history_rows AS (INSERT INTO history (actor_id, run_id, seq, event_type, state_value, status, version, emitted, started_at, duration_us, checkpoint, body, job_key)
+      SELECT ${row} FROM ${feedFenceLock($(feedKey, 'int'))})`);
+  if (step.cancelJobs.length) {
+    parts.push(`cancelled AS (UPDATE jobs SET status = 'cancelled', finished_at = ${$(step.history.startedAt, 'bigint')}
+      WHERE actor_id = ${id} AND child_id = ${$(step.cancelJobs[0], 'text')} AND status IN ('pending', 'held', 'running')${completion ? ` AND key <> ${$(completion.key, 'text')}` : ''})`);
+  }
+  if (step.jobs.length) {
+    const job = step.jobs[0]!;
+    const claimed = Boolean(job.claimedBy && !job.held);
+    const at = step.history.startedAt;
+    parts.push(`created AS (INSERT INTO jobs (key, actor_id, run_id, child_id, src, input, status, owner, attempts, run_at, created_at, started_at)
+      VALUES (${$(job.key, 'text')}, ${$(job.actorId, 'text')}, ${$(job.runId, 'text')}, ${$(job.childId, 'text')}, ${$(job.src, 'text')}, ${$(job.input, 'text')}, ${$(claimed ? 'running' : job.held ? 'held' : 'pending', 'text')}, ${$(claimed ? job.claimedBy : null, 'text')}, ${$(claimed ? 1 : 0, 'int')}, ${$(job.runAt, 'bigint')}, ${$(at, 'bigint')}, ${$(claimed ? at : null, 'bigint')}))`);
+  }
+  if (step.eventId !== null) {
+    parts.push(`consumed AS (DELETE FROM events WHERE id = ${$(step.eventId, 'bigint')} AND actor_id = ${id} RETURNING id)`);
+    checks.push('(SELECT COUNT(*) FROM consumed) = 1');
+  }
+  const shape = `${completion ? 'r' : 'm'}${step.jobs.length}${step.cancelJobs.length}${fence ? 'f' : ''}`;
+  return { name: `spine_trip_one_${shape}`, text: `WITH\n  ${parts.join(',\n  ')}\n  SELECT 1 / (${checks.join(' AND ')})::int AS ok`, values };
+}
+
+/**
  * The statement's values. `finished` and `history` are the job completions (of the entries that
  * have one, in order) and each entry's history row as the store's other paths write them
  * (`finishJobValues`, `historyValues`).

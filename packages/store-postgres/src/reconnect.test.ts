@@ -120,29 +120,40 @@ describe('PostgresStore when the answer to COMMIT is lost', () => {
     expect((await store.history('s')).map((h) => h.seq)).toEqual([1]);
   });
 
-  it('learns that a one-trip activity commit committed when all its answers were lost, so the result is neither refused nor applied twice', async () => {
-    const { store, cutter } = await storeBehindCutter('cuttrip', undefined, 't');
-    await store.claimActors(['t'], 'h1', []);
-    const fence = { owner: 'h1', epoch: (await store.getActor('t'))!.ownerEpoch };
-    const [init] = await store.nextEvents('t', Number.MAX_SAFE_INTEGER, 1);
-    const stepOf = (expectedSeq: number, eventId: number | null) => ({
-      actorId: 't', expectedSeq, fence, eventId, snapshot: JSON.stringify({ status: 'active', value: `s${expectedSeq + 1}`, context: {}, children: {} }), stateValue: `"s${expectedSeq + 1}"`,
-      status: 'active' as const, output: null, error: null, history: { eventType: 'x', event: '{"type":"x"}', version: 'v1', emitted: null, startedAt: 1, durationUs: 5 },
-      messages: [], cancelTimers: [], cancelJobs: [], spawn: [], stop: [], deadLetters: [],
-      jobs: [{ key: `t:${expectedSeq + 1}`, actorId: 't', runId: 't', childId: 'w', src: 'work', input: '{}', runAt: 0, claimedBy: 'h1' }],
-    });
-    expect(await store.commitStep(stepOf(0, init!.id))).toEqual({ ok: true });
-    const event = { actorId: 't', type: 'xstate.done.actor.w', event: '{"type":"xstate.done.actor.w"}', dueAt: 5, source: 'activity:t:1' };
+  // One entry takes its own statement (scalar parameters); several take the array statement.
+  it.each([
+    { statement: 'one entry, its own statement', ids: ['t'], marker: 'spine_trip_one_' },
+    { statement: 'two entries, the array statement', ids: ['t', 'v'], marker: 'spine_trip_commit\0' },
+  ])('learns that a one-trip activity commit ($statement) committed when all its answers were lost, so no result is refused or applied twice', async ({ ids, marker }) => {
+    const { store, cutter } = await storeBehindCutter(`cuttrip${ids.length}`, undefined, ids[0]);
+    if (ids[1]) await store.createActors([{ id: ids[1], runId: ids[1], parentId: null, childKey: null, machine: 'm', version: 'v1', owner: null }], [{ actorId: ids[1], type: 'xstate.init', event: '{"type":"xstate.init"}', dueAt: 0, source: 'external' }]);
+    await store.claimActors(ids, 'h1', []);
+    const entries = [];
+    for (const id of ids) {
+      const fence = { owner: 'h1', epoch: (await store.getActor(id))!.ownerEpoch };
+      const [init] = await store.nextEvents(id, Number.MAX_SAFE_INTEGER, 1);
+      const stepOf = (expectedSeq: number, eventId: number | null) => ({
+        actorId: id, expectedSeq, fence, eventId, snapshot: JSON.stringify({ status: 'active', value: `s${expectedSeq + 1}`, context: {}, children: {} }), stateValue: `"s${expectedSeq + 1}"`,
+        status: 'active' as const, output: null, error: null, history: { eventType: 'x', event: '{"type":"x"}', version: 'v1', emitted: null, startedAt: 1, durationUs: 5 },
+        messages: [], cancelTimers: [], cancelJobs: [], spawn: [], stop: [], deadLetters: [],
+        jobs: [{ key: `${id}:${expectedSeq + 1}`, actorId: id, runId: id, childId: 'w', src: 'work', input: '{}', runAt: 0, claimedBy: 'h1' }],
+      });
+      expect(await store.commitStep(stepOf(0, init!.id))).toEqual({ ok: true });
+      const event = { actorId: id, type: 'xstate.done.actor.w', event: '{"type":"xstate.done.actor.w"}', dueAt: 5, source: `activity:${id}:1` };
+      entries.push({ completion: { key: `${id}:1`, owner: 'h1', attempt: 1, status: 'done' as const, output: '{}', error: null, journal: '[]', event }, step: stepOf(1, null) });
+    }
     // The store committed seq 1 itself, so this is one statement (its own transaction), whose answer is lost.
-    cutter.arm('spine_trip_commit\0');
-    const result = await store.commitBatch([{ completion: { key: 't:1', owner: 'h1', attempt: 1, status: 'done', output: '{}', error: null, journal: '[]', event }, step: stepOf(1, null) }]);
+    cutter.arm(marker);
+    const result = await store.commitBatch(entries);
     expect(cutter.armed, 'the answers were lost').toBe(false);
-    expect(result).toEqual([{ ok: true }]);
-    expect(await store.getActor('t')).toMatchObject({ seq: 2 });
-    expect((await store.history('t')).map((h) => h.seq)).toEqual([1, 2]);
-    expect(await store.getJob('t:1')).toMatchObject({ status: 'done', attempts: 1 });
-    expect(await store.getJob('t:2')).toMatchObject({ status: 'running', owner: 'h1', attempts: 1 });
-    expect(await store.nextEvents('t', Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
+    expect(result).toEqual(ids.map(() => ({ ok: true })));
+    for (const id of ids) {
+      expect(await store.getActor(id)).toMatchObject({ seq: 2 });
+      expect((await store.history(id)).map((h) => h.seq)).toEqual([1, 2]);
+      expect(await store.getJob(`${id}:1`)).toMatchObject({ status: 'done', attempts: 1 });
+      expect(await store.getJob(`${id}:2`)).toMatchObject({ status: 'running', owner: 'h1', attempts: 1 });
+      expect(await store.nextEvents(id, Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
+    }
   });
 
   it('learns that a one-trip mailbox step committed when its answer was lost, so it is neither refused nor written twice', async () => {
@@ -151,7 +162,7 @@ describe('PostgresStore when the answer to COMMIT is lost', () => {
     const fence = { owner: 'h1', epoch: (await store.getActor('u'))!.ownerEpoch };
     const [init] = await store.nextEvents('u', Number.MAX_SAFE_INTEGER, 1);
     // The store created the actor, so its first step is one statement (its own transaction), whose answer is lost.
-    cutter.arm('spine_trip_commit\0');
+    cutter.arm('spine_trip_one_');
     const result = await store.commitStep({
       actorId: 'u', expectedSeq: 0, fence, eventId: init!.id, snapshot: JSON.stringify({ status: 'active', value: 'a', context: {}, children: {} }), stateValue: '"a"',
       status: 'active', output: null, error: null, history: { eventType: 'xstate.init', event: '{"type":"xstate.init"}', version: 'v1', emitted: null, startedAt: 1, durationUs: 5 },
