@@ -465,6 +465,12 @@ export interface HostStore {
   openWorkOf(actorIds: string[]): Promise<OpenWork[]>;
   /** Appends events to mailboxes in one transaction; returns their ids. */
   enqueue(events: NewEvent[]): Promise<number[]>;
+  /**
+   * Appends one event to its actor's mailbox only while the actor is active, checked in the same
+   * statement; returns its id, or undefined (nothing stored) when the actor is missing or no longer
+   * active. Optional: `send` reads the actor first without it.
+   */
+  enqueueIfActive?(event: NewEvent): Promise<number | undefined>;
   /** The oldest due, unconsumed events of an actor, in mailbox order. */
   nextEvents(actorId: string, now: number, limit: number): Promise<MailboxEvent[]>;
   /** Marks an event consumed without a step (the actor had already finished). */

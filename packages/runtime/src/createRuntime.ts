@@ -380,7 +380,10 @@ export class Runtime {
    */
   async send(actorId: string, event: unknown, options: { source?: string } = {}): Promise<{ eventId: number }> {
     const source = options.source ?? 'external';
-    const actor = await this.store.getActor(actorId);
+    // An actor this host holds is read from memory (its machine never changes); the store then
+    // checks that it is still active in the statement that stores the event.
+    const held = this.store.enqueueIfActive ? this.#steps.cached(actorId) : undefined;
+    const actor = held ?? (await this.store.getActor(actorId));
     if (!actor) throw new SpineError('unknown_actor', `No actor or run with id '${actorId}'.`, { actorId });
     const tooDeep = depthProblem(event);
     if (tooDeep) throw new SpineError('invalid_event', tooDeep, { actorId });
@@ -402,7 +405,18 @@ export class Runtime {
     }
     const issues = eventIssues(this.registry.definition(actor.machine), event);
     if (issues.length) return refuse(describeIssues(actor.machine, typed?.type, issues), issues);
-    const [eventId] = await this.store.enqueue([{ actorId, type: typed.type, event: json, dueAt: this.clock.now(), source }]);
+    const stored = { actorId, type: typed.type, event: json, dueAt: this.clock.now(), source };
+    let eventId: number | undefined;
+    if (held) {
+      eventId = await this.store.enqueueIfActive!(stored);
+      if (eventId === undefined) {
+        // It finished (or was stopped) since this host last stepped it: refused as if read so.
+        const now = await this.store.getActor(actorId);
+        if (!now) throw new SpineError('unknown_actor', `No actor or run with id '${actorId}'.`, { actorId });
+        if (now.status !== 'active') return refuse(`Actor '${actorId}' is ${now.status}; it accepts no more events.`);
+      }
+    }
+    eventId ??= (await this.store.enqueue([stored]))[0];
     if (actor.owner === null || actor.owner === this.hostId || this.#scheduler.deadOwners.includes(actor.owner)) this.#scheduler.kick(actorId);
     else this.store.wakeHosts?.(); // its owner is another host, maybe in another process
     return { eventId: eventId! };

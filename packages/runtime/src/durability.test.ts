@@ -5,6 +5,7 @@ import { assign, createActor } from 'xstate';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { SimulatedClock } from './clock.js';
+import { cancelRun } from './control/cancelRun.js';
 import { createRuntime, type RuntimeOptions } from './createRuntime.js';
 import { defineActivity, defineMachine, sendToActor, type MachineDefinition } from './defineMachine.js';
 import { RetryableError, SpineError } from './errors.js';
@@ -460,6 +461,40 @@ describe('run starts', () => {
     await runtime.startRun('counter', { runId: 'fresh' });
     expect(await stepped).toBe(1);
     expect(reads.filter((id) => id === 'fresh')).toEqual([]);
+  });
+
+  it('sends to a run it holds without reading its actor, and refuses a send to a run that ended behind its back', async () => {
+    const reads: string[] = [];
+    const path = tempDbPath();
+    const { runtime, sqlite } = await openHost(path, [counter], {
+      wrap: (store) =>
+        new Proxy(store, {
+          get(target, property, receiver) {
+            const value = Reflect.get(target, property, receiver);
+            if (property !== 'getActor') return typeof value === 'function' ? value.bind(target) : value;
+            return (id: string) => {
+              reads.push(id);
+              return target.getActor(id);
+            };
+          },
+        }),
+    });
+    await runtime.startRun('counter', { runId: 'held' });
+    await runtime.waitForRun('held', { horizonMs: 0 });
+    reads.length = 0;
+    const { eventId } = await runtime.send('held', { type: 'count.add', by: 2 });
+    expect(eventId).toEqual(expect.any(Number));
+    expect(reads).toEqual([]);
+    await runtime.waitForRun('held', { horizonMs: 0 });
+    expect((await sqlite.getActor('held'))!.seq).toBe(2);
+    // Cancelled through another connection (as by `spine cancel` in another process) while this host still holds the run in memory.
+    const other = await openStore(path);
+    cleanup.push(() => other.close());
+    expect(await cancelRun('held', { store: other, reason: 'not needed' })).toEqual(['held']);
+    const refused = await runtime.send('held', { type: 'count.add', by: 3 }).catch((error: unknown) => error);
+    expect(refused).toMatchObject({ code: 'invalid_event', message: "Actor 'held' is stopped; it accepts no more events." });
+    expect(await mailbox(sqlite, 'held')).toBe(0);
+    expect((await sqlite.listDeadLetters('held')).map((d) => d.reason)).toEqual(["Actor 'held' is stopped; it accepts no more events."]);
   });
 });
 

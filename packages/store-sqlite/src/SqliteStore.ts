@@ -325,6 +325,11 @@ export class SqliteStore implements Store {
     }).immediate();
   }
 
+  async enqueueIfActive(event: NewEvent): Promise<number | undefined> {
+    const inserted = this.#s.insertEventIfActive.run(event.actorId, event.type, event.event, event.dueAt, event.sendId ?? null, event.source, this.#now(), event.actorId);
+    return inserted.changes ? Number(inserted.lastInsertRowid) : undefined;
+  }
+
   async nextEvents(actorId: string, now: number, limit: number): Promise<MailboxEvent[]> {
     return (this.#s.nextEvents.all(actorId, now, limit) as EventRow[]).map(toEvent);
   }
@@ -1082,6 +1087,9 @@ function prepare(connection: Database.Database) {
       "UPDATE actors SET status = 'stopped', seq = seq + 1, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active' RETURNING run_id, seq, snapshot, state_value, version",
     ),
     insertEvent: db.prepare('INSERT INTO events (actor_id, type, event, due_at, send_id, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    insertEventIfActive: db.prepare(
+      "INSERT INTO events (actor_id, type, event, due_at, send_id, source, created_at) SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM actors WHERE id = ? AND status = 'active')",
+    ),
     nextEvents: db.prepare('SELECT * FROM events WHERE actor_id = ? AND due_at <= ? ORDER BY due_at, id LIMIT ?'),
     deleteEvent: db.prepare('DELETE FROM events WHERE id = ?'),
     consumeEvent: db.prepare('DELETE FROM events WHERE id = ? RETURNING source'),

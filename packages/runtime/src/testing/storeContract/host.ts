@@ -56,6 +56,23 @@ export function runHostContract(withStore: WithStore): void {
         expect((await store.listDeadLetters('run-a')).map((d) => d.reason)).toEqual(['finished', 'refused']);
         expect(await store.listDeadLetters('nobody')).toEqual([]);
       }));
+
+    it('stores an event only while its actor is active (enqueueIfActive), checked in the same statement', () =>
+      withStore(async (store) => {
+        // Optional in the Store interface (send reads the actor first without it); both Spine stores have it.
+        expect(store.enqueueIfActive).toBeTypeOf('function');
+        const event = (actorId: string, type: string) => ({ actorId, type, event: JSON.stringify({ type }), dueAt: T0, source: 'external' });
+        await startRun(store, 'run-a');
+        await step(store, 'run-a');
+        const id = await store.enqueueIfActive!(event('run-a', 'kept'));
+        expect(id).toEqual(expect.any(Number));
+        expect((await store.nextEvents('run-a', T0, 10)).map((e) => [e.id, e.type])).toEqual([[id, 'kept']]);
+        await step(store, 'run-a', { status: 'done', output: '{"ok":true}' });
+        expect(await store.enqueueIfActive!(event('run-a', 'late'))).toBeUndefined();
+        expect(await store.enqueueIfActive!(event('missing', 'lost'))).toBeUndefined();
+        expect((await store.nextEvents('run-a', T0, 10)).map((e) => e.type)).toEqual([]);
+        expect(await store.nextEvents('missing', T0, 10)).toEqual([]);
+      }));
   });
 
   describe('Store contract (host): step commits', () => {
