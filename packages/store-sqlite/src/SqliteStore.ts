@@ -132,6 +132,8 @@ export class SqliteStore implements Store {
   readonly #entryTx: (entry: BatchEntry) => BatchResult;
   /** A step inside an entry's savepoint: refused alone, the entry keeps its result. */
   readonly #stepTx: (step: StepCommit, direct: DirectResult) => CommitResult;
+  /** A batch of one entry, without savepoints (see `commitBatch`). */
+  readonly #loneTx: (entry: BatchEntry) => BatchResult;
   readonly #crashInBatch = crashInBatchHook();
   readonly #synchronous: 'NORMAL' | 'FULL';
   /** Started once this connection committed `CHECKPOINTER_AFTER` steps' transactions: a command or a short test never starts a thread. */
@@ -161,6 +163,7 @@ export class SqliteStore implements Store {
     this.#batchTx = db.transaction((entries: BatchEntry[]) => this.#batch(entries)).immediate as unknown as (entries: BatchEntry[]) => BatchResult[];
     this.#entryTx = db.transaction((entry: BatchEntry) => this.#entry(entry));
     this.#stepTx = db.transaction((step: StepCommit, direct: DirectResult) => this.#commit(step, direct));
+    this.#loneTx = db.transaction((entry: BatchEntry) => this.#entry(entry, true)).immediate as unknown as (entry: BatchEntry) => BatchResult;
   }
 
   /**
@@ -354,6 +357,19 @@ export class SqliteStore implements Store {
 
   async commitBatch(entries: BatchEntry[]): Promise<BatchResult[]> {
     if (!entries.length) return [];
+    if (entries.length === 1) {
+      // A lone entry (a run stepping alone) needs no savepoints: each costs its statements and a
+      // copy of every page it touches in the statement journal. Anything refused undoes it all,
+      // and the savepoint way below then decides the precise outcome.
+      try {
+        const result = this.#loneTx(entries[0]!);
+        this.#committed();
+        return [result];
+      } catch (error) {
+        this.#rolledBack();
+        if (!(error instanceof Rollback) && !isContentError(error)) throw error;
+      }
+    }
     let results: BatchResult[];
     try {
       results = this.#batchTx(entries);
@@ -414,7 +430,12 @@ export class SqliteStore implements Store {
     return results;
   }
 
-  #entry({ completion, step }: BatchEntry): BatchResult {
+  /**
+   * One entry's writes. `lone`: the entry is its transaction's only one, written without savepoints;
+   * a step refused after its result was journaled then throws, undoing the whole transaction, and
+   * the caller writes the entry again the savepoint way, which keeps the result.
+   */
+  #entry({ completion, step }: BatchEntry, lone = false): BatchResult {
     const now = this.#now();
     if (completion) {
       if (!this.#completeJob(completion, now)) return { ok: false, reason: this.#jobTakenOver(completion) ? 'refused' : 'cancelled' };
@@ -425,10 +446,11 @@ export class SqliteStore implements Store {
       return { ok: true };
     }
     if (!completion) return this.#commit(step);
+    // The output just written to the job row, which the step's history row refers to instead of copying.
+    const direct = { dueAt: completion.event.dueAt, source: completion.event.source, output: completion.status === 'done' ? completion.output : null };
+    if (lone) return this.#commit({ ...step, eventId: null }, direct);
     try {
-      // The output just written to the job row, which the step's history row refers to instead of copying.
-      const output = completion.status === 'done' ? completion.output : null;
-      return this.#stepTx({ ...step, eventId: null }, { dueAt: completion.event.dueAt, source: completion.event.source, output });
+      return this.#stepTx({ ...step, eventId: null }, direct);
     } catch (error) {
       // The step is refused but the result is kept: it waits in the mailbox like any other event.
       if (!(error instanceof Rollback) && !(isContentError(error) && this.db.inTransaction)) throw error;

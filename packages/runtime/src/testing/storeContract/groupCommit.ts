@@ -91,5 +91,28 @@ export function runGroupCommitContract(withStore: WithStore): void {
         expect(await store.getJob('run-c:1:0')).toMatchObject({ status: 'running', owner: 'h1' });
         for (const id of ['run-a', 'run-b', 'run-c']) expect(await store.getActor(id)).toMatchObject({ seq: 1 });
       }));
+
+    it('gives an entry batched alone (a store may write it without savepoints) the same outcomes, and applies it when nothing refuses it', (ctx) =>
+      withStore(async (store) => {
+        const commitBatch = batchOf(store, () => ctx.skip());
+        const waiting = await runningJob(store, 'run-a');
+        await store.enqueue([{ actorId: 'run-a', type: 'earlier', event: '{"type":"earlier"}', dueAt: T0, source: 'external' }]);
+        const stale = await runningJob(store, 'run-b');
+        const gone = await runningJob(store, 'run-c');
+        const applied = await runningJob(store, 'run-d');
+        expect(await commitBatch([{ completion: waiting, step: { ...commitOf('run-a', 1, 0, 'xstate.done.actor.work'), eventId: null } }])).toEqual([{ ok: false, reason: 'queued' }]);
+        expect(await commitBatch([{ completion: stale, step: { ...commitOf('run-b', 5, 0, 'xstate.done.actor.work'), eventId: null } }])).toEqual([{ ok: false, reason: 'conflict' }]);
+        expect(await commitBatch([{ completion: { ...gone, owner: 'h2' }, step: { ...commitOf('run-c', 1, 0, 'xstate.done.actor.work'), eventId: null } }])).toEqual([{ ok: false, reason: 'refused' }]);
+        expect(await commitBatch([{ completion: applied, step: { ...commitOf('run-d', 1, 0, 'xstate.done.actor.work'), eventId: null } }])).toEqual([{ ok: true }]);
+        expect((await store.nextEvents('run-a', T0 + 10, 10)).map((e) => e.type)).toEqual(['earlier', 'xstate.done.actor.work']);
+        expect((await store.nextEvents('run-b', T0 + 10, 10)).map((e) => e.type)).toEqual(['xstate.done.actor.work']);
+        expect(await store.nextEvents('run-c', T0 + 10, 10)).toEqual([]);
+        expect(await store.nextEvents('run-d', T0 + 10, 10)).toEqual([]);
+        for (const id of ['run-a', 'run-b', 'run-d']) expect(await store.getJob(`${id}:1:0`)).toMatchObject({ status: 'done' });
+        expect(await store.getJob('run-c:1:0')).toMatchObject({ status: 'running', owner: 'h1' });
+        for (const id of ['run-a', 'run-b', 'run-c']) expect(await store.getActor(id)).toMatchObject({ seq: 1 });
+        expect(await store.getActor('run-d')).toMatchObject({ seq: 2 });
+        expect((await store.history('run-d')).map((h) => [h.seq, h.eventType])).toEqual([[1, 'xstate.init'], [2, 'xstate.done.actor.work']]);
+      }));
   });
 }
