@@ -58,6 +58,20 @@ async function markDead(store: Store, hostId: string): Promise<void> {
   throw new Error(`could not mark host ${hostId} dead`);
 }
 
+/** The store, with the id of every `getActor` call pushed to `reads`. */
+function countingReads(store: Store, reads: string[]): Store {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (property !== 'getActor') return typeof value === 'function' ? value.bind(target) : value;
+      return (id: string) => {
+        reads.push(id);
+        return target.getActor(id);
+      };
+    },
+  });
+}
+
 /** Events waiting in an actor's mailbox, due or not. */
 async function mailbox(store: Store, actorId: string): Promise<number> {
   return (await store.nextEvents(actorId, Number.MAX_SAFE_INTEGER, 1_000_000)).length;
@@ -445,17 +459,7 @@ describe('run starts', () => {
   it('steps a run it started without reading the new actor back', async () => {
     const reads: string[] = [];
     const { runtime } = await openHost(tempDbPath(), [counter], {
-      wrap: (store) =>
-        new Proxy(store, {
-          get(target, property, receiver) {
-            const value = Reflect.get(target, property, receiver);
-            if (property !== 'getActor') return typeof value === 'function' ? value.bind(target) : value;
-            return (id: string) => {
-              reads.push(id);
-              return target.getActor(id);
-            };
-          },
-        }),
+      wrap: (store) => countingReads(store, reads),
     });
     const stepped = new Promise<number>((resolve) => runtime.onStep(({ actor, history }) => actor.id === 'fresh' && resolve(history.seq)));
     await runtime.startRun('counter', { runId: 'fresh' });
@@ -467,17 +471,7 @@ describe('run starts', () => {
     const reads: string[] = [];
     const path = tempDbPath();
     const { runtime, sqlite } = await openHost(path, [counter], {
-      wrap: (store) =>
-        new Proxy(store, {
-          get(target, property, receiver) {
-            const value = Reflect.get(target, property, receiver);
-            if (property !== 'getActor') return typeof value === 'function' ? value.bind(target) : value;
-            return (id: string) => {
-              reads.push(id);
-              return target.getActor(id);
-            };
-          },
-        }),
+      wrap: (store) => countingReads(store, reads),
     });
     await runtime.startRun('counter', { runId: 'held' });
     await runtime.waitForRun('held', { horizonMs: 0 });

@@ -10,6 +10,13 @@ function batchOf(store: Store, skip: () => void): NonNullable<Store['commitBatch
 }
 
 /** Runs one step that creates a job, claims it for `h1`, and returns the completion of its attempt. */
+/** Three results of running jobs the stores must refuse to apply: run-a has an earlier event waiting, run-b's step will name a stale seq, run-c's result comes from another owner. */
+async function refusable(store: Store): Promise<{ waiting: JobCompletion; stale: JobCompletion; gone: JobCompletion }> {
+  const waiting = await runningJob(store, 'run-a');
+  await store.enqueue([{ actorId: 'run-a', type: 'earlier', event: '{"type":"earlier"}', dueAt: T0, source: 'external' }]);
+  return { waiting, stale: await runningJob(store, 'run-b'), gone: await runningJob(store, 'run-c') };
+}
+
 async function runningJob(store: Store, actorId: string): Promise<JobCompletion> {
   await startRun(store, actorId);
   await step(store, actorId, { jobs: [job(actorId, 1, 'work')] });
@@ -69,10 +76,7 @@ export function runGroupCommitContract(withStore: WithStore): void {
     it('puts the result in the mailbox instead when an earlier event waits there or the seq moved, and writes nothing for a result that is not the running attempt', (ctx) =>
       withStore(async (store) => {
         const commitBatch = batchOf(store, () => ctx.skip());
-        const waiting = await runningJob(store, 'run-a');
-        await store.enqueue([{ actorId: 'run-a', type: 'earlier', event: '{"type":"earlier"}', dueAt: T0, source: 'external' }]);
-        const stale = await runningJob(store, 'run-b');
-        const gone = await runningJob(store, 'run-c');
+        const { waiting, stale, gone } = await refusable(store);
         const results = await commitBatch([
           { completion: waiting, step: { ...commitOf('run-a', 1, 0, 'xstate.done.actor.work'), eventId: null } },
           { completion: stale, step: { ...commitOf('run-b', 5, 0, 'xstate.done.actor.work'), eventId: null } },
@@ -95,10 +99,7 @@ export function runGroupCommitContract(withStore: WithStore): void {
     it('gives an entry batched alone (a store may write it without savepoints) the same outcomes, and applies it when nothing refuses it', (ctx) =>
       withStore(async (store) => {
         const commitBatch = batchOf(store, () => ctx.skip());
-        const waiting = await runningJob(store, 'run-a');
-        await store.enqueue([{ actorId: 'run-a', type: 'earlier', event: '{"type":"earlier"}', dueAt: T0, source: 'external' }]);
-        const stale = await runningJob(store, 'run-b');
-        const gone = await runningJob(store, 'run-c');
+        const { waiting, stale, gone } = await refusable(store);
         const applied = await runningJob(store, 'run-d');
         expect(await commitBatch([{ completion: waiting, step: { ...commitOf('run-a', 1, 0, 'xstate.done.actor.work'), eventId: null } }])).toEqual([{ ok: false, reason: 'queued' }]);
         expect(await commitBatch([{ completion: stale, step: { ...commitOf('run-b', 5, 0, 'xstate.done.actor.work'), eventId: null } }])).toEqual([{ ok: false, reason: 'conflict' }]);
