@@ -497,10 +497,7 @@ export class SqliteStore implements Store {
     }
     const runId = known ? known.runId : before!.run_id;
     this.#insertHistory({ ...step.history, actorId: step.actorId, runId, seq, stateValue: step.stateValue, snapshot: step.snapshot, status: step.status }, known ? known.snapshot : before!.snapshot, this.#outputOf(source, step.history.event, direct?.output));
-    for (const actor of step.spawn) {
-      this.#insertActor(actor, now);
-      this.#written.push({ created: actor });
-    }
+    for (const actor of step.spawn) this.#insertActor(actor, now);
     // Cancels first: they name timers stored before this step; a timer this step re-arms with the same id stays.
     for (const sendId of step.cancelTimers) s.cancelTimer.run(step.actorId, sendId);
     for (const message of step.messages) this.#insertEvent(message, now);
@@ -524,7 +521,8 @@ export class SqliteStore implements Store {
     }
     for (const letter of step.deadLetters) this.#insertDeadLetter(letter, now);
     if (step.audit?.length) this.#appendAudit(step.audit);
-    this.#written.push({ step, runId });
+    // Only a step written whole teaches `#bases` (once its transaction commits): its actor, and the children it created.
+    this.#written.push({ step, runId }, ...step.spawn.map((created) => ({ created })));
     for (const stop of step.stop) this.#bases.forget(stop.id);
     return { ok: true };
   }
