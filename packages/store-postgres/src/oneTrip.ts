@@ -143,11 +143,9 @@ export function tripOneStatement(trip: TripEntry[], finished: unknown[][], histo
       WHERE actor_id = ${id} AND child_id = ${$(step.cancelJobs[0], 'text')} AND status IN ('pending', 'held', 'running')${completion ? ` AND key <> ${$(completion.key, 'text')}` : ''})`);
   }
   if (step.jobs.length) {
-    const job = step.jobs[0]!;
-    const claimed = Boolean(job.claimedBy && !job.held);
-    const at = step.history.startedAt;
-    parts.push(`created AS (INSERT INTO jobs (key, actor_id, run_id, child_id, src, input, status, owner, attempts, run_at, created_at, started_at)
-      VALUES (${$(job.key, 'text')}, ${$(job.actorId, 'text')}, ${$(job.runId, 'text')}, ${$(job.childId, 'text')}, ${$(job.src, 'text')}, ${$(job.input, 'text')}, ${$(claimed ? 'running' : job.held ? 'held' : 'pending', 'text')}, ${$(claimed ? job.claimedBy : null, 'text')}, ${$(claimed ? 1 : 0, 'int')}, ${$(job.runAt, 'bigint')}, ${$(at, 'bigint')}, ${$(claimed ? at : null, 'bigint')}))`);
+    const jobTypes = ['text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'int', 'bigint', 'bigint', 'bigint'];
+    const job = createdJobValues(step.jobs[0]!, step.history.startedAt).map((value, i) => $(value, jobTypes[i]!)).join(', ');
+    parts.push(`created AS (INSERT INTO jobs (key, actor_id, run_id, child_id, src, input, status, owner, attempts, run_at, created_at, started_at) VALUES (${job}))`);
   }
   if (step.eventId !== null) {
     parts.push(`consumed AS (DELETE FROM events WHERE id = ${$(step.eventId, 'bigint')} AND actor_id = ${id} RETURNING id)`);
@@ -155,6 +153,12 @@ export function tripOneStatement(trip: TripEntry[], finished: unknown[][], histo
   }
   const shape = `${completion ? 'r' : 'm'}${step.jobs.length}${step.cancelJobs.length}${fence ? 'f' : ''}`;
   return { name: `spine_trip_one_${shape}`, text: `WITH\n  ${parts.join(',\n  ')}\n  SELECT 1 / (${checks.join(' AND ')})::int AS ok`, values };
+}
+
+/** A job a step creates, as both statements insert it: claimed by its host (`running`, first attempt) unless held or left pending. */
+function createdJobValues(job: StepCommit['jobs'][number], at: number): unknown[] {
+  const claimed = Boolean(job.claimedBy && !job.held);
+  return [job.key, job.actorId, job.runId, job.childId, job.src, job.input, claimed ? 'running' : job.held ? 'held' : 'pending', claimed ? job.claimedBy : null, claimed ? 1 : 0, job.runAt, at, claimed ? at : null];
 }
 
 /**
@@ -167,13 +171,7 @@ export function tripCommitValues(trip: TripEntry[], finished: unknown[][], histo
   const direct = trip.filter((t) => t.completion);
   const mailbox = steps.filter((st) => st.eventId !== null);
   const cancels = steps.flatMap((st) => st.cancelJobs.map((childId) => [st.history.startedAt, st.actorId, childId]));
-  const jobs = steps.flatMap((st) =>
-    st.jobs.map((job) => {
-      const claimed = Boolean(job.claimedBy && !job.held);
-      const at = st.history.startedAt;
-      return [job.key, job.actorId, job.runId, job.childId, job.src, job.input, claimed ? 'running' : job.held ? 'held' : 'pending', claimed ? job.claimedBy : null, claimed ? 1 : 0, job.runAt, at, claimed ? at : null];
-    }),
-  );
+  const jobs = steps.flatMap((st) => st.jobs.map((job) => createdJobValues(job, st.history.startedAt)));
   return [
     ...columns(steps.map((st) => [st.actorId, st.expectedSeq, st.fence?.owner ?? null, st.fence?.epoch ?? null, st.expectedSeq + 1, st.status, st.snapshot, st.stateValue, st.output, st.error, st.history.startedAt]), 11),
     ...columns(finished, 8),

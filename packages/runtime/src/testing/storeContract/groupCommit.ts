@@ -9,7 +9,6 @@ function batchOf(store: Store, skip: () => void): NonNullable<Store['commitBatch
   return store.commitBatch!.bind(store);
 }
 
-/** Runs one step that creates a job, claims it for `h1`, and returns the completion of its attempt. */
 /** Three results of running jobs the stores must refuse to apply: run-a has an earlier event waiting, run-b's step will name a stale seq, run-c's result comes from another owner. */
 async function refusable(store: Store): Promise<{ waiting: JobCompletion; stale: JobCompletion; gone: JobCompletion }> {
   const waiting = await runningJob(store, 'run-a');
@@ -17,6 +16,7 @@ async function refusable(store: Store): Promise<{ waiting: JobCompletion; stale:
   return { waiting, stale: await runningJob(store, 'run-b'), gone: await runningJob(store, 'run-c') };
 }
 
+/** Runs one step that creates a job, claims it for `h1`, and returns the completion of its attempt. */
 async function runningJob(store: Store, actorId: string): Promise<JobCompletion> {
   await startRun(store, actorId);
   await step(store, actorId, { jobs: [job(actorId, 1, 'work')] });
