@@ -229,6 +229,22 @@ describe('decisions', () => {
     expect(log.total()).toBe(1);
   });
 
+  it('wakes the host that holds the run when another process decides, instead of leaving it to its next poll', async () => {
+    const log = new EffectLog();
+    const path = tempDbPath();
+    // Neither host polls within the test: only a wake moves the run on once it waits.
+    const a = await openHost(path, [publisherMachine(log, { risk: 'medium' })], { hostId: 'A', pollIntervalMs: 3_600_000 });
+    const { runId } = await a.runtime.startRun('publisher', { input: { title: 'Hello' } });
+    expect(await a.runtime.waitForRun(runId, { horizonMs: 0 })).toMatchObject({ status: 'waiting' });
+    const b = await openHost(path, [publisherMachine(log, { risk: 'medium' })], { hostId: 'B', pollIntervalMs: 3_600_000 });
+    expect(await b.runtime.decide({ runId }, { decision: 'approve', by: 'ada' })).toMatchObject({ status: 'applied' });
+    // B cannot take the run (A holds it under a live lease); A runs the approved activity once woken.
+    const timedOut = new Promise<'timed out'>((resolve) => setTimeout(() => resolve('timed out'), 10_000).unref());
+    expect(await Promise.race([a.runtime.waitForRun(runId), timedOut])).toMatchObject({ status: 'done' });
+    expect(log.total()).toBe(1);
+    expect((await a.sqlite.getActor(runId))?.owner).toBe('A');
+  });
+
   it('leaves submitted decisions alone on a host without the secret, for a host that has it', async () => {
     const log = new EffectLog();
     const path = tempDbPath();

@@ -197,8 +197,10 @@ export class Runtime {
       startJob: (key) => this.#activities.start(key),
       beforeScan: async () => {
         // Signed decisions of people (from any process) and deadlines that passed, even while no host ran.
-        await this.#desk.applySubmitted();
-        await this.#desk.applyDeadlines();
+        const applied = await this.#desk.applySubmitted();
+        const expired = await this.#desk.applyDeadlines();
+        // The runs they resume may be another host's: it hears at once instead of at its next poll.
+        if (applied.some((o) => o.status === 'applied') || expired.length) this.store.wakeHosts?.();
       },
     });
     this.#activities = new ActivityRunner({
@@ -479,6 +481,8 @@ export class Runtime {
   async decide(target: { runId?: string; approvalId?: string }, decision: Decision, options: { drive?: boolean } = {}): Promise<DecisionOutcome> {
     const approval = await this.#desk.find(target);
     const outcome = await this.#desk.decide(approval, this.#redactor.value(decision));
+    // The run may be another host's (in another process): it resumes it at once instead of at its next poll.
+    if (outcome.status === 'applied') this.store.wakeHosts?.();
     if (options.drive !== false) await this.#scheduler.scan(); // `drive: false` records the decision only, claiming no work
     return outcome;
   }
