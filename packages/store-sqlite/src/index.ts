@@ -1,4 +1,3 @@
 export { SqliteStore } from './SqliteStore.js';
 export type { SqliteStoreOptions } from './SqliteStore.js';
 export { migrations, APPLICATION } from './migrations.js';
-export { Checkpointer, BACKSTOP_FRAMES } from './Checkpointer.js';
