@@ -44,7 +44,12 @@ export interface RuntimeOptions {
   hostname?: string;
   /** Generates run ids. Default: time-ordered random ids. */
   newRunId?: () => string;
-  /** How often the host looks for work written by other processes (default 100 ms). */
+  /**
+   * How often the host looks for work written by other processes (default 100 ms). With a store
+   * that wakes hosts (`onWake`: both of Spine's), the poll is the fallback: each poll that finds no
+   * work doubles the wait before the next, up to ten times this (at most a third of the lease), and
+   * a wake or a poll that finds work brings it back.
+   */
   pollIntervalMs?: number;
   /**
    * How long this host's lease runs from each renewal (default 6000 ms). Another host takes over
@@ -166,7 +171,15 @@ export class Runtime {
     const signingSecret = () => secret() ?? (secretOption === undefined && dbFile && dbFile !== ':memory:' ? (found = ensureSecret(dbFile)) : undefined);
     this.#starts = new RunStarts(this.store);
     this.#desk = new ApprovalDesk({ store: this.store, registry: this.registry, clock: this.clock, secret, signingSecret });
-    this.control = createControl({ store: this.store, registry: this.registry, clock: this.clock, afterChange: () => this.poke() });
+    this.control = createControl({
+      store: this.store,
+      registry: this.registry,
+      clock: this.clock,
+      afterChange: async () => {
+        this.store.wakeHosts?.(); // the new work may be another host's to run (this process may host nothing)
+        await this.poke();
+      },
+    });
     const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     if (!(leaseMs > 0)) throw new SpineError('invalid_input', `leaseMs must be a positive number of milliseconds, not ${String(options.leaseMs)}.`);
     const heartbeatMs = options.heartbeatMs ?? Math.max(1, Math.round(leaseMs / 3));
@@ -185,6 +198,8 @@ export class Runtime {
       ...host,
       ...(options.hostname ? { hostname: options.hostname } : {}),
       pollIntervalMs: this.#options.pollIntervalMs,
+      // Other processes' sends, decisions and new work wake it: polling is the fallback (it backs off while it finds nothing).
+      wakeable: typeof this.store.onWake === 'function' && typeof this.store.wakeHosts === 'function',
       heartbeatMs: this.#options.heartbeatMs,
       leaseMs: this.#options.leaseMs,
       onError,

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createRuntime, type Runtime } from '../createRuntime.js';
 import { defineMachine } from '../defineMachine.js';
+import type { Store } from '../Store.js';
 import { tempDbPath } from '../testing/fixtures.js';
 
 const open: Runtime[] = [];
@@ -74,5 +75,91 @@ describe('a host whose hosts row is removed while it runs', () => {
     } finally {
       process.stderr.write = write;
     }
+  });
+});
+
+/** The store with some of its methods replaced (the others bound to it, as its private fields need). */
+function withMethods(store: Store, replaced: Partial<Record<keyof Store, (...args: never[]) => unknown>>): Store {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      if (Object.hasOwn(replaced, property)) return replaced[property as keyof Store];
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('the poll of a host that other processes wake', () => {
+  async function polling(wakeable: boolean) {
+    const sqlite = await SqliteStore.open(tempDbPath());
+    let scans = 0;
+    const replaced: Partial<Record<keyof Store, (...args: never[]) => unknown>> = {
+      runnable: ((...args: Parameters<Store['runnable']>) => {
+        scans++;
+        return sqlite.runnable(...args);
+      }) as never,
+    };
+    // A store that cannot wake hosts: the same SQLite file without `onWake`.
+    if (!wakeable) replaced.onWake = undefined as never;
+    const runtime = createRuntime({ store: withMethods(sqlite, replaced), machines: [waiter], pollIntervalMs: 10, leaseMs: 3_000 });
+    open.push(runtime);
+    await runtime.start();
+    return { runtime, sqlite, scans: () => scans };
+  }
+
+  it('waits twice as long after each poll that finds nothing, up to ten intervals, where a poll that cannot be woken keeps its pace', async () => {
+    const idle = await polling(true);
+    const plain = await polling(false);
+    await sleep(600);
+    // 600 ms of nothing: polls 10, 20, 40, 80, 100, 100 … ms apart (about 9), against one every 10 ms.
+    expect(idle.scans()).toBeLessThan(15);
+    expect(plain.scans()).toBeGreaterThan(20);
+    // Backed off, it still finds work another process stored without waking it (within its longest wait, 100 ms).
+    const { runId } = await idle.runtime.startRun('waiter');
+    await idle.runtime.idle();
+    await idle.sqlite.enqueue([{ actorId: runId, type: 'tick', event: '{"type":"tick"}', dueAt: 0, source: 'external' }]);
+    for (let i = 0; i < 100 && (await idle.sqlite.getActor(runId))?.stateValue !== '"woken"'; i++) await sleep(10);
+    expect((await idle.sqlite.getActor(runId))?.stateValue).toBe('"woken"');
+  });
+
+  it("looks for a silent host's actors when its lease runs out, not at its next poll", async () => {
+    const path = tempDbPath();
+    // The host that will fall silent: its renewals stop being answered (a paused process), its lease is 400 ms.
+    const ghostStore = await SqliteStore.open(path);
+    let silent = false;
+    let answer: (() => void) | undefined;
+    const ghost = createRuntime({
+      store: withMethods(ghostStore, {
+        heartbeat: ((...args: Parameters<Store['heartbeat']>) =>
+          silent ? new Promise<never>((_, reject) => (answer = () => reject(new Error('the host was paused')))) : ghostStore.heartbeat(...args)) as never,
+      }),
+      machines: [waiter],
+      hostId: 'ghost',
+      leaseMs: 400,
+      heartbeatMs: 100,
+      pollIntervalMs: 3_600_000,
+      onError: () => {},
+    });
+    await ghost.start();
+    const { runId } = await ghost.startRun('waiter');
+    await ghost.idle();
+    expect((await ghostStore.getActor(runId))?.owner).toBe('ghost');
+    silent = true;
+
+    // The survivor never polls within the test; its renewals see the ghost's lease.
+    const store = await SqliteStore.open(path);
+    const survivor = createRuntime({ store, machines: [waiter], hostId: 'survivor', leaseMs: 3_000, heartbeatMs: 50, pollIntervalMs: 3_600_000 });
+    open.push(survivor);
+    await survivor.start();
+    // Stored as another process would, without waking anyone: only the lease's end makes the survivor look.
+    await store.enqueue([{ actorId: runId, type: 'tick', event: '{"type":"tick"}', dueAt: 0, source: 'external' }]);
+    for (let i = 0; i < 200 && (await store.getActor(runId))?.stateValue !== '"woken"'; i++) await sleep(10);
+    expect(await store.getActor(runId)).toMatchObject({ owner: 'survivor', stateValue: '"woken"' });
+
+    answer?.();
+    await ghost.stop();
+    await ghostStore.close();
   });
 });

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../clock.js';
 import { ensureError } from '../errors.js';
-import type { HostStore } from '../Store.js';
+import type { HostRecord, HostStore } from '../Store.js';
 
 /** What the scheduler drives. */
 export interface SchedulerHost {
@@ -12,6 +12,14 @@ export interface SchedulerHost {
   /** The machine name this host registers under (default `os.hostname()`): hosts of the same name whose pid is gone are dead without waiting for their lease. */
   hostname?: string;
   pollIntervalMs: number;
+  /**
+   * Whether writes of other processes wake this host (the store offers `onWake`). Then the poll
+   * is the fallback only: each poll that finds no work doubles the wait before the next, up to
+   * `maxPollIntervalMs`; a wake or a poll that finds work brings it back to `pollIntervalMs`.
+   */
+  wakeable?: boolean;
+  /** The longest wait between polls of a wakeable host (default ten polls, at most a third of the lease). */
+  maxPollIntervalMs?: number;
   /** How often the lease is renewed (about a third of `leaseMs`). */
   heartbeatMs: number;
   /** How long the lease runs from each renewal; other hosts take over only after it ran out. */
@@ -54,6 +62,10 @@ export class Scheduler {
   #deadOwners: string[] = [];
   #pumping: Promise<void> | undefined;
   #pollTimer: NodeJS.Timeout | undefined;
+  /** The wait before the next poll (see `wakeable`). */
+  #pollDelay: number;
+  /** Whether the last scan found work (due events, claimable jobs), this host's or others'. */
+  #found = false;
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #waking: Promise<void> | undefined;
   #wakeAgain = false;
@@ -77,6 +89,12 @@ export class Scheduler {
     this.#host = host;
     const connections = host.store.connections;
     this.#maxRuns = host.maxConcurrentRuns ?? (connections ? DRAINS_PER_CONNECTION * connections : 256);
+    this.#pollDelay = host.pollIntervalMs;
+  }
+
+  /** The wait before the next poll now (the poll interval, or longer while a wakeable host finds nothing). */
+  get pollDelay(): number {
+    return this.#pollDelay;
   }
 
   /**
@@ -129,8 +147,7 @@ export class Scheduler {
     }
     if (this.#ready.size) this.#pump(); // kicked while the row was being written (a run started meanwhile)
     await this.scan();
-    this.#pollTimer = setInterval(() => void this.tick(), this.#host.pollIntervalMs);
-    this.#pollTimer.unref?.();
+    this.#armPoll();
     // Alive for other hosts however long the poll interval (a host woken by notifications may poll rarely).
     this.#heartbeatTimer = setInterval(() => void this.heartbeat().catch((error: unknown) => this.#host.onError(ensureError(error), 'heartbeat')), this.#host.heartbeatMs);
     this.#heartbeatTimer.unref?.();
@@ -144,6 +161,11 @@ export class Scheduler {
       return;
     }
     this.woken++;
+    if (this.#pollDelay !== this.#host.pollIntervalMs) {
+      // Others write for this host again: their next writes may not all wake it.
+      this.#pollDelay = this.#host.pollIntervalMs;
+      this.#armPoll();
+    }
     this.#waking = this.tick().finally(() => {
       this.#waking = undefined;
       if (this.#wakeAgain) {
@@ -156,7 +178,7 @@ export class Scheduler {
   /** Stops taking new work (a drain): no more polls, wakes or mailbox kicks; the lease is still renewed. */
   pause(): void {
     this.#paused = true;
-    if (this.#pollTimer) clearInterval(this.#pollTimer);
+    if (this.#pollTimer) clearTimeout(this.#pollTimer);
     if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
   }
 
@@ -167,7 +189,7 @@ export class Scheduler {
    */
   async stop(): Promise<void> {
     this.#stopping = true;
-    if (this.#pollTimer) clearInterval(this.#pollTimer);
+    if (this.#pollTimer) clearTimeout(this.#pollTimer);
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer);
     if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
     while (this.#pumping || this.#scans.size || this.#renewing) await Promise.allSettled([this.#pumping, ...this.#scans, this.#renewing]);
@@ -237,6 +259,23 @@ export class Scheduler {
     while (running) await oneEnded();
   }
 
+  /** Arms the next poll; a wakeable host that found nothing waits longer each time (see `wakeable`). */
+  #armPoll(): void {
+    if (this.#pollTimer) clearTimeout(this.#pollTimer);
+    if (this.#stopping || this.#paused) return;
+    this.#pollTimer = setTimeout(() => {
+      this.#pollTimer = undefined;
+      void this.tick().finally(() => {
+        const base = this.#host.pollIntervalMs;
+        const idle = this.#host.wakeable && !this.#found && !this.#pumping && !this.#draining.size && !this.#ready.size;
+        const longest = this.#host.maxPollIntervalMs ?? Math.max(base, Math.min(10 * base, Math.floor(this.#host.leaseMs / 3)));
+        this.#pollDelay = idle ? Math.min(2 * this.#pollDelay, longest) : base;
+        if (!this.#pollTimer) this.#armPoll(); // a wake may have armed it meanwhile
+      });
+    }, this.#pollDelay);
+    this.#pollTimer.unref?.();
+  }
+
   /** One poll: a heartbeat when due, then a scan. */
   async tick(): Promise<void> {
     // A stopping host renews nothing: its row is removed once it stops (a wake timer armed after stop cleared it may still fire).
@@ -269,6 +308,22 @@ export class Scheduler {
     this.#registered = true;
     if (lost) this.#host.leaseExpired();
     this.#deadOwners = hosts.filter((h) => h.id !== this.#host.hostId && h.hostname === me && !pidAlive(h.pid)).map((h) => h.id);
+    this.#wakeAtLeaseEnd(hosts, now);
+  }
+
+  /**
+   * Arms the wake timer for the moment the next other host's lease runs out (by the store's
+   * clock, read through this host's own renewal), so a host that stopped renewing loses its
+   * actors then, not at some later poll. A host that renews meanwhile costs one scan that finds
+   * nothing.
+   */
+  #wakeAtLeaseEnd(hosts: HostRecord[], renewedAt: number): void {
+    const mine = hosts.find((h) => h.id === this.#host.hostId)?.leaseUntil;
+    if (mine === undefined) return;
+    const skew = mine - this.#host.leaseMs - renewedAt; // the store's clock minus this host's, about
+    const ends = hosts.flatMap((h) => (h.id !== this.#host.hostId && h.leaseUntil !== undefined ? [h.leaseUntil - skew] : []));
+    const next = Math.min(...ends.filter((at) => at > renewedAt));
+    if (Number.isFinite(next)) this.#armWake(next + LEASE_END_MARGIN_MS);
   }
 
   /** Finds due work (from any process), claims it, and arms the wake timer. */
@@ -290,6 +345,7 @@ export class Scheduler {
     const { actors, jobs } = await store.runnable(now, hostId, this.#deadOwners, 10_000);
     if (this.#stopping) return; // it claims nothing it would have to release again
     const wanted = new Set([...actors, ...jobs.map((j) => j.actorId)]);
+    this.#found = wanted.size > 0;
     // Its own actors always; new ones only as many as it has drains free, and on a pooled store
     // at most one per connection per scan, so hosts polling at the same time share the new work.
     const room = Math.min(store.connections ?? Infinity, Math.max(0, this.#maxRuns - this.#draining.size - this.#ready.size));
@@ -304,7 +360,13 @@ export class Scheduler {
   async scheduleWake(): Promise<void> {
     const { store, clock } = this.#host;
     const next = await store.nextWakeAt(clock.now());
-    if (next === undefined || next >= this.#wakeAt) return;
+    if (next !== undefined) this.#armWake(next);
+  }
+
+  /** Arms the wake timer for `at`, unless it is armed for earlier already. */
+  #armWake(next: number): void {
+    const { clock } = this.#host;
+    if (this.#stopping || next >= this.#wakeAt) return;
     if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
     this.#wakeAt = next;
     const delay = Math.max(0, next - clock.now());
@@ -343,6 +405,9 @@ export class Scheduler {
  * enough that calls do not queue for a connection longer than a step takes.
  */
 export const DRAINS_PER_CONNECTION = 8;
+
+/** How long after another host's lease ends a host looks for its actors (the store judges expiry by its own clock). */
+const LEASE_END_MARGIN_MS = 20;
 
 /** The run an actor belongs to: child ids extend their parent's (`run/child/grandchild`). */
 function runOf(actorId: string): string {

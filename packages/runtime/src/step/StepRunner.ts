@@ -265,7 +265,10 @@ export class StepRunner {
     if (!record || record.status !== 'active') return undefined;
     if (record.owner !== hostId) {
       const claimed = await store.claimActors([actorId], hostId, this.#host.deadOwners(), this.#host.clock.now());
-      if (!claimed.length) return undefined;
+      if (!claimed.length) {
+        store.wakeHosts?.(); // another host holds it (a message reached it here): its owner looks now, not at its next poll
+        return undefined;
+      }
       // Read again: the claim gave the actor a new epoch (this host's fencing token) and maybe a newer seq.
       record = await store.getActor(actorId);
       if (!record || record.status !== 'active' || record.owner !== hostId) return undefined;
