@@ -72,6 +72,8 @@ export class Scheduler {
   /** Scans started by `wake()` (another process's notification) rather than by a timer. */
   woken = 0;
   #wakeTimer: NodeJS.Timeout | undefined;
+  /** Fires when the next other host's lease runs out (see `#armLeaseTimer`). */
+  #leaseTimer: NodeJS.Timeout | undefined;
   #wakeAt = Infinity;
   #lastHeartbeat = 0;
   #renewing: Promise<void> | undefined;
@@ -180,6 +182,7 @@ export class Scheduler {
     this.#paused = true;
     if (this.#pollTimer) clearTimeout(this.#pollTimer);
     if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
+    if (this.#leaseTimer) clearTimeout(this.#leaseTimer);
   }
 
   /**
@@ -192,6 +195,7 @@ export class Scheduler {
     if (this.#pollTimer) clearTimeout(this.#pollTimer);
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer);
     if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
+    if (this.#leaseTimer) clearTimeout(this.#leaseTimer);
     while (this.#pumping || this.#scans.size || this.#renewing) await Promise.allSettled([this.#pumping, ...this.#scans, this.#renewing]);
   }
 
@@ -307,23 +311,41 @@ export class Scheduler {
     const lost = expired || (this.#registered && !found);
     this.#registered = true;
     if (lost) this.#host.leaseExpired();
-    this.#deadOwners = hosts.filter((h) => h.id !== this.#host.hostId && h.hostname === me && !pidAlive(h.pid)).map((h) => h.id);
-    this.#wakeAtLeaseEnd(hosts, now);
+    const dead = hosts.filter((h) => h.id !== this.#host.hostId && h.hostname === me && !pidAlive(h.pid)).map((h) => h.id);
+    const newlyDead = dead.some((id) => !this.#deadOwners.includes(id));
+    this.#deadOwners = dead;
+    // A host of this machine whose process is gone: its actors are looked for now, not at the next poll.
+    this.#armLeaseTimer(newlyDead ? now : this.#nextLeaseEnd(hosts, now));
   }
 
   /**
-   * Arms the wake timer for the moment the next other host's lease runs out (by the store's
-   * clock, read through this host's own renewal), so a host that stopped renewing loses its
-   * actors then, not at some later poll. A host that renews meanwhile costs one scan that finds
-   * nothing.
+   * When the next other host's lease runs out, on this host's clock (the store judges leases by
+   * its own clock, read here through this host's own renewal); undefined when none runs.
    */
-  #wakeAtLeaseEnd(hosts: HostRecord[], renewedAt: number): void {
+  #nextLeaseEnd(hosts: HostRecord[], renewedAt: number): number | undefined {
     const mine = hosts.find((h) => h.id === this.#host.hostId)?.leaseUntil;
-    if (mine === undefined) return;
+    if (mine === undefined) return undefined;
     const skew = mine - this.#host.leaseMs - renewedAt; // the store's clock minus this host's, about
-    const ends = hosts.flatMap((h) => (h.id !== this.#host.hostId && h.leaseUntil !== undefined ? [h.leaseUntil - skew] : []));
+    // Ended less than the margin ago counts too: this renewal must not drop the scan armed for it.
+    const ends = hosts.flatMap((h) => (h.id !== this.#host.hostId && h.leaseUntil !== undefined ? [h.leaseUntil - skew + LEASE_END_MARGIN_MS] : []));
     const next = Math.min(...ends.filter((at) => at > renewedAt));
-    if (Number.isFinite(next)) this.#armWake(next + LEASE_END_MARGIN_MS);
+    return Number.isFinite(next) ? next : undefined;
+  }
+
+  /**
+   * Scans at `at` (re-armed at each renewal): a host that stopped renewing loses its actors when
+   * its lease ends, not at some later poll. Hosts that renew move their lease end before it
+   * comes (each renews every third of its lease), so the timer fires only for one that did not.
+   */
+  #armLeaseTimer(at: number | undefined): void {
+    if (this.#leaseTimer) clearTimeout(this.#leaseTimer);
+    this.#leaseTimer = undefined;
+    if (at === undefined || this.#stopping || this.#paused) return;
+    this.#leaseTimer = setTimeout(() => {
+      this.#leaseTimer = undefined;
+      void this.tick();
+    }, Math.min(Math.max(0, at - this.#host.clock.now()), 2 ** 31 - 1));
+    this.#leaseTimer.unref?.();
   }
 
   /** Finds due work (from any process), claims it, and arms the wake timer. */
