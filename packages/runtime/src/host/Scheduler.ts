@@ -15,11 +15,10 @@ export interface SchedulerHost {
   /**
    * Whether writes of other processes wake this host (the store offers `onWake`). Then the poll
    * is the fallback only: each poll that finds no work doubles the wait before the next, up to
-   * `maxPollIntervalMs`; a wake or a poll that finds work brings it back to `pollIntervalMs`.
+   * ten poll intervals (at most a third of the lease); a wake or a poll that finds work brings it
+   * back to `pollIntervalMs`.
    */
   wakeable?: boolean;
-  /** The longest wait between polls of a wakeable host (default ten polls, at most a third of the lease). */
-  maxPollIntervalMs?: number;
   /** How often the lease is renewed (about a third of `leaseMs`). */
   heartbeatMs: number;
   /** How long the lease runs from each renewal; other hosts take over only after it ran out. */
@@ -64,6 +63,8 @@ export class Scheduler {
   #pollTimer: NodeJS.Timeout | undefined;
   /** The wait before the next poll (see `wakeable`). */
   #pollDelay: number;
+  /** The longest wait between polls of a wakeable host. */
+  readonly #longestPoll: number;
   /** Whether the last scan found work (due events, claimable jobs), this host's or others'. */
   #found = false;
   #heartbeatTimer: NodeJS.Timeout | undefined;
@@ -92,11 +93,7 @@ export class Scheduler {
     const connections = host.store.connections;
     this.#maxRuns = host.maxConcurrentRuns ?? (connections ? DRAINS_PER_CONNECTION * connections : 256);
     this.#pollDelay = host.pollIntervalMs;
-  }
-
-  /** The wait before the next poll now (the poll interval, or longer while a wakeable host finds nothing). */
-  get pollDelay(): number {
-    return this.#pollDelay;
+    this.#longestPoll = Math.max(host.pollIntervalMs, Math.min(10 * host.pollIntervalMs, Math.floor(host.leaseMs / 3)));
   }
 
   /**
@@ -270,10 +267,8 @@ export class Scheduler {
     this.#pollTimer = setTimeout(() => {
       this.#pollTimer = undefined;
       void this.tick().finally(() => {
-        const base = this.#host.pollIntervalMs;
         const idle = this.#host.wakeable && !this.#found && !this.#pumping && !this.#draining.size && !this.#ready.size;
-        const longest = this.#host.maxPollIntervalMs ?? Math.max(base, Math.min(10 * base, Math.floor(this.#host.leaseMs / 3)));
-        this.#pollDelay = idle ? Math.min(2 * this.#pollDelay, longest) : base;
+        this.#pollDelay = idle ? Math.min(2 * this.#pollDelay, this.#longestPoll) : this.#host.pollIntervalMs;
         if (!this.#pollTimer) this.#armPoll(); // a wake may have armed it meanwhile
       });
     }, this.#pollDelay);
@@ -315,7 +310,8 @@ export class Scheduler {
     const newlyDead = dead.some((id) => !this.#deadOwners.includes(id));
     this.#deadOwners = dead;
     // A host of this machine whose process is gone: its actors are looked for now, not at the next poll.
-    this.#armLeaseTimer(newlyDead ? now : this.#nextLeaseEnd(hosts, now));
+    if (newlyDead) this.#armWake(now);
+    this.#armLeaseTimer(this.#nextLeaseEnd(hosts, now));
   }
 
   /**
