@@ -3,8 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createRuntime, type Runtime } from '../createRuntime.js';
 import { defineMachine } from '../defineMachine.js';
-import type { Store } from '../Store.js';
-import { tempDbPath } from '../testing/fixtures.js';
+import { tempDbPath, wrapped } from '../testing/fixtures.js';
 
 const open: Runtime[] = [];
 afterEach(async () => {
@@ -78,32 +77,21 @@ describe('a host whose hosts row is removed while it runs', () => {
   });
 });
 
-/** The store with some of its methods replaced (the others bound to it, as its private fields need). */
-function withMethods(store: Store, replaced: Partial<Record<keyof Store, (...args: never[]) => unknown>>): Store {
-  return new Proxy(store, {
-    get(target, property, receiver) {
-      if (Object.hasOwn(replaced, property)) return replaced[property as keyof Store];
-      const value = Reflect.get(target, property, receiver);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('the poll of a host that other processes wake', () => {
   async function polling(wakeable: boolean) {
     const sqlite = await SqliteStore.open(tempDbPath());
     let scans = 0;
-    const replaced: Partial<Record<keyof Store, (...args: never[]) => unknown>> = {
-      runnable: ((...args: Parameters<Store['runnable']>) => {
+    const store = wrapped(sqlite, {
+      runnable: (call) => {
         scans++;
-        return sqlite.runnable(...args);
-      }) as never,
-    };
-    // A store that cannot wake hosts: the same SQLite file without `onWake`.
-    if (!wakeable) replaced.onWake = undefined as never;
-    const runtime = createRuntime({ store: withMethods(sqlite, replaced), machines: [waiter], pollIntervalMs: 10, leaseMs: 3_000 });
+        return call();
+      },
+      // A store that cannot wake hosts: the same SQLite file without `onWake`.
+      ...(wakeable ? {} : { onWake: null }),
+    });
+    const runtime = createRuntime({ store, machines: [waiter], pollIntervalMs: 10, leaseMs: 3_000 });
     open.push(runtime);
     await runtime.start();
     return { runtime, sqlite, scans: () => scans };
@@ -131,9 +119,8 @@ describe('the poll of a host that other processes wake', () => {
     let silent = false;
     let answer: (() => void) | undefined;
     const ghost = createRuntime({
-      store: withMethods(ghostStore, {
-        heartbeat: ((...args: Parameters<Store['heartbeat']>) =>
-          silent ? new Promise<never>((_, reject) => (answer = () => reject(new Error('the host was paused')))) : ghostStore.heartbeat(...args)) as never,
+      store: wrapped(ghostStore, {
+        heartbeat: (call) => (silent ? new Promise<never>((_, reject) => (answer = () => reject(new Error('the host was paused')))) : call()),
       }),
       machines: [waiter],
       hostId: 'ghost',

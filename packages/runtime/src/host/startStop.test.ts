@@ -6,7 +6,7 @@ import { SimulatedClock } from '../clock.js';
 import { createRuntime } from '../createRuntime.js';
 import { SpineError } from '../errors.js';
 import type { Store } from '../Store.js';
-import { tempDbPath, timerMachine as timer } from '../testing/fixtures.js';
+import { tempDbPath, timerMachine as timer, wrapped } from '../testing/fixtures.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -29,19 +29,6 @@ function gate(fallbackMs: number) {
       return opened;
     },
   };
-}
-
-/** The store with a hook around some of its methods (everything else passes straight through). */
-function wrapped(store: Store, hooks: Partial<{ [K in keyof Store]: (call: () => Promise<unknown>, ...args: unknown[]) => Promise<unknown> }>): Store {
-  return new Proxy(store, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop, target) as unknown;
-      if (typeof value !== 'function') return value;
-      const method = (value as (...a: unknown[]) => unknown).bind(target);
-      const hook = hooks[prop as keyof Store];
-      return hook ? (...args: unknown[]) => hook(() => method(...args) as Promise<unknown>, ...args) : method;
-    },
-  });
 }
 
 for (const kind of ['sqlite', 'postgres'] as const) {

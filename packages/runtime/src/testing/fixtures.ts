@@ -4,10 +4,28 @@ import { join } from 'node:path';
 import { assign } from 'xstate';
 import { z } from 'zod';
 import { defineActivity, defineMachine, sendToParent, type MachineDefinition } from '../defineMachine.js';
+import type { Store } from '../Store.js';
 
 /** A fresh temporary database path. */
 export function tempDbPath(name = 'spine.db'): string {
   return join(mkdtempSync(join(tmpdir(), 'spine-test-')), name);
+}
+
+/**
+ * The store with a hook around some of its methods (`null`: the store without that method);
+ * everything else passes straight through, bound to the store (its private fields need it).
+ */
+export function wrapped(store: Store, hooks: Partial<{ [K in keyof Store]: ((call: () => Promise<unknown>, ...args: unknown[]) => Promise<unknown>) | null }>): Store {
+  return new Proxy(store, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      const hook = hooks[prop as keyof Store];
+      if (hook === null) return undefined;
+      if (typeof value !== 'function') return value;
+      const method = (value as (...a: unknown[]) => unknown).bind(target);
+      return hook ? (...args: unknown[]) => hook(() => method(...args) as Promise<unknown>, ...args) : method;
+    },
+  });
 }
 
 /** Counts activity executions per idempotency key, and can hold executions open. */
