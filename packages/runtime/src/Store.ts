@@ -66,6 +66,17 @@ export interface NewEvent {
   source: string;
 }
 
+/** What `createActors` wrote. */
+export interface CreatedActors {
+  /** The actors as written, in the order given. */
+  actors: ActorRecord[];
+  /**
+   * The ids of the events as stored, in the order given; absent when the store cannot tell (its
+   * answer was lost and the write found committed afterwards): the host reads the mailbox then.
+   */
+  eventIds?: number[];
+}
+
 /** Status of an activity job; `held` waits for a person's decision (a risky activity, see approvals). */
 export type JobStatus = 'pending' | 'held' | 'running' | 'done' | 'failed' | 'cancelled';
 
@@ -454,10 +465,10 @@ export interface HostStore {
   getMachineVersion(machine: string, version: string): Promise<string | undefined>;
   /**
    * Creates actors and their first events in one transaction; returns the actors as written
-   * (`createdActor` of each, with the store's creation time), so the host that creates a run
-   * can step it without reading it back.
+   * (`createdActor` of each, with the store's creation time) and the events' ids, so the host
+   * that creates a run can step it without reading it (or its mailbox) back.
    */
-  createActors(actors: NewActor[], events: NewEvent[]): Promise<ActorRecord[]>;
+  createActors(actors: NewActor[], events: NewEvent[]): Promise<CreatedActors>;
   getActor(id: string): Promise<ActorRecord | undefined>;
   /** Active durable children of an actor, by child key, with the seq each has now (a stop is fenced by it). */
   childrenOf(parentId: string): Promise<{ id: string; childKey: string; machine: string; seq: number }[]>;

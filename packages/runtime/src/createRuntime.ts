@@ -21,7 +21,7 @@ import { StepRunner, type FenceNotice, type StepNotice } from './step/StepRunner
 import { HostFailure, isPersistentStorageError } from './hostFailure.js';
 import { depthProblem } from './inputLimits.js';
 import { RunTelemetry } from './telemetry.js';
-import type { ActorRecord, ActorStatus, ApprovalRecord, NewActor, NewDeadLetter, Store } from './Store.js';
+import type { ActorRecord, ActorStatus, ApprovalRecord, CreatedActors, NewActor, NewDeadLetter, Store } from './Store.js';
 
 export type { StepNotice } from './step/StepRunner.js';
 export type { PartialNotice } from './activities/ActivityRunner.js';
@@ -378,14 +378,18 @@ export class Runtime {
     const actor: NewActor = { id: runId, runId, parentId: null, childKey: null, machine, version: version.version, owner: this.#scheduler.registered ? this.hostId : null };
     // With the runs started in the same turn, in one transaction. A taken id fails it (nothing
     // written), so the id is checked only then rather than read before every start.
-    let created: ActorRecord[];
+    const init = initEvent(runId, input, this.clock.now(), 'external');
+    let created: CreatedActors;
     try {
-      created = await this.#starts.create([actor], [initEvent(runId, input, this.clock.now(), 'external')]);
+      created = await this.#starts.create([actor], [init]);
     } catch (error) {
       if (await this.store.getActor(runId).catch(() => undefined)) throw new SpineError('conflict', `A run with id '${runId}' already exists.`, { actorId: runId });
       throw error;
     }
-    await this.#steps.prime(created[0]!);
+    const record = created.actors[0]!;
+    const eventId = created.eventIds?.[0];
+    // Its first step applies the init event as written, without reading the mailbox back.
+    await this.#steps.prime(record, eventId === undefined ? undefined : { ...init, id: eventId, sendId: null, createdAt: record.createdAt });
     this.#scheduler.kick(runId);
     return { runId, version: version.version };
   }

@@ -31,6 +31,7 @@ import {
   type JobRow,
   type ActorQuery,
   type ActorRecord,
+  type CreatedActors,
   type ApprovalQuery,
   type ApprovalRecord,
   type ApprovalResolution,
@@ -427,21 +428,26 @@ export class PostgresStore implements Store {
 
   // ---- actors -------------------------------------------------------------------
 
-  async createActors(actors: NewActor[], events: NewEvent[]): Promise<ActorRecord[]> {
+  async createActors(actors: NewActor[], events: NewEvent[]): Promise<CreatedActors> {
     const now = this.#now();
     if (!actors.length) {
-      await this.#tx(async (q) => {
-        for (const event of events) await insertEvent(q, event, now);
+      const eventIds = await this.#tx(async (q) => {
+        const ids: number[] = [];
+        for (const event of events) ids.push(await insertEvent(q, event, now));
+        return ids;
       });
-      return [];
+      return { actors: [], eventIds };
     }
     // One statement, its own transaction: one round trip for a run's start (was four: BEGIN, two
     // INSERTs, COMMIT). When its answer is lost, the first actor's row as written (its id and
     // creation time) tells whether it committed; it is not sent again blindly.
     const written = async () => (await this.#query('SELECT 1 FROM actors WHERE id = $1 AND created_at = $2', [actors[0]!.id, now])).length > 0;
-    await this.#statement({ name: 'spine_create_actors', text: CREATE_ACTORS, values: createActorsValues(actors, events, now) }, { written });
+    const rows = await this.#statement<{ id: number }>({ name: 'spine_create_actors', text: CREATE_ACTORS, values: createActorsValues(actors, events, now) }, { written });
     for (const actor of actors) this.#bases.created(actor.id, actor.runId);
-    return actors.map((actor) => createdActor(actor, now));
+    // Ids come from one sequence in the order the rows were inserted (the events' given order); a
+    // lost answer found committed returns no rows, and the ids are not known then.
+    const eventIds = rows.length === events.length ? rows.map((r) => r.id).sort((a, b) => a - b) : undefined;
+    return { actors: actors.map((actor) => createdActor(actor, now)), ...(eventIds ? { eventIds } : {}) };
   }
 
   async getActor(id: string): Promise<ActorRecord | undefined> {
@@ -1544,7 +1550,8 @@ const CREATE_ACTORS = `WITH created AS (
   INSERT INTO events (actor_id, type, event, due_at, send_id, source, created_at)
   SELECT actor_id, type, event, due_at, send_id, source, $8
   FROM unnest($9::text[], $10::text[], $11::text[], $12::bigint[], $13::text[], $14::text[]) WITH ORDINALITY AS e(actor_id, type, event, due_at, send_id, source, n)
-  ORDER BY n`;
+  ORDER BY n
+  RETURNING id`;
 
 function createActorsValues(actors: NewActor[], events: NewEvent[], now: number): unknown[] {
   const column = <T, V>(rows: T[], get: (row: T) => V) => rows.map(get);

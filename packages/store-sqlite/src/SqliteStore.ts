@@ -22,6 +22,7 @@ import {
   type StoredText,
   type ActorQuery,
   type ActorRecord,
+  type CreatedActors,
   type ApprovalQuery,
   type ApprovalRecord,
   type ApprovalResolution,
@@ -250,12 +251,12 @@ export class SqliteStore implements Store {
 
   // ---- actors -------------------------------------------------------------------
 
-  async createActors(actors: NewActor[], events: NewEvent[]): Promise<ActorRecord[]> {
+  async createActors(actors: NewActor[], events: NewEvent[]): Promise<CreatedActors> {
     const created = this.db.transaction(() => {
       const now = this.#now();
       for (const actor of actors) this.#insertActor(actor, now);
-      for (const event of events) this.#insertEvent(event, now);
-      return actors.map((actor) => createdActor(actor, now));
+      const eventIds = events.map((event) => this.#insertEvent(event, now));
+      return { actors: actors.map((actor) => createdActor(actor, now)), eventIds };
     }).immediate();
     for (const actor of actors) this.#bases.created(actor.id, actor.runId);
     return created;

@@ -29,9 +29,10 @@ describe('RunStarts', () => {
     expect(calls).toEqual([20]);
     for (const [index, id] of ids.entries()) {
       expect(await store.getActor(id)).toMatchObject({ id, status: 'active' });
-      // Each start learns its own actor as written, without reading it back.
-      expect(created[index]).toEqual([await store.getActor(id)]);
-      expect(await store.nextEvents(id, 0, 10)).toHaveLength(1);
+      // Each start learns its own actor as written and its own event's id, without reading them back.
+      const mailbox = await store.nextEvents(id, 0, 10);
+      expect(mailbox).toHaveLength(1);
+      expect(created[index]).toEqual({ actors: [await store.getActor(id)], eventIds: [mailbox[0]!.id] });
     }
     await store.close();
   });

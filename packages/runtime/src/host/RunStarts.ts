@@ -1,9 +1,9 @@
-import type { ActorRecord, HostStore, NewActor, NewEvent } from '../Store.js';
+import type { CreatedActors, HostStore, NewActor, NewEvent } from '../Store.js';
 
 interface Start {
   actors: NewActor[];
   events: NewEvent[];
-  resolve(created: ActorRecord[]): void;
+  resolve(created: CreatedActors): void;
   reject(error: unknown): void;
 }
 
@@ -24,9 +24,9 @@ export class RunStarts {
     this.#store = store;
   }
 
-  /** Writes one run's actors and events with the other starts of this turn; resolves once committed, with its actors as written. */
-  create(actors: NewActor[], events: NewEvent[]): Promise<ActorRecord[]> {
-    return new Promise<ActorRecord[]>((resolve, reject) => {
+  /** Writes one run's actors and events with the other starts of this turn; resolves once committed, with its actors as written and its events' ids. */
+  create(actors: NewActor[], events: NewEvent[]): Promise<CreatedActors> {
+    return new Promise<CreatedActors>((resolve, reject) => {
       this.#pending.push({ actors, events, resolve, reject });
       if (this.#scheduled) return;
       this.#scheduled = true;
@@ -40,15 +40,17 @@ export class RunStarts {
     this.#pending = [];
     if (batch.length > 1) {
       try {
-        const created = new Map(
-          (
-            await this.#store.createActors(
-              batch.flatMap((s) => s.actors),
-              batch.flatMap((s) => s.events),
-            )
-          ).map((actor) => [actor.id, actor]),
+        const { actors, eventIds } = await this.#store.createActors(
+          batch.flatMap((s) => s.actors),
+          batch.flatMap((s) => s.events),
         );
-        for (const start of batch) start.resolve(start.actors.map((actor) => created.get(actor.id)!));
+        const created = new Map(actors.map((actor) => [actor.id, actor]));
+        let first = 0;
+        for (const start of batch) {
+          const ids = eventIds?.slice(first, first + start.events.length);
+          first += start.events.length;
+          start.resolve({ actors: start.actors.map((actor) => created.get(actor.id)!), ...(ids ? { eventIds: ids } : {}) });
+        }
         return;
       } catch {
         // Nothing of the shared transaction was written: each start alone, below.

@@ -260,3 +260,32 @@ describe('a stop planned from stale reads', () => {
     expect(await runtime.store.verifyAudit()).toMatchObject({ ok: true });
   });
 });
+
+describe('reads a step skips because the host wrote what they would find', () => {
+  it("steps a run it started from the init event it wrote, reading no mailbox; an event sent at once is applied after it, in order", async () => {
+    const counter = defineMachine({
+      name: 'counter',
+      config: { initial: 'on', context: ({ input }) => ({ log: [(input as { first: string }).first] }), states: { on: { on: { note: { actions: 'add' } } } } },
+      schemas: { input: z.object({ first: z.string() }), events: { note: z.object({ text: z.string() }) } },
+      actions: { add: assign({ log: ({ context, event }) => [...(context as { log: string[] }).log, (event as { text: string }).text] }) },
+    });
+    const reads: string[] = [];
+    const wrap = intercept('nextEvents', (real, actorId: string, now: number, limit: number) => {
+      reads.push(actorId);
+      return real(actorId, now, limit);
+    });
+    const { runtime } = await host([counter], { wrap });
+    const { runId } = await runtime.startRun('counter', { input: { first: 'init' } });
+    await runtime.waitForRun(runId, { horizonMs: 0 });
+    expect((await runtime.store.history(runId)).map((h) => h.eventType)).toEqual(['xstate.init']);
+    expect(reads).toEqual([]);
+
+    // Sends right after the start: stored after the init event, they kick the actor and are read once its init step is done.
+    const second = await runtime.startRun('counter', { input: { first: 'a' } });
+    await runtime.send(second.runId, { type: 'note', text: 'b' });
+    await runtime.send(second.runId, { type: 'note', text: 'c' });
+    await runtime.waitForRun(second.runId, { horizonMs: 0 });
+    expect(JSON.parse((await runtime.store.getActor(second.runId))!.snapshot!).context.log).toEqual(['a', 'b', 'c']);
+    expect(reads.filter((id) => id === second.runId).length).toBeGreaterThan(0);
+  });
+});

@@ -35,6 +35,8 @@ interface LoadedActor {
   snapshot: AnyMachineSnapshot | undefined;
   /** What the host knows of the actor's rows without reading them (see `KnownActor`). */
   known: KnownActor;
+  /** The init event this host wrote with the actor, not yet applied: its first step takes it instead of reading the mailbox. */
+  primed?: MailboxEvent;
 }
 
 /**
@@ -129,13 +131,16 @@ export class StepRunner {
 
   /**
    * Holds an actor this host has just created and owns (its row as `createActors` wrote it), so
-   * its first step reads nothing back. A row that changed meanwhile (another host took it over,
-   * a stop) is caught by the commit's conditions as for any cached actor.
+   * its first step reads nothing back: neither the row nor, given `init` (the event written with
+   * it, as stored), the mailbox. A row that changed meanwhile (another host took it over, a stop)
+   * or an event already consumed is caught by the commit's conditions as for any cached actor.
+   * An event stored after `init` is not missed: whoever stores it kicks or wakes the actor's host.
    */
-  async prime(record: ActorRecord): Promise<void> {
+  async prime(record: ActorRecord, init?: MailboxEvent): Promise<void> {
     if (record.owner !== this.#host.hostId || record.seq !== 0 || record.status !== 'active' || this.#cache.has(record.id)) return;
     const version = await this.#host.registry.pinned(record.machine, record.version, this.#host.store);
-    if (!this.#cache.has(record.id)) this.#hold(record.id, { record, version, snapshot: undefined, known: { childless: true, approvalFree: true } });
+    if (this.#cache.has(record.id)) return;
+    this.#hold(record.id, { record, version, snapshot: undefined, known: { childless: true, approvalFree: true }, ...(init ? { primed: init } : {}) });
   }
 
   /** The record of an actor held in memory (current as of this host's last commit), if any. */
@@ -209,7 +214,7 @@ export class StepRunner {
     let conflicts = 0;
     while (loaded && !this.#host.stopping()) {
       if (this.#mayHalt() && (await store.isRunHalted(loaded.record.runId))) return; // a high-risk approval holds the run
-      const events = await store.nextEvents(actorId, clock.now(), MAILBOX_BATCH);
+      const events = takePrimed(loaded, clock.now()) ?? (await store.nextEvents(actorId, clock.now(), MAILBOX_BATCH));
       if (!events.length) return;
       // A short read was the whole mailbox: an event stored after it kicks the actor again
       // (a send, another actor's message, a result that waits there, a woken host's scan, a
@@ -513,6 +518,14 @@ export class StepRunner {
       telemetry.run({ runId: record.runId, machine: record.machine, version: record.version, status: commit.status, createdAt: record.createdAt, endedAt, error: commit.error });
     }
   }
+}
+
+/** The init event a new actor was primed with, once, when it is due: the mailbox as its first read would find it. */
+function takePrimed(loaded: LoadedActor, now: number): MailboxEvent[] | undefined {
+  const init = loaded.primed;
+  if (!init) return undefined;
+  loaded.primed = undefined;
+  return loaded.record.seq === 0 && init.dueAt <= now ? [init] : undefined;
 }
 
 /** The run an actor belongs to: child ids extend their parent's (`run/child/grandchild`). */

@@ -10,8 +10,9 @@ export async function startRun(store: Store, runId: string): Promise<void> {
   const created = await store.createActors([{ id: runId, runId, parentId: null, childKey: null, machine: 'm', version: 'v1', owner: null }], [
     { actorId: runId, type: 'xstate.init', event: '{"type":"xstate.init","input":{}}', dueAt: T0, source: 'external' },
   ]);
-  // What createActors answers is the row as written (a host steps a new run from it without reading it back).
-  expect(created).toEqual([await store.getActor(runId)]);
+  // What createActors answers is the row as written and the event's id (a host steps a new run from them without reading either back).
+  const [init] = await store.nextEvents(runId, T0, 10);
+  expect(created).toEqual({ actors: [await store.getActor(runId)], eventIds: [init!.id] });
 }
 
 /**

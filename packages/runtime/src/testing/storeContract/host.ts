@@ -38,6 +38,20 @@ export function runHostContract(withStore: WithStore): void {
         expect(await store.childrenOf('run-b')).toEqual([]);
       }));
 
+    it("answers the ids of the events it created in the order given, as the mailboxes hold them", () =>
+      withStore(async (store) => {
+        const actor = (id: string) => ({ id, runId: id, parentId: null, childKey: null, machine: 'm', version: 'v1', owner: null });
+        const event = (actorId: string, type: string, dueAt: number) => ({ actorId, type, event: JSON.stringify({ type }), dueAt, source: 'external' });
+        const created = await store.createActors([actor('run-x'), actor('run-y')], [event('run-y', 'xstate.init', T0), event('run-x', 'xstate.init', T0), event('run-x', 'later', T0 + 1)]);
+        expect(created.actors.map((a) => a.id)).toEqual(['run-x', 'run-y']);
+        const [y] = await store.nextEvents('run-y', T0 + 1, 10);
+        const [x, later] = await store.nextEvents('run-x', T0 + 1, 10);
+        expect(created.eventIds).toEqual([y!.id, x!.id, later!.id]);
+        // Events alone (no actor) answer their ids too.
+        const alone = await store.createActors([], [event('run-y', 'more', T0 + 2)]);
+        expect(alone).toEqual({ actors: [], eventIds: [(await store.nextEvents('run-y', T0 + 2, 10))[1]!.id] });
+      }));
+
     it('returns due events in due-time order, keeps future ones back, and dead-letters a discarded one', () =>
       withStore(async (store) => {
         await startRun(store, 'run-a');
