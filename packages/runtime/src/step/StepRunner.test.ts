@@ -88,8 +88,9 @@ describe('a step that keeps failing ends with the reason', () => {
   });
 
   it('ends a step whose reads throw (a thrown plan), and dead-letters the event alone when ending it fails too', async () => {
-    // Every step that would finish the actor reads its open work: make that read fail for good.
-    const machine = defineMachine({ name: 'm', config: { initial: 'a', states: { a: { on: { go: 'end' } }, end: { type: 'final' } } }, schemas: go });
+    // A step that finishes an actor with a delayed send waiting reads its open work (the host does not follow what
+    // becomes of a stored send): make that read fail for good.
+    const machine = defineMachine({ name: 'm', config: { initial: 'a', states: { a: { after: { 60_000: 'end' }, on: { go: 'end' } }, end: { type: 'final' } } }, schemas: go });
     let reads = 0;
     const wrap = intercept('openWorkOf', async () => {
       reads++;
@@ -103,9 +104,9 @@ describe('a step that keeps failing ends with the reason', () => {
     const [letter] = await runtime.store.listDeadLetters(runId);
     expect(letter!.reason).toMatch(/failed twice with: broken read; ending the step failed too: broken read/);
     expect(reads).toBe(3);
-    // The actor is as it was, its mailbox empty: nothing is retried.
+    // The actor is as it was, its mailbox holding only its delayed event: nothing is retried.
     expect(await runtime.store.getActor(runId)).toMatchObject({ status: 'active', seq: 1 });
-    expect(await runtime.store.nextEvents(runId, Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
+    expect((await runtime.store.nextEvents(runId, Number.MAX_SAFE_INTEGER, 10)).map((e) => e.source)).toEqual([runId]);
   });
 
   it('puts an actor whose emitted event holds a BigInt in error with the reason, instead of retrying forever', async () => {
@@ -288,4 +289,84 @@ describe('reads a step skips because the host wrote what they would find', () =>
     expect(JSON.parse((await runtime.store.getActor(second.runId))!.snapshot!).context.log).toEqual(['a', 'b', 'c']);
     expect(reads.filter((id) => id === second.runId).length).toBeGreaterThan(0);
   });
+
+  it("finishes an actor whose open work it followed without reading it: a job still running is cancelled and its attempt stopped", async () => {
+    let aborted = false;
+    const race = defineMachine({
+      name: 'race',
+      config: {
+        initial: 'both',
+        states: {
+          both: {
+            type: 'parallel',
+            states: {
+              quick: { invoke: { id: 'quick', src: 'quick', onDone: '#race.won' } },
+              slow: { invoke: { id: 'slow', src: 'slow' } },
+            },
+          },
+          won: { id: 'won', type: 'final' },
+        },
+        id: 'race',
+      },
+      schemas: {},
+      activities: {
+        quick: defineActivity({ run: async () => 'first' }),
+        slow: defineActivity({
+          run: (_input, ctx) =>
+            new Promise((_resolve, reject) =>
+              ctx.signal.addEventListener('abort', () => {
+                aborted = true;
+                reject(new Error('aborted'));
+              }),
+            ),
+        }),
+      },
+    });
+    const reads: string[][] = [];
+    const wrap = intercept('openWorkOf', (real, ids: string[]) => {
+      reads.push(ids);
+      return real(ids);
+    });
+    const { runtime } = await host([race], { wrap });
+    const { runId } = await runtime.startRun('race');
+    expect(await runtime.waitForRun(runId, { horizonMs: 5000 })).toMatchObject({ status: 'done' });
+    expect(reads).toEqual([]);
+    const jobs = await runtime.store.listJobs({ runId });
+    expect(jobs.map((j) => [j.childId, j.status]).sort()).toEqual([
+      ['quick', 'done'],
+      ['slow', 'cancelled'],
+    ]);
+    await expect.poll(() => aborted, { timeout: 5000 }).toBe(true);
+
+  });
+
+  it('reads the open work of an actor it read back from the store (another host created it) before finishing it', async () => {
+    const waiting = defineMachine({
+      name: 'waiting',
+      config: { initial: 'a', states: { a: { invoke: { id: 'slow', src: 'slow' }, on: { go: 'end' } }, end: { type: 'final' } } },
+      schemas: go,
+      activities: { slow: defineActivity({ run: (_input, ctx) => new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted')))) }) },
+    });
+    const reads: string[][] = [];
+    const wrap = intercept('openWorkOf', (real, ids: string[]) => {
+      reads.push(ids);
+      return real(ids);
+    });
+    const first = await host([waiting]);
+    const { runId } = await first.runtime.startRun('waiting');
+    await expect.poll(async () => (await first.sqlite.listJobs({ runId })).map((j) => j.status), { timeout: 5000 }).toEqual(['running']);
+    await first.runtime.stop(); // hands the run and its job back
+
+    const path = first.sqlite.path;
+    const sqlite = await SqliteStore.open(path);
+    const runtime = createRuntime({ store: wrap(sqlite), machines: [waiting], pollIntervalMs: 10, onError: () => {} });
+    open.push({ runtime, sqlite });
+    await runtime.start();
+    await expect.poll(async () => (await sqlite.listJobs({ runId })).map((j) => [j.status, j.attempts]), { timeout: 5000 }).toEqual([['running', 2]]);
+    await runtime.send(runId, { type: 'go' });
+    expect(await runtime.waitForRun(runId, { horizonMs: 5000 })).toMatchObject({ status: 'done' });
+    expect(reads).toEqual([[runId]]);
+    expect((await sqlite.listJobs({ runId })).map((j) => j.status)).toEqual(['cancelled']);
+  });
 });
+

@@ -9,7 +9,7 @@ import type { MachineRegistry, MachineVersion } from '../MachineRegistry.js';
 import { hasOwn } from '../names.js';
 import { decodeSnapshot, snapshotContext } from '../snapshotCodec.js';
 import { riskPolicies } from '../riskPolicy.js';
-import type { ActorRecord, BatchResult, CommitResult, HistoryRecord, HostStore, JobCompletion, JobRecord, MailboxEvent, NewJob, StepCommit } from '../Store.js';
+import type { ActorRecord, BatchResult, CommitResult, HistoryRecord, HostStore, JobCompletion, JobRecord, JobStatus, MailboxEvent, NewJob, StepCommit } from '../Store.js';
 import type { RunTelemetry } from '../telemetry.js';
 import { hostInitialTransition, hostTransition } from '../xstateLogic.js';
 import { planCommit, planEndedStep, type PlanEnv, type PlannedStep, type StepEvent, type StepResult } from './planCommit.js';
@@ -42,15 +42,39 @@ interface LoadedActor {
 /**
  * What a host knows of an actor it holds, so a step can skip reads. Each fact was read (or
  * is true of a new actor), and every step since was committed by this host (a conflict drops
- * the whole entry) and did not change it. Children and approvals appear only through the
- * actor's own steps (spawns, held jobs), so a step that creates none keeps the fact.
+ * the whole entry) and did not change it. Children, approvals, delayed sends and jobs appear
+ * only through the actor's own steps (spawns, held jobs, sends, invokes), so a step that
+ * creates none keeps the fact, and the host follows the jobs its steps create and end.
  */
-interface KnownActor {
+export interface KnownActor {
   /** No durable children. */
   childless: boolean;
   /** No pending approvals. */
   approvalFree: boolean;
+  /** No delayed send of its own still waiting in a mailbox (`OpenWork.timers`). */
+  timerFree: boolean;
+  /**
+   * Its open jobs (key -> child id and status as its step wrote it), or undefined when not known.
+   * Never misses an open one; may still list one ended since by a result that went through the
+   * mailbox, or by a person's decision (cancelling an ended job changes nothing).
+   */
+  openJobs: ReadonlyMap<string, KnownJob> | undefined;
 }
+
+/** An open job of an actor, as the host last wrote it. */
+export interface KnownJob {
+  childId: string;
+  status: JobStatus;
+}
+
+/** Jobs the host follows per actor; past this many it reads them instead (an actor with that many at once is rare). */
+const MAX_KNOWN_JOBS = 32;
+
+/** What the host knows of an actor it has just created (or read at seq 0): nothing of it yet. */
+const NEW_ACTOR: KnownActor = Object.freeze({ childless: true, approvalFree: true, timerFree: true, openJobs: new Map<string, KnownJob>() });
+
+/** What the host knows of an actor read back (or after a step it did not plan): nothing, so each read is made. */
+const UNKNOWN_ACTOR: KnownActor = Object.freeze({ childless: false, approvalFree: false, timerFree: false, openJobs: undefined });
 
 /** A step planned from the actor in memory. */
 interface PlanOutcome {
@@ -140,7 +164,7 @@ export class StepRunner {
     if (record.owner !== this.#host.hostId || record.seq !== 0 || record.status !== 'active' || this.#cache.has(record.id)) return;
     const version = await this.#host.registry.pinned(record.machine, record.version, this.#host.store);
     if (this.#cache.has(record.id)) return;
-    this.#hold(record.id, { record, version, snapshot: undefined, known: { childless: true, approvalFree: true }, ...(init ? { primed: init } : {}) });
+    this.#hold(record.id, { record, version, snapshot: undefined, known: NEW_ACTOR, ...(init ? { primed: init } : {}) });
   }
 
   /** The record of an actor held in memory (current as of this host's last commit), if any. */
@@ -281,7 +305,7 @@ export class StepRunner {
     const version = await registry.pinned(record.machine, record.version, store);
     const snapshot = record.snapshot ? (createActor(version.machine, { snapshot: decodeSnapshot(record.snapshot) }).getSnapshot() as AnyMachineSnapshot) : undefined;
     const fresh = record.seq === 0;
-    return this.#hold(actorId, { record, version, snapshot, known: { childless: fresh, approvalFree: fresh } });
+    return this.#hold(actorId, { record, version, snapshot, known: fresh ? NEW_ACTOR : UNKNOWN_ACTOR });
   }
 
   /** Keeps an actor in the cache, dropping the least recently used one past the limit. */
@@ -291,17 +315,27 @@ export class StepRunner {
     return loaded;
   }
 
-  /** Plans a step from the actor in memory: `transition()`, the reads its result needs, `planCommit`. */
-  async #plan(loaded: LoadedActor, stepEvent: StepEvent, startedAt: number, t0: number): Promise<PlanOutcome> {
+  /**
+   * Plans a step from the actor in memory: `transition()`, the reads its result needs,
+   * `planCommit`, and the claim of the jobs this host will run (see `#claiming`).
+   * `finishedJob`: the job whose result the step applies, ended by the same commit.
+   */
+  async #plan(loaded: LoadedActor, stepEvent: StepEvent, startedAt: number, t0: number, finishedJob?: string): Promise<PlanOutcome> {
     const { store, registry, hostId } = this.#host;
     const { record, version } = loaded;
     const result = this.#transition(loaded, stepEvent.event as EventObject & { input?: unknown }, startedAt);
     const known = { ...loaded.known };
     const inputs = await readStepInputs(store, registry, record, version, result, known);
     const env: PlanEnv = { version, machine: (name) => registry.machine(name), hostId, now: startedAt, durationUs: Math.round((performance.now() - t0) * 1000) };
-    const planned = planCommit(record, stepEvent, result, inputs, env);
+    const planned = this.#claiming(planCommit(record, stepEvent, result, inputs, env), startedAt);
+    const { commit } = planned;
     // Read (or known) empty, and this step creates none: still so once it commits.
-    const after: KnownActor = { childless: known.childless && planned.commit.spawn.length === 0, approvalFree: known.approvalFree && !planned.commit.approvals?.length };
+    const after: KnownActor = {
+      childless: known.childless && commit.spawn.length === 0,
+      approvalFree: known.approvalFree && !commit.approvals?.length,
+      timerFree: known.timerFree && !commit.messages.some((message) => message.sendId != null),
+      openJobs: openJobsAfter(known.openJobs, commit as StepCommit, finishedJob),
+    };
     return { result, planned, env, known: after };
   }
 
@@ -318,8 +352,7 @@ export class StepRunner {
     let known: KnownActor | undefined;
     try {
       const made = await this.#plan(loaded, stepEvent, startedAt, t0);
-      ({ result, env, known } = made);
-      claimed = this.#claiming(made.planned, startedAt);
+      ({ result, env, known, planned: claimed } = made);
       const committed = await this.#commits.commit({ step: this.#fence(loaded, claimed.commit as StepCommit) });
       outcome = committed.ok ? { ok: true, planned: claimed } : (committed as Extract<CommitResult, { ok: false }>);
       this.#stepFailures.succeeded(`${record.id}:${stepEvent.id}`);
@@ -346,14 +379,13 @@ export class StepRunner {
     const stepEvent: StepEvent = { id: 0, json: completion.event.event, event, source: completion.event.source, ...(typeof event.actorId === 'string' ? { finishes: event.actorId } : {}) };
     let made: PlanOutcome;
     try {
-      made = await this.#plan(loaded, stepEvent, startedAt, t0);
+      made = await this.#plan(loaded, stepEvent, startedAt, t0, completion.key);
     } catch (error) {
       // Planning failed: the result goes to the mailbox, where a step that keeps failing ends.
       if (this.#host.stopping() || isTransientStepError(ensureError(error))) throw error;
       return this.#commits.commit({ completion });
     }
-    const { result, planned, known } = made;
-    const claimed = this.#claiming(planned, startedAt);
+    const { result, planned: claimed, known } = made;
     const outcome = await this.#commits.commit({ completion, step: { ...this.#fence(loaded, claimed.commit as StepCommit), eventId: null } });
     if (outcome.ok) return this.#committed(loaded, record, result, claimed, startedAt, known);
     return outcome.reason === 'conflict' ? false : outcome;
@@ -374,7 +406,7 @@ export class StepRunner {
   /** After commit: only now may anything the step caused become visible. `known`: what the plan knew (none for a step ended instead). */
   #committed(loaded: LoadedActor, record: ActorRecord, result: StepResult | undefined, planned: PlannedStep, startedAt: number, known: KnownActor | undefined): true | 'halted' {
     const { commit, seq, emitted } = planned;
-    loaded.known = known ?? { childless: false, approvalFree: false };
+    loaded.known = known ?? UNKNOWN_ACTOR;
     loaded.record = { ...record, seq, status: commit.status, snapshot: commit.snapshot, stateValue: commit.stateValue, output: commit.output, error: commit.error, updatedAt: startedAt };
     if (result?.ok && commit.status !== 'error') loaded.snapshot = asRestored(result.next, commit.snapshot);
     for (const childId of commit.cancelJobs) this.#host.abortJobs(record.id, childId);
@@ -518,6 +550,21 @@ export class StepRunner {
       telemetry.run({ runId: record.runId, machine: record.machine, version: record.version, status: commit.status, createdAt: record.createdAt, endedAt, error: commit.error });
     }
   }
+}
+
+/**
+ * The actor's open jobs once `commit` is written: less the one whose result it applies and those of
+ * the children it cancels (as the store cancels them: every open job of that child, before the
+ * step's own jobs are written), plus the jobs it creates.
+ */
+function openJobsAfter(open: ReadonlyMap<string, KnownJob> | undefined, commit: StepCommit, finishedJob: string | undefined): ReadonlyMap<string, KnownJob> | undefined {
+  if (!open) return undefined;
+  if (finishedJob === undefined && !commit.cancelJobs.length && !commit.jobs.length) return open;
+  const next = new Map(open);
+  if (finishedJob !== undefined) next.delete(finishedJob);
+  for (const childId of commit.cancelJobs) for (const [key, job] of next) if (job.childId === childId) next.delete(key);
+  for (const job of commit.jobs) next.set(job.key, { childId: job.childId, status: job.held ? 'held' : job.claimedBy ? 'running' : 'pending' });
+  return next.size > MAX_KNOWN_JOBS ? undefined : next;
 }
 
 /** The init event a new actor was primed with, once, when it is due: the mailbox as its first read would find it. */

@@ -1,4 +1,4 @@
-import type { ActorRecord, HostStore } from '../Store.js';
+import type { ActorRecord, HostStore, JobStatus, OpenWork } from '../Store.js';
 import type { MachineRegistry, MachineVersion } from '../MachineRegistry.js';
 import { riskPolicies, withConfidence } from '../riskPolicy.js';
 import type { StepInputs, StepResult } from './planCommit.js';
@@ -26,6 +26,8 @@ const NONE: StepInputs = Object.freeze({ children: new Map(), descendants: new M
  * none and has committed every step since, none spawning one), so they are not read
  * again; set here when a read finds none. `known.approvalFree`: likewise for its pending
  * approvals, which are all a step that only stops an activity needs of its open work.
+ * `known.timerFree` and `known.openJobs`: likewise for its stored delayed sends and its open
+ * jobs; with all four known, a finishing step reads none of its own open work.
  */
 export async function readStepInputs(
   store: HostStore,
@@ -33,7 +35,7 @@ export async function readStepInputs(
   record: ActorRecord,
   version: MachineVersion,
   result: StepResult,
-  known: { childless?: boolean; approvalFree?: boolean } = {},
+  known: KnownWork = {},
 ): Promise<StepInputs> {
   const finishing = !result.ok || result.next.status !== 'active';
   const plan = result.ok ? result.plan : undefined;
@@ -57,9 +59,16 @@ export async function readStepInputs(
   }
   // A finishing actor cancels all its open work; a step that stops one of its activities, only that one's approvals.
   const cancelsOwn = finishing || (plan!.stopChildren.some((key) => !children.has(key)) && !known.approvalFree);
-  const workOf = [...(cancelsOwn && needsChildren ? [record.id] : []), ...descendants.keys()];
+  const ownKnown = cancelsOwn && needsChildren ? knownOpenWork(record.id, known) : undefined;
+  const workOf = [...(cancelsOwn && needsChildren && !ownKnown ? [record.id] : []), ...descendants.keys()];
   const openWork = new Map((workOf.length ? await store.openWorkOf(workOf) : []).map((w) => [w.actorId, w]));
-  if (openWork.has(record.id)) known.approvalFree = openWork.get(record.id)!.approvals.length === 0;
+  const own = openWork.get(record.id);
+  if (ownKnown) openWork.set(record.id, ownKnown);
+  else if (own) {
+    known.approvalFree = own.approvals.length === 0;
+    known.timerFree = own.timers.length === 0;
+    known.openJobs = new Map(own.jobs.map((job) => [job.key, { childId: job.childId, status: job.status }]));
+  }
   const takenIds = new Set<string>();
   const machineOf = new Map<string, string>();
   let lastJournal: unknown = null;
@@ -79,6 +88,20 @@ export async function readStepInputs(
     if (plan.jobs.some((job) => (withConfidence(policies?.get(job.childId), job.context)?.tier ?? 'low') !== 'low')) lastJournal = await lastJournalEntry(store, record.id);
   }
   return { children, descendants, openWork, takenIds, machineOf, lastJournal };
+}
+
+/** What the host may know of an actor's open work (see `KnownActor` in StepRunner). */
+export interface KnownWork {
+  childless?: boolean;
+  approvalFree?: boolean;
+  timerFree?: boolean;
+  openJobs?: ReadonlyMap<string, { childId: string; status: JobStatus }> | undefined;
+}
+
+/** The actor's open work as the host knows it, when it knows all of it (no children, approvals or delayed sends; its jobs). */
+function knownOpenWork(actorId: string, known: KnownWork): OpenWork | undefined {
+  if (!known.childless || !known.approvalFree || !known.timerFree || !known.openJobs) return undefined;
+  return { actorId, jobs: [...known.openJobs].map(([key, job]) => ({ key, childId: job.childId, status: job.status })), approvals: [], timers: [] };
 }
 
 async function lastJournalEntry(store: HostStore, actorId: string): Promise<unknown> {
