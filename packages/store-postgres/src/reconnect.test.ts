@@ -178,13 +178,20 @@ describe('PostgresStore when the answer to COMMIT is lost', () => {
   });
 
   it('goes on after the server ends its idle pooled connections (as at a restart), without crashing the process', async () => {
-    const url = freshPostgresUrl('drop');
+    // Named, so that only this store's connections are ended: other test files share the server and its database.
+    const named = new URL(freshPostgresUrl('drop'));
+    const name = `spine-drop-${named.searchParams.get('schema')!.slice(-10)}`;
+    named.searchParams.set('application_name', name);
+    const url = named.toString();
     const store = await PostgresStore.open(url);
     cleanup.push(() => store.close());
     const init = (id: string) => ({ actorId: id, type: 'xstate.init', event: '{"type":"xstate.init"}', dueAt: 0, source: 'external' });
     await store.createActors([{ id: 'b', runId: 'b', parentId: null, childKey: null, machine: 'm', version: 'v1', owner: null }], [init('b')]);
-    // Every connection of the store is ended by the server (as at a restart), then reads go on.
-    await withPostgres(url, (c) => c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND query NOT LIKE 'LISTEN%' AND datname = current_database() AND backend_type = 'client backend' AND state = 'idle'"));
+    // Every idle connection of the store is ended by the server (as at a restart), then reads go on.
+    const ended = await withPostgres(url, async (c) =>
+      (await c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND application_name = $1 AND query NOT LIKE 'LISTEN%' AND state = 'idle'", [name])).rowCount,
+    );
+    expect(ended).toBeGreaterThan(0);
     expect(await store.getActor('b')).toMatchObject({ id: 'b' });
     await store.enqueue([{ actorId: 'b', type: 'go', event: '{"type":"go"}', dueAt: 0, source: 'external' }]);
     const events = await withPostgres(url, async (c) => (await c.query('SELECT type FROM events ORDER BY id')).rows.map((r: { type: string }) => r.type));
