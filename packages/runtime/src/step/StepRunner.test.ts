@@ -266,9 +266,10 @@ describe('reads a step skips because the host wrote what they would find', () =>
   it("steps a run it started from the init event it wrote, reading no mailbox; an event sent at once is applied after it, in order", async () => {
     const counter = defineMachine({
       name: 'counter',
-      config: { initial: 'on', context: ({ input }) => ({ log: [(input as { first: string }).first] }), states: { on: { on: { note: { actions: 'add' } } } } },
+      config: { initial: 'on', states: { on: { on: { note: { actions: 'add' } } } } },
       schemas: { input: z.object({ first: z.string() }), events: { note: z.object({ text: z.string() }) } },
-      actions: { add: assign({ log: ({ context, event }) => [...(context as { log: string[] }).log, (event as { text: string }).text] }) },
+      context: (input: { first: string }) => ({ log: [input.first] }),
+      actions: { add: assign({ log: ({ context, event }: any) => [...context.log, event.text] }) },
     });
     const reads: string[] = [];
     const wrap = intercept('nextEvents', (real, actorId: string, now: number, limit: number) => {
