@@ -9,13 +9,13 @@ import type { MachineRegistry, MachineVersion } from '../MachineRegistry.js';
 import { hasOwn } from '../names.js';
 import { decodeSnapshot, snapshotContext } from '../snapshotCodec.js';
 import { riskPolicies } from '../riskPolicy.js';
-import type { ActorRecord, BatchResult, CommitResult, HistoryRecord, HostStore, JobCompletion, JobRecord, JobStatus, MailboxEvent, NewJob, StepCommit } from '../Store.js';
+import type { ActorRecord, BatchResult, CommitResult, HistoryRecord, HostStore, JobCompletion, JobRecord, MailboxEvent, NewJob, StepCommit } from '../Store.js';
 import type { RunTelemetry } from '../telemetry.js';
 import { hostInitialTransition, hostTransition } from '../xstateLogic.js';
 import { planCommit, planEndedStep, type PlanEnv, type PlannedStep, type StepEvent, type StepResult } from './planCommit.js';
 import { planStep, type ExecutableAction } from './planStep.js';
 import { GroupCommit } from './GroupCommit.js';
-import { readStepInputs } from './readStepInputs.js';
+import { readStepInputs, type KnownActor, type KnownJob } from './readStepInputs.js';
 import { isTransientStepError, StepFailures } from './stepFailures.js';
 
 /** Mailbox events a drain reads at a time. */
@@ -37,34 +37,6 @@ interface LoadedActor {
   known: KnownActor;
   /** The init event this host wrote with the actor, not yet applied: its first step takes it instead of reading the mailbox. */
   primed?: MailboxEvent;
-}
-
-/**
- * What a host knows of an actor it holds, so a step can skip reads. Each fact was read (or
- * is true of a new actor), and every step since was committed by this host (a conflict drops
- * the whole entry) and did not change it. Children, approvals, delayed sends and jobs appear
- * only through the actor's own steps (spawns, held jobs, sends, invokes), so a step that
- * creates none keeps the fact, and the host follows the jobs its steps create and end.
- */
-export interface KnownActor {
-  /** No durable children. */
-  childless: boolean;
-  /** No pending approvals. */
-  approvalFree: boolean;
-  /** No delayed send of its own still waiting in a mailbox (`OpenWork.timers`). */
-  timerFree: boolean;
-  /**
-   * Its open jobs (key -> child id and status as its step wrote it), or undefined when not known.
-   * Never misses an open one; may still list one ended since by a result that went through the
-   * mailbox, or by a person's decision (cancelling an ended job changes nothing).
-   */
-  openJobs: ReadonlyMap<string, KnownJob> | undefined;
-}
-
-/** An open job of an actor, as the host last wrote it. */
-export interface KnownJob {
-  childId: string;
-  status: JobStatus;
 }
 
 /** Jobs the host follows per actor; past this many it reads them instead (an actor with that many at once is rare). */

@@ -35,7 +35,7 @@ export async function readStepInputs(
   record: ActorRecord,
   version: MachineVersion,
   result: StepResult,
-  known: KnownWork = {},
+  known: Partial<KnownActor> = {},
 ): Promise<StepInputs> {
   const finishing = !result.ok || result.next.status !== 'active';
   const plan = result.ok ? result.plan : undefined;
@@ -90,16 +90,36 @@ export async function readStepInputs(
   return { children, descendants, openWork, takenIds, machineOf, lastJournal };
 }
 
-/** What the host may know of an actor's open work (see `KnownActor` in StepRunner). */
-export interface KnownWork {
-  childless?: boolean;
-  approvalFree?: boolean;
-  timerFree?: boolean;
-  openJobs?: ReadonlyMap<string, { childId: string; status: JobStatus }> | undefined;
+/**
+ * What a host knows of an actor it holds, so a step can skip reads. Each fact was read (or
+ * is true of a new actor), and every step since was committed by this host (a conflict drops
+ * the whole entry) and did not change it. Children, approvals, delayed sends and jobs appear
+ * only through the actor's own steps (spawns, held jobs, sends, invokes), so a step that
+ * creates none keeps the fact, and the host follows the jobs its steps create and end.
+ */
+export interface KnownActor {
+  /** No durable children. */
+  childless: boolean;
+  /** No pending approvals. */
+  approvalFree: boolean;
+  /** No delayed send of its own still waiting in a mailbox (`OpenWork.timers`). */
+  timerFree: boolean;
+  /**
+   * Its open jobs (key -> child id and status as its step wrote it), or undefined when not known.
+   * Never misses an open one; may still list one ended since by a result that went through the
+   * mailbox, or by a person's decision (cancelling an ended job changes nothing).
+   */
+  openJobs: ReadonlyMap<string, KnownJob> | undefined;
+}
+
+/** An open job of an actor, as the host last wrote it. */
+export interface KnownJob {
+  childId: string;
+  status: JobStatus;
 }
 
 /** The actor's open work as the host knows it, when it knows all of it (no children, approvals or delayed sends; its jobs). */
-function knownOpenWork(actorId: string, known: KnownWork): OpenWork | undefined {
+function knownOpenWork(actorId: string, known: Partial<KnownActor>): OpenWork | undefined {
   if (!known.childless || !known.approvalFree || !known.timerFree || !known.openJobs) return undefined;
   return { actorId, jobs: [...known.openJobs].map(([key, job]) => ({ key, childId: job.childId, status: job.status })), approvals: [], timers: [] };
 }
