@@ -478,10 +478,12 @@ export interface HostStore {
   enqueue(events: NewEvent[]): Promise<number[]>;
   /**
    * Appends one event to its actor's mailbox only while the actor is active, checked in the same
-   * statement; returns its id, or undefined (nothing stored) when the actor is missing or no longer
-   * active. Optional: `send` reads the actor first without it.
+   * statement; returns its id and whether it heads the mailbox (no other event of the actor was
+   * due at its due time when it was stored: a mailbox read would find it first), or undefined
+   * (nothing stored) when the actor is missing or no longer active. Optional: `send` reads the
+   * actor first without it.
    */
-  enqueueIfActive?(event: NewEvent): Promise<number | undefined>;
+  enqueueIfActive?(event: NewEvent): Promise<{ id: number; first: boolean } | undefined>;
   /** The oldest due, unconsumed events of an actor, in mailbox order. */
   nextEvents(actorId: string, now: number, limit: number): Promise<MailboxEvent[]>;
   /** Marks an event consumed without a step (the actor had already finished). */

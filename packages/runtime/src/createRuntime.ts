@@ -389,8 +389,8 @@ export class Runtime {
     const record = created.actors[0]!;
     const eventId = created.eventIds?.[0];
     // Its first step applies the init event as written, without reading the mailbox back.
-    await this.#steps.prime(record, eventId === undefined ? undefined : { ...init, id: eventId, sendId: null, createdAt: record.createdAt });
-    this.#scheduler.kick(runId);
+    const primed = await this.#steps.prime(record, eventId === undefined ? undefined : { ...init, id: eventId });
+    this.#scheduler.kick(runId, primed);
     return { runId, version: version.version };
   }
 
@@ -428,8 +428,12 @@ export class Runtime {
     if (issues.length) return refuse(describeIssues(actor.machine, typed?.type, issues), issues);
     const stored = { actorId, type: typed.type, event: json, dueAt: this.clock.now(), source };
     let eventId: number | undefined;
+    let primed = false;
     if (held) {
-      eventId = await this.store.enqueueIfActive!(stored);
+      const queued = await this.store.enqueueIfActive!(stored);
+      eventId = queued?.id;
+      // Heading the mailbox of an actor this host holds: its next step applies it without reading the mailbox.
+      primed = queued?.first === true && this.#steps.primeEvent({ ...stored, id: queued.id });
       if (eventId === undefined) {
         // It finished (or was stopped) since this host last stepped it: refused as if read so.
         const now = await this.store.getActor(actorId);
@@ -438,7 +442,7 @@ export class Runtime {
       }
     }
     eventId ??= (await this.store.enqueue([stored]))[0];
-    if (actor.owner === null || actor.owner === this.hostId || this.#scheduler.deadOwners.includes(actor.owner)) this.#scheduler.kick(actorId);
+    if (actor.owner === null || actor.owner === this.hostId || this.#scheduler.deadOwners.includes(actor.owner)) this.#scheduler.kick(actorId, primed);
     else this.store.wakeHosts?.(); // its owner is another host, maybe in another process
     return { eventId: eventId! };
   }

@@ -509,9 +509,9 @@ export class PostgresStore implements Store {
     });
   }
 
-  async enqueueIfActive(event: NewEvent): Promise<number | undefined> {
-    const [row] = await this.#statement<{ id: number }>({ name: 'spine_enqueue_if_active', text: INSERT_EVENT_IF_ACTIVE, values: eventValues(event, this.#now()) }, undefined);
-    return row?.id;
+  async enqueueIfActive(event: NewEvent): Promise<{ id: number; first: boolean } | undefined> {
+    const [row] = await this.#statement<{ id: number; first: boolean }>({ name: 'spine_enqueue_if_active', text: INSERT_EVENT_IF_ACTIVE, values: eventValues(event, this.#now()) }, undefined);
+    return row && { id: row.id, first: row.first };
   }
 
   async nextEvents(actorId: string, now: number, limit: number): Promise<MailboxEvent[]> {
@@ -1587,9 +1587,13 @@ async function insertActor(q: Query, actor: NewActor, now: number): Promise<void
 }
 
 const INSERT_EVENT = 'INSERT INTO events (actor_id, type, event, due_at, send_id, source, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id';
-/** INSERT_EVENT while the actor is active, checked in the same statement (`enqueueIfActive`). */
-const INSERT_EVENT_IF_ACTIVE = `INSERT INTO events (actor_id, type, event, due_at, send_id, source, created_at)
-  SELECT $1::text, $2::text, $3::text, $4::bigint, $5::text, $6::text, $7::bigint WHERE EXISTS (SELECT 1 FROM actors WHERE id = $1 AND status = 'active') RETURNING id`;
+/**
+ * INSERT_EVENT while the actor is active, checked in the same statement (`enqueueIfActive`), with
+ * whether it heads the mailbox: the outer query sees the statement's snapshot, without the new row.
+ */
+const INSERT_EVENT_IF_ACTIVE = `WITH stored AS (INSERT INTO events (actor_id, type, event, due_at, send_id, source, created_at)
+  SELECT $1::text, $2::text, $3::text, $4::bigint, $5::text, $6::text, $7::bigint WHERE EXISTS (SELECT 1 FROM actors WHERE id = $1 AND status = 'active') RETURNING id)
+  SELECT id, NOT EXISTS (SELECT 1 FROM events WHERE actor_id = $1 AND due_at <= $4) AS first FROM stored`;
 const eventValues = (event: NewEvent, now: number) => [event.actorId, event.type, event.event, event.dueAt, event.sendId ?? null, event.source, now];
 
 async function insertEvent(q: Query, event: NewEvent, now: number): Promise<number> {

@@ -135,6 +135,8 @@ export class SqliteStore implements Store {
   readonly #stepTx: (step: StepCommit, direct: DirectResult) => CommitResult;
   /** A batch of one entry, without savepoints (see `commitBatch`). */
   readonly #loneTx: (entry: BatchEntry) => BatchResult;
+  /** `enqueueIfActive`: whether an event of the actor is due already, and the insert, in one transaction. */
+  readonly #enqueueIfActiveTx: (event: NewEvent) => { id: number; first: boolean } | undefined;
   readonly #crashInBatch = crashInBatchHook();
   readonly #synchronous: 'NORMAL' | 'FULL';
   /** Started once this connection committed `CHECKPOINTER_AFTER` steps' transactions: a command or a short test never starts a thread. */
@@ -165,6 +167,11 @@ export class SqliteStore implements Store {
     this.#entryTx = db.transaction((entry: BatchEntry) => this.#entry(entry));
     this.#stepTx = db.transaction((step: StepCommit, direct: DirectResult) => this.#commit(step, direct));
     this.#loneTx = db.transaction((entry: BatchEntry) => this.#entry(entry, true)).immediate as unknown as (entry: BatchEntry) => BatchResult;
+    this.#enqueueIfActiveTx = db.transaction((event: NewEvent) => {
+      const first = !this.#s.hasDueEvent.get(event.actorId, event.dueAt);
+      const inserted = this.#s.insertEventIfActive.run(event.actorId, event.type, event.event, event.dueAt, event.sendId ?? null, event.source, this.#now(), event.actorId);
+      return inserted.changes ? { id: Number(inserted.lastInsertRowid), first } : undefined;
+    }).immediate as unknown as (event: NewEvent) => { id: number; first: boolean } | undefined;
   }
 
   /**
@@ -329,9 +336,8 @@ export class SqliteStore implements Store {
     }).immediate();
   }
 
-  async enqueueIfActive(event: NewEvent): Promise<number | undefined> {
-    const inserted = this.#s.insertEventIfActive.run(event.actorId, event.type, event.event, event.dueAt, event.sendId ?? null, event.source, this.#now(), event.actorId);
-    return inserted.changes ? Number(inserted.lastInsertRowid) : undefined;
+  async enqueueIfActive(event: NewEvent): Promise<{ id: number; first: boolean } | undefined> {
+    return this.#enqueueIfActiveTx(event);
   }
 
   async nextEvents(actorId: string, now: number, limit: number): Promise<MailboxEvent[]> {

@@ -26,8 +26,8 @@ export interface SchedulerHost {
   onError(error: Error, where: string): void;
   /** The lease had run out before a renewal: other hosts may have taken this host's work (their fences refuse its commits). */
   leaseExpired(): void;
-  /** Applies one actor's delivered results, then (with `mailbox`) every due event of its mailbox. */
-  drain(actorId: string, mailbox: boolean): Promise<void>;
+  /** Applies one actor's delivered results, then its mailbox as `mailbox` says (see `MailboxWork`). */
+  drain(actorId: string, mailbox: MailboxWork): Promise<void>;
   /**
    * Most runs drained at once, whose steps share group commits (default: `DRAINS_PER_CONNECTION`
    * per connection of a store that says how many it has, else 256). It also bounds what a scan
@@ -39,6 +39,13 @@ export interface SchedulerHost {
   /** Work outside the mailboxes that each scan looks at first (people's decisions, deadlines). */
   beforeScan(): Promise<void>;
 }
+
+/**
+ * What a ready actor's drain reads after its delivered results: `true` every due event of its
+ * mailbox; `'primed'` only the event its host primed it with (or the mailbox when none is held);
+ * `false` nothing (only a delivered result waits, unless it has to wait in the mailbox).
+ */
+export type MailboxWork = boolean | 'primed';
 
 /**
  * The host's loop: a set of actors ready to step; a poll that finds work other
@@ -53,8 +60,8 @@ export interface SchedulerHost {
 export class Scheduler {
   readonly #host: SchedulerHost;
   readonly #maxRuns: number;
-  /** Ready actors; `true` when their mailbox has work, `false` when only a delivered result waits. */
-  readonly #ready = new Map<string, boolean>();
+  /** Ready actors and what their drain reads. */
+  readonly #ready = new Map<string, MailboxWork>();
   /** Runs (by root id) with a drain in progress. */
   readonly #draining = new Set<string>();
   readonly #settleWaiters = new Set<() => void>();
@@ -196,10 +203,15 @@ export class Scheduler {
     while (this.#pumping || this.#scans.size || this.#renewing) await Promise.allSettled([this.#pumping, ...this.#scans, this.#renewing]);
   }
 
-  /** Marks an actor's mailbox ready and drains ready actors until none is left. */
-  kick(actorId: string): void {
+  /**
+   * Marks an actor's mailbox ready and drains ready actors until none is left. `primed`: the only
+   * new event is the one the host primed the actor with (see `StepRunner.primeEvent`), which its
+   * drain steps without reading the mailbox; any other kick before the drain takes the actor
+   * makes it read the whole mailbox after that event.
+   */
+  kick(actorId: string, primed = false): void {
     if (this.#stopping || this.#paused) return;
-    this.#ready.set(actorId, true);
+    this.#ready.set(actorId, primed && this.#ready.get(actorId) !== true ? 'primed' : true);
     this.#pump();
   }
 

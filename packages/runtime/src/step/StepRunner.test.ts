@@ -291,6 +291,55 @@ describe('reads a step skips because the host wrote what they would find', () =>
     expect(reads.filter((id) => id === second.runId).length).toBeGreaterThan(0);
   });
 
+  it('steps a send that headed the mailbox without reading it, and reads the mailbox after it when more came before the drain (no poll to fall back on)', async () => {
+    const noted = defineMachine({
+      name: 'noted',
+      config: { initial: 'working', states: { working: { invoke: { id: 'work', src: 'work', onDone: 'listening' } }, listening: { on: { note: { actions: 'add' } } } } },
+      schemas: { events: { note: z.object({ text: z.string() }) } },
+      context: () => ({ log: [] as string[] }),
+      actions: { add: assign({ log: ({ context, event }: any) => [...context.log, event.text] }) },
+      activities: { work: defineActivity({ run: async () => 'ok' }) },
+    });
+    // The commit applying the activity's result holds the run's drain (after it committed) until
+    // the test has sent two notes: the first heads the mailbox and is primed, the second is not.
+    let reach!: () => void;
+    const reached = new Promise<void>((resolve) => (reach = resolve));
+    let open!: () => void;
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    const reads: string[] = [];
+    const wrap = (store: SqliteStore): Store =>
+      new Proxy(store, {
+        get(target, prop, receiver) {
+          const value = Reflect.get(target, prop, receiver);
+          if (typeof value !== 'function') return value;
+          if (prop === 'nextEvents') return (...args: [string, number, number]) => (reads.push(args[0]), value.apply(target, args));
+          if (prop === 'commitBatch')
+            return async (entries: { completion?: unknown }[]) => {
+              const result = await value.call(target, entries);
+              if (entries.some((e) => e.completion)) {
+                reach();
+                await opened;
+              }
+              return result;
+            };
+          return value.bind(target);
+        },
+      }) as Store;
+    const { runtime } = await host([noted], { wrap, pollIntervalMs: 3_600_000 });
+    const { runId } = await runtime.startRun('noted');
+    await reached;
+    await runtime.send(runId, { type: 'note', text: 'first' });
+    await runtime.send(runId, { type: 'note', text: 'second' });
+    open();
+    await expect.poll(async () => JSON.parse((await runtime.store.getActor(runId))!.snapshot!).context.log, { timeout: 5000 }).toEqual(['first', 'second']);
+    expect(reads).toEqual([runId]); // once, after the primed note, for the second
+
+    // Alone: a note that heads the mailbox is stepped with no read at all.
+    await runtime.send(runId, { type: 'note', text: 'third' });
+    await expect.poll(async () => JSON.parse((await runtime.store.getActor(runId))!.snapshot!).context.log, { timeout: 5000 }).toEqual(['first', 'second', 'third']);
+    expect(reads).toEqual([runId]);
+  });
+
   it("finishes an actor whose open work it followed without reading it: a job still running is cancelled and its attempt stopped", async () => {
     let aborted = false;
     const race = defineMachine({

@@ -4,6 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import { createActor, type AnyMachineSnapshot, type EventObject } from 'xstate';
 import type { Clock } from '../clock.js';
+import type { MailboxWork } from '../host/Scheduler.js';
 import { ensureError } from '../errors.js';
 import type { MachineRegistry, MachineVersion } from '../MachineRegistry.js';
 import { hasOwn } from '../names.js';
@@ -35,9 +36,15 @@ interface LoadedActor {
   snapshot: AnyMachineSnapshot | undefined;
   /** What the host knows of the actor's rows without reading them (see `KnownActor`). */
   known: KnownActor;
-  /** The init event this host wrote with the actor, not yet applied: its first step takes it instead of reading the mailbox. */
-  primed?: MailboxEvent;
+  /**
+   * An event this host stored that headed the actor's mailbox (its init event, or a send), not yet
+   * applied: the next drain steps it instead of reading the mailbox (see `prime`, `primeEvent`).
+   */
+  primed?: PrimedEvent;
 }
+
+/** A stored mailbox event as a step needs it. */
+type PrimedEvent = Pick<MailboxEvent, 'id' | 'type' | 'event' | 'dueAt' | 'source'>;
 
 /** Jobs the host follows per actor; past this many it reads them instead (an actor with that many at once is rare). */
 const MAX_KNOWN_JOBS = 32;
@@ -132,11 +139,25 @@ export class StepRunner {
    * or an event already consumed is caught by the commit's conditions as for any cached actor.
    * An event stored after `init` is not missed: whoever stores it kicks or wakes the actor's host.
    */
-  async prime(record: ActorRecord, init?: MailboxEvent): Promise<void> {
-    if (record.owner !== this.#host.hostId || record.seq !== 0 || record.status !== 'active' || this.#cache.has(record.id)) return;
+  async prime(record: ActorRecord, init?: PrimedEvent): Promise<boolean> {
+    if (record.owner !== this.#host.hostId || record.seq !== 0 || record.status !== 'active' || this.#cache.has(record.id)) return false;
     const version = await this.#host.registry.pinned(record.machine, record.version, this.#host.store);
-    if (this.#cache.has(record.id)) return;
+    if (this.#cache.has(record.id)) return false;
     this.#hold(record.id, { record, version, snapshot: undefined, known: NEW_ACTOR, ...(init ? { primed: init } : {}) });
+    return init !== undefined;
+  }
+
+  /**
+   * An event this host has just stored for an actor it holds, which headed its mailbox when stored
+   * (no other event of it was due): the actor's next drain steps it without reading the mailbox,
+   * as a read would have found it first. An event stored after it kicks or wakes the host as usual;
+   * one consumed meanwhile (a drain that read it) is caught by the commit, which then reads again.
+   */
+  primeEvent(event: PrimedEvent & { actorId: string }): boolean {
+    const loaded = this.#cache.get(event.actorId);
+    if (!loaded || loaded.primed) return false;
+    loaded.primed = event;
+    return true;
   }
 
   /** The record of an actor held in memory (current as of this host's last commit), if any. */
@@ -169,7 +190,7 @@ export class StepRunner {
    * Applies an actor's delivered activity results, then (with `mailbox`, or when a
    * result had to wait in it) every due event of its mailbox, one committed step each.
    */
-  async drain(actorId: string, mailbox = true): Promise<void> {
+  async drain(actorId: string, mailbox: MailboxWork = true): Promise<void> {
     const { store, clock } = this.#host;
     let loaded = await this.#load(actorId);
     const results = this.#results.get(actorId);
@@ -210,13 +231,17 @@ export class StepRunner {
     let conflicts = 0;
     while (loaded && !this.#host.stopping()) {
       if (this.#mayHalt() && (await store.isRunHalted(loaded.record.runId))) return; // a high-risk approval holds the run
-      const events = takePrimed(loaded, clock.now()) ?? (await store.nextEvents(actorId, clock.now(), MAILBOX_BATCH));
+      const primed = takePrimed(loaded, clock.now());
+      const events = primed ?? (await store.nextEvents(actorId, clock.now(), MAILBOX_BATCH));
       if (!events.length) return;
       // A short read was the whole mailbox: an event stored after it kicks the actor again
       // (a send, another actor's message, a result that waits there, a woken host's scan, a
       // message of its own step: see #committed), so it is not read again to find it empty.
-      let again = events.length === MAILBOX_BATCH;
+      // A primed event stands for a read made when it was stored: the mailbox is read after it
+      // only when the actor was kicked for more than it (`mailbox === true`).
+      let again = primed ? mailbox === true : events.length === MAILBOX_BATCH;
       for (const mailboxEvent of events) {
+        if (loaded.primed?.id === mailboxEvent.id) loaded.primed = undefined; // read with the rest: not stepped twice
         if (loaded.record.status !== 'active') {
           await store.discardEvent(mailboxEvent.id, {
             actorId,
@@ -311,7 +336,7 @@ export class StepRunner {
     return { result, planned, env, known: after };
   }
 
-  async #step(loaded: LoadedActor, mailboxEvent: MailboxEvent): Promise<boolean | 'halted' | 'discarded' | 'fenced'> {
+  async #step(loaded: LoadedActor, mailboxEvent: PrimedEvent): Promise<boolean | 'halted' | 'discarded' | 'fenced'> {
     const { registry, hostId } = this.#host;
     const startedAt = this.#host.clock.now();
     const t0 = performance.now();
@@ -539,12 +564,12 @@ function openJobsAfter(open: ReadonlyMap<string, KnownJob> | undefined, commit: 
   return next.size > MAX_KNOWN_JOBS ? undefined : next;
 }
 
-/** The init event a new actor was primed with, once, when it is due: the mailbox as its first read would find it. */
-function takePrimed(loaded: LoadedActor, now: number): MailboxEvent[] | undefined {
-  const init = loaded.primed;
-  if (!init) return undefined;
+/** The event an actor was primed with, once, when it is due: the head of its mailbox, as a read would find it. */
+function takePrimed(loaded: LoadedActor, now: number): PrimedEvent[] | undefined {
+  const primed = loaded.primed;
+  if (!primed) return undefined;
   loaded.primed = undefined;
-  return loaded.record.seq === 0 && init.dueAt <= now ? [init] : undefined;
+  return primed.dueAt <= now ? [primed] : undefined;
 }
 
 /** The run an actor belongs to: child ids extend their parent's (`run/child/grandchild`). */

@@ -71,16 +71,25 @@ export function runHostContract(withStore: WithStore): void {
         expect(await store.listDeadLetters('nobody')).toEqual([]);
       }));
 
-    it('stores an event only while its actor is active (enqueueIfActive), checked in the same statement', () =>
+    it('stores an event only while its actor is active (enqueueIfActive), checked in the same statement, and tells whether it heads the mailbox', () =>
       withStore(async (store) => {
         // Optional in the Store interface (send reads the actor first without it); both Spine stores have it.
         expect(store.enqueueIfActive).toBeTypeOf('function');
-        const event = (actorId: string, type: string) => ({ actorId, type, event: JSON.stringify({ type }), dueAt: T0, source: 'external' });
+        const event = (actorId: string, type: string, dueAt = T0) => ({ actorId, type, event: JSON.stringify({ type }), dueAt, source: 'external' });
         await startRun(store, 'run-a');
         await step(store, 'run-a');
-        const id = await store.enqueueIfActive!(event('run-a', 'kept'));
-        expect(id).toEqual(expect.any(Number));
-        expect((await store.nextEvents('run-a', T0, 10)).map((e) => [e.id, e.type])).toEqual([[id, 'kept']]);
+        // A timer due later does not precede it: the first event stored heads the mailbox; the next,
+        // due at the same time (after it by id), does not.
+        await store.enqueue([event('run-a', 'timer', T0 + 60_000)]);
+        const kept = await store.enqueueIfActive!(event('run-a', 'kept'));
+        expect(kept).toEqual({ id: expect.any(Number), first: true });
+        const next = await store.enqueueIfActive!(event('run-a', 'next'));
+        expect(next).toEqual({ id: expect.any(Number), first: false });
+        expect((await store.nextEvents('run-a', T0, 10)).map((e) => [e.id, e.type])).toEqual([
+          [kept!.id, 'kept'],
+          [next!.id, 'next'],
+        ]);
+        await step(store, 'run-a');
         await step(store, 'run-a', { status: 'done', output: '{"ok":true}' });
         expect(await store.enqueueIfActive!(event('run-a', 'late'))).toBeUndefined();
         expect(await store.enqueueIfActive!(event('missing', 'lost'))).toBeUndefined();
