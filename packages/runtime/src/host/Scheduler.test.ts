@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createRuntime, type Runtime } from '../createRuntime.js';
 import { defineMachine } from '../defineMachine.js';
+import type { Store } from '../Store.js';
 import { tempDbPath, wrapped } from '../testing/fixtures.js';
 
 const open: Runtime[] = [];
@@ -112,15 +113,26 @@ describe('the poll of a host that other processes wake', () => {
     expect((await idle.sqlite.getActor(runId))?.stateValue).toBe('"woken"');
   });
 
-  it("looks for a silent host's actors when its lease runs out, not at its next poll", async () => {
+  it.each([
+    ['running freely', false],
+    // Busy from just before the silent host's lease ends to after it: the survivor's renewal timer,
+    // due first, renews past the end before the lease-end timer runs, which must not drop that scan.
+    ['blocked across the lease end', true],
+  ])("looks for a silent host's actors when its lease runs out, not at its next poll (event loop %s)", async (_, block) => {
     const path = tempDbPath();
     // The host that will fall silent: its renewals stop being answered (a paused process), its lease is 400 ms.
     const ghostStore = await SqliteStore.open(path);
     let silent = false;
     let answer: (() => void) | undefined;
+    let leaseUntil = 0;
     const ghost = createRuntime({
       store: wrapped(ghostStore, {
-        heartbeat: (call) => (silent ? new Promise<never>((_, reject) => (answer = () => reject(new Error('the host was paused')))) : call()),
+        heartbeat: async (call) => {
+          if (silent) return new Promise<never>((_, reject) => (answer = () => reject(new Error('the host was paused'))));
+          const renewed = (await call()) as Awaited<ReturnType<Store['heartbeat']>>;
+          leaseUntil = renewed.hosts.find((h) => h.id === 'ghost')?.leaseUntil ?? leaseUntil;
+          return renewed;
+        },
       }),
       machines: [waiter],
       hostId: 'ghost',
@@ -142,6 +154,11 @@ describe('the poll of a host that other processes wake', () => {
     await survivor.start();
     // Stored as another process would, without waking anyone: only the lease's end makes the survivor look.
     await store.enqueue([{ actorId: runId, type: 'tick', event: '{"type":"tick"}', dueAt: 0, source: 'external' }]);
+    if (block) {
+      const end = leaseUntil + 20; // SQLite judges leases by the hosts' own clock (this process's)
+      await sleep(Math.max(0, end - 120 - Date.now()));
+      for (const until = end + 200; Date.now() < until; );
+    }
     for (let i = 0; i < 200 && (await store.getActor(runId))?.stateValue !== '"woken"'; i++) await sleep(10);
     expect(await store.getActor(runId)).toMatchObject({ owner: 'survivor', stateValue: '"woken"' });
 

@@ -84,6 +84,8 @@ export class Scheduler {
   #leaseTimer: NodeJS.Timeout | undefined;
   #wakeAt = Infinity;
   #lastHeartbeat = 0;
+  /** When the latest scan began (this host's clock): a lease that ended before it was seen ended by that scan. */
+  #lastScanAt = -Infinity;
   #renewing: Promise<void> | undefined;
   #registered = false;
   /** Between `start()` and its first renewal: kicked actors wait, so nothing is claimed before the host's row exists. */
@@ -323,20 +325,22 @@ export class Scheduler {
     this.#deadOwners = dead;
     // A host of this machine whose process is gone: its actors are looked for now, not at the next poll.
     if (newlyDead) this.#armWake(now);
-    this.#armLeaseTimer(this.#nextLeaseEnd(hosts, now));
+    this.#armLeaseTimer(this.#nextLeaseEnd(hosts, this.#host.clock.now()));
   }
 
   /**
-   * When the next other host's lease runs out, on this host's clock (the store judges leases by
-   * its own clock, read here through this host's own renewal); undefined when none runs.
+   * When the next other host's lease runs out that no scan has looked past yet, on this host's
+   * clock (the store judges leases by its own clock, read here through this host's own renewal
+   * answered at `answeredAt`); undefined when none. The store read its clock before the answer
+   * came, so the estimate errs late, never early: the scan it arms finds the lease ended. An end
+   * already past but not yet scanned for (a renewal that came before its timer fired) is kept.
    */
-  #nextLeaseEnd(hosts: HostRecord[], renewedAt: number): number | undefined {
+  #nextLeaseEnd(hosts: HostRecord[], answeredAt: number): number | undefined {
     const mine = hosts.find((h) => h.id === this.#host.hostId)?.leaseUntil;
     if (mine === undefined) return undefined;
-    const skew = mine - this.#host.leaseMs - renewedAt; // the store's clock minus this host's, about
-    // Ended less than the margin ago counts too: this renewal must not drop the scan armed for it.
+    const skew = mine - this.#host.leaseMs - answeredAt; // the store's clock minus this host's, at most
     const ends = hosts.flatMap((h) => (h.id !== this.#host.hostId && h.leaseUntil !== undefined ? [h.leaseUntil - skew + LEASE_END_MARGIN_MS] : []));
-    const next = Math.min(...ends.filter((at) => at > renewedAt));
+    const next = Math.min(...ends.filter((at) => at > this.#lastScanAt));
     return Number.isFinite(next) ? next : undefined;
   }
 
@@ -365,6 +369,7 @@ export class Scheduler {
   }
 
   async #scan(): Promise<void> {
+    this.#lastScanAt = this.#host.clock.now();
     try {
       await this.#host.beforeScan();
     } catch (error) {
