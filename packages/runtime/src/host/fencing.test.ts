@@ -3,8 +3,8 @@ import { SqliteStore } from '@spine/store-sqlite';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { createRuntime } from '../createRuntime.js';
-import { defineActivity, defineMachine } from '../defineMachine.js';
-import { tempDbPath } from '../testing/fixtures.js';
+import { defineMachine } from '../defineMachine.js';
+import { tempDbPath, untilAborted } from '../testing/fixtures.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -97,15 +97,7 @@ describe('a host whose actor was taken over', () => {
         },
       },
       activities: {
-        slow: defineActivity({
-          run: (_input, ctx) =>
-            new Promise((_resolve, reject) =>
-              ctx.signal.addEventListener('abort', () => {
-                aborted = true;
-                reject(new Error('aborted'));
-              }),
-            ),
-        }),
+        slow: untilAborted(() => (aborted = true)),
       },
     });
     const runtime = createRuntime({ store, machines: [machine], hostId: 'host-a', pollIntervalMs: 20, newRunId: () => 'stolen-run' });

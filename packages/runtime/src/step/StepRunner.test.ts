@@ -6,7 +6,7 @@ import { createRuntime, type Runtime, type RuntimeOptions } from '../createRunti
 import { defineActivity, defineMachine, type MachineDefinition } from '../defineMachine.js';
 import { SpineError } from '../errors.js';
 import type { Store, StepCommit } from '../Store.js';
-import { tempDbPath } from '../testing/fixtures.js';
+import { tempDbPath, untilAborted } from '../testing/fixtures.js';
 
 // A step that fails the same way twice ends with the reason (the actor in `error`, or its
 // event dead-lettered), whatever kind of error it is; only storage failures are left to the host.
@@ -361,15 +361,7 @@ describe('reads a step skips because the host wrote what they would find', () =>
       schemas: {},
       activities: {
         quick: defineActivity({ run: async () => 'first' }),
-        slow: defineActivity({
-          run: (_input, ctx) =>
-            new Promise((_resolve, reject) =>
-              ctx.signal.addEventListener('abort', () => {
-                aborted = true;
-                reject(new Error('aborted'));
-              }),
-            ),
-        }),
+        slow: untilAborted(() => (aborted = true)),
       },
     });
     const reads: string[][] = [];
@@ -395,7 +387,7 @@ describe('reads a step skips because the host wrote what they would find', () =>
       name: 'waiting',
       config: { initial: 'a', states: { a: { invoke: { id: 'slow', src: 'slow' }, on: { go: 'end' } }, end: { type: 'final' } } },
       schemas: go,
-      activities: { slow: defineActivity({ run: (_input, ctx) => new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted')))) }) },
+      activities: { slow: untilAborted() },
     });
     const reads: string[][] = [];
     const wrap = intercept('openWorkOf', (real, ids: string[]) => {

@@ -28,6 +28,19 @@ export function wrapped(store: Store, hooks: Partial<{ [K in keyof Store]: ((cal
   });
 }
 
+/** An activity that runs until its attempt is aborted (its state left, its host stopping), then fails; `onAbort` hears it. */
+export function untilAborted(onAbort: () => void = () => {}) {
+  return defineActivity({
+    run: (_input: unknown, ctx) =>
+      new Promise<never>((_resolve, reject) =>
+        ctx.signal.addEventListener('abort', () => {
+          onAbort();
+          reject(new Error('aborted'));
+        }),
+      ),
+  });
+}
+
 /** Counts activity executions per idempotency key, and can hold executions open. */
 export class EffectLog {
   readonly calls = new Map<string, number>();
