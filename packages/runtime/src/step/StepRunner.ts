@@ -356,6 +356,9 @@ export class StepRunner {
     } catch (error) {
       outcome = await this.#endOrRethrow(loaded, stepEvent, env, error);
     }
+    // Consumed (or dead-lettered): if this was the event the actor is primed with, a send primed it
+    // after this drain had read it, and it must not be stepped again.
+    if (loaded.primed?.id === mailboxEvent.id && (outcome === 'discarded' || outcome.ok)) loaded.primed = undefined;
     if (outcome === 'discarded') return 'discarded';
     if (!outcome.ok) return outcome.reason === 'fenced' ? 'fenced' : false;
     return this.#committed(loaded, record, result, outcome.planned, startedAt, outcome.planned === claimed ? known : undefined);
