@@ -77,6 +77,13 @@ export interface CreatedActors {
   eventIds?: number[];
 }
 
+/** An event `enqueueIfActive` stored: its id, and whether it heads its actor's mailbox. */
+export interface QueuedEvent {
+  id: number;
+  /** No other event of the actor was due at its due time when it was stored: a mailbox read would find it first. */
+  first: boolean;
+}
+
 /** Status of an activity job; `held` waits for a person's decision (a risky activity, see approvals). */
 export type JobStatus = 'pending' | 'held' | 'running' | 'done' | 'failed' | 'cancelled';
 
@@ -483,7 +490,7 @@ export interface HostStore {
    * (nothing stored) when the actor is missing or no longer active. Optional: `send` reads the
    * actor first without it.
    */
-  enqueueIfActive?(event: NewEvent): Promise<{ id: number; first: boolean } | undefined>;
+  enqueueIfActive?(event: NewEvent): Promise<QueuedEvent | undefined>;
   /** The oldest due, unconsumed events of an actor, in mailbox order. */
   nextEvents(actorId: string, now: number, limit: number): Promise<MailboxEvent[]>;
   /** Marks an event consumed without a step (the actor had already finished). */

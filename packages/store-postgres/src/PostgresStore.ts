@@ -32,6 +32,7 @@ import {
   type ActorQuery,
   type ActorRecord,
   type CreatedActors,
+  type QueuedEvent,
   type ApprovalQuery,
   type ApprovalRecord,
   type ApprovalResolution,
@@ -509,9 +510,9 @@ export class PostgresStore implements Store {
     });
   }
 
-  async enqueueIfActive(event: NewEvent): Promise<{ id: number; first: boolean } | undefined> {
-    const [row] = await this.#statement<{ id: number; first: boolean }>({ name: 'spine_enqueue_if_active', text: INSERT_EVENT_IF_ACTIVE, values: eventValues(event, this.#now()) }, undefined);
-    return row && { id: row.id, first: row.first };
+  async enqueueIfActive(event: NewEvent): Promise<QueuedEvent | undefined> {
+    const [row] = await this.#statement<QueuedEvent>({ name: 'spine_enqueue_if_active', text: INSERT_EVENT_IF_ACTIVE, values: eventValues(event, this.#now()) }, undefined);
+    return row;
   }
 
   async nextEvents(actorId: string, now: number, limit: number): Promise<MailboxEvent[]> {

@@ -23,6 +23,7 @@ import {
   type ActorQuery,
   type ActorRecord,
   type CreatedActors,
+  type QueuedEvent,
   type ApprovalQuery,
   type ApprovalRecord,
   type ApprovalResolution,
@@ -136,7 +137,7 @@ export class SqliteStore implements Store {
   /** A batch of one entry, without savepoints (see `commitBatch`). */
   readonly #loneTx: (entry: BatchEntry) => BatchResult;
   /** `enqueueIfActive`: whether an event of the actor is due already, and the insert, in one transaction. */
-  readonly #enqueueIfActiveTx: (event: NewEvent) => { id: number; first: boolean } | undefined;
+  readonly #enqueueIfActiveTx: (event: NewEvent) => QueuedEvent | undefined;
   readonly #crashInBatch = crashInBatchHook();
   readonly #synchronous: 'NORMAL' | 'FULL';
   /** Started once this connection committed `CHECKPOINTER_AFTER` steps' transactions: a command or a short test never starts a thread. */
@@ -171,7 +172,7 @@ export class SqliteStore implements Store {
       const first = !this.#s.hasDueEvent.get(event.actorId, event.dueAt);
       const inserted = this.#s.insertEventIfActive.run(event.actorId, event.type, event.event, event.dueAt, event.sendId ?? null, event.source, this.#now(), event.actorId);
       return inserted.changes ? { id: Number(inserted.lastInsertRowid), first } : undefined;
-    }).immediate as unknown as (event: NewEvent) => { id: number; first: boolean } | undefined;
+    }).immediate as unknown as (event: NewEvent) => QueuedEvent | undefined;
   }
 
   /**
@@ -336,7 +337,7 @@ export class SqliteStore implements Store {
     }).immediate();
   }
 
-  async enqueueIfActive(event: NewEvent): Promise<{ id: number; first: boolean } | undefined> {
+  async enqueueIfActive(event: NewEvent): Promise<QueuedEvent | undefined> {
     return this.#enqueueIfActiveTx(event);
   }
 
