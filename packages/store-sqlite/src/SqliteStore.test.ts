@@ -1,13 +1,42 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runStoreContract } from '@spine/runtime/testing';
 import { describe, expect, it } from 'vitest';
-import { SqliteStore } from './SqliteStore.js';
+import { DEFAULT_PAGE_SIZE, SqliteStore } from './SqliteStore.js';
 
 const tempDbPath = () => join(mkdtempSync(join(tmpdir(), 'spine-store-')), 'spine.db');
 
 runStoreContract(() => SqliteStore.open(tempDbPath()));
+
+describe('SqliteStore page size', () => {
+  const pageSizeOf = (store: SqliteStore) => store.db.pragma('page_size', { simple: true });
+
+  it('makes a new database with the page size asked for (2 KiB by default); an existing one keeps its own', async () => {
+    const byDefault = await SqliteStore.open(tempDbPath());
+    expect(pageSizeOf(byDefault)).toBe(DEFAULT_PAGE_SIZE);
+    expect(DEFAULT_PAGE_SIZE).toBe(2048);
+    await byDefault.close();
+    const path = tempDbPath();
+    const large = await SqliteStore.open(path, { pageSize: 8192 });
+    expect(pageSizeOf(large)).toBe(8192);
+    await large.createActors([{ id: 'r', runId: 'r', parentId: null, childKey: null, machine: 'm', version: 'v1', owner: null }], []);
+    await large.close();
+    const again = await SqliteStore.open(path, { pageSize: 1024 });
+    expect(pageSizeOf(again)).toBe(8192);
+    expect((await again.getActor('r'))?.runId).toBe('r');
+    await again.close();
+  });
+
+  it('refuses a page size SQLite cannot use, naming it, before creating anything', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'spine-store-')), 'nested', 'spine.db');
+    for (const pageSize of [3000, 256, 131072, 2048.5]) {
+      expect(() => SqliteStore.openSync(path, { pageSize })).toThrow(`pageSize must be a power of two from 512 to 65536 bytes, got ${pageSize}`);
+    }
+    await expect(SqliteStore.open(path, { pageSize: 3000 })).rejects.toMatchObject({ code: 'store_refused' });
+    expect(existsSync(join(path, '..'))).toBe(false);
+  });
+});
 
 describe('SqliteStore history', () => {
   it('reads back every one of 70 growing steps exactly, from a cold store, and names the actor and step of a body damaged outside Spine', async () => {

