@@ -101,6 +101,9 @@ export interface SqliteStoreOptions {
  */
 export const DEFAULT_PAGE_SIZE = 2048;
 
+/** A run's jobs (one parameter, the run id), found through its actors: jobs keep no index of their own on run_id (migration 7). */
+const JOBS_OF_RUN = 'actor_id IN (SELECT id FROM actors WHERE run_id = ?)';
+
 /** The mailbox source of an activity's result event: `activity:<job key>` (see ActivityRunner). */
 const ACTIVITY_SOURCE = 'activity:';
 /** Shorter outputs are cheaper copied than referred to. */
@@ -703,7 +706,7 @@ export class SqliteStore implements Store {
     const where: string[] = [];
     const params: unknown[] = [];
     if (query.runId) {
-      where.push('run_id = ?');
+      where.push(JOBS_OF_RUN);
       params.push(query.runId);
     }
     if (query.actorId) {
@@ -1170,7 +1173,7 @@ function prepare(connection: Database.Database) {
       `SELECT (SELECT COUNT(*) FROM history WHERE run_id = ? AND row_id <= ?) AS steps, (SELECT COUNT(*) FROM actors WHERE run_id = ?) AS actors,
          (SELECT MAX(updated_at) FROM actors WHERE run_id = ?) AS updated`,
     ),
-    runJournals: db.prepare("SELECT key, actor_id, src, input, output, journal FROM jobs WHERE run_id = ? AND journal <> '[]' ORDER BY created_at, key"),
+    runJournals: db.prepare(`SELECT key, actor_id, src, input, output, journal FROM jobs WHERE ${JOBS_OF_RUN} AND journal <> '[]' ORDER BY created_at, key`),
     insertForkedActor: db.prepare(
       `INSERT INTO actors (id, run_id, parent_id, child_key, machine, version, seq, status, snapshot, state_value, output, error, owner, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
@@ -1281,9 +1284,9 @@ function prepare(connection: Database.Database) {
     runActivity: db.prepare(
       `SELECT
          (SELECT COUNT(*) FROM events e JOIN actors a ON a.id = e.actor_id WHERE a.run_id = ? AND a.status = 'active' AND e.due_at <= ?) AS due,
-         (SELECT COUNT(*) FROM jobs WHERE run_id = ? AND (status = 'running' OR (status = 'pending' AND run_at <= ?))) AS jobs,
+         (SELECT COUNT(*) FROM jobs WHERE ${JOBS_OF_RUN} AND (status = 'running' OR (status = 'pending' AND run_at <= ?))) AS jobs,
          (SELECT MIN(e.due_at) FROM events e JOIN actors a ON a.id = e.actor_id WHERE a.run_id = ? AND a.status = 'active' AND e.due_at > ?) AS e,
-         (SELECT MIN(run_at) FROM jobs WHERE run_id = ? AND status = 'pending' AND run_at > ?) AS j`,
+         (SELECT MIN(run_at) FROM jobs WHERE ${JOBS_OF_RUN} AND status = 'pending' AND run_at > ?) AS j`,
     ),
   };
 }

@@ -117,7 +117,7 @@ async function readAll(store: SqliteStore) {
 }
 
 describe('migrations', () => {
-  it('re-encodes the history of a schema-3 database: every step reads back exactly, under the same row ids, and new rows continue after them', async () => {
+  it('re-encodes the history of a schema-3 database: every step reads back exactly, under the same row ids (kept by the rebuild of schema 7), and new rows continue after them', async () => {
     const { path, rows } = v3Database();
     const old = await SqliteStore.open(path, { readonly: true });
     try {
@@ -130,6 +130,16 @@ describe('migrations', () => {
     try {
       expect(store.db.prepare("SELECT value FROM spine_meta WHERE key = 'schema_version'").pluck().get()).toBe(String(migrations.length));
       expect(store.db.prepare('SELECT COUNT(*) FROM pragma_table_info(?) WHERE name IN (?, ?)').pluck().get('history', 'snapshot', 'event')).toBe(0);
+      // Migration 7: row ids from the table's own key (no sequence row rewritten per step), no job index by run.
+      expect(store.db.prepare("SELECT sql FROM sqlite_master WHERE name = 'history'").pluck().get()).not.toMatch(/AUTOINCREMENT/);
+      expect(store.db.prepare("SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'history'").pluck().get()).toBe(0);
+      expect(store.db.prepare("SELECT name FROM sqlite_master WHERE tbl_name IN ('history', 'jobs') AND type = 'index' ORDER BY name").pluck().all()).toEqual([
+        'history_run',
+        'jobs_actor',
+        'jobs_open',
+        'sqlite_autoindex_history_1',
+        'sqlite_autoindex_jobs_1',
+      ]);
       const read = (await store.runHistory('run-1')).map(({ rowId, actorId, seq, eventType, event, snapshot }) => ({ rowId, actorId, seq, eventType, event, snapshot }));
       expect(read).toEqual(rows);
       expect((await store.historyRow('run-1', 70))?.snapshot).toBe(rows.find((r) => r.actorId === 'run-1' && r.seq === 70)!.snapshot);

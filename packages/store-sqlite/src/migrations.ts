@@ -202,6 +202,12 @@ export const migrations: readonly Migration[] = [
   // actor's snapshot, which its last history row holds too, is kept there only (a one-byte blob
   // in the actor row says so). Values are rewritten only where they read back exactly.
   packJobsAndFinishedActors,
+  // 7: two pages fewer per step. History row ids come from the table's own INTEGER PRIMARY KEY
+  // instead of AUTOINCREMENT, whose counter (a row of sqlite_sequence) was rewritten by every step:
+  // history rows are never deleted, so the next row id is always past every id given before, as
+  // the counter made it (the table is rebuilt with its rows and row ids as they are). And jobs lose
+  // their run_id index, which every job's insert wrote: a run's jobs are found through its actors.
+  historyWithoutSequence,
 ];
 
 /** Migration 6, run in the migration's transaction. */
@@ -237,6 +243,22 @@ function packJobsAndFinishedActors(db: Database.Database): void {
     }
   }
 }
+
+/** Migration 7: the history table rebuilt without AUTOINCREMENT (same columns, rows and row ids); the jobs' run index dropped. */
+function historyWithoutSequence(db: Database.Database): void {
+  const columns = HISTORY_V4.replace('AUTOINCREMENT', '').replace('CREATE TABLE history', 'CREATE TABLE history_v7');
+  db.exec(`
+    DROP INDEX jobs_run;
+    ${columns}
+    INSERT INTO history_v7 (${HISTORY_COLUMNS}) SELECT ${HISTORY_COLUMNS} FROM history ORDER BY row_id;
+    DROP TABLE history;
+    ALTER TABLE history_v7 RENAME TO history;
+    CREATE INDEX history_run ON history (run_id, row_id);
+    DELETE FROM sqlite_sequence WHERE name = 'history';
+  `);
+}
+
+const HISTORY_COLUMNS = 'row_id, actor_id, run_id, seq, event_type, state_value, status, version, emitted, started_at, duration_us, checkpoint, body, job_key';
 
 const HISTORY_V4 = `
   CREATE TABLE history (
