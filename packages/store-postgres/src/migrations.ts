@@ -189,4 +189,10 @@ export const migrations: readonly string[] = [
   UPDATE hosts SET lease_until = heartbeat_at + 5000;
   ALTER TABLE actors ADD COLUMN owner_epoch BIGINT NOT NULL DEFAULT 0;
   `,
+  // 3: jobs lose their run_id index (as SQLite's migration 7). Every job's insert wrote it, and so
+  // did every change of a job's status (not a HOT update: jobs_open indexes status); a run's jobs
+  // are found through actors_run and jobs_actor.
+  `
+  DROP INDEX jobs_run;
+  `,
 ];
