@@ -85,6 +85,7 @@ export class RunTelemetry {
 
   /** A run that finished: the root span of its trace, from its creation to now. */
   run(info: { runId: string; machine: string; version: string; status: string; createdAt: number; endedAt: number; error: string | null }): void {
+    if (!this.#live()) return;
     const span = withIds({ traceId: traceIdOfRun(info.runId), spanId: spanIdOfRun(info.runId) }, () =>
       this.#tracer.startSpan(
         `spine.run ${info.machine}`,

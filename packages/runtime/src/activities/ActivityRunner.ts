@@ -73,7 +73,7 @@ export interface PartialNotice {
  */
 export class ActivityRunner {
   readonly #host: ActivityHost;
-  readonly #jobs = new Map<string, AbortController>();
+  readonly #jobs = new Map<string, AttemptAbort>();
   readonly #jobChild = new Map<string, string>();
   /** The keys in `#jobs` by actor, so that a step leaving an invoke aborts without looking at every job running here. */
   readonly #jobsOf = new Map<string, Set<string>>();
@@ -124,7 +124,7 @@ export class ActivityRunner {
     for (const [key, inbox] of [...this.#inboxes]) {
       if (!key.startsWith(`${actorId}:`)) continue;
       // A job started here but not yet claimed: its invoke id is known once it is.
-      if ((await inbox.claimed) === childId && !inbox.signal.aborted && this.#inboxes.get(key) === inbox) target = inbox;
+      if ((await inbox.claimed) === childId && !inbox.abort.aborted && this.#inboxes.get(key) === inbox) target = inbox;
     }
     if (target) {
       if (target.listeners) for (const listener of [...target.listeners]) listener(event);
@@ -155,14 +155,14 @@ export class ActivityRunner {
       return;
     }
     this.#waiting.delete(key);
-    const controller = new AbortController();
+    const controller = new AttemptAbort();
     this.#jobs.set(key, controller);
     const actorId = actorOfJobKey(key);
     let keys = this.#jobsOf.get(actorId);
     if (!keys) this.#jobsOf.set(actorId, (keys = new Set()));
     keys.add(key);
     let resolveClaimed!: (childId: string | undefined) => void;
-    const inbox: Inbox = { claimed: new Promise((resolve) => (resolveClaimed = resolve)), resolveClaim: (id) => resolveClaimed(id), signal: controller.signal, started: false, pending: [] };
+    const inbox: Inbox = { claimed: new Promise((resolve) => (resolveClaimed = resolve)), resolveClaim: (id) => resolveClaimed(id), abort: controller, started: false, pending: [] };
     this.#inboxes.set(key, inbox);
     const promise = this.#run(key, controller, claimed)
       .catch((error) => this.#host.onError(ensureError(error), `activity ${key}`))
@@ -224,7 +224,7 @@ export class ActivityRunner {
     await Promise.allSettled([...this.#promises, ...this.#longLived, ...this.#inFlight]);
   }
 
-  async #run(key: string, controller: AbortController, claimed: JobRecord | undefined): Promise<void> {
+  async #run(key: string, controller: AttemptAbort, claimed: JobRecord | undefined): Promise<void> {
     const job = claimed ?? (await this.#host.store.claimJob(key, this.#host.hostId, this.#host.clock.now(), this.#host.deadOwners()));
     this.#inboxes.get(key)?.resolveClaim(job?.childId);
     if (!job) return;
@@ -234,13 +234,13 @@ export class ActivityRunner {
     } finally {
       this.#jobChild.delete(key);
     }
-    if (this.#handBack.delete(key) && controller.signal.aborted) {
+    if (this.#handBack.delete(key) && controller.aborted) {
       // Conditional on owner and attempt: a job the new owner already claimed is left alone.
       await this.#host.store.retryJob({ key, owner: this.#host.hostId, attempt: job.attempts, runAt: this.#host.clock.now(), journal: job.journal });
     }
   }
 
-  async #attempt(job: JobRecord, controller: AbortController): Promise<void> {
+  async #attempt(job: JobRecord, controller: AttemptAbort): Promise<void> {
     const actor = await this.#host.actor(job.actorId);
     if (!actor) return;
     const definition = this.#host.registry.definition(actor.machine);
@@ -302,7 +302,9 @@ export class ActivityRunner {
       runId: job.runId,
       machine: actor.machine,
       childId: job.childId,
-      signal: controller.signal,
+      get signal() {
+        return controller.signal;
+      },
       // Parsed from the actor's record when first read: most activities never look.
       get context() {
         const context = snapshotContext(actor.snapshot);
@@ -317,7 +319,7 @@ export class ActivityRunner {
         return jobs.flatMap((j) => (j.key === job.key ? journal : (JSON.parse(j.journal) as Record<string, unknown>[])));
       },
       send: (event) => {
-        if (controller.signal.aborted) return Promise.resolve();
+        if (controller.aborted) return Promise.resolve();
         // One after the other, in the order sent; counted as work in flight until enqueued.
         const sent = sendChain.then(() => this.#sendFromActivity(job, actor.machine, event));
         sendChain = sent.catch(() => {});
@@ -329,7 +331,7 @@ export class ActivityRunner {
         (inbox.listeners ??= new Set()).add(listener);
       },
       progress: (partial) => {
-        if (controller.signal.aborted || typeof partial?.text !== 'string') return;
+        if (controller.aborted || typeof partial?.text !== 'string') return;
         streamed = true;
         this.#host.partials.publish({ ...noticeBase, text: partial.text, at: this.#host.clock.now() });
       },
@@ -349,13 +351,13 @@ export class ActivityRunner {
       turnLongLived();
       let output = await withTimeout(running, activity.timeoutMs, controller);
       if (activity.output) output = activity.output.parse(output);
-      if (controller.signal.aborted) {
+      if (controller.aborted) {
         span.end(entry, 'aborted', this.#host.clock.now());
         return;
       }
       deliver('done', output);
     } catch (thrown) {
-      if (controller.signal.aborted && !(RetryableError.is(thrown) && thrown.kind === 'timeout')) {
+      if (controller.aborted && !(RetryableError.is(thrown) && thrown.kind === 'timeout')) {
         span.end(entry, 'aborted', this.#host.clock.now());
         return; // stopping or cancelled: the store decides what runs again
       }
@@ -400,12 +402,42 @@ export class ActivityRunner {
   }
 }
 
+/**
+ * An attempt's abort. Its AbortController (whose signal costs more to create than many an activity
+ * costs to run) is made only when the activity reads `signal`; one read after the abort is aborted
+ * already, with the same reason.
+ */
+class AttemptAbort {
+  #controller: AbortController | undefined;
+  #aborted = false;
+  #reason: unknown;
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+  }
+}
+
 /** Where events sent to one job's invoke id go while it runs in this host. */
 interface Inbox {
   /** The job's invoke id once claimed (undefined when the claim failed). */
   claimed: Promise<string | undefined>;
   resolveClaim(childId: string | undefined): void;
-  signal: AbortSignal;
+  abort: AttemptAbort;
   /** Whether `run` has been called: events wait in `pending` until then. */
   started: boolean;
   pending: EventObject[];
@@ -426,7 +458,7 @@ function backoff(attempt: number, policy: { initialDelayMs?: number; maxDelayMs?
   return Math.min(max, initial * factor ** Math.max(0, attempt - 1));
 }
 
-async function withTimeout<T>(promise: Promise<T>, timeoutMs: number | undefined, controller: AbortController): Promise<T> {
+async function withTimeout<T>(promise: Promise<T>, timeoutMs: number | undefined, controller: AttemptAbort): Promise<T> {
   if (!timeoutMs) return promise;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
