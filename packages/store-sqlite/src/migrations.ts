@@ -246,10 +246,10 @@ function packJobsAndFinishedActors(db: Database.Database): void {
 
 /** Migration 7: the history table rebuilt without AUTOINCREMENT (same columns, rows and row ids); the jobs' run index dropped. */
 function historyWithoutSequence(db: Database.Database): void {
-  const columns = HISTORY_V4.replace('AUTOINCREMENT', '').replace('CREATE TABLE history', 'CREATE TABLE history_v7');
+  const createTable = HISTORY_V4.replace('AUTOINCREMENT', '').replace('CREATE TABLE history', 'CREATE TABLE history_v7');
   db.exec(`
     DROP INDEX jobs_run;
-    ${columns}
+    ${createTable}
     INSERT INTO history_v7 (${HISTORY_COLUMNS}) SELECT ${HISTORY_COLUMNS} FROM history ORDER BY row_id;
     DROP TABLE history;
     ALTER TABLE history_v7 RENAME TO history;
