@@ -155,16 +155,16 @@ export class ActivityRunner {
       return;
     }
     this.#waiting.delete(key);
-    const controller = new AttemptAbort();
-    this.#jobs.set(key, controller);
+    const attempt = new AttemptAbort();
+    this.#jobs.set(key, attempt);
     const actorId = actorOfJobKey(key);
     let keys = this.#jobsOf.get(actorId);
     if (!keys) this.#jobsOf.set(actorId, (keys = new Set()));
     keys.add(key);
     let resolveClaimed!: (childId: string | undefined) => void;
-    const inbox: Inbox = { claimed: new Promise((resolve) => (resolveClaimed = resolve)), resolveClaim: (id) => resolveClaimed(id), abort: controller, started: false, pending: [] };
+    const inbox: Inbox = { claimed: new Promise((resolve) => (resolveClaimed = resolve)), resolveClaim: (id) => resolveClaimed(id), abort: attempt, started: false, pending: [] };
     this.#inboxes.set(key, inbox);
-    const promise = this.#run(key, controller, claimed)
+    const promise = this.#run(key, attempt, claimed)
       .catch((error) => this.#host.onError(ensureError(error), `activity ${key}`))
       .finally(() => {
         inbox.resolveClaim(undefined);
@@ -197,8 +197,8 @@ export class ActivityRunner {
     const keys = this.#jobsOf.get(actorId);
     if (!keys) return;
     for (const key of [...keys]) {
-      const controller = this.#jobs.get(key);
-      if (controller && (childId === '*' || this.#jobChild.get(key) === childId)) controller.abort(new SpineError('closed', 'The invoking state was left.'));
+      const attempt = this.#jobs.get(key);
+      if (attempt && (childId === '*' || this.#jobChild.get(key) === childId)) attempt.abort(new SpineError('closed', 'The invoking state was left.'));
     }
   }
 
@@ -209,10 +209,10 @@ export class ActivityRunner {
    */
   abortFenced(actorId: string): void {
     for (const key of [...(this.#jobsOf.get(actorId) ?? [])]) {
-      const controller = this.#jobs.get(key);
-      if (!controller) continue;
+      const attempt = this.#jobs.get(key);
+      if (!attempt) continue;
       this.#handBack.add(key);
-      controller.abort(new SpineError('conflict', `Actor '${actorId}' is owned by another host now.`));
+      attempt.abort(new SpineError('conflict', `Actor '${actorId}' is owned by another host now.`));
     }
     for (const key of this.#waiting.keys()) if (key.startsWith(`${actorId}:`)) this.#waiting.delete(key);
   }
@@ -220,27 +220,27 @@ export class ActivityRunner {
   /** Aborts every running attempt (they run again on the next start) and waits for them to settle. */
   async stop(): Promise<void> {
     this.#waiting.clear(); // claimed ones are released with the host's ownership
-    for (const controller of this.#jobs.values()) controller.abort(new SpineError('closed', 'The host is stopping.'));
+    for (const attempt of this.#jobs.values()) attempt.abort(new SpineError('closed', 'The host is stopping.'));
     await Promise.allSettled([...this.#promises, ...this.#longLived, ...this.#inFlight]);
   }
 
-  async #run(key: string, controller: AttemptAbort, claimed: JobRecord | undefined): Promise<void> {
+  async #run(key: string, attempt: AttemptAbort, claimed: JobRecord | undefined): Promise<void> {
     const job = claimed ?? (await this.#host.store.claimJob(key, this.#host.hostId, this.#host.clock.now(), this.#host.deadOwners()));
     this.#inboxes.get(key)?.resolveClaim(job?.childId);
     if (!job) return;
     this.#jobChild.set(key, job.childId);
     try {
-      await this.#attempt(job, controller);
+      await this.#attempt(job, attempt);
     } finally {
       this.#jobChild.delete(key);
     }
-    if (this.#handBack.delete(key) && controller.aborted) {
+    if (this.#handBack.delete(key) && attempt.aborted) {
       // Conditional on owner and attempt: a job the new owner already claimed is left alone.
       await this.#host.store.retryJob({ key, owner: this.#host.hostId, attempt: job.attempts, runAt: this.#host.clock.now(), journal: job.journal });
     }
   }
 
-  async #attempt(job: JobRecord, controller: AttemptAbort): Promise<void> {
+  async #attempt(job: JobRecord, attempt: AttemptAbort): Promise<void> {
     const actor = await this.#host.actor(job.actorId);
     if (!actor) return;
     const definition = this.#host.registry.definition(actor.machine);
@@ -303,7 +303,7 @@ export class ActivityRunner {
       machine: actor.machine,
       childId: job.childId,
       get signal() {
-        return controller.signal;
+        return attempt.signal;
       },
       // Parsed from the actor's record when first read: most activities never look.
       get context() {
@@ -319,7 +319,7 @@ export class ActivityRunner {
         return jobs.flatMap((j) => (j.key === job.key ? journal : (JSON.parse(j.journal) as Record<string, unknown>[])));
       },
       send: (event) => {
-        if (controller.aborted) return Promise.resolve();
+        if (attempt.aborted) return Promise.resolve();
         // One after the other, in the order sent; counted as work in flight until enqueued.
         const sent = sendChain.then(() => this.#sendFromActivity(job, actor.machine, event));
         sendChain = sent.catch(() => {});
@@ -331,7 +331,7 @@ export class ActivityRunner {
         (inbox.listeners ??= new Set()).add(listener);
       },
       progress: (partial) => {
-        if (controller.aborted || typeof partial?.text !== 'string') return;
+        if (attempt.aborted || typeof partial?.text !== 'string') return;
         streamed = true;
         this.#host.partials.publish({ ...noticeBase, text: partial.text, at: this.#host.clock.now() });
       },
@@ -349,15 +349,15 @@ export class ActivityRunner {
         for (const event of inbox.pending.splice(0)) for (const listener of [...(inbox.listeners ?? [])]) listener(event);
       }
       turnLongLived();
-      let output = await withTimeout(running, activity.timeoutMs, controller);
+      let output = await withTimeout(running, activity.timeoutMs, attempt);
       if (activity.output) output = activity.output.parse(output);
-      if (controller.aborted) {
+      if (attempt.aborted) {
         span.end(entry, 'aborted', this.#host.clock.now());
         return;
       }
       deliver('done', output);
     } catch (thrown) {
-      if (controller.aborted && !(RetryableError.is(thrown) && thrown.kind === 'timeout')) {
+      if (attempt.aborted && !(RetryableError.is(thrown) && thrown.kind === 'timeout')) {
         span.end(entry, 'aborted', this.#host.clock.now());
         return; // stopping or cancelled: the store decides what runs again
       }
@@ -458,13 +458,13 @@ function backoff(attempt: number, policy: { initialDelayMs?: number; maxDelayMs?
   return Math.min(max, initial * factor ** Math.max(0, attempt - 1));
 }
 
-async function withTimeout<T>(promise: Promise<T>, timeoutMs: number | undefined, controller: AttemptAbort): Promise<T> {
+async function withTimeout<T>(promise: Promise<T>, timeoutMs: number | undefined, attempt: AttemptAbort): Promise<T> {
   if (!timeoutMs) return promise;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       const error = new RetryableError(`Activity timed out after ${timeoutMs} ms.`, { kind: 'timeout' });
-      controller.abort(error);
+      attempt.abort(error);
       reject(error);
     }, timeoutMs);
   });
