@@ -379,36 +379,6 @@ describe('reads a step skips because the host wrote what they would find', () =>
       ['slow', 'cancelled'],
     ]);
     await expect.poll(() => aborted, { timeout: 5000 }).toBe(true);
-
-  });
-
-  it('gives an activity that reads its signal only after the invoking state was left a signal aborted with the reason', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let seen: { aborted: boolean; reason: unknown } | undefined;
-    const late = defineMachine({
-      name: 'late',
-      config: { initial: 'a', states: { a: { invoke: { id: 'work', src: 'work' }, on: { go: 'b' } }, b: { on: { go: 'end' } }, end: { type: 'final' } } },
-      schemas: go,
-      activities: {
-        work: defineActivity({
-          run: async (_input: unknown, ctx) => {
-            await gate;
-            seen = { aborted: ctx.signal.aborted, reason: (ctx.signal.reason as Error | undefined)?.message };
-            return 'too late';
-          },
-        }),
-      },
-    });
-    const { runtime } = await host([late]);
-    const { runId } = await runtime.startRun('late');
-    await runtime.send(runId, { type: 'go' });
-    await expect.poll(async () => (await runtime.store.getActor(runId))?.stateValue, { timeout: 5000 }).toBe('"b"');
-    release();
-    await expect.poll(() => seen, { timeout: 5000 }).toEqual({ aborted: true, reason: 'The invoking state was left.' });
-    expect((await runtime.store.listJobs({ runId })).map((j) => j.status)).toEqual(['cancelled']);
-    await runtime.send(runId, { type: 'go' });
-    expect(await runtime.waitForRun(runId, { horizonMs: 5000 })).toMatchObject({ status: 'done' });
   });
 
   it('reads the open work of an actor it read back from the store (another host created it) before finishing it', async () => {
@@ -441,3 +411,33 @@ describe('reads a step skips because the host wrote what they would find', () =>
   });
 });
 
+describe("an activity's abort signal, made when first read", () => {
+  it('gives an activity that reads its signal only after the invoking state was left a signal aborted with the reason', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let seen: { aborted: boolean; reason: unknown } | undefined;
+    const late = defineMachine({
+      name: 'late',
+      config: { initial: 'a', states: { a: { invoke: { id: 'work', src: 'work' }, on: { go: 'b' } }, b: { on: { go: 'end' } }, end: { type: 'final' } } },
+      schemas: go,
+      activities: {
+        work: defineActivity({
+          run: async (_input: unknown, ctx) => {
+            await gate;
+            seen = { aborted: ctx.signal.aborted, reason: (ctx.signal.reason as Error | undefined)?.message };
+            return 'too late';
+          },
+        }),
+      },
+    });
+    const { runtime } = await host([late]);
+    const { runId } = await runtime.startRun('late');
+    await runtime.send(runId, { type: 'go' });
+    await expect.poll(async () => (await runtime.store.getActor(runId))?.stateValue, { timeout: 5000 }).toBe('"b"');
+    release();
+    await expect.poll(() => seen, { timeout: 5000 }).toEqual({ aborted: true, reason: 'The invoking state was left.' });
+    expect((await runtime.store.listJobs({ runId })).map((j) => j.status)).toEqual(['cancelled']);
+    await runtime.send(runId, { type: 'go' });
+    expect(await runtime.waitForRun(runId, { horizonMs: 5000 })).toMatchObject({ status: 'done' });
+  });
+});
