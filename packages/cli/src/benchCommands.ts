@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NewActor, StepCommit } from '@spine/runtime/store';
 import { SqliteStore } from '@spine/store-sqlite';
+import { appliedV8Flags } from './v8Flags.js';
 
 /** One timed command of `spine bench`: the median of fresh `spine` processes (after one warm-up), and its target. */
 export interface CommandFigure {
@@ -132,7 +133,7 @@ async function longRun(path: string, steps: number): Promise<void> {
  * (`wakeHosts()`), and times each until the host's step is committed.
  */
 export async function measureSend(path: string, sends: number): Promise<SendFigure> {
-  const host = spawn(process.execPath, [fileURLToPath(new URL('./benchServe.js', import.meta.url)), path], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const host = spawn(process.execPath, [...appliedV8Flags(), fileURLToPath(new URL('./benchServe.js', import.meta.url)), path], { stdio: ['pipe', 'pipe', 'inherit'] });
   try {
     await new Promise<void>((ready, fail) => {
       host.stdout.setEncoding('utf8').on('data', (d: string) => d.includes('ready') && ready());

@@ -72,9 +72,12 @@ export async function loadLangGraph(): Promise<Peer | { missing: string }> {
  * Spine and its peer: a host is a long-lived process, so the figure is its steady state, with the
  * step path compiled by the JIT. Measured (activity workflow, 1 in flight, NORMAL, both systems):
  * after 5 warm-up runs and 20 timed ones, Spine/LangGraph.js came out 1.69–2.25× from round to
- * round; after 200 and 200, 2.78–3.17×, each system faster and the rounds steadier.
+ * round; after 200 and 200, 2.78–3.17×, each system faster and the rounds steadier. With 50, the
+ * first round of a bench was still compiling: Spine's activity workflow at NORMAL, 1 in flight,
+ * ran 3,246 steps/s in round 1 against 4,618 and 4,062 in rounds 2 and 3 (LangGraph.js: 1,027
+ * against 1,220 and 1,367).
  */
-export const WARM_UP_RUNS = 50;
+export const WARM_UP_RUNS = 200;
 
 /** Runs `task(0..runs-1)` with `inFlight` at a time; returns the wall time in seconds. */
 export async function inParallel(runs: number, inFlight: number, task: (i: number) => Promise<void>): Promise<number> {

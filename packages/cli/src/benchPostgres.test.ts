@@ -13,6 +13,8 @@ describe('spine bench --store postgres --json', () => {
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as PostgresBenchReport;
     expect(report).toMatchObject({ store: 'postgres', quick: true, rounds: 1, steps: 20 });
+    // Every worker (Spine, DBOS, the floor) started with the V8 settings the real binary applied to itself.
+    expect(report.machine.v8Flags).toEqual(['--no-allocation-site-pretenuring']);
     expect(report.server.source).toMatch(/^--db postgres:\/\//);
     expect(Object.keys(report.server.settings).sort()).toEqual(['fsync', 'full_page_writes', 'synchronous_commit', 'wal_sync_method']);
     expect(report.durability.postgres).toContain(`fsync=${report.server.settings.fsync}, synchronous_commit=${report.server.settings.synchronous_commit}`);

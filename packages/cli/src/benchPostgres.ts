@@ -9,6 +9,7 @@ import { CliError } from './CliError.js';
 import { packageVersion } from './benchPeer.js';
 import type { WorkerReport } from './benchPostgresWorker.js';
 import { fmt, median } from './benchFigures.js';
+import { appliedV8Flags } from './v8Flags.js';
 
 /** Options of `benchPostgres`. */
 export interface PostgresBenchOptions {
@@ -57,7 +58,8 @@ export interface PostgresBenchReport {
   quick: boolean;
   rounds: number;
   steps: number;
-  machine: { node: string; cpus: number; loadAverage: number };
+  /** `v8Flags`: the V8 settings every worker ran with, Spine's and its peer's alike (see v8Flags.ts). */
+  machine: { node: string; cpus: number; loadAverage: number; v8Flags: string[] };
   server: { source: string; version: string; settings: Record<string, string> };
   durability: { postgres: string };
   peer: { available: true; name: string; version: string } | { available: false; reason: string };
@@ -84,12 +86,14 @@ export async function benchPostgres(options: PostgresBenchOptions): Promise<Post
   const many = quick ? 5 : 100;
   const manyRuns = options.runs ?? (quick ? many : many * 3);
   if (manyRuns < many) throw new CliError(`--runs must be at least ${many} (the runs in flight per worker)`);
-  // One at a time, each system runs 100 measured workflows (2,000 steps) after 50 untimed ones: a
+  // One at a time, each system runs 100 measured workflows (2,000 steps) after 200 untimed ones: a
   // worker is measured warm, as one that runs for days is, not while its code is still being
   // compiled. With 10 untimed runs Spine's worker spent 1,520 µs of CPU a step, with 100 about 600
-  // (the rest was the JIT's threads compiling); DBOS gained more from it than Spine.
+  // (the rest was the JIT's threads compiling); DBOS gained more from it than Spine. With 50, the
+  // JIT's threads still took a core's share from the server on this 2-core machine: Spine's worker
+  // spent 591–778 µs of CPU a step (3 runs), against 512–584 after 200; DBOS 941–979 and 868–892.
   const runsOf = (inFlight: number) => (inFlight === 1 ? (quick ? 2 : Math.max(2, Math.round(manyRuns / 3))) : manyRuns);
-  const warmup = quick ? 1 : 50;
+  const warmup = quick ? 1 : 200;
   const server = await postgresServer(options.url, log);
   try {
     const { version, settings } = await serverSettings(server.url);
@@ -100,7 +104,7 @@ export async function benchPostgres(options: PostgresBenchOptions): Promise<Post
       : peerVersion && peerVersion !== '?'
         ? { available: true, name: 'DBOS Transact', version: peerVersion }
         : { available: false, reason: `DBOS Transact peer not installed (${DBOS}; in the Spine repo run npm install)` };
-    log(`spine bench --store postgres: ${STEPS}-step activity workflow, ${rounds} round(s), medians; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores${quick ? ` (--quick: few runs, ${many} in flight for 100)` : ''}`);
+    log(`spine bench --store postgres: ${STEPS}-step activity workflow, ${rounds} round(s), medians; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores; V8 ${appliedV8Flags().join(' ') || 'defaults'} (every system alike)${quick ? ` (--quick: few runs, ${many} in flight for 100)` : ''}`);
     log(`  server: ${server.source}; ${durability}`);
     if (!peer.available) log(`  peer: ${peer.reason}`);
 
@@ -167,7 +171,7 @@ export async function benchPostgres(options: PostgresBenchOptions): Promise<Post
       quick,
       rounds,
       steps: STEPS,
-      machine: { node: process.version, cpus: cpus().length, loadAverage: loadavg()[0]! },
+      machine: { node: process.version, cpus: cpus().length, loadAverage: loadavg()[0]!, v8Flags: appliedV8Flags() },
       server: { source: server.source, version, settings },
       durability: { postgres: durability },
       peer,
@@ -296,7 +300,8 @@ async function run(system: WorkerMode, url: string, workers: number, runs: numbe
 }
 
 function worker(script: string, args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  // Every worker (Spine, DBOS, the floor) with the V8 settings of this `spine` process.
+  const child = spawn(process.execPath, [...appliedV8Flags(), script, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stdout = '';
   let stderr = '';
   let readied: () => void;

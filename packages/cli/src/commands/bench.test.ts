@@ -11,6 +11,7 @@ describe('spine bench --json', () => {
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as {
       quick: boolean;
+      machine: { v8Flags: string[] };
       durability: Record<string, string>;
       peer: { available: boolean; name?: string; version?: string };
       figures: BenchFigure[];
@@ -22,6 +23,8 @@ describe('spine bench --json', () => {
       targets: { name: string; value: string; target: string; met: boolean }[];
     };
     expect(report.quick).toBe(true);
+    // The real binary runs with a Spine host's V8 settings, and says so (LangGraph.js in the same process, alike).
+    expect(report.machine.v8Flags).toEqual(['--no-allocation-site-pretenuring']);
     expect(report.durability).toEqual({ NORMAL: expect.stringMatching(/process crash/), FULL: expect.stringMatching(/fsync per commit/), memory: expect.stringMatching(/none/) });
     // The peer is a dev dependency of this repository, so here it is measured.
     expect(report.peer).toMatchObject({ available: true, name: 'LangGraph.js + SqliteSaver', version: expect.stringMatching(/^1\./) });

@@ -16,6 +16,7 @@ import { inParallel, loadLangGraph, WARM_UP_RUNS, type Peer } from '../benchPeer
 import type { PostgresBenchOptions } from '../benchPostgres.js';
 import { help } from '../help.js';
 import { fmt, median } from '../benchFigures.js';
+import { appliedV8Flags } from '../v8Flags.js';
 
 const usage = `spine bench [--quick] [--rounds N] [--runs N] [--waiting N] [--no-peer] [--json]
        spine bench --store postgres [--db postgres://…] [--quick] [--rounds N] [--runs N] [--no-peer] [--json]
@@ -80,7 +81,7 @@ export async function bench(args: string[]): Promise<number> {
   const log = (line: string) => !values.json && process.stderr.write(`${line}\n`);
   try {
     const peer = values['no-peer'] ? { missing: 'LangGraph.js peer left out (--no-peer)' } : await loadLangGraph();
-    log(`spine bench: ${STEPS}-step workflows, ${rounds} interleaved round(s), medians; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores${quick ? ` (--quick: few runs, ${many} in flight for 100)` : ''}`);
+    log(`spine bench: ${STEPS}-step workflows, ${rounds} interleaved round(s), medians; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores; V8 ${appliedV8Flags().join(' ') || 'defaults'} (every system alike)${quick ? ` (--quick: few runs, ${many} in flight for 100)` : ''}`);
     if ('missing' in peer) log(`  peer: ${peer.missing}`);
     const samples = new Map<string, { figure: Omit<BenchFigure, 'stepsPerSec' | 'usPerStep' | 'rounds'>; rounds: number[] }>();
     const record = (figure: Omit<BenchFigure, 'stepsPerSec' | 'usPerStep' | 'rounds' | 'id'>, stepsPerSec: number) => {
@@ -139,7 +140,7 @@ export async function bench(args: string[]): Promise<number> {
         quick,
         rounds,
         steps: STEPS,
-        machine: { node: process.version, cpus: cpus().length, loadAverage: loadavg()[0] },
+        machine: { node: process.version, cpus: cpus().length, loadAverage: loadavg()[0], v8Flags: appliedV8Flags() },
         durability: DURABILITY,
         peer: 'missing' in peer ? { available: false, reason: peer.missing } : { available: true, name: peer.name, version: peer.version },
         figures,
@@ -333,7 +334,7 @@ async function wakeWaiting(path: string, count: number) {
   await runtime.stop();
   await store.close();
   const script = fileURLToPath(new URL('../benchHost.js', import.meta.url));
-  const out = execFileSync(process.execPath, [script, path], { encoding: 'utf8' });
+  const out = execFileSync(process.execPath, [...appliedV8Flags(), script, path], { encoding: 'utf8' });
   const figure = JSON.parse(out) as { actors: number; woken: number; startMs: number; wakeMs: number; peakRss: number };
   // `idle()` resolves when the host has nothing runnable left: a figure for fewer than every actor is no figure.
   if (figure.actors !== count || figure.woken !== count) throw new Error(`bench: the wake-up stepped ${figure.woken} of ${figure.actors} actors (${count} were started)`);
