@@ -152,6 +152,7 @@ export class SqliteStore implements Store {
   readonly #stepTx: (step: StepCommit, direct: DirectResult) => CommitResult;
   /** A batch of one entry, without savepoints (see `commitBatch`). */
   readonly #loneTx: (entry: BatchEntry) => BatchResult;
+  readonly #createTx: (actors: NewActor[], events: NewEvent[]) => CreatedActors;
   /** `enqueueIfActive`: whether an event of the actor is due already, and the insert, in one transaction. */
   readonly #enqueueIfActiveTx: (event: NewEvent) => QueuedEvent | undefined;
   readonly #crashInBatch = crashInBatchHook();
@@ -184,6 +185,13 @@ export class SqliteStore implements Store {
     this.#entryTx = db.transaction((entry: BatchEntry) => this.#entry(entry));
     this.#stepTx = db.transaction((step: StepCommit, direct: DirectResult) => this.#commit(step, direct));
     this.#loneTx = db.transaction((entry: BatchEntry) => this.#entry(entry, true)).immediate as unknown as (entry: BatchEntry) => BatchResult;
+    // Every run's start writes through it: made once (better-sqlite3 builds four functions per transaction).
+    this.#createTx = db.transaction((actors: NewActor[], events: NewEvent[]): CreatedActors => {
+      const now = this.#now();
+      for (const actor of actors) this.#insertActor(actor, now);
+      const eventIds = events.map((event) => this.#insertEvent(event, now));
+      return { actors: actors.map((actor) => createdActor(actor, now)), eventIds };
+    }).immediate as unknown as (actors: NewActor[], events: NewEvent[]) => CreatedActors;
     this.#enqueueIfActiveTx = db.transaction((event: NewEvent) => {
       const first = !this.#s.hasDueEvent.get(event.actorId, event.dueAt);
       const inserted = this.#s.insertEventIfActive.run(event.actorId, event.type, event.event, event.dueAt, event.sendId ?? null, event.source, this.#now(), event.actorId);
@@ -282,12 +290,7 @@ export class SqliteStore implements Store {
   // ---- actors -------------------------------------------------------------------
 
   async createActors(actors: NewActor[], events: NewEvent[]): Promise<CreatedActors> {
-    const created = this.db.transaction(() => {
-      const now = this.#now();
-      for (const actor of actors) this.#insertActor(actor, now);
-      const eventIds = events.map((event) => this.#insertEvent(event, now));
-      return { actors: actors.map((actor) => createdActor(actor, now)), eventIds };
-    }).immediate();
+    const created = this.#createTx(actors, events);
     for (const actor of actors) this.#bases.created(actor.id, actor.runId);
     return created;
   }
