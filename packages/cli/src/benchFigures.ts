@@ -9,3 +9,8 @@ export function median(xs: number[]): number {
 export function fmt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
+
+/** What a bench's first line says of the V8 settings its measured processes ran with (see v8Flags.ts). */
+export function v8Settings(flags: readonly string[]): string {
+  return `V8 ${flags.join(' ') || 'defaults'} (every system alike)`;
+}

@@ -8,7 +8,7 @@ import { PostgresStore } from '@spine/store-postgres';
 import { CliError } from './CliError.js';
 import { packageVersion } from './benchPeer.js';
 import type { WorkerReport } from './benchPostgresWorker.js';
-import { fmt, median } from './benchFigures.js';
+import { fmt, median, v8Settings } from './benchFigures.js';
 import { appliedV8Flags } from './v8Flags.js';
 
 /** Options of `benchPostgres`. */
@@ -104,7 +104,7 @@ export async function benchPostgres(options: PostgresBenchOptions): Promise<Post
       : peerVersion && peerVersion !== '?'
         ? { available: true, name: 'DBOS Transact', version: peerVersion }
         : { available: false, reason: `DBOS Transact peer not installed (${DBOS}; in the Spine repo run npm install)` };
-    log(`spine bench --store postgres: ${STEPS}-step activity workflow, ${rounds} round(s), medians; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores; V8 ${appliedV8Flags().join(' ') || 'defaults'} (every system alike)${quick ? ` (--quick: few runs, ${many} in flight for 100)` : ''}`);
+    log(`spine bench --store postgres: ${STEPS}-step activity workflow, ${rounds} round(s), medians; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores; ${v8Settings(appliedV8Flags())}${quick ? ` (--quick: few runs, ${many} in flight for 100)` : ''}`);
     log(`  server: ${server.source}; ${durability}`);
     if (!peer.available) log(`  peer: ${peer.reason}`);
 

@@ -152,6 +152,7 @@ export class SqliteStore implements Store {
   readonly #stepTx: (step: StepCommit, direct: DirectResult) => CommitResult;
   /** A batch of one entry, without savepoints (see `commitBatch`). */
   readonly #loneTx: (entry: BatchEntry) => BatchResult;
+  /** `createActors`: every run's start writes through it, so it is made once (better-sqlite3 builds four functions per transaction). */
   readonly #createTx: (actors: NewActor[], events: NewEvent[]) => CreatedActors;
   /** `enqueueIfActive`: whether an event of the actor is due already, and the insert, in one transaction. */
   readonly #enqueueIfActiveTx: (event: NewEvent) => QueuedEvent | undefined;
@@ -185,7 +186,6 @@ export class SqliteStore implements Store {
     this.#entryTx = db.transaction((entry: BatchEntry) => this.#entry(entry));
     this.#stepTx = db.transaction((step: StepCommit, direct: DirectResult) => this.#commit(step, direct));
     this.#loneTx = db.transaction((entry: BatchEntry) => this.#entry(entry, true)).immediate as unknown as (entry: BatchEntry) => BatchResult;
-    // Every run's start writes through it: made once (better-sqlite3 builds four functions per transaction).
     this.#createTx = db.transaction((actors: NewActor[], events: NewEvent[]): CreatedActors => {
       const now = this.#now();
       for (const actor of actors) this.#insertActor(actor, now);

@@ -15,7 +15,7 @@ import { measureCommands, measureSend, measureStorage } from '../benchCommands.j
 import { inParallel, loadLangGraph, WARM_UP_RUNS, type Peer } from '../benchPeer.js';
 import type { PostgresBenchOptions } from '../benchPostgres.js';
 import { help } from '../help.js';
-import { fmt, median } from '../benchFigures.js';
+import { fmt, median, v8Settings } from '../benchFigures.js';
 import { appliedV8Flags } from '../v8Flags.js';
 
 const usage = `spine bench [--quick] [--rounds N] [--runs N] [--waiting N] [--no-peer] [--json]
@@ -81,7 +81,7 @@ export async function bench(args: string[]): Promise<number> {
   const log = (line: string) => !values.json && process.stderr.write(`${line}\n`);
   try {
     const peer = values['no-peer'] ? { missing: 'LangGraph.js peer left out (--no-peer)' } : await loadLangGraph();
-    log(`spine bench: ${STEPS}-step workflows, ${rounds} interleaved round(s), medians; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores; V8 ${appliedV8Flags().join(' ') || 'defaults'} (every system alike)${quick ? ` (--quick: few runs, ${many} in flight for 100)` : ''}`);
+    log(`spine bench: ${STEPS}-step workflows, ${rounds} interleaved round(s), medians; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores; ${v8Settings(appliedV8Flags())}${quick ? ` (--quick: few runs, ${many} in flight for 100)` : ''}`);
     if ('missing' in peer) log(`  peer: ${peer.missing}`);
     const samples = new Map<string, { figure: Omit<BenchFigure, 'stepsPerSec' | 'usPerStep' | 'rounds'>; rounds: number[] }>();
     const record = (figure: Omit<BenchFigure, 'stepsPerSec' | 'usPerStep' | 'rounds' | 'id'>, stepsPerSec: number) => {
