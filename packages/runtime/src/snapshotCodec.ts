@@ -32,12 +32,47 @@ function unpersistable(path: string, what: string): SpineError {
  * commit.snapshot = encodeSnapshot(machine.getPersistedSnapshot(next));
  */
 export function encodeSnapshot(persisted: unknown): string {
-  if (!persisted || typeof persisted !== 'object' || !('context' in persisted)) return JSON.stringify(persisted ?? null);
+  return encodeSnapshotParts(persisted).text;
+}
+
+/** A context as {@link encodeSnapshotParts} wrote it into a snapshot's text: its own JSON and the values JSON cannot say. */
+export interface EncodedContext {
+  readonly json: string;
+  readonly values: readonly [Path, Tag][];
+}
+
+/**
+ * {@link encodeSnapshot}, keeping the context's part of the text apart, so that the context can be
+ * read back ({@link decodeContext}) without parsing the whole snapshot. The text is exactly
+ * `encodeSnapshot`'s: the snapshot's keys are written one by one as `JSON.stringify` writes them.
+ * `context` is absent when the snapshot has none, or when a top-level value has its own `toJSON`
+ * (which `JSON.stringify` calls with the key, so the text is then written in one call).
+ */
+export function encodeSnapshotParts(persisted: unknown): { text: string; context?: EncodedContext } {
+  if (!persisted || typeof persisted !== 'object' || !('context' in persisted)) return { text: JSON.stringify(persisted ?? null) };
   const { [SNAPSHOT_META_KEY]: _stale, ...snapshot } = persisted as Record<string, unknown>;
   const values: [Path, Tag][] = [];
   walk(snapshot.context, ['context'], values, new Set());
   if (values.length) snapshot[SNAPSHOT_META_KEY] = { values } satisfies Meta;
-  return JSON.stringify(snapshot);
+  const keys = Object.keys(snapshot);
+  if (keys.some((key) => key === 'toJSON' || typeof (snapshot[key] as { toJSON?: unknown } | null | undefined)?.toJSON === 'function')) return { text: JSON.stringify(snapshot) };
+  let text = '{';
+  let context: string | undefined;
+  for (const key of keys) {
+    const json = JSON.stringify(snapshot[key]) as string | undefined;
+    if (json === undefined) continue; // as JSON.stringify leaves out an undefined value, a function or a symbol
+    if (key === 'context') context = json;
+    text += `${text.length > 1 ? ',' : ''}${JSON.stringify(key)}:${json}`;
+  }
+  text += '}';
+  return context === undefined ? { text } : { text, context: { json: context, values } };
+}
+
+/** The context as {@link decodeSnapshot} reads it from the snapshot text it was encoded in (a fresh copy). */
+export function decodeContext(encoded: EncodedContext): unknown {
+  const root: Record<string, unknown> = { context: JSON.parse(encoded.json) as unknown };
+  for (const [path, tag] of encoded.values) restore(root, path, tag);
+  return root.context;
 }
 
 /**

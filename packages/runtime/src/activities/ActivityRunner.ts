@@ -73,22 +73,14 @@ export interface PartialNotice {
  */
 export class ActivityRunner {
   readonly #host: ActivityHost;
-  readonly #jobs = new Map<string, AttemptAbort>();
-  readonly #jobChild = new Map<string, string>();
-  /** The keys in `#jobs` by actor, so that a step leaving an invoke aborts without looking at every job running here. */
-  readonly #jobsOf = new Map<string, Set<string>>();
-  readonly #promises = new Set<Promise<void>>();
-  /** Long-lived activities (callback actors): `idle()` does not wait for them, `stop()` does. */
-  readonly #longLived = new Set<Promise<void>>();
-  readonly #promiseOf = new Map<string, Promise<void>>();
-  /** Per job started here: where events sent to its invoke id go (a callback's `receive`). */
-  readonly #inboxes = new Map<string, Inbox>();
+  /** The jobs started here and not yet ended, by key: one record each (see `RunningJob`). */
+  readonly #jobs = new Map<string, RunningJob>();
+  /** The jobs in `#jobs` by actor, so that a step leaving an invoke aborts without looking at every job running here. */
+  readonly #jobsOf = new Map<string, Set<RunningJob>>();
   /** Sends from activities and deliveries to them, in flight: `idle()` waits for them. */
   readonly #inFlight = new Set<Promise<unknown>>();
   /** The last delivery per actor, so an actor's events reach its activities in the order sent. */
   readonly #deliveries = new Map<string, Promise<void>>();
-  /** Jobs aborted because their actor was taken over: each is handed back (pending) if it is still this host's attempt. */
-  readonly #handBack = new Set<string>();
   /** Jobs waiting for a free slot (`maxRunning`), in the order started, with the claim their commit made. */
   readonly #waiting = new Map<string, JobRecord | undefined>();
 
@@ -98,7 +90,10 @@ export class ActivityRunner {
 
   /** Jobs this host runs now (long-lived ones aside), and sends and deliveries in flight. */
   get running(): ReadonlySet<Promise<unknown>> {
-    return this.#inFlight.size ? new Set<Promise<unknown>>([...this.#promises, ...this.#inFlight]) : this.#promises;
+    const running = new Set<Promise<unknown>>(this.#inFlight);
+    // Long-lived activities (callback actors) are not waited for by `idle()`; `stop()` waits for them.
+    for (const job of this.#jobs.values()) if (!job.longLived) running.add(job.promise);
+    return running;
   }
 
   /**
@@ -120,11 +115,10 @@ export class ActivityRunner {
   }
 
   async #deliver(actorId: string, childId: string, event: EventObject): Promise<void> {
-    let target: Inbox | undefined;
-    for (const [key, inbox] of [...this.#inboxes]) {
-      if (!key.startsWith(`${actorId}:`)) continue;
+    let target: RunningJob | undefined;
+    for (const job of [...(this.#jobsOf.get(actorId) ?? [])]) {
       // A job started here but not yet claimed: its invoke id is known once it is.
-      if ((await inbox.claimed) === childId && !inbox.abort.aborted && this.#inboxes.get(key) === inbox) target = inbox;
+      if ((await job.claimed()) === childId && !job.abort.aborted && this.#jobs.get(job.key) === job) target = job;
     }
     if (target) {
       if (target.listeners) for (const listener of [...target.listeners]) listener(event);
@@ -155,32 +149,28 @@ export class ActivityRunner {
       return;
     }
     this.#waiting.delete(key);
-    const attempt = new AttemptAbort();
-    this.#jobs.set(key, attempt);
-    const actorId = actorOfJobKey(key);
-    let keys = this.#jobsOf.get(actorId);
-    if (!keys) this.#jobsOf.set(actorId, (keys = new Set()));
-    keys.add(key);
-    let resolveClaimed!: (childId: string | undefined) => void;
-    const inbox: Inbox = { claimed: new Promise((resolve) => (resolveClaimed = resolve)), resolveClaim: (id) => resolveClaimed(id), abort: attempt, started: false, pending: [] };
-    this.#inboxes.set(key, inbox);
-    const promise = this.#run(key, attempt, claimed)
-      .catch((error) => this.#host.onError(ensureError(error), `activity ${key}`))
-      .finally(() => {
-        inbox.resolveClaim(undefined);
-        this.#inboxes.delete(key);
-        this.#jobs.delete(key);
-        keys.delete(key);
-        if (!keys.size && this.#jobsOf.get(actorId) === keys) this.#jobsOf.delete(actorId);
-        this.#promises.delete(promise);
-        this.#longLived.delete(promise);
-        this.#promiseOf.delete(key);
-        this.#handBack.delete(key);
-        this.#startWaiting();
-        this.#host.settled();
-      });
-    this.#promises.add(promise);
-    this.#promiseOf.set(key, promise);
+    const job = new RunningJob(key, actorOfJobKey(key));
+    this.#jobs.set(key, job);
+    const ofActor = this.#jobsOf.get(job.actorId);
+    if (ofActor) ofActor.add(job);
+    else this.#jobsOf.set(job.actorId, new Set([job]));
+    job.promise = this.#runJob(job, claimed);
+  }
+
+  /** One job's attempt from claim to result, then its record removed and the next waiting job started. */
+  async #runJob(job: RunningJob, claimed: JobRecord | undefined): Promise<void> {
+    try {
+      await this.#run(job, claimed);
+    } catch (error) {
+      this.#host.onError(ensureError(error), `activity ${job.key}`);
+    } finally {
+      job.claim(undefined);
+      if (this.#jobs.get(job.key) === job) this.#jobs.delete(job.key);
+      const ofActor = this.#jobsOf.get(job.actorId);
+      if (ofActor?.delete(job) && !ofActor.size) this.#jobsOf.delete(job.actorId);
+      this.#startWaiting();
+      this.#host.settled();
+    }
   }
 
   /** Starts the oldest waiting job, now that a slot is free. */
@@ -194,11 +184,10 @@ export class ActivityRunner {
 
   /** Aborts this host's running attempts of an actor's jobs for one invoke id (or all, with '*'). */
   abort(actorId: string, childId: string): void {
-    const keys = this.#jobsOf.get(actorId);
-    if (!keys) return;
-    for (const key of [...keys]) {
-      const attempt = this.#jobs.get(key);
-      if (attempt && (childId === '*' || this.#jobChild.get(key) === childId)) attempt.abort(new SpineError('closed', 'The invoking state was left.'));
+    const jobs = this.#jobsOf.get(actorId);
+    if (!jobs) return;
+    for (const job of [...jobs]) {
+      if (childId === '*' || (job.running && job.childId === childId)) job.abort.abort(new SpineError('closed', 'The invoking state was left.'));
     }
   }
 
@@ -208,11 +197,9 @@ export class ActivityRunner {
    * back to pending once its attempt ends, so the new owner runs it under the same key.
    */
   abortFenced(actorId: string): void {
-    for (const key of [...(this.#jobsOf.get(actorId) ?? [])]) {
-      const attempt = this.#jobs.get(key);
-      if (!attempt) continue;
-      this.#handBack.add(key);
-      attempt.abort(new SpineError('conflict', `Actor '${actorId}' is owned by another host now.`));
+    for (const job of [...(this.#jobsOf.get(actorId) ?? [])]) {
+      job.handBack = true;
+      job.abort.abort(new SpineError('conflict', `Actor '${actorId}' is owned by another host now.`));
     }
     for (const key of this.#waiting.keys()) if (key.startsWith(`${actorId}:`)) this.#waiting.delete(key);
   }
@@ -220,27 +207,30 @@ export class ActivityRunner {
   /** Aborts every running attempt (they run again on the next start) and waits for them to settle. */
   async stop(): Promise<void> {
     this.#waiting.clear(); // claimed ones are released with the host's ownership
-    for (const attempt of this.#jobs.values()) attempt.abort(new SpineError('closed', 'The host is stopping.'));
-    await Promise.allSettled([...this.#promises, ...this.#longLived, ...this.#inFlight]);
+    const jobs = [...this.#jobs.values()];
+    for (const job of jobs) job.abort.abort(new SpineError('closed', 'The host is stopping.'));
+    await Promise.allSettled([...jobs.map((job) => job.promise), ...this.#inFlight]);
   }
 
-  async #run(key: string, attempt: AttemptAbort, claimed: JobRecord | undefined): Promise<void> {
+  async #run(running: RunningJob, claimed: JobRecord | undefined): Promise<void> {
+    const { key } = running;
     const job = claimed ?? (await this.#host.store.claimJob(key, this.#host.hostId, this.#host.clock.now(), this.#host.deadOwners()));
-    this.#inboxes.get(key)?.resolveClaim(job?.childId);
+    running.claim(job?.childId);
     if (!job) return;
-    this.#jobChild.set(key, job.childId);
+    running.running = true;
     try {
-      await this.#attempt(job, attempt);
+      await this.#attempt(job, running);
     } finally {
-      this.#jobChild.delete(key);
+      running.running = false;
     }
-    if (this.#handBack.delete(key) && attempt.aborted) {
+    if (running.handBack && running.abort.aborted) {
       // Conditional on owner and attempt: a job the new owner already claimed is left alone.
       await this.#host.store.retryJob({ key, owner: this.#host.hostId, attempt: job.attempts, runAt: this.#host.clock.now(), journal: job.journal });
     }
   }
 
-  async #attempt(job: JobRecord, attempt: AttemptAbort): Promise<void> {
+  async #attempt(job: JobRecord, running: RunningJob): Promise<void> {
+    const attempt = running.abort;
     const actor = await this.#host.actor(job.actorId);
     if (!actor) return;
     const definition = this.#host.registry.definition(actor.machine);
@@ -248,12 +238,10 @@ export class ActivityRunner {
     // A callback is long-lived: once it has been called (and its first sends are in flight), `idle()` stops waiting for it.
     const turnLongLived = () => {
       if (activity?.kind !== 'callback') return;
-      const promise = this.#promiseOf.get(job.key);
-      if (promise && this.#promises.delete(promise)) this.#longLived.add(promise);
+      running.longLived = true;
       this.#host.settled();
     };
-    const inbox = this.#inboxes.get(job.key);
-    const journal = JSON.parse(job.journal) as Record<string, unknown>[];
+    const journal = (job.journal === '[]' ? [] : JSON.parse(job.journal)) as Record<string, unknown>[];
     const entry: Record<string, unknown> = { attempt: job.attempts, host: this.#host.hostId, startedAt: this.#host.clock.now() };
     const t0 = performance.now();
     let tier: RiskPolicy['tier'] | undefined;
@@ -327,8 +315,7 @@ export class ActivityRunner {
         return sent;
       },
       receive: (listener) => {
-        if (!inbox) return;
-        (inbox.listeners ??= new Set()).add(listener);
+        (running.listeners ??= new Set()).add(listener);
       },
       progress: (partial) => {
         if (attempt.aborted || typeof partial?.text !== 'string') return;
@@ -342,14 +329,12 @@ export class ActivityRunner {
     let sendChain: Promise<void> = Promise.resolve();
     try {
       const input = activity.input ? parseActivityInput(activity, JSON.parse(job.input)) : JSON.parse(job.input);
-      const running = activity.run(input, ctx);
-      if (inbox) {
-        // Events that arrived before the attempt started go to its listeners now (xstate's mailbox does the same at start).
-        inbox.started = true;
-        for (const event of inbox.pending.splice(0)) for (const listener of [...(inbox.listeners ?? [])]) listener(event);
-      }
+      const result = activity.run(input, ctx);
+      // Events that arrived before the attempt started go to its listeners now (xstate's mailbox does the same at start).
+      running.started = true;
+      for (const event of running.pending.splice(0)) for (const listener of [...(running.listeners ?? [])]) listener(event);
       turnLongLived();
-      let output = await withTimeout(running, activity.timeoutMs, attempt);
+      let output = await withTimeout(result, activity.timeoutMs, attempt);
       if (activity.output) output = activity.output.parse(output);
       if (attempt.aborted) {
         span.end(entry, 'aborted', this.#host.clock.now());
@@ -432,16 +417,46 @@ class AttemptAbort {
   }
 }
 
-/** Where events sent to one job's invoke id go while it runs in this host. */
-interface Inbox {
-  /** The job's invoke id once claimed (undefined when the claim failed). */
-  claimed: Promise<string | undefined>;
-  resolveClaim(childId: string | undefined): void;
-  abort: AttemptAbort;
+/**
+ * A job started in this host, until its attempt ends: its abort, its invoke id once claimed, and
+ * where events sent to that invoke id go while it runs (a callback's `receive`).
+ */
+class RunningJob {
+  readonly abort = new AttemptAbort();
+  /** The attempt's promise (settles once the job's record is removed). */
+  promise!: Promise<void>;
+  /** The job's invoke id once claimed: null when the claim failed (or the job ended first), undefined until then. */
+  childId: string | null | undefined = undefined;
+  /** Those waiting to learn `childId` (a delivery that came before the claim). */
+  #claimWaiters: ((childId: string | null) => void)[] | undefined;
+  /** The attempt runs (claimed, not yet ended): `abort` by invoke id reaches it. */
+  running = false;
+  /** A callback actor's attempt once called: `idle()` stops waiting for it, `stop()` does not. */
+  longLived = false;
+  /** Aborted because its actor was taken over: handed back (pending) if it is still this host's attempt. */
+  handBack = false;
   /** Whether `run` has been called: events wait in `pending` until then. */
-  started: boolean;
-  pending: EventObject[];
+  started = false;
+  pending: EventObject[] = [];
   listeners?: Set<(event: EventObject) => void>;
+
+  constructor(
+    readonly key: string,
+    readonly actorId: string,
+  ) {}
+
+  /** The job's invoke id, once claimed (null: not claimed here). */
+  claimed(): Promise<string | null> | string | null {
+    if (this.childId !== undefined) return this.childId;
+    return new Promise((resolve) => (this.#claimWaiters ??= []).push(resolve));
+  }
+
+  /** The claim's outcome (only the first counts). */
+  claim(childId: string | undefined): void {
+    if (this.childId !== undefined) return;
+    this.childId = childId ?? null;
+    for (const waiter of this.#claimWaiters?.splice(0) ?? []) waiter(this.childId);
+  }
 }
 
 function parseActivityInput(activity: Activity, input: unknown): unknown {

@@ -430,6 +430,7 @@ export class Scheduler {
 
   /** Wakes whoever waits in `nextSettle`. */
   settled(): void {
+    if (!this.#settleWaiters.size) return;
     for (const waiter of [...this.#settleWaiters]) waiter();
   }
 }

@@ -8,7 +8,7 @@ import type { MailboxWork } from '../host/Scheduler.js';
 import { ensureError } from '../errors.js';
 import type { MachineRegistry, MachineVersion } from '../MachineRegistry.js';
 import { hasOwn } from '../names.js';
-import { decodeSnapshot, snapshotContext } from '../snapshotCodec.js';
+import { decodeContext, decodeSnapshot, snapshotContext } from '../snapshotCodec.js';
 import { riskPolicies } from '../riskPolicy.js';
 import type { ActorRecord, BatchResult, CommitResult, HistoryRecord, HostStore, JobCompletion, JobRecord, MailboxEvent, NewJob, StepCommit } from '../Store.js';
 import type { RunTelemetry } from '../telemetry.js';
@@ -408,7 +408,7 @@ export class StepRunner {
     const { commit, seq, emitted } = planned;
     loaded.known = known ?? UNKNOWN_ACTOR;
     loaded.record = { ...record, seq, status: commit.status, snapshot: commit.snapshot, stateValue: commit.stateValue, output: commit.output, error: commit.error, updatedAt: startedAt };
-    if (result?.ok && commit.status !== 'error') loaded.snapshot = asRestored(result.next, commit.snapshot);
+    if (result?.ok && commit.status !== 'error') loaded.snapshot = asRestored(result.next, planned.context ? decodeContext(planned.context) : snapshotContext(commit.snapshot));
     for (const childId of commit.cancelJobs) this.#host.abortJobs(record.id, childId);
     for (const stopped of commit.stop) {
       this.#cache.delete(stopped.id);
@@ -598,7 +598,7 @@ class ActionError extends Error {
  * The snapshot a restarted host would load: the context as its committed snapshot says
  * (a copy, as a restarted host reads it), so a warm host takes the branches a restarted one takes.
  */
-function asRestored(next: AnyMachineSnapshot, persisted: string): AnyMachineSnapshot {
-  (next as { context: unknown }).context = snapshotContext(persisted);
+function asRestored(next: AnyMachineSnapshot, context: unknown): AnyMachineSnapshot {
+  (next as { context: unknown }).context = context;
   return next;
 }

@@ -4,7 +4,7 @@ import { ensureError, serializeError, SpineError, type FieldIssue } from '../err
 import { describeIssues, eventIssues, initEvent, parseInput, RESERVED_EVENT, selfEvent } from '../machineInput.js';
 import type { MachineVersion } from '../MachineRegistry.js';
 import { ownValue } from '../names.js';
-import { encodeSnapshot } from '../snapshotCodec.js';
+import { encodeSnapshotParts, type EncodedContext } from '../snapshotCodec.js';
 import { riskPolicies, withConfidence } from '../riskPolicy.js';
 import type { ActorRecord, NewAuditEntry, NewJob, OpenWork, StepCommit, StopActor } from '../Store.js';
 import type { StepPlan } from './planStep.js';
@@ -76,6 +76,8 @@ export interface PlannedStep {
    * commit to the attempt running in this host; nothing is written for them (xstate keeps them in memory too).
    */
   readonly activityEvents: readonly { childId: string; event: EventObject }[];
+  /** The context in `commit.snapshot`, as encoded there: a warm host reads it back from this, not from the whole text. */
+  readonly context?: EncodedContext;
 }
 
 /**
@@ -104,9 +106,10 @@ export function planCommit(record: ActorRecord, event: StepEvent, result: StepRe
   let failure = result.ok ? undefined : result.error;
   let emitted: EventObject[] = [];
   let activityEvents: { childId: string; event: EventObject }[] = [];
+  let context: EncodedContext | undefined;
   if (!result.ok && result.snapshot) {
     try {
-      commit.snapshot = persisted(env, result.snapshot);
+      commit.snapshot = persisted(env, result.snapshot).text;
       commit.stateValue = JSON.stringify(result.snapshot.value);
     } catch {
       // Keep the stored snapshot: the failure is what this step records.
@@ -122,7 +125,7 @@ export function planCommit(record: ActorRecord, event: StepEvent, result: StepRe
       Object.assign(commit, outbox);
       emitted = plan.emitted;
       if (emitted.length) commit.history.emitted = JSON.stringify(emitted);
-      commit.snapshot = persisted(env, next);
+      ({ text: commit.snapshot, context } = persisted(env, next));
       commit.stateValue = JSON.stringify(next.value);
       if (next.status === 'done') {
         commit.status = 'done';
@@ -146,6 +149,7 @@ export function planCommit(record: ActorRecord, event: StepEvent, result: StepRe
       commit.snapshot = record.snapshot ?? 'null';
       commit.stateValue = record.stateValue ?? 'null';
       activityEvents = [];
+      context = undefined;
     }
   }
   if (failure) {
@@ -153,10 +157,11 @@ export function planCommit(record: ActorRecord, event: StepEvent, result: StepRe
     commit.error = `${failure.message} (while applying '${event.event.type}' in state ${commit.stateValue})`;
   }
   if (commit.status !== 'active') {
-    finish(record, commit, inputs, now);
+    finish(record, commit, inputs, now, event.finishes);
     activityEvents = []; // its activities are stopped with it
   }
-  return Object.freeze({ commit: deepFreeze(commit), seq, emitted: Object.freeze(emitted), halts: Boolean(commit.approvals?.some((a) => a.tier === 'high')), activityEvents: deepFreeze(activityEvents) });
+  const halts = Boolean(commit.approvals?.some((a) => a.tier === 'high'));
+  return Object.freeze({ commit: frozenCommit(commit), seq, emitted: Object.freeze(emitted), halts, activityEvents: deepFreeze(activityEvents), ...(context ? { context } : {}) });
 }
 
 /**
@@ -171,9 +176,9 @@ export function planEndedStep(record: ActorRecord, event: StepEvent, reason: str
 }
 
 /** The persisted snapshot, encoded by the snapshot codec, or an error that says why the context cannot be stored. */
-function persisted(env: PlanEnv, snapshot: AnyMachineSnapshot): string {
+function persisted(env: PlanEnv, snapshot: AnyMachineSnapshot): { text: string; context?: EncodedContext } {
   try {
-    return encodeSnapshot(env.version.machine.getPersistedSnapshot(snapshot));
+    return encodeSnapshotParts(env.version.machine.getPersistedSnapshot(snapshot));
   } catch (error) {
     if (error instanceof SpineError) throw error;
     const why = error instanceof RangeError ? 'it holds a cycle (an object that contains itself)' : ensureError(error).message;
@@ -308,9 +313,10 @@ function refusal(
  * cancelled with its pending approvals, its delayed sends die with it (stored ones and
  * those this step planned), and every child stops with its whole subtree.
  */
-function finish(record: ActorRecord, commit: StepCommit, inputs: StepInputs, now: number): void {
+function finish(record: ActorRecord, commit: StepCommit, inputs: StepInputs, now: number, finished: string | undefined): void {
   const own = inputs.openWork.get(record.id);
-  for (const job of own?.jobs ?? []) if (!commit.cancelJobs.includes(job.childId)) commit.cancelJobs.push(job.childId);
+  // The job whose result this commit applies is finished by it: there is nothing of that child left to cancel.
+  for (const job of own?.jobs ?? []) if (job.childId !== finished && !commit.cancelJobs.includes(job.childId)) commit.cancelJobs.push(job.childId);
   cancelApprovals(commit, own, now, () => true);
   // As xstate cancels a stopped actor's scheduled events.
   for (const sendId of own?.timers ?? []) if (!commit.cancelTimers.includes(sendId)) commit.cancelTimers.push(sendId);
@@ -375,9 +381,19 @@ function issuesJson(error: unknown): string | null {
 }
 
 function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  Object.freeze(value);
+  if (Array.isArray(value)) for (const item of value) deepFreeze(item);
+  else for (const key in value) deepFreeze((value as Record<string, unknown>)[key]);
   return value;
 }
+
+/** The commit, its empty lists (most of them, most steps) replaced by one shared frozen empty list, frozen all the way down. */
+function frozenCommit(commit: StepCommit): Readonly<StepCommit> {
+  const lists = commit as unknown as Record<string, unknown>;
+  for (const key of OUTBOX_KEYS) if ((lists[key] as unknown[] | undefined)?.length === 0) lists[key] = NOTHING;
+  return deepFreeze(commit);
+}
+
+const NOTHING: readonly never[] = Object.freeze([]);
+const OUTBOX_KEYS = Object.keys(emptyOutbox());
