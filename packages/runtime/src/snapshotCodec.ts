@@ -164,10 +164,20 @@ function walk(value: unknown, path: Path, values: [Path, Tag][], stack: Set<obje
     if (Object.getOwnPropertySymbols(object).length) throw unpersistable(pathText(path), 'an object with symbol keys');
   }
   stack.add(object);
+  // One path array for the whole walk, extended and cut back here; a value recorded copies it.
   if (Array.isArray(object)) {
-    for (let i = 0; i < object.length; i++) walk(object[i], [...path, i], values, stack);
+    for (let i = 0; i < object.length; i++) {
+      path.push(i);
+      walk(object[i], path, values, stack);
+      path.pop();
+    }
   } else {
-    for (const [key, child] of Object.entries(object)) walk(child, [...path, key], values, stack);
+    for (const key in object) {
+      if (!Object.hasOwn(object, key)) continue;
+      path.push(key);
+      walk((object as Record<string, unknown>)[key], path, values, stack);
+      path.pop();
+    }
   }
   stack.delete(object);
 }

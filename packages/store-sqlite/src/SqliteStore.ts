@@ -481,9 +481,11 @@ export class SqliteStore implements Store {
     if (!completion) return this.#commit(step);
     // The output just written to the job row, which the step's history row refers to instead of copying.
     const direct = { dueAt: completion.event.dueAt, source: completion.event.source, output: completion.status === 'done' ? completion.output : null };
-    if (lone) return this.#commit({ ...step, eventId: null }, direct);
+    // The step applies the completion's event, not a mailbox row (the runtime says so with `eventId: null`).
+    const applied = step.eventId === null ? step : { ...step, eventId: null };
+    if (lone) return this.#commit(applied, direct);
     try {
-      return this.#stepTx({ ...step, eventId: null }, direct);
+      return this.#stepTx(applied, direct);
     } catch (error) {
       // The step is refused but the result is kept: it waits in the mailbox like any other event.
       if (!(error instanceof Rollback) && !(isContentError(error) && this.db.inTransaction)) throw error;

@@ -83,20 +83,31 @@ export function encodeHistoryStep(step: HistoryStep, base: string | null, option
   const event = Buffer.from(step.event, 'utf8');
   const snapshot = Buffer.from(step.snapshot, 'utf8');
   const shared = options.shared ? Buffer.from(options.shared, 'utf8') : undefined;
-  const sharedHeader = shared ? [crcBytes(shared)] : [];
+  const crcs = shared ? [nodeZlib().crc32(shared)] : [];
+  let body: Buffer;
+  let checkpoint = false;
   if (base === null || isCheckpointSeq(step.seq, options.checkpointEvery)) {
-    return { body: frame(CHECKPOINT, [...sharedHeader, varint(event.length)], Buffer.concat([event, snapshot]), dictionaryOf(shared, undefined, 0, 0), shared !== undefined), checkpoint: true };
+    body = frame(CHECKPOINT, crcs, [event.length], event, snapshot, () => dictionaryOf(shared, undefined, 0, 0), shared !== undefined);
+    checkpoint = true;
+  } else {
+    const previous = lastEncoded?.text === base ? lastEncoded : { text: base, bytes: Buffer.from(base, 'utf8') };
+    const before = previous.bytes;
+    const limit = Math.min(before.length, snapshot.length);
+    let prefix = 0;
+    while (prefix < limit && before[prefix] === snapshot[prefix]) prefix++;
+    let suffix = 0;
+    while (suffix < limit - prefix && before[before.length - 1 - suffix] === snapshot[snapshot.length - 1 - suffix]) suffix++;
+    crcs.push((previous.crc ??= nodeZlib().crc32(before)));
+    const middle = snapshot.subarray(prefix, snapshot.length - suffix);
+    body = frame(DELTA, crcs, [prefix, suffix, event.length], event, middle, () => dictionaryOf(shared, before, prefix, suffix), shared !== undefined);
   }
-  const previous = Buffer.from(base, 'utf8');
-  const limit = Math.min(previous.length, snapshot.length);
-  let prefix = 0;
-  while (prefix < limit && previous[prefix] === snapshot[prefix]) prefix++;
-  let suffix = 0;
-  while (suffix < limit - prefix && previous[previous.length - 1 - suffix] === snapshot[snapshot.length - 1 - suffix]) suffix++;
-  const middle = snapshot.subarray(prefix, snapshot.length - suffix);
-  const header = [...sharedHeader, crcBytes(previous), varint(prefix), varint(suffix), varint(event.length)];
-  return { body: frame(DELTA, header, Buffer.concat([event, middle]), dictionaryOf(shared, previous, prefix, suffix), shared !== undefined), checkpoint: false };
+  // The next step of this actor is encoded against this snapshot: its bytes (and checksum) are kept for it.
+  lastEncoded = { text: step.snapshot, bytes: snapshot };
+  return { body, checkpoint };
 }
+
+/** The snapshot the last body was encoded with, as bytes: the base of the same actor's next step, most often. */
+let lastEncoded: { text: string; bytes: Buffer; crc?: number } | undefined;
 
 /**
  * Decodes one body back to the exact event and snapshot strings that were encoded. A delta
@@ -221,10 +232,29 @@ export class HistoryDecoder {
   }
 }
 
-function frame(kind: number, header: Buffer[], payload: Buffer, dictionary: Buffer | undefined, shared: boolean): Buffer {
-  const packed = payload.length >= MIN_DEFLATE ? nodeZlib().deflateRawSync(payload, dictionary?.length ? { level: LEVEL, dictionary } : { level: LEVEL }) : payload;
-  const stored = packed.length >= payload.length;
-  return Buffer.concat([Buffer.of(kind | (stored ? STORED : 0) | (shared ? SHARED : 0)), ...header, stored ? payload : packed]);
+/**
+ * A body: its kind byte, then the checksums (4 bytes each, big-endian) and the varints of its
+ * header, then the event and the rest (deflated together when that makes them smaller), written
+ * into one buffer.
+ */
+function frame(kind: number, crcs: number[], varints: number[], event: Buffer, rest: Buffer, dictionary: () => Buffer | undefined, shared: boolean): Buffer {
+  let packed: Buffer | undefined;
+  if (event.length + rest.length >= MIN_DEFLATE) {
+    const payload = Buffer.concat([event, rest]);
+    const words = dictionary();
+    const deflated = nodeZlib().deflateRawSync(payload, words?.length ? { level: LEVEL, dictionary: words } : { level: LEVEL });
+    if (deflated.length < payload.length) packed = deflated;
+  }
+  let length = 1 + 4 * crcs.length + (packed ? packed.length : event.length + rest.length);
+  for (const value of varints) length += varintLength(value);
+  const out = Buffer.allocUnsafe(length);
+  out[0] = kind | (packed ? 0 : STORED) | (shared ? SHARED : 0);
+  let at = 1;
+  for (const crc of crcs) at = out.writeUInt32BE(crc, at);
+  for (const value of varints) at = writeVarint(out, at, value);
+  if (packed) packed.copy(out, at);
+  else rest.copy(out, at + event.copy(out, at));
+  return out;
 }
 
 function unpack(kind: number, data: Buffer, dictionary: Buffer | undefined): Buffer {
@@ -247,21 +277,21 @@ function dictionaryOf(shared: Buffer | undefined, previous: Buffer | undefined, 
   return dictionary.length > WINDOW ? dictionary.subarray(dictionary.length - WINDOW) : dictionary;
 }
 
-function crcBytes(data: Buffer): Buffer {
-  const out = Buffer.alloc(4);
-  out.writeUInt32BE(nodeZlib().crc32(data));
-  return out;
-}
-
-function varint(value: number): Buffer {
-  const bytes: number[] = [];
+/** Writes `value` as a varint (7 bits a byte, least significant first) at `at`; returns where it ends. */
+function writeVarint(out: Buffer, at: number, value: number): number {
   let rest = value;
   while (rest >= 0x80) {
-    bytes.push((rest % 0x80) | 0x80);
+    out[at++] = (rest % 0x80) | 0x80;
     rest = Math.floor(rest / 0x80);
   }
-  bytes.push(rest);
-  return Buffer.from(bytes);
+  out[at++] = rest;
+  return at;
+}
+
+function varintLength(value: number): number {
+  let length = 1;
+  for (let rest = value; rest >= 0x80; rest = Math.floor(rest / 0x80)) length++;
+  return length;
 }
 
 function readVarint(bytes: Buffer, start: number): [number, number] {

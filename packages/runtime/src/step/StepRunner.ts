@@ -119,11 +119,14 @@ export class StepRunner {
   readonly #commits: GroupCommit;
   /** Activity results delivered to actors and not yet committed, in arrival order. */
   readonly #results = new Map<string, JobCompletion[]>();
+  /** The current version of a machine by name, for plans (`PlanEnv.machine`). */
+  readonly #machine: PlanEnv['machine'];
   #haltRevision = -1;
   #haltable = false;
 
   constructor(host: StepHost) {
     this.#host = host;
+    this.#machine = (name) => host.registry.machine(name);
     this.#commits = new GroupCommit(host.store, { ...(host.maxBatch ? { maxBatch: host.maxBatch } : {}), committers: () => host.drainsInProgress() });
   }
 
@@ -314,7 +317,7 @@ export class StepRunner {
 
   /**
    * Plans a step from the actor in memory: `transition()`, the reads its result needs,
-   * `planCommit`, and the claim of the jobs this host will run (see `#claiming`).
+   * `planCommit`, with the jobs this host will run claimed in the step's own commit (`PlanEnv.claimer`).
    * `finishedJob`: the job whose result the step applies, ended by the same commit.
    */
   async #plan(loaded: LoadedActor, stepEvent: StepEvent, startedAt: number, t0: number, finishedJob?: string): Promise<PlanOutcome> {
@@ -323,8 +326,8 @@ export class StepRunner {
     const result = this.#transition(loaded, stepEvent.event as EventObject & { input?: unknown }, startedAt);
     const known = { ...loaded.known };
     const inputs = await readStepInputs(store, registry, record, version, result, known);
-    const env: PlanEnv = { version, machine: (name) => registry.machine(name), hostId, now: startedAt, durationUs: Math.round((performance.now() - t0) * 1000) };
-    const planned = this.#claiming(planCommit(record, stepEvent, result, inputs, env), startedAt);
+    const env: PlanEnv = { version, machine: this.#machine, hostId, now: startedAt, durationUs: Math.round((performance.now() - t0) * 1000), ...(this.#host.claimsJobs() ? { claimer: hostId } : {}) };
+    const planned = planCommit(record, stepEvent, result, inputs, env);
     const { commit } = planned;
     // Read (or known) empty, and this step creates none: still so once it commits.
     const after: KnownActor = {
@@ -386,21 +389,9 @@ export class StepRunner {
       return this.#commits.commit({ completion });
     }
     const { result, planned: claimed, known } = made;
-    const outcome = await this.#commits.commit({ completion, step: { ...this.#fence(loaded, claimed.commit as StepCommit), eventId: null } });
+    const outcome = await this.#commits.commit({ completion, step: this.#fence(loaded, claimed.commit as StepCommit, null) });
     if (outcome.ok) return this.#committed(loaded, record, result, claimed, startedAt, known);
     return outcome.reason === 'conflict' ? false : outcome;
-  }
-
-  /**
-   * The step's jobs this host will run, claimed in the step's own commit (created
-   * `running` as their first attempt), so starting them needs no second transaction.
-   * Held (risky) jobs and jobs due later are left for the usual claim.
-   */
-  #claiming(planned: PlannedStep, now: number): PlannedStep {
-    const { jobs } = planned.commit;
-    if (!jobs.length || !this.#host.claimsJobs()) return planned;
-    const hostId = this.#host.hostId;
-    return { ...planned, commit: { ...planned.commit, jobs: jobs.map((job) => (job.held || job.runAt > now ? job : { ...job, claimedBy: hostId })) } };
   }
 
   /** After commit: only now may anything the step caused become visible. `known`: what the plan knew (none for a step ended instead). */
@@ -498,9 +489,10 @@ export class StepRunner {
     }
   }
 
-  /** The commit, fenced by this host's ownership of the actor (the epoch it read when it loaded or claimed it). */
-  #fence(loaded: LoadedActor, commit: StepCommit): StepCommit {
-    return { ...commit, fence: { owner: this.#host.hostId, epoch: loaded.record.ownerEpoch } };
+  /** The commit, fenced by this host's ownership of the actor (the epoch it read when it loaded or claimed it); `eventId: null` for a result applied directly. */
+  #fence(loaded: LoadedActor, commit: StepCommit, eventId?: null): StepCommit {
+    const fence = { owner: this.#host.hostId, epoch: loaded.record.ownerEpoch };
+    return eventId === null ? { ...commit, fence, eventId } : { ...commit, fence };
   }
 
   /**

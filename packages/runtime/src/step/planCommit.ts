@@ -62,6 +62,12 @@ export interface PlanEnv {
   now: number;
   /** Time spent so far, for the history row. */
   durationUs: number;
+  /**
+   * The host that runs this step's jobs, if it will: they are written claimed by it (`running`,
+   * their first attempt), so starting them needs no second transaction. Held (risky) jobs are
+   * left for the usual claim.
+   */
+  claimer?: string;
 }
 
 /** A step's commit and what to do once it is committed. Frozen: nothing changes it afterwards. */
@@ -245,6 +251,8 @@ function planOutbox(
       const { approval, audit } = ApprovalDesk.request({ job: newJob, machine: record.machine, version: record.version, seq, policy, rationale, now });
       out.approvals!.push(approval);
       out.audit!.push(...audit);
+    } else if (env.claimer !== undefined) {
+      newJob.claimedBy = env.claimer;
     }
     out.jobs.push(newJob);
   }
