@@ -129,6 +129,11 @@ export class MachineRegistry {
     return built;
   }
 
+  /** A version of a machine already built here (by `machine`, `current` or `pinned`), without building or reading anything. */
+  built(name: string, version: string): MachineVersion | undefined {
+    return this.#built.get(`${name}@${version}`);
+  }
+
   /** A pinned version: its structure from the store, its implementations from the registry. */
   async pinned(name: string, version: string, store: Pick<HostStore, 'saveMachineVersion' | 'getMachineVersion'>): Promise<MachineVersion> {
     const key = `${name}@${version}`;

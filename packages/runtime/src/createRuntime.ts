@@ -229,7 +229,7 @@ export class Runtime {
       onError,
       kick: (actorId) => this.#scheduler.kick(actorId),
       deliver: (completion) => this.#steps.deliver(completion),
-      actor: async (actorId) => {
+      actor: (actorId) => {
         // What the store holds (so as redacted as a read would be), without the read.
         const cached = this.#steps.cached(actorId);
         return cached ? this.#redactor.value(cached) : this.store.getActor(actorId);

@@ -35,8 +35,8 @@ export interface ActivityHost {
    * step its event causes are committed together (see `StepRunner.deliver`).
    */
   deliver(completion: JobCompletion): void;
-  /** The actor as this host last committed it (its cache), else as stored. */
-  actor(actorId: string): Promise<ActorRecord | undefined>;
+  /** The actor as this host last committed it (its cache, at once), else as stored. */
+  actor(actorId: string): ActorRecord | undefined | Promise<ActorRecord | undefined>;
   /** A durable back-off was written: look again at the next wake time. */
   scheduleWake(): void;
   /** A job settled (or turned out to be long-lived): wake whoever waits for idleness. */
@@ -231,7 +231,8 @@ export class ActivityRunner {
 
   async #attempt(job: JobRecord, running: RunningJob): Promise<void> {
     const attempt = running.abort;
-    const actor = await this.#host.actor(job.actorId);
+    const held = this.#host.actor(job.actorId);
+    const actor = held && 'then' in held ? await held : held;
     if (!actor) return;
     const definition = this.#host.registry.definition(actor.machine);
     const activity = ownValue(definition.activities, job.src);
@@ -246,7 +247,9 @@ export class ActivityRunner {
     const t0 = performance.now();
     let tier: RiskPolicy['tier'] | undefined;
     try {
-      tier = riskPolicies((await this.#host.registry.pinned(actor.machine, actor.version, this.#host.store)).machine).get(job.childId)?.tier;
+      const { registry } = this.#host;
+      const version = registry.built(actor.machine, actor.version) ?? (await registry.pinned(actor.machine, actor.version, this.#host.store));
+      tier = riskPolicies(version.machine).get(job.childId)?.tier;
     } catch {
       tier = undefined; // an invalid policy already failed the step that requested this job
     }

@@ -93,9 +93,12 @@ export class GroupCommit {
  * or a result with its step); `commitStep` for a lone step (the same one transaction);
  * entry by entry otherwise (a result then always goes through the mailbox).
  */
-async function commitEntries(store: HostStore, entries: BatchEntry[]): Promise<BatchResult[]> {
+function commitEntries(store: HostStore, entries: BatchEntry[]): Promise<BatchResult[]> {
   const lone = entries.length === 1 && !entries[0]!.completion;
-  if (store.commitBatch && !lone) return store.commitBatch(entries);
+  return store.commitBatch && !lone ? store.commitBatch(entries) : commitOneByOne(store, entries);
+}
+
+async function commitOneByOne(store: HostStore, entries: BatchEntry[]): Promise<BatchResult[]> {
   const results: BatchResult[] = [];
   for (const { completion, step } of entries) {
     if (completion) results.push((await store.completeJob(completion)) ? (step ? { ok: false, reason: 'queued' } : { ok: true }) : { ok: false, reason: (await takenOver(store, completion)) ? 'refused' : 'cancelled' });
