@@ -2,7 +2,7 @@ import { SqliteStore } from '@spine/store-sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assign } from 'xstate';
 import { z } from 'zod';
-import { defineMachine } from './defineMachine.js';
+import { defineActivity, defineMachine } from './defineMachine.js';
 import { createRuntime, type Runtime } from './createRuntime.js';
 import { childMachine, EffectLog, orderMachine, parentMachine, tempDbPath } from './testing/fixtures.js';
 
@@ -154,5 +154,31 @@ describe('partial output of running activities', () => {
     const runtime = await host(tempDbPath(), [writerMachine({ failFirst: false })]);
     const { runId } = await runtime.startRun('streamer');
     expect(await runtime.waitForRun(runId)).toMatchObject({ status: 'done', output: { watched: false } });
+  });
+
+  it("gives an activity its context: the invoking actor's facts, what it journals, and methods that work taken apart", async () => {
+    let seen: Record<string, unknown> | undefined;
+    const machine = defineMachine({
+      name: 'contextual',
+      config: { id: 'contextual', initial: 'working', states: { working: { invoke: { id: 'job', src: 'look', onDone: { target: 'done', actions: 'keep' } } }, done: { type: 'final' } } },
+      schemas: { events: {}, context: z.object({ label: z.string(), got: z.unknown().optional() }) },
+      context: () => ({ label: 'from the actor' }),
+      actions: { keep: assign({ got: ({ event }: any) => event.output }) },
+      activities: {
+        look: defineActivity({
+          run: async (_input, { key, attempt, actorId, runId, machine: name, childId, signal, context, now, record, previousAttempts, watched, runJournal }) => {
+            record({ checked: true });
+            seen = { key, attempt, actorId, runId, machine: name, childId, aborted: signal.aborted, context, clock: typeof now(), previousAttempts, watched, journal: (await runJournal()).length };
+            return { ok: true };
+          },
+        }),
+      },
+    });
+    const runtime = await host(tempDbPath(), [machine]);
+    const { runId } = await runtime.startRun('contextual');
+    expect(await runtime.waitForRun(runId)).toMatchObject({ status: 'done' });
+    const [job] = await runtime.store.listJobs({ runId });
+    expect(seen).toEqual({ key: job!.key, attempt: 1, actorId: runId, runId, machine: 'contextual', childId: 'job', aborted: false, context: { label: 'from the actor' }, clock: 'number', previousAttempts: [], watched: false, journal: 0 });
+    expect(JSON.parse(job!.journal)).toMatchObject([{ attempt: 1, outcome: 'ok', checked: true }]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SpineError } from './errors.js';
-import { decodeSnapshot, encodeSnapshot, snapshotContext } from './snapshotCodec.js';
+import { decodeContext, decodeSnapshot, encodeSnapshot, encodeSnapshotParts, snapshotContext } from './snapshotCodec.js';
 
 const snapshot = (context: unknown) => ({ status: 'active', value: 'a', context, children: {}, historyValue: {} });
 
@@ -55,6 +55,40 @@ describe('snapshot codec', () => {
       }
       expect(SpineError.is(thrown) && thrown.code).toBe('not_persistable');
       expect((thrown as Error).message).toMatch(message);
+    }
+  });
+
+  it('writes the text key by key exactly as one JSON.stringify would, and reads the context back as decodeSnapshot does', () => {
+    // The reference: the snapshot less a stale meta key, the meta key last, in one call.
+    const reference = (persisted: Record<string, unknown>, meta: unknown) => {
+      const { $spine: _stale, ...rest } = persisted;
+      return JSON.stringify(meta === undefined ? rest : { ...rest, $spine: meta });
+    };
+    const at = new Date('2026-03-04T05:06:07.008Z');
+    const cases: Record<string, unknown>[] = [
+      snapshot({ n: 1, list: [1, 'two', null], nested: { deep: [{}] } }),
+      snapshot({ gone: undefined, nan: Number.NaN, nzero: -0, at, inner: [undefined, { when: at }] }),
+      { $spine: { values: 'stale' }, context: { a: 1 }, status: 'active', value: { p: 'q' }, dropped: undefined, fn: () => 1, children: { w: { src: 'work' } } },
+      { context: { a: 1 }, '10': 'an integer key goes first', output: 'é😀 "quoted" \u2028' },
+      { status: 'done', output: { toJSON: (key: string) => `written under ${key}` }, context: { a: 1 } },
+      { context: -0 },
+      { context: {} },
+    ];
+    for (const persisted of cases) {
+      const { text, context } = encodeSnapshotParts(persisted);
+      expect(text).toBe(encodeSnapshot(persisted));
+      const meta = (JSON.parse(text) as { $spine?: unknown }).$spine;
+      expect(text).toBe(reference(persisted, meta));
+      if (!context) {
+        // Only a value with its own toJSON makes the text one call, and then the context is read from it.
+        expect(Object.values(persisted).some((v) => typeof (v as { toJSON?: unknown } | null)?.toJSON === 'function')).toBe(true);
+        continue;
+      }
+      const expected = (decodeSnapshot(text) as { context: unknown }).context;
+      const read = decodeContext(context);
+      expect(read).toEqual(expected);
+      expect(Object.is((read as { nzero?: unknown }).nzero, (expected as { nzero?: unknown }).nzero)).toBe(true);
+      if (read && typeof read === 'object') expect(read).not.toBe(persisted.context); // a copy, as a restarted host reads it
     }
   });
 

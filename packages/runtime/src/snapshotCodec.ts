@@ -50,28 +50,39 @@ export interface EncodedContext {
  */
 export function encodeSnapshotParts(persisted: unknown): { text: string; context?: EncodedContext } {
   if (!persisted || typeof persisted !== 'object' || !('context' in persisted)) return { text: JSON.stringify(persisted ?? null) };
-  const { [SNAPSHOT_META_KEY]: _stale, ...snapshot } = persisted as Record<string, unknown>;
+  const source = persisted as Record<string, unknown>;
   const values: [Path, Tag][] = [];
-  walk(snapshot.context, ['context'], values, new Set());
-  if (values.length) snapshot[SNAPSHOT_META_KEY] = { values } satisfies Meta;
-  const keys = Object.keys(snapshot);
-  if (keys.some((key) => key === 'toJSON' || typeof (snapshot[key] as { toJSON?: unknown } | null | undefined)?.toJSON === 'function')) return { text: JSON.stringify(snapshot) };
+  walk(source.context, ['context'], values, new Set());
+  const meta = values.length ? JSON.stringify({ values } satisfies Meta) : undefined;
+  // As JSON.stringify({ ...persisted without a stale meta key, [SNAPSHOT_META_KEY]: meta }), key by key.
   let text = '{';
   let context: string | undefined;
-  for (const key of keys) {
-    const json = JSON.stringify(snapshot[key]) as string | undefined;
+  for (const key of Object.keys(source)) {
+    if (key === SNAPSHOT_META_KEY) continue;
+    const value = source[key];
+    if (key === 'toJSON' || (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function')) {
+      // JSON.stringify calls toJSON with the key, which a value written alone does not get: the text is written in one call.
+      const { [SNAPSHOT_META_KEY]: _stale, ...snapshot } = source;
+      if (meta !== undefined) snapshot[SNAPSHOT_META_KEY] = { values } satisfies Meta;
+      return { text: JSON.stringify(snapshot) };
+    }
+    const json = JSON.stringify(value) as string | undefined;
     if (json === undefined) continue; // as JSON.stringify leaves out an undefined value, a function or a symbol
     if (key === 'context') context = json;
-    text += `${text.length > 1 ? ',' : ''}${JSON.stringify(key)}:${json}`;
+    text += text.length > 1 ? `,${JSON.stringify(key)}:${json}` : `${JSON.stringify(key)}:${json}`;
   }
+  if (meta !== undefined) text += text.length > 1 ? `,"${SNAPSHOT_META_KEY}":${meta}` : `"${SNAPSHOT_META_KEY}":${meta}`;
   text += '}';
   return context === undefined ? { text } : { text, context: { json: context, values } };
 }
 
 /** The context as {@link decodeSnapshot} reads it from the snapshot text it was encoded in (a fresh copy). */
 export function decodeContext(encoded: EncodedContext): unknown {
-  const root: Record<string, unknown> = { context: JSON.parse(encoded.json) as unknown };
-  for (const [path, tag] of encoded.values) restore(root, path, tag);
+  const context = JSON.parse(encoded.json) as unknown;
+  if (!encoded.values.length) return context;
+  const root: Record<string, unknown> = { context };
+  // As decodeSnapshot: only values inside the context are put back (a context that is itself such a value stays as JSON has it).
+  for (const [path, tag] of encoded.values) if (path.length >= 2) restore(root, path, tag);
   return root.context;
 }
 

@@ -122,4 +122,27 @@ describe('the history codec', () => {
     const bodies = encodeAll(steps);
     expect(() => new HistoryDecoder().decode(bodies[3]!, () => [bodies[0]!, bodies[2]!])).toThrow(/step 2 of actor 'a' is missing/);
   });
+
+  it('writes bodies byte for byte as stored ones were written (the format belongs to the database, not to this version)', () => {
+    const snapshot = (n: number, notes = '') =>
+      JSON.stringify({ status: 'active', value: `s${n}`, historyValue: {}, context: { count: n, notes }, children: { [`w${n}`]: { snapshot: { status: 'active' }, src: 'work', syncSnapshot: false } } });
+    const long = 'the quick brown fox jumps over the lazy dog; '.repeat(30);
+    const done = (n: number, output: unknown) => JSON.stringify({ type: `xstate.done.actor.w${n}`, output, actorId: `w${n}` });
+    // Base64 of the bodies as Spine wrote them before their encoder was rewritten to write into one buffer.
+    const cases: [string, Parameters<typeof encodeHistoryStep>, string][] = [
+      ['a checkpoint, stored as it is', [{ seq: 1, event: '{"type":"xstate.init","input":null}', snapshot: snapshot(0) }, null],
+        'ESN7InR5cGUiOiJ4c3RhdGUuaW5pdCIsImlucHV0IjpudWxsfXsic3RhdHVzIjoiYWN0aXZlIiwidmFsdWUiOiJzMCIsImhpc3RvcnlWYWx1ZSI6e30sImNvbnRleHQiOnsiY291bnQiOjAsIm5vdGVzIjoiIn0sImNoaWxkcmVuIjp7IncwIjp7InNuYXBzaG90Ijp7InN0YXR1cyI6ImFjdGl2ZSJ9LCJzcmMiOiJ3b3JrIiwic3luY1NuYXBzaG90IjpmYWxzZX19fQ=='],
+      ['a delta, stored as it is', [{ seq: 3, event: done(2, { ok: true }), snapshot: snapshot(3) }, snapshot(2)],
+        'EqcKAuIdRkN7InR5cGUiOiJ4c3RhdGUuZG9uZS5hY3Rvci53MiIsIm91dHB1dCI6eyJvayI6dHJ1ZX0sImFjdG9ySWQiOiJ3MiJ9MyIsImhpc3RvcnlWYWx1ZSI6e30sImNvbnRleHQiOnsiY291bnQiOjMsIm5vdGVzIjoiIn0sImNoaWxkcmVuIjp7Incz'],
+      ['a delta, deflated against the previous snapshot', [{ seq: 4, event: done(3, { ok: true }), snapshot: snapshot(4, long) }, snapshot(3)],
+        'Ao22790dRkOrViqpLAAZVwGyKVUvJT8vVS8xuSS/SK8cZEF+aUlBKdi0/Gwlq5Ki0tRaHZBb8os8U5SslMqNlWpNiHSHCcIdJRmpCoWlmcnZCklF+eV5Cmn5FQpZpbkFxQr5ZalFCiDpnMSqSoWU/HRrMG9U8WhojKaN0ZwyWm4gFYwYpbkJAA=='],
+      ['a delta against a shared output', [{ seq: 5, event: done(4, long), snapshot: snapshot(5, `${long}!`) }, snapshot(4, long), { shared: JSON.stringify(long) }],
+        'IkiEyvYwSNWlHUaAC6tWKqksABXKFaDyOlUvJT8vVS8xuSS/SK8cVEznl5YUlJaMFsBoAUlSqI8qRk6Do6ExGhq4yqdhnzaUdEDN4fwizxQlK6VyE6VaUyKbwqajTWHsVdqwTzKjHhwtL0dseUm7xK+I0RY2BQA='],
+    ];
+    for (const [what, args, written] of cases) {
+      expect(Buffer.from(encodeHistoryStep(...args).body).toString('base64'), what).toBe(written);
+    }
+    // In the other order too: the encoder keeps the last snapshot's bytes for the next step, never in place of another base.
+    for (const [what, args, written] of [...cases].reverse()) expect(Buffer.from(encodeHistoryStep(...args).body).toString('base64'), what).toBe(written);
+  });
 });
