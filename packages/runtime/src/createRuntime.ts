@@ -389,7 +389,7 @@ export class Runtime {
     const record = created.actors[0]!;
     const eventId = created.eventIds?.[0];
     // Its first step applies the init event as written, without reading the mailbox back.
-    const primed = await this.#steps.prime(record, eventId === undefined ? undefined : { ...init, id: eventId });
+    const primed = await this.#steps.prime(record, eventId === undefined ? undefined : { id: eventId, ...init });
     this.#scheduler.kick(runId, primed);
     return { runId, version: version.version };
   }
@@ -433,7 +433,7 @@ export class Runtime {
       const queued = await this.store.enqueueIfActive!(stored);
       eventId = queued?.id;
       // Heading the mailbox of an actor this host holds: its next step applies it without reading the mailbox.
-      primed = queued?.first === true && this.#steps.primeEvent({ ...stored, id: queued.id });
+      primed = queued?.first === true && this.#steps.primeEvent({ id: queued.id, ...stored });
       if (eventId === undefined) {
         // It finished (or was stopped) since this host last stepped it: refused as if read so.
         const now = await this.store.getActor(actorId);

@@ -32,6 +32,7 @@ function unpersistable(path: string, what: string): SpineError {
  * commit.snapshot = encodeSnapshot(machine.getPersistedSnapshot(next));
  */
 export function encodeSnapshot(persisted: unknown): string {
+  if (!persisted || typeof persisted !== 'object' || !('context' in persisted)) return JSON.stringify(persisted ?? null);
   return encodeSnapshotParts(persisted).text;
 }
 
@@ -42,37 +43,26 @@ export interface EncodedContext {
 }
 
 /**
- * {@link encodeSnapshot}, keeping the context's part of the text apart, so that the context can be
- * read back ({@link decodeContext}) without parsing the whole snapshot. The text is exactly
- * `encodeSnapshot`'s: the snapshot's keys are written one by one as `JSON.stringify` writes them.
- * `context` is absent when the snapshot has none, or when a top-level value has its own `toJSON`
- * (which `JSON.stringify` calls with the key, so the text is then written in one call).
+ * {@link encodeSnapshot}, with the context's own JSON kept apart, so that the context can be read
+ * back ({@link decodeContext}) without parsing the whole snapshot. `context` is absent when the
+ * snapshot has none.
  */
 export function encodeSnapshotParts(persisted: unknown): { text: string; context?: EncodedContext } {
   if (!persisted || typeof persisted !== 'object' || !('context' in persisted)) return { text: JSON.stringify(persisted ?? null) };
   const source = persisted as Record<string, unknown>;
   const values: [Path, Tag][] = [];
   walk(source.context, ['context'], values, new Set());
-  const meta = values.length ? JSON.stringify({ values } satisfies Meta) : undefined;
-  // As JSON.stringify({ ...persisted without a stale meta key, [SNAPSHOT_META_KEY]: meta }), key by key.
-  let text = '{';
-  let context: string | undefined;
-  for (const key of Object.keys(source)) {
-    if (key === SNAPSHOT_META_KEY) continue;
-    const value = source[key];
-    if (key === 'toJSON' || (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function')) {
-      // JSON.stringify calls toJSON with the key, which a value written alone does not get: the text is written in one call.
-      const { [SNAPSHOT_META_KEY]: _stale, ...snapshot } = source;
-      if (meta !== undefined) snapshot[SNAPSHOT_META_KEY] = { values } satisfies Meta;
-      return { text: JSON.stringify(snapshot) };
-    }
-    const json = JSON.stringify(value) as string | undefined;
-    if (json === undefined) continue; // as JSON.stringify leaves out an undefined value, a function or a symbol
-    if (key === 'context') context = json;
-    text += text.length > 1 ? `,${JSON.stringify(key)}:${json}` : `${JSON.stringify(key)}:${json}`;
+  let snapshot = source;
+  if (values.length || Object.hasOwn(source, SNAPSHOT_META_KEY) || Object.getPrototypeOf(source) !== Object.prototype) {
+    // A plain copy without a stale meta key, with this one last (xstate's persisted snapshots need none of it: no copy).
+    snapshot = Object.assign({}, source);
+    delete snapshot[SNAPSHOT_META_KEY];
+    if (values.length) snapshot[SNAPSHOT_META_KEY] = { values } satisfies Meta;
   }
-  if (meta !== undefined) text += text.length > 1 ? `,"${SNAPSHOT_META_KEY}":${meta}` : `"${SNAPSHOT_META_KEY}":${meta}`;
-  text += '}';
+  const text = JSON.stringify(snapshot);
+  if (typeof snapshot.toJSON === 'function') return { text }; // the text is what it returned, whatever its context
+  // The context written alone is the text's context: the walk above refused anything whose JSON depends on where it is written (a toJSON of its own).
+  const context = Object.prototype.propertyIsEnumerable.call(source, 'context') ? (JSON.stringify(source.context) as string | undefined) : undefined;
   return context === undefined ? { text } : { text, context: { json: context, values } };
 }
 

@@ -1,7 +1,11 @@
 // The SQL rows both stores read (the same columns in SQLite and PostgreSQL) and their conversion to
 // the Store contract's records. Integer columns arrive as numbers: PostgresStore parses BIGINT to a
 // number before a row gets here. Engine-specific columns (history bodies, old layouts) are the stores' own.
-import type { ActorRecord, NewActor, MailboxEvent, JobRecord, HistoryRecord, HistoryRow, ApprovalRecord, AuditEntry, DeadLetter, DecisionRecord, JobStatus } from './Store.js';
+import type { ActorRecord, NewActor, MailboxEvent, JobRecord, HistoryRecord, HistoryRow, ApprovalRecord, AuditEntry, DeadLetter, DecisionRecord, JobStatus, StepCommit } from './Store.js';
+
+// The records built on every step and run start are written field by field, not as
+// `{ ...record, added }`: V8 (Node 20) takes a slow path for a spread followed by keys the
+// spread object lacks, about 1.5-6 µs an object against 10 ns written out.
 
 
 export interface ActorRow {
@@ -26,7 +30,14 @@ export interface ActorRow {
 
 /** The row `createActors` writes for a new actor: no step yet, active, fencing token 0, created at `now`. */
 export function createdActor(actor: NewActor, now: number): ActorRecord {
-  return { ...actor, seq: 0, status: 'active', snapshot: null, stateValue: null, output: null, error: null, ownerEpoch: 0, createdAt: now, updatedAt: now };
+  const { id, runId, parentId, childKey, machine, version, owner } = actor;
+  return { id, runId, parentId, childKey, machine, version, owner, seq: 0, status: 'active', snapshot: null, stateValue: null, output: null, error: null, ownerEpoch: 0, createdAt: now, updatedAt: now };
+}
+
+/** The history row a committed step writes: its `history` with the actor's run, the new seq, snapshot, state and status. */
+export function stepHistory(step: Pick<StepCommit, 'actorId' | 'history' | 'snapshot' | 'stateValue' | 'status'>, runId: string, seq: number): HistoryRecord {
+  const { eventType, event, version, emitted, startedAt, durationUs } = step.history;
+  return { actorId: step.actorId, runId, seq, eventType, event, stateValue: step.stateValue, snapshot: step.snapshot, status: step.status, version, emitted, startedAt, durationUs };
 }
 
 export function toActor(r: ActorRow): ActorRecord {

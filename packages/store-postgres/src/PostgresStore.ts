@@ -6,6 +6,7 @@ import pg from 'pg';
 import {
   auditHash,
   createdActor,
+  stepHistory,
   DEFAULT_LEASE_MS,
   boundDeadLetter,
   DEFAULT_DEAD_LETTER_RETENTION,
@@ -574,7 +575,7 @@ export class PostgresStore implements Store {
   /** A trip entry's history row (`historyValues`): a result's output is shared with its job's row; a mailbox event is kept whole. */
   #tripHistory(completion: TripEntry['completion'], step: StepCommit, base: TripEntry['base']): unknown[] {
     const shared = completion ? sharedOutput(completion.event.source, step.history.event, completion.status === 'done' ? completion.output : null) : undefined;
-    const record = { ...step.history, actorId: step.actorId, runId: base.runId, seq: step.expectedSeq + 1, stateValue: step.stateValue, snapshot: step.snapshot, status: step.status };
+    const record = stepHistory(step, base.runId, step.expectedSeq + 1);
     return historyValues(record, base.snapshot, shared);
   }
 
@@ -809,7 +810,7 @@ export class PostgresStore implements Store {
       if (!consumed) throw new Rollback('consumed');
       source = consumed.source;
     }
-    const record = { ...step.history, actorId: step.actorId, runId: before.run_id, seq, stateValue: step.stateValue, snapshot: step.snapshot, status: step.status };
+    const record = stepHistory(step, before.run_id, seq);
     await this.#insertHistory(q, record, before.snapshot, await outputOf(q, source, step.history.event));
     for (const actor of step.spawn) await insertActor(q, actor, now);
     // Cancels first: they name timers stored before this step; a timer this step re-arms with the same id stays.
@@ -1657,7 +1658,7 @@ class BatchRows {
     const seq = step.expectedSeq + 1;
     this.#actors.push([step.actorId, seq, step.status, step.snapshot, step.stateValue, step.output, step.error, now]);
     if (step.eventId !== null) this.#consumed.push(step.eventId);
-    const record = { ...step.history, actorId: step.actorId, runId: before.run_id, seq, stateValue: step.stateValue, snapshot: step.snapshot, status: step.status };
+    const record = stepHistory(step, before.run_id, seq);
     this.#history.push(historyValues(record, before.snapshot, shared));
     for (const actor of step.spawn) this.#spawn.push({ actor, now });
     for (const sendId of step.cancelTimers) this.#timers.push([step.actorId, sendId]);

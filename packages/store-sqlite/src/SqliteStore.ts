@@ -62,7 +62,7 @@ import {
   CommitBases,
 } from '@spine/runtime/store';
 import { anchorSecret, verifyAnchoredAudit, writeAuditAnchor } from './auditAnchor.js';
-import { createdActor, toActor, toApproval, toAudit, toDeadLetter, toDecision, toEvent, toHistory, toJob, type ApprovalRow, type AuditRow, type CancelledApproval, type DeadLetterRow, type DecisionRow, type EventRow, type HistorySqlRow, type StoredActorRow, type StoredJobRow, SNAPSHOT_IN_HISTORY } from './rows.js';
+import { createdActor, stepHistory, toActor, toApproval, toAudit, toDeadLetter, toDecision, toEvent, toHistory, toJob, type ApprovalRow, type AuditRow, type CancelledApproval, type DeadLetterRow, type DecisionRow, type EventRow, type HistorySqlRow, type StoredActorRow, type StoredJobRow, SNAPSHOT_IN_HISTORY } from './rows.js';
 import { checkSpineDatabase, inspectFile, migrate, refuseUrlPath, sqliteAddon } from './databaseFile.js';
 import { deadLetterRetention, insertBoundedDeadLetter } from './deadLetterRetention.js';
 import { checkPagesAtOpen, foundCorrupt, markClosedCleanly, reportStorageErrors, toStorageError } from './storageErrors.js';
@@ -531,7 +531,7 @@ export class SqliteStore implements Store {
       source = consumed.source;
     }
     const runId = known ? known.runId : before!.run_id;
-    this.#insertHistory({ ...step.history, actorId: step.actorId, runId, seq, stateValue: step.stateValue, snapshot: step.snapshot, status: step.status }, known ? known.snapshot : before!.snapshot, this.#outputOf(source, step.history.event, direct?.output));
+    this.#insertHistory(stepHistory(step, runId, seq), known ? known.snapshot : before!.snapshot, this.#outputOf(source, step.history.event, direct?.output));
     for (const actor of step.spawn) this.#insertActor(actor, now);
     // Cancels first: they name timers stored before this step; a timer this step re-arms with the same id stays.
     for (const sendId of step.cancelTimers) s.cancelTimer.run(step.actorId, sendId);

@@ -3,7 +3,7 @@ import type { ActorRow, HistoryRowColumns, JobRow, StoredText } from '@spine/run
 // (`@spine/runtime/store`, storeRows.ts).
 
 export type { ActorRow, EventRow, JobRow, DeadLetterRow, ApprovalRow, DecisionRow, AuditRow } from '@spine/runtime/store';
-export { createdActor, toActor, toEvent, toJob, toHistory, toDeadLetter, toApproval, toDecision, toAudit } from '@spine/runtime/store';
+export { createdActor, stepHistory, toActor, toEvent, toJob, toHistory, toDeadLetter, toApproval, toDecision, toAudit } from '@spine/runtime/store';
 
 /** A history row as SqliteStore reads it. */
 export interface HistorySqlRow extends HistoryRowColumns {

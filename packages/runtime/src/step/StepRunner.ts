@@ -10,6 +10,7 @@ import type { MachineRegistry, MachineVersion } from '../MachineRegistry.js';
 import { hasOwn } from '../names.js';
 import { decodeContext, decodeSnapshot, snapshotContext } from '../snapshotCodec.js';
 import { riskPolicies } from '../riskPolicy.js';
+import { stepHistory } from '../storeRows.js';
 import type { ActorRecord, BatchResult, CommitResult, HistoryRecord, HostStore, JobCompletion, JobRecord, MailboxEvent, NewJob, StepCommit } from '../Store.js';
 import type { RunTelemetry } from '../telemetry.js';
 import { hostInitialTransition, hostTransition } from '../xstateLogic.js';
@@ -412,7 +413,7 @@ export class StepRunner {
     if (commit.messages.some((m) => m.dueAt > startedAt)) this.#host.scheduleWake();
     this.#host.publish({
       actor: { id: record.id, runId: record.runId, parentId: record.parentId, machine: record.machine, version: record.version, status: commit.status },
-      history: { ...commit.history, actorId: record.id, runId: record.runId, seq, snapshot: commit.snapshot, stateValue: commit.stateValue, status: commit.status },
+      history: stepHistory(commit, record.runId, seq),
       emitted: [...emitted],
     });
     this.#traceStep(record, seq, commit, startedAt);
@@ -492,7 +493,11 @@ export class StepRunner {
   /** The commit, fenced by this host's ownership of the actor (the epoch it read when it loaded or claimed it); `eventId: null` for a result applied directly. */
   #fence(loaded: LoadedActor, commit: StepCommit, eventId?: null): StepCommit {
     const fence = { owner: this.#host.hostId, epoch: loaded.record.ownerEpoch };
-    return eventId === null ? { ...commit, fence, eventId } : { ...commit, fence };
+    // The fence's key before the spread, then set: a spread followed by a key it lacks is V8's slow path (see storeRows).
+    const fenced: StepCommit = { fence, ...commit };
+    fenced.fence = fence;
+    if (eventId === null) fenced.eventId = null;
+    return fenced;
   }
 
   /**
