@@ -27,6 +27,7 @@ import {
   type ApprovalQuery,
   type ApprovalRecord,
   type ApprovalResolution,
+  type ActorStatus,
   type AuditEntry,
   type AuditQuery,
   type AuditVerification,
@@ -104,6 +105,12 @@ export const DEFAULT_PAGE_SIZE = 2048;
 /** A run's jobs (one parameter, the run id), found through its actors: jobs keep no index of their own on run_id (migration 7). */
 const JOBS_OF_RUN = 'actor_id IN (SELECT id FROM actors WHERE run_id = ?)';
 
+/**
+ * The condition a step's actor update ends with (two parameters: the actor id, then a due time or null):
+ * no event of the actor due by then waits in its mailbox. Null (a mailbox event's step) never finds one.
+ */
+const NO_DUE_EVENT = 'NOT EXISTS (SELECT 1 FROM events WHERE actor_id = ? AND due_at <= ?)';
+
 /** The mailbox source of an activity's result event: `activity:<job key>` (see ActivityRunner). */
 const ACTIVITY_SOURCE = 'activity:';
 /** Shorter outputs are cheaper copied than referred to. */
@@ -130,6 +137,8 @@ interface ActorBase {
   snapshot: string | null;
   owner: string | null;
   owner_epoch: number;
+  seq: number;
+  status: ActorStatus;
 }
 
 /**
@@ -507,24 +516,29 @@ export class SqliteStore implements Store {
     // A step that stays active leaves `status` out of its SET: SQLite rewrites every index on a
     // column a SET names, changed or not (`actors_parent` would cost a page per step).
     const stays = step.status === 'active';
+    // A result applied directly (no mailbox row): only when nothing older waits in the mailbox, which the update checks.
+    const applied = step.eventId === null;
+    if (applied && direct === undefined) throw new Rollback('queued');
+    const dueAt = applied ? direct!.dueAt : null;
     // A finished actor's snapshot is the one its history row at this seq keeps (written below).
     const updated = fence
       ? stays
-        ? s.advanceOwnedActor.run(seq, step.snapshot, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq, fence.owner, fence.epoch)
-        : s.updateOwnedActor.run(seq, step.status, SNAPSHOT_IN_HISTORY, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq, fence.owner, fence.epoch)
+        ? s.advanceOwnedActor.run(seq, step.snapshot, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq, fence.owner, fence.epoch, step.actorId, dueAt)
+        : s.updateOwnedActor.run(seq, step.status, SNAPSHOT_IN_HISTORY, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq, fence.owner, fence.epoch, step.actorId, dueAt)
       : stays
-        ? s.advanceActor.run(seq, step.snapshot, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq)
-        : s.updateActor.run(seq, step.status, SNAPSHOT_IN_HISTORY, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq);
+        ? s.advanceActor.run(seq, step.snapshot, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq, step.actorId, dueAt)
+        : s.updateActor.run(seq, step.status, SNAPSHOT_IN_HISTORY, step.stateValue, step.output, step.error, now, step.actorId, step.expectedSeq, step.actorId, dueAt);
     if (updated.changes === 0 || (!known && !before)) {
       this.#bases.forget(step.actorId);
       const found = before ?? (s.getRunId.get(step.actorId) as ActorBase | undefined);
-      throw new Rollback(found && fence && (found.owner !== fence.owner || found.owner_epoch !== fence.epoch) ? 'fenced' : 'conflict');
+      if (found && fence && (found.owner !== fence.owner || found.owner_epoch !== fence.epoch)) throw new Rollback('fenced');
+      // The actor was where the step expects it: what refused the update is an older event in its mailbox.
+      if (applied && found && found.seq === step.expectedSeq && found.status === 'active' && s.hasDueEvent.get(step.actorId, dueAt)) throw new Rollback('queued');
+      throw new Rollback('conflict');
     }
     let source: string;
-    if (step.eventId === null) {
-      // A result applied directly: only when nothing older waits in the mailbox, so events keep their order.
-      if (direct === undefined || s.hasDueEvent.get(step.actorId, direct.dueAt)) throw new Rollback('queued');
-      source = direct.source;
+    if (applied) {
+      source = direct!.source;
     } else {
       const consumed = s.consumeEvent.get(step.eventId) as { source: string } | undefined;
       if (!consumed) throw new Rollback('consumed');
@@ -1123,20 +1137,23 @@ function prepare(connection: Database.Database) {
       'INSERT INTO actors (id, run_id, parent_id, child_key, machine, version, owner, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     getActor: db.prepare('SELECT * FROM actors WHERE id = ?'),
-    getRunId: ifLeased('SELECT run_id, snapshot, owner, owner_epoch FROM actors WHERE id = ?'),
+    getRunId: ifLeased('SELECT run_id, snapshot, owner, owner_epoch, seq, status FROM actors WHERE id = ?'),
     children: db.prepare("SELECT id, child_key, machine, seq FROM actors WHERE parent_id = ? AND status = 'active' ORDER BY created_at, id"),
+    // A step's update of its actor, at the seq it was planned from. The last parameter is the due
+    // time of an activity's result applied directly (null for a mailbox event): such a step holds
+    // only while nothing that old waits in the mailbox, so events keep their order.
     updateActor: db.prepare(
-      "UPDATE actors SET seq = ?, status = ?, snapshot = ?, state_value = ?, output = ?, error = ?, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active'",
+      `UPDATE actors SET seq = ?, status = ?, snapshot = ?, state_value = ?, output = ?, error = ?, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active' AND ${NO_DUE_EVENT}`,
     ),
     // The same, fenced by ownership: only the owner at the epoch it claimed may commit.
     updateOwnedActor: ifLeased(
-      "UPDATE actors SET seq = ?, status = ?, snapshot = ?, state_value = ?, output = ?, error = ?, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active' AND owner = ? AND owner_epoch = ?",
+      `UPDATE actors SET seq = ?, status = ?, snapshot = ?, state_value = ?, output = ?, error = ?, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active' AND owner = ? AND owner_epoch = ? AND ${NO_DUE_EVENT}`,
     ),
     keepSnapshotInHistory: db.prepare('UPDATE actors SET snapshot = ? WHERE id = ? AND seq = ?'),
     // The two above for a step that stays active (no `status` in the SET, so no index on it is rewritten).
-    advanceActor: db.prepare("UPDATE actors SET seq = ?, snapshot = ?, state_value = ?, output = ?, error = ?, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active'"),
+    advanceActor: db.prepare(`UPDATE actors SET seq = ?, snapshot = ?, state_value = ?, output = ?, error = ?, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active' AND ${NO_DUE_EVENT}`),
     advanceOwnedActor: ifLeased(
-      "UPDATE actors SET seq = ?, snapshot = ?, state_value = ?, output = ?, error = ?, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active' AND owner = ? AND owner_epoch = ?",
+      `UPDATE actors SET seq = ?, snapshot = ?, state_value = ?, output = ?, error = ?, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active' AND owner = ? AND owner_epoch = ? AND ${NO_DUE_EVENT}`,
     ),
     stopActor: db.prepare(
       "UPDATE actors SET status = 'stopped', seq = seq + 1, updated_at = ? WHERE id = ? AND seq = ? AND status = 'active' RETURNING run_id, seq, snapshot, state_value, version",
