@@ -15,7 +15,7 @@ describe('spine bench --json', () => {
       durability: Record<string, string>;
       peer: { available: boolean; name?: string; version?: string };
       figures: BenchFigure[];
-      ratios: { name: string; durability: string; inFlight: number; ratio: number }[];
+      ratios: { name: string; durability: string; inFlight: number; ratio: number; rounds: number[] }[];
       wake: { actors: number; woken: number; startMs: number; wakeMs: number; peakRss: number; durability: string };
       commands: { id: string; command: string; medianMs: number; targetMs?: number }[];
       send: { sends: number; p50Ms: number; p90Ms: number; maxMs: number; targetP50Ms: number; durability: string };
@@ -50,6 +50,11 @@ describe('spine bench --json', () => {
       expect(ratio(/bare transaction/, durability, 1)).toBeGreaterThan(0);
     }
     expect(ratio(/in-memory/, 'NORMAL', 1)).toBeGreaterThan(0);
+    // Each ratio is the median of its rounds' ratios, each between the two figures of one round (here, one).
+    const rate = (id: string) => report.figures.find((f) => f.id === id)!.rounds[0]!;
+    for (const r of report.ratios) expect(r.rounds).toEqual([r.ratio]);
+    expect(ratio(/Spine \/ LangGraph/, 'FULL', many)).toBeCloseTo(rate(`spine.activity.${many}.FULL`) / rate(`langgraph.activity.${many}.FULL`));
+    expect(ratio(/bare transaction/, 'NORMAL', 1)).toBeCloseTo(rate('floor.bare-transaction.1.NORMAL') / rate('spine.activity.1.NORMAL'));
     expect(report.wake).toMatchObject({ actors: 100, woken: 100, durability: 'NORMAL' });
     expect(report.wake.peakRss).toBeGreaterThan(0);
     // The commands of issue 10, each timed in fresh processes, with the targets they have.
