@@ -168,17 +168,28 @@ function selfOf(machine: AnyStateMachine, hasParent: boolean): AnyActorRef {
   if (!self) {
     self = createActor(machine);
     if (hasParent) (self as unknown as { _parent: AnyActorRef })._parent = DURABLE_PARENT;
+    // As xstate's own `transition()`: a system of its own, so children registered by the eager
+    // initial snapshot of `createActor` do not collide with those of the real transition.
+    (self as unknown as { system: unknown }).system = createActor(systemDonor).system;
     kinds[kind] = self;
   }
   return self;
 }
 
+/**
+ * After a transition: the system `self` lends the next one stays only while no child was
+ * registered in it by system id (a child spawned with `systemId`), which the next transition
+ * would collide with; otherwise `self` gets a fresh one (xstate's `transition()` makes one every
+ * time; reusing it saves an actor and a system a step).
+ */
+function settleSystem(self: AnyActorRef): void {
+  const system = self.system as unknown as { getAll(): Record<string, unknown> };
+  if (Object.keys(system.getAll()).length) (self as unknown as { system: unknown }).system = createActor(systemDonor).system;
+}
+
 function hostScope(machine: AnyStateMachine, hasParent: boolean, actions: ExecutableAction[]) {
   const self = selfOf(machine, hasParent);
-  // As xstate's own `transition()`: a fresh system, so children registered by the eager
-  // initial snapshot of `createActor` do not collide with those of the real transition.
-  const system = createActor(systemDonor).system;
-  (self as unknown as { system: unknown }).system = system;
+  const system = self.system;
   return {
     self,
     defer: () => {},
@@ -205,13 +216,23 @@ export function hostTransition(
   options: { hasParent: boolean },
 ): [AnyMachineSnapshot, ExecutableAction[]] {
   const actions: ExecutableAction[] = [];
-  const next = machine.transition(snapshot, event, hostScope(machine, options.hasParent, actions) as never) as AnyMachineSnapshot;
-  return [next, actions];
+  const scope = hostScope(machine, options.hasParent, actions);
+  try {
+    const next = machine.transition(snapshot, event, scope as never) as AnyMachineSnapshot;
+    return [next, actions];
+  } finally {
+    settleSystem(scope.self);
+  }
 }
 
 /** xstate's pure `initialTransition()`, with a parent for durable children (see {@link hostTransition}). */
 export function hostInitialTransition(machine: AnyStateMachine, input: unknown, options: { hasParent: boolean }): [AnyMachineSnapshot, ExecutableAction[]] {
   const actions: ExecutableAction[] = [];
-  const next = machine.getInitialSnapshot(hostScope(machine, options.hasParent, actions) as never, input) as AnyMachineSnapshot;
-  return [next, actions];
+  const scope = hostScope(machine, options.hasParent, actions);
+  try {
+    const next = machine.getInitialSnapshot(scope as never, input) as AnyMachineSnapshot;
+    return [next, actions];
+  } finally {
+    settleSystem(scope.self);
+  }
 }

@@ -34,6 +34,34 @@ async function contextOf(runtime: Runtime, id: string): Promise<Record<string, u
 const anyEvent = z.object({}).passthrough();
 
 describe('the durable host behaves as xstate does', () => {
+  it('invokes a child with a system id again and again, as a live actor does (each step sees only its own registrations)', async () => {
+    const cycler = defineMachine({
+      name: 'cycler',
+      config: {
+        initial: 'working',
+        context: { rounds: 0 },
+        states: {
+          working: { invoke: { id: 'w', src: 'work', systemId: 'worker', onDone: { target: 'resting', actions: 'count' } } },
+          resting: { always: [{ guard: 'enough', target: 'done' }], on: { again: 'working' } },
+          done: { type: 'final' },
+        },
+      },
+      schemas: { events: { again: z.object({}) } },
+      context: () => ({ rounds: 0 }),
+      actions: { count: assign({ rounds: ({ context }: any) => context.rounds + 1 }) },
+      guards: { enough: ({ context }: any) => context.rounds >= 3 },
+      activities: { work: defineActivity({ run: async () => 'ok' }) },
+      output: ({ context }: any) => context.rounds,
+    });
+    const runtime = await host(tempDbPath(), [cycler]);
+    const { runId } = await runtime.startRun('cycler');
+    for (let i = 0; i < 2; i++) {
+      expect(await runtime.waitForRun(runId, { horizonMs: 0 })).toMatchObject({ status: 'waiting', state: 'resting' });
+      await runtime.send(runId, { type: 'again' });
+    }
+    expect(await runtime.waitForRun(runId)).toEqual({ status: 'done', runId, output: 3 });
+  });
+
   it('keeps an after timer re-armed when its state is left and re-entered in one macrostep', async () => {
     const clock = new SimulatedClock();
     const poller = defineMachine({
