@@ -286,6 +286,14 @@ export type CommitResult = { ok: true } | { ok: false; reason: 'conflict' | 'con
 export interface BatchEntry {
   completion?: JobCompletion;
   step?: StepCommit;
+  /**
+   * A new actor, created by this entry with its first step (`step`: expectedSeq 0, `eventId`
+   * null, the event applied without a mailbox row): the row as `createActors` writes it, then the
+   * step, in one savepoint, so a run's creation and first step are one commit. An id that exists
+   * already fails the entry (`failed`: nothing of it written). Only for a store that says
+   * `createsWithStep`.
+   */
+  create?: NewActor;
 }
 
 /** How one entry of a group commit ended. */
@@ -504,6 +512,8 @@ export interface HostStore {
    * (I/O, a lock). Optional: without it the host commits entry by entry.
    */
   commitBatch?(entries: BatchEntry[]): Promise<BatchResult[]>;
+  /** True when `commitBatch` takes `create` entries (an actor written with its first step); else runs start with `createActors`. */
+  readonly createsWithStep?: boolean;
   recordDeadLetters(letters: NewDeadLetter[]): Promise<void>;
   /**
    * Claims a pending (due) job, or a running one whose owner is in `deadOwners` or whose owner's

@@ -379,12 +379,21 @@ export class Runtime {
     // With the runs started in the same turn, in one transaction. A taken id fails it (nothing
     // written), so the id is checked only then rather than read before every start.
     const init = initEvent(runId, input, this.clock.now(), 'external');
+    const taken = async (error: unknown) => {
+      if (await this.store.getActor(runId).catch(() => undefined)) throw new SpineError('conflict', `A run with id '${runId}' already exists.`, { actorId: runId });
+      throw error;
+    };
+    if (this.store.createsWithStep && actor.owner === this.hostId) {
+      // The actor and its first step in one commit (the step the host would take at once anyway).
+      const started = await this.#steps.start(actor, init);
+      if (started === true || started === 'halted') return { runId, version: version.version };
+      if (started !== 'unstarted') return taken(new SpineError('conflict', `Run ${runId} was not created: its first step was refused (${started.reason}).`, { actorId: runId }));
+    }
     let created: CreatedActors;
     try {
       created = await this.#starts.create([actor], [init]);
     } catch (error) {
-      if (await this.store.getActor(runId).catch(() => undefined)) throw new SpineError('conflict', `A run with id '${runId}' already exists.`, { actorId: runId });
-      throw error;
+      return taken(error);
     }
     const record = created.actors[0]!;
     const eventId = created.eventIds?.[0];

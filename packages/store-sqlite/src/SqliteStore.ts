@@ -61,6 +61,7 @@ import {
   type DeadLetterRetention,
   crashInBatchHook,
   CommitBases,
+  type CommitBase,
 } from '@spine/runtime/store';
 import { anchorSecret, verifyAnchoredAudit, writeAuditAnchor } from './auditAnchor.js';
 import { createdActor, stepHistory, toActor, toApproval, toAudit, toDeadLetter, toDecision, toEvent, toHistory, toJob, type ApprovalRow, type AuditRow, type CancelledApproval, type DeadLetterRow, type DecisionRow, type EventRow, type HistorySqlRow, type StoredActorRow, type StoredJobRow, SNAPSHOT_IN_HISTORY } from './rows.js';
@@ -397,6 +398,8 @@ export class SqliteStore implements Store {
     }
   }
 
+  readonly createsWithStep = true;
+
   async commitBatch(entries: BatchEntry[]): Promise<BatchResult[]> {
     if (!entries.length) return [];
     if (entries.length === 1) {
@@ -477,8 +480,19 @@ export class SqliteStore implements Store {
    * a step refused after its result was journaled then throws, undoing the whole transaction, and
    * the caller writes the entry again the savepoint way, which keeps the result.
    */
-  #entry({ completion, step }: BatchEntry, lone = false): BatchResult {
+  #entry({ completion, step, create }: BatchEntry, lone = false): BatchResult {
     const now = this.#now();
+    if (create) {
+      if (!step || completion || step.eventId !== null || step.expectedSeq !== 0 || step.actorId !== create.id) {
+        throw new SpineError('invalid_input', `A batch entry that creates actor '${create.id}' takes that actor's first step (seq 0, no mailbox event) and nothing else.`);
+      }
+      this.#insertActor(create, now);
+      const written = this.#written.length;
+      // A new actor has no mailbox yet: its first event is applied as it was given.
+      const result = this.#commit(step, { dueAt: now, source: create.id, output: null }, { seq: 0, snapshot: null, runId: create.runId });
+      this.#written.splice(written, 0, { created: create }); // taught first: the step's seq then replaces it
+      return result;
+    }
     if (completion) {
       if (!this.#completeJob(completion, now)) return { ok: false, reason: this.#jobTakenOver(completion) ? 'refused' : 'cancelled' };
       if (completion.audit?.length) this.#appendAudit(completion.audit);
@@ -504,13 +518,13 @@ export class SqliteStore implements Store {
   }
 
   /** Writes a step. `direct`: an activity result applied without the mailbox (its due time, source and the job's output). */
-  #commit(step: StepCommit, direct?: DirectResult): CommitResult {
+  #commit(step: StepCommit, direct?: DirectResult, created?: CommitBase): CommitResult {
     const s = this.#s;
     const now = step.history.startedAt;
     const seq = step.expectedSeq + 1;
     // The snapshot being replaced is the base of this step's history delta: known when this store
-    // wrote it (the update below holds only at that seq), else read before the update.
-    const known = this.#bases.at(step.actorId, step.expectedSeq);
+    // wrote it (the update below holds only at that seq, as for an actor this entry created), else read before the update.
+    const known = created ?? this.#bases.at(step.actorId, step.expectedSeq);
     const before = known ? undefined : (s.getRunId.get(step.actorId) as ActorBase | undefined);
     const { fence } = step;
     // A step that stays active leaves `status` out of its SET: SQLite rewrites every index on a

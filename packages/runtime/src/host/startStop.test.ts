@@ -5,7 +5,7 @@ import { freshPostgresUrl } from '../../../../test/support/postgres.js';
 import { SimulatedClock } from '../clock.js';
 import { createRuntime } from '../createRuntime.js';
 import { SpineError } from '../errors.js';
-import type { Store } from '../Store.js';
+import type { BatchEntry, Store } from '../Store.js';
 import { tempDbPath, timerMachine as timer, wrapped } from '../testing/fixtures.js';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -98,15 +98,18 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       let armed = false;
       let released = false;
       let releasedBeforeCreate: boolean | undefined;
+      // The run's creation: by `createActors`, or with its first step in a batch entry where the store does that.
+      const holdCreation = async (call: () => Promise<unknown>) => {
+        if (armed) {
+          armed = false;
+          await create.hold();
+          releasedBeforeCreate = released;
+        }
+        return call();
+      };
       const store = wrapped(base, {
-        createActors: async (call) => {
-          if (armed) {
-            armed = false;
-            await create.hold();
-            releasedBeforeCreate = released;
-          }
-          return call();
-        },
+        createActors: holdCreation,
+        commitBatch: (call, entries) => ((entries as BatchEntry[]).some((e) => e.create) ? holdCreation(call) : call()),
         releaseOwner: async (call) => {
           await call();
           released = true;
@@ -126,7 +129,8 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       // way: the run was then written owned by a host that had gone.
       expect(releasedBeforeCreate).toBe(false);
       await expect(starting).resolves.toMatchObject({ runId: 'r' });
-      expect(await base.getActor('r')).toMatchObject({ owner: null, seq: 0 });
+      // Released with the rest: created alone (seq 0), or with its first step (seq 1).
+      expect(await base.getActor('r')).toMatchObject({ owner: null, seq: base.createsWithStep ? 1 : 0 });
 
       const second = await nextHost(at, clock);
       await second.runtime.poke();

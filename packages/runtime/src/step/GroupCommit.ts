@@ -90,17 +90,18 @@ export class GroupCommit {
 
 /**
  * `commitBatch` when the store has it and there is something to group (several entries,
- * or a result with its step); `commitStep` for a lone step (the same one transaction);
+ * a result with its step, or an actor created with its first step); `commitStep` for a lone step (the same one transaction);
  * entry by entry otherwise (a result then always goes through the mailbox).
  */
 function commitEntries(store: HostStore, entries: BatchEntry[]): Promise<BatchResult[]> {
-  const lone = entries.length === 1 && !entries[0]!.completion;
+  const lone = entries.length === 1 && !entries[0]!.completion && !entries[0]!.create;
   return store.commitBatch && !lone ? store.commitBatch(entries) : commitOneByOne(store, entries);
 }
 
 async function commitOneByOne(store: HostStore, entries: BatchEntry[]): Promise<BatchResult[]> {
   const results: BatchResult[] = [];
-  for (const { completion, step } of entries) {
+  for (const { completion, step, create } of entries) {
+    if (create) throw new Error(`The store cannot create actor '${create.id}' with its first step (it does not say createsWithStep).`);
     if (completion) results.push((await store.completeJob(completion)) ? (step ? { ok: false, reason: 'queued' } : { ok: true }) : { ok: false, reason: (await takenOver(store, completion)) ? 'refused' : 'cancelled' });
     else if (step) {
       try {

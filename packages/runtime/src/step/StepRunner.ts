@@ -10,8 +10,8 @@ import type { MachineRegistry, MachineVersion } from '../MachineRegistry.js';
 import { hasOwn } from '../names.js';
 import { decodeContext, decodeSnapshot, snapshotContext } from '../snapshotCodec.js';
 import { riskPolicies } from '../riskPolicy.js';
-import { stepHistory } from '../storeRows.js';
-import type { ActorRecord, BatchResult, CommitResult, HistoryRecord, HostStore, JobCompletion, JobRecord, MailboxEvent, NewJob, StepCommit } from '../Store.js';
+import { createdActor, stepHistory } from '../storeRows.js';
+import type { ActorRecord, BatchResult, CommitResult, HistoryRecord, HostStore, JobCompletion, JobRecord, MailboxEvent, NewActor, NewJob, StepCommit } from '../Store.js';
 import type { RunTelemetry } from '../telemetry.js';
 import { hostInitialTransition, hostTransition } from '../xstateLogic.js';
 import { planCommit, planEndedStep, type PlanEnv, type PlannedStep, type StepEvent, type StepResult } from './planCommit.js';
@@ -120,6 +120,8 @@ export class StepRunner {
   readonly #commits: GroupCommit;
   /** Activity results delivered to actors and not yet committed, in arrival order. */
   readonly #results = new Map<string, JobCompletion[]>();
+  /** Runs being created with their first step (`start`): committers of the group commit, as drains are. */
+  #starting = 0;
   /** The current version of a machine by name, for plans (`PlanEnv.machine`). */
   readonly #machine: PlanEnv['machine'];
   #haltRevision = -1;
@@ -128,7 +130,7 @@ export class StepRunner {
   constructor(host: StepHost) {
     this.#host = host;
     this.#machine = (name) => host.registry.machine(name);
-    this.#commits = new GroupCommit(host.store, { ...(host.maxBatch ? { maxBatch: host.maxBatch } : {}), committers: () => host.drainsInProgress() });
+    this.#commits = new GroupCommit(host.store, { ...(host.maxBatch ? { maxBatch: host.maxBatch } : {}), committers: () => host.drainsInProgress() + this.#starting });
   }
 
   /** Forgets every actor held in memory. */
@@ -149,6 +151,41 @@ export class StepRunner {
     if (this.#cache.has(record.id)) return false;
     this.#hold(record.id, { record, version, snapshot: undefined, known: NEW_ACTOR, ...(init ? { primed: init } : {}) });
     return init !== undefined;
+  }
+
+  /**
+   * Creates a run's actor with its first step, in one commit (the store's `createsWithStep`):
+   * the init event is applied as given, with no mailbox row, from an actor held in memory at
+   * seq 0 as `createActors` would have written it. Resolves once both are committed (the step's
+   * effects started, its listeners told), or with the store's answer when it refused the entry;
+   * `unstarted` when planning threw or the transaction failed (an id taken, a busy or failing
+   * disk): nothing was written, and the run starts the usual way, `createActors` then its first
+   * step, which is retried, and ends the actor if it keeps failing, as any step.
+   */
+  async start(actor: NewActor, init: Pick<MailboxEvent, 'event' | 'source'>): Promise<true | 'halted' | 'unstarted' | Exclude<BatchResult, { ok: true }>> {
+    const { registry, store, clock } = this.#host;
+    const version = await registry.pinned(actor.machine, actor.version, store);
+    const startedAt = clock.now();
+    const t0 = performance.now();
+    const record = createdActor(actor, startedAt);
+    const loaded: LoadedActor = { record, version, snapshot: undefined, known: NEW_ACTOR };
+    const stepEvent: StepEvent = { id: 0, json: init.event, event: JSON.parse(init.event) as EventObject, source: init.source };
+    this.#starting++;
+    let outcome: BatchResult;
+    let made: PlanOutcome;
+    try {
+      try {
+        made = await this.#plan(loaded, stepEvent, startedAt, t0);
+        outcome = await this.#commits.commit({ create: actor, step: this.#fence(loaded, made.planned.commit as StepCommit, null) });
+      } catch {
+        return 'unstarted';
+      }
+    } finally {
+      this.#starting--;
+    }
+    if (!outcome.ok) return outcome;
+    this.#hold(actor.id, loaded);
+    return this.#committed(loaded, record, made.result, made.planned, startedAt, made.known);
   }
 
   /**

@@ -115,5 +115,42 @@ export function runGroupCommitContract(withStore: WithStore): void {
         expect(await store.getActor('run-d')).toMatchObject({ seq: 2 });
         expect((await store.history('run-d')).map((h) => [h.seq, h.eventType])).toEqual([[1, 'xstate.init'], [2, 'xstate.done.actor.work']]);
       }));
+
+    it('creates an actor with its first step in one entry (a store that says createsWithStep), and a taken id fails that entry alone', (ctx) =>
+      withStore(async (store) => {
+        const commitBatch = batchOf(store, () => ctx.skip());
+        if (!store.createsWithStep) ctx.skip();
+        await registerHosts(store, 'h1');
+        await startRun(store, 'run-taken');
+        const actor = (id: string) => ({ id, runId: id, parentId: null, childKey: null, machine: 'm', version: 'v1', owner: 'h1' });
+        const first = (id: string) => ({ ...commitOf(id, 0, 0, 'xstate.init'), eventId: null, fence: { owner: 'h1', epoch: 0 }, jobs: [{ ...job(id, 1, 'work'), claimedBy: 'h1' }] });
+        const results = await commitBatch([
+          { create: actor('run-new'), step: first('run-new') },
+          { create: actor('run-taken'), step: first('run-taken') },
+        ]);
+        expect(results[0]).toEqual({ ok: true });
+        expect(results[1]).toMatchObject({ ok: false, reason: 'failed' });
+        expect(await store.getActor('run-new')).toMatchObject({ owner: 'h1', ownerEpoch: 0, seq: 1, status: 'active', stateValue: '"s1"' });
+        expect((await store.history('run-new')).map((h) => [h.seq, h.eventType, h.event])).toEqual([[1, 'xstate.init', '{"type":"xstate.init"}']]);
+        expect(await store.nextEvents('run-new', Number.MAX_SAFE_INTEGER, 10)).toEqual([]); // no mailbox row, created or consumed
+        expect(await store.getJob('run-new:1:0')).toMatchObject({ status: 'running', owner: 'h1', attempts: 1 });
+        // The taken id's entry wrote nothing: its actor is as startRun left it, with no job of the entry.
+        expect(await store.getActor('run-taken')).toMatchObject({ seq: 0, owner: null });
+        expect(await store.getJob('run-taken:1:0')).toBeUndefined();
+        // The next step of the created actor knows its base: a delta history row decodes to its snapshot.
+        await store.enqueue([{ actorId: 'run-new', type: 'next', event: '{"type":"next"}', dueAt: T0, source: 'external' }]);
+        const [next] = await store.nextEvents('run-new', Number.MAX_SAFE_INTEGER, 1);
+        expect(await store.commitStep({ ...commitOf('run-new', 1, next!.id, 'next'), fence: { owner: 'h1', epoch: 0 } })).toEqual({ ok: true });
+        expect((await store.history('run-new')).map((h) => JSON.parse(h.snapshot).value)).toEqual(['s1', 's2']);
+      }));
+
+    it('refuses an entry that creates an actor with anything but its first step, writing nothing of it', (ctx) =>
+      withStore(async (store) => {
+        const commitBatch = batchOf(store, () => ctx.skip());
+        if (!store.createsWithStep) ctx.skip();
+        const actor = { id: 'run-odd', runId: 'run-odd', parentId: null, childKey: null, machine: 'm', version: 'v1', owner: null };
+        await expect(commitBatch([{ create: actor, step: commitOf('run-odd', 3, 0, 'late') }])).rejects.toThrow(/first step/);
+        expect(await store.getActor('run-odd')).toBeUndefined();
+      }));
   });
 }
