@@ -376,9 +376,8 @@ export class Runtime {
     const runId = options.runId ?? this.#newRunId();
     // Owned by this host only once its row exists: an owner with no row is any other host's to take.
     const actor: NewActor = { id: runId, runId, parentId: null, childKey: null, machine, version: version.version, owner: this.#scheduler.registered ? this.hostId : null };
-    // With the runs started in the same turn, in one transaction. A taken id fails it (nothing
-    // written), so the id is checked only then rather than read before every start.
     const init = initEvent(runId, input, this.clock.now(), 'external');
+    // A taken id fails the write (nothing written), so the id is checked only then rather than read before every start.
     const taken = async (error: unknown) => {
       if (await this.store.getActor(runId).catch(() => undefined)) throw new SpineError('conflict', `A run with id '${runId}' already exists.`, { actorId: runId });
       throw error;
@@ -389,6 +388,7 @@ export class Runtime {
       if (started === true || started === 'halted') return { runId, version: version.version };
       if (started !== 'unstarted') return taken(new SpineError('conflict', `Run ${runId} was not created: its first step was refused (${started.reason}).`, { actorId: runId }));
     }
+    // With the runs started in the same turn, in one transaction.
     let created: CreatedActors;
     try {
       created = await this.#starts.create([actor], [init]);

@@ -32,7 +32,6 @@ function unpersistable(path: string, what: string): SpineError {
  * commit.snapshot = encodeSnapshot(machine.getPersistedSnapshot(next));
  */
 export function encodeSnapshot(persisted: unknown): string {
-  if (!persisted || typeof persisted !== 'object' || !('context' in persisted)) return JSON.stringify(persisted ?? null);
   return encodeSnapshotParts(persisted).text;
 }
 

@@ -170,7 +170,7 @@ function selfOf(machine: AnyStateMachine, hasParent: boolean): AnyActorRef {
     if (hasParent) (self as unknown as { _parent: AnyActorRef })._parent = DURABLE_PARENT;
     // As xstate's own `transition()`: a system of its own, so children registered by the eager
     // initial snapshot of `createActor` do not collide with those of the real transition.
-    (self as unknown as { system: unknown }).system = createActor(systemDonor).system;
+    lendFreshSystem(self);
     kinds[kind] = self;
   }
   return self;
@@ -184,7 +184,23 @@ function selfOf(machine: AnyStateMachine, hasParent: boolean): AnyActorRef {
  */
 function settleSystem(self: AnyActorRef): void {
   const system = self.system as unknown as { getAll(): Record<string, unknown> };
-  if (Object.keys(system.getAll()).length) (self as unknown as { system: unknown }).system = createActor(systemDonor).system;
+  if (Object.keys(system.getAll()).length) lendFreshSystem(self);
+}
+
+/** Gives `self` a new, empty system (a never-started donor actor's). */
+function lendFreshSystem(self: AnyActorRef): void {
+  (self as unknown as { system: unknown }).system = createActor(systemDonor).system;
+}
+
+/** Runs `run` with the scope a transition of `machine` gets; the system it lent is settled after (see `settleSystem`). */
+function inHostScope(machine: AnyStateMachine, hasParent: boolean, run: (scope: never) => AnyMachineSnapshot): [AnyMachineSnapshot, ExecutableAction[]] {
+  const actions: ExecutableAction[] = [];
+  const scope = hostScope(machine, hasParent, actions);
+  try {
+    return [run(scope as never), actions];
+  } finally {
+    settleSystem(scope.self);
+  }
 }
 
 function hostScope(machine: AnyStateMachine, hasParent: boolean, actions: ExecutableAction[]) {
@@ -215,24 +231,10 @@ export function hostTransition(
   event: EventObject,
   options: { hasParent: boolean },
 ): [AnyMachineSnapshot, ExecutableAction[]] {
-  const actions: ExecutableAction[] = [];
-  const scope = hostScope(machine, options.hasParent, actions);
-  try {
-    const next = machine.transition(snapshot, event, scope as never) as AnyMachineSnapshot;
-    return [next, actions];
-  } finally {
-    settleSystem(scope.self);
-  }
+  return inHostScope(machine, options.hasParent, (scope) => machine.transition(snapshot, event, scope) as AnyMachineSnapshot);
 }
 
 /** xstate's pure `initialTransition()`, with a parent for durable children (see {@link hostTransition}). */
 export function hostInitialTransition(machine: AnyStateMachine, input: unknown, options: { hasParent: boolean }): [AnyMachineSnapshot, ExecutableAction[]] {
-  const actions: ExecutableAction[] = [];
-  const scope = hostScope(machine, options.hasParent, actions);
-  try {
-    const next = machine.getInitialSnapshot(scope as never, input) as AnyMachineSnapshot;
-    return [next, actions];
-  } finally {
-    settleSystem(scope.self);
-  }
+  return inHostScope(machine, options.hasParent, (scope) => machine.getInitialSnapshot(scope, input) as AnyMachineSnapshot);
 }
