@@ -45,10 +45,32 @@ export class Redactor {
     return out;
   }
 
-  /** A copy of a value with every string (and object key) redacted; other values are kept. */
+  /**
+   * A value with every string (and object key) redacted; other values are kept. A copy where
+   * something was redacted; the value itself when nothing was (so a step's commit, written
+   * with a provider key in the environment, is read through once instead of copied).
+   */
   value<T>(value: T): T {
-    if (!this.#needles.length) return value;
+    if (!this.#needles.length || !this.#holds(value)) return value;
     return this.#walk(value) as T;
+  }
+
+  #holdsText(text: string): boolean {
+    for (const needle of this.#needles) if (text.includes(needle)) return true;
+    return false;
+  }
+
+  /** Whether `#walk` would change anything: the same strings and keys, read without copying. */
+  #holds(value: unknown): boolean {
+    if (typeof value === 'string') return this.#holdsText(value);
+    if (Array.isArray(value)) {
+      for (const item of value) if (this.#holds(item)) return true;
+      return false;
+    }
+    if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+      for (const key of Object.keys(value)) if (this.#holdsText(key) || this.#holds((value as Record<string, unknown>)[key])) return true;
+    }
+    return false;
   }
 
   #walk(value: unknown): unknown {
@@ -84,17 +106,29 @@ const WRITES = new Set([
 /**
  * Wraps a store so that nothing it writes contains a secret: every string in the
  * arguments of its write methods is redacted first. Reads pass through.
+ *
+ * The wrapper is a plain object with one function per method the store has when wrapped (each
+ * calls the store's method of the moment), not a Proxy: a Proxy's trap on every method look-up
+ * cost a step about a tenth of its time.
  */
 export function redactingStore<S extends object>(store: S, redactor: Redactor): S {
   if (!redactor.active) return store;
-  return new Proxy(store, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
-      if (typeof value !== 'function') return value;
-      if (typeof prop === 'string' && WRITES.has(prop)) {
-        return (...args: unknown[]) => (value as (...a: unknown[]) => unknown).apply(target, args.map((a) => redactor.value(a)));
+  const target = store as Record<PropertyKey, (...args: unknown[]) => unknown>;
+  const wrapper = Object.create(Object.getPrototypeOf(store) as object) as Record<PropertyKey, unknown>;
+  const seen = new Set<PropertyKey>();
+  for (let layer: object | null = store; layer && layer !== Object.prototype; layer = Object.getPrototypeOf(layer) as object | null) {
+    for (const key of Reflect.ownKeys(layer)) {
+      if (key === 'constructor' || seen.has(key)) continue;
+      seen.add(key);
+      const descriptor = Object.getOwnPropertyDescriptor(layer, key)!;
+      if (typeof descriptor.value === 'function') {
+        const writes = typeof key === 'string' && WRITES.has(key);
+        const method = writes ? (...args: unknown[]) => target[key]!(...args.map((a) => redactor.value(a))) : (...args: unknown[]) => target[key]!(...args);
+        Object.defineProperty(wrapper, key, { value: method, enumerable: descriptor.enumerable ?? false, writable: true, configurable: true });
+      } else {
+        Object.defineProperty(wrapper, key, { get: () => Reflect.get(store, key), enumerable: descriptor.enumerable ?? false, configurable: true });
       }
-      return value.bind(target);
-    },
-  });
+    }
+  }
+  return wrapper as S;
 }
