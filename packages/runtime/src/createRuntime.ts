@@ -122,6 +122,8 @@ export class Runtime {
   readonly #newRunId: () => string;
   readonly #onError: (error: Error, where: string) => void;
   readonly #listeners = new Set<Listener>();
+  /** Whoever waits in `waitForRun`, by run: told when the run changes here (`force`: its root finished). */
+  readonly #runWatchers = new Map<string, Set<(force: boolean) => void>>();
   readonly #partialListeners = new Set<(notice: PartialNotice) => void>();
   #started = false;
   #stopping = false;
@@ -209,6 +211,7 @@ export class Runtime {
         process.stderr.write(`spine: host ${this.hostId}: its lease had run out before it was renewed (the process was paused or starved); what other hosts took over meanwhile is theirs, and this host's late writes to it are refused\n`);
       },
       drain: (actorId, mailbox) => this.#steps.drain(actorId, mailbox),
+      drained: (runId) => this.#runChanged(runId, false),
       startJob: (key) => this.#activities.start(key),
       beforeScan: async () => {
         // Signed decisions of people (from any process) and deadlines that passed, even while no host ran.
@@ -236,6 +239,7 @@ export class Runtime {
       },
       scheduleWake: () => void this.#scheduler.scheduleWake(),
       settled: () => this.#scheduler.settled(),
+      jobEnded: (runId) => this.#runChanged(runId, false),
       partials: { watched: () => this.#partialListeners.size > 0, publish: (notice) => this.#publishPartial(notice) },
     });
     this.#steps = new StepRunner({
@@ -462,40 +466,94 @@ export class Runtime {
    */
   async waitForRun(runId: string, options: { horizonMs?: number; signal?: AbortSignal } = {}): Promise<RunOutcome> {
     const horizonMs = options.horizonMs ?? 60_000;
-    for (;;) {
-      options.signal?.throwIfAborted();
-      this.#failure.throwIfFailed();
-      let root: ActorRecord | undefined;
-      try {
-        root = await this.store.getActor(runId);
-      } catch (error) {
-        // The store could not be reached for longer than it waits itself (it says so): keep waiting.
-        if (!SpineError.is(error) || error.code !== 'storage_busy') throw error;
-        await this.#scheduler.nextSettle(1_000);
-        continue;
-      }
-      if (!root) throw new SpineError('unknown_actor', `No run with id '${runId}'.`, { actorId: runId });
-      if (root.status === 'done') return { status: 'done', runId, output: root.output === null ? undefined : JSON.parse(root.output) };
-      if (root.status === 'error') {
-        return { status: 'error', runId, error: root.error ?? 'unknown error', ...(root.output === null ? {} : { output: JSON.parse(root.output) as unknown }) };
-      }
-      if (root.status === 'stopped') return { status: 'stopped', runId };
-      const now = this.clock.now();
-      const activity = await this.store.runActivity(runId, now);
-      const busy = activity.dueEvents > 0 || activity.activeJobs > 0 || this.#scheduler.pumping !== undefined;
-      const soon = activity.nextWakeAt !== undefined && activity.nextWakeAt - now <= horizonMs;
-      if (!busy && !soon) {
-        // A step may have committed between the two reads (it consumed the event the second read
-        // would have counted): only a root that did not move meanwhile is the answer.
-        const after = await this.store.getActor(runId);
-        if (after?.seq === root.seq && after.status === root.status) {
-          return { status: 'waiting', runId, state: root.stateValue ? JSON.parse(root.stateValue) : null, nextWakeAt: activity.nextWakeAt };
+    const watch = this.#watchRun(runId, options.signal);
+    try {
+      for (;;) {
+        options.signal?.throwIfAborted();
+        this.#failure.throwIfFailed();
+        let root: ActorRecord | undefined;
+        try {
+          root = await this.store.getActor(runId);
+        } catch (error) {
+          // The store could not be reached for longer than it waits itself (it says so): keep waiting.
+          if (!SpineError.is(error) || error.code !== 'storage_busy') throw error;
+          await this.#scheduler.nextSettle(1_000);
+          continue;
         }
-        continue;
+        if (!root) throw new SpineError('unknown_actor', `No run with id '${runId}'.`, { actorId: runId });
+        if (root.status === 'done') return { status: 'done', runId, output: root.output === null ? undefined : JSON.parse(root.output) };
+        if (root.status === 'error') {
+          return { status: 'error', runId, error: root.error ?? 'unknown error', ...(root.output === null ? {} : { output: JSON.parse(root.output) as unknown }) };
+        }
+        if (root.status === 'stopped') return { status: 'stopped', runId };
+        const now = this.clock.now();
+        const activity = await this.store.runActivity(runId, now);
+        const busy = activity.dueEvents > 0 || activity.activeJobs > 0 || this.#busyHere(runId);
+        const soon = activity.nextWakeAt !== undefined && activity.nextWakeAt - now <= horizonMs;
+        if (!busy && !soon) {
+          // A step may have committed between the two reads (it consumed the event the second read
+          // would have counted): only a root that did not move meanwhile is the answer.
+          const after = await this.store.getActor(runId);
+          if (after?.seq === root.seq && after.status === root.status) {
+            return { status: 'waiting', runId, state: root.stateValue ? JSON.parse(root.stateValue) : null, nextWakeAt: activity.nextWakeAt };
+          }
+          continue;
+        }
+        await watch.next(busy ? 50 : Math.min(250, Math.max(5, (activity.nextWakeAt ?? now) - now)));
       }
-      await this.#scheduler.nextSettle(busy ? 50 : Math.min(250, Math.max(5, (activity.nextWakeAt ?? now) - now)));
+    } finally {
+      watch.close();
     }
   }
+
+  /** Whether anything of the run is under way in this host: a drain of one of its actors (or one due), or a job. */
+  #busyHere(runId: string): boolean {
+    return this.#scheduler.runBusy(runId) || this.#activities.runBusy(runId);
+  }
+
+  /** The run changed here: a step of it committed (`force` when its root finished), or a drain or a job of it ended. */
+  #runChanged(runId: string, force: boolean): void {
+    const watchers = this.#runWatchers.get(runId);
+    if (watchers) for (const watcher of [...watchers]) watcher(force);
+  }
+
+  /**
+   * What `waitForRun` waits on between its reads of the store: `next(ms)` resolves once the run's
+   * root finished here, or the run changed here and nothing of it is under way here any more (its
+   * work is done, waits, or is another host's), or after `ms`. So a run this host drives is read
+   * about once while it runs, not after every step (a read after each cost a lone run a third of
+   * its speed, and each read counts the run's jobs).
+   */
+  #watchRun(runId: string, signal: AbortSignal | undefined): { next(ms: number): Promise<void>; close(): void } {
+    let release: (() => void) | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const wake = (force: boolean) => {
+      if (!release || (!force && this.#busyHere(runId))) return;
+      const resolve = release;
+      release = undefined;
+      clearTimeout(timer);
+      resolve();
+    };
+    const onAbort = () => wake(true);
+    let watchers = this.#runWatchers.get(runId);
+    if (!watchers) this.#runWatchers.set(runId, (watchers = new Set()));
+    watchers.add(wake);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    return {
+      next: (ms) =>
+        new Promise<void>((resolve) => {
+          release = resolve;
+          timer = setTimeout(() => wake(true), ms);
+        }),
+      close: () => {
+        wake(true);
+        signal?.removeEventListener('abort', onAbort);
+        watchers.delete(wake);
+        if (!watchers.size && this.#runWatchers.get(runId) === watchers) this.#runWatchers.delete(runId);
+      },
+    };
+  }
+
 
   /**
    * Records a person's decision on a run's pending approval (or the one named by
@@ -563,6 +621,8 @@ export class Runtime {
         this.#onError(ensureError(error), 'step listener');
       }
     }
+    const { actor } = notice;
+    if (this.#runWatchers.size) this.#runChanged(actor.runId, actor.id === actor.runId && actor.status !== 'active');
   }
 }
 

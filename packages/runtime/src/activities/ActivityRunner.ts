@@ -15,7 +15,7 @@ import { zodIssues } from '../validateEvent.js';
 import { ownValue } from '../names.js';
 import { encodeRejection } from './encodeRejection.js';
 import { snapshotContext } from '../snapshotCodec.js';
-import { actorOfJobKey } from '../step/jobKey.js';
+import { actorOfJobKey, runOf } from '../step/jobKey.js';
 
 /** What the activity runner needs from its host. */
 export interface ActivityHost {
@@ -41,6 +41,8 @@ export interface ActivityHost {
   scheduleWake(): void;
   /** A job settled (or turned out to be long-lived): wake whoever waits for idleness. */
   settled(): void;
+  /** A job of the run's ended here (whoever waits for the run looks again). */
+  jobEnded?(runId: string): void;
   /** Live observers of partial output (display only, never stored); `watched()` says whether any listen. */
   partials: { watched(): boolean; publish(notice: PartialNotice): void };
   /** A retry of this host was refused: the job was taken over (see `StepHost.fenced`). */
@@ -77,6 +79,8 @@ export class ActivityRunner {
   readonly #jobs = new Map<string, RunningJob>();
   /** The jobs in `#jobs` by actor, so that a step leaving an invoke aborts without looking at every job running here. */
   readonly #jobsOf = new Map<string, Set<RunningJob>>();
+  /** How many jobs of each run this host runs now (`runBusy`). */
+  readonly #jobsOfRun = new Map<string, number>();
   /** Sends from activities and deliveries to them, in flight: `idle()` waits for them. */
   readonly #inFlight = new Set<Promise<unknown>>();
   /** The last delivery per actor, so an actor's events reach its activities in the order sent. */
@@ -154,6 +158,8 @@ export class ActivityRunner {
     const ofActor = this.#jobsOf.get(job.actorId);
     if (ofActor) ofActor.add(job);
     else this.#jobsOf.set(job.actorId, new Set([job]));
+    const runId = runOf(job.actorId);
+    this.#jobsOfRun.set(runId, (this.#jobsOfRun.get(runId) ?? 0) + 1);
     job.promise = this.#runJob(job, claimed);
   }
 
@@ -168,9 +174,21 @@ export class ActivityRunner {
       if (this.#jobs.get(job.key) === job) this.#jobs.delete(job.key);
       const ofActor = this.#jobsOf.get(job.actorId);
       if (ofActor?.delete(job) && !ofActor.size) this.#jobsOf.delete(job.actorId);
+      const runId = runOf(job.actorId);
+      const left = (this.#jobsOfRun.get(runId) ?? 1) - 1;
+      if (left > 0) this.#jobsOfRun.set(runId, left);
+      else this.#jobsOfRun.delete(runId);
       this.#startWaiting();
+      this.#host.jobEnded?.(runId);
       this.#host.settled();
     }
+  }
+
+  /** Whether a job of the run runs here now, or waits here for a free slot. */
+  runBusy(runId: string): boolean {
+    if (this.#jobsOfRun.has(runId)) return true;
+    for (const key of this.#waiting.keys()) if (runOf(actorOfJobKey(key)) === runId) return true;
+    return false;
   }
 
   /** Starts the oldest waiting job, now that a slot is free. */
@@ -254,8 +272,10 @@ export class ActivityRunner {
       tier = undefined; // an invalid policy already failed the step that requested this job
     }
     const span: ActivitySpan = this.#host.telemetry.activity({ runId: job.runId, actorId: job.actorId, jobKey: job.key, src: job.src, attempt: job.attempts, startedAt: entry.startedAt as number });
-    const finishEntry = (outcome: string, extra: Record<string, unknown> = {}) => {
-      Object.assign(entry, { outcome, durationMs: Math.round((performance.now() - t0) * 100) / 100 }, extra);
+    const finishEntry = (outcome: string, extra?: Record<string, unknown>) => {
+      entry.outcome = outcome;
+      entry.durationMs = Math.round((performance.now() - t0) * 100) / 100;
+      if (extra) Object.assign(entry, extra);
       span.end(entry, outcome === 'ok' ? 'ok' : outcome === 'retry' ? 'retry' : 'failed', this.#host.clock.now());
       return JSON.stringify([...journal, entry]);
     };
@@ -274,7 +294,7 @@ export class ActivityRunner {
         finishedAt: now,
         output: status === 'done' ? JSON.stringify(value ?? null) : null,
         error: status === 'failed' ? JSON.stringify(value) : null,
-        journal: finishEntry(status === 'done' ? 'ok' : 'failed', status === 'failed' ? { error: value } : {}),
+        journal: finishEntry(status === 'done' ? 'ok' : 'failed', status === 'failed' ? { error: value } : undefined),
         event: { actorId: job.actorId, type: event.type, event: JSON.stringify(event), dueAt: now, source: `activity:${job.key}` },
         audit: audit(status === 'done' ? 'ok' : 'failed'),
       });

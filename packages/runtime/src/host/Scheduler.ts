@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Clock } from '../clock.js';
 import { ensureError } from '../errors.js';
 import type { HostRecord, HostStore } from '../Store.js';
+import { runOf } from '../step/jobKey.js';
 
 /** What the scheduler drives. */
 export interface SchedulerHost {
@@ -36,6 +37,8 @@ export interface SchedulerHost {
   maxConcurrentRuns?: number;
   /** Starts an activity job in this host. */
   startJob(key: string): void;
+  /** A drain of one of the run's actors ended (whoever waits for the run looks again). */
+  drained?(runId: string): void;
   /** Work outside the mailboxes that each scan looks at first (people's decisions, deadlines). */
   beforeScan(): Promise<void>;
 }
@@ -143,6 +146,13 @@ export class Scheduler {
   /** Whether actors wait to be drained. */
   get hasReady(): boolean {
     return this.#ready.size > 0;
+  }
+
+  /** Whether an actor of the run is being drained here, or waits to be. */
+  runBusy(runId: string): boolean {
+    if (this.#draining.has(runId)) return true;
+    for (const actorId of this.#ready.keys()) if (runOf(actorId) === runId) return true;
+    return false;
   }
 
   /** Heartbeats (so the host's row exists before it claims anything), scans once, then polls. */
@@ -254,6 +264,7 @@ export class Scheduler {
           .finally(() => {
             this.#draining.delete(run);
             running--;
+            this.#host.drained?.(run);
             ended?.();
           });
       }
@@ -444,12 +455,6 @@ export const DRAINS_PER_CONNECTION = 8;
 
 /** How long after another host's lease ends a host looks for its actors (the store judges expiry by its own clock). */
 const LEASE_END_MARGIN_MS = 20;
-
-/** The run an actor belongs to: child ids extend their parent's (`run/child/grandchild`). */
-function runOf(actorId: string): string {
-  const slash = actorId.indexOf('/');
-  return slash < 0 ? actorId : actorId.slice(0, slash);
-}
 
 function pidAlive(pid: number): boolean {
   try {

@@ -10,14 +10,15 @@ import type { MachineRegistry, MachineVersion } from '../MachineRegistry.js';
 import { hasOwn } from '../names.js';
 import { decodeContext, decodeSnapshot, snapshotContext } from '../snapshotCodec.js';
 import { riskPolicies } from '../riskPolicy.js';
-import { createdActor, stepHistory } from '../storeRows.js';
+import { advancedActor, createdActor, stepHistory } from '../storeRows.js';
 import type { ActorRecord, BatchResult, CommitResult, HistoryRecord, HostStore, JobCompletion, JobRecord, MailboxEvent, NewActor, NewJob, StepCommit } from '../Store.js';
 import type { RunTelemetry } from '../telemetry.js';
 import { hostInitialTransition, hostTransition } from '../xstateLogic.js';
-import { planCommit, planEndedStep, type PlanEnv, type PlannedStep, type StepEvent, type StepResult } from './planCommit.js';
+import { planCommit, planEndedStep, type PlanEnv, type PlannedStep, type StepEvent, type StepInputs, type StepResult } from './planCommit.js';
 import { planStep, type ExecutableAction } from './planStep.js';
 import { GroupCommit } from './GroupCommit.js';
 import { readStepInputs, type KnownActor, type KnownJob } from './readStepInputs.js';
+import { runOf } from './jobKey.js';
 import { isTransientStepError, StepFailures } from './stepFailures.js';
 
 /** Mailbox events a drain reads at a time. */
@@ -233,7 +234,8 @@ export class StepRunner {
    */
   async drain(actorId: string, mailbox: MailboxWork = true): Promise<void> {
     const { store, clock } = this.#host;
-    let loaded = await this.#load(actorId);
+    const held = this.#load(actorId);
+    let loaded = held instanceof Promise ? await held : held;
     const results = this.#results.get(actorId);
     if (results) {
       this.#results.delete(actorId);
@@ -320,14 +322,17 @@ export class StepRunner {
     }
   }
 
-  async #load(actorId: string): Promise<LoadedActor | undefined> {
-    const { store, registry, hostId } = this.#host;
+  /** The actor held in memory (at once), or read from the store (claimed first when another host owned it). */
+  #load(actorId: string): LoadedActor | undefined | Promise<LoadedActor | undefined> {
     const cached = this.#cache.get(actorId);
-    if (cached) {
-      this.#cache.delete(actorId);
-      this.#cache.set(actorId, cached);
-      return cached;
-    }
+    if (!cached) return this.#read(actorId);
+    this.#cache.delete(actorId);
+    this.#cache.set(actorId, cached);
+    return cached;
+  }
+
+  async #read(actorId: string): Promise<LoadedActor | undefined> {
+    const { store, registry, hostId } = this.#host;
     let record = await store.getActor(actorId);
     if (!record || record.status !== 'active') return undefined;
     if (record.owner !== hostId) {
@@ -358,13 +363,24 @@ export class StepRunner {
    * `planCommit`, with the jobs this host will run claimed in the step's own commit (`PlanEnv.claimer`).
    * `finishedJob`: the job whose result the step applies, ended by the same commit.
    */
-  async #plan(loaded: LoadedActor, stepEvent: StepEvent, startedAt: number, t0: number, finishedJob?: string): Promise<PlanOutcome> {
-    const { store, registry, hostId } = this.#host;
+  #plan(loaded: LoadedActor, stepEvent: StepEvent, startedAt: number, t0: number, finishedJob?: string): PlanOutcome | Promise<PlanOutcome> {
+    const { store, registry } = this.#host;
     const { record, version } = loaded;
     const result = this.#transition(loaded, stepEvent.event as EventObject & { input?: unknown }, startedAt);
-    const known = { ...loaded.known };
-    const inputs = await readStepInputs(store, registry, record, version, result, known);
-    const env: PlanEnv = { version, machine: this.#machine, hostId, now: startedAt, durationUs: Math.round((performance.now() - t0) * 1000), ...(this.#host.claimsJobs() ? { claimer: hostId } : {}) };
+    const { childless, approvalFree, timerFree, openJobs } = loaded.known;
+    const known: KnownActor = { childless, approvalFree, timerFree, openJobs };
+    // Most steps need no read (readStepInputs answers at once): planned without waiting a turn.
+    const inputs = readStepInputs(store, registry, record, version, result, known);
+    return inputs instanceof Promise
+      ? inputs.then((read) => this.#planWith(loaded, stepEvent, result, read, known, startedAt, t0, finishedJob))
+      : this.#planWith(loaded, stepEvent, result, inputs, known, startedAt, t0, finishedJob);
+  }
+
+  #planWith(loaded: LoadedActor, stepEvent: StepEvent, result: StepResult, inputs: StepInputs, known: KnownActor, startedAt: number, t0: number, finishedJob: string | undefined): PlanOutcome {
+    const { record, version } = loaded;
+    const { hostId } = this.#host;
+    const env: PlanEnv = { version, machine: this.#machine, hostId, now: startedAt, durationUs: Math.round((performance.now() - t0) * 1000) };
+    if (this.#host.claimsJobs()) env.claimer = hostId;
     const planned = planCommit(record, stepEvent, result, inputs, env);
     const { commit } = planned;
     // Read (or known) empty, and this step creates none: still so once it commits.
@@ -417,7 +433,8 @@ export class StepRunner {
     const record = loaded.record;
     const event = JSON.parse(completion.event.event) as EventObject & { actorId?: unknown };
     // A result's event names its child (`actorId`): the job this commit finishes is that child's.
-    const stepEvent: StepEvent = { id: 0, json: completion.event.event, event, source: completion.event.source, ...(typeof event.actorId === 'string' ? { finishes: event.actorId } : {}) };
+    const stepEvent: StepEvent = { id: 0, json: completion.event.event, event, source: completion.event.source };
+    if (typeof event.actorId === 'string') stepEvent.finishes = event.actorId;
     let made: PlanOutcome;
     try {
       made = await this.#plan(loaded, stepEvent, startedAt, t0, completion.key);
@@ -436,7 +453,7 @@ export class StepRunner {
   #committed(loaded: LoadedActor, record: ActorRecord, result: StepResult | undefined, planned: PlannedStep, startedAt: number, known: KnownActor | undefined): true | 'halted' {
     const { commit, seq, emitted } = planned;
     loaded.known = known ?? UNKNOWN_ACTOR;
-    loaded.record = { ...record, seq, status: commit.status, snapshot: commit.snapshot, stateValue: commit.stateValue, output: commit.output, error: commit.error, updatedAt: startedAt };
+    loaded.record = advancedActor(record, commit, seq, startedAt);
     if (result?.ok && commit.status !== 'error') loaded.snapshot = asRestored(result.next, planned.context ? decodeContext(planned.context) : snapshotContext(commit.snapshot));
     for (const childId of commit.cancelJobs) this.#host.abortJobs(record.id, childId);
     for (const stopped of commit.stop) {
@@ -607,12 +624,6 @@ function takePrimed(loaded: LoadedActor, now: number): PrimedEvent[] | undefined
   if (!primed) return undefined;
   loaded.primed = undefined;
   return primed.dueAt <= now ? [primed] : undefined;
-}
-
-/** The run an actor belongs to: child ids extend their parent's (`run/child/grandchild`). */
-function runOf(actorId: string): string {
-  const slash = actorId.indexOf('/');
-  return slash < 0 ? actorId : actorId.slice(0, slash);
 }
 
 /** The job row a claim in the creating commit wrote: running, first attempt, owned by this host. */

@@ -14,6 +14,12 @@ export function actorOfJobKey(key: string): string {
   return seq > 0 ? key.slice(0, seq) : key;
 }
 
+/** The run an actor belongs to: child ids extend their parent's (`run/child/grandchild`). */
+export function runOf(actorId: string): string {
+  const slash = actorId.indexOf('/');
+  return slash < 0 ? actorId : actorId.slice(0, slash);
+}
+
 /** The seq of the step that planned a job, from its key. */
 export function stepOfJobKey(key: string): number | undefined {
   const parts = key.split(':');

@@ -3,6 +3,7 @@ import type { MachineRegistry, MachineVersion } from '../MachineRegistry.js';
 import { riskPolicies, withConfidence } from '../riskPolicy.js';
 import type { StepInputs, StepResult } from './planCommit.js';
 import { sendTarget } from './planCommit.js';
+import type { StepPlan } from './planStep.js';
 
 const NONE: StepInputs = Object.freeze({ children: new Map(), descendants: new Map(), openWork: new Map(), takenIds: new Set<string>(), machineOf: new Map(), lastJournal: null });
 
@@ -28,20 +29,44 @@ const NONE: StepInputs = Object.freeze({ children: new Map(), descendants: new M
  * approvals, which are all a step that only stops an activity needs of its open work.
  * `known.timerFree` and `known.openJobs`: likewise for its stored delayed sends and its open
  * jobs; with all four known, a finishing step reads none of its own open work.
+ *
+ * A step that needs no read (most: one that only starts activities of low risk, or none) gets its
+ * inputs at once, not a promise, so it is planned in the same turn.
  */
-export async function readStepInputs(
+export function readStepInputs(
   store: HostStore,
   registry: MachineRegistry,
   record: ActorRecord,
   version: MachineVersion,
   result: StepResult,
   known: Partial<KnownActor> = {},
-): Promise<StepInputs> {
+): StepInputs | Promise<StepInputs> {
   const finishing = !result.ok || result.next.status !== 'active';
   const plan = result.ok ? result.plan : undefined;
   const needsChildren =
     finishing || (plan !== undefined && (plan.stopChildren.length > 0 || plan.spawns.length > 0 || plan.sends.some((s) => typeof s.to === 'string' || 'child' in s.to)));
-  if (!needsChildren && !plan?.sends.length && !plan?.jobs.length) return NONE;
+  // No finish, spawn, stop or send: nothing to read but the last journal entry, for a job of risk.
+  if (!needsChildren && !plan?.sends.length && !(plan && requestsRisk(plan, version))) return NONE;
+  return readAll(store, registry, record, version, plan, finishing, needsChildren, known);
+}
+
+/** Whether a step requests a job above low risk (its plan then reads the actor's last journal entry). */
+function requestsRisk(plan: StepPlan, version: MachineVersion): boolean {
+  if (!plan.jobs.length) return false;
+  const policies = riskPolicies(version.machine);
+  return plan.jobs.some((job) => (withConfidence(policies.get(job.childId), job.context)?.tier ?? 'low') !== 'low');
+}
+
+async function readAll(
+  store: HostStore,
+  registry: MachineRegistry,
+  record: ActorRecord,
+  version: MachineVersion,
+  plan: StepPlan | undefined,
+  finishing: boolean,
+  needsChildren: boolean,
+  known: Partial<KnownActor>,
+): Promise<StepInputs> {
   const childRows = needsChildren && !known.childless ? await store.childrenOf(record.id) : [];
   if (needsChildren) known.childless = childRows.length === 0;
   const children = new Map(childRows.map((c) => [c.childKey ?? c.id, c.id]));
@@ -84,8 +109,7 @@ export async function readStepInputs(
       const actor = await store.getActor(target);
       if (actor) machineOf.set(target, actor.machine);
     }
-    const policies = plan.jobs.length ? riskPolicies(version.machine) : undefined;
-    if (plan.jobs.some((job) => (withConfidence(policies?.get(job.childId), job.context)?.tier ?? 'low') !== 'low')) lastJournal = await lastJournalEntry(store, record.id);
+    if (requestsRisk(plan, version)) lastJournal = await lastJournalEntry(store, record.id);
   }
   return { children, descendants, openWork, takenIds, machineOf, lastJournal };
 }
