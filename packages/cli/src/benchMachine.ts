@@ -44,10 +44,10 @@ export type BenchWorkflow = 'activity' | 'send';
 
 /**
  * Runs workflows on a runtime holding `activityChain(steps)` and `benchMachine(steps)`, each to
- * its end, told that a step committed by the host's step notices (as a service embedding the
- * runtime is), not by polling the store: the figure is the step path's. `activity`: the init
- * step, then one step per activity result; `send`: the init step, then `steps` events sent with
- * `runtime.send`, each applied (committed) before the next is sent. A run that fails rejects.
+ * its end, as an application does. `activity`: `startRun`, then `waitForRun` until the run is
+ * done (the init step, then one step per activity result). `send`: the init step, then `steps`
+ * events sent with `runtime.send`, each applied (committed) before the next is sent, told by the
+ * host's step notices (as a service embedding the runtime is). A run that fails rejects.
  */
 export function workflowRunner(runtime: Runtime, steps: number): (workflow: BenchWorkflow, runId: string) => Promise<void> {
   const waiters = new Map<string, { seq: number; resolve: () => void; reject: (error: Error) => void }>();
@@ -62,9 +62,10 @@ export function workflowRunner(runtime: Runtime, steps: number): (workflow: Benc
   const committed = (runId: string, seq: number) => new Promise<void>((resolve, reject) => waiters.set(runId, { seq, resolve, reject }));
   return async (workflow, runId) => {
     if (workflow === 'activity') {
-      const done = committed(runId, steps + 1);
+      // As an application waits for a run it started: waitForRun, which ends with the run.
       await runtime.startRun('chain', { runId });
-      await done;
+      const outcome = await runtime.waitForRun(runId);
+      if (outcome.status !== 'done') throw new Error(`bench: run ${runId} ended ${outcome.status}, expected done`);
       return;
     }
     const started = committed(runId, 1);

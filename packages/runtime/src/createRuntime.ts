@@ -486,6 +486,10 @@ export class Runtime {
           return { status: 'error', runId, error: root.error ?? 'unknown error', ...(root.output === null ? {} : { output: JSON.parse(root.output) as unknown }) };
         }
         if (root.status === 'stopped') return { status: 'stopped', runId };
+        if (this.#busyHere(runId)) {
+          await watch.next(50); // under way here: nothing to count in the store until it is not
+          continue;
+        }
         const now = this.clock.now();
         const activity = await this.store.runActivity(runId, now);
         const busy = activity.dueEvents > 0 || activity.activeJobs > 0 || this.#busyHere(runId);

@@ -112,11 +112,24 @@ export async function bench(args: string[]): Promise<number> {
       for (const durability of ['NORMAL', 'FULL'] as const) {
         for (const inFlight of [1, many]) {
           const runs = runsOf(inFlight);
-          // The floor just before Spine's lone runs and the peer just after: each ratio below is taken
-          // within a round, between figures measured back to back (this machine's speed drifts by
-          // a third from one minute to the next).
-          if (inFlight === 1) record({ system: 'floor', workflow: 'bare-transaction', inFlight: 1, durability }, await bareTransaction(fresh(), floorSteps, durability));
-          record({ system: 'spine', workflow: 'activity', inFlight, durability }, await spineWorkflow('activity', fresh(), durability, runs, inFlight, warmUp));
+          // Spine's lone runs in slices alternated with the floor's, and the peer just after: each
+          // ratio below is taken within a round, between figures measured at the same moments or
+          // back to back (this machine's speed drifts by a third from one minute to the next).
+          if (inFlight === 1) {
+            const floor = await openFloor(fresh(), durability);
+            try {
+              const spine = await openSpine('activity', fresh(), durability, warmUp);
+              try {
+                const rates = await floorAgainstSpine(floor, spine, floorSteps, runs);
+                record({ system: 'floor', workflow: 'bare-transaction', inFlight: 1, durability }, rates.floor);
+                record({ system: 'spine', workflow: 'activity', inFlight, durability }, rates.spine);
+              } finally {
+                await spine.close();
+              }
+            } finally {
+              await floor.close();
+            }
+          } else record({ system: 'spine', workflow: 'activity', inFlight, durability }, await spineWorkflow('activity', fresh(), durability, runs, inFlight, warmUp));
           if (!('missing' in peer)) record({ system: 'langgraph', workflow: 'activity', inFlight, durability }, await (peer as Peer).measure(fresh(), durability, runs, inFlight, STEPS, warmUp));
           record({ system: 'spine', workflow: 'send', inFlight, durability }, await spineWorkflow('send', fresh(), durability, runs, inFlight, warmUp));
         }
@@ -243,24 +256,77 @@ function label(f: BenchFigure): string {
 
 /** Spine on a fresh database: `runs` runs of the activity or send workflow, `inFlight` at a time; steps per second. */
 async function spineWorkflow(kind: BenchWorkflow, path: string, synchronous: 'NORMAL' | 'FULL', runs: number, inFlight: number, warmUp: boolean): Promise<number> {
+  const host = await openSpine(kind, path, synchronous, warmUp);
+  try {
+    return (runs * STEPS) / (await host.measure(runs, inFlight));
+  } finally {
+    await host.close();
+  }
+}
+
+/** Something measured in slices: each call of `measure(n)` does `n` more units of work and returns its seconds. */
+interface Measurable<Args extends unknown[]> {
+  measure(...args: Args): Promise<number>;
+  /** Checks what was done, then closes everything. */
+  close(): Promise<void>;
+}
+
+/** A Spine host on a fresh database, warmed up, that runs the workflow `kind` when measured (runs, in flight). */
+async function openSpine(kind: BenchWorkflow, path: string, synchronous: 'NORMAL' | 'FULL', warmUp: boolean): Promise<Measurable<[runs: number, inFlight: number]>> {
   const store = SqliteStore.openSync(path, { synchronous });
   const runtime = createRuntime({ store, machines: [activityChain(STEPS), benchMachine(STEPS)] });
   const runWorkflow = workflowRunner(runtime, STEPS);
   await runtime.start();
   let n = 0;
-  try {
-    const one = () => runWorkflow(kind, `${kind}-${n++}`);
-    if (warmUp) for (let i = 0; i < WARM_UP_RUNS; i++) await one();
-    const seconds = await inParallel(runs, inFlight, one);
-    for (let i = 0; i < n; i++) {
-      const root = await store.getActor(`${kind}-${i}`);
-      if (root?.status !== 'done' || root.seq !== STEPS + 1) throw new Error(`bench: run ${kind}-${i} is ${root?.status} at seq ${root?.seq}, expected done at ${STEPS + 1}`);
-    }
-    return (runs * STEPS) / seconds;
-  } finally {
+  const one = () => runWorkflow(kind, `${kind}-${n++}`);
+  const closing = async () => {
     await runtime.stop();
     await store.close();
+  };
+  try {
+    if (warmUp) for (let i = 0; i < WARM_UP_RUNS; i++) await one();
+  } catch (error) {
+    await closing();
+    throw error;
   }
+  return {
+    measure: (runs, inFlight) => inParallel(runs, inFlight, one),
+    async close() {
+      try {
+        for (let i = 0; i < n; i++) {
+          const root = await store.getActor(`${kind}-${i}`);
+          if (root?.status !== 'done' || root.seq !== STEPS + 1) throw new Error(`bench: run ${kind}-${i} is ${root?.status} at seq ${root?.seq}, expected done at ${STEPS + 1}`);
+        }
+      } finally {
+        await closing();
+      }
+    },
+  };
+}
+
+/** Slices of the lone activity workflow and of the floor, alternated: see the call in `bench`. */
+const LONE_SLICES = 10;
+
+/**
+ * The floor and Spine's lone activity runs measured in alternating slices (floor, Spine, floor,
+ * ...), each rate over its slices' total time, so that both see the same moments of a machine
+ * whose speed drifts (this one's by a third from one minute to the next). Steps/s of each.
+ */
+async function floorAgainstSpine(floor: Measurable<[steps: number]>, spine: Measurable<[runs: number, inFlight: number]>, floorSteps: number, spineRuns: number): Promise<{ floor: number; spine: number }> {
+  const slices = Math.min(LONE_SLICES, spineRuns);
+  let floorSeconds = 0;
+  let spineSeconds = 0;
+  let floorDone = 0;
+  let spineDone = 0;
+  for (let slice = 0; slice < slices; slice++) {
+    const floorPart = Math.round((floorSteps * (slice + 1)) / slices) - floorDone;
+    const spinePart = Math.round((spineRuns * (slice + 1)) / slices) - spineDone;
+    floorSeconds += await floor.measure(floorPart);
+    spineSeconds += await spine.measure(spinePart, 1);
+    floorDone += floorPart;
+    spineDone += spinePart;
+  }
+  return { floor: floorDone / floorSeconds, spine: (spineDone * STEPS) / spineSeconds };
 }
 
 /** xstate's pure `transition()` on the bench machine, nothing stored: steps per second. */
@@ -286,7 +352,7 @@ function inMemory(steps: number): number {
  * (SQLite's default, a checkpoint in the commit that crosses 1,000 frames, cost the floor about
  * 60 µs a step on this machine, which flattered every ratio against it); at FULL inside commits, as Spine.
  */
-async function bareTransaction(path: string, steps: number, synchronous: 'NORMAL' | 'FULL'): Promise<number> {
+async function openFloor(path: string, synchronous: 'NORMAL' | 'FULL'): Promise<Measurable<[steps: number]>> {
   await SqliteStore.openSync(path, { synchronous }).close();
   const registry = new MachineRegistry();
   registry.register(benchMachine());
@@ -330,13 +396,19 @@ async function bareTransaction(path: string, steps: number, synchronous: 'NORMAL
     }
   };
   for (let i = 0; i < 10; i++) oneRun();
-  const timedRuns = Math.max(1, Math.round(steps / STEPS));
-  const t0 = performance.now();
-  for (let i = 0; i < timedRuns; i++) oneRun();
-  const seconds = (performance.now() - t0) / 1000;
-  await checkpointer?.close();
-  db.close();
-  return (timedRuns * STEPS) / seconds;
+  return {
+    // Whole runs of STEPS steps: a call asked for fewer gets one run.
+    measure: async (steps) => {
+      const timedRuns = Math.max(1, Math.round(steps / STEPS));
+      const t0 = performance.now();
+      for (let i = 0; i < timedRuns; i++) oneRun();
+      return ((performance.now() - t0) / 1000) * (steps / (timedRuns * STEPS));
+    },
+    async close() {
+      await checkpointer?.close();
+      db.close();
+    },
+  };
 }
 
 /** Waking `count` waiting actors at once, in a fresh host process: its start, the wake-up, its peak RSS. */
