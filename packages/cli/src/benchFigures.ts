@@ -5,6 +5,15 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/**
+ * `a / b` round by round (rates in steps/s, round i of each measured in the same round of a bench),
+ * and their median: a machine whose speed drifts between rounds moves both sides of each alike.
+ */
+export function pairedRatio(a: { rounds: readonly number[] }, b: { rounds: readonly number[] }): { ratio: number; rounds: number[] } {
+  const rounds = a.rounds.map((rate, i) => rate / b.rounds[i]!);
+  return { ratio: median(rounds), rounds };
+}
+
 /** A figure rounded to a whole number with thousands separators: `2,483`. */
 export function fmt(n: number): string {
   return Math.round(n).toLocaleString('en-US');

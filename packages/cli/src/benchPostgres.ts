@@ -8,7 +8,7 @@ import { PostgresStore } from '@spine/store-postgres';
 import { CliError } from './CliError.js';
 import { packageVersion } from './benchPeer.js';
 import type { WorkerReport } from './benchPostgresWorker.js';
-import { fmt, median, v8Settings } from './benchFigures.js';
+import { fmt, median, pairedRatio, v8Settings } from './benchFigures.js';
 import { appliedV8Flags } from './v8Flags.js';
 
 /** Options of `benchPostgres`. */
@@ -64,7 +64,8 @@ export interface PostgresBenchReport {
   durability: { postgres: string };
   peer: { available: true; name: string; version: string } | { available: false; reason: string };
   figures: PostgresBenchFigure[];
-  ratios: { name: string; workers: number; inFlight: number; ratio: number }[];
+  /** Each the median of its rounds' ratios (`rounds`), each between figures of the same round. */
+  ratios: { name: string; workers: number; inFlight: number; ratio: number; rounds: number[] }[];
 }
 
 const STEPS = 20;
@@ -158,12 +159,13 @@ export async function benchPostgres(options: PostgresBenchOptions): Promise<Post
       const one = get(`spine.activity.1w.${inFlight}`)!;
       const dbos = get(`dbos.activity.1w.${inFlight}`);
       const bare = get(`floor.activity.1w.${inFlight}`)!;
-      ratios.push({ name: 'Spine step / floor step (time per step)', workers: 1, inFlight, ratio: one.usPerStep / bare.usPerStep });
-      if (dbos) ratios.push({ name: 'DBOS Transact step / floor step (time per step)', workers: 1, inFlight, ratio: dbos.usPerStep / bare.usPerStep });
+      // Time per step is the inverse of steps/s: the floor's rate over the system's.
+      ratios.push({ name: 'Spine step / floor step (time per step)', workers: 1, inFlight, ...pairedRatio(bare, one) });
+      if (dbos) ratios.push({ name: 'DBOS Transact step / floor step (time per step)', workers: 1, inFlight, ...pairedRatio(bare, dbos) });
       for (const workers of WORKERS) {
         const spine = get(`spine.activity.${workers}w.${inFlight}`)!;
-        if (dbos) ratios.push({ name: 'Spine / DBOS Transact (steps/s)', workers, inFlight, ratio: spine.stepsPerSec / dbos.stepsPerSec });
-        if (workers > 1) ratios.push({ name: `Spine ${workers} workers / 1 worker (scaling)`, workers, inFlight, ratio: spine.stepsPerSec / one.stepsPerSec });
+        if (dbos) ratios.push({ name: 'Spine / DBOS Transact (steps/s)', workers, inFlight, ...pairedRatio(spine, dbos) });
+        if (workers > 1) ratios.push({ name: `Spine ${workers} workers / 1 worker (scaling)`, workers, inFlight, ...pairedRatio(spine, one) });
       }
     }
     return {
@@ -199,7 +201,7 @@ export function printPostgresBench(report: PostgresBenchReport, log: (line: stri
     log(`  ${`${who}, ${f.inFlight} in flight${f.workers > 1 ? ' each' : ''}`.padEnd(48)} ${fmt(f.stepsPerSec).padStart(7)} steps/s ${f.usPerStep.toFixed(0).padStart(6)} us/step  ${f.cpuUsPerStep.toFixed(0).padStart(5)} us CPU/step${profile}`);
   }
   log('ratios:');
-  for (const r of report.ratios) log(`  ${r.name}, ${r.workers} worker(s), ${r.inFlight} in flight: ${r.ratio.toFixed(2)}x`);
+  for (const r of report.ratios) log(`  ${r.name}, ${r.workers} worker(s), ${r.inFlight} in flight: ${r.ratio.toFixed(2)}x${r.rounds.length > 1 ? ` (rounds ${r.rounds.map((x) => x.toFixed(2)).join(', ')})` : ''}`);
 }
 
 /**

@@ -15,7 +15,7 @@ import { measureCommands, measureSend, measureStorage } from '../benchCommands.j
 import { inParallel, loadLangGraph, WARM_UP_RUNS, type Peer } from '../benchPeer.js';
 import type { PostgresBenchOptions } from '../benchPostgres.js';
 import { help } from '../help.js';
-import { fmt, median, v8Settings } from '../benchFigures.js';
+import { fmt, median, pairedRatio, v8Settings } from '../benchFigures.js';
 import { appliedV8Flags } from '../v8Flags.js';
 
 const usage = `spine bench [--quick] [--rounds N] [--runs N] [--waiting N] [--no-peer] [--json]
@@ -51,12 +51,6 @@ export interface BenchRatio {
   inFlight: number;
   ratio: number;
   rounds: number[];
-}
-
-/** `a / b` round by round (rates in steps/s), and their median. */
-function pairedRatio(a: BenchFigure, b: BenchFigure): Pick<BenchRatio, 'ratio' | 'rounds'> {
-  const rounds = a.rounds.map((rate, i) => rate / b.rounds[i]!);
-  return { ratio: median(rounds), rounds };
 }
 
 const STEPS = 20;
