@@ -21,6 +21,7 @@ export function secretsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
 /** Replaces known secret values in text and in JSON-like values. */
 export class Redactor {
   readonly #needles: string[];
+  readonly #shortest: number;
 
   constructor(secrets: readonly string[]) {
     const needles = new Set<string>();
@@ -31,6 +32,7 @@ export class Redactor {
     }
     // Longest first, so a secret that contains another is replaced whole.
     this.#needles = [...needles].sort((a, b) => b.length - a.length);
+    this.#shortest = this.#needles.at(-1)?.length ?? Infinity;
   }
 
   /** Whether there is anything to redact. */
@@ -56,6 +58,7 @@ export class Redactor {
   }
 
   #holdsText(text: string): boolean {
+    if (text.length < this.#shortest) return false; // most keys and ids: too short to hold one
     for (const needle of this.#needles) if (text.includes(needle)) return true;
     return false;
   }
@@ -68,7 +71,9 @@ export class Redactor {
       return false;
     }
     if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-      for (const key of Object.keys(value)) if (this.#holdsText(key) || this.#holds((value as Record<string, unknown>)[key])) return true;
+      // for-in, not Object.keys (no array per object): an enumerable key inherited from a tampered
+      // Object.prototype is read too, which can only make a copy that was not needed.
+      for (const key in value) if (this.#holdsText(key) || this.#holds((value as Record<string, unknown>)[key])) return true;
     }
     return false;
   }
