@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { createRuntime, encodeHistoryStep, MachineRegistry } from '@spine/runtime';
+import { createRuntime, encodeHistoryStep, MachineRegistry, secretsFromEnv } from '@spine/runtime';
 import { SqliteStore } from '@spine/store-sqlite';
 import { BACKSTOP_FRAMES, Checkpointer } from '@spine/store-sqlite/checkpointer';
 import { createActor, transition, type AnyMachineSnapshot } from 'xstate';
@@ -90,7 +90,9 @@ export async function bench(args: string[]): Promise<number> {
   const log = (line: string) => !values.json && process.stderr.write(`${line}\n`);
   try {
     const peer = values['no-peer'] ? { missing: 'LangGraph.js peer left out (--no-peer)' } : await loadLangGraph();
-    log(`spine bench: ${STEPS}-step workflows, ${rounds} interleaved round(s), medians; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores; ${v8Settings(appliedV8Flags())}${quick ? ` (--quick: few runs, ${many} in flight for 100)` : ''}`);
+    // Spine's hosts redact the secrets of the environment from what they write (a provider key, as most hosts have): said, since it costs a little.
+    const secrets = secretsFromEnv().length;
+    log(`spine bench: ${STEPS}-step workflows, ${rounds} interleaved round(s), medians; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores; ${v8Settings(appliedV8Flags())}; ${secrets ? `${secrets} secret(s) from the environment redacted` : 'no secret in the environment to redact'}${quick ? ` (--quick: few runs, ${many} in flight for 100)` : ''}`);
     if ('missing' in peer) log(`  peer: ${peer.missing}`);
     const samples = new Map<string, { figure: Omit<BenchFigure, 'stepsPerSec' | 'usPerStep' | 'rounds'>; rounds: number[] }>();
     const record = (figure: Omit<BenchFigure, 'stepsPerSec' | 'usPerStep' | 'rounds' | 'id'>, stepsPerSec: number) => {
@@ -166,7 +168,7 @@ export async function bench(args: string[]): Promise<number> {
         quick,
         rounds,
         steps: STEPS,
-        machine: { node: process.version, cpus: cpus().length, loadAverage: loadavg()[0], v8Flags: appliedV8Flags() },
+        machine: { node: process.version, cpus: cpus().length, loadAverage: loadavg()[0], v8Flags: appliedV8Flags(), secretsRedacted: secrets },
         durability: DURABILITY,
         peer: 'missing' in peer ? { available: false, reason: peer.missing } : { available: true, name: peer.name, version: peer.version },
         figures,
