@@ -70,6 +70,51 @@ describe('durable runtime', () => {
     expect(await runtime.waitForRun(runId, { horizonMs: 0 })).toMatchObject({ status: 'done', runId });
   });
 
+  it('waitForRun reads the store a few times for a run this host drives, not at every step', async () => {
+    const steps = 60;
+    const loop = defineMachine({
+      name: 'loop',
+      config: {
+        id: 'loop',
+        initial: 'working',
+        states: { working: { invoke: { src: 'work', onDone: [{ guard: 'more', target: 'working', reenter: true, actions: 'count' }, { target: 'done', actions: 'count' }] } }, done: { type: 'final' } },
+      },
+      schemas: { events: {}, context: z.object({ n: z.number() }) },
+      context: () => ({ n: 0 }),
+      guards: { more: ({ context }) => context.n + 1 < steps },
+      actions: { count: assign({ n: ({ context }: { context: { n: number } }) => context.n + 1 }) },
+      output: ({ context }: { context: { n: number } }) => context.n,
+      activities: { work: defineActivity({ run: async () => ({ ok: true }) }) },
+    });
+    const store = await SqliteStore.open(tempDbPath());
+    const reads = { getActor: 0, runActivity: 0 };
+    let counting = false;
+    const counted = new Proxy(store, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (typeof value !== 'function') return value;
+        if (prop === 'getActor' || prop === 'runActivity') {
+          return (...args: unknown[]) => {
+            if (counting) reads[prop]++;
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        return value.bind(target);
+      },
+    });
+    const runtime = createRuntime({ store: counted, machines: [loop], pollIntervalMs: 20 });
+    open.push(runtime);
+    await runtime.start();
+    const { runId } = await runtime.startRun('loop');
+    counting = true;
+    const outcome = await runtime.waitForRun(runId);
+    counting = false;
+    expect(outcome).toEqual({ status: 'done', runId, output: steps });
+    expect((await store.getActor(runId))!.seq).toBe(steps + 1);
+    // One read of the root when it starts waiting and one when the root finished (a timer may add a few on a slow machine); it read both at every step before.
+    expect(reads.getActor + reads.runActivity).toBeLessThan(10);
+  });
+
   it('ends a run in error, output kept, when it reaches a final state marked as a failure', async () => {
     const gate = defineMachine({
       name: 'gate',
