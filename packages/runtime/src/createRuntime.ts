@@ -468,9 +468,17 @@ export class Runtime {
     const horizonMs = options.horizonMs ?? 60_000;
     const watch = this.#watchRun(runId, options.signal);
     try {
+      // The first look, and each after a change this host told, may take the root as this host
+      // holds it (its last commit): a run under way here is then not read at all until it finishes.
+      let fromStore = false;
       for (;;) {
         options.signal?.throwIfAborted();
         this.#failure.throwIfFailed();
+        if (!fromStore && this.#steps.cached(runId)?.status === 'active' && this.#busyHere(runId)) {
+          fromStore = await watch.next(1_000);
+          continue;
+        }
+        fromStore = false;
         let root: ActorRecord | undefined;
         try {
           root = await this.store.getActor(runId);
@@ -487,7 +495,9 @@ export class Runtime {
         }
         if (root.status === 'stopped') return { status: 'stopped', runId };
         if (this.#busyHere(runId)) {
-          await watch.next(50); // under way here: nothing to count in the store until it is not
+          // Under way here, which tells every change of it: the store is read again once it is not
+          // (or its root finished). The timer is only for a part of it another host may drive.
+          fromStore = await watch.next(1_000);
           continue;
         }
         const now = this.clock.now();
@@ -503,7 +513,7 @@ export class Runtime {
           }
           continue;
         }
-        await watch.next(busy ? 50 : Math.min(250, Math.max(5, (activity.nextWakeAt ?? now) - now)));
+        fromStore = await watch.next(busy ? 50 : Math.min(250, Math.max(5, (activity.nextWakeAt ?? now) - now)));
       }
     } finally {
       watch.close();
@@ -522,21 +532,22 @@ export class Runtime {
   }
 
   /**
-   * What `waitForRun` waits on between its reads of the store: `next(ms)` resolves once the run's
+   * What `waitForRun` waits on between its looks at the run: `next(ms)` resolves once the run's
    * root finished here, or the run changed here and nothing of it is under way here any more (its
-   * work is done, waits, or is another host's), or after `ms`. So a run this host drives is read
-   * about once while it runs, not after every step (a read after each cost a lone run a third of
-   * its speed, and each read counts the run's jobs).
+   * work is done, waits, or is another host's), or after `ms`; with true when the store must be
+   * read (the root finished, or time passed: what this host holds may be stale). So a run this
+   * host drives is read about once, not after every step (a read after each cost a lone run a
+   * third of its speed, and each read counts the run's jobs).
    */
-  #watchRun(runId: string, signal: AbortSignal | undefined): { next(ms: number): Promise<void>; close(): void } {
-    let release: (() => void) | undefined;
+  #watchRun(runId: string, signal: AbortSignal | undefined): { next(ms: number): Promise<boolean>; close(): void } {
+    let release: ((fromStore: boolean) => void) | undefined;
     let timer: NodeJS.Timeout | undefined;
     const wake = (force: boolean) => {
       if (!release || (!force && this.#busyHere(runId))) return;
       const resolve = release;
       release = undefined;
       clearTimeout(timer);
-      resolve();
+      resolve(force);
     };
     const onAbort = () => wake(true);
     let watchers = this.#runWatchers.get(runId);
@@ -545,7 +556,7 @@ export class Runtime {
     signal?.addEventListener('abort', onAbort, { once: true });
     return {
       next: (ms) =>
-        new Promise<void>((resolve) => {
+        new Promise<boolean>((resolve) => {
           release = resolve;
           timer = setTimeout(() => wake(true), ms);
         }),

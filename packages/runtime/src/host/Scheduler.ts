@@ -148,9 +148,14 @@ export class Scheduler {
     return this.#ready.size > 0;
   }
 
-  /** Whether an actor of the run is being drained here, or waits to be. */
+  /**
+   * Whether an actor of the run is being drained here, or waits to be. Past 32 ready actors it
+   * says yes without looking further (the answer is asked at every drain's end: a busy host
+   * would look through all of them each time), which only makes whoever asks wait a little longer.
+   */
   runBusy(runId: string): boolean {
-    if (this.#draining.has(runId)) return true;
+    if (this.#draining.has(runId) || this.#ready.has(runId)) return true;
+    if (this.#ready.size > 32) return true;
     for (const actorId of this.#ready.keys()) if (runOf(actorId) === runId) return true;
     return false;
   }
