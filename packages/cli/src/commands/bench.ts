@@ -263,6 +263,12 @@ async function spineWorkflow(kind: BenchWorkflow, path: string, synchronous: 'NO
 /** Something measured in slices: each call of `measure(n)` does `n` more units of work and returns its seconds. */
 interface Measurable<Args extends unknown[]> {
   measure(...args: Args): Promise<number>;
+  /**
+   * Copies its WAL into its database file now, untimed: what its last slice wrote is not left to a
+   * checkpoint that would run during the other system's slice (the floor's 2,000 steps a slice
+   * made a checkpoint that cost Spine's next slice about a third more time).
+   */
+  settle(): void;
   /** Checks what was done, then closes everything. */
   close(): Promise<void>;
 }
@@ -287,6 +293,7 @@ async function openSpine(kind: BenchWorkflow, path: string, synchronous: 'NORMAL
   }
   return {
     measure: (runs, inFlight) => inParallel(runs, inFlight, one),
+    settle: () => void store.db.pragma('wal_checkpoint(TRUNCATE)'),
     async close() {
       try {
         for (let i = 0; i < n; i++) {
@@ -302,11 +309,15 @@ async function openSpine(kind: BenchWorkflow, path: string, synchronous: 'NORMAL
 
 /** Slices of the lone activity workflow and of the floor, alternated: see the call in `bench`. */
 const LONE_SLICES = 10;
+/** Untimed runs before each slice (see `floorAgainstSpine`). */
+const SLICE_WARM_UP_RUNS = 2;
 
 /**
  * The floor and Spine's lone activity runs measured in alternating slices (floor, Spine, floor,
  * ...), each rate over its slices' total time, so that both see the same moments of a machine
- * whose speed drifts (this one's by a third from one minute to the next). Steps/s of each.
+ * whose speed drifts (this one's by a third from one minute to the next). Each slice starts with
+ * both WALs checkpointed (`settle`), as each system's measurement did when they ran one after the
+ * other. Steps/s of each.
  */
 async function floorAgainstSpine(floor: Measurable<[steps: number]>, spine: Measurable<[runs: number, inFlight: number]>, floorSteps: number, spineRuns: number): Promise<{ floor: number; spine: number }> {
   const slices = Math.min(LONE_SLICES, spineRuns);
@@ -317,8 +328,14 @@ async function floorAgainstSpine(floor: Measurable<[steps: number]>, spine: Meas
   for (let slice = 0; slice < slices; slice++) {
     const floorPart = Math.round((floorSteps * (slice + 1)) / slices) - floorDone;
     const spinePart = Math.round((spineRuns * (slice + 1)) / slices) - spineDone;
+    // Each slice after an untimed run or two of its own: a system's first steps after the other's
+    // slice run with cold caches (measured: ten slices made Spine's step 10-25% slower than one).
+    await floor.measure(SLICE_WARM_UP_RUNS * STEPS);
     floorSeconds += await floor.measure(floorPart);
+    floor.settle();
+    await spine.measure(SLICE_WARM_UP_RUNS, 1);
     spineSeconds += await spine.measure(spinePart, 1);
+    spine.settle();
     floorDone += floorPart;
     spineDone += spinePart;
   }
@@ -400,6 +417,7 @@ async function openFloor(path: string, synchronous: 'NORMAL' | 'FULL'): Promise<
       for (let i = 0; i < timedRuns; i++) oneRun();
       return ((performance.now() - t0) / 1000) * (steps / (timedRuns * STEPS));
     },
+    settle: () => void db.pragma('wal_checkpoint(TRUNCATE)'),
     async close() {
       await checkpointer?.close();
       db.close();
