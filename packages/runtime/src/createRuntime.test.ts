@@ -81,7 +81,7 @@ describe('durable runtime', () => {
       },
       schemas: { events: {}, context: z.object({ n: z.number() }) },
       context: () => ({ n: 0 }),
-      guards: { more: ({ context }) => context.n + 1 < steps },
+      guards: { more: ({ context }: { context: { n: number } }) => context.n + 1 < steps },
       actions: { count: assign({ n: ({ context }: { context: { n: number } }) => context.n + 1 }) },
       output: ({ context }: { context: { n: number } }) => context.n,
       activities: { work: defineActivity({ run: async () => ({ ok: true }) }) },
