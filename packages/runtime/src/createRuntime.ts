@@ -569,7 +569,6 @@ export class Runtime {
     };
   }
 
-
   /**
    * Records a person's decision on a run's pending approval (or the one named by
    * `approvalId`): signs it, stores it, verifies and applies it, then drives the

@@ -265,8 +265,8 @@ interface Measurable<Args extends unknown[]> {
   measure(...args: Args): Promise<number>;
   /**
    * Copies its WAL into its database file now, untimed: what its last slice wrote is not left to a
-   * checkpoint that would run during the other system's slice (the floor's 2,000 steps a slice
-   * made a checkpoint that cost Spine's next slice about a third more time).
+   * checkpoint that would run during the other system's slice (each of the floor's slices writes
+   * 2,000 steps).
    */
   settle(): void;
   /** Checks what was done, then closes everything. */

@@ -158,8 +158,7 @@ export class ActivityRunner {
     const ofActor = this.#jobsOf.get(job.actorId);
     if (ofActor) ofActor.add(job);
     else this.#jobsOf.set(job.actorId, new Set([job]));
-    const runId = runOf(job.actorId);
-    this.#jobsOfRun.set(runId, (this.#jobsOfRun.get(runId) ?? 0) + 1);
+    this.#jobsOfRun.set(job.runId, (this.#jobsOfRun.get(job.runId) ?? 0) + 1);
     job.promise = this.#runJob(job, claimed);
   }
 
@@ -174,12 +173,11 @@ export class ActivityRunner {
       if (this.#jobs.get(job.key) === job) this.#jobs.delete(job.key);
       const ofActor = this.#jobsOf.get(job.actorId);
       if (ofActor?.delete(job) && !ofActor.size) this.#jobsOf.delete(job.actorId);
-      const runId = runOf(job.actorId);
-      const left = (this.#jobsOfRun.get(runId) ?? 1) - 1;
-      if (left > 0) this.#jobsOfRun.set(runId, left);
-      else this.#jobsOfRun.delete(runId);
+      const left = (this.#jobsOfRun.get(job.runId) ?? 1) - 1;
+      if (left > 0) this.#jobsOfRun.set(job.runId, left);
+      else this.#jobsOfRun.delete(job.runId);
       this.#startWaiting();
-      this.#host.jobEnded?.(runId);
+      this.#host.jobEnded?.(job.runId);
       this.#host.settled();
     }
   }
@@ -501,11 +499,15 @@ class RunningJob {
   started = false;
   pending: EventObject[] = [];
   listeners?: Set<(event: EventObject) => void>;
+  /** The run of its actor. */
+  readonly runId: string;
 
   constructor(
     readonly key: string,
     readonly actorId: string,
-  ) {}
+  ) {
+    this.runId = runOf(actorId);
+  }
 
   /** The job's invoke id, once claimed (null: not claimed here). */
   claimed(): Promise<string | null> | string | null {

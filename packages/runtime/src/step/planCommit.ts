@@ -189,6 +189,8 @@ function persisted(env: PlanEnv, snapshot: AnyMachineSnapshot): { text: string; 
   }
 }
 
+const NO_CHILDREN: ReadonlySet<string> = new Set();
+
 function planOutbox(
   record: ActorRecord,
   seq: number,
@@ -201,14 +203,13 @@ function planOutbox(
 ): ReturnType<typeof emptyOutbox> {
   const out = emptyOutbox();
   const now = env.now;
-  // The durable children once this step's stops and spawns are applied (a copy only when they change it).
-  const children = plan.stopChildren.length || plan.spawns.length ? new Map(inputs.children) : inputs.children;
+  const children = new Map(inputs.children);
   const stopped = new Set<string>();
   for (const childId of plan.stopChildren) {
     const durable = children.get(childId);
     if (durable) {
       stopTree(out, durable, inputs, now);
-      (children as Map<string, string>).delete(childId);
+      children.delete(childId);
     } else if (!stopped.has(childId)) {
       stopped.add(childId);
       // A child has one open job at most (each stop cancels it); the one whose result this commit applies is finished by it.
@@ -227,7 +228,7 @@ function planOutbox(
       const input = parseInput(childVersion.definition, spawn.input, spawn.machine);
       out.spawn.push({ id, runId: record.runId, parentId: record.id, childKey: spawn.childKey, machine: spawn.machine, version: childVersion.version, owner: env.hostId });
       out.messages.push(initEvent(id, input, now, record.id));
-      (children as Map<string, string>).set(spawn.childKey, id);
+      children.set(spawn.childKey, id);
       spawnedMachine.set(id, spawn.machine);
     } catch (error) {
       const serialized = serializeError(error);
@@ -258,25 +259,24 @@ function planOutbox(
     out.messages.push({ actorId: record.id, type: timer.type, event: timer.event, dueAt: timer.dueAt, sendId: timer.sendId ?? null, source: record.id });
   }
   out.cancelTimers.push(...plan.cancelTimers);
-  // Activity children: this step's jobs and every child of the snapshot that is not a durable actor (nor spawned as one now).
-  let activityChildren: ReadonlySet<string> | undefined;
-  if (plan.sends.length) {
-    const spawned = new Set(plan.spawns.map((s) => s.childKey));
-    activityChildren = new Set([...plan.jobs.map((j) => j.childId), ...Object.keys(next.children ?? {}).filter((key) => !inputs.children.has(key) && !spawned.has(key))]);
-  }
+  // Activity children (only a send needs them): this step's jobs and every child of the snapshot that is not a durable actor (nor spawned as one now).
+  const spawned = plan.sends.length ? new Set(plan.spawns.map((s) => s.childKey)) : undefined;
+  const activityChildren: ReadonlySet<string> = spawned
+    ? new Set([...plan.jobs.map((j) => j.childId), ...Object.keys(next.children ?? {}).filter((key) => !inputs.children.has(key) && !spawned.has(key))])
+    : NO_CHILDREN;
   for (const send of plan.sends) {
     const dueAt = now + (send.delay ?? 0);
     const json = JSON.stringify(send.event);
     const to = send.to;
     const target = sendTarget(record, to, children);
     const childKey = typeof to === 'string' ? (children.has(to) ? to : undefined) : 'child' in to ? to.child : undefined;
-    if (childKey !== undefined && activityChildren!.has(childKey) && send.delay === undefined) {
+    if (childKey !== undefined && activityChildren.has(childKey) && send.delay === undefined) {
       activityEvents.push({ childId: childKey, event: send.event });
       continue;
     }
-    if (target === undefined || (childKey !== undefined && activityChildren!.has(childKey))) {
+    if (target === undefined || (childKey !== undefined && activityChildren.has(childKey))) {
       const reason =
-        childKey !== undefined && activityChildren!.has(childKey)
+        childKey !== undefined && activityChildren.has(childKey)
           ? `A delayed send to the activity child '${childKey}' of ${record.id} cannot be kept durably; send it without a delay.`
           : `No durable actor to receive '${send.event.type}' from ${record.id} (target ${JSON.stringify(to)}).`;
       out.deadLetters.push({ actorId: String(target ?? JSON.stringify(to)), event: json, reason, issues: null, source: record.id });

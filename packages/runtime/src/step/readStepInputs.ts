@@ -45,9 +45,10 @@ export function readStepInputs(
   const plan = result.ok ? result.plan : undefined;
   const needsChildren =
     finishing || (plan !== undefined && (plan.stopChildren.length > 0 || plan.spawns.length > 0 || plan.sends.some((s) => typeof s.to === 'string' || 'child' in s.to)));
+  const risky = plan !== undefined && requestsRisk(plan, version);
   // No finish, spawn, stop or send: nothing to read but the last journal entry, for a job of risk.
-  if (!needsChildren && !plan?.sends.length && !(plan && requestsRisk(plan, version))) return NONE;
-  return readAll(store, registry, record, version, plan, finishing, needsChildren, known);
+  if (!needsChildren && !plan?.sends.length && !risky) return NONE;
+  return readAll(store, registry, record, plan, finishing, needsChildren, risky, known);
 }
 
 /** Whether a step requests a job above low risk (its plan then reads the actor's last journal entry). */
@@ -61,10 +62,10 @@ async function readAll(
   store: HostStore,
   registry: MachineRegistry,
   record: ActorRecord,
-  version: MachineVersion,
   plan: StepPlan | undefined,
   finishing: boolean,
   needsChildren: boolean,
+  risky: boolean,
   known: Partial<KnownActor>,
 ): Promise<StepInputs> {
   const childRows = needsChildren && !known.childless ? await store.childrenOf(record.id) : [];
@@ -109,7 +110,7 @@ async function readAll(
       const actor = await store.getActor(target);
       if (actor) machineOf.set(target, actor.machine);
     }
-    if (requestsRisk(plan, version)) lastJournal = await lastJournalEntry(store, record.id);
+    if (risky) lastJournal = await lastJournalEntry(store, record.id);
   }
   return { children, descendants, openWork, takenIds, machineOf, lastJournal };
 }
