@@ -484,7 +484,12 @@ export interface HostStore {
    * that creates a run can step it without reading it (or its mailbox) back.
    */
   createActors(actors: NewActor[], events: NewEvent[]): Promise<CreatedActors>;
-  getActor(id: string): Promise<ActorRecord | undefined>;
+  /**
+   * An actor's record. `snapshot: false`: the record carries `snapshot: null`, for a caller that
+   * needs its status, output or seq only (`waitForRun`); a store may keep a finished actor's
+   * snapshot where reading it costs a decode (as `ActorQuery.snapshots`). Default true.
+   */
+  getActor(id: string, options?: { snapshot?: boolean }): Promise<ActorRecord | undefined>;
   /** Active durable children of an actor, by child key, with the seq each has now (a stop is fenced by it). */
   childrenOf(parentId: string): Promise<{ id: string; childKey: string; machine: string; seq: number }[]>;
   /** The open work of each actor named (one entry per id, in that order; empty lists for an unknown id). */

@@ -383,7 +383,7 @@ export class Runtime {
     const init = initEvent(runId, input, this.clock.now(), 'external');
     // A taken id fails the write (nothing written), so the id is checked only then rather than read before every start.
     const taken = async (error: unknown) => {
-      if (await this.store.getActor(runId).catch(() => undefined)) throw new SpineError('conflict', `A run with id '${runId}' already exists.`, { actorId: runId });
+      if (await this.store.getActor(runId, { snapshot: false }).catch(() => undefined)) throw new SpineError('conflict', `A run with id '${runId}' already exists.`, { actorId: runId });
       throw error;
     };
     if (this.store.createsWithStep && actor.owner === this.hostId) {
@@ -481,7 +481,7 @@ export class Runtime {
         fromStore = false;
         let root: ActorRecord | undefined;
         try {
-          root = await this.store.getActor(runId);
+          root = await this.store.getActor(runId, { snapshot: false });
         } catch (error) {
           // The store could not be reached for longer than it waits itself (it says so): keep waiting.
           if (!SpineError.is(error) || error.code !== 'storage_busy') throw error;
@@ -507,7 +507,7 @@ export class Runtime {
         if (!busy && !soon) {
           // A step may have committed between the two reads (it consumed the event the second read
           // would have counted): only a root that did not move meanwhile is the answer.
-          const after = await this.store.getActor(runId);
+          const after = await this.store.getActor(runId, { snapshot: false });
           if (after?.seq === root.seq && after.status === root.status) {
             return { status: 'waiting', runId, state: root.stateValue ? JSON.parse(root.stateValue) : null, nextWakeAt: activity.nextWakeAt };
           }

@@ -452,9 +452,9 @@ export class PostgresStore implements Store {
     return { actors: actors.map((actor) => createdActor(actor, now)), ...(eventIds ? { eventIds } : {}) };
   }
 
-  async getActor(id: string): Promise<ActorRecord | undefined> {
+  async getActor(id: string, options: { snapshot?: boolean } = {}): Promise<ActorRecord | undefined> {
     const [row] = await this.#query<ActorRow>('SELECT * FROM actors WHERE id = $1', [id]);
-    return row && toActor(row);
+    return row && toActor(options.snapshot === false ? { ...row, snapshot: null } : row);
   }
 
   async listActors(query: ActorQuery = {}): Promise<ActorRecord[]> {

@@ -305,9 +305,10 @@ export class SqliteStore implements Store {
     return created;
   }
 
-  async getActor(id: string): Promise<ActorRecord | undefined> {
+  async getActor(id: string, options: { snapshot?: boolean } = {}): Promise<ActorRecord | undefined> {
     const row = this.#s.getActor.get(id) as StoredActorRow | undefined;
-    return row && this.#actor(row);
+    if (!row) return undefined;
+    return options.snapshot === false ? toActor({ ...row, snapshot: null }) : this.#actor(row);
   }
 
   async listActors(query: ActorQuery = {}): Promise<ActorRecord[]> {

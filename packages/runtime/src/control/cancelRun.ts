@@ -29,7 +29,7 @@ const ATTEMPTS = 8;
 export async function cancelRun(runId: string, options: CancelRunOptions): Promise<string[]> {
   const { store } = options;
   const clock = options.clock ?? systemClock;
-  const root = await store.getActor(runId);
+  const root = await store.getActor(runId, { snapshot: false });
   if (!root || root.runId !== runId) throw new SpineError('unknown_run', `No run with id '${runId}'.`, { actorId: runId });
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const [actors, approvals] = await Promise.all([store.listActors({ runId, status: ['active'], limit: 100_000 }), store.listApprovals({ runId, status: ['pending'], limit: 100_000 })]);

@@ -101,13 +101,13 @@ async function readAll(
   if (plan) {
     for (const spawn of plan.spawns) {
       const id = `${record.id}/${spawn.childKey}`;
-      if (await store.getActor(id)) takenIds.add(id);
+      if (await store.getActor(id, { snapshot: false })) takenIds.add(id);
       await registry.current(spawn.machine, store);
     }
     for (const send of plan.sends) {
       const target = sendTarget(record, send.to, children);
       if (target === undefined || target === record.id || machineOf.has(target)) continue;
-      const actor = await store.getActor(target);
+      const actor = await store.getActor(target, { snapshot: false });
       if (actor) machineOf.set(target, actor.machine);
     }
     if (risky) lastJournal = await lastJournalEntry(store, record.id);

@@ -137,6 +137,12 @@ export function runHostContract(withStore: WithStore): void {
         await step(store, 'run-a', { spawn: [{ id: 'run-a/k', runId: 'run-a', parentId: 'run-a', childKey: 'k', machine: 'child', version: 'v1', owner: null }] });
         await step(store, 'run-a', { status: 'done', output: '{"ok":true}', stop: [{ id: 'run-a/k', expectedSeq: 0, cancelJobs: [] }] });
         expect(await store.getActor('run-a')).toMatchObject({ status: 'done', output: '{"ok":true}' });
+        // Without its snapshot (kept in the history by some stores once finished): the same record, snapshot null.
+        const done = await store.getActor('run-a');
+        expect(done!.snapshot).not.toBeNull();
+        expect(await store.getActor('run-a', { snapshot: false })).toEqual({ ...done, snapshot: null });
+        expect(await store.getActor('run-a/k', { snapshot: false })).toEqual({ ...(await store.getActor('run-a/k')), snapshot: null });
+        expect(await store.getActor('missing', { snapshot: false })).toBeUndefined();
         expect(await store.getActor('run-a/k')).toMatchObject({ status: 'stopped', seq: 1 });
         expect(await store.historyRow('run-a/k', 1)).toMatchObject({ eventType: 'xstate.stop', status: 'stopped' });
         expect(await store.childrenOf('run-a')).toEqual([]);
