@@ -279,10 +279,12 @@ export class ActivityRunner {
     };
     const audit = (outcome: string) => auditOfAttempt({ job, machine: actor.machine, tier, entry, outcome, now: this.#host.clock.now() });
     const deliver = (status: 'done' | 'failed', value: unknown) => {
-      const event =
-        status === 'done'
-          ? { type: `xstate.done.actor.${job.childId}`, output: value, actorId: job.childId }
-          : { type: `xstate.error.actor.${job.childId}`, error: value, actorId: job.childId };
+      // The value is written once and the event made around its text, as JSON.stringify of
+      // { type, output | error, actorId } writes it (the key left out when the value writes as
+      // nothing): an output of a model call can be large, and it was written twice.
+      const type = `xstate.${status === 'done' ? 'done' : 'error'}.actor.${job.childId}`;
+      const json = JSON.stringify(value) as string | undefined;
+      const event = `{"type":${JSON.stringify(type)},${json === undefined ? '' : `"${status === 'done' ? 'output' : 'error'}":${json},`}"actorId":${JSON.stringify(job.childId)}}`;
       const now = this.#host.clock.now();
       this.#host.deliver({
         key: job.key,
@@ -290,10 +292,10 @@ export class ActivityRunner {
         attempt: job.attempts,
         status,
         finishedAt: now,
-        output: status === 'done' ? JSON.stringify(value ?? null) : null,
-        error: status === 'failed' ? JSON.stringify(value) : null,
+        output: status === 'done' ? (value === undefined || value === null ? 'null' : json!) : null,
+        error: status === 'failed' ? json! : null,
         journal: finishEntry(status === 'done' ? 'ok' : 'failed', status === 'failed' ? { error: value } : undefined),
-        event: { actorId: job.actorId, type: event.type, event: JSON.stringify(event), dueAt: now, source: `activity:${job.key}` },
+        event: { actorId: job.actorId, type, event, dueAt: now, source: `activity:${job.key}` },
         audit: audit(status === 'done' ? 'ok' : 'failed'),
       });
     };
