@@ -2,7 +2,7 @@ import { SqliteStore } from '@spine/store-sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createRuntime, type Runtime } from '../createRuntime.js';
-import { defineMachine } from '../defineMachine.js';
+import { defineActivity, defineMachine } from '../defineMachine.js';
 import type { Store } from '../Store.js';
 import { tempDbPath, wrapped } from '../testing/fixtures.js';
 
@@ -165,5 +165,52 @@ describe('the poll of a host that other processes wake', () => {
     answer?.();
     await ghost.stop();
     await ghostStore.close();
+  });
+});
+
+describe('a host driving runs whose every step settles at once', () => {
+  it('lets the event loop turn while it drives them: timers fire and its lease is renewed', async () => {
+    // Synchronous SQLite and an activity that awaits nothing: without the host's own turns, run
+    // after run never gave the event loop a turn (2.2 s of runs, not one timer fired).
+    const chain = defineMachine({
+      name: 'chain',
+      config: {
+        id: 'chain',
+        initial: 's0',
+        states: { s0: { invoke: { id: 'w0', src: 'work', onDone: 's1' } }, s1: { invoke: { id: 'w1', src: 'work', onDone: 'done' } }, done: { type: 'final' } },
+      },
+      schemas: { events: {} },
+      activities: { work: defineActivity({ run: async () => ({ ok: true }) }) },
+    });
+    const store = await SqliteStore.open(tempDbPath());
+    const said: string[] = [];
+    // A lease of 300 ms renewed every 100: a loop that kept the event loop for longer would let it run out.
+    const runtime = createRuntime({ store, machines: [chain], leaseMs: 300, heartbeatMs: 100, pollIntervalMs: 3_600_000, onError: (error) => said.push(error.message) });
+    open.push(runtime);
+    const stderr = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => (said.push(String(chunk)), true)) as typeof process.stderr.write;
+    try {
+      await runtime.start();
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 5);
+      const t0 = performance.now();
+      let runs = 0;
+      try {
+        while (performance.now() - t0 < 600) {
+          const { runId } = await runtime.startRun('chain');
+          expect(await runtime.waitForRun(runId)).toMatchObject({ status: 'done' });
+          runs++;
+        }
+      } finally {
+        clearInterval(timer);
+      }
+      const elapsed = performance.now() - t0;
+      expect(runs).toBeGreaterThan(10);
+      // A turn at least every 20 ms or so (a 5 ms interval fires once a turn): far more than none.
+      expect(ticks).toBeGreaterThan(elapsed / 60);
+    } finally {
+      process.stderr.write = stderr;
+    }
+    expect(said.filter((line) => /lease had run out/.test(line))).toEqual([]);
   });
 });
