@@ -254,6 +254,7 @@ export class Runtime {
       startJob: (key, claimed) => this.#activities.start(key, claimed && this.#redactor.value(claimed)),
       claimsJobs: () => this.#options.runActivities && !this.#scheduler.stopping && !this.#scheduler.paused,
       drainsInProgress: () => this.#scheduler.drainsInProgress,
+      turnDue: () => this.#scheduler.turnDue(),
       abortJobs: (actorId, childId) => this.#activities.abort(actorId, childId),
       abortFencedJobs: (actorId) => this.#activities.abortFenced(actorId),
       deliverToActivity: (actorId, childId, event) => this.#activities.deliver(actorId, childId, event),

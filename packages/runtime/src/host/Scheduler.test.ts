@@ -213,4 +213,32 @@ describe('a host driving runs whose every step settles at once', () => {
     }
     expect(said.filter((line) => /lease had run out/.test(line))).toEqual([]);
   });
+
+  it('lets it turn between the events of one long mailbox, drained by one drain', async () => {
+    const ring = defineMachine({
+      name: 'ring',
+      config: { id: 'ring', initial: 'a', states: { a: { on: { tick: 'b' } }, b: { on: { tick: 'a' } } } },
+      schemas: { events: { tick: z.object({}) } },
+    });
+    const store = await SqliteStore.open(tempDbPath());
+    const runtime = createRuntime({ store, machines: [ring], pollIntervalMs: 3_600_000 });
+    open.push(runtime);
+    await runtime.start();
+    const { runId } = await runtime.startRun('ring');
+    await runtime.idle();
+    const events = 3_000;
+    await store.enqueue(Array.from({ length: events }, () => ({ actorId: runId, type: 'tick', event: '{"type":"tick"}', dueAt: 0, source: 'external' })));
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    const t0 = performance.now();
+    try {
+      await runtime.poke();
+      await runtime.idle();
+    } finally {
+      clearInterval(timer);
+    }
+    const elapsed = performance.now() - t0;
+    expect(await store.getActor(runId)).toMatchObject({ seq: events + 1 });
+    expect(ticks).toBeGreaterThan(elapsed / 60);
+  });
 });

@@ -60,7 +60,7 @@ export type MailboxWork = boolean | 'primed';
  * host would; different runs are drained concurrently (up to `maxConcurrentRuns`), so
  * the steps they commit at the same moment share one group commit.
  */
-/** The longest the host keeps the event loop from turning (see `Scheduler.#turnDue`). */
+/** The longest the host keeps the event loop from turning (see `Scheduler.turnDue`). */
 const TURN_MS = 20;
 
 export class Scheduler {
@@ -260,7 +260,7 @@ export class Scheduler {
 
   async #drainAll(): Promise<void> {
     // Kicks of the same turn are gathered first (and the event loop let turn if it has not lately).
-    await (this.#turnDue() ?? Promise.resolve());
+    await (this.turnDue() ?? Promise.resolve());
     let running = 0;
     /** Wakes the loop when a drain ends (one waiter at a time: no reaction piles up on long drains, as `Promise.race` would). */
     let ended: (() => void) | undefined;
@@ -292,7 +292,7 @@ export class Scheduler {
         continue;
       }
       await oneEnded();
-      const turn = this.#turnDue();
+      const turn = this.turnDue();
       if (turn) await turn;
     }
     while (running) await oneEnded();
@@ -305,9 +305,10 @@ export class Scheduler {
    * the loop turn on their own: a run after run measured 2.2 s with not one timer fired, so the
    * lease went unrenewed, timeouts and deadlines did not fire and servers in the process stopped
    * answering. A sentinel `setImmediate` notes each turn; when none was seen lately, the drains
-   * wait for one (a turn every 20 ms: about a hundred steps between two).
+   * wait for one (a turn every 20 ms: about a hundred steps between two), as does a drain between
+   * the events of a long mailbox.
    */
-  #turnDue(): Promise<void> | undefined {
+  turnDue(): Promise<void> | undefined {
     if (performance.now() - this.#turnSeenAt <= TURN_MS) {
       if (!this.#watchingTurns) {
         this.#watchingTurns = true;

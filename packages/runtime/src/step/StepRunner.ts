@@ -89,6 +89,8 @@ export interface StepHost {
   maxBatch?: number;
   /** Drains running now: each may add a step to the group commit being collected. */
   drainsInProgress(): number;
+  /** A promise when the event loop has not turned lately: a long drain waits for it between events (see `Scheduler.turnDue`). */
+  turnDue?(): Promise<void> | undefined;
   abortJobs(actorId: string, childId: string): void;
   /** Aborts this host's attempts of an actor's jobs after a fence refused it, handing back the jobs still its own. */
   abortFencedJobs(actorId: string): void;
@@ -284,6 +286,8 @@ export class StepRunner {
       // only when the actor was kicked for more than it (`mailbox === true`).
       let again = primed ? mailbox === true : events.length === MAILBOX_BATCH;
       for (const mailboxEvent of events) {
+        const turn = this.#host.turnDue?.();
+        if (turn) await turn;
         if (loaded.primed?.id === mailboxEvent.id) loaded.primed = undefined; // read with the rest: not stepped twice
         if (loaded.record.status !== 'active') {
           await store.discardEvent(mailboxEvent.id, {
