@@ -548,8 +548,16 @@ export class PostgresStore implements Store {
     }
   }
 
+  /** A run's actor is created with its first step in one commit (`BatchEntry.create`): in the pipelined transaction, else in the entry's savepoint. */
+  readonly createsWithStep = true;
+
   async commitBatch(entries: BatchEntry[]): Promise<BatchResult[]> {
     if (!entries.length) return [];
+    for (const { create, step, completion } of entries) {
+      if (create && (!step || completion || step.eventId !== null || step.expectedSeq !== 0 || step.actorId !== create.id)) {
+        throw new SpineError('invalid_input', `A batch entry that creates actor '${create.id}' takes that actor's first step (seq 0, no mailbox event) and nothing else.`);
+      }
+    }
     // The crash tests kill a host halfway through a batch's writes, which only the pipelined path stops at.
     const trip = this.#crashInBatch && entries.length >= 2 ? undefined : tripEntries(entries, this.#bases);
     const tripped = trip && (await this.#oneTrip(trip));
@@ -662,7 +670,15 @@ export class PostgresStore implements Store {
       const events = new Map(eventRows.map((e) => [e.id, e]));
       const now = this.#now();
       const rows = new BatchRows(this.#feedKey);
-      const results = entries.map(({ completion, step }): BatchResult => {
+      const results = entries.map(({ completion, step, create }): BatchResult => {
+        if (create) {
+          // A taken id fails the entry alone, as the insert would (nothing of it is written); an
+          // actor inserted by another transaction meanwhile fails the insert, and the general path decides.
+          if (actors.has(create.id)) return { ok: false, reason: 'failed', error: new SpineError('conflict', `An actor with id '${create.id}' already exists.`, { actorId: create.id }) };
+          rows.create(create, now);
+          rows.step(step!, { run_id: create.runId, snapshot: null }, undefined);
+          return { ok: true };
+        }
         if (completion) {
           const job = jobs.get(completion.key);
           // Fenced by owner and attempt, as FINISH_JOB: a result of an attempt taken over is refused.
@@ -730,10 +746,13 @@ export class PostgresStore implements Store {
 
   /** Notes the bases of the steps a pipelined batch committed (and forgets those of the steps it refused). */
   #noteBases(entries: BatchEntry[], results: BatchResult[], actors: Map<string, ActorLock>): void {
-    entries.forEach(({ step }, i) => {
+    entries.forEach(({ step, create }, i) => {
       if (!step) return;
-      if (results[i]!.ok) this.#bases.committed(step, actors.get(step.actorId)!.run_id);
-      else this.#bases.forget(step.actorId);
+      if (!results[i]!.ok) this.#bases.forget(step.actorId);
+      else if (create) {
+        this.#bases.created(create.id, create.runId);
+        this.#bases.committed(step, create.runId);
+      } else this.#bases.committed(step, actors.get(step.actorId)!.run_id);
     });
   }
 
@@ -760,8 +779,13 @@ export class PostgresStore implements Store {
     });
   }
 
-  async #entry(q: Query, { completion, step }: BatchEntry): Promise<BatchResult> {
+  async #entry(q: Query, { completion, step, create }: BatchEntry): Promise<BatchResult> {
     const now = this.#now();
+    if (create) {
+      // The row as createActors writes it, then its first step, whose event has no mailbox row.
+      await insertActor(q, create, now);
+      return this.#commit(q, step!, { dueAt: now, source: create.id });
+    }
     if (completion) {
       if (!(await finishJob(q, completion, now))) return notFinished(q, completion);
       if (completion.audit?.length) await this.#appendAudit(q, completion.audit);
@@ -1643,6 +1667,7 @@ class BatchRows {
   readonly #consumed: number[] = [];
   readonly #history: unknown[][] = [];
   readonly #spawn: { actor: NewActor; now: number }[] = [];
+  readonly #created: { actor: NewActor; now: number }[] = [];
   readonly #timers: [string, string][] = [];
   readonly #cancels: unknown[][] = [];
   readonly #jobs: unknown[][] = [];
@@ -1650,6 +1675,11 @@ class BatchRows {
 
   constructor(feedKey: number) {
     this.#feedKey = feedKey;
+  }
+
+  /** An actor an entry creates with its first step: inserted as createActors writes it, before the step's rows (its update among them). */
+  create(actor: NewActor, now: number): void {
+    this.#created.push({ actor, now });
   }
 
   /** The rows of a step whose conditions the batch's reads checked. */
@@ -1678,6 +1708,7 @@ class BatchRows {
     const many = (rows: unknown[][], sql: string, name: string) => {
       if (rows.length) out.push(() => send(sql, columns(rows), name));
     };
+    for (const { actor, now } of this.#created) out.push(() => insertActor(q, actor, now));
     many(this.finished, BATCH_FINISH_JOBS, 'spine_batch_finish_jobs');
     many(this.#actors, BATCH_UPDATE_ACTORS, 'spine_batch_update_actors');
     if (this.#consumed.length) out.push(() => send('DELETE FROM events WHERE id = ANY($1::bigint[])', [this.#consumed], 'spine_batch_consume'));
@@ -1757,10 +1788,11 @@ const BATCH_INSERT_JOBS = `INSERT INTO jobs (key, actor_id, run_id, child_id, sr
  * approval to cancel or an audit row (which needs the chain's head) takes the general path, as do
  * dead letters (several statements each) and a result applied directly from another job's event.
  */
-function isPlainEntry({ completion, step }: BatchEntry): boolean {
+function isPlainEntry({ completion, step, create }: BatchEntry): boolean {
   if (completion?.audit?.length) return false;
   if (!step) return true;
   if (step.stop.length || step.cancelApprovals?.length || step.audit?.length || step.deadLetters.length) return false;
+  if (create) return true; // its first step, checked in commitBatch
   if (step.eventId === null) return completion !== undefined && completion.event.source === `${ACTIVITY_SOURCE}${completion.key}`;
   return true;
 }

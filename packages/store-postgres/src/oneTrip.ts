@@ -38,8 +38,8 @@ export function tripEntries(entries: BatchEntry[], bases: CommitBases): TripEntr
   const trip: TripEntry[] = [];
   const actors = new Set<string>();
   const jobs = new Set<string>();
-  for (const { completion, step } of entries) {
-    if (!step) return undefined;
+  for (const { completion, step, create } of entries) {
+    if (!step || create) return undefined;
     if (completion ? step.eventId !== null || completion.attempt === undefined || completion.audit?.length : step.eventId === null || step.history.eventType.startsWith(CHILD_DONE)) return undefined;
     if (step.messages.length || step.cancelTimers.length || step.spawn.length || step.stop.length || step.deadLetters.length) return undefined;
     if (step.approvals?.length || step.cancelApprovals?.length || step.audit?.length) return undefined;

@@ -144,6 +144,33 @@ export function runGroupCommitContract(withStore: WithStore): void {
         expect((await store.history('run-new')).map((h) => JSON.parse(h.snapshot).value)).toEqual(['s1', 's2']);
       }));
 
+    it('creates an actor with its first step in a batch whose other entries are written one by one (a dead letter), a taken id failing its entry alone there too', (ctx) =>
+      withStore(async (store) => {
+        const commitBatch = batchOf(store, () => ctx.skip());
+        if (!store.createsWithStep) ctx.skip();
+        await registerHosts(store, 'h1');
+        await startRun(store, 'run-taken');
+        await startRun(store, 'run-other');
+        const [init] = await store.nextEvents('run-other', Number.MAX_SAFE_INTEGER, 1);
+        const actor = (id: string) => ({ id, runId: id, parentId: null, childKey: null, machine: 'm', version: 'v1', owner: 'h1' });
+        const first = (id: string) => ({ ...commitOf(id, 0, 0, 'xstate.init'), eventId: null, fence: { owner: 'h1', epoch: 0 }, jobs: [{ ...job(id, 1, 'work'), claimedBy: 'h1' }] });
+        const letter = { actorId: 'run-other', event: '{"type":"lost"}', reason: 'no such actor', issues: null, source: 'run-other' };
+        const results = await commitBatch([
+          { create: actor('run-new'), step: first('run-new') },
+          { step: { ...commitOf('run-other', 0, init!.id, 'xstate.init'), deadLetters: [letter] } },
+          { create: actor('run-taken'), step: first('run-taken') },
+        ]);
+        expect(results.slice(0, 2)).toEqual([{ ok: true }, { ok: true }]);
+        expect(results[2]).toMatchObject({ ok: false, reason: 'failed' });
+        expect(await store.getActor('run-new')).toMatchObject({ owner: 'h1', seq: 1, status: 'active', stateValue: '"s1"' });
+        expect((await store.history('run-new')).map((h) => [h.seq, h.eventType])).toEqual([[1, 'xstate.init']]);
+        expect(await store.getJob('run-new:1:0')).toMatchObject({ status: 'running', owner: 'h1', attempts: 1 });
+        expect(await store.getActor('run-other')).toMatchObject({ seq: 1 });
+        expect(await store.listDeadLetters('run-other')).toMatchObject([{ reason: 'no such actor' }]);
+        expect(await store.getActor('run-taken')).toMatchObject({ seq: 0, owner: null });
+        expect(await store.getJob('run-taken:1:0')).toBeUndefined();
+      }));
+
     it('refuses an entry that creates an actor with anything but its first step, writing nothing of it', (ctx) =>
       withStore(async (store) => {
         const commitBatch = batchOf(store, () => ctx.skip());
