@@ -3,6 +3,12 @@ import type { JobCompletion, Store } from '../../Store.js';
 import { commitOf, job, registerHosts, startRun, step, T0 } from './build.js';
 import type { WithStore } from './index.js';
 
+/** A run's actor as a host owning it (`h1`) creates it with its first step (`BatchEntry.create`). */
+const newRun = (id: string) => ({ id, runId: id, parentId: null, childKey: null, machine: 'm', version: 'v1', owner: 'h1' });
+
+/** That first step: the init event applied without a mailbox row, fenced by `h1`'s epoch 0, its first job claimed. */
+const firstStep = (id: string) => ({ ...commitOf(id, 0, 0, 'xstate.init'), eventId: null, fence: { owner: 'h1', epoch: 0 }, jobs: [{ ...job(id, 1, 'work'), claimedBy: 'h1' }] });
+
 /** A store without `commitBatch` is driven entry by entry; its group-commit spec is skipped, visibly. */
 function batchOf(store: Store, skip: () => void): NonNullable<Store['commitBatch']> {
   if (!store.commitBatch) skip();
@@ -122,11 +128,9 @@ export function runGroupCommitContract(withStore: WithStore): void {
         if (!store.createsWithStep) ctx.skip();
         await registerHosts(store, 'h1');
         await startRun(store, 'run-taken');
-        const actor = (id: string) => ({ id, runId: id, parentId: null, childKey: null, machine: 'm', version: 'v1', owner: 'h1' });
-        const first = (id: string) => ({ ...commitOf(id, 0, 0, 'xstate.init'), eventId: null, fence: { owner: 'h1', epoch: 0 }, jobs: [{ ...job(id, 1, 'work'), claimedBy: 'h1' }] });
         const results = await commitBatch([
-          { create: actor('run-new'), step: first('run-new') },
-          { create: actor('run-taken'), step: first('run-taken') },
+          { create: newRun('run-new'), step: firstStep('run-new') },
+          { create: newRun('run-taken'), step: firstStep('run-taken') },
         ]);
         expect(results[0]).toEqual({ ok: true });
         expect(results[1]).toMatchObject({ ok: false, reason: 'failed' });
@@ -152,13 +156,11 @@ export function runGroupCommitContract(withStore: WithStore): void {
         await startRun(store, 'run-taken');
         await startRun(store, 'run-other');
         const [init] = await store.nextEvents('run-other', Number.MAX_SAFE_INTEGER, 1);
-        const actor = (id: string) => ({ id, runId: id, parentId: null, childKey: null, machine: 'm', version: 'v1', owner: 'h1' });
-        const first = (id: string) => ({ ...commitOf(id, 0, 0, 'xstate.init'), eventId: null, fence: { owner: 'h1', epoch: 0 }, jobs: [{ ...job(id, 1, 'work'), claimedBy: 'h1' }] });
         const letter = { actorId: 'run-other', event: '{"type":"lost"}', reason: 'no such actor', issues: null, source: 'run-other' };
         const results = await commitBatch([
-          { create: actor('run-new'), step: first('run-new') },
+          { create: newRun('run-new'), step: firstStep('run-new') },
           { step: { ...commitOf('run-other', 0, init!.id, 'xstate.init'), deadLetters: [letter] } },
-          { create: actor('run-taken'), step: first('run-taken') },
+          { create: newRun('run-taken'), step: firstStep('run-taken') },
         ]);
         expect(results.slice(0, 2)).toEqual([{ ok: true }, { ok: true }]);
         expect(results[2]).toMatchObject({ ok: false, reason: 'failed' });
