@@ -14,7 +14,7 @@ export { encodeHistoryStep, decodeHistoryStep, isCheckpointBody, isCheckpointSeq
 export { packPayload, unpackPayload, isPackedPayload, packJobOutput, packJobJournal, unpackJobTexts, unpackJobOutput, MIN_PACKED_CHARS } from './payloadCodec.js';
 export type { StoredText, StoredJobTexts } from './payloadCodec.js';
 export type { HistoryStep, EncodedHistoryStep, StoredHistoryBody, EncodeHistoryOptions } from './history/index.js';
-export { createdActor, stepHistory, toActor, toEvent, toJob, toHistory, toHistoryRow, toDeadLetter, toApproval, toDecision, toAudit } from './storeRows.js';
+export { checkCreateEntry, createdActor, stepHistory, toActor, toEvent, toJob, toHistory, toHistoryRow, toDeadLetter, toApproval, toDecision, toAudit } from './storeRows.js';
 export type { ActorRow, EventRow, JobRow, HistoryRowColumns, DeadLetterRow, ApprovalRow, DecisionRow, AuditRow } from './storeRows.js';
 export { parseJson, stepOfJobKey } from './control/json.js';
 export { AUDIT_ANCHOR_KEY, signAnchor, auditAnchorOf, parseAuditAnchor, auditStartGap, checkAuditAnchor } from './auditAnchor.js';

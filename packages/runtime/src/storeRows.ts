@@ -1,7 +1,8 @@
 // The SQL rows both stores read (the same columns in SQLite and PostgreSQL) and their conversion to
 // the Store contract's records. Integer columns arrive as numbers: PostgresStore parses BIGINT to a
 // number before a row gets here. Engine-specific columns (history bodies, old layouts) are the stores' own.
-import type { ActorRecord, NewActor, MailboxEvent, JobRecord, HistoryRecord, HistoryRow, ApprovalRecord, AuditEntry, DeadLetter, DecisionRecord, JobStatus, StepCommit } from './Store.js';
+import { SpineError } from './errors.js';
+import type { ActorRecord, BatchEntry, NewActor, MailboxEvent, JobRecord, HistoryRecord, HistoryRow, ApprovalRecord, AuditEntry, DeadLetter, DecisionRecord, JobStatus, StepCommit } from './Store.js';
 
 // The records built on every step and run start are written field by field, not as
 // `{ ...record, added }`, and in one key order (toActor's): a spread site that sees objects of
@@ -34,6 +35,17 @@ export interface ActorRow {
 export function createdActor(actor: NewActor, now: number): ActorRecord {
   const { id, runId, parentId, childKey, machine, version, owner } = actor;
   return { id, runId, parentId, childKey, machine, version, seq: 0, status: 'active', snapshot: null, stateValue: null, output: null, error: null, owner, ownerEpoch: 0, createdAt: now, updatedAt: now };
+}
+
+/**
+ * Refuses (`invalid_input`) a batch entry that creates an actor (`BatchEntry.create`) with anything
+ * but that actor's first step: seq 0, no mailbox event, no job completion. Both stores check it
+ * before writing anything of the batch's entry.
+ */
+export function checkCreateEntry({ create, step, completion }: BatchEntry): void {
+  if (create && (!step || completion || step.eventId !== null || step.expectedSeq !== 0 || step.actorId !== create.id)) {
+    throw new SpineError('invalid_input', `A batch entry that creates actor '${create.id}' takes that actor's first step (seq 0, no mailbox event) and nothing else.`);
+  }
 }
 
 /** An actor's record once a step of it committed: the new seq, and the snapshot, state, status, output and error the step wrote. */

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import {
   auditHash,
+  checkCreateEntry,
   createdActor,
   stepHistory,
   DEFAULT_LEASE_MS,
@@ -553,11 +554,7 @@ export class PostgresStore implements Store {
 
   async commitBatch(entries: BatchEntry[]): Promise<BatchResult[]> {
     if (!entries.length) return [];
-    for (const { create, step, completion } of entries) {
-      if (create && (!step || completion || step.eventId !== null || step.expectedSeq !== 0 || step.actorId !== create.id)) {
-        throw new SpineError('invalid_input', `A batch entry that creates actor '${create.id}' takes that actor's first step (seq 0, no mailbox event) and nothing else.`);
-      }
-    }
+    for (const entry of entries) checkCreateEntry(entry);
     // The crash tests kill a host halfway through a batch's writes, which only the pipelined path stops at.
     const trip = this.#crashInBatch && entries.length >= 2 ? undefined : tripEntries(entries, this.#bases);
     const tripped = trip && (await this.#oneTrip(trip));

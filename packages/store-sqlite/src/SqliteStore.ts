@@ -60,6 +60,7 @@ import {
   type VersionMove,
   type DeadLetterRetention,
   crashInBatchHook,
+  checkCreateEntry,
   CommitBases,
   type CommitBase,
 } from '@spine/runtime/store';
@@ -484,13 +485,11 @@ export class SqliteStore implements Store {
   #entry({ completion, step, create }: BatchEntry, lone = false): BatchResult {
     const now = this.#now();
     if (create) {
-      if (!step || completion || step.eventId !== null || step.expectedSeq !== 0 || step.actorId !== create.id) {
-        throw new SpineError('invalid_input', `A batch entry that creates actor '${create.id}' takes that actor's first step (seq 0, no mailbox event) and nothing else.`);
-      }
+      checkCreateEntry({ completion, step, create });
       this.#insertActor(create, now);
       const written = this.#written.length;
       // A new actor has no mailbox yet: its first event is applied as it was given.
-      const result = this.#commit(step, { dueAt: now, source: create.id, output: null }, { seq: 0, snapshot: null, runId: create.runId });
+      const result = this.#commit(step!, { dueAt: now, source: create.id, output: null }, { seq: 0, snapshot: null, runId: create.runId });
       this.#written.splice(written, 0, { created: create }); // taught first: the step's seq then replaces it
       return result;
     }

@@ -50,6 +50,9 @@ export interface SchedulerHost {
  */
 export type MailboxWork = boolean | 'primed';
 
+/** The longest the host keeps the event loop from turning (see `Scheduler.turnDue`). */
+const TURN_MS = 20;
+
 /**
  * The host's loop: a set of actors ready to step; a poll that finds work other
  * processes wrote (due events and timers, claimable jobs); a heartbeat that renews
@@ -60,9 +63,6 @@ export type MailboxWork = boolean | 'primed';
  * host would; different runs are drained concurrently (up to `maxConcurrentRuns`), so
  * the steps they commit at the same moment share one group commit.
  */
-/** The longest the host keeps the event loop from turning (see `Scheduler.turnDue`). */
-const TURN_MS = 20;
-
 export class Scheduler {
   readonly #host: SchedulerHost;
   readonly #maxRuns: number;
