@@ -13,6 +13,8 @@ import type { JobRecord, NewAuditEntry, RiskTier } from './Store.js';
  */
 export function auditOfAttempt(args: { job: Pick<JobRecord, 'key' | 'runId' | 'actorId' | 'src'>; machine: string; tier: RiskTier | undefined; entry: Record<string, unknown>; outcome: string; now: number }): NewAuditEntry[] {
   const { job, entry, now } = args;
+  // Most attempts journal none of the facts below and run untiered work: nothing to audit.
+  if (!args.tier && entry.error === undefined && entry.decision === undefined && entry.refusedTool === undefined && entry.refusedTools === undefined && entry.toolCalls === undefined && entry.unpriced === undefined) return [];
   const agent = typeof entry.agent === 'string' ? entry.agent : args.machine;
   const who = `agent:${agent}`;
   const rows: NewAuditEntry[] = [];

@@ -65,7 +65,7 @@ export class RunTelemetry {
    * Whether a span can record: a tracer was given, or an SDK is registered now. Without one
    * every span is a no-op, and an activity's would still cost its parent's hash and its attributes.
    */
-  #live(): boolean {
+  get live(): boolean {
     if (this.#given) return true;
     const provider = trace.getTracerProvider();
     return !(provider instanceof ProxyTracerProvider) || provider.getDelegateTracer('@spine/runtime', '0.1.0') !== undefined;
@@ -73,7 +73,7 @@ export class RunTelemetry {
 
   /** A committed step, a child of its run's span. */
   step(info: { runId: string; actorId: string; machine: string; version: string; seq: number; eventType: string; state: string; status: string; startedAt: number; endedAt: number; error: string | null }): void {
-    if (!this.#live()) return;
+    if (!this.live) return;
     const span = withIds({ spanId: () => spanIdOfStep(info.actorId, info.seq) }, () =>
       this.#tracer.startSpan(`spine.step ${info.machine}`, { kind: SpanKind.INTERNAL, startTime: info.startedAt }, runContext(info.runId)),
     );
@@ -85,7 +85,7 @@ export class RunTelemetry {
 
   /** A run that finished: the root span of its trace, from its creation to now. */
   run(info: { runId: string; machine: string; version: string; status: string; createdAt: number; endedAt: number; error: string | null }): void {
-    if (!this.#live()) return;
+    if (!this.live) return;
     const span = withIds({ traceId: traceIdOfRun(info.runId), spanId: spanIdOfRun(info.runId) }, () =>
       this.#tracer.startSpan(
         `spine.run ${info.machine}`,
@@ -103,7 +103,7 @@ export class RunTelemetry {
    * and an `execute_tool <tool>` span for each tool call.
    */
   activity(info: { runId: string; actorId: string; jobKey: string; src: string; attempt: number; startedAt: number }): ActivitySpan {
-    if (!this.#live()) return NO_SPAN;
+    if (!this.live) return NO_SPAN;
     const seq = stepOfJobKey(info.jobKey);
     const parent = seq === undefined ? runContext(info.runId) : stepContext(info.runId, info.actorId, seq);
     const span = this.#tracer.startSpan(

@@ -163,21 +163,34 @@ export class ActivityRunner {
   }
 
   /** One job's attempt from claim to result, then its record removed and the next waiting job started. */
-  async #runJob(job: RunningJob, claimed: JobRecord | undefined): Promise<void> {
+  async #runJob(running: RunningJob, claimed: JobRecord | undefined): Promise<void> {
     try {
-      await this.#run(job, claimed);
+      const job = claimed ?? (await this.#host.store.claimJob(running.key, this.#host.hostId, this.#host.clock.now(), this.#host.deadOwners()));
+      running.claim(job?.childId);
+      if (job) {
+        running.running = true;
+        try {
+          await this.#attempt(job, running);
+        } finally {
+          running.running = false;
+        }
+        if (running.handBack && running.abort.aborted) {
+          // Conditional on owner and attempt: a job the new owner already claimed is left alone.
+          await this.#host.store.retryJob({ key: running.key, owner: this.#host.hostId, attempt: job.attempts, runAt: this.#host.clock.now(), journal: job.journal });
+        }
+      }
     } catch (error) {
-      this.#host.onError(ensureError(error), `activity ${job.key}`);
+      this.#host.onError(ensureError(error), `activity ${running.key}`);
     } finally {
-      job.claim(undefined);
-      if (this.#jobs.get(job.key) === job) this.#jobs.delete(job.key);
-      const ofActor = this.#jobsOf.get(job.actorId);
-      if (ofActor?.delete(job) && !ofActor.size) this.#jobsOf.delete(job.actorId);
-      const left = (this.#jobsOfRun.get(job.runId) ?? 1) - 1;
-      if (left > 0) this.#jobsOfRun.set(job.runId, left);
-      else this.#jobsOfRun.delete(job.runId);
+      running.claim(undefined);
+      if (this.#jobs.get(running.key) === running) this.#jobs.delete(running.key);
+      const ofActor = this.#jobsOf.get(running.actorId);
+      if (ofActor?.delete(running) && !ofActor.size) this.#jobsOf.delete(running.actorId);
+      const left = (this.#jobsOfRun.get(running.runId) ?? 1) - 1;
+      if (left > 0) this.#jobsOfRun.set(running.runId, left);
+      else this.#jobsOfRun.delete(running.runId);
       this.#startWaiting();
-      this.#host.jobEnded?.(job.runId);
+      this.#host.jobEnded?.(running.runId);
       this.#host.settled();
     }
   }
@@ -226,23 +239,6 @@ export class ActivityRunner {
     const jobs = [...this.#jobs.values()];
     for (const job of jobs) job.abort.abort(new SpineError('closed', 'The host is stopping.'));
     await Promise.allSettled([...jobs.map((job) => job.promise), ...this.#inFlight]);
-  }
-
-  async #run(running: RunningJob, claimed: JobRecord | undefined): Promise<void> {
-    const { key } = running;
-    const job = claimed ?? (await this.#host.store.claimJob(key, this.#host.hostId, this.#host.clock.now(), this.#host.deadOwners()));
-    running.claim(job?.childId);
-    if (!job) return;
-    running.running = true;
-    try {
-      await this.#attempt(job, running);
-    } finally {
-      running.running = false;
-    }
-    if (running.handBack && running.abort.aborted) {
-      // Conditional on owner and attempt: a job the new owner already claimed is left alone.
-      await this.#host.store.retryJob({ key, owner: this.#host.hostId, attempt: job.attempts, runAt: this.#host.clock.now(), journal: job.journal });
-    }
   }
 
   async #attempt(job: JobRecord, running: RunningJob): Promise<void> {
@@ -303,9 +299,9 @@ export class ActivityRunner {
       deliver('failed', { name: 'SpineError', code: 'unknown_activity', message: `Machine '${actor.machine}' has no activity '${job.src}'.` });
       return;
     }
-    const noticeBase = { runId: job.runId, actorId: job.actorId, jobKey: job.key, childId: job.childId, src: job.src, attempt: job.attempts };
-    let streamed = false;
-    let sendChain: Promise<void> = Promise.resolve();
+    // Made when the activity first streams partial output (most never do): its end is then published too.
+    let noticeBase: Omit<PartialNotice, 'text' | 'at'> | undefined;
+    let sendChain: Promise<void> | undefined;
     const ctx = new AttemptContext(job, actor, journal, attempt, this.#host.partials, {
       now: () => this.#host.clock.now(),
       record: (facts) => void Object.assign(entry, facts),
@@ -316,7 +312,7 @@ export class ActivityRunner {
       send: (event) => {
         if (attempt.aborted) return Promise.resolve();
         // One after the other, in the order sent; counted as work in flight until enqueued.
-        const sent = sendChain.then(() => this.#sendFromActivity(job, actor.machine, event));
+        const sent = (sendChain ?? Promise.resolve()).then(() => this.#sendFromActivity(job, actor.machine, event));
         sendChain = sent.catch(() => {});
         this.#track(sent);
         return sent;
@@ -326,7 +322,7 @@ export class ActivityRunner {
       },
       progress: (partial) => {
         if (attempt.aborted || typeof partial?.text !== 'string') return;
-        streamed = true;
+        noticeBase ??= { runId: job.runId, actorId: job.actorId, jobKey: job.key, childId: job.childId, src: job.src, attempt: job.attempts };
         this.#host.partials.publish({ ...noticeBase, text: partial.text, at: this.#host.clock.now() });
       },
     });
@@ -372,7 +368,7 @@ export class ActivityRunner {
       }
       deliver('failed', encodeRejection(thrown));
     } finally {
-      if (streamed) this.#host.partials.publish({ ...noticeBase, text: '', at: this.#host.clock.now(), ended: true });
+      if (noticeBase) this.#host.partials.publish({ ...noticeBase, text: '', at: this.#host.clock.now(), ended: true });
     }
   }
 
@@ -539,8 +535,12 @@ function backoff(attempt: number, policy: { initialDelayMs?: number; maxDelayMs?
   return Math.min(max, initial * factor ** Math.max(0, attempt - 1));
 }
 
-async function withTimeout<T>(promise: Promise<T>, timeoutMs: number | undefined, attempt: AttemptAbort): Promise<T> {
-  if (!timeoutMs) return promise;
+/** The attempt's promise, or one that fails (and aborts the attempt) when it takes longer than `timeoutMs`. */
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number | undefined, attempt: AttemptAbort): Promise<T> {
+  return timeoutMs ? raceTimeout(promise, timeoutMs, attempt) : promise;
+}
+
+async function raceTimeout<T>(promise: Promise<T>, timeoutMs: number, attempt: AttemptAbort): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {

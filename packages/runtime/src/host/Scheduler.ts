@@ -273,15 +273,19 @@ export class Scheduler {
         this.#ready.delete(actorId);
         this.#draining.add(run);
         running++;
-        void this.#host
-          .drain(actorId, mailbox)
-          .catch((error) => this.#host.onError(ensureError(error), `actor ${actorId}`))
-          .finally(() => {
-            this.#draining.delete(run);
-            running--;
-            this.#host.drained?.(run);
-            ended?.();
-          });
+        const end = () => {
+          this.#draining.delete(run);
+          running--;
+          this.#host.drained?.(run);
+          ended?.();
+        };
+        void this.#host.drain(actorId, mailbox).then(end, (error: unknown) => {
+          try {
+            this.#host.onError(ensureError(error), `actor ${actorId}`);
+          } finally {
+            end();
+          }
+        });
       }
       if (!running) {
         // Due work the last scan had no room for: claim the next share before the pump (and `idle()`) ends.

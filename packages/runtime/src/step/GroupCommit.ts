@@ -33,7 +33,8 @@ export class GroupCommit {
   readonly #committers: () => number;
   #queue: Pending[] = [];
   #scheduled = false;
-  #writing: Promise<void> | undefined;
+  /** A transaction is in flight: entries that arrive meanwhile form the next batch. */
+  #writing = false;
 
   constructor(store: HostStore, options: GroupCommitOptions = {}) {
     this.#store = store;
@@ -48,43 +49,45 @@ export class GroupCommit {
   commit(entry: BatchEntry): Promise<BatchResult> {
     return new Promise<BatchResult>((resolve, reject) => {
       this.#queue.push({ entry, resolve, reject });
-      if (this.#queue.length >= Math.min(this.#maxBatch, this.#committers())) void this.#flush();
+      if (this.#queue.length >= Math.min(this.#maxBatch, this.#committers())) this.#flush();
       else if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(() => {
           this.#scheduled = false;
-          void this.#flush();
+          this.#flush();
         });
       }
     });
   }
 
-  async #flush(): Promise<void> {
-    while (this.#writing) await this.#writing;
-    if (!this.#queue.length) return;
+  /** Writes the waiting entries unless a transaction is in flight (its end writes them next). */
+  #flush(): void {
+    if (this.#writing || !this.#queue.length) return;
     const batch = this.#queue.splice(0, this.#maxBatch);
-    this.#writing = this.#write(batch);
+    this.#writing = true;
+    let written: Promise<BatchResult[]>;
     try {
-      await this.#writing;
-    } finally {
-      this.#writing = undefined;
+      written = commitEntries(this.#store, batch.map((p) => p.entry));
+    } catch (error) {
+      written = Promise.reject(error);
     }
-    if (this.#queue.length && !this.#scheduled) void this.#flush();
+    written.then(
+      (results) => this.#settle(batch, results),
+      (error: unknown) => this.#settle(batch, undefined, error),
+    );
   }
 
-  async #write(batch: Pending[]): Promise<void> {
-    let results: BatchResult[];
-    try {
-      results = await commitEntries(this.#store, batch.map((p) => p.entry));
-    } catch (error) {
-      for (const pending of batch) pending.reject(error);
-      return;
-    }
+  /** Settles each caller of a written batch with its entry's result (or the batch's error), then writes what waits. */
+  #settle(batch: Pending[], results: BatchResult[] | undefined, error?: unknown): void {
+    this.#writing = false;
     batch.forEach((pending, i) => {
-      const result = results[i]!;
-      if (!result.ok && result.reason === 'failed') pending.reject(result.error);
+      const result = results?.[i];
+      if (!results) pending.reject(error);
+      else if (!result) pending.reject(new Error(`The store answered ${results.length} of the ${batch.length} entries of a batch.`));
+      else if (!result.ok && result.reason === 'failed') pending.reject(result.error);
       else pending.resolve(result);
     });
+    if (this.#queue.length && !this.#scheduled) this.#flush();
   }
 }
 

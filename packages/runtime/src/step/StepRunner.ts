@@ -409,7 +409,8 @@ export class StepRunner {
     let claimed: PlannedStep | undefined;
     let known: KnownActor | undefined;
     try {
-      const made = await this.#plan(loaded, stepEvent, startedAt, t0);
+      const planning = this.#plan(loaded, stepEvent, startedAt, t0);
+      const made = planning instanceof Promise ? await planning : planning;
       ({ result, env, known, planned: claimed } = made);
       const committed = await this.#commits.commit({ step: this.#fence(loaded, claimed.commit as StepCommit) });
       outcome = committed.ok ? { ok: true, planned: claimed } : (committed as Extract<CommitResult, { ok: false }>);
@@ -441,7 +442,9 @@ export class StepRunner {
     if (typeof event.actorId === 'string') stepEvent.finishes = event.actorId;
     let made: PlanOutcome;
     try {
-      made = await this.#plan(loaded, stepEvent, startedAt, t0, completion.key);
+      // Most plans need no read: taken at once, not a turn later.
+      const planning = this.#plan(loaded, stepEvent, startedAt, t0, completion.key);
+      made = planning instanceof Promise ? await planning : planning;
     } catch (error) {
       // Planning failed: the result goes to the mailbox, where a step that keeps failing ends.
       if (this.#host.stopping() || isTransientStepError(ensureError(error))) throw error;
@@ -599,6 +602,7 @@ export class StepRunner {
 
   #traceStep(record: ActorRecord, seq: number, commit: Readonly<StepCommit>, startedAt: number): void {
     const { telemetry, clock } = this.#host;
+    if (!telemetry.live) return; // no tracer records: no span, nothing to describe
     const endedAt = clock.now();
     telemetry.step({ runId: record.runId, actorId: record.id, machine: record.machine, version: record.version, seq, eventType: commit.history.eventType, state: commit.stateValue, status: commit.status, startedAt, endedAt, error: commit.error });
     if (commit.status !== 'active' && record.parentId === null) {

@@ -400,11 +400,20 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** The commit, its empty lists (most of them, most steps) replaced by one shared frozen empty list, frozen all the way down. */
+/**
+ * The commit, its empty lists (most of them, most steps) replaced by one shared frozen empty list,
+ * frozen all the way down: its history and each list by name, the items of a list walked (the rest
+ * of a commit is strings, numbers and null, which a walk of every key would only look at).
+ */
 function frozenCommit(commit: StepCommit): Readonly<StepCommit> {
-  const lists = commit as unknown as Record<string, unknown>;
-  for (const key of OUTBOX_KEYS) if ((lists[key] as unknown[] | undefined)?.length === 0) lists[key] = NOTHING;
-  return deepFreeze(commit);
+  const lists = commit as unknown as Record<string, readonly unknown[] | undefined>;
+  for (const key of OUTBOX_KEYS) {
+    const list = lists[key];
+    if (list?.length === 0) lists[key] = NOTHING;
+    else if (list) deepFreeze(list);
+  }
+  Object.freeze(commit.history);
+  return Object.freeze(commit);
 }
 
 const NOTHING: readonly never[] = Object.freeze([]);

@@ -48,6 +48,14 @@ export function readStepInputs(
   const risky = plan !== undefined && requestsRisk(plan, version);
   // No finish, spawn, stop or send: nothing to read but the last journal entry, for a job of risk.
   if (!needsChildren && !plan?.sends.length && !risky) return NONE;
+  if (needsChildren && known.childless && !plan?.spawns.length && !plan?.sends.length && !risky) {
+    // No children to read (the host knows it has none): what `readAll` would find, without a read when
+    // the step cancels none of its own work or the host knows all of that work too.
+    const cancelsOwn = finishing || (plan!.stopChildren.length > 0 && !known.approvalFree);
+    if (!cancelsOwn) return NONE;
+    const own = knownOpenWork(record.id, known);
+    if (own) return { ...NONE, openWork: new Map([[record.id, own]]) };
+  }
   return readAll(store, registry, record, plan, finishing, needsChildren, risky, known);
 }
 
