@@ -94,6 +94,12 @@ export type RunOutcome =
 
 type Listener = (notice: StepNotice) => void;
 
+/** A run's root as the step that finished it left it, committed by this host (see `waitForRun`). */
+type FinishedRoot = Pick<ActorRecord, 'status' | 'output' | 'error'>;
+
+/** What a run's watchers learn: false for a change of it here, the root when it finished here, true to read the store (time passed, aborted). */
+type RunChange = boolean | FinishedRoot;
+
 /**
  * Creates a durable actor host over a store.
  *
@@ -123,7 +129,7 @@ export class Runtime {
   readonly #onError: (error: Error, where: string) => void;
   readonly #listeners = new Set<Listener>();
   /** Whoever waits in `waitForRun`, by run: told when the run changes here (`force`: its root finished). */
-  readonly #runWatchers = new Map<string, Set<(force: boolean) => void>>();
+  readonly #runWatchers = new Map<string, Set<(change: RunChange) => void>>();
   readonly #partialListeners = new Set<(notice: PartialNotice) => void>();
   #started = false;
   #stopping = false;
@@ -470,16 +476,20 @@ export class Runtime {
     const watch = this.#watchRun(runId, options.signal);
     try {
       // The first look, and each after a change this host told, may take the root as this host
-      // holds it (its last commit): a run under way here is then not read at all until it finishes.
-      let fromStore = false;
+      // holds it (its last commit): a run under way here is then not read at all until it finishes,
+      // and not then either when this host committed the step that finished it (`FinishedRoot`).
+      let look: boolean | FinishedRoot = false;
       for (;;) {
         options.signal?.throwIfAborted();
         this.#failure.throwIfFailed();
-        if (!fromStore && this.#steps.cached(runId)?.status === 'active' && this.#busyHere(runId)) {
-          fromStore = await watch.next(1_000);
+        if (look === false && this.#steps.cached(runId)?.status === 'active' && this.#busyHere(runId)) {
+          look = await watch.next(1_000);
           continue;
         }
-        fromStore = false;
+        // A finished root stays finished: as this host committed it (redacted, as the store keeps it), it is the answer.
+        const finished = typeof look === 'object' ? finishedOutcome(runId, this.#redactor.value(look)) : undefined;
+        if (finished) return finished;
+        look = false;
         let root: ActorRecord | undefined;
         try {
           root = await this.store.getActor(runId, { snapshot: false });
@@ -490,15 +500,12 @@ export class Runtime {
           continue;
         }
         if (!root) throw new SpineError('unknown_actor', `No run with id '${runId}'.`, { actorId: runId });
-        if (root.status === 'done') return { status: 'done', runId, output: root.output === null ? undefined : JSON.parse(root.output) };
-        if (root.status === 'error') {
-          return { status: 'error', runId, error: root.error ?? 'unknown error', ...(root.output === null ? {} : { output: JSON.parse(root.output) as unknown }) };
-        }
-        if (root.status === 'stopped') return { status: 'stopped', runId };
+        const ended = finishedOutcome(runId, root);
+        if (ended) return ended;
         if (this.#busyHere(runId)) {
           // Under way here, which tells every change of it: the store is read again once it is not
           // (or its root finished). The timer is only for a part of it another host may drive.
-          fromStore = await watch.next(1_000);
+          look = await watch.next(1_000);
           continue;
         }
         const now = this.clock.now();
@@ -514,7 +521,7 @@ export class Runtime {
           }
           continue;
         }
-        fromStore = await watch.next(busy ? 50 : Math.min(250, Math.max(5, (activity.nextWakeAt ?? now) - now)));
+        look = await watch.next(busy ? 50 : Math.min(250, Math.max(5, (activity.nextWakeAt ?? now) - now)));
       }
     } finally {
       watch.close();
@@ -526,10 +533,10 @@ export class Runtime {
     return this.#scheduler.runBusy(runId) || this.#activities.runBusy(runId);
   }
 
-  /** The run changed here: a step of it committed (`force` when its root finished), or a drain or a job of it ended. */
-  #runChanged(runId: string, force: boolean): void {
+  /** The run changed here: a step of it committed (its root, when that step finished it), or a drain or a job of it ended. */
+  #runChanged(runId: string, change: RunChange): void {
     const watchers = this.#runWatchers.get(runId);
-    if (watchers) for (const watcher of [...watchers]) watcher(force);
+    if (watchers) for (const watcher of [...watchers]) watcher(change);
   }
 
   /**
@@ -540,15 +547,15 @@ export class Runtime {
    * host drives is read about once, not after every step (a read after each cost a lone run a
    * third of its speed, and each read counts the run's jobs).
    */
-  #watchRun(runId: string, signal: AbortSignal | undefined): { next(ms: number): Promise<boolean>; close(): void } {
-    let release: ((fromStore: boolean) => void) | undefined;
+  #watchRun(runId: string, signal: AbortSignal | undefined): { next(ms: number): Promise<boolean | FinishedRoot>; close(): void } {
+    let release: ((look: boolean | FinishedRoot) => void) | undefined;
     let timer: NodeJS.Timeout | undefined;
-    const wake = (force: boolean) => {
-      if (!release || (!force && this.#busyHere(runId))) return;
+    const wake = (change: RunChange) => {
+      if (!release || (change === false && this.#busyHere(runId))) return;
       const resolve = release;
       release = undefined;
       clearTimeout(timer);
-      resolve(force);
+      resolve(change);
     };
     const onAbort = () => wake(true);
     let watchers = this.#runWatchers.get(runId);
@@ -557,7 +564,7 @@ export class Runtime {
     signal?.addEventListener('abort', onAbort, { once: true });
     return {
       next: (ms) =>
-        new Promise<boolean>((resolve) => {
+        new Promise<boolean | FinishedRoot>((resolve) => {
           release = resolve;
           timer = setTimeout(() => wake(true), ms);
         }),
@@ -637,8 +644,16 @@ export class Runtime {
       }
     }
     const { actor } = notice;
-    if (this.#runWatchers.size) this.#runChanged(actor.runId, actor.id === actor.runId && actor.status !== 'active');
+    if (this.#runWatchers.size) this.#runChanged(actor.runId, actor.id === actor.runId && actor.status !== 'active' ? actor : false);
   }
+}
+
+/** What `waitForRun` answers for a root that finished (undefined while it is active). */
+function finishedOutcome(runId: string, root: FinishedRoot): RunOutcome | undefined {
+  if (root.status === 'done') return { status: 'done', runId, output: root.output === null ? undefined : JSON.parse(root.output) };
+  if (root.status === 'error') return { status: 'error', runId, error: root.error ?? 'unknown error', ...(root.output === null ? {} : { output: JSON.parse(root.output) as unknown }) };
+  if (root.status === 'stopped') return { status: 'stopped', runId };
+  return undefined;
 }
 
 function registryOf(definitions: MachineDefinition[]): MachineRegistry {

@@ -263,6 +263,39 @@ describe('a stop planned from stale reads', () => {
 });
 
 describe('reads a step skips because the host wrote what they would find', () => {
+  it('answers waitForRun of a run this host finished from the commit that finished it, redacted as the store keeps it', async () => {
+    const secret = 'sk-test-0123456789abcdef';
+    const fetcher = defineMachine({
+      name: 'fetcher',
+      config: { initial: 'fetching', output: ({ context }: any) => ({ got: context.got }), states: { fetching: { invoke: { id: 'fetch', src: 'fetch', onDone: { target: 'done', actions: 'keep' } } }, done: { type: 'final' } } },
+      schemas: { events: {} },
+      context: () => ({ got: '' }),
+      actions: { keep: assign({ got: ({ event }: any) => event.output }) },
+      activities: { fetch: defineActivity({ run: async () => `token ${secret}` }) },
+    });
+    const failing = defineMachine({
+      name: 'failing',
+      config: { initial: 'working', output: () => ({ reason: 'the work failed' }), states: { working: { invoke: { id: 'work', src: 'work', onError: 'failed' } }, failed: { type: 'final', meta: { outcome: 'failure' } } } },
+      schemas: { events: {} },
+      activities: { work: defineActivity({ run: async () => Promise.reject(new Error('no')) }) },
+    });
+    const roots: string[] = [];
+    const wrap = intercept('getActor', (real, id: string, options?: { snapshot?: boolean }) => {
+      roots.push(id);
+      return real(id, options);
+    });
+    const { runtime } = await host([fetcher, failing], { wrap, secrets: [secret] });
+    const { runId } = await runtime.startRun('fetcher');
+    expect(await runtime.waitForRun(runId)).toEqual({ status: 'done', runId, output: { got: 'token [redacted]' } });
+    expect(roots.filter((id) => id === runId)).toEqual([]); // driven and finished here: never read
+    const failed = await runtime.startRun('failing');
+    expect(await runtime.waitForRun(failed.runId)).toEqual({ status: 'error', runId: failed.runId, error: 'the work failed', output: { reason: 'the work failed' } });
+    expect(roots.filter((id) => id === failed.runId)).toEqual([]);
+    // Finished before anyone waited: read from the store, the same answer.
+    expect(await runtime.waitForRun(runId)).toEqual({ status: 'done', runId, output: { got: 'token [redacted]' } });
+    expect(roots.filter((id) => id === runId)).toEqual([runId]);
+  });
+
   it("steps a run it started from the init event it wrote, reading no mailbox; an event sent at once is applied after it, in order", async () => {
     const counter = defineMachine({
       name: 'counter',

@@ -26,7 +26,8 @@ const MAILBOX_BATCH = 64;
 
 /** What a listener learns after each commit. */
 export interface StepNotice {
-  actor: Pick<ActorRecord, 'id' | 'runId' | 'parentId' | 'machine' | 'version' | 'status'>;
+  /** The actor as the step left it (`output` and `error` as its row keeps them: JSON text, or null). */
+  actor: Pick<ActorRecord, 'id' | 'runId' | 'parentId' | 'machine' | 'version' | 'status' | 'output' | 'error'>;
   history: HistoryRecord;
   emitted: EventObject[];
 }
@@ -243,7 +244,8 @@ export class StepRunner {
       this.#results.delete(actorId);
       let queued = false;
       let halted = false;
-      for (const [index, completion] of results.entries()) {
+      for (let index = 0; index < results.length; index++) {
+        const completion = results[index]!;
         // Once one result waits in the mailbox, the later ones follow it there, in order.
         const direct = !queued && !halted && loaded !== undefined && loaded.record.status === 'active' && !this.#host.stopping() && !this.#mayHalt();
         let outcome: boolean | 'halted' | BatchResult;
@@ -473,9 +475,9 @@ export class StepRunner {
     for (const message of commit.messages) if (message.dueAt <= startedAt) this.#host.kick(message.actorId);
     if (commit.messages.some((m) => m.dueAt > startedAt)) this.#host.scheduleWake();
     this.#host.publish({
-      actor: { id: record.id, runId: record.runId, parentId: record.parentId, machine: record.machine, version: record.version, status: commit.status },
+      actor: { id: record.id, runId: record.runId, parentId: record.parentId, machine: record.machine, version: record.version, status: commit.status, output: commit.output, error: commit.error },
       history: stepHistory(commit, record.runId, seq),
-      emitted: [...emitted],
+      emitted: emitted.length ? [...emitted] : [],
     });
     this.#traceStep(record, seq, commit, startedAt);
     return planned.halts ? 'halted' : true;
