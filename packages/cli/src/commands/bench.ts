@@ -4,10 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { createRuntime, encodeHistoryStep, MachineRegistry, secretsFromEnv } from '@spine/runtime';
+import { createRuntime, encodeHistoryStep, encodeSnapshot, MachineRegistry, secretsFromEnv } from '@spine/runtime';
 import { SqliteStore } from '@spine/store-sqlite';
 import { BACKSTOP_FRAMES, Checkpointer } from '@spine/store-sqlite/checkpointer';
-import { createActor, transition, type AnyMachineSnapshot } from 'xstate';
+import { createActor, transition, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
 import { intArg, parse } from '../args.js';
 import { CliError, EXIT } from '../CliError.js';
 import { activityChain, benchMachine, workflowRunner, type BenchWorkflow } from '../benchMachine.js';
@@ -357,45 +357,52 @@ function inMemory(steps: number): number {
 
 /**
  * The writes of the activity workflow in bare better-sqlite3, into Spine's own tables and indexes
- * (the file is made by SqliteStore, so migrated and laid out as the runtime's): each step is one
- * transaction that finishes the job, advances the actor, appends its history row and creates the
- * next job, claimed; each run starts with its actor row and first job. Nothing is read, decided
- * or encoded (one history body, encoded once, is written every step). The WAL is checkpointed as
- * Spine's store does it: at NORMAL on a thread of its own (`Checkpointer`), never inside a commit
- * (SQLite's default, a checkpoint in the commit that crosses 1,000 frames, cost the floor about
- * 60 µs a step on this machine, which flattered every ratio against it); at FULL inside commits, as Spine.
+ * (the file is made by SqliteStore, so migrated and laid out as the runtime's), with the rows'
+ * contents as Spine writes them for that workflow: the chain machine's snapshots and history bodies
+ * (encoded by the runtime's own encoders, once, before measuring), each job's output and attempt
+ * journal, Spine's job keys, host id and machine version. Each step is one transaction that
+ * finishes the job, advances the actor (the last one to `done`), appends its history row and
+ * creates the next job, claimed; each run starts with its actor row, the history row of its init
+ * step and its first job. Nothing is read, decided or encoded while measuring, and no write is
+ * conditioned on anything but the row it changes (no fence, no mailbox check). The WAL is
+ * checkpointed as Spine's store does it: at NORMAL on a thread of its own (`Checkpointer`), never
+ * inside a commit (SQLite's default, a checkpoint in the commit that crosses 1,000 frames, cost
+ * the floor about 60 µs a step on this machine, which flattered every ratio against it); at FULL
+ * inside commits, as Spine.
  */
 async function openFloor(path: string, synchronous: 'NORMAL' | 'FULL'): Promise<Measurable<[steps: number]>> {
   await SqliteStore.openSync(path, { synchronous }).close();
   const registry = new MachineRegistry();
-  registry.register(benchMachine());
-  const { machine } = registry.machine('ring');
-  const first = createActor(machine).getSnapshot() as AnyMachineSnapshot;
-  const [second] = transition(machine, first, { type: 'tick', n: 1 });
-  const before = JSON.stringify(machine.getPersistedSnapshot(first));
-  const snapshot = JSON.stringify(machine.getPersistedSnapshot(second));
-  const { body } = encodeHistoryStep({ seq: 2, event: '{"type":"xstate.done.actor.w","output":{"ok":true}}', snapshot }, before);
+  registry.register(activityChain(STEPS));
+  const { machine, version } = registry.machine('chain');
+  const rows = chainRows(machine);
+  const host = 'host-f100f100';
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${synchronous}`);
   const checkpointer = synchronous === 'NORMAL' ? new Checkpointer(path, synchronous, () => db.pragma('wal_autocheckpoint = 1000')) : undefined;
   if (checkpointer) db.pragma(`wal_autocheckpoint = ${BACKSTOP_FRAMES}`);
-  const startRun = db.prepare("INSERT INTO actors (id, run_id, machine, version, seq, status, snapshot, state_value, owner, created_at, updated_at) VALUES (?, ?, 'ring', 'v1', 1, 'active', ?, '\"s0\"', 'h', ?, ?)");
-  const newJob = db.prepare("INSERT INTO jobs (key, actor_id, run_id, child_id, src, input, status, attempts, run_at, owner, created_at, started_at) VALUES (?, ?, ?, 'w', 'work', '{}', 'running', 1, ?, 'h', ?, ?)");
-  const finishJob = db.prepare("UPDATE jobs SET status = 'done', output = '{\"ok\":true}', finished_at = ? WHERE key = ? AND status = 'running' AND owner = 'h' AND attempts = 1");
+  const startRun = db.prepare("INSERT INTO actors (id, run_id, machine, version, seq, status, snapshot, state_value, owner, created_at, updated_at) VALUES (?, ?, 'chain', ?, 1, 'active', ?, ?, ?, ?, ?)");
+  const newJob = db.prepare("INSERT INTO jobs (key, actor_id, run_id, child_id, src, input, status, attempts, run_at, owner, created_at, started_at) VALUES (?, ?, ?, ?, 'work', 'null', 'running', 1, ?, ?, ?, ?)");
+  const finishJob = db.prepare("UPDATE jobs SET status = 'done', output = '{\"ok\":true}', journal = ?, finished_at = ? WHERE key = ? AND status = 'running' AND owner = ? AND attempts = 1");
   const advance = db.prepare('UPDATE actors SET seq = ?, snapshot = ?, state_value = ?, updated_at = ? WHERE id = ? AND seq = ?');
-  const history = db.prepare(
-    "INSERT INTO history (actor_id, run_id, seq, event_type, state_value, status, version, emitted, started_at, duration_us, checkpoint, body, job_key) VALUES (?, ?, ?, 'xstate.done.actor.w', ?, 'active', 'v1', NULL, ?, 10, 0, ?, ?)",
-  );
+  const finish = db.prepare("UPDATE actors SET seq = ?, status = 'done', snapshot = ?, state_value = ?, output = 'null', updated_at = ? WHERE id = ? AND seq = ?");
+  const history = db.prepare('INSERT INTO history (actor_id, run_id, seq, event_type, state_value, status, version, emitted, started_at, duration_us, checkpoint, body, job_key) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, 80, ?, ?, NULL)');
+  const job = (run: string, seq: number) => `${run}:${seq}:${seq === 1 ? 0 : 1}`;
   const start = db.transaction((run: string, now: number) => {
-    startRun.run(run, run, before, now, now);
-    newJob.run(`${run}:1`, run, run, now, now, now);
+    const init = rows[0]!;
+    startRun.run(run, run, version, init.snapshot, init.stateValue, host, now, now);
+    history.run(run, run, 1, init.eventType, init.stateValue, 'active', version, now, 1, init.body);
+    newJob.run(job(run, 1), run, run, 'w0', now, host, now, now);
   });
   const step = db.transaction((run: string, seq: number, now: number) => {
-    if (finishJob.run(now, `${run}:${seq - 1}`).changes !== 1) throw new Error(`bench: the floor's job ${run}:${seq - 1} was not running`);
-    if (advance.run(seq, snapshot, `"s${seq % 20}"`, now, run, seq - 1).changes !== 1) throw new Error(`bench: the floor's actor ${run} was not at seq ${seq - 1}`);
-    history.run(run, run, seq, `"s${seq % 20}"`, now, body, `${run}:${seq - 1}`);
-    if (seq <= STEPS) newJob.run(`${run}:${seq}`, run, run, now, now, now);
+    const row = rows[seq - 1]!;
+    const journal = `[{"attempt":1,"host":"${host}","startedAt":${now},"outcome":"ok","durationMs":0.01}]`;
+    if (finishJob.run(journal, now, job(run, seq - 1), host).changes !== 1) throw new Error(`bench: the floor's job ${job(run, seq - 1)} was not running`);
+    const last = seq === STEPS + 1;
+    if ((last ? finish : advance).run(seq, row.snapshot, row.stateValue, now, run, seq - 1).changes !== 1) throw new Error(`bench: the floor's actor ${run} was not at seq ${seq - 1}`);
+    history.run(run, run, seq, row.eventType, row.stateValue, last ? 'done' : 'active', version, now, 0, row.body);
+    if (!last) newJob.run(job(run, seq), run, run, `w${seq - 1}`, now, host, now, now);
   });
   const committed = () => checkpointer?.written();
   let runs = 0;
@@ -423,6 +430,30 @@ async function openFloor(path: string, synchronous: 'NORMAL' | 'FULL'): Promise<
       db.close();
     },
   };
+}
+
+/** One step of the chain machine as Spine stores it: its snapshot, state value, event type and history body. */
+interface ChainRow {
+  snapshot: string;
+  stateValue: string;
+  eventType: string;
+  body: Uint8Array;
+}
+
+/** The rows of a whole run of the activity chain, its init step first, encoded as the runtime encodes them. */
+function chainRows(machine: AnyStateMachine): ChainRow[] {
+  const rows: ChainRow[] = [];
+  let snapshot = createActor(machine).getSnapshot() as AnyMachineSnapshot;
+  let before: string | null = null;
+  for (let seq = 1; seq <= STEPS + 1; seq++) {
+    const child = `w${seq - 2}`;
+    const event = seq === 1 ? { type: 'xstate.init', input: null } : { type: `xstate.done.actor.${child}`, output: { ok: true }, actorId: child };
+    if (seq > 1) [snapshot] = transition(machine, snapshot, event);
+    const text = encodeSnapshot(machine.getPersistedSnapshot(snapshot));
+    rows.push({ snapshot: text, stateValue: JSON.stringify(snapshot.value), eventType: event.type, body: encodeHistoryStep({ seq, event: JSON.stringify(event), snapshot: text }, before).body });
+    before = text;
+  }
+  return rows;
 }
 
 /** Waking `count` waiting actors at once, in a fresh host process: its start, the wake-up, its peak RSS. */
