@@ -242,3 +242,34 @@ describe('a host driving runs whose every step settles at once', () => {
     expect(ticks).toBeGreaterThan(elapsed / 60);
   });
 });
+
+describe('runs in flight whose results arrive together', () => {
+  it('commit their steps in one group commit, not one per drain: every drain of a pass is counted before the first reaches its commit', async () => {
+    // Each step is an activity that settles at once: a drain plans and reaches its commit without waiting a
+    // turn. Counted one by one as they started, the first drain found itself the only committer and wrote alone.
+    const steps = 5;
+    const states: Record<string, unknown> = {};
+    for (let i = 0; i < steps; i++) states[`s${i}`] = { invoke: { id: `w${i}`, src: 'work', onDone: i + 1 < steps ? `s${i + 1}` : 'done' } };
+    states.done = { type: 'final' };
+    const chain = defineMachine({ name: 'chain', config: { id: 'chain', initial: 's0', states }, schemas: { events: {} }, activities: { work: defineActivity({ run: async () => 'ok' }) } });
+    const sizes: number[] = [];
+    const store = wrapped(await SqliteStore.open(tempDbPath()), {
+      commitBatch: (call, entries) => {
+        sizes.push((entries as unknown[]).length);
+        return call();
+      },
+    });
+    const runtime = createRuntime({ store, machines: [chain] });
+    open.push(runtime);
+    await runtime.start();
+    const runs = 40;
+    await Promise.all(Array.from({ length: runs }, (_, i) => runtime.startRun('chain', { runId: `chain-${i}` })));
+    sizes.length = 0; // from here on, only the activities' results and the steps they cause
+    await Promise.all(Array.from({ length: runs }, (_, i) => runtime.waitForRun(`chain-${i}`)));
+    const entries = sizes.reduce((a, b) => a + b, 0);
+    expect(entries).toBeGreaterThanOrEqual(runs * (steps - 1));
+    // 40 runs x 5 steps in about 5 batches of 40; the regression wrote about twice as many batches.
+    expect(sizes.length).toBeLessThanOrEqual(steps * 1.5);
+    expect(Math.max(...sizes)).toBeGreaterThanOrEqual(runs * 0.75);
+  });
+});

@@ -266,12 +266,18 @@ export class Scheduler {
     let ended: (() => void) | undefined;
     const oneEnded = () => new Promise<void>((resolve) => (ended = resolve));
     while (!this.#stopping) {
+      // Every drain of this pass is counted before the first starts: a drain may reach its commit
+      // without waiting a turn, and the group commit waits for an entry from each drain under way.
+      const starting: [actorId: string, mailbox: MailboxWork, run: string][] = [];
       for (const [actorId, mailbox] of this.#ready) {
-        if (running >= this.#maxRuns) break;
+        if (running + starting.length >= this.#maxRuns) break;
         const run = runOf(actorId);
         if (this.#draining.has(run)) continue;
         this.#ready.delete(actorId);
         this.#draining.add(run);
+        starting.push([actorId, mailbox, run]);
+      }
+      for (const [actorId, mailbox, run] of starting) {
         running++;
         const end = () => {
           this.#draining.delete(run);
