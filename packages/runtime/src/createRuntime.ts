@@ -128,7 +128,7 @@ export class Runtime {
   readonly #newRunId: () => string;
   readonly #onError: (error: Error, where: string) => void;
   readonly #listeners = new Set<Listener>();
-  /** Whoever waits in `waitForRun`, by run: told when the run changes here (`force`: its root finished). */
+  /** Whoever waits in `waitForRun`, by run: told when the run changes here (see `RunChange`). */
   readonly #runWatchers = new Map<string, Set<(change: RunChange) => void>>();
   readonly #partialListeners = new Set<(notice: PartialNotice) => void>();
   #started = false;
@@ -478,7 +478,7 @@ export class Runtime {
       // The first look, and each after a change this host told, may take the root as this host
       // holds it (its last commit): a run under way here is then not read at all until it finishes,
       // and not then either when this host committed the step that finished it (`FinishedRoot`).
-      let look: boolean | FinishedRoot = false;
+      let look: RunChange = false;
       for (;;) {
         options.signal?.throwIfAborted();
         this.#failure.throwIfFailed();
@@ -547,8 +547,8 @@ export class Runtime {
    * host drives is read about once, not after every step (a read after each cost a lone run a
    * third of its speed, and each read counts the run's jobs).
    */
-  #watchRun(runId: string, signal: AbortSignal | undefined): { next(ms: number): Promise<boolean | FinishedRoot>; close(): void } {
-    let release: ((look: boolean | FinishedRoot) => void) | undefined;
+  #watchRun(runId: string, signal: AbortSignal | undefined): { next(ms: number): Promise<RunChange>; close(): void } {
+    let release: ((change: RunChange) => void) | undefined;
     let timer: NodeJS.Timeout | undefined;
     const wake = (change: RunChange) => {
       if (!release || (change === false && this.#busyHere(runId))) return;
@@ -564,7 +564,7 @@ export class Runtime {
     signal?.addEventListener('abort', onAbort, { once: true });
     return {
       next: (ms) =>
-        new Promise<boolean | FinishedRoot>((resolve) => {
+        new Promise<RunChange>((resolve) => {
           release = resolve;
           timer = setTimeout(() => wake(true), ms);
         }),

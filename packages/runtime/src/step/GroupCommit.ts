@@ -81,9 +81,9 @@ export class GroupCommit {
   #settle(batch: Pending[], results: BatchResult[] | undefined, error?: unknown): void {
     this.#writing = false;
     batch.forEach((pending, i) => {
-      const result = results?.[i];
-      if (!results) pending.reject(error);
-      else if (!result) pending.reject(new Error(`The store answered ${results.length} of the ${batch.length} entries of a batch.`));
+      if (!results) return pending.reject(error);
+      const result = results[i];
+      if (!result) pending.reject(new Error(`The store answered ${results.length} of the ${batch.length} entries of a batch.`));
       else if (!result.ok && result.reason === 'failed') pending.reject(result.error);
       else pending.resolve(result);
     });

@@ -51,12 +51,19 @@ export function readStepInputs(
   if (needsChildren && known.childless && !plan?.spawns.length && !plan?.sends.length && !risky) {
     // No children to read (the host knows it has none): what `readAll` would find, without a read when
     // the step cancels none of its own work or the host knows all of that work too.
-    const cancelsOwn = finishing || (plan!.stopChildren.length > 0 && !known.approvalFree);
-    if (!cancelsOwn) return NONE;
+    if (!cancelsOwnWork(plan, finishing, NONE.children, known)) return NONE;
     const own = knownOpenWork(record.id, known);
     if (own) return { ...NONE, openWork: new Map([[record.id, own]]) };
   }
   return readAll(store, registry, record, plan, finishing, needsChildren, risky, known);
+}
+
+/**
+ * Whether a step cancels open work of its own actor: a finishing actor all of it; a step that stops
+ * one of its activities (a child that is no durable actor), that one's approvals, unless it has none.
+ */
+function cancelsOwnWork(plan: StepPlan | undefined, finishing: boolean, children: ReadonlyMap<string, string>, known: Partial<KnownActor>): boolean {
+  return finishing || (plan!.stopChildren.some((key) => !children.has(key)) && !known.approvalFree);
 }
 
 /** Whether a step requests a job above low risk (its plan then reads the actor's last journal entry). */
@@ -91,8 +98,7 @@ async function readAll(
     }
     frontier = next;
   }
-  // A finishing actor cancels all its open work; a step that stops one of its activities, only that one's approvals.
-  const cancelsOwn = finishing || (plan!.stopChildren.some((key) => !children.has(key)) && !known.approvalFree);
+  const cancelsOwn = cancelsOwnWork(plan, finishing, children, known);
   const ownKnown = cancelsOwn && needsChildren ? knownOpenWork(record.id, known) : undefined;
   const workOf = [...(cancelsOwn && needsChildren && !ownKnown ? [record.id] : []), ...descendants.keys()];
   const openWork = new Map((workOf.length ? await store.openWorkOf(workOf) : []).map((w) => [w.actorId, w]));
